@@ -1,0 +1,35 @@
+# Two entry points on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+SCANNER_VENV := .venv-checkov
+BIN := $(VENV)/bin
+
+.PHONY: demo test templates typecheck clean
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# checkov gets a virtualenv of its own: it pins a boto3 older than cfngen's.
+$(SCANNER_VENV)/bin/.installed: setup.cfg
+	$(PYTHON) -m venv $(SCANNER_VENV)
+	$(SCANNER_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCANNER_VENV)/bin/pip install --quiet "$$($(PYTHON) -c 'import configparser; c = configparser.ConfigParser(); c.read("setup.cfg"); print(c["options.extras_require"]["scanner"].strip())')"
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/cfngen synth blueprints/demo.yaml -o out/demo
+	$(BIN)/cfngen lint out/demo
+
+test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed
+	$(BIN)/mypy
+	CFNGEN_CHECKOV=$(SCANNER_VENV)/bin/checkov $(BIN)/pytest
+
+# Regenerate the committed templates of the example blueprints (review the diff, then commit).
+templates: $(BIN)/.installed
+	for blueprint in blueprints/*.yaml; do $(BIN)/cfngen synth $$blueprint || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(SCANNER_VENV) out build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .hypothesis

@@ -1,0 +1,501 @@
+"""The blueprint: schema (frozen pydantic models) and loader.
+
+A blueprint is validated once, here, at load time; builders may assume that the
+spec they receive is valid. Every error names the file, line and column where
+the offending value was written and the dotted path of the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cfngen.errors import BlueprintError, Problem
+from cfngen.yamlsource import Mark, SourceMap, load_yaml
+
+NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+# Derived AWS names such as "<blueprint>-<service>-build" must stay within the
+# tightest limit we emit (64 characters for IAM role names, 32 for ELB names
+# that we therefore leave to CloudFormation); these bounds keep every one valid.
+BLUEPRINT_NAME_MAX = 24
+SERVICE_NAME_MAX = 24
+
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+# Fargate-style task sizes are not required on EC2, but ECS still bounds them.
+TASK_CPU_UNITS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+
+
+class Spec(BaseModel):
+    """Base of every blueprint model: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+def logical_name(name: str) -> str:
+    """PascalCase form of a lowercase-hyphen name, used in logical ids ("service-a" -> "ServiceA")."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+class CrossFieldErrors(ValueError):
+    """Several cross-field rules broken at once, each at its own field path."""
+
+    def __init__(self, errors: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(message for _, message in errors))
+
+
+class Network(Spec):
+    """The VPC: its address range, how many AZs it spans and how many NAT gateways serve it."""
+
+    cidr: str = Field("10.0.0.0/16", description="IPv4 CIDR of the VPC, /16 to /24.")
+    availability_zones: int = Field(2, ge=2, le=6, description="Number of AZs (taken with Fn::GetAZs).")
+    nat_gateways: int = Field(1, ge=1, le=6, description="NAT gateways, 1..availability_zones.")
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr_is_a_network(cls, value: str) -> str:
+        """Each subnet is a /(prefix+4) slot of the VPC, so the VPC must leave room for /28 subnets."""
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"expected an IPv4 CIDR such as 10.0.0.0/16, found {value!r} ({exc})") from None
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError(
+                f"prefix /{network.prefixlen} is out of range: a VPC is /16 to /28, and cfngen "
+                "carves 16 subnet slots of /(prefix+4), so the VPC must be /16 to /24"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _nat_within_azs(self) -> Network:
+        """A NAT gateway lives in one AZ, so there cannot be more gateways than AZs."""
+        if self.nat_gateways > self.availability_zones:
+            raise CrossFieldErrors(
+                [(("nat_gateways",), f"must be at most availability_zones ({self.availability_zones}), found {self.nat_gateways}")]
+            )
+        return self
+
+
+class Cluster(Spec):
+    """The ECS cluster's EC2 capacity."""
+
+    instance_type: str = Field("t3.small", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type.")
+    min_size: int = Field(2, ge=0, le=1000, description="Auto Scaling group minimum.")
+    max_size: int = Field(6, ge=1, le=1000, description="Auto Scaling group maximum.")
+    desired_capacity: int = Field(2, ge=0, le=1000, description="Auto Scaling group desired size at creation.")
+    target_capacity: int = Field(80, ge=1, le=100, description="Capacity provider managed scaling target, percent.")
+    root_volume_gib: int = Field(30, ge=30, le=16384, description="Encrypted gp3 root volume size (the AL2023 ECS AMI needs 30).")
+
+    @model_validator(mode="after")
+    def _sizes_ordered(self) -> Cluster:
+        """min_size <= desired_capacity <= max_size."""
+        if not self.min_size <= self.desired_capacity <= self.max_size:
+            raise CrossFieldErrors(
+                [(("desired_capacity",), f"must satisfy min_size ({self.min_size}) <= desired_capacity "
+                  f"({self.desired_capacity}) <= max_size ({self.max_size})")]
+            )
+        return self
+
+
+class LoadBalancer(Spec):
+    """The Network Load Balancer in front of the services."""
+
+    scheme: Literal["internet-facing", "internal"] = Field("internet-facing", description="NLB scheme.")
+
+
+class Database(Spec):
+    """Aurora MySQL cluster: one writer plus readers."""
+
+    engine_version: str = Field(
+        "8.0.mysql_aurora.3.08.2", pattern=r"^8\.0\.mysql_aurora\.\d+\.\d+\.\d+$",
+        description="Aurora MySQL 3 (MySQL 8.0 compatible) engine version.",
+    )
+    instance_class: str = Field("db.t3.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="DB instance class.")
+    readers: int = Field(1, ge=0, le=15, description="Reader instances besides the writer.")
+    database_name: str = Field("app", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$", description="Initial database name.")
+    master_username: str = Field("dbadmin", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$", description="Master user name.")
+    backup_retention_days: int = Field(7, ge=1, le=35, description="Automated backup retention, days.")
+    deletion_protection: bool = Field(True, description="Refuse deletion of the cluster while on.")
+
+    @field_validator("master_username")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        """Aurora MySQL reserves these user names."""
+        if value.lower() in {"admin", "rdsadmin", "root", "mysql.sys", "mysql.session", "mysql.infoschema"}:
+            raise ValueError(f"{value!r} is reserved by Aurora MySQL; choose another name")
+        return value
+
+
+class HealthCheck(Spec):
+    """HTTP health check; without it the target groups check TCP."""
+
+    path: str = Field(..., pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$", max_length=1024, description="HTTP path.")
+
+
+class Scaling(Spec):
+    """Service auto scaling on average CPU."""
+
+    min: int = Field(2, ge=0, le=1000, description="Minimum tasks.")
+    max: int = Field(10, ge=1, le=1000, description="Maximum tasks.")
+    cpu_target: int = Field(50, ge=10, le=90, description="Target average CPU, percent.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scaling:
+        """min <= max."""
+        if self.min > self.max:
+            raise CrossFieldErrors([(("min",), f"must be at most max ({self.max}), found {self.min}")])
+        return self
+
+
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)]
+
+
+class Service(Spec):
+    """One microservice: its container, its listeners and how it scales."""
+
+    name: str = Field(..., pattern=NAME_PATTERN, max_length=SERVICE_NAME_MAX, description="Service name.")
+    port: int = Field(..., ge=1, le=65535, description="Container port.")
+    listener_port: int = Field(80, ge=1, le=65535, description="Production listener port on the NLB.")
+    test_listener_port: int = Field(8080, ge=1, le=65535, description="Test listener port for blue/green.")
+    cpu: int = Field(256, description="Task CPU units.")
+    memory: int = Field(512, ge=128, le=122880, description="Task memory, MiB.")
+    desired_count: int = Field(2, ge=0, le=1000, description="Tasks at creation.")
+    health_check: HealthCheck | None = Field(None, description="HTTP health check; absent = TCP.")
+    environment: dict[EnvName, str] = Field(default_factory=dict, description="Plain environment variables.")
+    database: bool = Field(False, description="Inject the database endpoint and secret.")
+    scaling: Scaling = Field(Scaling(), description="Auto scaling.")
+    read_only_root_filesystem: bool = Field(True, description="Mount the container's root filesystem read-only.")
+    user: str | None = Field("1000", pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
+                             description="User (uid[:gid]) the container runs as; null keeps the image's user.")
+    image: str | None = Field(None, max_length=1024,
+                              description="Image for the first deployment, before the pipeline has built one.")
+    test_command: str | None = Field(None, description="Command the build runs to test the service.")
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu_units(cls, value: int) -> int:
+        """ECS accepts these CPU unit sizes."""
+        if value not in TASK_CPU_UNITS:
+            raise ValueError(f"expected one of {', '.join(map(str, TASK_CPU_UNITS))}, found {value}")
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _reserved_environment(cls, value: dict[str, str]) -> dict[str, str]:
+        """cfngen injects the DB_* variables itself."""
+        clashes = sorted(set(value) & {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME", "DB_PASSWORD"})
+        if clashes:
+            raise ValueError(f"{', '.join(clashes)} are set by cfngen from the database section")
+        return value
+
+    @model_validator(mode="after")
+    def _ports_and_counts(self) -> Service:
+        """Listener ports differ; desired_count lies within the scaling bounds."""
+        errors: list[tuple[tuple[str | int, ...], str]] = []
+        if self.listener_port == self.test_listener_port:
+            errors.append((("test_listener_port",), f"must differ from listener_port ({self.listener_port})"))
+        if not self.scaling.min <= self.desired_count <= self.scaling.max:
+            errors.append((("desired_count",), f"must lie within scaling.min ({self.scaling.min}) and "
+                                               f"scaling.max ({self.scaling.max}), found {self.desired_count}"))
+        if errors:
+            raise CrossFieldErrors(errors)
+        return self
+
+    @property
+    def logical_name(self) -> str:
+        """PascalCase name used in logical ids and output names."""
+        return logical_name(self.name)
+
+
+class Source(Spec):
+    """Where the pipeline takes the source from: CodeCommit (default) or a CodeStar connection."""
+
+    connection_arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/[A-Za-z0-9-]+$",
+        description="CodeStar connection ARN (GitHub, GitLab, Bitbucket).",
+    )
+    repository: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                                   description="owner/repo on the connected provider.")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Source:
+        """A connection needs a repository and the other way round."""
+        if (self.connection_arn is None) != (self.repository is None):
+            missing = "repository" if self.repository is None else "connection_arn"
+            raise CrossFieldErrors([((missing,), "connection_arn and repository go together; give both or neither")])
+        return self
+
+
+class Pipeline(Spec):
+    """CodePipeline per service: source -> build -> (approval) -> blue/green deploy."""
+
+    branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]+$", max_length=255, description="Branch that triggers.")
+    approval: bool = Field(False, description="Manual approval before deploying.")
+    source: Source = Field(Source(), description="Source provider.")
+    deployment_config: str = Field("CodeDeployDefault.ECSAllAtOnce", description="CodeDeploy deployment config.")
+    termination_wait_minutes: int = Field(5, ge=0, le=2880, description="Minutes before blue tasks are terminated.")
+    keep_images: int = Field(20, ge=1, le=1000, description="ECR lifecycle: images kept per repository.")
+
+    @field_validator("deployment_config")
+    @classmethod
+    def _nlb_allows_all_at_once(cls, value: str) -> str:
+        """Behind a Network Load Balancer CodeDeploy shifts traffic all at once; canary and linear configs fail."""
+        if value != "CodeDeployDefault.ECSAllAtOnce":
+            raise ValueError(
+                f"{value!r} cannot be used behind a Network Load Balancer; "
+                "the only deployment config an NLB allows is 'CodeDeployDefault.ECSAllAtOnce'"
+            )
+        return value
+
+
+class Alarms(Spec):
+    """Where alarms go and when they fire."""
+
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Email subscribed to alarms.")
+    cpu_high_percent: int = Field(80, ge=1, le=100, description="Service CPU alarm threshold.")
+    memory_high_percent: int = Field(80, ge=1, le=100, description="Service memory alarm threshold.")
+    cluster_reservation_high_percent: int = Field(90, ge=1, le=100, description="Cluster reservation threshold.")
+    database_cpu_high_percent: int = Field(80, ge=1, le=100, description="Database CPU alarm threshold.")
+    database_connections_high_percent: int = Field(80, ge=1, le=100, description="Connections, percent of max.")
+    replica_lag_high_ms: int = Field(1000, ge=1, description="Aurora replica lag alarm threshold, ms.")
+
+
+class Budget(Spec):
+    """Monthly cost budget."""
+
+    monthly_usd: float = Field(..., gt=0, le=10_000_000, description="Budget limit in USD per month.")
+
+
+class Logs(Spec):
+    """CloudWatch Logs settings for every log group cfngen creates."""
+
+    retention_days: int = Field(30, description="Retention of every log group, days.")
+
+    @field_validator("retention_days")
+    @classmethod
+    def _allowed(cls, value: int) -> int:
+        """CloudWatch Logs accepts only these retention periods."""
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}, found {value}")
+        return value
+
+
+TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w\s.:/=+\-@]+$")]
+TagValue = Annotated[str, Field(max_length=256, pattern=r"^[\w\s.:/=+\-@]*$")]
+
+
+class Blueprint(Spec):
+    """A whole platform: network, cluster, load balancer, optional database, services, delivery."""
+
+    name: str = Field(..., pattern=NAME_PATTERN, max_length=BLUEPRINT_NAME_MAX, description="Platform name.")
+    region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$", description="AWS region.")
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, description="Tags on every stack and resource.")
+    network: Network = Field(Network(), description="VPC.")
+    cluster: Cluster = Field(Cluster(), description="ECS cluster capacity.")
+    load_balancer: LoadBalancer = Field(LoadBalancer(), description="Network Load Balancer.")
+    database: Database | None = Field(None, description="Aurora MySQL; absent = no database.")
+    services: list[Service] = Field(..., min_length=1, description="The microservices.")
+    pipeline: Pipeline = Field(Pipeline(), description="CI/CD pipeline settings.")
+    alarms: Alarms = Field(Alarms(), description="Alarm settings.")
+    budget: Budget | None = Field(None, description="Monthly budget; absent = none.")
+    logs: Logs = Field(Logs(), description="Log retention.")
+
+    @field_validator("tags")
+    @classmethod
+    def _no_aws_prefix(cls, value: dict[str, str]) -> dict[str, str]:
+        """AWS reserves the aws: prefix for its own tags."""
+        reserved = sorted(key for key in value if key.lower().startswith("aws:"))
+        if reserved:
+            raise ValueError(f"tag keys starting with 'aws:' are reserved by AWS: {', '.join(reserved)}")
+        return value
+
+    @model_validator(mode="after")
+    def _services_consistent(self) -> Blueprint:
+        """Names (and their logical forms) are unique, listener ports never clash, database users have a database."""
+        errors: list[tuple[tuple[str | int, ...], str]] = []
+        seen_names: dict[str, int] = {}
+        ports: dict[int, str] = {}
+        for index, service in enumerate(self.services):
+            key = service.logical_name
+            if key in seen_names:
+                errors.append(((
+                    "services", index, "name"),
+                    f"{service.name!r} clashes with services[{seen_names[key]}] "
+                    f"({self.services[seen_names[key]].name!r}): service names must be unique",
+                ))
+            seen_names.setdefault(key, index)
+            for field_name in ("listener_port", "test_listener_port"):
+                port = getattr(service, field_name)
+                owner = f"services[{index}].{field_name}"
+                if port in ports:
+                    errors.append((("services", index, field_name),
+                                   f"port {port} is already used by {ports[port]}; every listener port must be unique"))
+                else:
+                    ports[port] = owner
+            if service.database and self.database is None:
+                errors.append((("services", index, "database"),
+                               "is true but the blueprint has no database section"))
+        if errors:
+            raise CrossFieldErrors(errors)
+        return self
+
+    def service(self, name: str) -> Service:
+        """The service called `name`; KeyError when there is none."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
+
+
+def load_blueprint(path: str | Path) -> Blueprint:
+    """Load, include and validate a blueprint file.
+
+    Service entries that are strings are paths (relative to the blueprint) to
+    service files. Returns a frozen Blueprint; raises BlueprintError listing
+    every problem found, each with file, line, column and field path.
+    """
+    blueprint_path = Path(path)
+    data, source = load_yaml(blueprint_path)
+    if not isinstance(data, dict):
+        mark = source.locate(()) or Mark(blueprint_path, 1, 1)
+        raise BlueprintError([Problem(mark.file, mark.line, mark.column, "",
+                                      f"expected a mapping at the top level, found {_kind(data)}")])
+    data, include_problems = _include_service_files(data, source, blueprint_path)
+    return validate(data, source, blueprint_path, known_problems=include_problems)
+
+
+def validate(
+    data: dict[str, Any], source: SourceMap, file: Path, *, known_problems: list[Problem] | None = None
+) -> Blueprint:
+    """Validate plain data (with its source map) into a Blueprint, or raise BlueprintError.
+
+    `known_problems` (found earlier, e.g. an unreadable service file) are reported
+    together with the schema's, so one run shows everything wrong.
+    """
+    problems = list(known_problems or [])
+    broken = {problem.field for problem in problems}
+    try:
+        blueprint = Blueprint.model_validate(data)
+    except ValidationError as exc:
+        problems += [p for p in _problems(exc, source, file) if not _inside(p.field, broken)]
+    if problems:
+        raise BlueprintError(problems)
+    return blueprint
+
+
+def _inside(field: str, roots: set[str]) -> bool:
+    return any(field == root or field.startswith(root + ".") for root in roots if root)
+
+
+def _include_service_files(
+    data: dict[str, Any], source: SourceMap, blueprint_path: Path
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Replace service entries that are paths by the service files' contents.
+
+    An entry that cannot be included stays an empty mapping (so the other
+    entries keep their indices) and is reported as a problem of its own.
+    """
+    services = data.get("services")
+    if not isinstance(services, list):
+        return data, []
+    problems: list[Problem] = []
+    resolved: list[Any] = []
+    for index, entry in enumerate(services):
+        if not isinstance(entry, str):
+            resolved.append(entry)
+            continue
+        service_path = blueprint_path.parent / entry
+        field = f"services.{index}"
+        entry_mark = source.locate(("services", index)) or Mark(blueprint_path, 1, 1)
+        try:
+            service_data, service_source = load_yaml(service_path)
+        except BlueprintError as exc:
+            for problem in exc.problems:
+                if problem.line == 0:  # the file itself is unreadable: point at the entry naming it
+                    problem = Problem(entry_mark.file, entry_mark.line, entry_mark.column, field,
+                                      f"service file {entry!r} ({service_path}): {problem.message}")
+                problems.append(Problem(problem.file, problem.line, problem.column, field, problem.message)
+                                if not problem.field else problem)
+            resolved.append({})
+            continue
+        if not isinstance(service_data, dict):
+            problems.append(Problem(service_path, 1, 1, field, f"expected a service mapping, found {_kind(service_data)}"))
+            resolved.append({})
+            continue
+        source.graft(("services", index), service_source)
+        resolved.append(service_data)
+    return {**data, "services": resolved}, problems
+
+
+def _problems(exc: ValidationError, source: SourceMap, file: Path) -> Iterator[Problem]:
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, CrossFieldErrors):
+            for sub_loc, message in cause.errors:
+                yield _problem(source, file, loc + sub_loc, message)
+            continue
+        yield _problem(source, file, loc, _message(error, loc), at_key=error["type"] == "extra_forbidden")
+
+
+def _problem(source: SourceMap, file: Path, loc: tuple[Any, ...], message: str, *, at_key: bool = False) -> Problem:
+    mark = source.locate(loc, key=at_key) or Mark(file, 1, 1)
+    return Problem(mark.file, mark.line, mark.column, ".".join(map(str, loc)), message)
+
+
+def _message(error: Any, loc: tuple[Any, ...]) -> str:
+    kind = error["type"]
+    found = error.get("input")
+    if kind == "extra_forbidden":
+        known = _fields_at(loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else (f"; expected one of: {', '.join(known)}" if known else "")
+        return f"unknown key {loc[-1]!r}{suggestion}"
+    if kind == "missing":
+        return "required, but missing"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        message = f"expected text matching {error['ctx']['pattern']}"
+    if kind in {"value_error"}:
+        return message
+    return f"{message}, found {_show(found)}"
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model that sits at `loc` in a Blueprint."""
+    model: Any = Blueprint
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else _kind(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(type(value), type(value).__name__)

@@ -1,0 +1,20 @@
+"""The registry of stack builders, in wiring order: a stack may consume only the outputs of stacks above it.
+
+Adding a stack is one module with a ``stacks(blueprint)`` function and one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from cfngen.blueprint import Blueprint
+from cfngen.builders import keys, network, registry
+from cfngen.synth import NestedStack
+
+StackBuilder = Callable[[Blueprint], Iterable[NestedStack]]
+
+STACK_BUILDERS: tuple[StackBuilder, ...] = (
+    keys.stacks,
+    network.stacks,
+    registry.stacks,
+)

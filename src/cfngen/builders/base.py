@@ -1,0 +1,25 @@
+"""Small helpers every builder uses: a new template, typed parameters and outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Output, Parameter, Template
+
+from cfngen.blueprint import Blueprint
+from cfngen.synth import GENERATED_MARK
+
+
+def new_template(blueprint: Blueprint, purpose: str) -> Template:
+    """An empty template whose description names the blueprint, what the stack holds and that cfngen made it."""
+    return Template(Description=f"{blueprint.name}: {purpose} {GENERATED_MARK}")
+
+
+def add_parameter(template: Template, name: str, type_: str, description: str, **properties: Any) -> Parameter:
+    """Declare an input of the stack; the root wires it from the sibling stack that outputs `name`."""
+    return template.add_parameter(Parameter(name, Type=type_, Description=description, **properties))
+
+
+def add_output(template: Template, name: str, value: Any, description: str) -> Output:
+    """Expose `value` to sibling stacks (and to the root) under `name`."""
+    return template.add_output(Output(name, Value=value, Description=description))

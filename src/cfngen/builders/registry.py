@@ -1,0 +1,91 @@
+"""The registry stack: per service an ECR repository and, with the default source, a CodeCommit repository.
+
+Repositories hold what no template can recreate (images, history), so both
+are retained when removed from the stack and refuse silent replacement.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from troposphere import GetAtt, Ref, Template
+from troposphere.codecommit import Repository as CodeCommitRepository
+from troposphere.ecr import EncryptionConfiguration, ImageScanningConfiguration, LifecyclePolicy, Repository
+
+from cfngen.blueprint import Blueprint, Service
+from cfngen.builders.base import add_output, new_template
+from cfngen.suppress import skip_check
+from cfngen.synth import NestedStack
+
+
+def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
+    """The one registry stack."""
+    yield NestedStack("registry", build(blueprint))
+
+
+def build(blueprint: Blueprint) -> Template:
+    """ECR (and CodeCommit, unless the pipeline uses a connection) repositories for every service."""
+    template = new_template(blueprint, "container image and source repositories, one each per service")
+    for service in blueprint.services:
+        _add_image_repository(template, blueprint, service)
+        if uses_codecommit(blueprint):
+            _add_source_repository(template, blueprint, service)
+    return template
+
+
+def uses_codecommit(blueprint: Blueprint) -> bool:
+    """True when the pipeline's source is CodeCommit (no CodeStar connection configured)."""
+    return blueprint.pipeline.source.connection_arn is None
+
+
+def repository_name(blueprint: Blueprint, service: Service) -> str:
+    """The ECR repository name of a service: "<blueprint>/<service>"."""
+    return f"{blueprint.name}/{service.name}"
+
+
+def lifecycle_policy(keep_images: int) -> str:
+    """ECR lifecycle policy text that keeps the newest `keep_images` images and expires the rest."""
+    return json.dumps({"rules": [{
+        "rulePriority": 1,
+        "description": f"Keep the newest {keep_images} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
+        "action": {"type": "expire"},
+    }]}, sort_keys=True)
+
+
+def _add_image_repository(template: Template, blueprint: Blueprint, service: Service) -> None:
+    prefix = service.logical_name
+    repository = template.add_resource(Repository(
+        f"{prefix}ImageRepository",
+        RepositoryName=repository_name(blueprint, service),
+        ImageScanningConfiguration=ImageScanningConfiguration(ScanOnPush=True),
+        # Images are tagged with the commit id; immutable tags make a tag mean one image forever.
+        ImageTagMutability="IMMUTABLE",
+        EncryptionConfiguration=EncryptionConfiguration(EncryptionType="AES256"),
+        LifecyclePolicy=LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(blueprint.pipeline.keep_images)),
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+    ))
+    skip_check(repository, "CKV_AWS_136", "images are encrypted at rest with ECR's AES-256 service key; "
+                                          "a customer-managed key would add cost and key policy coupling to every puller")
+    add_output(template, f"{prefix}RepositoryName", Ref(repository), f"ECR repository of {service.name}")
+    add_output(template, f"{prefix}RepositoryArn", GetAtt(repository, "Arn"), f"ECR repository ARN of {service.name}")
+    add_output(template, f"{prefix}RepositoryUri", GetAtt(repository, "RepositoryUri"),
+               f"ECR repository URI of {service.name}")
+
+
+def _add_source_repository(template: Template, blueprint: Blueprint, service: Service) -> None:
+    prefix = service.logical_name
+    repository = template.add_resource(CodeCommitRepository(
+        f"{prefix}SourceRepository",
+        RepositoryName=f"{blueprint.name}-{service.name}",
+        RepositoryDescription=f"Source of {service.name} ({blueprint.name}); a push to "
+                              f"{blueprint.pipeline.branch} deploys it",
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+    ))
+    add_output(template, f"{prefix}SourceRepositoryName", GetAtt(repository, "Name"),
+               f"CodeCommit repository of {service.name}")
+    add_output(template, f"{prefix}SourceRepositoryArn", GetAtt(repository, "Arn"),
+               f"CodeCommit repository ARN of {service.name}")

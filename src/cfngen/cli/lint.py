@@ -1,0 +1,52 @@
+"""`cfngen lint`: cfn-lint over a blueprint's templates or a directory of templates."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cfngen.cli.common import default_outdir
+from cfngen.blueprint import load_blueprint
+from cfngen.errors import UsageError
+from cfngen.lint import Finding, lint, lint_paths, to_json, to_sarif, to_text
+from cfngen.synth import synthesize
+
+FORMATTERS = {"text": to_text, "json": to_json, "sarif": to_sarif}
+
+
+def register(commands: Any) -> None:
+    """Add the lint command."""
+    parser = commands.add_parser("lint", help="lint a blueprint's templates (or a directory of templates)",
+                                 description="Exit 0 with no findings, 1 with findings (warnings and "
+                                             "informational ones included), 2 on bad input.")
+    parser.add_argument("target", metavar="BLUEPRINT|OUTDIR", type=Path, help="blueprint file or template directory")
+    parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format (default: text)")
+    parser.add_argument("--region", help="region to lint a directory for (a blueprint names its own)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Lint, print the findings, exit 1 when there are any."""
+    findings = _lint_target(args.target, args.region)
+    output = FORMATTERS[args.format](findings)
+    if output:
+        print(output, end="")
+    if args.format == "text":
+        print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
+    return 1 if findings else 0
+
+
+def _lint_target(target: Path, region: str | None) -> list[Finding]:
+    if target.is_dir():
+        paths = sorted([*target.glob("*.yaml"), *target.glob("*.json")])
+        if not paths:
+            raise UsageError(f"{target}: no *.yaml or *.json templates in this directory")
+        return lint_paths(paths, region=region or "us-east-1")
+    if not target.exists():
+        raise UsageError(f"{target}: no such file or directory")
+    blueprint = load_blueprint(target)
+    stacks = synthesize(blueprint)
+    outdir = default_outdir(blueprint)
+    return [Finding(str(outdir / finding.file), finding.line, finding.column, finding.rule, finding.severity,
+                    finding.message) for finding in lint(stacks)]

@@ -1,0 +1,55 @@
+"""The one exception family of cfngen.
+
+Every error a user can cause derives from :class:`CfngenError`; the command line
+turns them into a message and an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class CfngenError(Exception):
+    """Base of every error cfngen raises on purpose."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as precisely as it can be."""
+
+    file: Path
+    line: int
+    column: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class BlueprintError(CfngenError):
+    """A blueprint (or a file it includes) is not valid; carries every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (str(p.file), p.line, p.column, p.field))
+        count = len(self.problems)
+        heading = f"{count} problem{'s' if count != 1 else ''} in the blueprint"
+        super().__init__("\n".join([heading, *(f"  {p}" for p in self.problems)]))
+
+
+class UsageError(CfngenError):
+    """The command line or an API call was given something it cannot use."""
+
+    exit_code = 2
+
+
+class SynthError(CfngenError):
+    """The blueprint is valid but cannot be turned into templates (a wiring or limit error)."""
+
+    exit_code = 2

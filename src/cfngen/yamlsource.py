@@ -1,0 +1,170 @@
+"""Safe YAML loading that remembers where every value was written.
+
+PyYAML composes the document into nodes that carry their marks; we convert the
+nodes ourselves so that we can (a) record a file:line:column for every path,
+(b) refuse every tag outside plain YAML data, duplicate keys and recursive
+aliases, and (c) bound alias expansion, so a "billion laughs" file fails fast
+instead of eating the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cfngen.errors import BlueprintError, Problem
+
+Path_ = tuple[str | int, ...]
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+
+# The C loader is several times faster; PyYAML built without libyaml lacks it.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in a file, 1-based as editors show it."""
+
+    file: Path
+    line: int
+    column: int
+
+
+@dataclass
+class SourceMap:
+    """Where each value (and each mapping key) of a loaded document was written."""
+
+    values: dict[Path_, Mark] = field(default_factory=dict)
+    keys: dict[Path_, Mark] = field(default_factory=dict)
+
+    def locate(self, path: Path_, *, key: bool = False) -> Mark | None:
+        """The mark of `path`, or of its nearest written ancestor."""
+        if key and path in self.keys:
+            return self.keys[path]
+        for end in range(len(path), -1, -1):
+            mark = self.values.get(path[:end])
+            if mark is not None:
+                return mark
+        return None
+
+    def graft(self, prefix: Path_, other: SourceMap) -> None:
+        """Place `other`'s marks under `prefix` (a file included at that path)."""
+        for path, mark in other.values.items():
+            self.values[prefix + path] = mark
+        for path, mark in other.keys.items():
+            self.keys[prefix + path] = mark
+
+
+def load_yaml(path: Path) -> tuple[Any, SourceMap]:
+    """Load one YAML document safely; return its plain data and its source map.
+
+    Raises BlueprintError naming the file and position of the first problem.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _error(Mark(path, 1, 1), f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _error(Mark(path, 0, 0), "file not found") from None
+    except IsADirectoryError:
+        raise _error(Mark(path, 0, 0), "is a directory, expected a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise _error(Mark(path, 1, 1), f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise _error(Mark(path, 0, 0), f"cannot read: {exc.strerror}") from None
+    return loads_yaml(text, path)
+
+
+def loads_yaml(text: str, path: Path) -> tuple[Any, SourceMap]:
+    """Like load_yaml, for text already read; `path` names it in messages."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(path, mark.line + 1, mark.column + 1) if mark else Mark(path, 1, 1)
+        detail = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise _error(where, f"invalid YAML: {detail}") from None
+    except yaml.YAMLError as exc:
+        raise _error(Mark(path, 1, 1), f"invalid YAML: {exc}") from None
+    if not nodes or nodes[0] is None:
+        raise _error(Mark(path, 1, 1), "file is empty; expected a mapping")
+    if len(nodes) > 1:
+        second = nodes[1].start_mark
+        raise _error(Mark(path, second.line + 1, 1), "more than one YAML document; expected exactly one")
+    converter = _Converter(path)
+    data = converter.convert(nodes[0], ())
+    return data, converter.source
+
+
+class _Converter:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.source = SourceMap()
+        self.visited = 0
+        self.in_progress: set[int] = set()
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def mark(self, node: yaml.Node) -> Mark:
+        return Mark(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def convert(self, node: yaml.Node, path: Path_) -> Any:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise _error(self.mark(node), f"more than {MAX_NODES} values after expanding aliases (alias bomb?)")
+        if id(node) in self.in_progress:
+            raise _error(self.mark(node), "recursive alias: a value contains itself")
+        self.source.values[path] = self.mark(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        self.in_progress.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
+                return [self.convert(item, path + (index,)) for index, item in enumerate(node.value)]
+            if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
+                return self.mapping(node, path)
+            raise _error(self.mark(node), f"YAML tag {node.tag!r} is not allowed; write plain data")
+        finally:
+            self.in_progress.discard(id(node))
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            raise _error(self.mark(node), f"YAML tag {node.tag!r} is not allowed; write plain data")
+        return self.constructor.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _error(self.mark(key_node), "YAML merge keys ('<<') are not supported; write the keys out")
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _error(self.mark(key_node), "mapping keys must be plain scalars")
+            key = self.scalar(key_node)
+            if not isinstance(key, Hashable) or isinstance(key, (list, dict)):
+                raise _error(self.mark(key_node), "mapping keys must be plain scalars")
+            key = str(key)
+            if key in result:
+                raise _error(self.mark(key_node), f"duplicate key {key!r}")
+            self.source.keys[path + (key,)] = self.mark(key_node)
+            result[key] = self.convert(value_node, path + (key,))
+        return result
+
+
+def _error(mark: Mark, message: str) -> BlueprintError:
+    return BlueprintError([Problem(mark.file, mark.line, mark.column, "", message)])
