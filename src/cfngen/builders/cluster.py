@@ -8,16 +8,16 @@ needs to register and report.
 
 Teardown: managed termination protection needs every new instance protected
 from scale-in, and deleting an Auto Scaling group whose instances are protected
-waits forever (aws/aws-cdk#14732, #18179). Two things make teardown work:
+hangs until it times out (aws/aws-cdk#14732, #18179). Two things make teardown work:
 - the DependsOn order here: the capacity provider association goes first, then
   the capacity provider, then the Auto Scaling group, and only then the cluster
   and the instance role and profile (the agent on a terminating instance still
   needs both to deregister);
-- one step before deleting the stack (README, "Tearing down"): release the
-  instances' scale-in protection and scale the group named by the
-  ``AutoScalingGroupName`` output to zero. No DependsOn order can do that step,
-  because the capacity provider must be created after the group and is
-  therefore deleted before it.
+- one documented step (README, "Tearing down"): once the deletion reaches the
+  group named by the ``AutoScalingGroupName`` output, release its instances'
+  scale-in protection. No DependsOn order can do that: ECS lifts the protection
+  only through the capacity provider, which must be created after the group and
+  is therefore deleted before it.
 """
 
 from __future__ import annotations
