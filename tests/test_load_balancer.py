@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from cfngen.blueprint import Blueprint
+from cfngen.blueprint import MAX_SERVICES, Blueprint
 from cfngen.builders.load_balancer import WORLD, build
 from tests.stack_helpers import make_blueprint, resources, the_resource
 
@@ -104,3 +105,11 @@ def test_outputs_follow_the_wiring_contract() -> None:
         for colour in ("Blue", "Green"):
             expected |= {f"{prefix}{colour}TargetGroup{suffix}" for suffix in ("Arn", "Name", "FullName")}
     assert outputs == expected
+
+
+def test_a_blueprint_holds_at_most_the_services_one_balancer_can_listen_for() -> None:
+    services = [{"name": f"s{index}", "port": 8080, "listener_port": 1000 + index,
+                 "test_listener_port": 2000 + index} for index in range(MAX_SERVICES + 1)]
+    with pytest.raises(ValidationError, match=f"at most {MAX_SERVICES} items"):
+        make_blueprint(services=services)
+    assert len(make_blueprint(services=services[:MAX_SERVICES]).services) == MAX_SERVICES
