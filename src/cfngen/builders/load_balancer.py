@@ -57,7 +57,7 @@ def build(blueprint: Blueprint) -> Template:
     _add_security_group(template, blueprint)
     _add_load_balancer(template, blueprint)
     for service in blueprint.services:
-        _add_target_groups(template, blueprint, service)
+        _add_target_groups(template, service)
         _add_listeners(template, service)
     _add_outputs(template, blueprint)
     return template
@@ -87,7 +87,7 @@ def _add_security_group(template: Template, blueprint: Blueprint) -> None:
     # One rule per container port: services may share one, and a group refuses a duplicate rule.
     egress = [
         SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=Ref("VpcCidr"),
-                            Description=f"tasks on port {port}: traffic and health checks")
+                          Description=f"tasks on port {port}: traffic and health checks")
         for port in sorted({service.port for service in blueprint.services})
     ]
     group = template.add_resource(SecurityGroup(
@@ -113,11 +113,11 @@ def _add_load_balancer(template: Template, blueprint: Blueprint) -> None:
     ))
     skip_check(balancer, "CKV_AWS_91", "the listeners are TCP, and a Network Load Balancer writes access logs "
                                        "only for TLS listeners: a log bucket would stay empty")
-    skip_check(balancer, "CKV_AWS_150", "the balancer holds no data and the deployer refuses change sets that "
-                                        "remove or replace it; deletion protection would block stack teardown")
+    skip_check(balancer, "CKV_AWS_150", "the balancer holds no data and a deploy re-creates it; deletion "
+                                        "protection would turn every stack teardown into a manual step")
 
 
-def _add_target_groups(template: Template, blueprint: Blueprint, service: Service) -> None:
+def _add_target_groups(template: Template, service: Service) -> None:
     prefix = service.logical_name
     health_check: dict[str, object] = {"HealthCheckProtocol": "TCP"}
     if service.health_check is not None:

@@ -80,7 +80,7 @@ def build(blueprint: Blueprint, service: Service) -> Template:
     template = new_template(blueprint, f"ECS service {service.name} under CodeDeploy blue/green, with auto scaling")
     _add_parameters(template, service)
     _add_log_group(template, blueprint, service)
-    _add_roles(template, blueprint, service)
+    _add_roles(template, service)
     _add_task_security_group(template, blueprint, service)
     if service.database:
         _add_database_access(template, service)
@@ -123,7 +123,7 @@ def _add_log_group(template: Template, blueprint: Blueprint, service: Service) -
     ))
 
 
-def _add_roles(template: Template, blueprint: Blueprint, service: Service) -> None:
+def _add_roles(template: Template, service: Service) -> None:
     prefix = service.logical_name
     statements = [
         iam.allow([ecr.GetAuthorizationToken], ["*"]),
