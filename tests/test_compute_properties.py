@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cfngen import StackSet, lint, synthesize
@@ -62,6 +62,20 @@ def compute_blueprints(draw: Any) -> dict[str, Any]:
     return data
 
 
+def _extreme(services: int, zones: int, readers: int | None) -> dict[str, Any]:
+    """A fixed blueprint at an edge of the ranges, so every run covers the edges whatever hypothesis draws."""
+    data: dict[str, Any] = {
+        "name": "edge",
+        "network": {"availability_zones": zones},
+        "services": [{"name": f"svc-{index}", "port": 8080, "listener_port": 100 + index,
+                      "test_listener_port": 200 + index, "database": readers is not None}
+                     for index in range(services)],
+    }
+    if readers is not None:
+        data["database"] = {"readers": readers}
+    return data
+
+
 def _check_invariants(blueprint: Blueprint, stacks: StackSet) -> None:
     names = [child.name for child in stacks.children]
     assert ("database" in names) == (blueprint.database is not None)
@@ -82,6 +96,8 @@ def _check_invariants(blueprint: Blueprint, stacks: StackSet) -> None:
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(compute_blueprints())
+@example(_extreme(services=1, zones=2, readers=None))
+@example(_extreme(services=10, zones=6, readers=15))
 def test_every_compute_blueprint_synthesizes_and_lints_clean(data: dict[str, Any]) -> None:
     blueprint = Blueprint.model_validate(data)
     stacks = synthesize(blueprint)
