@@ -1,0 +1,250 @@
+"""The embedded AWS emulator: moto in server mode on a loopback port, plus two small, tested extensions.
+
+moto 5 models CloudFormation well enough to show cfngen's whole deploy flow, except in
+four places this module patches (only in the process that runs the emulator):
+
+1. ``GetAtt <NestedStack>.Outputs.<Name>``, which the root template uses to pass one child's
+   outputs into the next child, crashes moto (its Stack model has no ``get_cfn_attribute``).
+   :func:`_nested_stack_output` resolves it from the child stack's outputs, as CloudFormation does;
+   :func:`_yaml_tag_constructor` splits the YAML short form ``!GetAtt A.B.C`` at the first dot only
+   (``[A, B.C]``, CloudFormation's reading; moto splits at every dot and loses ``.Name``).
+2. A resource type moto does not model (Aurora, capacity providers, CodeDeploy deployment
+   groups, CodePipeline, ...) is skipped with a log line, and every ``Ref``/``GetAtt`` to it then
+   breaks the template. :class:`NotEmulated` stands in for it instead: its physical id and
+   attributes are visibly fake (``not-emulated:...``), and each one adds a stack event whose reason
+   says that the emulator did not create it, so the deploy output shows it rather than hiding it.
+3. Executing a change set creates or updates the resources but leaves the stack's template, parameters
+   and outputs as they were (empty after a CREATE change set): no outputs, and a re-plan that sees
+   changes where there are none. :func:`_apply_change_set` records them on the stack, as
+   CloudFormation does.
+4. ``UpdateTerminationProtection`` is not implemented by moto (HTTP 500); :func:`_update_termination_protection`
+   records the flag, which DescribeStacks then reports (moto does not enforce it on delete).
+
+Everything else is moto as released. The extensions change nothing outside this process.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import urllib.request
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+NOT_EMULATED = "not-emulated"
+NOT_EMULATED_REASON = "not created: the local AWS emulator (moto) does not model {type}; a placeholder stands in for it"
+LOOPBACK = "127.0.0.1"
+# moto resolves S3 template URLs by host name: "localhost" is path-style, "127..." would be read as a bucket.
+URL_HOST = "localhost"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "cfngen-local", "AWS_SECRET_ACCESS_KEY": "cfngen-local"}
+
+
+def install() -> None:
+    """Apply the extensions to moto in this process (idempotent)."""
+    _install()
+
+
+@functools.lru_cache(maxsize=None)
+def _install() -> None:
+    from moto.cloudformation import models, parsing, responses
+
+    setattr(models.Stack, "get_cfn_attribute", _nested_stack_output)
+    # Both modules look the constructor up by name each time they parse a template.
+    for module in (models, responses):
+        setattr(module, "yaml_tag_constructor", _yaml_tag_constructor)
+    original = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        return original(resource_type) or (None if resource_type in parsing.NULL_MODELS else NotEmulated)
+
+    parsing.resource_class_from_type = resource_class_from_type
+    setattr(responses.CloudFormationResponse, "update_termination_protection", _update_termination_protection)
+    original_apply = models.ChangeSet.apply
+
+    def apply(change_set: Any) -> None:
+        original_apply(change_set)
+        _record_change_set(change_set)
+
+    setattr(models.ChangeSet, "apply", apply)
+
+
+def _yaml_tag_constructor(loader: Any, tag: str, node: Any) -> Any:
+    """moto's constructor for the YAML short forms (`!Ref`, `!GetAtt`, `!Sub` ...), with `!GetAtt` split once."""
+    from moto.cloudformation.utils import yaml_tag_constructor
+
+    if tag == "!GetAtt" and isinstance(node.value, str):
+        return {"Fn::GetAtt": node.value.split(".", 1)}
+    return yaml_tag_constructor(loader, tag, node)
+
+
+def _nested_stack_output(stack: Any, attribute: str) -> Any:
+    """`GetAtt Child.Outputs.Name` on a nested stack: the child's output value."""
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+    prefix, _, key = attribute.partition(".")
+    if prefix == "Outputs":
+        for output in stack.output_map.values():
+            if output is not None and output.key == key:
+                return output.value
+    raise UnformattedGetAttTemplateException()
+
+
+def _record_change_set(change_set: Any) -> None:
+    """After a change set ran: the stack's template, parameters, description and outputs are the new ones."""
+    stack = change_set.stack
+    stack.template = change_set.template
+    stack._parse_template()
+    stack.parameters = dict(change_set.parameters)
+    stack.description = stack.template_dict.get("Description")
+    stack.output_map = stack._create_output_map()
+
+
+def _update_termination_protection(response: Any) -> Any:
+    """The UpdateTerminationProtection action: store the flag on the stack."""
+    from moto.core.responses import ActionResult
+
+    stack = response.cloudformation_backend.get_stack(response._get_param("StackName"))
+    stack.enable_termination_protection = response._get_bool_param("EnableTerminationProtection", False)
+    return ActionResult({"StackId": stack.stack_id})
+
+
+def is_emulated(resource_type: str) -> bool:
+    """True when moto models `resource_type` (a nested stack, a custom resource or a known type)."""
+    from moto.cloudformation import parsing
+
+    return resource_type.startswith("Custom::") or resource_type in parsing.get_model_map()
+
+
+def not_emulated(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Resource type -> `file: logical id` of the resources the emulator will only stand in for."""
+    missing: dict[str, list[str]] = {}
+    for name, template in templates.items():
+        for logical_id, resource in sorted(template.get("Resources", {}).items()):
+            if not is_emulated(resource["Type"]):
+                missing.setdefault(resource["Type"], []).append(f"{name}: {logical_id}")
+    return dict(sorted(missing.items()))
+
+
+class NotEmulated:
+    """Placeholder for a resource of a type moto does not model; it only records that it exists."""
+
+    def __init__(self, logical_id: str, resource_type: str) -> None:
+        self.logical_resource_id = logical_id
+        self.cf_resource_type = resource_type
+        self.physical_resource_id = f"{NOT_EMULATED}:{logical_id}"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str, **kwargs: Any) -> NotEmulated:
+        """Called by moto's template parser instead of a real model."""
+        from moto.cloudformation.models import Event, cloudformation_backends
+
+        resource = cls(kwargs["LogicalId"], kwargs["ResourceType"])
+        stack = cloudformation_backends[account_id][region_name].stacks.get(kwargs["StackId"])
+        if stack is not None:
+            stack.events.append(Event(
+                stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=resource.logical_resource_id,
+                physical_resource_id=resource.physical_resource_id, resource_type=resource.cf_resource_type,
+                resource_status="CREATE_COMPLETE", resource_properties=None,
+                resource_status_reason=NOT_EMULATED_REASON.format(type=resource.cf_resource_type),
+            ))
+        return resource
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: NotEmulated, new_resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> NotEmulated:
+        """Nothing to update: the placeholder has no state."""
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str) -> None:
+        """Nothing to delete."""
+
+    def is_created(self) -> bool:
+        """Ready at once."""
+        return True
+
+    @classmethod
+    def has_cfn_attr(cls, attribute: str) -> bool:
+        """Every attribute exists, with a visibly fake value."""
+        return True
+
+    def get_cfn_attribute(self, attribute: str) -> str:
+        """`not-emulated:<LogicalId>.<Attribute>`."""
+        return f"{self.physical_resource_id}.{attribute}"
+
+
+class LocalAws:
+    """moto in server mode on a loopback port, with the extensions installed; a context manager."""
+
+    def __init__(self, port: int = 0) -> None:
+        from moto.server import ThreadedMotoServer
+
+        install()
+        # Request lines and moto's "no support for <type>" warnings would drown the deploy output;
+        # the types moto does not model are reported by not_emulated() and by the placeholders' events.
+        for logger in ("werkzeug", "moto"):
+            logging.getLogger(logger).setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
+        self._started = False
+
+    def start(self) -> str:
+        """Start serving; returns the endpoint URL (`http://localhost:<port>`)."""
+        self._server.start()
+        self._started = True
+        return self.endpoint_url
+
+    @property
+    def endpoint_url(self) -> str:
+        """What AWS_ENDPOINT_URL must be for boto3 (and the aws CLI) to reach this emulator."""
+        _, port = self._server.get_host_and_port()
+        return f"http://{URL_HOST}:{port}"
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset endpoint)."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._started:
+            self._server.stop()
+            self._started = False
+
+    def __enter__(self) -> LocalAws:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def environment(endpoint_url: str, region: str) -> Iterator[dict[str, str]]:
+    """Point boto3 at `endpoint_url` with fake credentials while the block runs; restores the environment."""
+    values = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint_url, "AWS_DEFAULT_REGION": region}
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield values
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def summary(missing: Mapping[str, Iterable[str]]) -> str:
+    """The lines that tell a user what the emulator did not really create."""
+    if not missing:
+        return "every resource type is modelled by the local emulator"
+    lines = ["not emulated (placeholders only; they exist on AWS, not here):"]
+    lines += [f"  {resource_type}: {', '.join(where)}" for resource_type, where in missing.items()]
+    return "\n".join(lines)
+
