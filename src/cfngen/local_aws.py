@@ -38,6 +38,7 @@ NOT_EMULATED_REASON = "not created: the local AWS emulator (moto) does not model
 LOOPBACK = "127.0.0.1"
 # moto resolves S3 template URLs by host name: "localhost" is path-style, "127..." would be read as a bucket.
 URL_HOST = "localhost"
+POLL_SECONDS = "0.2"  # the emulator settles at once; no need to wait AWS's 5 s between polls
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "cfngen-local", "AWS_SECRET_ACCESS_KEY": "cfngen-local"}
 
 
@@ -178,6 +179,16 @@ class NotEmulated:
         return f"{self.physical_resource_id}.{attribute}"
 
 
+def require_moto() -> None:
+    """UsageError when moto (the `local` extra) is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None:
+        from cfngen.errors import UsageError
+
+        raise UsageError("the local AWS emulator needs moto: pip install 'cfngen[local]'")
+
+
 class LocalAws:
     """moto in server mode on a loopback port, with the extensions installed; a context manager."""
 
@@ -227,7 +238,8 @@ class LocalAws:
 @contextmanager
 def environment(endpoint_url: str, region: str) -> Iterator[dict[str, str]]:
     """Point boto3 at `endpoint_url` with fake credentials while the block runs; restores the environment."""
-    values = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint_url, "AWS_DEFAULT_REGION": region}
+    values = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint_url, "AWS_DEFAULT_REGION": region,
+              "CFNGEN_POLL_SECONDS": POLL_SECONDS}
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
