@@ -1,7 +1,7 @@
 """The embedded AWS emulator: moto in server mode on a loopback port, plus two small, tested extensions.
 
 moto 5 models CloudFormation well enough to show cfngen's whole deploy flow, except in
-four places this module patches (only in the process that runs the emulator):
+five places this module patches (only in the process that runs the emulator):
 
 1. ``GetAtt <NestedStack>.Outputs.<Name>``, which the root template uses to pass one child's
    outputs into the next child, crashes moto (its Stack model has no ``get_cfn_attribute``).
@@ -13,11 +13,14 @@ four places this module patches (only in the process that runs the emulator):
    breaks the template. :class:`NotEmulated` stands in for it instead: its physical id and
    attributes are visibly fake (``not-emulated:...``), and each one adds a stack event whose reason
    says that the emulator did not create it, so the deploy output shows it rather than hiding it.
-3. Executing a change set creates or updates the resources but leaves the stack's template, parameters
-   and outputs as they were (empty after a CREATE change set): no outputs, and a re-plan that sees
+3. Executing a change set creates or updates the resources but leaves the stack's template, parameters,
+   tags and outputs as they were (empty after a CREATE change set): no outputs, and a re-plan that sees
    changes where there are none. :func:`_apply_change_set` records them on the stack, as
    CloudFormation does.
-4. ``UpdateTerminationProtection`` is not implemented by moto (HTTP 500); :func:`_update_termination_protection`
+4. On update, moto deletes a nested stack and creates it again, which collides with the retained,
+   explicitly named resources of the old copy (an ECR repository "already exists").
+   :func:`_update_nested_stack` updates the child in place, as CloudFormation does.
+5. ``UpdateTerminationProtection`` is not implemented by moto (HTTP 500); :func:`_update_termination_protection`
    records the flag, which DescribeStacks then reports (moto does not enforce it on delete).
 
 Everything else is moto as released. The extensions change nothing outside this process.
@@ -69,6 +72,7 @@ def _install() -> None:
         _record_change_set(change_set)
 
     setattr(models.ChangeSet, "apply", apply)
+    setattr(models.Stack, "update_from_cloudformation_json", classmethod(_update_nested_stack))
 
 
 def _yaml_tag_constructor(loader: Any, tag: str, node: Any) -> Any:
@@ -93,13 +97,27 @@ def _nested_stack_output(stack: Any, attribute: str) -> Any:
 
 
 def _record_change_set(change_set: Any) -> None:
-    """After a change set ran: the stack's template, parameters, description and outputs are the new ones."""
+    """After a change set ran: the stack's template, parameters, tags, description and outputs are the new ones."""
     stack = change_set.stack
     stack.template = change_set.template
     stack._parse_template()
     stack.parameters = dict(change_set.parameters)
+    stack.tags = dict(change_set.tags or {})
     stack.description = stack.template_dict.get("Description")
     stack.output_map = stack._create_output_map()
+
+
+def _update_nested_stack(stack_class: Any, original_resource: Any, new_resource_name: str,
+                         cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+    """A nested stack whose TemplateURL or Parameters changed: update the child stack in place."""
+    from moto.cloudformation.utils import get_stack_from_s3_url
+    from moto.utilities.utils import get_partition
+
+    properties = cloudformation_json["Properties"]
+    template = get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id,
+                                     partition=get_partition(region_name))
+    original_resource.update(template, parameters=properties.get("Parameters", {}))
+    return original_resource
 
 
 def _update_termination_protection(response: Any) -> Any:
