@@ -148,4 +148,5 @@ def test_aws_clients_retry_throttling_in_adaptive_mode() -> None:
     session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="eu-west-1")
     deployer = Deployer(session=session, bucket="b")
     for client in (deployer._cloudformation, deployer._s3):
-        assert client.meta.config.retries == {"mode": "adaptive", "max_attempts": 10}
+        assert client.meta.config.retries["mode"] == "adaptive"
+        assert client.meta.config.retries["total_max_attempts"] == 11, "ten retries after the first attempt"
