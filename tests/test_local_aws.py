@@ -91,13 +91,40 @@ def test_a_type_moto_does_not_model_gets_a_visible_placeholder(aws: LocalAws) ->
     assert [group["logGroupName"] for group in groups] == ["not-emulated:Provider.Arn"]
 
 
-def test_not_emulated_lists_the_types_moto_lacks_by_file() -> None:
-    templates = {"a.json": {"Resources": {"Db": {"Type": "AWS::RDS::DBCluster"}, "Vpc": {"Type": "AWS::EC2::VPC"}}},
-                 "b.json": {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack"},
-                                          "Hook": {"Type": "Custom::Thing"}}}}
-    assert local_aws.not_emulated(templates) == {"AWS::RDS::DBCluster": ["a.json: Db"]}
-    assert "AWS::RDS::DBCluster: a.json: Db" in local_aws.summary(local_aws.not_emulated(templates))
-    assert local_aws.summary({}) == "every resource type is modelled by the local emulator"
+def test_a_model_that_fails_gets_a_placeholder_and_a_failed_update_keeps_the_old_resource(aws: LocalAws) -> None:
+    def group(source: str | None) -> dict[str, Any]:
+        rules = [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "SourceSecurityGroupId": source}] if source else []
+        return {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "g", "SecurityGroupIngress": rules}}
+
+    # moto refuses an ingress rule from a group it does not know: the emulator stands in for it.
+    _create("tolerant", json.dumps({"Resources": {"Broken": group("sg-unknown"), "Fine": group(None)}}))
+    client = cloudformation()
+    broken = client.describe_stack_resource(StackName="tolerant", LogicalResourceId="Broken")["StackResourceDetail"]
+    fine = client.describe_stack_resource(StackName="tolerant", LogicalResourceId="Fine")["StackResourceDetail"]
+    assert broken["PhysicalResourceId"] == "not-emulated:Broken"
+    assert fine["PhysicalResourceId"].startswith("sg-")
+    assert local_aws.stand_ins("us-west-2") == {"AWS::EC2::SecurityGroup": ["tolerant: Broken"]}
+    summary = local_aws.summary(local_aws.stand_ins("us-west-2"))
+    assert summary.splitlines()[1] == "  AWS::EC2::SecurityGroup: tolerant: Broken"
+
+    update = client.create_change_set(StackName="tolerant", ChangeSetName="u", ChangeSetType="UPDATE",
+                                      TemplateBody=json.dumps({"Resources": {"Broken": group("sg-unknown"),
+                                                                             "Fine": group("sg-unknown")}}))
+    client.execute_change_set(ChangeSetName=update["Id"])
+    assert client.describe_stacks(StackName="tolerant")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    events = client.describe_stack_events(StackName="tolerant")["StackEvents"]
+    assert [event["ResourceStatusReason"].split(":")[0] for event in events if event["LogicalResourceId"] == "Fine"] \
+        == ["not updated"]
+    after = client.describe_stack_resource(StackName="tolerant", LogicalResourceId="Fine")["StackResourceDetail"]
+    assert after["PhysicalResourceId"] == fine["PhysicalResourceId"]
+
+
+def test_a_template_error_is_still_an_error(aws: LocalAws) -> None:
+    broken = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup",
+                                     "Properties": {"LogGroupName": {"Fn::GetAtt": ["Missing", "Arn"]}}}}}
+    with pytest.raises(Exception, match="undefined resource Missing"):
+        _create("broken-ref", json.dumps(broken))
+    assert local_aws.summary({}) == "the local emulator created every resource"
 
 
 def test_an_executed_change_set_leaves_its_template_and_outputs_on_the_stack(aws: LocalAws) -> None:

@@ -13,6 +13,8 @@ five places this module patches (only in the process that runs the emulator):
    breaks the template. :class:`NotEmulated` stands in for it instead: its physical id and
    attributes are visibly fake (``not-emulated:...``), and each one adds a stack event whose reason
    says that the emulator did not create it, so the deploy output shows it rather than hiding it.
+   The same placeholder stands in where a model moto has fails on a resource (an exception other
+   than a template error), and a failed update leaves the old resource in place, with an event.
 3. Executing a change set creates or updates the resources but leaves the stack's template, parameters,
    tags and outputs as they were (empty after a CREATE change set): no outputs, and a re-plan that sees
    changes where there are none. :func:`_apply_change_set` records them on the stack, as
@@ -32,12 +34,15 @@ import functools
 import logging
 import os
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 NOT_EMULATED = "not-emulated"
 NOT_EMULATED_REASON = "not created: the local AWS emulator (moto) does not model {type}; a placeholder stands in for it"
+FAILED_REASON = "not created: the local AWS emulator (moto) failed on this {type} ({error}); a placeholder stands in"
+NOT_UPDATED_REASON = "not updated: the local AWS emulator (moto) failed on this {type} ({error}); the old one stays"
+STAND_IN_MARKS = ("not created: the local AWS emulator", "not updated: the local AWS emulator")
 LOOPBACK = "127.0.0.1"
 # moto resolves S3 template URLs by host name: "localhost" is path-style, "127..." would be read as a bucket.
 URL_HOST = "localhost"
@@ -64,6 +69,8 @@ def _install() -> None:
         return original(resource_type) or (None if resource_type in parsing.NULL_MODELS else NotEmulated)
 
     parsing.resource_class_from_type = resource_class_from_type
+    parsing.parse_and_create_resource = _tolerant_create(parsing.parse_and_create_resource)
+    parsing.parse_and_update_resource = _tolerant_update(parsing.parse_and_update_resource)
     setattr(responses.CloudFormationResponse, "update_termination_protection", _update_termination_protection)
     original_apply = models.ChangeSet.apply
 
@@ -94,6 +101,62 @@ def _nested_stack_output(stack: Any, attribute: str) -> Any:
             if output is not None and output.key == key:
                 return output.value
     raise UnformattedGetAttTemplateException()
+
+
+def _tolerant_create(create: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's resource creation, with a placeholder where a model it has fails on what cfngen generates."""
+    def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
+                                  account_id: str, region_name: str) -> Any:
+        try:
+            return create(logical_id, resource_json, resources_map, account_id, region_name)
+        except Exception as exc:
+            if not _tolerable(resource_json, exc):
+                raise
+            reason = FAILED_REASON.format(type=resource_json["Type"], error=_brief(exc))
+            return NotEmulated.stand_in(logical_id, resource_json["Type"], resources_map.stack_id, account_id,
+                                        region_name, reason)
+
+    return parse_and_create_resource
+
+
+def _tolerant_update(update: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's resource update; where its model fails, the resource stays as it was, and an event says so."""
+    def parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
+                                  account_id: str, region_name: str) -> Any:
+        try:
+            return update(logical_id, resource_json, resources_map, account_id, region_name)
+        except Exception as exc:
+            if not _tolerable(resource_json, exc):
+                raise
+            resource = resources_map[logical_id]
+            reason = NOT_UPDATED_REASON.format(type=resource_json["Type"], error=_brief(exc))
+            _announce(account_id, region_name, resources_map.stack_id, resource, "UPDATE_COMPLETE", reason)
+            return resource
+
+    return parse_and_update_resource
+
+
+def _tolerable(resource_json: dict[str, Any], exc: Exception) -> bool:
+    """A model's failure is tolerated; a template error (as AWS would report it) or a nested stack's is not."""
+    from moto.cloudformation.exceptions import ValidationError
+
+    return not isinstance(exc, ValidationError) and resource_json.get("Type") != "AWS::CloudFormation::Stack"
+
+
+def _brief(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def _announce(account_id: str, region_name: str, stack_id: str, resource: Any, status: str, reason: str) -> None:
+    """Add an event about `resource` to its stack, so the deploy output shows what the emulator did not do."""
+    from moto.cloudformation.models import Event, cloudformation_backends
+
+    stack = cloudformation_backends[account_id][region_name].stacks.get(stack_id)
+    if stack is not None:
+        stack.events.append(Event(
+            stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=resource.logical_resource_id,
+            physical_resource_id=getattr(resource, "physical_resource_id", ""), resource_type=resource.cf_resource_type,
+            resource_status=status, resource_status_reason=reason, resource_properties=None))
 
 
 def _record_change_set(change_set: Any) -> None:
@@ -129,25 +192,21 @@ def _update_termination_protection(response: Any) -> Any:
     return ActionResult({"StackId": stack.stack_id})
 
 
-def is_emulated(resource_type: str) -> bool:
-    """True when moto models `resource_type` (a nested stack, a custom resource or a known type)."""
-    from moto.cloudformation import parsing
+def stand_ins(region: str) -> dict[str, list[str]]:
+    """Resource type -> `stack: logical id` of every resource the emulator (in this process) only stands in for."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
 
-    return resource_type.startswith("Custom::") or resource_type in parsing.get_model_map()
-
-
-def not_emulated(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
-    """Resource type -> `file: logical id` of the resources the emulator will only stand in for."""
-    missing: dict[str, list[str]] = {}
-    for name, template in templates.items():
-        for logical_id, resource in sorted(template.get("Resources", {}).items()):
-            if not is_emulated(resource["Type"]):
-                missing.setdefault(resource["Type"], []).append(f"{name}: {logical_id}")
-    return dict(sorted(missing.items()))
+    found: dict[str, set[str]] = {}
+    for stack in cloudformation_backends[DEFAULT_ACCOUNT_ID][region].stacks.values():
+        for event in stack.events:
+            if (event.resource_status_reason or "").startswith(STAND_IN_MARKS):
+                found.setdefault(event.resource_type, set()).add(f"{stack.name}: {event.logical_resource_id}")
+    return {resource_type: sorted(where) for resource_type, where in sorted(found.items())}
 
 
 class NotEmulated:
-    """Placeholder for a resource of a type moto does not model; it only records that it exists."""
+    """Placeholder for a resource the emulator cannot create; it only records that it exists."""
 
     def __init__(self, logical_id: str, resource_type: str) -> None:
         self.logical_resource_id = logical_id
@@ -155,21 +214,20 @@ class NotEmulated:
         self.physical_resource_id = f"{NOT_EMULATED}:{logical_id}"
 
     @classmethod
+    def stand_in(cls, logical_id: str, resource_type: str, stack_id: str, account_id: str, region_name: str,
+                 reason: str) -> NotEmulated:
+        """A placeholder, announced by a CREATE_COMPLETE event of its stack that gives `reason`."""
+        resource = cls(logical_id, resource_type)
+        _announce(account_id, region_name, stack_id, resource, "CREATE_COMPLETE", reason)
+        return resource
+
+    @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
                                         account_id: str, region_name: str, **kwargs: Any) -> NotEmulated:
-        """Called by moto's template parser instead of a real model."""
-        from moto.cloudformation.models import Event, cloudformation_backends
-
-        resource = cls(kwargs["LogicalId"], kwargs["ResourceType"])
-        stack = cloudformation_backends[account_id][region_name].stacks.get(kwargs["StackId"])
-        if stack is not None:
-            stack.events.append(Event(
-                stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=resource.logical_resource_id,
-                physical_resource_id=resource.physical_resource_id, resource_type=resource.cf_resource_type,
-                resource_status="CREATE_COMPLETE", resource_properties=None,
-                resource_status_reason=NOT_EMULATED_REASON.format(type=resource.cf_resource_type),
-            ))
-        return resource
+        """Called by moto's template parser, for a type it does not model, instead of a real model."""
+        resource_type = kwargs["ResourceType"]
+        return cls.stand_in(kwargs["LogicalId"], resource_type, kwargs["StackId"], account_id, region_name,
+                            NOT_EMULATED_REASON.format(type=resource_type))
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource: NotEmulated, new_resource_name: str,
@@ -215,7 +273,7 @@ class LocalAws:
 
         install()
         # Request lines and moto's "no support for <type>" warnings would drown the deploy output;
-        # the types moto does not model are reported by not_emulated() and by the placeholders' events.
+        # what the emulator only stands in for is reported by stand_ins() and by the placeholders' events.
         for logger in ("werkzeug", "moto"):
             logging.getLogger(logger).setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
@@ -273,8 +331,8 @@ def environment(endpoint_url: str, region: str) -> Iterator[dict[str, str]]:
 def summary(missing: Mapping[str, Iterable[str]]) -> str:
     """The lines that tell a user what the emulator did not really create."""
     if not missing:
-        return "every resource type is modelled by the local emulator"
-    lines = ["not emulated (placeholders only; they exist on AWS, not here):"]
+        return "the local emulator created every resource"
+    lines = ["not emulated (placeholders or old versions only; on AWS they are real):"]
     lines += [f"  {resource_type}: {', '.join(where)}" for resource_type, where in missing.items()]
     return "\n".join(lines)
 

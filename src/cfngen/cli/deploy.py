@@ -87,7 +87,7 @@ def _deploy_locally(args: argparse.Namespace) -> int:
         _, _, again = make_plan(args, blueprint)
         if not args.json:
             print(again.render())
-            print(local_aws.summary(local_aws.not_emulated(pkg.templates)))
+            print(local_aws.summary(local_aws.stand_ins(region)))
         if again.has_changes:
             print("the re-plan found changes: the deployed stack does not match the templates", file=sys.stderr)
             return 1
