@@ -79,7 +79,7 @@ def cloudformation(region: str = "us-west-2") -> Any:
 def moto_stack(name: str, region: str = "us-west-2") -> Any:
     """The emulator's own model of a stack, to put it into states only a real failure produces."""
     from moto.cloudformation.models import cloudformation_backends
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][region]
     return next(stack for stack in backend.stacks.values() if stack.name == name)

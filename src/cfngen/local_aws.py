@@ -195,7 +195,7 @@ def _update_termination_protection(response: Any) -> Any:
 def stand_ins(region: str) -> dict[str, list[str]]:
     """Resource type -> `stack: logical id` of every resource the emulator (in this process) only stands in for."""
     from moto.cloudformation.models import cloudformation_backends
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     found: dict[str, set[str]] = {}
     for stack in cloudformation_backends[DEFAULT_ACCOUNT_ID][region].stacks.values():
