@@ -1,4 +1,4 @@
-"""The embedded AWS emulator: moto in server mode on a loopback port, plus two small, tested extensions.
+"""The embedded AWS emulator: moto in server mode on a loopback port, plus small, tested extensions.
 
 moto 5 models CloudFormation well enough to show cfngen's whole deploy flow, except in
 five places this module patches (only in the process that runs the emulator):
@@ -17,7 +17,7 @@ five places this module patches (only in the process that runs the emulator):
    than a template error), and a failed update leaves the old resource in place, with an event.
 3. Executing a change set creates or updates the resources but leaves the stack's template, parameters,
    tags and outputs as they were (empty after a CREATE change set): no outputs, and a re-plan that sees
-   changes where there are none. :func:`_apply_change_set` records them on the stack, as
+   changes where there are none. :func:`_record_change_set` records them on the stack, as
    CloudFormation does.
 4. On update, moto deletes a nested stack and creates it again, which collides with the retained,
    explicitly named resources of the old copy (an ECR repository "already exists").
@@ -25,7 +25,8 @@ five places this module patches (only in the process that runs the emulator):
 5. ``UpdateTerminationProtection`` is not implemented by moto (HTTP 500); :func:`_update_termination_protection`
    records the flag, which DescribeStacks then reports (moto does not enforce it on delete).
 
-Everything else is moto as released. The extensions change nothing outside this process.
+Everything else is moto as released. The extensions change nothing outside this process; they rely on
+moto's internals, hence the upper bound on moto in setup.cfg (tests/test_local_aws.py covers each one).
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ def _install() -> None:
         return original(resource_type) or (None if resource_type in parsing.NULL_MODELS else NotEmulated)
 
     parsing.resource_class_from_type = resource_class_from_type
-    parsing.parse_and_create_resource = _tolerant_create(parsing.parse_and_create_resource)
-    parsing.parse_and_update_resource = _tolerant_update(parsing.parse_and_update_resource)
+    parsing.parse_and_create_resource = _tolerant(parsing.parse_and_create_resource, _stand_in_for)
+    parsing.parse_and_update_resource = _tolerant(parsing.parse_and_update_resource, _keep_old)
     setattr(responses.CloudFormationResponse, "update_termination_protection", _update_termination_protection)
     original_apply = models.ChangeSet.apply
 
@@ -103,37 +104,35 @@ def _nested_stack_output(stack: Any, attribute: str) -> Any:
     raise UnformattedGetAttTemplateException()
 
 
-def _tolerant_create(create: Callable[..., Any]) -> Callable[..., Any]:
-    """moto's resource creation, with a placeholder where a model it has fails on what cfngen generates."""
-    def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
-                                  account_id: str, region_name: str) -> Any:
+def _tolerant(step: Callable[..., Any], on_failure: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's `step` (create or update one resource); where its model fails, `on_failure` decides what stays."""
+    def tolerant_step(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
+                      account_id: str, region_name: str) -> Any:
         try:
-            return create(logical_id, resource_json, resources_map, account_id, region_name)
+            return step(logical_id, resource_json, resources_map, account_id, region_name)
         except Exception as exc:
             if not _tolerable(resource_json, exc):
                 raise
-            reason = FAILED_REASON.format(type=resource_json["Type"], error=_brief(exc))
-            return NotEmulated.stand_in(logical_id, resource_json["Type"], resources_map.stack_id, account_id,
-                                        region_name, reason)
+            return on_failure(logical_id, resource_json["Type"], resources_map, account_id, region_name,
+                              f"{type(exc).__name__}: {exc}"[:200])
 
-    return parse_and_create_resource
+    return tolerant_step
 
 
-def _tolerant_update(update: Callable[..., Any]) -> Callable[..., Any]:
-    """moto's resource update; where its model fails, the resource stays as it was, and an event says so."""
-    def parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
-                                  account_id: str, region_name: str) -> Any:
-        try:
-            return update(logical_id, resource_json, resources_map, account_id, region_name)
-        except Exception as exc:
-            if not _tolerable(resource_json, exc):
-                raise
-            resource = resources_map[logical_id]
-            reason = NOT_UPDATED_REASON.format(type=resource_json["Type"], error=_brief(exc))
-            _announce(account_id, region_name, resources_map.stack_id, resource, "UPDATE_COMPLETE", reason)
-            return resource
+def _stand_in_for(logical_id: str, resource_type: str, resources_map: Any, account_id: str, region_name: str,
+                  error: str) -> NotEmulated:
+    """A resource moto failed to create: a placeholder, and an event that says why."""
+    return NotEmulated.stand_in(logical_id, resource_type, resources_map.stack_id, account_id, region_name,
+                                FAILED_REASON.format(type=resource_type, error=error))
 
-    return parse_and_update_resource
+
+def _keep_old(logical_id: str, resource_type: str, resources_map: Any, account_id: str, region_name: str,
+              error: str) -> Any:
+    """A resource moto failed to update: the old one stays, and an event says so."""
+    resource = resources_map[logical_id]
+    _announce(account_id, region_name, resources_map.stack_id, resource, "UPDATE_COMPLETE",
+              NOT_UPDATED_REASON.format(type=resource_type, error=error))
+    return resource
 
 
 def _tolerable(resource_json: dict[str, Any], exc: Exception) -> bool:
@@ -141,10 +140,6 @@ def _tolerable(resource_json: dict[str, Any], exc: Exception) -> bool:
     from moto.cloudformation.exceptions import ValidationError
 
     return not isinstance(exc, ValidationError) and resource_json.get("Type") != "AWS::CloudFormation::Stack"
-
-
-def _brief(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 def _announce(account_id: str, region_name: str, stack_id: str, resource: Any, status: str, reason: str) -> None:
