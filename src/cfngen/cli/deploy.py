@@ -12,8 +12,8 @@ from typing import Any
 from cfngen.cli.common import (add_aws_arguments, add_plan_arguments, confirm, deployer, in_ci, load,
                                make_plan, print_json, report_plan, synthesize_checked)
 from cfngen.deploy import Deployer, Outcome, Package, Plan
-from cfngen.deploy.safety import violations
-from cfngen.errors import SafetyError, UsageError
+from cfngen.deploy import safety
+from cfngen.errors import UsageError
 
 
 def register(commands: Any) -> None:
@@ -54,10 +54,9 @@ def _review_and_apply(args: argparse.Namespace, target: Deployer, plan: Plan, pk
     if not plan.has_changes:
         _report(args, plan, Outcome(plan.stack_name, "no changes", plan.stack_status))
         return 0
-    problems = violations(plan, args.allow_replace)
-    if problems:
-        raise SafetyError("refused to execute the change set:\n" + "\n".join(f"  {p}" for p in problems))
-    if not (args.yes or args.local or in_ci() or confirm(f"apply these changes to {plan.stack_name} in {plan.region}?")):
+    safety.check(plan, args.allow_replace)  # before asking: a blocked plan is not worth a question
+    asked = f"apply these changes to {plan.stack_name} in {plan.region}?"
+    if not (args.yes or args.local or in_ci() or confirm(asked)):
         print("not applied", file=sys.stderr)
         return 0
     outcome = target.apply(plan, allow_replace=args.allow_replace, pkg=pkg)

@@ -157,9 +157,7 @@ class Deployer:
         """
         if not plan.has_changes:
             return Outcome(plan.stack_name, "no changes", plan.stack_status)
-        problems = safety.violations(plan, allow_replace)
-        if problems:
-            raise SafetyError("refused to execute the change set:\n" + "\n".join(f"  {p}" for p in problems))
+        safety.check(plan, allow_replace)
         with _aws_errors():
             self._check_current(plan, pkg)
             watcher = EventWatcher(self._cloudformation, plan.stack_id)

@@ -16,6 +16,7 @@ from typing import Any
 
 from cfngen.deploy.package import Package
 from cfngen.deploy.plan import Plan, ResourceChange
+from cfngen.errors import SafetyError
 
 STATEFUL_TYPES = frozenset({
     "AWS::RDS::DBCluster",
@@ -64,6 +65,13 @@ def violations(plan: Plan, allow_replace: Collection[str] = ()) -> list[Violatio
                 "the pipeline owns these (CloudFormation cannot update them): ship a new task definition "
                 "through the service's pipeline (taskdef.json), and keep the service resource unchanged")))
     return found
+
+
+def check(plan: Plan, allow_replace: Collection[str] = ()) -> None:
+    """Raise SafetyError listing every violation of `plan`; return when it may run."""
+    problems = violations(plan, allow_replace)
+    if problems:
+        raise SafetyError("refused to execute the change set:\n" + "\n".join(f"  {p}" for p in problems))
 
 
 def pipeline_owned(template: Mapping[str, Any] | None, change: Mapping[str, Any]) -> tuple[str, ...]:
