@@ -13,6 +13,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from cfngen.blueprint import Blueprint, Service, load_blueprint
+from cfngen.ci_policy import CiPolicy, ci_policy
+from cfngen.diff import PropertyChange, ResourceChange, StackDiff, TemplateDiff, diff
 from cfngen.errors import BlueprintError, CfngenError, Problem, SynthError, UsageError
 from cfngen.lint import Finding, lint
 from cfngen.synth import NestedStack, StackSet, synthesize
@@ -21,14 +23,21 @@ __all__ = [
     "Blueprint",
     "BlueprintError",
     "CfngenError",
+    "CiPolicy",
     "Finding",
     "NestedStack",
     "Problem",
+    "PropertyChange",
+    "ResourceChange",
     "Service",
+    "StackDiff",
     "StackSet",
     "SynthError",
+    "TemplateDiff",
     "UsageError",
     "__version__",
+    "ci_policy",
+    "diff",
     "lint",
     "load_blueprint",
     "synthesize",
