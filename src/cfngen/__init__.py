@@ -17,9 +17,11 @@ from cfngen.ci_policy import CiPolicy, ci_policy
 from cfngen.diff import PropertyChange, ResourceChange, StackDiff, TemplateDiff, diff
 from cfngen.errors import BlueprintError, CfngenError, Problem, SynthError, UsageError
 from cfngen.lint import Finding, lint
+from cfngen.scaffold import Answers, scaffold
 from cfngen.synth import NestedStack, StackSet, synthesize
 
 __all__ = [
+    "Answers",
     "Blueprint",
     "BlueprintError",
     "CfngenError",
@@ -40,5 +42,6 @@ __all__ = [
     "diff",
     "lint",
     "load_blueprint",
+    "scaffold",
     "synthesize",
 ]

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from cfngen import __version__
-from cfngen.cli import ci_policy, diff, lint, synth
+from cfngen.cli import ci_policy, diff, init, lint, synth
 from cfngen.errors import CfngenError
 
-COMMANDS = (synth, lint, diff, ci_policy)
+COMMANDS = (init, synth, lint, diff, ci_policy)
 
 
 class _Parser(argparse.ArgumentParser):
