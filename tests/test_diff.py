@@ -164,3 +164,10 @@ def test_command_line(committed: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert data["against"] == str(committed) and data["counts"]["replace"] == 5
     assert main(["diff", str(DEV), "--against", str(committed), "--exit-code"]) == 0
     assert "no changes" in capsys.readouterr().out
+
+
+def test_changes_outside_resources_are_named() -> None:
+    old = {"a.yaml": "Description: one\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"}
+    new = {"a.yaml": "Description: two\nConditions:\n  Always: !Equals [a, a]\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"}
+    (stack,) = diff_texts(old, new, region="us-east-1").stacks
+    assert (stack.resources, stack.items, stack.sections) == ((), (), ("Conditions", "Description"))

@@ -190,3 +190,10 @@ def test_shipped_environments_share_the_base_and_differ_where_they_say() -> None
     assert dev.service("service-a").health_check == prod.service("service-a").health_check is not None
     assert dev.service("service-a").desired_count < prod.service("service-a").desired_count
     assert prod.network.availability_zones == 3 and prod.pipeline.approval
+
+
+def test_a_value_replaced_by_the_overlay_keeps_no_mark_of_the_base(tmp_path: Path) -> None:
+    write(tmp_path, {"base.yaml": "name: shop\nservices:\n  - name: web\n    port: 80\n    environment: {A: x}\n",
+                     "env.yaml": "extends: base.yaml\nservices:\n  - name: web\n    environment: [A]\n"})
+    assert problems(tmp_path / "env.yaml") == [
+        f"{tmp_path / 'env.yaml'}:4:18: services.0.environment: Input should be a valid dictionary, found a list"]

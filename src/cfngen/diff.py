@@ -82,12 +82,14 @@ class StackDiff:
     status: StackStatus
     resources: tuple[ResourceChange, ...] = ()
     items: tuple[ItemChange, ...] = ()
+    sections: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"file": self.file, "status": self.status,
                 "resources": [resource.to_dict() for resource in self.resources],
-                "parameters_and_outputs": [vars(item) for item in self.items]}
+                "parameters_and_outputs": [vars(item) for item in self.items],
+                "other_sections": list(self.sections)}
 
 
 @dataclass(frozen=True)
@@ -168,9 +170,11 @@ def _stack_diff(file: str, old: dict[str, Any] | None, new: dict[str, Any] | Non
         for before, after in [(old.get(section, {}), new.get(section, {}))]
         for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)
     )
-    if status == "modified" and not resources and not items and old == new:
+    sections = tuple(sorted(key for key in set(old) | set(new)
+                            if key not in ("Resources", *SECTIONS) and old.get(key) != new.get(key)))
+    if status == "modified" and not (resources or items or sections):
         return None
-    return StackDiff(file=file, status=status, resources=resources, items=items)
+    return StackDiff(file=file, status=status, resources=resources, items=items, sections=sections)
 
 
 def _resource_changes(old: dict[str, Any], new: dict[str, Any], region: str) -> tuple[ResourceChange, ...]:

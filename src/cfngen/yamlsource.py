@@ -164,10 +164,9 @@ class _Merger:
     ) -> list[Any]:
         self.source.take(self.overlay_source, overlay_path, path, None)
         result = list(base)
-        for index, entry in enumerate(base):
-            self.source.take(self.base_source, base_path + (index,), path + (index,), entry)
         unmatched = {_entry_key(entry, key): index for index, entry in enumerate(base)}
         unmatched.pop(None, None)
+        merged: set[int] = set()
         for overlay_index, entry in enumerate(overlay):
             target = unmatched.pop(_entry_key(entry, key), None)
             if target is None:
@@ -175,10 +174,14 @@ class _Merger:
                 result.append(entry)
                 self.source.take(self.overlay_source, overlay_path + (overlay_index,), path + (target,), entry)
             else:
+                merged.add(target)
                 result[target] = self.merge(base[target], base_path + (target,), entry,
                                             overlay_path + (overlay_index,), path + (target,))
             if target != overlay_index:
                 self.moved[overlay_path + (overlay_index,)] = path + (target,)
+        for index, entry in enumerate(base):
+            if index not in merged:
+                self.source.take(self.base_source, base_path + (index,), path + (index,), entry)
         return result
 
 

@@ -74,6 +74,8 @@ def _print_stack(stack: StackDiff) -> None:
     if stack.items:
         listed = ", ".join(f"{ITEM_SYMBOLS[item.action]}{item.section[:-1].lower()} {item.name}" for item in stack.items)
         output.echo(f"  parameters and outputs: {listed}")
+    if stack.sections:
+        output.echo(f"  also changed: {', '.join(stack.sections)}")
 
 
 def _print_resource(resource: ResourceChange) -> None:
