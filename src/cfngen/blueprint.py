@@ -7,6 +7,7 @@ the offending value was written and the dotted path of the field.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import ipaddress
 from collections.abc import Iterable, Iterator
@@ -419,8 +420,8 @@ def _loc(field: str) -> tuple[str | int, ...]:
 
 
 def _moved(problem: Problem, loc: tuple[str | int, ...]) -> Problem:
-    field = ".".join(map(str, loc))
-    return problem if field == problem.field else Problem(problem.file, problem.line, problem.column, field, problem.message)
+    """The problem of an overlay's service entry, renumbered to where the entry sits after the merge."""
+    return dataclasses.replace(problem, field=".".join(map(str, loc)))
 
 
 def validate(
