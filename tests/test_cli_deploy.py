@@ -15,7 +15,7 @@ from cfngen.lint import Finding
 from cfngen.local_aws import LocalAws
 from tests.conftest import ROOT, moto_stack
 
-DEV = str(ROOT / "blueprints" / "dev.yaml")
+DEV = str(ROOT / "tests" / "blueprints" / "minimal.yaml")
 DEMO = str(ROOT / "blueprints" / "demo.yaml")
 
 
@@ -36,13 +36,14 @@ def test_plan_then_deploy_the_reviewed_plan_then_nothing_to_do(bootstrapped: Loc
     plan_file = tmp_path / "plan.json"
     assert main(["plan", DEV, "--detailed-exitcode", "--out", str(plan_file)]) == 4
     out = capsys.readouterr().out
-    assert "3 changes: 3 to add" in out and f"cfngen deploy --plan {plan_file}" in out
+    assert "6 changes: 6 to add" in out and f"cfngen deploy --plan {plan_file}" in out
     recorded = json.loads(plan_file.read_text())
     assert recorded["change_set_id"].startswith("arn:aws:cloudformation:us-east-1:")
-    assert set(recorded["template_hashes"]) == {"root.json", "keys.json", "network.json", "registry.json"}
+    assert set(recorded["template_hashes"]) == {"root.json", "keys.json", "network.json", "registry.json", "cluster.json",
+                                                "load-balancer.json", "service-web.json"}
 
     assert main(["deploy", "--plan", str(plan_file), DEV, "--yes"]) == 0
-    assert "microservices-dev: applied (CREATE_COMPLETE)" in capsys.readouterr().out
+    assert "microservices-minimal: applied (CREATE_COMPLETE)" in capsys.readouterr().out
 
     assert main(["plan", DEV, "--detailed-exitcode"]) == 0
     assert "no changes" in capsys.readouterr().out
@@ -55,7 +56,8 @@ def test_plan_json_is_machine_readable(bootstrapped: LocalAws, capsys: pytest.Ca
     assert main(["plan", DEV, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["change_set_type"] == "CREATE" and report["violations"] == []
-    assert [change["logical_id"] for change in report["changes"]] == ["Keys", "Network", "Registry"]
+    assert [change["logical_id"] for change in report["changes"]] == [
+        "Cluster", "Keys", "LoadBalancer", "Network", "Registry", "ServiceWeb"]
 
 
 def test_deploy_asks_unless_told_not_to(bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch,
@@ -69,7 +71,7 @@ def test_deploy_asks_unless_told_not_to(bootstrapped: LocalAws, monkeypatch: pyt
 
 def test_a_plan_that_replaces_stateful_resources_is_blocked(bootstrapped: LocalAws, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    plan = Plan(stack_name="microservices-dev", region="us-east-1", change_set_type="UPDATE",
+    plan = Plan(stack_name="microservices-minimal", region="us-east-1", change_set_type="UPDATE",
                 change_set_id="arn:aws:cloudformation:us-east-1:123456789012:changeSet/x/1", changes=(
                     ResourceChange("root/Registry", "WebImageRepository", "AWS::ECR::Repository", "replace", "true",
                                    ("RepositoryName",)),))
@@ -82,10 +84,10 @@ def test_a_stale_plan_is_blocked(bootstrapped: LocalAws, tmp_path: Path, capsys:
     assert main(["deploy", DEV, "--yes"]) == 0
     stale = tmp_path / "stale.json"
     assert main(["plan", DEV, "--param", "Nothing=1", "--out", str(stale)]) == 2, "unknown parameters: bad input"
-    tagged = tmp_path / "dev.yaml"
+    tagged = tmp_path / "minimal.yaml"
     tagged.write_text(Path(DEV).read_text(encoding="utf-8") + "tags:\n  Team: payments\n", encoding="utf-8")
     assert main(["plan", str(tagged), "--out", str(stale), "--detailed-exitcode"]) == 4
-    stack = moto_stack("microservices-dev", "us-east-1")
+    stack = moto_stack("microservices-minimal", "us-east-1")
     stack.status = "UPDATE_ROLLBACK_COMPLETE"  # somebody else deployed (and rolled back) since
     capsys.readouterr()
     assert main(["deploy", "--plan", str(stale), "--yes"]) == 3
@@ -95,7 +97,7 @@ def test_a_stale_plan_is_blocked(bootstrapped: LocalAws, tmp_path: Path, capsys:
 def test_a_failed_first_create_needs_replace_failed(bootstrapped: LocalAws,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", DEV]) == 0
-    moto_stack("microservices-dev", "us-east-1").status = "ROLLBACK_COMPLETE"
+    moto_stack("microservices-minimal", "us-east-1").status = "ROLLBACK_COMPLETE"
     assert main(["deploy", DEV, "--yes"]) == 1
     assert "--replace-failed" in capsys.readouterr().err
     assert main(["deploy", DEV, "--yes", "--replace-failed", "--no-termination-protection"]) == 0

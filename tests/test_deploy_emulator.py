@@ -21,7 +21,7 @@ REGION = "us-east-1"
 
 @pytest.fixture()
 def dev() -> StackSet:
-    return synthesize(load_blueprint(ROOT / "blueprints" / "dev.yaml"))
+    return synthesize(load_blueprint(ROOT / "tests" / "blueprints" / "minimal.yaml"))
 
 
 @pytest.fixture()
@@ -93,30 +93,30 @@ def test_plan_apply_replan_creates_protects_and_then_finds_no_changes(deployer: 
     plan = deployer.plan(deployer.package(dev))
     assert (plan.change_set_type, plan.has_changes) == ("CREATE", True)
     assert {(c.stack, c.logical_id, c.action) for c in plan.changes} == {
-        ("root", "Keys", "add"), ("root", "Network", "add"), ("root", "Registry", "add")}
-    assert "3 changes: 3 to add" in plan.render()
+        ("root", child, "add") for child in ("Cluster", "Keys", "LoadBalancer", "Network", "Registry", "ServiceWeb")}
+    assert "6 changes: 6 to add" in plan.render()
     outcome = deployer.apply(plan)
     assert (outcome.result, outcome.stack_status) == ("applied", "CREATE_COMPLETE")
-    assert any(event.logical_id == "microservices-dev" and event.status == "CREATE_COMPLETE"
+    assert any(event.logical_id == "microservices-minimal" and event.status == "CREATE_COMPLETE"
                for event in outcome.events)
-    assert {event.stack_name.split("-")[2] for event in outcome.events if "-" in event.stack_name[17:]} >= {
-        "Keys", "Network", "Registry"}, "nested stacks' events are streamed too"
+    nested = {event.stack_name.split("-")[2] for event in outcome.events if event.stack_name != "microservices-minimal"}
+    assert nested >= {"Keys", "Network", "Registry"}, "nested stacks' events are streamed too"
     client = cloudformation(REGION)
-    stack = client.describe_stacks(StackName="microservices-dev")["Stacks"][0]
+    stack = client.describe_stacks(StackName="microservices-minimal")["Stacks"][0]
     assert stack["EnableTerminationProtection"] is True
-    policy = json.loads(client.get_stack_policy(StackName="microservices-dev")["StackPolicyBody"])
+    policy = json.loads(client.get_stack_policy(StackName="microservices-minimal")["StackPolicyBody"])
     denied = [statement for statement in policy["Statement"] if statement["Effect"] == "Deny"]
     assert denied[0]["Condition"]["StringEquals"]["ResourceType"][0] == "AWS::EC2::VPC"
     assert denied[1]["Resource"] == ["LogicalResourceId/Network"]
-    network = client.describe_stack_resource(StackName="microservices-dev", LogicalResourceId="Network")
+    network = client.describe_stack_resource(StackName="microservices-minimal", LogicalResourceId="Network")
     nested = network["StackResourceDetail"]["PhysicalResourceId"]
     assert client.get_stack_policy(StackName=nested)["StackPolicyBody"] == json.dumps(policy, indent=2, sort_keys=True)
 
     replan = deployer.plan(deployer.package(dev))
     assert (replan.change_set_type, replan.has_changes) == ("UPDATE", False)
     assert "no changes" in replan.render()
-    summaries = client.list_change_sets(StackName="microservices-dev")["Summaries"]
-    assert [summary["Status"] for summary in summaries if summary["StackName"] == "microservices-dev"] == [
+    summaries = client.list_change_sets(StackName="microservices-minimal")["Summaries"]
+    assert [summary["Status"] for summary in summaries if summary["StackName"] == "microservices-minimal"] == [
         "CREATE_COMPLETE"], "only the executed change set is left: the empty one is deleted"
     assert deployer.apply(replan).result == "no changes"
 
@@ -124,13 +124,13 @@ def test_plan_apply_replan_creates_protects_and_then_finds_no_changes(deployer: 
 def test_an_update_changes_the_tree_and_keeps_termination_protection_choice(deployer: Deployer, dev: StackSet) -> None:
     deployer.apply(deployer.plan(deployer.package(dev), termination_protection=False))
     client = cloudformation(REGION)
-    assert client.describe_stacks(StackName="microservices-dev")["Stacks"][0]["EnableTerminationProtection"] is False
+    assert client.describe_stacks(StackName="microservices-minimal")["Stacks"][0]["EnableTerminationProtection"] is False
     changed = retagged(dev, Team="payments")
     plan = deployer.plan(deployer.package(changed))
     assert plan.change_set_type == "UPDATE"
     assert {change.action for change in plan.changes} == {"modify"}
     assert deployer.apply(plan).stack_status == "UPDATE_COMPLETE"
-    tags = client.describe_stacks(StackName="microservices-dev")["Stacks"][0]["Tags"]
+    tags = client.describe_stacks(StackName="microservices-minimal")["Stacks"][0]["Tags"]
     assert {"Key": "Team", "Value": "payments"} in tags
     assert not deployer.plan(deployer.package(changed)).has_changes
 
@@ -142,7 +142,7 @@ def test_unknown_parameters_are_bad_input(deployer: Deployer, dev: StackSet) -> 
 
 def test_a_stack_in_review_gets_a_create_change_set(deployer: Deployer, dev: StackSet) -> None:
     deployer.plan(deployer.package(dev))  # planned, never applied: REVIEW_IN_PROGRESS
-    assert moto_stack("microservices-dev", REGION).status == "REVIEW_IN_PROGRESS"
+    assert moto_stack("microservices-minimal", REGION).status == "REVIEW_IN_PROGRESS"
     plan = deployer.plan(deployer.package(dev))
     assert plan.change_set_type == "CREATE"
     assert deployer.apply(plan).stack_status == "CREATE_COMPLETE"
@@ -150,7 +150,7 @@ def test_a_stack_in_review_gets_a_create_change_set(deployer: Deployer, dev: Sta
 
 def test_a_failed_first_create_is_replaced_only_when_asked(deployer: Deployer, dev: StackSet) -> None:
     deployer.plan(deployer.package(dev))
-    failed = moto_stack("microservices-dev", REGION)
+    failed = moto_stack("microservices-minimal", REGION)
     failed.status = "ROLLBACK_COMPLETE"  # a first create that failed and rolled back everything it made
     with pytest.raises(DeployError, match="ROLLBACK_COMPLETE.*--replace-failed"):
         deployer.plan(deployer.package(dev))
@@ -161,23 +161,23 @@ def test_a_failed_first_create_is_replaced_only_when_asked(deployer: Deployer, d
 
 def test_an_update_rollback_complete_stack_is_updatable(deployer: Deployer, dev: StackSet) -> None:
     deployer.apply(deployer.plan(deployer.package(dev)))
-    moto_stack("microservices-dev", REGION).status = "UPDATE_ROLLBACK_COMPLETE"
+    moto_stack("microservices-minimal", REGION).status = "UPDATE_ROLLBACK_COMPLETE"
     plan = deployer.plan(deployer.package(retagged(dev, Team="x")))
     assert plan.change_set_type == "UPDATE" and plan.has_changes
 
 
 def test_update_rollback_failed_refuses_with_the_command_to_run(deployer: Deployer, dev: StackSet) -> None:
     deployer.apply(deployer.plan(deployer.package(dev)))
-    moto_stack("microservices-dev", REGION).status = "UPDATE_ROLLBACK_FAILED"
+    moto_stack("microservices-minimal", REGION).status = "UPDATE_ROLLBACK_FAILED"
     with pytest.raises(DeployError) as caught:
         deployer.plan(deployer.package(dev))
-    assert f"aws cloudformation continue-update-rollback --stack-name microservices-dev --region {REGION}" in str(
+    assert f"aws cloudformation continue-update-rollback --stack-name microservices-minimal --region {REGION}" in str(
         caught.value)
 
 
 def test_a_busy_stack_is_waited_for(deployer: Deployer, dev: StackSet) -> None:
     deployer.apply(deployer.plan(deployer.package(dev)))
-    stack = moto_stack("microservices-dev", REGION)
+    stack = moto_stack("microservices-minimal", REGION)
     stack.status = "UPDATE_IN_PROGRESS"
     finish = threading.Timer(0.3, lambda: setattr(stack, "status", "UPDATE_COMPLETE"))
     finish.start()
@@ -192,7 +192,7 @@ def test_a_stack_that_stays_busy_is_refused_after_the_timeout(aws: LocalAws, dev
     deployer = Deployer(region=REGION, poll_s=0.01, timeout_s=0.05)
     deployer.bootstrap()
     deployer.apply(deployer.plan(deployer.package(dev)))
-    moto_stack("microservices-dev", REGION).status = "UPDATE_IN_PROGRESS"
+    moto_stack("microservices-minimal", REGION).status = "UPDATE_IN_PROGRESS"
     with pytest.raises(DeployError, match="still busy \\(UPDATE_IN_PROGRESS\\)"):
         deployer.plan(deployer.package(dev))
 

@@ -1,7 +1,7 @@
 """The embedded AWS emulator: moto in server mode on a loopback port, plus small, tested extensions.
 
 moto 5 models CloudFormation well enough to show cfngen's whole deploy flow, except in
-five places this module patches (only in the process that runs the emulator):
+six places this module patches (only in the process that runs the emulator):
 
 1. ``GetAtt <NestedStack>.Outputs.<Name>``, which the root template uses to pass one child's
    outputs into the next child, crashes moto (its Stack model has no ``get_cfn_attribute``).
@@ -17,13 +17,29 @@ five places this module patches (only in the process that runs the emulator):
    than a template error), and a failed update leaves the old resource in place, with an event.
 3. Executing a change set creates or updates the resources but leaves the stack's template, parameters,
    tags and outputs as they were (empty after a CREATE change set): no outputs, and a re-plan that sees
-   changes where there are none. :func:`_record_change_set` records them on the stack, as
+   changes where there are none (parameters left at their defaults included). :func:`_record_change_set` records them on the stack, as
    CloudFormation does.
 4. On update, moto deletes a nested stack and creates it again, which collides with the retained,
    explicitly named resources of the old copy (an ECR repository "already exists").
    :func:`_update_nested_stack` updates the child in place, as CloudFormation does.
 5. ``UpdateTerminationProtection`` is not implemented by moto (HTTP 500); :func:`_update_termination_protection`
    records the flag, which DescribeStacks then reports (moto does not enforce it on delete).
+6. moto reads a parameter of type ``AWS::SSM::Parameter::Name`` as if it were ``AWS::SSM::Parameter::Value<...>``
+   (the root's AMI parameter name became the AMI id, which the cluster stack then looked up as a name), and a
+   name that the parameter store lacks crashes it (HTTP 500). :func:`_ssm_parameter` keeps a ``Name`` as the
+   name, as CloudFormation does, and refuses a missing parameter with CloudFormation's ValidationError. The
+   public parameters the templates read (the ECS-optimised AMI ids) come with moto's snapshot of them.
+7. A placeholder's value (``not-emulated:...``) passed into a ``Number`` parameter of another stack crashes
+   moto's number parsing (HTTP 500). :func:`_placeholders_pass` lets it through unparsed, so the
+   placeholder stays visible downstream (a resource that needs the real number gets a stand-in of its own).
+8. ``GetAtt`` of an attribute a model moto has does not give (``TargetGroupName`` of a target group ...)
+   crashes it (HTTP 500). :func:`_attributes_stand_in` gives a visibly fake value (``not-emulated:<Id>.<Attribute>``)
+   and an event that says so, as for a whole resource in 2.
+9. moto creates a resource when something first refers to it, before the resources its ``DependsOn`` names
+   (an ECS service that names its task definition's family was created before that task definition, and
+   failed). :func:`_dependencies_first` creates those first, as CloudFormation does.
+10. moto ignores a load balancer's ``Type`` in a template, so a Network Load Balancer became an application
+    one that refuses TCP listeners. :func:`_typed_load_balancer` keeps the template's type.
 
 Everything else is moto as released. The extensions change nothing outside this process; they rely on
 moto's internals, hence the upper bound on moto in setup.cfg (tests/test_local_aws.py covers each one).
@@ -43,11 +59,14 @@ NOT_EMULATED = "not-emulated"
 NOT_EMULATED_REASON = "not created: the local AWS emulator (moto) does not model {type}; a placeholder stands in for it"
 FAILED_REASON = "not created: the local AWS emulator (moto) failed on this {type} ({error}); a placeholder stands in"
 NOT_UPDATED_REASON = "not updated: the local AWS emulator (moto) failed on this {type} ({error}); the old one stays"
-STAND_IN_MARKS = ("not created: the local AWS emulator", "not updated: the local AWS emulator")
+ATTRIBUTE_REASON = ("attribute {attribute} not emulated: the local AWS emulator (moto) does not give it for {type}; "
+                    "a placeholder value stands in")
+STAND_IN_MARKS = ("not created: the local AWS emulator", "not updated: the local AWS emulator", "attribute ")
 LOOPBACK = "127.0.0.1"
 # moto resolves S3 template URLs by host name: "localhost" is path-style, "127..." would be read as a bucket.
 URL_HOST = "localhost"
 POLL_SECONDS = "0.2"  # the emulator settles at once; no need to wait AWS's 5 s between polls
+SSM_PARAMETER_NAME = "AWS::SSM::Parameter::Name"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "cfngen-local", "AWS_SECRET_ACCESS_KEY": "cfngen-local"}
 
 
@@ -59,6 +78,7 @@ def install() -> None:
 @functools.lru_cache(maxsize=None)
 def _install() -> None:
     from moto.cloudformation import models, parsing, responses
+    from moto.elbv2.models import FakeLoadBalancer
 
     setattr(models.Stack, "get_cfn_attribute", _nested_stack_output)
     # Both modules look the constructor up by name each time they parse a template.
@@ -70,7 +90,7 @@ def _install() -> None:
         return original(resource_type) or (None if resource_type in parsing.NULL_MODELS else NotEmulated)
 
     parsing.resource_class_from_type = resource_class_from_type
-    parsing.parse_and_create_resource = _tolerant(parsing.parse_and_create_resource, _stand_in_for)
+    parsing.parse_and_create_resource = _dependencies_first(_tolerant(parsing.parse_and_create_resource, _stand_in_for))
     parsing.parse_and_update_resource = _tolerant(parsing.parse_and_update_resource, _keep_old)
     setattr(responses.CloudFormationResponse, "update_termination_protection", _update_termination_protection)
     original_apply = models.ChangeSet.apply
@@ -81,6 +101,12 @@ def _install() -> None:
 
     setattr(models.ChangeSet, "apply", apply)
     setattr(models.Stack, "update_from_cloudformation_json", classmethod(_update_nested_stack))
+    setattr(FakeLoadBalancer, "create_from_cloudformation_json",
+            classmethod(_typed_load_balancer(FakeLoadBalancer.create_from_cloudformation_json)))
+    parsing.ResourceMap.parse_ssm_parameter = _ssm_parameter(parsing.ResourceMap.parse_ssm_parameter)
+    parsing.ResourceMap.load_parameters = _placeholders_pass(parsing.ResourceMap.load_parameters)
+    # clean_json resolves the intrinsic functions and calls itself by its module-level name.
+    parsing.clean_json = _attributes_stand_in(parsing.clean_json)
 
 
 def _yaml_tag_constructor(loader: Any, tag: str, node: Any) -> Any:
@@ -97,10 +123,11 @@ def _nested_stack_output(stack: Any, attribute: str) -> Any:
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
     prefix, _, key = attribute.partition(".")
-    if prefix == "Outputs":
-        for output in stack.output_map.values():
-            if output is not None and output.key == key:
-                return output.value
+    # Only this output: moto resolves an output (and announces its placeholders) each time it is read.
+    declared = prefix == "Outputs" and key in (stack.template_dict.get("Outputs") or {})
+    output = stack.output_map[key] if declared else None
+    if output is not None:
+        return output.value
     raise UnformattedGetAttTemplateException()
 
 
@@ -117,6 +144,18 @@ def _tolerant(step: Callable[..., Any], on_failure: Callable[..., Any]) -> Calla
                               f"{type(exc).__name__}: {exc}"[:200])
 
     return tolerant_step
+
+
+def _dependencies_first(create: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's create step for one resource, run after the resources its DependsOn names exist."""
+    def create_after_dependencies(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
+                                  account_id: str, region_name: str) -> Any:
+        depends_on = resource_json.get("DependsOn", [])
+        for dependency in [depends_on] if isinstance(depends_on, str) else depends_on:
+            resources_map[dependency]  # ResourceMap creates a resource on first access
+        return create(logical_id, resource_json, resources_map, account_id, region_name)
+
+    return create_after_dependencies
 
 
 def _stand_in_for(logical_id: str, resource_type: str, resources_map: Any, account_id: str, region_name: str,
@@ -142,16 +181,24 @@ def _tolerable(resource_json: dict[str, Any], exc: Exception) -> bool:
     return not isinstance(exc, ValidationError) and resource_json.get("Type") != "AWS::CloudFormation::Stack"
 
 
-def _announce(account_id: str, region_name: str, stack_id: str, resource: Any, status: str, reason: str) -> None:
-    """Add an event about `resource` to its stack, so the deploy output shows what the emulator did not do."""
+def _announce(account_id: str, region_name: str, stack_id: str, resource: Any, status: str, reason: str,
+              once: bool = False) -> None:
+    """Add an event about `resource` to its stack, so the deploy output shows what the emulator did not do.
+
+    With `once`, not when the stack has that event already (moto resolves an output each time it is read).
+    """
     from moto.cloudformation.models import Event, cloudformation_backends
 
     stack = cloudformation_backends[account_id][region_name].stacks.get(stack_id)
-    if stack is not None:
-        stack.events.append(Event(
-            stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=resource.logical_resource_id,
-            physical_resource_id=getattr(resource, "physical_resource_id", ""), resource_type=resource.cf_resource_type,
-            resource_status=status, resource_status_reason=reason, resource_properties=None))
+    if stack is None:
+        return
+    if once and any(event.logical_resource_id == resource.logical_resource_id
+                    and event.resource_status_reason == reason for event in stack.events):
+        return
+    stack.events.append(Event(
+        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=resource.logical_resource_id,
+        physical_resource_id=getattr(resource, "physical_resource_id", ""), resource_type=resource.cf_resource_type,
+        resource_status=status, resource_status_reason=reason, resource_properties=None))
 
 
 def _record_change_set(change_set: Any) -> None:
@@ -159,7 +206,8 @@ def _record_change_set(change_set: Any) -> None:
     stack = change_set.stack
     stack.template = change_set.template
     stack._parse_template()
-    stack.parameters = dict(change_set.parameters)
+    # Every parameter, defaults included, as moto reads them back for UsePreviousValue (what a re-plan sends).
+    stack.parameters = dict(stack.stack_parameters)
     stack.tags = dict(change_set.tags or {})
     stack.description = stack.template_dict.get("Description")
     stack.output_map = stack._create_output_map()
@@ -176,6 +224,78 @@ def _update_nested_stack(stack_class: Any, original_resource: Any, new_resource_
                                      partition=get_partition(region_name))
     original_resource.update(template, parameters=properties.get("Parameters", {}))
     return original_resource
+
+
+def _ssm_parameter(resolve: Callable[[Any, str, str], Any]) -> Callable[[Any, str, str], Any]:
+    """moto's resolution of an SSM parameter type, with CloudFormation's reading of ``AWS::SSM::Parameter::Name``."""
+    def ssm_parameter(resource_map: Any, value: str, value_type: str) -> Any:
+        from moto.cloudformation.exceptions import ValidationError
+        from moto.ssm.models import ssm_backends
+
+        backend = ssm_backends[resource_map._account_id][resource_map._region_name]
+        if backend.get_parameter(value) is None:
+            raise ValidationError(message=f"Unable to fetch parameters [{value}] from parameter store for this account.")
+        return value if value_type == SSM_PARAMETER_NAME else resolve(resource_map, value, value_type)
+
+    return ssm_parameter
+
+
+def _placeholders_pass(load_parameters: Callable[[Any], None]) -> Callable[[Any], None]:
+    """moto's parameter loading, reading a Number parameter that receives a placeholder as a String."""
+    def load(resource_map: Any) -> None:
+        template = resource_map._template
+        slots = template.get("Parameters", {})
+        numeric = {key for key, value in resource_map.input_parameters.items()
+                   if str(value).startswith(NOT_EMULATED) and "Number" in slots.get(key, {}).get("Type", "")}
+        if not numeric:
+            return load_parameters(resource_map)
+        resource_map._template = {**template, "Parameters": {
+            key: {**slot, "Type": "String"} if key in numeric else slot for key, slot in slots.items()}}
+        try:
+            load_parameters(resource_map)
+        finally:
+            resource_map._template = template
+
+    return load
+
+
+def _attributes_stand_in(clean_json: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """moto's resolution of intrinsic functions, with a placeholder for an attribute its model does not give."""
+    def clean(resource_json: Any, resources_map: Any) -> Any:
+        get_att = resource_json.get("Fn::GetAtt") if isinstance(resource_json, dict) else None
+        if isinstance(get_att, list) and len(get_att) == 2 and all(isinstance(part, str) for part in get_att):
+            logical_id, attribute = get_att
+            resource = resources_map.get(logical_id)
+            if hasattr(resource, "cf_resource_type") and not _gives(resource, attribute):
+                reason = ATTRIBUTE_REASON.format(type=resource.cf_resource_type, attribute=attribute)
+                _announce(resources_map._account_id, resources_map._region_name, resources_map.stack_id, resource,
+                          "CREATE_COMPLETE", reason, once=True)
+                return f"{NOT_EMULATED}:{logical_id}.{attribute}"
+        return clean_json(resource_json, resources_map)
+
+    return clean
+
+
+def _gives(resource: Any, attribute: str) -> bool:
+    """False when moto's model of `resource` has no value for `attribute` (other errors are moto's to report)."""
+    try:
+        resource.get_cfn_attribute(attribute)
+    except (AttributeError, NotImplementedError):
+        return False
+    except Exception:
+        return True
+    return True
+
+
+def _typed_load_balancer(create: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's load balancer from a template, of the template's Type (network, gateway) instead of always application."""
+    def create_typed(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+                     region_name: str, **kwargs: Any) -> Any:
+        balancer = create(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        balancer.type = cloudformation_json["Properties"].get("Type", balancer.type)
+        return balancer
+
+    return create_typed
 
 
 def _update_termination_protection(response: Any) -> Any:
