@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 import pytest
 
 from cfngen import local_aws
@@ -192,3 +193,101 @@ def test_a_nested_stack_is_updated_in_place(aws: LocalAws) -> None:
     assert child_id == before["StackResourceDetail"]["PhysicalResourceId"]
     outputs = client.describe_stacks(StackName=child_id)["Stacks"][0]["Outputs"]
     assert outputs == [{"OutputKey": "Note", "OutputValue": "second"}]
+
+
+AMI_NAME = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+
+
+def test_an_ssm_parameter_name_stays_a_name_and_its_value_resolves_in_the_child(aws: LocalAws) -> None:
+    child = {"Parameters": {"ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"}},
+             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+             "Outputs": {"ImageId": {"Value": {"Ref": "ImageId"}}}}
+    root = {"Parameters": {"ImageName": {"Type": "AWS::SSM::Parameter::Name", "Default": AMI_NAME}},
+            "Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+                "TemplateURL": _upload(aws, "ami.json", child), "Parameters": {"ImageId": {"Ref": "ImageName"}}}}},
+            "Outputs": {"ImageName": {"Value": {"Ref": "ImageName"}},
+                        "ImageId": {"Value": {"Fn::GetAtt": ["Child", "Outputs.ImageId"]}}}}
+    stack = _create("ssm", json.dumps(root))
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
+    published = boto3.client("ssm", region_name="us-west-2").get_parameter(Name=AMI_NAME)["Parameter"]["Value"]
+    assert outputs == {"ImageName": AMI_NAME, "ImageId": published}
+    assert published.startswith("ami-")
+
+
+def test_a_missing_ssm_parameter_is_a_validation_error(aws: LocalAws) -> None:
+    root = {"Parameters": {"ImageName": {"Type": "AWS::SSM::Parameter::Name", "Default": "/no/such/parameter"}},
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    with pytest.raises(ClientError, match=r"ValidationError.*Unable to fetch parameters \[/no/such/parameter\]"):
+        _create("no-ssm", json.dumps(root))
+
+
+def test_a_placeholder_passes_into_a_number_parameter(aws: LocalAws) -> None:
+    child = {"Parameters": {"Port": {"Type": "Number"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+             "Outputs": {"Port": {"Value": {"Ref": "Port"}}}}
+    root = {"Resources": {
+        "Database": {"Type": "AWS::RDS::DBCluster", "Properties": {"Engine": "aurora-mysql"}},
+        "Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+            "TemplateURL": _upload(aws, "port.json", child),
+            "Parameters": {"Port": {"Fn::GetAtt": ["Database", "Endpoint.Port"]}}}}},
+        "Outputs": {"Port": {"Value": {"Fn::GetAtt": ["Child", "Outputs.Port"]}}}}
+    stack = _create("numbers", json.dumps(root))
+    assert stack["Outputs"] == [{"OutputKey": "Port", "OutputValue": "not-emulated:Database.Endpoint.Port"}]
+
+
+def test_a_network_load_balancer_takes_tcp_listeners_and_missing_attributes_stand_in(aws: LocalAws) -> None:
+    resources: dict[str, Any] = {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+        "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24"}},
+        "Balancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                     "Properties": {"Type": "network", "Subnets": [{"Ref": "Subnet"}]}},
+        "Targets": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+            "Name": "blue", "Port": 80, "Protocol": "TCP", "TargetType": "ip", "VpcId": {"Ref": "Vpc"}}},
+        "Listener": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+            "LoadBalancerArn": {"Ref": "Balancer"}, "Port": 80, "Protocol": "TCP",
+            "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Targets"}}]}}}
+    outputs = {"TargetGroupName": {"Value": {"Fn::GetAtt": ["Targets", "TargetGroupName"]}},
+               "FullName": {"Value": {"Fn::GetAtt": ["Balancer", "LoadBalancerFullName"]}}}
+    stack = _create("nlb", json.dumps({"Resources": resources, "Outputs": outputs}))
+    assert {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]} == {
+        "TargetGroupName": "not-emulated:Targets.TargetGroupName", "FullName": "not-emulated:Balancer.LoadBalancerFullName"}
+    elbv2 = boto3.client("elbv2", region_name="us-west-2")
+    balancer = elbv2.describe_load_balancers()["LoadBalancers"][0]
+    assert balancer["Type"] == "network"
+    assert [listener["Protocol"] for listener in elbv2.describe_listeners(
+        LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]] == ["TCP"]
+    assert local_aws.stand_ins("us-west-2") == {
+        "AWS::ElasticLoadBalancingV2::LoadBalancer": ["nlb: Balancer"],
+        "AWS::ElasticLoadBalancingV2::TargetGroup": ["nlb: Targets"]}
+    events = cloudformation().describe_stack_events(StackName="nlb")["StackEvents"]
+    reasons = [event.get("ResourceStatusReason", "") for event in events if event["LogicalResourceId"] == "Targets"]
+    assert [reason for reason in reasons if reason.startswith("attribute")] == [
+        local_aws.ATTRIBUTE_REASON.format(attribute="TargetGroupName", type="AWS::ElasticLoadBalancingV2::TargetGroup")]
+
+
+def test_depends_on_is_created_first_even_when_a_resource_is_referred_to_earlier(aws: LocalAws) -> None:
+    # "AService" names the task definition's family (no Ref), so only DependsOn orders them; "Scaling" refers to
+    # the service and comes first in moto's order, which then creates the service on first reference.
+    template = {"Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "AScaling": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::GetAtt": ["AService", "Name"]}}},
+        "AService": {"Type": "AWS::ECS::Service", "DependsOn": "TaskDefinition", "Properties": {
+            "Cluster": {"Ref": "Cluster"}, "ServiceName": "web", "TaskDefinition": "family", "DesiredCount": 1}},
+        "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "family", "Memory": "512", "ContainerDefinitions": [{"Name": "web", "Image": "nginx"}]}}}}
+    _create("ordered", json.dumps(template))
+    assert local_aws.stand_ins("us-west-2") == {}
+    ecs = boto3.client("ecs", region_name="us-west-2")
+    services = ecs.describe_services(cluster=ecs.list_clusters()["clusterArns"][0], services=["web"])["services"]
+    assert services[0]["taskDefinition"].endswith(":task-definition/family:1")
+
+
+def test_a_replan_with_parameters_left_at_their_defaults_finds_no_changes(aws: LocalAws) -> None:
+    template = {"Parameters": {"Image": {"Type": "String", "Default": "nginx"}},
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    _create("defaults", json.dumps(template))
+    client = cloudformation()
+    # By URL, as the deployer sends a root (moto refuses an identical TemplateBody outright, unlike AWS).
+    again = client.create_change_set(StackName="defaults", ChangeSetName="again", ChangeSetType="UPDATE",
+                                     TemplateURL=_upload(aws, "defaults.json", template),
+                                     Parameters=[{"ParameterKey": "Image", "UsePreviousValue": True}])
+    assert "didn't contain changes" in client.describe_change_set(ChangeSetName=again["Id"])["StatusReason"]

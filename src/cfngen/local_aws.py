@@ -103,10 +103,10 @@ def _install() -> None:
     setattr(models.Stack, "update_from_cloudformation_json", classmethod(_update_nested_stack))
     setattr(FakeLoadBalancer, "create_from_cloudformation_json",
             classmethod(_typed_load_balancer(FakeLoadBalancer.create_from_cloudformation_json)))
-    parsing.ResourceMap.parse_ssm_parameter = _ssm_parameter(parsing.ResourceMap.parse_ssm_parameter)
-    parsing.ResourceMap.load_parameters = _placeholders_pass(parsing.ResourceMap.load_parameters)
+    setattr(parsing.ResourceMap, "parse_ssm_parameter", _ssm_parameter(parsing.ResourceMap.parse_ssm_parameter))
+    setattr(parsing.ResourceMap, "load_parameters", _placeholders_pass(parsing.ResourceMap.load_parameters))
     # clean_json resolves the intrinsic functions and calls itself by its module-level name.
-    parsing.clean_json = _attributes_stand_in(parsing.clean_json)
+    setattr(parsing, "clean_json", _attributes_stand_in(parsing.clean_json))
 
 
 def _yaml_tag_constructor(loader: Any, tag: str, node: Any) -> Any:
