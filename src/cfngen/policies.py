@@ -81,9 +81,14 @@ def _documents(value: Any, path: Path) -> Iterator[tuple[Path, Mapping[str, Any]
             yield from _documents(item, (*path, index))
 
 
-def as_list(value: Any) -> list[Any]:
-    """A policy element's values: IAM accepts one value or a list of them."""
-    return value if isinstance(value, list) else [value]
+def element_values(statement: Mapping[str, Any], element: str, path: Path) -> Iterator[tuple[Path, Any]]:
+    """(path, value) of each value of a statement's `element` (Action, Resource...), one value or a list."""
+    value = statement.get(element)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield (*path, element, index), item
+    elif value is not None:
+        yield (*path, element), value
 
 
 def wildcard_findings(policy: PolicyDocument) -> Iterator[tuple[Path, str]]:
@@ -97,14 +102,16 @@ def wildcard_findings(policy: PolicyDocument) -> Iterator[tuple[Path, str]]:
     for path, statement in policy.statements():
         if statement.get("Effect") != "Allow":
             continue
-        actions = [action for action in as_list(statement.get("Action", [])) if isinstance(action, str)]
-        for action in actions:
-            if action == "*" or action.endswith(":*"):
-                yield (*path, "Action"), f"Allow statement grants every action ({action!r}); name the actions"
-        if policy.kind == "permissions" and "*" in as_list(statement.get("Resource", [])):
-            scoped = sorted(action for action in actions if action.lower() not in _UNSCOPED_ACTIONS)
-            if scoped:
-                yield (*path, "Resource"), (
+        actions = [action for _, action in element_values(statement, "Action", path) if isinstance(action, str)]
+        for action_path, action in element_values(statement, "Action", path):
+            if action == "*" or (isinstance(action, str) and action.endswith(":*")):
+                yield action_path, f"Allow statement grants every action ({action!r}); name the actions"
+        if policy.kind != "permissions":
+            continue
+        scoped = sorted(action for action in actions if action.lower() not in _UNSCOPED_ACTIONS)
+        for resource_path, resource in element_values(statement, "Resource", path):
+            if resource == "*" and scoped:
+                yield resource_path, (
                     f"Allow statement grants {', '.join(scoped)} on Resource '*'; name the resources "
                     "('*' is only for actions that support no resource-level permission)"
                 )
