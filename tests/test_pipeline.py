@@ -7,12 +7,10 @@ from typing import Any
 
 import pytest
 
-from cfngen import Blueprint, BlueprintError, load_blueprint
-from cfngen.blueprint import validate
+from cfngen import Blueprint, load_blueprint
 from cfngen.builders import pipeline
 from cfngen.builders.alarm_names import service_alarm_names
 from cfngen.lint import lint_texts
-from cfngen.yamlsource import loads_yaml
 from tests.conftest import ROOT, checkov_failures
 
 CONNECTION = "arn:aws:codestar-connections:us-west-2:123456789012:connection/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab"
@@ -176,17 +174,6 @@ def test_connection_source_and_manual_approval() -> None:
     uses = [statement for statement in _statements(template, "WebPipelineRole")
             if statement["Action"] == ["codestar-connections:UseConnection"]]
     assert [statement["Resource"] for statement in uses] == [[CONNECTION]]
-
-
-def test_deployment_config_other_than_all_at_once_is_rejected(tmp_path: Path) -> None:
-    path = tmp_path / "bp.yaml"
-    text = "name: shop\nservices:\n  - name: web\n    port: 8080\npipeline:\n  deployment_config: CodeDeployDefault.ECSLinear10PercentEvery1Minutes\n"
-    data, source = loads_yaml(text, path)
-    with pytest.raises(BlueprintError) as error:
-        validate(data, source, path)
-    (problem,) = error.value.problems
-    assert (problem.line, problem.field) == (6, "pipeline.deployment_config")
-    assert "the only deployment config an NLB allows is 'CodeDeployDefault.ECSAllAtOnce'" in problem.message
 
 
 def test_deploy_hooks_take_known_events_and_function_names() -> None:

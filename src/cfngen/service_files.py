@@ -1,7 +1,7 @@
 """The files each service's source repository holds for its pipeline: buildspec.yml, appspec.yaml, taskdef.json.
 
 ``buildspec.yml`` and ``appspec.yaml`` are jinja2 templates (package data
-under ``cfngen/render_templates``, StrictUndefined). ``taskdef.json`` is not
+under ``cfngen/templates``, StrictUndefined). ``taskdef.json`` is not
 templated: it is the service stack's own TaskDefinition object, converted to
 the RegisterTaskDefinition request that the CodeDeployToECS action sends, so
 the stack and the pipeline can never deploy two different task definitions.
@@ -89,14 +89,14 @@ def load_stack_values(paths: Iterable[str | Path]) -> StackValues:
 
 
 def render_template(name: str, **context: Any) -> str:
-    """Render one of cfngen's jinja2 templates (render_templates/<name>.j2); a missing variable is an error."""
+    """Render one of cfngen's jinja2 templates (templates/<name>.j2); a missing variable is an error."""
     return _environment().get_template(f"{name}.j2").render(**context)
 
 
 @functools.cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("cfngen", "render_templates"),
+        loader=jinja2.PackageLoader("cfngen", "templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # YAML, not HTML; values go through `quote`
         keep_trailing_newline=True,
