@@ -9,7 +9,7 @@ import pytest
 
 from cfngen import Blueprint, load_blueprint
 from cfngen.builders import pipeline
-from cfngen.builders.alarm_names import service_alarm_names
+from cfngen.builders.alarm_names import service_alarm_name, service_alarm_names
 from cfngen.lint import lint_texts
 from tests.conftest import ROOT, checkov_failures
 
@@ -183,3 +183,11 @@ def test_deploy_hooks_take_known_events_and_function_names() -> None:
     with pytest.raises(ValueError, match="deploy_hooks"):
         Blueprint.model_validate({"name": "shop", "services": [
             {"name": "web", "port": 8080, "deploy_hooks": {"AfterAllowTraffic": "arn:aws:lambda:x"}}]})
+
+
+def test_alarm_names_are_fixed_per_kind() -> None:
+    blueprint = _blueprint()
+    assert service_alarm_names(blueprint, blueprint.services[0]) == [
+        "shop-web-cpu-high", "shop-web-memory-high", "shop-web-running-tasks-low", "shop-web-unhealthy-targets"]
+    with pytest.raises(ValueError, match="unknown alarm kind"):
+        service_alarm_name(blueprint, blueprint.services[0], "disk-full")
