@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 from cfngen.blueprint import Blueprint, Service, load_blueprint
 from cfngen.errors import BlueprintError, CfngenError, Problem, SynthError, UsageError
 from cfngen.lint import Finding, lint
+from cfngen.service_files import StackValues, load_stack_values, render_service_files
 from cfngen.synth import NestedStack, StackSet, synthesize
 
 __all__ = [
@@ -26,10 +27,13 @@ __all__ = [
     "Problem",
     "Service",
     "StackSet",
+    "StackValues",
     "SynthError",
     "UsageError",
     "__version__",
     "lint",
     "load_blueprint",
+    "load_stack_values",
+    "render_service_files",
     "synthesize",
 ]

@@ -20,11 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
+from troposphere import Template
 
+from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
+from cfngen.builders import pipeline
+from cfngen.builders import service as service_stack
 from cfngen.errors import SynthError, UsageError
+from cfngen.render import render
 
-IMAGE_PLACEHOLDER = "<IMAGE1_NAME>"
+# What CodeDeployToECS replaces by the image the build pushed.
+IMAGE_PLACEHOLDER = f"<{pipeline.IMAGE_PLACEHOLDER_NAME}>"
 # CloudFormation property names that the ECS API spells differently (all others differ in case only).
 _CFN_TO_API_NAMES = {"ProxyConfigurationProperties": "properties"}
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -88,24 +93,44 @@ def load_stack_values(paths: Iterable[str | Path]) -> StackValues:
     return StackValues.from_describe_stacks(documents)
 
 
-def render_template(name: str, **context: Any) -> str:
-    """Render one of cfngen's jinja2 templates (templates/<name>.j2); a missing variable is an error."""
-    return _environment().get_template(f"{name}.j2").render(**context)
+def render_service_files(blueprint: Blueprint, service: str, *, stack_values: StackValues) -> dict[str, str]:
+    """File name -> text of buildspec.yml, appspec.yaml and taskdef.json for `service`'s source repository.
+
+    `stack_values` are the deployed stacks' outputs and parameters (see
+    load_stack_values). Raises UsageError for an unknown service or missing
+    values; the same blueprint and values give byte-identical files.
+    """
+    try:
+        spec = blueprint.service(service)
+    except KeyError:
+        known = ", ".join(item.name for item in blueprint.services)
+        raise UsageError(f"blueprint {blueprint.name!r} has no service {service!r}; it has {known}") from None
+    return _service_files(blueprint, spec, service_stack.build(blueprint, spec), stack_values)
 
 
-@functools.cache
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("cfngen", "templates"),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # YAML, not HTML; values go through `quote`
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    # A JSON string is a valid YAML double-quoted scalar: any text, quoted safely.
-    environment.filters["quote"] = functools.partial(json.dumps, ensure_ascii=False)
-    return environment
+def _service_files(blueprint: Blueprint, service: Service, stack: Template, values: StackValues) -> dict[str, str]:
+    """The files, from the service stack's own task definition and the container its load balancer targets."""
+    (target,) = _properties(stack, "AWS::ECS::Service")["LoadBalancers"]
+    task_definition = _properties(stack, "AWS::ECS::TaskDefinition")
+    for container in task_definition["ContainerDefinitions"]:
+        if container["Name"] == target["ContainerName"]:
+            container["Image"] = IMAGE_PLACEHOLDER
+    outputs = {name: output.to_dict()["Value"] for name, output in stack.outputs.items()}
+    request = task_definition_request(task_definition, outputs, stack.parameters, values)
+    context = {"blueprint": blueprint.name, "service": service.name}
+    return {
+        pipeline.BUILDSPEC_FILE: render("buildspec.yml.j2", **context, test_command=service.test_command),
+        pipeline.APPSPEC_FILE: render(
+            "appspec.yaml.j2", **context, container_name=target["ContainerName"], container_port=target["ContainerPort"],
+            hooks=[(event, service.deploy_hooks[event]) for event in HOOK_EVENTS if event in service.deploy_hooks],
+        ),
+        pipeline.TASK_DEFINITION_FILE: json.dumps(request, indent=2, sort_keys=True) + "\n",
+    }
+
+
+def _properties(template: Template, resource_type: str) -> dict[str, Any]:
+    (resource,) = [item for item in template.resources.values() if item.resource_type == resource_type]
+    return resource.to_dict()["Properties"]  # type: ignore[no-any-return]
 
 
 def task_definition_request(properties: Mapping[str, Any], outputs: Mapping[str, Any], parameters: Iterable[str],

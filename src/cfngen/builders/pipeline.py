@@ -74,14 +74,15 @@ from troposphere.s3 import (
 )
 
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
-from cfngen.builders import iam
+from cfngen.builders import iam, taskdef
 from cfngen.builders.alarm_names import service_alarm_names
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.builders.registry import uses_codecommit
 from cfngen.suppress import skip_check
 from cfngen.synth import NestedStack
 
-# Where CodeDeployToECS finds the rendered files (`cfngen render`) in the source artifact.
+# Where CodeBuild and CodeDeployToECS find the rendered files (`cfngen render`) in the source artifact.
+BUILDSPEC_FILE = "buildspec.yml"
 TASK_DEFINITION_FILE = "taskdef.json"
 APPSPEC_FILE = "appspec.yaml"
 # The placeholder in taskdef.json that the deploy action replaces by the built image.
@@ -117,11 +118,6 @@ def build(blueprint: Blueprint, service: Service) -> Template:
 
 def physical_name(blueprint: Blueprint, service: Service) -> str:
     """The name of the service's pipeline, build project, CodeDeploy application and deployment group."""
-    return f"{blueprint.name}-{service.name}"
-
-
-def task_family(blueprint: Blueprint, service: Service) -> str:
-    """The task definition family the pipeline registers revisions of."""
     return f"{blueprint.name}-{service.name}"
 
 
@@ -220,7 +216,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         Name=name,
         Description=f"Builds, tests and pushes the image of {service.name} ({blueprint.name})",
         ServiceRole=GetAtt(f"{prefix}BuildRole", "Arn"),
-        Source=BuildSource(Type="CODEPIPELINE", BuildSpec="buildspec.yml"),
+        Source=BuildSource(Type="CODEPIPELINE", BuildSpec=BUILDSPEC_FILE),
         Artifacts=Artifacts(Type="CODEPIPELINE"),
         Environment=Environment(
             Type="LINUX_CONTAINER",
@@ -229,7 +225,8 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
             PrivilegedMode=True,
             EnvironmentVariables=[
                 EnvironmentVariable(Name="REPOSITORY_URI", Type="PLAINTEXT", Value=Ref(f"{prefix}RepositoryUri")),
-                EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT", Value=service.name),
+                EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT",
+                                    Value=taskdef.container_name(service)),
             ],
         ),
         LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
@@ -390,7 +387,7 @@ def _deploy_statements(blueprint: Blueprint, service: Service) -> list[Statement
                   [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")]),
         # CodeDeployToECS registers the rendered taskdef.json as a new revision of the service's family.
         iam.allow([ecs.RegisterTaskDefinition],
-                  [iam.arn("ecs", f"task-definition/{task_family(blueprint, service)}:*")]),
+                  [iam.arn("ecs", f"task-definition/{taskdef.family(blueprint, service)}:*")]),
         _pass_task_roles(prefix),
     ]
 
