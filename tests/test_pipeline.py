@@ -191,3 +191,15 @@ def test_alarm_names_are_fixed_per_kind() -> None:
         "shop-web-cpu-high", "shop-web-memory-high", "shop-web-running-tasks-low", "shop-web-unhealthy-targets"]
     with pytest.raises(ValueError, match="unknown alarm kind"):
         service_alarm_name(blueprint, blueprint.services[0], "disk-full")
+
+
+def test_each_role_trusts_the_one_service_that_assumes_it() -> None:
+    template = _template(_blueprint())
+    principals = {
+        logical_id: resource["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
+        for logical_id, resource in template["Resources"].items() if resource["Type"] == "AWS::IAM::Role"
+    }
+    assert principals == {"WebBuildRole": ["codebuild.amazonaws.com"],
+                          "WebCodeDeployRole": ["codedeploy.amazonaws.com"],
+                          "WebPipelineRole": ["codepipeline.amazonaws.com"],
+                          "WebSourceEventRole": ["events.amazonaws.com"]}
