@@ -22,6 +22,7 @@ from cfngen.diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, d
 from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
 from cfngen.lint import Finding, lint
 from cfngen.scaffold import Answers, scaffold
+from cfngen.service_files import StackValues, load_stack_values, render_service_files
 from cfngen.synth import NestedStack, StackSet, synthesize
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Service",
     "StackDiff",
     "StackSet",
+    "StackValues",
     "SynthError",
     "TemplateDiff",
     "UsageError",
@@ -54,5 +56,7 @@ __all__ = [
     "lint",
     "load_blueprint",
     "scaffold",
+    "load_stack_values",
+    "render_service_files",
     "synthesize",
 ]
