@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import socket
 import threading
 import time
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from cfngen import local_aws
 from cfngen.cli import local_aws as local_aws_command
+from cfngen.cli import main
 from cfngen.local_aws import LocalAws
 from tests.conftest import cloudformation
 
@@ -291,3 +293,26 @@ def test_a_replan_with_parameters_left_at_their_defaults_finds_no_changes(aws: L
                                      TemplateURL=_upload(aws, "defaults.json", template),
                                      Parameters=[{"ParameterKey": "Image", "UsePreviousValue": True}])
     assert "didn't contain changes" in client.describe_change_set(ChangeSetName=again["Id"])["StatusReason"]
+
+
+def test_a_request_moto_fails_on_gets_an_aws_error_naming_the_failure(aws: LocalAws) -> None:
+    # A nested stack's Number parameter given a word: AWS would fail the nested stack; moto fails the request.
+    child = {"Parameters": {"Port": {"Type": "Number"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    root = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+        "TemplateURL": _upload(aws, "port.json", child), "Parameters": {"Port": "http"}}}}}
+    with pytest.raises(ClientError) as raised:
+        _create("moto-fails", json.dumps(root))
+    assert raised.value.response["Error"] == {
+        "Code": local_aws.EMULATOR_FAILURE, "Type": "Sender",
+        "Message": local_aws.EMULATOR_FAILURE_MESSAGE.format(error="ValueError: could not convert string to float: 'http'")}
+    assert raised.value.response["ResponseMetadata"]["RetryAttempts"] == 0, "a failure of the emulator is not retried"
+
+
+def test_a_port_in_use_is_bad_input_not_a_hang(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind((local_aws.LOOPBACK, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["local-aws", "--port", str(port)]) == 2
+    assert capsys.readouterr().err == (f"cfngen: error: cannot serve the local AWS emulator on 127.0.0.1:{port}: "
+                                       "Address already in use; pick another --port (or 0 for any free one)\n")

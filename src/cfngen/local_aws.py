@@ -40,6 +40,9 @@ six places this module patches (only in the process that runs the emulator):
    failed). :func:`_dependencies_first` creates those first, as CloudFormation does.
 10. moto ignores a load balancer's ``Type`` in a template, so a Network Load Balancer became an application
     one that refuses TCP listeners. :func:`_typed_load_balancer` keeps the template's type.
+11. Where moto itself fails on a request (a bug, an action it lacks), it answers HTTP 500 with an HTML page that
+    no AWS client can read, and botocore retries it. :func:`_failures_answered` answers an AWS-shaped,
+    not retried error instead, code ``EmulatorFailure``, whose message is moto's exception.
 
 Everything else is moto as released. The extensions change nothing outside this process; they rely on
 moto's internals, hence the upper bound on moto in setup.cfg (tests/test_local_aws.py covers each one).
@@ -50,7 +53,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import socket
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -66,6 +71,8 @@ LOOPBACK = "127.0.0.1"
 # moto resolves S3 template URLs by host name: "localhost" is path-style, "127..." would be read as a bucket.
 URL_HOST = "localhost"
 POLL_SECONDS = "0.2"  # the emulator settles at once; no need to wait AWS's 5 s between polls
+EMULATOR_FAILURE = "EmulatorFailure"
+EMULATOR_FAILURE_MESSAGE = "the local AWS emulator (moto) failed on this request: {error}"
 SSM_PARAMETER_NAME = "AWS::SSM::Parameter::Name"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "cfngen-local", "AWS_SECRET_ACCESS_KEY": "cfngen-local"}
 
@@ -78,6 +85,7 @@ def install() -> None:
 @functools.lru_cache(maxsize=None)
 def _install() -> None:
     from moto.cloudformation import models, parsing, responses
+    from moto.core.responses import BaseResponse
     from moto.elbv2.models import FakeLoadBalancer
 
     setattr(models.Stack, "get_cfn_attribute", _nested_stack_output)
@@ -107,6 +115,7 @@ def _install() -> None:
     setattr(parsing.ResourceMap, "load_parameters", _placeholders_pass(parsing.ResourceMap.load_parameters))
     # clean_json resolves the intrinsic functions and calls itself by its module-level name.
     setattr(parsing, "clean_json", _attributes_stand_in(parsing.clean_json))
+    setattr(BaseResponse, "call_action", _failures_answered(BaseResponse.call_action))
 
 
 def _yaml_tag_constructor(loader: Any, tag: str, node: Any) -> Any:
@@ -298,6 +307,28 @@ def _typed_load_balancer(create: Callable[..., Any]) -> Callable[..., Any]:
     return create_typed
 
 
+def _failures_answered(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's handling of one request, answering its own failure as an AWS error (moto answers its errors itself)."""
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult
+
+    class EmulatorFailure(ServiceException):
+        """Defined outside moto's packages, so that moto serializes it in the protocol of the failed request."""
+
+        code = EMULATOR_FAILURE
+
+    def answered(response: Any) -> Any:
+        try:
+            return call_action(response)
+        except Exception as exc:
+            failure = EmulatorFailure(EMULATOR_FAILURE_MESSAGE.format(error=f"{type(exc).__name__}: {exc}"[:500]))
+            with warnings.catch_warnings():  # that no AWS service model knows this error code: none does, on purpose
+                warnings.simplefilter("ignore")
+                return response.serialized(ActionResult(failure))
+
+    return answered
+
+
 def _update_termination_protection(response: Any) -> Any:
     """The UpdateTerminationProtection action: store the flag on the stack."""
     from moto.core.responses import ActionResult
@@ -391,11 +422,13 @@ class LocalAws:
         # what the emulator only stands in for is reported by stand_ins() and by the placeholders' events.
         for logger in ("werkzeug", "moto"):
             logging.getLogger(logger).setLevel(logging.ERROR)
+        self._port = port
         self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
         self._started = False
 
     def start(self) -> str:
-        """Start serving; returns the endpoint URL (`http://localhost:<port>`)."""
+        """Start serving; returns the endpoint URL (`http://localhost:<port>`). UsageError when the port is taken."""
+        _check_free(self._port)
         self._server.start()
         self._started = True
         return self.endpoint_url
@@ -424,6 +457,20 @@ class LocalAws:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _check_free(port: int) -> None:
+    """UsageError when `port` is taken on the loopback address (moto's server thread would die, and start() hang)."""
+    from cfngen.errors import UsageError
+
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError as exc:
+            raise UsageError(f"cannot serve the local AWS emulator on {LOOPBACK}:{port}: {exc.strerror}; "
+                             "pick another --port (or 0 for any free one)") from None
 
 
 @contextmanager

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from cfngen.deploy import aws
 from cfngen.deploy import bootstrap as bootstrap_stack
 from cfngen.deploy import safety
 from cfngen.deploy.events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
@@ -31,7 +31,6 @@ from cfngen.synth import StackSet
 
 SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
-RETRIES = {"mode": "adaptive", "max_attempts": 10}
 
 
 @dataclass(frozen=True)
@@ -58,13 +57,15 @@ class Deployer:
         import boto3
         from botocore.config import Config
 
-        self._session = session or boto3.Session(region_name=region)
-        self.region: str = region or self._session.region_name or ""
-        if not self.region:
-            raise UsageError("no AWS region: pass --region (or region=...), or set AWS_REGION")
-        config = Config(region_name=self.region, retries=RETRIES)
-        self._cloudformation = self._session.client("cloudformation", config=config)
-        self._s3 = self._session.client("s3", config=config)
+        self._calls = aws.Calls()
+        with self._calls.translated():  # a profile that does not exist, an endpoint URL that is no URL ...
+            self._session = session or boto3.Session(region_name=region)
+            self.region: str = region or self._session.region_name or ""
+            if not self.region:
+                raise UsageError("no AWS region: pass --region (or region=...), or set AWS_REGION")
+            config = Config(region_name=self.region, retries=aws.retries())
+            self._cloudformation = self._calls.client(self._session, "cloudformation", config)
+            self._s3 = self._calls.client(self._session, "s3", config)
         self._bucket = bucket
         self.timeout_s = timeout_s
         self.poll_s = poll_s
@@ -74,7 +75,7 @@ class Deployer:
     def bucket(self) -> str:
         """The templates bucket: the one given, or the one `cfngen bootstrap` made for this account and region."""
         if self._bucket is None:
-            with _aws_errors():
+            with self._calls.translated():
                 stack = self._describe(bootstrap_stack.STACK_NAME)
             outputs = _outputs(stack) if stack else {}
             if bootstrap_stack.BUCKET_OUTPUT not in outputs:
@@ -87,7 +88,7 @@ class Deployer:
         """Create or update the templates bucket stack; returns its outcome (the bucket name among its outputs)."""
         pkg = inline(bootstrap_stack.STACK_NAME, bootstrap_stack.build().to_dict(), region=self.region)
         outcome = self.apply(self.plan(pkg, stack_name=bootstrap_stack.STACK_NAME))
-        with _aws_errors():
+        with self._calls.translated():
             stack = self._describe(bootstrap_stack.STACK_NAME)
         outputs = _outputs(stack) if stack else {}
         self._bucket = outputs.get(bootstrap_stack.BUCKET_OUTPUT, self._bucket)
@@ -103,7 +104,7 @@ class Deployer:
             raise UsageError(f"blueprint {stacks.blueprint.name!r} is for {stacks.blueprint.region}, "
                              f"this deployer for {self.region}")
         bucket = self.bucket
-        with _aws_errors():
+        with self._calls.translated():
             return package(stacks, s3=self._s3, bucket=bucket, region=self.region)
 
     def plan(self, pkg: Package, *, stack_name: str | None = None, parameters: Mapping[str, str] | None = None,
@@ -116,7 +117,7 @@ class Deployer:
         """
         name = stack_name or pkg.name
         given = dict(parameters or {})
-        with _aws_errors():
+        with self._calls.translated():
             stack = self._settled(name)
             step = next_step(name, _status(stack), region=self.region, replace_failed=replace_failed)
             if step is Next.RECREATE:
@@ -158,7 +159,7 @@ class Deployer:
         if not plan.has_changes:
             return Outcome(plan.stack_name, "no changes", plan.stack_status)
         safety.check(plan, allow_replace)
-        with _aws_errors():
+        with self._calls.translated():
             self._check_current(plan, pkg)
             watcher = EventWatcher(self._cloudformation, plan.stack_id)
             watcher.mark_seen()
@@ -313,23 +314,6 @@ def _failure(name: str, status: str, events: tuple[StackEvent, ...]) -> str:
         return f"{name} ended {status} without a failed resource event; see its events in the console"
     return (f"{name} ended {status}: the first failure was {cause.logical_id} ({cause.resource_type}) "
             f"in stack {cause.stack_name}: {cause.reason or cause.status}")
-
-
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    """AWS errors as cfngen errors: a message and an exit code, never a traceback."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
-
-    try:
-        yield
-    except (NoCredentialsError, NoRegionError) as exc:
-        raise UsageError(f"{exc} (configure AWS credentials, or use --local / AWS_ENDPOINT_URL for an emulator)") \
-            from None
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise DeployError(f"AWS refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')}") from None
-    except BotoCoreError as exc:
-        raise DeployError(f"cannot reach AWS: {exc}") from None
 
 
 __all__ = ["ConsoleProgress", "Deployer", "Outcome", "Package", "Plan", "ResourceChange"]

@@ -1,0 +1,110 @@
+"""The boundary between cfngen and botocore: clients with retries, and every AWS error as a cfngen error.
+
+botocore raises from several families (ClientError, BotoCoreError and its many children, and
+ResponseParserError, which derives from neither), and most of them do not say which call
+failed. :class:`Calls` watches the clients' requests, so that :meth:`Calls.translated` can name
+the operation, the endpoint and the HTTP status in one message with an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from cfngen.errors import CfngenError, DeployError, UsageError
+
+# botocore's adaptive mode retries throttling and transient errors with back-off; AWS_MAX_ATTEMPTS overrides.
+MAX_ATTEMPTS = 10
+EMULATOR_HINT = "or use --local / AWS_ENDPOINT_URL for an emulator"
+
+
+def retries() -> dict[str, Any]:
+    """botocore's retry configuration: adaptive mode, AWS_MAX_ATTEMPTS attempts when set, else MAX_ATTEMPTS."""
+    configured = os.environ.get("AWS_MAX_ATTEMPTS", "")
+    return {"mode": "adaptive", "max_attempts": int(configured) if configured.isdigit() else MAX_ATTEMPTS}
+
+
+@dataclass
+class Call:
+    """One AWS request: which operation, on which endpoint, and the HTTP status of its answer (0: none yet)."""
+
+    service: str = ""
+    operation: str = ""
+    endpoint: str = ""
+    status: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.operation}".strip() or "an AWS call"
+
+
+class Calls:
+    """The last request the watched clients made; translated() turns an error raised meanwhile into a CfngenError."""
+
+    def __init__(self) -> None:
+        self.last = Call()
+
+    def client(self, session: Any, service: str, config: Any) -> Any:
+        """A boto3 client of `session` whose requests are watched; UsageError for an endpoint URL that is no URL."""
+        try:
+            client = session.client(service, config=config)
+        except ValueError as exc:  # botocore's "Invalid endpoint: <url>" (AWS_ENDPOINT_URL or the config file)
+            raise UsageError(f"cannot make an AWS {service} client: {exc}") from None
+        endpoint = str(client.meta.endpoint_url)
+
+        def started(model: Any, **_: Any) -> None:
+            self.last = Call(model.service_model.service_id, model.name, endpoint)
+
+        def answered(response_dict: Any, **_: Any) -> None:
+            self.last.status = int(response_dict.get("status_code", 0))
+
+        client.meta.events.register("before-call", started)
+        client.meta.events.register("before-parse", answered)
+        return client
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Run the block; any botocore error leaves it as a DeployError (or UsageError) that names the call."""
+        try:
+            yield
+        except CfngenError:
+            raise
+        except Exception as exc:
+            error = translate(exc, self.last)
+            if error is None:
+                raise
+            raise error from None
+
+
+def translate(exc: Exception, call: Call) -> CfngenError | None:
+    """The cfngen error for a botocore exception raised by `call`; None for anything else."""
+    from botocore.exceptions import (BotoCoreError, ClientError, ConnectionError, HTTPClientError,
+                                     NoCredentialsError, NoRegionError, PartialCredentialsError, ProfileNotFound,
+                                     WaiterError)
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return DeployError(f"AWS refused {call.service} {exc.operation_name}: "
+                           f"{error.get('Code', '?')}: {error.get('Message', 'no message')}")
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return UsageError(f"{exc} for {call}: configure AWS credentials (a profile, AWS_ACCESS_KEY_ID ...), "
+                          f"{EMULATOR_HINT}")
+    if isinstance(exc, NoRegionError):
+        return UsageError(f"{exc}: pass --region or set AWS_REGION")
+    if isinstance(exc, ProfileNotFound):
+        return UsageError(f"{exc}: set AWS_PROFILE to a profile of your AWS configuration")
+    if isinstance(exc, (ConnectionError, HTTPClientError)):
+        return DeployError(f"cannot reach AWS for {call} at {call.endpoint or 'its endpoint'}: {exc}")
+    if isinstance(exc, ResponseParserError):
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return DeployError(f"{call} failed: {call.endpoint} answered HTTP {call.status or '?'} with something that "
+                           f"is not an AWS response ({first_line}); an AWS emulator answers so when it fails on a "
+                           "request (its own log shows why)")
+    if isinstance(exc, WaiterError):
+        return DeployError(f"waiting for {call} failed: {exc}")
+    if isinstance(exc, BotoCoreError):
+        return DeployError(f"{call} failed: {exc}")
+    return None
