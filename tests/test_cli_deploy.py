@@ -7,6 +7,7 @@ import re
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 
 from cfngen import Plan, ResourceChange
@@ -112,12 +113,23 @@ def test_templates_with_lint_errors_are_not_planned(bootstrapped: LocalAws, monk
     assert "lint: network.yaml:3:5 E3012" in err and "cfn-lint found 1 error(s)" in err
 
 
-def test_deploy_local_runs_plan_apply_replan_and_names_what_is_not_emulated(
+def test_deploy_local_runs_the_whole_cycle_on_the_demo_blueprint_and_names_what_is_not_emulated(
         aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deploy", DEMO, "--local"]) == 0
     captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
     assert "microservices-demo: applied (CREATE_COMPLETE)" in captured.out
     assert "stack microservices-demo (us-west-2), update: no changes" in captured.out
-    assert re.search(r"AWS::CodeCommit::Repository: microservices-demo-Registry-\w+: ServiceASourceRepository",
-                     captured.out)
+    listed = dict(line.strip().split(": ", 1) for line in captured.out.split("on AWS they are real):\n")[1].splitlines())
+    assert re.fullmatch(r"microservices-demo-Database-\w+: DatabaseCluster", listed["AWS::RDS::DBCluster"])
+    assert "ServiceASourceRepository" in listed["AWS::CodeCommit::Repository"]
     assert "does not model AWS::CodeCommit::Repository" in captured.err, "the placeholders' events are streamed"
+    assert {"AWS::ECS::Service", "AWS::ECS::TaskDefinition", "AWS::ElasticLoadBalancingV2::Listener",
+            "AWS::EC2::LaunchTemplate", "AWS::AutoScaling::AutoScalingGroup"}.isdisjoint(listed), "emulated for real"
+    # moto's state outlives the run's own server: what it created is there to look at.
+    ecs = boto3.client("ecs", region_name="us-west-2")
+    cluster = ecs.list_clusters()["clusterArns"][0]
+    assert sorted(service.rsplit("/", 1)[1] for service in ecs.list_services(cluster=cluster)["serviceArns"]) == [
+        "service-a", "service-b"]
+    balancer = boto3.client("elbv2", region_name="us-west-2").describe_load_balancers()["LoadBalancers"][0]
+    assert balancer["Type"] == "network"

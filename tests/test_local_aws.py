@@ -258,8 +258,8 @@ def test_a_network_load_balancer_takes_tcp_listeners_and_missing_attributes_stan
     assert [listener["Protocol"] for listener in elbv2.describe_listeners(
         LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]] == ["TCP"]
     assert local_aws.stand_ins("us-west-2") == {
-        "AWS::ElasticLoadBalancingV2::LoadBalancer": ["nlb: Balancer"],
-        "AWS::ElasticLoadBalancingV2::TargetGroup": ["nlb: Targets"]}
+        "AWS::ElasticLoadBalancingV2::LoadBalancer": ["nlb: Balancer.LoadBalancerFullName"],
+        "AWS::ElasticLoadBalancingV2::TargetGroup": ["nlb: Targets.TargetGroupName"]}
     events = cloudformation().describe_stack_events(StackName="nlb")["StackEvents"]
     reasons = [event.get("ResourceStatusReason", "") for event in events if event["LogicalResourceId"] == "Targets"]
     assert [reason for reason in reasons if reason.startswith("attribute")] == [

@@ -1,7 +1,7 @@
 """The embedded AWS emulator: moto in server mode on a loopback port, plus small, tested extensions.
 
 moto 5 models CloudFormation well enough to show cfngen's whole deploy flow, except in
-six places this module patches (only in the process that runs the emulator):
+the eleven places this module patches (only in the process that runs the emulator):
 
 1. ``GetAtt <NestedStack>.Outputs.<Name>``, which the root template uses to pass one child's
    outputs into the next child, crashes moto (its Stack model has no ``get_cfn_attribute``).
@@ -64,9 +64,10 @@ NOT_EMULATED = "not-emulated"
 NOT_EMULATED_REASON = "not created: the local AWS emulator (moto) does not model {type}; a placeholder stands in for it"
 FAILED_REASON = "not created: the local AWS emulator (moto) failed on this {type} ({error}); a placeholder stands in"
 NOT_UPDATED_REASON = "not updated: the local AWS emulator (moto) failed on this {type} ({error}); the old one stays"
-ATTRIBUTE_REASON = ("attribute {attribute} not emulated: the local AWS emulator (moto) does not give it for {type}; "
-                    "a placeholder value stands in")
-STAND_IN_MARKS = ("not created: the local AWS emulator", "not updated: the local AWS emulator", "attribute ")
+ATTRIBUTE_PREFIX = "attribute "
+ATTRIBUTE_REASON = (ATTRIBUTE_PREFIX + "{attribute} not emulated: the local AWS emulator (moto) does not give it for "
+                    "{type}; a placeholder value stands in")
+STAND_IN_MARK = "the local AWS emulator (moto)"  # in every reason above
 LOOPBACK = "127.0.0.1"
 # moto resolves S3 template URLs by host name: "localhost" is path-style, "127..." would be read as a bucket.
 URL_HOST = "localhost"
@@ -339,15 +340,19 @@ def _update_termination_protection(response: Any) -> Any:
 
 
 def stand_ins(region: str) -> dict[str, list[str]]:
-    """Resource type -> `stack: logical id` of every resource the emulator (in this process) only stands in for."""
+    """Resource type -> `stack: logical id` of every resource the emulator (in this process) only stands in for,
+    or `stack: logical id.attribute` where only that attribute's value is a placeholder."""
     from moto.cloudformation.models import cloudformation_backends
     from moto.core.models import DEFAULT_ACCOUNT_ID
 
     found: dict[str, set[str]] = {}
     for stack in cloudformation_backends[DEFAULT_ACCOUNT_ID][region].stacks.values():
         for event in stack.events:
-            if (event.resource_status_reason or "").startswith(STAND_IN_MARKS):
-                found.setdefault(event.resource_type, set()).add(f"{stack.name}: {event.logical_resource_id}")
+            reason = event.resource_status_reason or ""
+            if STAND_IN_MARK in reason:
+                attribute = reason.split()[1] if reason.startswith(ATTRIBUTE_PREFIX) else ""
+                found.setdefault(event.resource_type, set()).add(
+                    f"{stack.name}: {event.logical_resource_id}" + (f".{attribute}" if attribute else ""))
     return {resource_type: sorted(where) for resource_type, where in sorted(found.items())}
 
 
@@ -494,7 +499,7 @@ def summary(missing: Mapping[str, Iterable[str]]) -> str:
     """The lines that tell a user what the emulator did not really create."""
     if not missing:
         return "the local emulator created every resource"
-    lines = ["not emulated (placeholders or old versions only; on AWS they are real):"]
+    lines = ["not emulated (placeholders, placeholder attribute values or old versions; on AWS they are real):"]
     lines += [f"  {resource_type}: {', '.join(where)}" for resource_type, where in missing.items()]
     return "\n".join(lines)
 
