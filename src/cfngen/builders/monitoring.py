@@ -99,30 +99,14 @@ def aurora_mysql_max_connections(instance_class: str) -> int:
     return min(max(burstable, memory_optimised), MAX_CONNECTIONS_LIMIT)
 
 
+def _connections_alarm_threshold(blueprint: Blueprint, database: Database) -> tuple[int, int]:
+    """(max_connections of the instance class, the connection count the alarm fires above)."""
+    max_connections = aurora_mysql_max_connections(database.instance_class)
+    return max_connections, math.floor(max_connections * blueprint.alarms.database_connections_high_percent / 100)
+
+
 def _alarm_name(blueprint: Blueprint, *parts: str) -> str:
     return "-".join((blueprint.name, *parts))
-
-
-def _database_alarm_names(blueprint: Blueprint, database: Database) -> list[tuple[str, str, str | None]]:
-    """Per database instance (writer first): CPU, connections and, with readers, replica lag alarm names."""
-    return [(
-        _alarm_name(blueprint, "database", str(number), "cpu-high"),
-        _alarm_name(blueprint, "database", str(number), "connections-high"),
-        _alarm_name(blueprint, "database", str(number), "replica-lag-high") if database.readers else None,
-    ) for number in range(1, database.readers + 2)]
-
-
-def _cluster_alarm_names(blueprint: Blueprint) -> tuple[str, str]:
-    return (_alarm_name(blueprint, "cluster", "cpu-reservation-high"),
-            _alarm_name(blueprint, "cluster", "memory-reservation-high"))
-
-
-def _all_alarm_names(blueprint: Blueprint) -> list[str]:
-    names = [name for service in blueprint.services for name in service_alarm_names(blueprint, service)]
-    names += _cluster_alarm_names(blueprint)
-    if blueprint.database is not None:
-        names += [name for row in _database_alarm_names(blueprint, blueprint.database) for name in row if name]
-    return names
 
 
 def _add_parameters(template: Template, blueprint: Blueprint) -> None:
@@ -301,12 +285,10 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, service: Servi
 
 def _add_cluster_alarms(template: Template, blueprint: Blueprint) -> None:
     threshold = blueprint.alarms.cluster_reservation_high_percent
-    cpu, memory = _cluster_alarm_names(blueprint)
-    for logical_id, name, metric, resource in (("ClusterCpuReservationHighAlarm", cpu, "CPUReservation", "CPU"),
-                                                ("ClusterMemoryReservationHighAlarm", memory, "MemoryReservation",
-                                                 "memory")):
+    for resource, metric in (("CPU", "CPUReservation"), ("memory", "MemoryReservation")):
         _add_alarm(
-            template, blueprint, logical_id, name=name, threshold=threshold,
+            template, blueprint, f"Cluster{resource.title()}ReservationHighAlarm",
+            name=_alarm_name(blueprint, "cluster", f"{resource.lower()}-reservation-high"), threshold=threshold,
             condition=f"ECS cluster: tasks reserve more than {threshold}% of the instances' {resource}",
             consequence=" Instances are not added fast enough, or the Auto Scaling group is at max_size.",
             **_metric("AWS/ECS", metric, "Maximum", ClusterName=Ref("ClusterName")),
@@ -315,31 +297,33 @@ def _add_cluster_alarms(template: Template, blueprint: Blueprint) -> None:
 
 def _add_database_alarms(template: Template, blueprint: Blueprint, database: Database) -> None:
     thresholds = blueprint.alarms
-    max_connections = aurora_mysql_max_connections(database.instance_class)
-    connections_limit = math.floor(max_connections * thresholds.database_connections_high_percent / 100)
-    for index, (cpu, connections, lag) in enumerate(_database_alarm_names(blueprint, database)):
+    max_connections, connections_limit = _connections_alarm_threshold(blueprint, database)
+    for index in range(database.readers + 1):
         number = index + 1
         role = "the writer at creation" if index == 0 else "a reader at creation"
         instance = Select(index, Ref("DatabaseInstanceIds"))
         _add_alarm(
-            template, blueprint, f"DatabaseInstance{number}CpuHighAlarm", name=cpu,
+            template, blueprint, f"DatabaseInstance{number}CpuHighAlarm",
+            name=_alarm_name(blueprint, "database", str(number), "cpu-high"),
             threshold=thresholds.database_cpu_high_percent,
             condition=f"Aurora instance {number} ({role}): CPU above {thresholds.database_cpu_high_percent}%",
             **_metric("AWS/RDS", "CPUUtilization", "Average", DBInstanceIdentifier=instance),
         )
         _add_alarm(
-            template, blueprint, f"DatabaseInstance{number}ConnectionsHighAlarm", name=connections,
+            template, blueprint, f"DatabaseInstance{number}ConnectionsHighAlarm",
+            name=_alarm_name(blueprint, "database", str(number), "connections-high"),
             threshold=connections_limit,
             condition=f"Aurora instance {number} ({role}): more than {connections_limit} connections, "
                       f"{thresholds.database_connections_high_percent}% of the {max_connections} that "
                       f"{database.instance_class} allows by default",
             **_metric("AWS/RDS", "DatabaseConnections", "Maximum", DBInstanceIdentifier=instance),
         )
-        if lag is not None:
+        if database.readers:
             # Only a reader publishes AuroraReplicaLag; every instance gets the alarm because a
             # failover swaps the roles, and the writer's missing data counts as healthy.
             _add_alarm(
-                template, blueprint, f"DatabaseInstance{number}ReplicaLagHighAlarm", name=lag,
+                template, blueprint, f"DatabaseInstance{number}ReplicaLagHighAlarm",
+                name=_alarm_name(blueprint, "database", str(number), "replica-lag-high"),
                 threshold=thresholds.replica_lag_high_ms,
                 condition=f"Aurora instance {number} ({role}): replica lag above "
                           f"{thresholds.replica_lag_high_ms} ms while it is a reader",
@@ -399,7 +383,8 @@ def _add_rule(template: Template, logical_id: str, description: str, *, pattern:
 
 def _add_dashboard(template: Template, blueprint: Blueprint) -> None:
     sections = [
-        ("Alarms", _alarm_widgets(blueprint)),
+        ("Alarms", _alarm_widgets([resource.AlarmName for resource in template.resources.values()
+                                   if isinstance(resource, Alarm)])),
         ("Services", [widget for service in blueprint.services for widget in _service_widgets(blueprint, service)]),
         ("Cluster", _cluster_widgets(blueprint)),
         ("Load balancer", _load_balancer_widgets(blueprint)),
@@ -448,9 +433,8 @@ def _graph(title: str, metrics: list[list[Any]], *, stat: str, period: int = PER
     return {"type": "metric", "width": 8, "height": 6, "properties": properties}
 
 
-def _alarm_widgets(blueprint: Blueprint) -> list[dict[str, Any]]:
-    arns = [f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{name}"
-            for name in _all_alarm_names(blueprint)]
+def _alarm_widgets(names: Sequence[str]) -> list[dict[str, Any]]:
+    arns = [f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{name}" for name in names]
     chunks = [arns[start:start + ALARMS_PER_WIDGET] for start in range(0, len(arns), ALARMS_PER_WIDGET)]
     return [{"type": "alarm", "width": GRID_WIDTH, "height": 2 + math.ceil(len(chunk) / 4),
              "properties": {"title": "Alarm states", "alarms": chunk}} for chunk in chunks]
@@ -517,7 +501,7 @@ def _load_balancer_widgets(blueprint: Blueprint) -> list[dict[str, Any]]:
 
 def _database_widgets(blueprint: Blueprint, database: Database) -> list[dict[str, Any]]:
     instances = range(1, database.readers + 2)
-    max_connections = aurora_mysql_max_connections(database.instance_class)
+    max_connections, connections_limit = _connections_alarm_threshold(blueprint, database)
     thresholds = blueprint.alarms
 
     def per_instance(metric: str) -> list[list[Any]]:
@@ -529,7 +513,7 @@ def _database_widgets(blueprint: Blueprint, database: Database) -> list[dict[str
                lines=[("CPU alarm", thresholds.database_cpu_high_percent)]),
         _graph("Database: connections", per_instance("DatabaseConnections"), stat="Maximum", lines=[
             ("max_connections", max_connections),
-            ("connections alarm", math.floor(max_connections * thresholds.database_connections_high_percent / 100)),
+            ("connections alarm", connections_limit),
         ]),
         _graph("Database: cluster volume used (bytes)", [
             ["AWS/RDS", "VolumeBytesUsed", "DBClusterIdentifier", "${DatabaseClusterId}", {"label": "volume"}],
