@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,local]'
 	touch $@
 
 # checkov gets a virtualenv of its own: it pins a boto3 older than cfngen's.
@@ -19,17 +19,21 @@ $(SCANNER_VENV)/bin/.installed: setup.cfg
 	$(SCANNER_VENV)/bin/pip install --quiet "$$($(PYTHON) -c 'import configparser; c = configparser.ConfigParser(); c.read("setup.cfg"); print(c["options.extras_require"]["scanner"].strip())')"
 	touch $@
 
+# Synthesize and lint the example, then deploy it to the embedded AWS emulator: plan -> apply -> re-plan.
 demo: $(BIN)/.installed
 	$(BIN)/cfngen synth blueprints/demo.yaml -o out/demo
 	$(BIN)/cfngen lint out/demo
+	$(BIN)/cfngen deploy blueprints/demo.yaml --local
 
 test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed
 	$(BIN)/mypy
 	CFNGEN_CHECKOV=$(SCANNER_VENV)/bin/checkov $(BIN)/pytest
 
-# Regenerate the committed templates of the example blueprints (review the diff, then commit).
+# Regenerate the committed templates of the example blueprints and the golden rendered service files
+# (review the diff, then commit).
 templates: $(BIN)/.installed
 	for blueprint in blueprints/*.yaml; do $(BIN)/cfngen synth $$blueprint || exit 1; done
+	CFNGEN_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/test_service_files.py -k golden
 
 clean:
 	rm -rf $(VENV) $(SCANNER_VENV) out build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .hypothesis

@@ -6,6 +6,9 @@ The public API is what ``__all__`` lists; everything else is private.
     stacks = cfngen.synthesize(bp)
     stacks.write("out/demo", fmt="yaml")
     findings = cfngen.lint(stacks)
+    deployer = cfngen.Deployer(region="us-west-2")       # the bucket `cfngen bootstrap` made, or bucket=...
+    plan = deployer.plan(deployer.package(stacks))
+    deployer.apply(plan)
 """
 
 from __future__ import annotations
@@ -13,23 +16,47 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from cfngen.blueprint import Blueprint, Service, load_blueprint
-from cfngen.errors import BlueprintError, CfngenError, Problem, SynthError, UsageError
+from cfngen.ci_policy import CiPolicy, ci_policy
+from cfngen.deploy import Deployer, Outcome, Package, Plan, ResourceChange
+from cfngen.diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
+from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
 from cfngen.lint import Finding, lint
+from cfngen.scaffold import Answers, scaffold
+from cfngen.service_files import StackValues, load_stack_values, render_service_files
 from cfngen.synth import NestedStack, StackSet, synthesize
 
 __all__ = [
+    "Answers",
     "Blueprint",
     "BlueprintError",
     "CfngenError",
+    "CiPolicy",
+    "DeployError",
+    "Deployer",
     "Finding",
     "NestedStack",
+    "Outcome",
+    "Package",
+    "Plan",
     "Problem",
+    "PropertyChange",
+    "ResourceChange",
+    "ResourceDiff",
+    "SafetyError",
     "Service",
+    "StackDiff",
     "StackSet",
+    "StackValues",
     "SynthError",
+    "TemplateDiff",
     "UsageError",
     "__version__",
+    "ci_policy",
+    "diff",
     "lint",
     "load_blueprint",
+    "scaffold",
+    "load_stack_values",
+    "render_service_files",
     "synthesize",
 ]

@@ -7,16 +7,18 @@ the offending value was written and the dotted path of the field.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cfngen.errors import BlueprintError, Problem
-from cfngen.yamlsource import Mark, SourceMap, load_yaml
+from cfngen.overrides import Override, annotation_at, apply_overrides, models_in
+from cfngen.yamlsource import Mark, SourceMap, kind, load_yaml, merge
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 # Derived AWS names such as "<blueprint>-<service>-build" must stay within the
@@ -28,6 +30,8 @@ SERVICE_NAME_MAX = 24
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
+# Every service takes two listeners of the one Network Load Balancer, which allows 50.
+MAX_SERVICES = 25
 # Fargate-style task sizes are not required on EC2, but ECS still bounds them.
 TASK_CPU_UNITS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 
@@ -184,6 +188,10 @@ class Scaling(Spec):
 
 
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)]
+# The lifecycle events an ECS blue/green deployment can hook, in the order CodeDeploy runs them.
+HookEvent = Literal["BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"]
+HOOK_EVENTS: tuple[str, ...] = get_args(HookEvent)
+LambdaFunctionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 class Service(Spec):
@@ -204,8 +212,18 @@ class Service(Spec):
     user: str | None = Field("1000", pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
                              description="User (uid[:gid]) the container runs as; null keeps the image's user.")
     image: str | None = Field(None, max_length=1024,
-                              description="Image for the first deployment, before the pipeline has built one.")
+                              description="Image for the first deployment, before the pipeline has built one; "
+                                          "absent = a public placeholder that answers every HTTP path.")
+    deregistration_delay_s: int = Field(30, ge=0, le=3600,
+                                        description="Seconds the load balancer drains a target before removing it.")
+    health_check_grace_period_s: int = Field(60, ge=0, le=7200,
+                                             description="Seconds ECS ignores failing health checks of a new task.")
     test_command: str | None = Field(None, description="Command the build runs to test the service.")
+    deploy_hooks: dict[HookEvent, LambdaFunctionName] = Field(
+        default_factory=dict,
+        description="CodeDeploy lifecycle hooks of the blue/green deployment: event -> name of a Lambda function "
+                    "in the blueprint's account and region that validates the new tasks; none by default.",
+    )
 
     @field_validator("cpu")
     @classmethod
@@ -271,6 +289,8 @@ class Pipeline(Spec):
     deployment_config: str = Field("CodeDeployDefault.ECSAllAtOnce", description="CodeDeploy deployment config.")
     termination_wait_minutes: int = Field(5, ge=0, le=2880, description="Minutes before blue tasks are terminated.")
     keep_images: int = Field(20, ge=1, le=1000, description="ECR lifecycle: images kept per repository.")
+    artifact_retention_days: int = Field(30, ge=1, le=3650,
+                                         description="Days the artifact bucket keeps pipeline artifacts.")
 
     @field_validator("deployment_config")
     @classmethod
@@ -335,7 +355,7 @@ class Blueprint(Spec):
     cluster: Cluster = Field(Cluster(), description="ECS cluster capacity.")
     load_balancer: LoadBalancer = Field(LoadBalancer(), description="Network Load Balancer.")
     database: Database | None = Field(None, description="Aurora MySQL; absent = no database.")
-    services: list[Service] = Field(..., min_length=1, description="The microservices.")
+    services: list[Service] = Field(..., min_length=1, max_length=MAX_SERVICES, description="The microservices.")
     pipeline: Pipeline = Field(Pipeline(), description="CI/CD pipeline settings.")
     alarms: Alarms = Field(Alarms(), description="Alarm settings.")
     budget: Budget | None = Field(None, description="Monthly budget; absent = none.")
@@ -388,21 +408,72 @@ class Blueprint(Spec):
         raise KeyError(name)
 
 
-def load_blueprint(path: str | Path) -> Blueprint:
-    """Load, include and validate a blueprint file.
+EXTENDS = "extends"
+# Lists that layers and --set address by a key of their entries rather than by position.
+KEYED_LISTS: dict[tuple[str | int, ...], str] = {("services",): "name"}
 
-    Service entries that are strings are paths (relative to the blueprint) to
-    service files. Returns a frozen Blueprint; raises BlueprintError listing
-    every problem found, each with file, line, column and field path.
+
+def load_blueprint(path: str | Path, *, overrides: Iterable[str | Override] = ()) -> Blueprint:
+    """Load, include, layer, override and validate a blueprint file.
+
+    Service entries that are strings are paths (relative to the file that names
+    them) to service files. ``extends: base.yaml`` (relative to the file) layers
+    the file over a base blueprint: mappings merge deeply, services merge by
+    name, anything else in the file replaces the base's value; bases may extend
+    further bases. `overrides` are ``PATH=VALUE`` texts (``cluster.min_size=1``,
+    ``services.web.port=8081``) applied last, as ``cfngen --set`` does.
+    Returns a frozen Blueprint; raises BlueprintError listing every problem
+    found, each with the file, line and column where the value was written.
     """
     blueprint_path = Path(path)
-    data, source = load_yaml(blueprint_path)
+    data, source, problems = _load_layers(blueprint_path, ())
+    problems += apply_overrides(data, source, overrides, schema=Blueprint, keyed_lists=KEYED_LISTS)
+    return validate(data, source, blueprint_path, known_problems=problems)
+
+
+def _load_layers(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
+    """One blueprint file with its service files included, merged over the base it extends (recursively)."""
+    data, source = load_yaml(path)
     if not isinstance(data, dict):
-        mark = source.locate(()) or Mark(blueprint_path, 1, 1)
+        mark = source.locate(()) or Mark(path, 1, 1)
         raise BlueprintError([Problem(mark.file, mark.line, mark.column, "",
-                                      f"expected a mapping at the top level, found {_kind(data)}")])
-    data, include_problems = _include_service_files(data, source, blueprint_path)
-    return validate(data, source, blueprint_path, known_problems=include_problems)
+                                      f"expected a mapping at the top level, found {kind(data)}")])
+    data, problems = _include_service_files(data, source, path)
+    if EXTENDS not in data:
+        return data, source, problems
+    extends = data.pop(EXTENDS)
+    mark = source.locate((EXTENDS,)) or Mark(path, 1, 1)
+    if not isinstance(extends, str) or not extends.strip():
+        raise _at(mark, f"expected the path of a base blueprint, relative to this file, found {_show(extends)}")
+    base_path = path.parent / extends
+    chain += (path.resolve(),)
+    if base_path.resolve() in chain:
+        cycle = " -> ".join(str(link) for link in (*chain, base_path.resolve()))
+        raise _at(mark, f"extends forms a cycle: {cycle}")
+    try:
+        base, base_source, base_problems = _load_layers(base_path, chain)
+    except BlueprintError as exc:
+        raise BlueprintError([
+            Problem(mark.file, mark.line, mark.column, EXTENDS, f"base blueprint {extends!r} ({base_path}): {p.message}")
+            if p.line == 0 else p
+            for p in exc.problems
+        ]) from None
+    merged = merge(base, base_source, data, source, keyed_lists=KEYED_LISTS)
+    problems = base_problems + [_moved(problem, merged.new_path(_loc(problem.field))) for problem in problems]
+    return merged.data, merged.source, problems
+
+
+def _at(mark: Mark, message: str) -> BlueprintError:
+    return BlueprintError([Problem(mark.file, mark.line, mark.column, EXTENDS, message)])
+
+
+def _loc(field: str) -> tuple[str | int, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in field.split(".")) if field else ()
+
+
+def _moved(problem: Problem, loc: tuple[str | int, ...]) -> Problem:
+    """The problem of an overlay's service entry, renumbered to where the entry sits after the merge."""
+    return dataclasses.replace(problem, field=".".join(map(str, loc)))
 
 
 def validate(
@@ -460,7 +531,7 @@ def _include_service_files(
             resolved.append({})
             continue
         if not isinstance(service_data, dict):
-            problems.append(Problem(service_path, 1, 1, field, f"expected a service mapping, found {_kind(service_data)}"))
+            problems.append(Problem(service_path, 1, 1, field, f"expected a service mapping, found {kind(service_data)}"))
             resolved.append({})
             continue
         source.graft(("services", index), service_source)
@@ -505,31 +576,12 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     """The field names of the model that sits at `loc` in a Blueprint."""
-    model: Any = Blueprint
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
-        if field is None:
-            return []
-        model = _model_in(field.annotation)
-    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
-
-
-def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+    models = models_in(annotation_at(Blueprint, loc))
+    return list(models[0].model_fields) if models else []
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, (dict, list)) else _kind(value)
+    text = repr(value) if not isinstance(value, (dict, list)) else kind(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(type(value), type(value).__name__)
