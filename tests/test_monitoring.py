@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from cfngen.blueprint import AURORA_MYSQL_INSTANCE_MEMORY_GIB, Blueprint
+from cfngen import load_blueprint, synthesize
+from cfngen.blueprint import AURORA_MYSQL_INSTANCE_MEMORY_GIB, MAX_SERVICES, Blueprint
 from cfngen.builders import monitoring
+from cfngen.builders.alarm_names import SERVICE_ALARM_KINDS, service_alarm_names
 from cfngen.builders.keys import KEY_ADMIN_ACTIONS
 from cfngen.lint import lint_texts
-from tests.conftest import ROOT, checkov_failures
+from tests.conftest import EXAMPLES, ROOT, checkov_failures, example_ids
 
 # AWS's published default max_connections of Aurora MySQL ("Maximum connections to an Aurora MySQL
 # DB instance", Aurora user guide), for the classes of that table the schema accepts.
@@ -73,18 +76,35 @@ def test_outputs_the_topic_arn() -> None:
     assert _build(_blueprint())["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
 
 
-def test_service_alarm_names_are_the_names_of_that_services_alarms() -> None:
+def test_service_alarms_take_their_names_from_the_alarm_names_function() -> None:
     blueprint = _blueprint(**FULL)
     alarms = _resources(_build(blueprint), "AWS::CloudWatch::Alarm")
     for service in blueprint.services:
         created = {props["AlarmName"] for logical_id, props in alarms.items()
                    if logical_id.startswith(service.logical_name)}
-        names = monitoring.service_alarm_names(blueprint, service)
-        assert created == set(names) and len(names) == 4
-        assert all(name.startswith(f"shop-{service.name}-") for name in names)
+        assert created == set(service_alarm_names(blueprint, service))
+        assert len(created) == len(SERVICE_ALARM_KINDS)
+    assert alarms["WebFrontRunningTasksLowAlarm"]["AlarmName"] == "shop-web-front-running-tasks-low"
     all_names = [props["AlarmName"] for props in alarms.values()]
     assert len(all_names) == len(set(all_names))
     assert all(len(name) <= 255 for name in all_names)
+
+
+@pytest.mark.parametrize("blueprint_path", EXAMPLES, ids=example_ids())
+def test_every_alarm_a_deployment_group_rolls_back_on_is_an_alarm_the_monitoring_stack_creates(
+    blueprint_path: Path,
+) -> None:
+    stack_set = synthesize(load_blueprint(blueprint_path))
+    created = {props["AlarmName"] for props in
+               _resources(stack_set.child("monitoring").template.to_dict(), "AWS::CloudWatch::Alarm").values()}
+    named = []
+    for child in stack_set.children:
+        for group in _resources(child.template.to_dict(), "AWS::CodeDeploy::DeploymentGroup").values():
+            assert group["AlarmConfiguration"]["Enabled"] is True
+            assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
+            named += [alarm["Name"] for alarm in group["AlarmConfiguration"]["Alarms"]]
+    assert len(named) == len(SERVICE_ALARM_KINDS) * len(stack_set.blueprint.services)
+    assert set(named) <= created, f"named by a deployment group, created by nobody: {sorted(set(named) - created)}"
 
 
 def test_every_alarm_notifies_the_topic_and_says_what_it_watches() -> None:
@@ -112,7 +132,7 @@ def test_thresholds_and_duration_come_from_the_blueprint() -> None:
 
 
 def test_running_tasks_are_compared_with_the_live_desired_count() -> None:
-    alarm = _resources(_build(_blueprint()), "AWS::CloudWatch::Alarm")["ApiTasksBelowDesiredAlarm"]
+    alarm = _resources(_build(_blueprint()), "AWS::CloudWatch::Alarm")["ApiRunningTasksLowAlarm"]
     queries = {query["Id"]: query for query in alarm["Metrics"]}
     assert {queries[q]["MetricStat"]["Metric"]["MetricName"] for q in ("desired", "running")} == {
         "DesiredTaskCount", "RunningTaskCount"}
@@ -309,7 +329,7 @@ def test_every_variant_lints_clean_and_passes_the_security_scanner(tmp_path: Pat
 
 def test_many_services_split_the_alarm_widget_and_stay_lint_clean() -> None:
     services = [{"name": f"svc{index}", "port": 80, "listener_port": 1000 + index, "test_listener_port": 2000 + index}
-                for index in range(30)]
+                for index in range(MAX_SERVICES)]
     blueprint = Blueprint.model_validate({"name": "big", "services": services, "database": {"readers": 1}})
     body, _ = _dashboard(blueprint)
     alarm_widgets = [widget for widget in body["widgets"] if widget["type"] == "alarm"]
@@ -322,3 +342,12 @@ def test_many_services_split_the_alarm_widget_and_stay_lint_clean() -> None:
 def test_build_is_deterministic() -> None:
     blueprint = _blueprint(**FULL)
     assert monitoring.build(blueprint).to_yaml() == monitoring.build(blueprint).to_yaml()
+
+
+def test_demo_blueprint_shows_every_optional_section() -> None:
+    demo = load_blueprint(ROOT / "blueprints" / "demo.yaml")
+    optional = [name for name, field in Blueprint.model_fields.items() if not field.is_required()]
+    written = yaml.safe_load((ROOT / "blueprints" / "demo.yaml").read_text())
+    assert {"database", "pipeline", "alarms", "budget", "logs", "tags"} <= set(optional) <= set(written)
+    assert demo.database is not None and demo.budget is not None and demo.alarms.email is not None
+    assert {child.name for child in synthesize(demo).children} >= {"database", "monitoring", "pipeline-service-a"}

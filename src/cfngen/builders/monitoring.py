@@ -12,13 +12,14 @@ The topic is encrypted with a customer-managed KMS key of its own: alarms cannot
 topic under the AWS-managed SNS key, whose policy nobody can extend. A dashboard shows services,
 cluster, load balancer, database and pipelines on one page.
 
-Alarm names are plain strings computed from the blueprint (:func:`service_alarm_names`), so the
-pipeline stack, built earlier, names a service's alarms in its CodeDeploy deployment group for
-automatic rollback without consuming anything this stack outputs.
+A service's alarms take their names from :mod:`cfngen.builders.alarm_names`, the function the
+pipeline stack, built earlier, uses to name them in the service's CodeDeploy deployment group for
+automatic rollback: the two stacks agree on plain strings and nothing flows from this stack to it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -36,6 +37,7 @@ from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 from cfngen.blueprint import AURORA_MYSQL_INSTANCE_MEMORY_GIB, Blueprint, Database, Service
 from cfngen.blueprint import Budget as BudgetSpec
 from cfngen.builders import iam
+from cfngen.builders.alarm_names import service_alarm_name
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.builders.keys import key_administrators
 from cfngen.synth import NestedStack
@@ -47,8 +49,6 @@ ALARMS_PER_WIDGET = 100  # CloudWatch's limit for one alarm status widget
 GRID_WIDTH = 24  # dashboard grid columns
 
 ROLLS_BACK = " CodeDeploy rolls back a deployment in progress."
-
-_SERVICE_ALARM_KINDS = ("cpu-high", "memory-high", "tasks-below-desired", "unhealthy-targets")
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -73,15 +73,6 @@ def build(blueprint: Blueprint) -> Template:
     _add_dashboard(template, blueprint)
     add_output(template, "AlarmTopicArn", Ref(TOPIC), "SNS topic that receives alarms, failures and budget alerts")
     return template
-
-
-def service_alarm_names(blueprint: Blueprint, service: Service) -> list[str]:
-    """Names of the alarms that watch `service`: CPU high, memory high, running tasks below desired, unhealthy targets.
-
-    The one source of these names: the monitoring stack creates the alarms under them, and the
-    service's CodeDeploy deployment group rolls a deployment back when any of them fires.
-    """
-    return [_alarm_name(blueprint, service.name, kind) for kind in _SERVICE_ALARM_KINDS]
 
 
 def aurora_mysql_max_connections(instance_class: str) -> int:
@@ -242,15 +233,17 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, service: Servi
     prefix = service.logical_name
     thresholds = blueprint.alarms
     cluster, ecs_service = Ref("ClusterName"), Ref(f"{prefix}ServiceName")
-    cpu, memory, tasks, targets = service_alarm_names(blueprint, service)
+    name = functools.partial(service_alarm_name, blueprint, service)
     _add_alarm(
-        template, blueprint, f"{prefix}CpuHighAlarm", name=cpu, threshold=thresholds.cpu_high_percent,
+        template, blueprint, f"{prefix}CpuHighAlarm", name=name("cpu-high"),
+        threshold=thresholds.cpu_high_percent,
         condition=f"{service.name}: average CPU above {thresholds.cpu_high_percent}% of the tasks' reservation",
         consequence=ROLLS_BACK,
         **_metric("AWS/ECS", "CPUUtilization", "Average", ClusterName=cluster, ServiceName=ecs_service),
     )
     _add_alarm(
-        template, blueprint, f"{prefix}MemoryHighAlarm", name=memory, threshold=thresholds.memory_high_percent,
+        template, blueprint, f"{prefix}MemoryHighAlarm", name=name("memory-high"),
+        threshold=thresholds.memory_high_percent,
         condition=f"{service.name}: average memory above {thresholds.memory_high_percent}% of the tasks' reservation",
         consequence=ROLLS_BACK,
         **_metric("AWS/ECS", "MemoryUtilization", "Average", ClusterName=cluster, ServiceName=ecs_service),
@@ -262,7 +255,8 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, service: Servi
     # stays visible (INSUFFICIENT_DATA): it means Container Insights stopped reporting.
     insights = {"ClusterName": cluster, "ServiceName": ecs_service}
     _add_alarm(
-        template, blueprint, f"{prefix}TasksBelowDesiredAlarm", name=tasks, threshold=0, missing_data="missing",
+        template, blueprint, f"{prefix}RunningTasksLowAlarm", name=name("running-tasks-low"),
+        threshold=0, missing_data="missing",
         condition=f"{service.name}: fewer tasks running than desired (tasks fail to start or crash)",
         consequence=ROLLS_BACK,
         **_math("desired - running", "desired minus running tasks",
@@ -273,7 +267,7 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, service: Servi
     # deployment, so the alarm adds both: watching only blue would go blind after the first deploy.
     load_balancer = Ref("LoadBalancerFullName")
     _add_alarm(
-        template, blueprint, f"{prefix}UnhealthyTargetsAlarm", name=targets, threshold=0,
+        template, blueprint, f"{prefix}UnhealthyTargetsAlarm", name=name("unhealthy-targets"), threshold=0,
         condition=f"{service.name}: unhealthy targets in the blue or green target group",
         consequence=ROLLS_BACK,
         **_math("SUM([FILL(blue, 0), FILL(green, 0)])", "unhealthy targets, blue and green", **{
