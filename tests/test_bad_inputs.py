@@ -38,6 +38,9 @@ CASES: dict[str, tuple[str, int, str]] = {
     "no_services": ("no_services.yaml", 1, "services: required, but missing"),
     "bad_name": ("bad_name.yaml", 1, "name: expected text matching"),
     "too_many_readers": ("too_many_readers.yaml", 3, "database.readers: Input should be less than or equal to 15, found 16"),
+    "unknown_instance_class": ("unknown_instance_class.yaml", 3,
+                               "database.instance_class: 'db.t3.mediun' is not an Aurora MySQL 3 instance class "
+                               "cfngen knows; did you mean 'db.t3.medium'?"),
     "cloudformation_tag": ("cloudformation_tag.yaml", 2, "YAML tag '!Ref' is not allowed"),
     "same_listener_ports": ("same_listener_ports.yaml", 3, "services.0.test_listener_port: must differ from listener_port (80)"),
     "service_not_mapping": ("service_not_mapping.yaml", 3, "services.0: Input should be a valid dictionary or instance of Service"),

@@ -62,6 +62,23 @@ def test_cluster_protects_its_data() -> None:
     assert (cluster["DeletionPolicy"], cluster["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
 
 
+def test_exported_logs_go_to_log_groups_the_stack_creates_first_with_retention_and_key() -> None:
+    blueprint = make_blueprint(name="shop", logs={"retention_days": 90}, database=DATABASE,
+                               services=[{"name": "web", "port": 3000}])
+    assert blueprint.database is not None
+    template = build(blueprint, blueprint.database)
+    cluster = the_resource(template, "AWS::RDS::DBCluster")
+    assert cluster["Properties"]["DBClusterIdentifier"] == "shop-database"
+    groups = resources(template, "AWS::Logs::LogGroup")
+    assert sorted(cluster["DependsOn"]) == sorted(groups) == sorted(LOG_EXPORTS.values())
+    assert {export: groups[logical_id]["Properties"]["LogGroupName"] for export, logical_id in LOG_EXPORTS.items()} == {
+        "error": "/aws/rds/cluster/shop-database/error", "slowquery": "/aws/rds/cluster/shop-database/slowquery"}
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == 90
+        assert group["Properties"]["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"}
+        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
 def test_deletion_protection_is_a_blueprint_option() -> None:
     assert _cluster(_blueprint(deletion_protection=False))["Properties"]["DeletionProtection"] is False
 

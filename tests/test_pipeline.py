@@ -203,3 +203,15 @@ def test_each_role_trusts_the_one_service_that_assumes_it() -> None:
                           "WebCodeDeployRole": ["codedeploy.amazonaws.com"],
                           "WebPipelineRole": ["codepipeline.amazonaws.com"],
                           "WebSourceEventRole": ["events.amazonaws.com"]}
+
+
+def test_pipeline_may_tag_only_the_revisions_it_registers_and_only_when_they_carry_tags() -> None:
+    tagged = Blueprint.model_validate({**_blueprint().model_dump(), "tags": {"CostCenter": "cc-7"}})
+    revisions = {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/shop-web:*"}
+    (tagging,) = [statement for statement in _statements(_template(tagged), "WebPipelineRole")
+                  if "ecs:TagResource" in statement["Action"]]
+    assert tagging["Action"] == ["ecs:TagResource"] and tagging["Resource"] == [revisions]
+    assert tagging["Condition"] == {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}
+    untagged = [action for statement in _statements(_template(_blueprint()), "WebPipelineRole")
+                for action in statement["Action"]]
+    assert "ecs:RegisterTaskDefinition" in untagged and "ecs:TagResource" not in untagged

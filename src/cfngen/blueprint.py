@@ -35,6 +35,24 @@ MAX_SERVICES = 25
 # Fargate-style task sizes are not required on EC2, but ECS still bounds them.
 TASK_CPU_UNITS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 
+# The provisioned instance classes Aurora MySQL 3 runs on, with their memory in GiB (AWS's instance class
+# tables). The schema accepts exactly these; the monitoring stack derives each one's default
+# max_connections from its memory (see builders/monitoring.py).
+AURORA_MYSQL_INSTANCE_MEMORY_GIB: dict[str, int] = {
+    "db.t3.medium": 4, "db.t3.large": 8, "db.t4g.medium": 4, "db.t4g.large": 8,
+    "db.r5.large": 16, "db.r5.xlarge": 32, "db.r5.2xlarge": 64, "db.r5.4xlarge": 128,
+    "db.r5.8xlarge": 256, "db.r5.12xlarge": 384, "db.r5.16xlarge": 512, "db.r5.24xlarge": 768,
+    "db.r6g.large": 16, "db.r6g.xlarge": 32, "db.r6g.2xlarge": 64, "db.r6g.4xlarge": 128,
+    "db.r6g.8xlarge": 256, "db.r6g.12xlarge": 384, "db.r6g.16xlarge": 512,
+    "db.r6i.large": 16, "db.r6i.xlarge": 32, "db.r6i.2xlarge": 64, "db.r6i.4xlarge": 128,
+    "db.r6i.8xlarge": 256, "db.r6i.12xlarge": 384, "db.r6i.16xlarge": 512, "db.r6i.24xlarge": 768,
+    "db.r6i.32xlarge": 1024,
+    "db.r7g.large": 16, "db.r7g.xlarge": 32, "db.r7g.2xlarge": 64, "db.r7g.4xlarge": 128,
+    "db.r7g.8xlarge": 256, "db.r7g.12xlarge": 384, "db.r7g.16xlarge": 512,
+    "db.x2g.large": 32, "db.x2g.xlarge": 64, "db.x2g.2xlarge": 128, "db.x2g.4xlarge": 256,
+    "db.x2g.8xlarge": 512, "db.x2g.12xlarge": 768, "db.x2g.16xlarge": 1024,
+}
+
 
 class Spec(BaseModel):
     """Base of every blueprint model: immutable, and unknown keys are errors."""
@@ -121,12 +139,23 @@ class Database(Spec):
         "8.0.mysql_aurora.3.08.2", pattern=r"^8\.0\.mysql_aurora\.\d+\.\d+\.\d+$",
         description="Aurora MySQL 3 (MySQL 8.0 compatible) engine version.",
     )
-    instance_class: str = Field("db.t3.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="DB instance class.")
+    instance_class: str = Field("db.t3.medium", description="DB instance class (one Aurora MySQL 3 supports).")
     readers: int = Field(1, ge=0, le=15, description="Reader instances besides the writer.")
     database_name: str = Field("app", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$", description="Initial database name.")
     master_username: str = Field("dbadmin", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$", description="Master user name.")
     backup_retention_days: int = Field(7, ge=1, le=35, description="Automated backup retention, days.")
     deletion_protection: bool = Field(True, description="Refuse deletion of the cluster while on.")
+
+    @field_validator("instance_class")
+    @classmethod
+    def _aurora_mysql_class(cls, value: str) -> str:
+        """Aurora MySQL 3 runs on these classes; the connections alarm needs each one's memory."""
+        if value not in AURORA_MYSQL_INSTANCE_MEMORY_GIB:
+            hint = difflib.get_close_matches(value, AURORA_MYSQL_INSTANCE_MEMORY_GIB, n=1)
+            suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+            raise ValueError(f"{value!r} is not an Aurora MySQL 3 instance class cfngen knows; {suggestion}"
+                             f"expected one of {', '.join(AURORA_MYSQL_INSTANCE_MEMORY_GIB)}")
+        return value
 
     @field_validator("master_username")
     @classmethod
@@ -285,12 +314,17 @@ class Alarms(Spec):
     database_cpu_high_percent: int = Field(80, ge=1, le=100, description="Database CPU alarm threshold.")
     database_connections_high_percent: int = Field(80, ge=1, le=100, description="Connections, percent of max.")
     replica_lag_high_ms: int = Field(1000, ge=1, description="Aurora replica lag alarm threshold, ms.")
+    evaluation_minutes: int = Field(5, ge=1, le=1440, description="Minutes a condition must hold before its "
+                                                                  "alarm fires (one-minute periods).")
 
 
 class Budget(Spec):
     """Monthly cost budget."""
 
     monthly_usd: float = Field(..., gt=0, le=10_000_000, description="Budget limit in USD per month.")
+    actual_percent: int = Field(80, ge=1, le=1000, description="Notify when actual spend passes this percent.")
+    forecasted_percent: int = Field(100, ge=1, le=1000,
+                                    description="Notify when forecasted spend passes this percent.")
 
 
 class Logs(Spec):

@@ -1,13 +1,15 @@
-"""Small helpers every builder uses: a new template, typed parameters and outputs."""
+"""Small helpers every builder uses: a new template, typed parameters and outputs, explicit tags."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from troposphere import Output, Parameter, Template
+from troposphere import AWSObject, Output, Parameter, Tags, Template
 
 from cfngen.blueprint import Blueprint
 from cfngen.synth import GENERATED_MARK
+
+Resource = TypeVar("Resource", bound=AWSObject)
 
 
 def new_template(blueprint: Blueprint, purpose: str) -> Template:
@@ -23,3 +25,15 @@ def add_parameter(template: Template, name: str, type_: str, description: str, *
 def add_output(template: Template, name: str, value: Any, description: str) -> Output:
     """Expose `value` to sibling stacks (and to the root) under `name`."""
     return template.add_output(Output(name, Value=value, Description=description))
+
+
+def tagged(resource: Resource, blueprint: Blueprint) -> Resource:
+    """`resource` carrying the blueprint's tags in its own Tags property.
+
+    The root gives every nested stack the blueprint's tags and CloudFormation
+    propagates them to the stack's taggable resources; this is for what that
+    propagation misses (tests/test_tags_and_logs.py says which and why).
+    """
+    if blueprint.tags:
+        resource.Tags = Tags(**blueprint.tags)
+    return resource

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from awacs import ecs
-from troposphere import Base64, GetAtt, Ref, Template
+from troposphere import Base64, GetAtt, Ref, Tags, Template
 from troposphere.autoscaling import AutoScalingGroup, LaunchTemplateSpecification
 from troposphere.autoscaling import Tags as AutoScalingTags
 from troposphere.ec2 import (
@@ -37,6 +37,7 @@ from troposphere.ec2 import (
     MetadataOptions,
     NetworkInterfaces,
     SecurityGroup,
+    TagSpecifications,
 )
 from troposphere.ecs import (
     AutoScalingGroupProvider,
@@ -58,6 +59,8 @@ from cfngen.synth import NestedStack
 ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 ROOT_DEVICE = "/dev/xvda"
 INSTANCE_WARMUP_S = 180
+# What the launch template tags when an instance starts: the stack's tags reach none of these.
+LAUNCHED_RESOURCE_TYPES = ("instance", "volume", "network-interface")
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -122,11 +125,21 @@ def _add_instance_security_group(template: Template, blueprint: Blueprint) -> No
     ))
 
 
+def instance_tags(blueprint: Blueprint) -> dict[str, str]:
+    """Tags of the container instances and what they launch with: a Name, then the blueprint's tags."""
+    return {"Name": f"{blueprint.name}-ecs", **blueprint.tags}
+
+
 def _add_launch_template(template: Template, blueprint: Blueprint) -> None:
     user_data = render("cluster-user-data.sh.j2", cluster_name=cluster_name(blueprint))
+    tags = instance_tags(blueprint)
     template.add_resource(LaunchTemplate(
         "LaunchTemplate",
+        # CloudFormation propagates no stack tags to a launch template (its schema: not taggable).
+        TagSpecifications=[TagSpecifications(ResourceType="launch-template", Tags=Tags(**tags))],
         LaunchTemplateData=LaunchTemplateData(
+            TagSpecifications=[TagSpecifications(ResourceType=kind, Tags=Tags(**tags))
+                               for kind in LAUNCHED_RESOURCE_TYPES],
             ImageId=Ref("EcsAmiId"),
             InstanceType=blueprint.cluster.instance_type,
             IamInstanceProfile=IamInstanceProfile(Arn=GetAtt("InstanceProfile", "Arn")),
@@ -162,7 +175,8 @@ def _add_auto_scaling_group(template: Template, blueprint: Blueprint) -> None:
         NewInstancesProtectedFromScaleIn=True,
         HealthCheckType="EC2",
         HealthCheckGracePeriod=INSTANCE_WARMUP_S,
-        Tags=AutoScalingTags(Name=f"{blueprint.name}-ecs"),
+        # PropagateAtLaunch (the default of AutoScalingTags): the instances carry them, for cost allocation.
+        Tags=AutoScalingTags(**instance_tags(blueprint)),
     ))
 
 

@@ -8,6 +8,10 @@ secret's ARN, never its value.
 The security group opens nothing: each service with ``database: true`` adds its
 own ingress rule from its task security group (see builders/service.py), which
 keeps the database stack ahead of the service stacks with no cycle.
+
+RDS would create the log groups of the exported logs itself, without retention or
+encryption; the cluster has a fixed identifier so that this stack can create them
+first, under the names RDS writes to, with the blueprint's retention and the logs key.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Iterator
 from awacs import logs
 from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template
 from troposphere.ec2 import SecurityGroup, SecurityGroupRule
+from troposphere.logs import LogGroup
 from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSubnetGroup
 
 from cfngen.blueprint import Blueprint, Database
@@ -27,7 +32,8 @@ from cfngen.synth import NestedStack
 ENGINE = "aurora-mysql"
 PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"
 MYSQL_PORT = 3306
-LOG_EXPORTS = ("error", "slowquery")
+# Exported log -> logical id of the log group this stack creates for it.
+LOG_EXPORTS = {"error": "DatabaseErrorLogGroup", "slowquery": "DatabaseSlowQueryLogGroup"}
 SLOW_QUERY_SECONDS = 2
 ENHANCED_MONITORING_INTERVAL_S = 60
 ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
@@ -46,13 +52,25 @@ def build(blueprint: Blueprint, database: Database) -> Template:
     template = new_template(blueprint, f"Aurora MySQL cluster, one writer and {database.readers} reader(s)")
     add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the database")
     add_parameter(template, "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private subnets, one per AZ")
+    add_parameter(template, "LogsKmsKeyArn", "String", "KMS key that encrypts the exported logs")
     _add_network(template, blueprint)
     _add_parameter_group(template, blueprint)
     _add_monitoring_role(template, blueprint)
+    _add_log_groups(template, blueprint)
     _add_cluster(template, blueprint, database)
     _add_instances(template, blueprint, database)
     _add_outputs(template, database)
     return template
+
+
+def cluster_identifier(blueprint: Blueprint) -> str:
+    """The DB cluster identifier, "<blueprint>-database": fixed, because the exported logs' group names contain it."""
+    return f"{blueprint.name}-database"
+
+
+def _log_group_name(blueprint: Blueprint, export: str) -> str:
+    """The log group RDS writes the exported log `export` of the cluster to."""
+    return f"/aws/rds/cluster/{cluster_identifier(blueprint)}/{export}"
 
 
 def instance_ids(database: Database) -> list[str]:
@@ -104,9 +122,24 @@ def _add_monitoring_role(template: Template, blueprint: Blueprint) -> None:
     ))
 
 
+def _add_log_groups(template: Template, blueprint: Blueprint) -> None:
+    for export, logical_id in LOG_EXPORTS.items():
+        template.add_resource(LogGroup(
+            logical_id,
+            LogGroupName=_log_group_name(blueprint, export),
+            RetentionInDays=blueprint.logs.retention_days,
+            KmsKeyId=Ref("LogsKmsKeyArn"),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        ))
+
+
 def _add_cluster(template: Template, blueprint: Blueprint, database: Database) -> None:
     template.add_resource(DBCluster(
         "DatabaseCluster",
+        # Created after its log groups: RDS would otherwise create them first, without retention or key.
+        DependsOn=list(LOG_EXPORTS.values()),
+        DBClusterIdentifier=cluster_identifier(blueprint),
         Engine=ENGINE,
         EngineVersion=database.engine_version,
         DatabaseName=database.database_name,

@@ -39,7 +39,7 @@ def build(blueprint: Blueprint) -> Template:
         "LogsKey",
         Description=f"{blueprint.name}: encrypts the platform's CloudWatch log groups",
         EnableKeyRotation=True,
-        KeyPolicy=iam.policy_document(_administrators(), _cloudwatch_logs()),
+        KeyPolicy=iam.policy_document(key_administrators(), _cloudwatch_logs()),
     ))
     # Keys are stateful: logs encrypted with a deleted key are lost for good.
     key.DeletionPolicy = "Retain"
@@ -48,7 +48,8 @@ def build(blueprint: Blueprint) -> Template:
     return template
 
 
-def _administrators() -> Statement:
+def key_administrators() -> Statement:
+    """Key policy statement: the account's administrators manage the key (KEY_ADMIN_ACTIONS), never use it."""
     return Statement(
         Sid="AccountAdministersTheKey",
         Effect=Allow,

@@ -76,7 +76,7 @@ from troposphere.s3 import (
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import iam, taskdef
 from cfngen.builders.alarm_names import service_alarm_names
-from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.base import add_output, add_parameter, new_template, tagged
 from cfngen.builders.registry import uses_codecommit
 from cfngen.suppress import skip_check
 from cfngen.synth import NestedStack
@@ -211,7 +211,8 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         },
         description=f"Lets CodeBuild build {service.name}: push to its repository, write its logs, use its artifacts",
     ))
-    project = template.add_resource(Project(
+    # Tagged here: the CodeBuild schema does not say whether the stack's tags reach a project.
+    project = template.add_resource(tagged(Project(
         f"{prefix}BuildProject",
         Name=name,
         Description=f"Builds, tests and pushes the image of {service.name} ({blueprint.name})",
@@ -231,7 +232,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         ),
         LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
         TimeoutInMinutes=BUILD_TIMEOUT_MINUTES,
-    ))
+    ), blueprint))
     skip_check(project, "CKV_AWS_316", "the build runs `docker build`, which needs the Docker daemon that only "
                                        "privileged mode starts; the build role can push to one repository only")
 
@@ -379,17 +380,23 @@ def _source_statement(blueprint: Blueprint, prefix: str) -> Statement:
 
 def _deploy_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
     prefix = service.logical_name
-    return [
+    revisions = iam.arn("ecs", f"task-definition/{taskdef.family(blueprint, service)}:*")
+    statements = [
         iam.allow([codedeploy.CreateDeployment, codedeploy.GetDeployment], [_deployment_group_arn(prefix)]),
         iam.allow([codedeploy.GetApplication, codedeploy.GetApplicationRevision,
                    codedeploy.RegisterApplicationRevision], [_application_arn(prefix)]),
         iam.allow([codedeploy.GetDeploymentConfig],
                   [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")]),
         # CodeDeployToECS registers the rendered taskdef.json as a new revision of the service's family.
-        iam.allow([ecs.RegisterTaskDefinition],
-                  [iam.arn("ecs", f"task-definition/{taskdef.family(blueprint, service)}:*")]),
+        iam.allow([ecs.RegisterTaskDefinition], [revisions]),
         _pass_task_roles(prefix),
     ]
+    if blueprint.tags:
+        # taskdef.json carries the blueprint's tags, and ECS authorizes tags given at registration as
+        # ecs:TagResource: allowed for that registration only, never for tagging anything later.
+        statements.append(iam.allow([ecs.TagResource], [revisions], condition=Condition(
+            StringEquals({"ecs:CreateAction": "RegisterTaskDefinition"}))))
+    return statements
 
 
 def _add_source_trigger(template: Template, blueprint: Blueprint, service: Service) -> None:

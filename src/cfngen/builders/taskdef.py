@@ -34,6 +34,7 @@ from troposphere.ecs import (
 )
 
 from cfngen.blueprint import Blueprint, Service
+from cfngen.builders.base import tagged
 
 # Listens for HTTP on $HTTP_PORT and answers every path with 200; runs as uid 1000, writes nothing to its
 # filesystem, and its Alpine base has the wget the container health check uses.
@@ -119,7 +120,9 @@ def stack_values(service: Service) -> TaskDefinitionValues:
 def task_definition(blueprint: Blueprint, service: Service, values: TaskDefinitionValues | None = None) -> TaskDefinition:
     """The service's task definition: awsvpc on EC2, one essential container, logs, health check, database secret."""
     values = values or stack_values(service)
-    return TaskDefinition(
+    # Tagged in its own right, not only by the stack: the revisions the pipeline registers from
+    # taskdef.json, rendered from this object, carry the tags too.
+    return tagged(TaskDefinition(
         task_definition_id(service),
         Family=family(blueprint, service),
         NetworkMode="awsvpc",
@@ -129,7 +132,7 @@ def task_definition(blueprint: Blueprint, service: Service, values: TaskDefiniti
         ExecutionRoleArn=values.execution_role_arn,
         TaskRoleArn=values.task_role_arn,
         ContainerDefinitions=[_container(blueprint, service, values)],
-    )
+    ), blueprint)
 
 
 def environment(blueprint: Blueprint, service: Service, values: TaskDefinitionValues) -> dict[str, Any]:
