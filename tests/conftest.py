@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,15 @@ from cfngen import StackSet, load_blueprint, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "blueprints").glob("*.yaml"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_lint_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The lint cache of the test session lives in a temporary directory, never in the user's."""
+    directory = tmp_path_factory.mktemp("lint-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CFNGEN_CACHE_DIR", str(directory))
+        yield directory
 
 
 @pytest.fixture(scope="session")

@@ -23,12 +23,17 @@ def register(commands: Any) -> None:
     parser.add_argument("target", metavar="BLUEPRINT|OUTDIR", type=Path, help="blueprint file or template directory")
     parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format (default: text)")
     parser.add_argument("--region", help="region to lint a directory for (a blueprint names its own)")
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="lint every template, even those linted clean before (cache: $CFNGEN_CACHE_DIR "
+                             "or the user cache directory)")
+    parser.add_argument("--jobs", type=_positive, metavar="N",
+                        help="worker processes (default: one per available core)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Lint, print the findings, exit 1 when there are any."""
-    findings = _lint_target(args.target, args.region)
+    findings = _lint_target(args.target, args.region, cache=args.cache, jobs=args.jobs)
     output = FORMATTERS[args.format](findings)
     if output:
         print(output, end="")
@@ -37,16 +42,22 @@ def run(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
-def _lint_target(target: Path, region: str | None) -> list[Finding]:
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, found {text!r}")
+    return int(text)
+
+
+def _lint_target(target: Path, region: str | None, *, cache: bool, jobs: int | None) -> list[Finding]:
     if target.is_dir():
         paths = sorted([*target.glob("*.yaml"), *target.glob("*.json")])
         if not paths:
             raise UsageError(f"{target}: no *.yaml or *.json templates in this directory")
-        return lint_paths(paths, region=region or "us-east-1")
+        return lint_paths(paths, region=region or "us-east-1", cache=cache, jobs=jobs)
     if not target.exists():
         raise UsageError(f"{target}: no such file or directory")
     blueprint = load_blueprint(target)
     stacks = synthesize(blueprint)
     outdir = default_outdir(blueprint)
     return [Finding(str(outdir / finding.file), finding.line, finding.column, finding.rule, finding.severity,
-                    finding.message) for finding in lint(stacks)]
+                    finding.message) for finding in lint(stacks, cache=cache, jobs=jobs)]
