@@ -7,7 +7,6 @@ the offending value was written and the dotted path of the field.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
@@ -454,6 +453,8 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
     kind = error["type"]
     found = error.get("input")
     if kind == "extra_forbidden":
+        import difflib  # only bad blueprints need it: kept out of every good run's start-up
+
         known = _fields_at(loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else (f"; expected one of: {', '.join(known)}" if known else "")

@@ -22,20 +22,21 @@ import contextlib
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import sys
-import threading
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cfngen import __version__
 from cfngen.errors import UsageError
-from cfngen.synth import StackSet
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+    from cfngen.synth import StackSet
 
 SEVERITIES = ("error", "warning", "informational")
 
@@ -165,6 +166,8 @@ def _lint_all(texts: Mapping[str, str], region: str, jobs: int | None) -> dict[s
     workers = min(jobs or _available_cores(), len(texts))
     if workers <= 1:
         return {name: _lint_one(name, text, region) for name, text in texts.items()}
+    from concurrent.futures import ProcessPoolExecutor
+
     context = _pool_context()
     if context.get_start_method() == "fork":
         _runner(region)  # loaded before forking, so every worker inherits the rules instead of loading them
@@ -182,8 +185,11 @@ def _available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
+def _pool_context() -> BaseContext:
     """Fork where it is safe (Linux, and no other thread a fork could catch holding a lock), else spawn."""
+    import multiprocessing
+    import threading
+
     if sys.platform.startswith("linux") and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
