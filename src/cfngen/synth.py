@@ -35,6 +35,7 @@ from troposphere.cloudformation import Stack
 from cfngen.blueprint import Blueprint, logical_name
 from cfngen.errors import SynthError, UsageError
 from cfngen.suppress import ignore_lint_rule
+from cfngen.yamldump import to_yaml
 
 Format = Literal["yaml", "json"]
 FORMATS: tuple[Format, ...] = ("yaml", "json")
@@ -415,4 +416,4 @@ def _check_quotas(name: str, template: Template) -> None:
 def _render(template: Template, fmt: Format, blueprint_name: str) -> str:
     if fmt == "json":
         return json.dumps(template.to_dict(), indent=2, sort_keys=True) + "\n"
-    return HEADER.format(name=blueprint_name) + str(template.to_yaml())
+    return HEADER.format(name=blueprint_name) + to_yaml(template)
