@@ -22,7 +22,7 @@ from cfngen.blueprint import validate
 from cfngen.builders import STACK_BUILDERS
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.lint import lint_texts
-from cfngen.synth import GROUP_SERVICES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES
+from cfngen.synth import MAX_GROUP_SERVICES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, StackSet
 from cfngen.yamlsource import SourceMap
 from tests.conftest import ROOT
 
@@ -181,11 +181,13 @@ def test_every_template_stays_within_quotas_and_the_wiring_resolves(services: in
     stacks = synthesize(blueprint_with(services))
     files = templates_as_data(stacks)
     assert all(within_quotas(template) for template in files.values())
-    assert [len(group.services) for group in stacks.groups] == [GROUP_SERVICES] * (services // GROUP_SERVICES) + (
-        [services % GROUP_SERVICES] if services % GROUP_SERVICES else [])
+    assert [service for group in stacks.groups for service in group.services] == [
+        service.name for service in stacks.blueprint.services]
+    assert all(1 <= len(group.services) <= MAX_GROUP_SERVICES for group in stacks.groups)
     root = files["root.yaml"]
     assert sorted(root["Parameters"]) == ["TestShared"]
-    assert root["Outputs"]["Svc0000ServiceName"]["Value"] == {"Fn::GetAtt": ["Group001", "Outputs.Svc0000ServiceName"]}
+    assert root["Outputs"]["Svc0000ServiceName"]["Value"] == {
+        "Fn::GetAtt": ["GroupSvc0000", "Outputs.Svc0000ServiceName"]}
     origins = resolve(files)
     assert origins == expected_origins(stacks, grouped=True)
     assert origins["pipeline-svc-0200.yaml"]["Svc0200ServiceName"] == "service-svc-0200.yaml:Svc0200ServiceName"
@@ -202,16 +204,36 @@ def test_the_flat_root_is_kept_up_to_its_quota() -> None:
 
 @pytest.mark.usefixtures("platform")
 def test_adding_a_service_at_the_end_changes_only_the_last_group() -> None:
-    before = synthesize(blueprint_with(205)).render()
-    after = synthesize(blueprint_with(206)).render()
-    changed = sorted(name for name in after if before.get(name) != after[name])
-    assert changed == ["group-021.yaml", "pipeline-svc-0205.yaml", "registry-svc-0205.yaml", "root.yaml",
-                       "service-svc-0205.yaml", "summary.yaml"]
+    before = synthesize(blueprint_with(205))
+    after = synthesize(blueprint_with(206))
+    old, new = before.render(), after.render()
+    changed = sorted(name for name in new if old.get(name) != new[name])
+    assert changed == sorted([f"{after.groups[-1].name}.yaml", "pipeline-svc-0205.yaml", "registry-svc-0205.yaml",
+                              "root.yaml", "service-svc-0205.yaml", "summary.yaml"])
+
+
+def group_of(stacks: StackSet) -> dict[str, str]:
+    return {service: group.name for group in stacks.groups for service in group.services}
+
+
+@pytest.mark.usefixtures("platform")
+def test_removing_a_service_moves_at_most_one_group_of_others() -> None:
+    full = blueprint_with(240)
+    before = group_of(synthesize(full))
+    moves = []
+    for removed in range(100, 140, 3):
+        fewer = full.model_copy(update={"services": [s for i, s in enumerate(full.services) if i != removed]})
+        after = group_of(synthesize(fewer))
+        moves.append(sum(before[service] != group for service, group in after.items()))
+    assert max(moves) <= MAX_GROUP_SERVICES, moves
+    # Most removals move nobody: only the removal of a group's first or last service can.
+    assert moves.count(0) > len(moves) / 2, moves
 
 
 @pytest.mark.usefixtures("platform")
 def test_group_and_root_templates_lint_clean() -> None:
     stacks = synthesize(blueprint_with(201))
     rendered = stacks.render()
-    parents = {name: rendered[name] for name in ("root.yaml", "group-001.yaml", "group-021.yaml")}
+    parents = {name: rendered[name] for name in ("root.yaml", f"{stacks.groups[0].name}.yaml",
+                                                  f"{stacks.groups[-1].name}.yaml")}
     assert [str(finding) for finding in lint_texts(parents, cache=False)] == []
