@@ -312,22 +312,24 @@ def growth(cases: Sequence[Case]) -> str:
 
     The exponent k solves t2/t1 = (N2/N1)^k: 1 is linear, below 1 means fixed
     costs still dominate. A figure is flagged when an interval's per-service cost
-    exceeds the previous interval's by SUPERLINEAR_FACTOR.
+    exceeds the previous interval's by SUPERLINEAR_FACTOR; intervals that grow
+    less than the noise floor are not compared.
     """
     lines = ["growth per added service (interval: cost per service, exponent k):"]
     for figure in FIGURES:
         if figure.unit not in NOISE_FLOOR:
             continue
         parts = []
-        previous: float | None = None
+        previous: float | None = None  # per-service cost of the last interval that grew beyond noise
         superlinear = False
         for low, high in zip(cases, cases[1:]):
             first, second = low.results[figure.key], high.results[figure.key]
             per_service = (second - first) / (high.services - low.services)
             exponent = math.log(second / first) / math.log(high.services / low.services) if first > 0 < second else 0.0
             parts.append(f"{low.services}->{high.services}: {_per_service(per_service, figure.unit)}, k={exponent:.2f}")
-            if (previous is not None and previous > 0 and per_service > SUPERLINEAR_FACTOR * previous
-                    and second - first > NOISE_FLOOR[figure.unit]):
+            if second - first <= NOISE_FLOOR[figure.unit]:
+                continue
+            if previous is not None and per_service > SUPERLINEAR_FACTOR * previous:
                 superlinear = True
             previous = per_service
         flag = "  << SUPERLINEAR" if superlinear else ""
