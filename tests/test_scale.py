@@ -186,8 +186,10 @@ def test_every_template_stays_within_quotas_and_the_wiring_resolves(services: in
     assert all(1 <= len(group.services) <= MAX_GROUP_SERVICES for group in stacks.groups)
     root = files["root.yaml"]
     assert sorted(root["Parameters"]) == ["TestShared"]
-    assert root["Outputs"]["Svc0000ServiceName"]["Value"] == {
-        "Fn::GetAtt": ["GroupSvc0000", "Outputs.Svc0000ServiceName"]}
+    # A grouped stack's root output stops at its group.
+    assert "Outputs" not in root
+    assert files[f"{stacks.groups[0].name}.yaml"]["Outputs"]["Svc0000ServiceName"]["Value"] == {
+        "Fn::GetAtt": ["ServiceSvc0000", "Outputs.Svc0000ServiceName"]}
     origins = resolve(files)
     assert origins == expected_origins(stacks, grouped=True)
     assert origins["pipeline-svc-0200.yaml"]["Svc0200ServiceName"] == "service-svc-0200.yaml:Svc0200ServiceName"

@@ -14,10 +14,11 @@ parameters, 200 outputs) at a few hundred services. When, and only when, the
 flat root would break a quota, the stacks of services (``NestedStack.service``)
 move into intermediate *group* stacks of consecutive services (:func:`_group`).
 A group passes through the inputs its members take from outside it and outputs
-what stacks outside it consume; parameters with a default that only grouped
-stacks take keep their default inside their stack instead of becoming root
-parameters (the root could not hold one per service). Blueprints that fit keep
-the flat layout, byte for byte.
+what stacks outside it consume. What the root could not hold one of per service
+stays a level down: parameters with a default that only grouped stacks take
+keep their default inside their stack instead of becoming root parameters, and
+grouped stacks' root outputs become outputs of their group. Blueprints that fit
+keep the flat layout, byte for byte.
 
 Moving a stack into another group replaces it (and everything in it), so group
 boundaries must not shift when services are added or removed. They are
@@ -357,13 +358,12 @@ def _build_group(stack_set: StackSet, group: StackGroup, members: list[NestedSta
                                                      Description=f"{name}, passed through to the group's stacks"))
         inputs[child.name] = wired
     _add_stacks(template, blueprint, members, inputs, fmt)
-    root_outputs: list[str] = []
     for child in members:
         for name in _outputs_leaving(child, consumers, names):
             description = child.template.outputs[name].properties.get("Description", name)
             template.add_output(Output(name, Description=description, Value=GetAtt(child.logical_id, f"Outputs.{name}")))
-        root_outputs += child.root_outputs
-    return NestedStack(group.name, template, root_outputs=tuple(root_outputs))
+    # Its members' root outputs stop at the group: one per service would not fit in the root's 200 either.
+    return NestedStack(group.name, template)
 
 
 def _build_root(stack_set: StackSet, groups: list[NestedStack], fmt: Format) -> Template:
