@@ -63,6 +63,7 @@ MAX_OUTPUTS = 200
 GROUP_SERVICES = 8
 MAX_GROUP_SERVICES = 16
 GROUP_PREFIX = "group"
+SSM_VALUE_TYPE_PREFIX = "AWS::SSM::Parameter::Value<"
 
 
 @dataclass(frozen=True)
@@ -415,7 +416,12 @@ def _add_stacks(parent: Template, blueprint: Blueprint, children: Iterable[Neste
 
 
 def _copy_parameter(parameter: Parameter) -> Parameter:
-    return Parameter(parameter.title, **parameter.properties)
+    properties = dict(parameter.properties)
+    if str(properties["Type"]).startswith(SSM_VALUE_TYPE_PREFIX):
+        # A root parameter of an SSM value type would resolve the value (an AMI id) and hand that to a
+        # child that expects the SSM parameter's name; the root takes the name and the child resolves it.
+        properties["Type"] = "AWS::SSM::Parameter::Name"
+    return Parameter(parameter.title, **properties)
 
 
 def _check_quotas(name: str, template: Template) -> None:
