@@ -29,9 +29,11 @@ test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed
 	$(BIN)/mypy
 	CFNGEN_CHECKOV=$(SCANNER_VENV)/bin/checkov $(BIN)/pytest
 
-# Regenerate the committed templates of the example blueprints (review the diff, then commit).
+# Regenerate the committed templates of the example blueprints and the golden rendered service files
+# (review the diff, then commit).
 templates: $(BIN)/.installed
 	for blueprint in blueprints/*.yaml; do $(BIN)/cfngen synth $$blueprint || exit 1; done
+	CFNGEN_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/test_service_files.py -k golden
 
 clean:
 	rm -rf $(VENV) $(SCANNER_VENV) out build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .hypothesis

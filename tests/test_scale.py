@@ -17,9 +17,9 @@ from troposphere import Join, Ref, Template
 from troposphere.logs import LogGroup
 from troposphere.ssm import Parameter as SsmParameter
 
-from cfngen import Blueprint, NestedStack, synthesize
+from cfngen import Blueprint, NestedStack, Service, synthesize
 from cfngen.blueprint import validate
-from cfngen.builders import STACK_BUILDERS
+from cfngen.builders import keys, network, registry
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.lint import lint_texts
 from cfngen.synth import MAX_GROUP_SERVICES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, StackSet
@@ -31,10 +31,13 @@ SHARED_DESCRIPTION = "a default every service stack and the summary share"
 
 
 def blueprint_with(services: int) -> Blueprint:
-    data = {"name": "scale", "services": [
-        {"name": f"svc-{index:04d}", "port": 3000 + index, "listener_port": 10000 + index,
-         "test_listener_port": 30000 + index} for index in range(services)]}
-    return validate(data, SourceMap(), ROOT / "scale.yaml")
+    """A blueprint of `services` services; past the blueprint's own service limit (one load balancer's
+    listeners, which this test's stand-in stacks do not have), so the services are added unvalidated."""
+    each = [Service.model_validate({"name": f"svc-{index:04d}", "port": 3000 + index, "listener_port": 10000 + index,
+                                    "test_listener_port": 30000 + index}) for index in range(services)]
+    base = validate({"name": "scale", "services": [{"name": "placeholder", "port": 1}]}, SourceMap(),
+                    ROOT / "scale.yaml")
+    return base.model_copy(update={"services": each})
 
 
 def _service_stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -87,11 +90,11 @@ def _record(template: Template, title: str, values: list[Ref]) -> None:
 
 @pytest.fixture
 def platform(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real builders plus the test service, pipeline and summary stacks."""
+    """The real keys, network and registry builders, then the test service, pipeline and summary stacks."""
     import cfngen.builders
 
-    monkeypatch.setattr(cfngen.builders, "STACK_BUILDERS",
-                        (*STACK_BUILDERS, _service_stacks, _pipeline_stacks, _summary_stacks))
+    monkeypatch.setattr(cfngen.builders, "STACK_BUILDERS", (keys.stacks, network.stacks, registry.stacks,
+                                                            _service_stacks, _pipeline_stacks, _summary_stacks))
 
 
 def templates_as_data(stacks: Any) -> dict[str, dict[str, Any]]:

@@ -16,15 +16,21 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from cfngen.blueprint import Blueprint, Service, load_blueprint
+from cfngen.ci_policy import CiPolicy, ci_policy
 from cfngen.deploy import Deployer, Outcome, Package, Plan, ResourceChange
+from cfngen.diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
 from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
 from cfngen.lint import Finding, lint
+from cfngen.scaffold import Answers, scaffold
+from cfngen.service_files import StackValues, load_stack_values, render_service_files
 from cfngen.synth import NestedStack, StackSet, synthesize
 
 __all__ = [
+    "Answers",
     "Blueprint",
     "BlueprintError",
     "CfngenError",
+    "CiPolicy",
     "DeployError",
     "Deployer",
     "Finding",
@@ -33,14 +39,24 @@ __all__ = [
     "Package",
     "Plan",
     "Problem",
+    "PropertyChange",
     "ResourceChange",
+    "ResourceDiff",
     "SafetyError",
     "Service",
+    "StackDiff",
     "StackSet",
+    "StackValues",
     "SynthError",
+    "TemplateDiff",
     "UsageError",
     "__version__",
+    "ci_policy",
+    "diff",
     "lint",
     "load_blueprint",
+    "scaffold",
+    "load_stack_values",
+    "render_service_files",
     "synthesize",
 ]

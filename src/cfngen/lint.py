@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from cfngen import __version__
 from cfngen.errors import UsageError
+from cfngen.lint_rules import RULES_DIRECTORY
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
@@ -152,13 +153,21 @@ class LintCache:
 
 @functools.lru_cache(maxsize=None)
 def _settings_digest(region: str) -> str:
-    """Digest of what besides the text decides the findings: cfn-lint's version and cfngen's lint settings.
+    """Digest of what besides the text decides the findings: cfn-lint's version, cfngen's lint settings and rules.
 
     Reads the cfn-lint version from package metadata, so a fully cached run never imports cfn-lint.
     """
     settings = {"cfn-lint": package_version("cfn-lint"), "cfngen": __version__,
-                "include_checks": INCLUDE_CHECKS, "region": region}
+                "include_checks": INCLUDE_CHECKS, "region": region, "rules": _rules_digest()}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def _rules_digest() -> str:
+    """sha256 over cfngen's own rule files: editing a rule re-lints everything, even within one version."""
+    hasher = hashlib.sha256()
+    for path in sorted(RULES_DIRECTORY.glob("*.py")):
+        hasher.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return hasher.hexdigest()
 
 
 def _lint_all(texts: Mapping[str, str], region: str, jobs: int | None) -> dict[str, list[Finding]]:
@@ -208,11 +217,15 @@ def _lint_one(name: str, text: str, region: str) -> list[Finding]:
 
 @functools.lru_cache(maxsize=None)
 def _runner(region: str) -> tuple[Any, Any]:
-    """cfn-lint's configuration and rules, built once per region and process (loading rules is the slow part)."""
+    """cfn-lint's configuration and rules (cfngen's own included), built once per region and process.
+
+    Loading rules is the slow part.
+    """
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner.cli import Runner
 
-    config = ConfigMixIn(regions=[region], include_checks=list(INCLUDE_CHECKS))
+    config = ConfigMixIn(regions=[region], include_checks=list(INCLUDE_CHECKS),
+                         append_rules=[str(RULES_DIRECTORY)])
     runner = Runner(config)
     return runner.config, runner.rules
 

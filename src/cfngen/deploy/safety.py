@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cfngen.builders.service import CODE_DEPLOY_OWNED_PROPERTIES
 from cfngen.deploy.package import Package
 from cfngen.deploy.plan import Plan, ResourceChange
 from cfngen.errors import SafetyError
@@ -29,9 +30,6 @@ STATEFUL_TYPES = frozenset({
     "AWS::KMS::Key",
 })
 NESTED_STACK = "AWS::CloudFormation::Stack"
-# Properties of an ECS service that CodeDeploy owns under the CODE_DEPLOY controller.
-# TODO(merge): the compute branch exports cfngen.builders.service.CODE_DEPLOY_OWNED_PROPERTIES; use that one.
-CODE_DEPLOY_OWNED_PROPERTIES = ("TaskDefinition", "LoadBalancers", "NetworkConfiguration")
 # What the stack policy protects from replacement and deletion: the database and the network.
 PROTECTED_TYPES = ("AWS::EC2::VPC", "AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
 
