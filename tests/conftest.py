@@ -19,6 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "blueprints").glob("*.yaml"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_lint_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The lint cache of the test session lives in a temporary directory, never in the user's."""
+    directory = tmp_path_factory.mktemp("lint-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CFNGEN_CACHE_DIR", str(directory))
+        yield directory
+
+
 @pytest.fixture(scope="session")
 def demo_stacks() -> StackSet:
     """The guide's architecture, synthesized once per test session."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 from typing import Any
 
@@ -241,3 +242,26 @@ def test_the_full_demo_blueprint_deploys_with_its_sibling_wiring(aws: LocalAws, 
     assert parameters[0]["ParameterValue"].startswith("arn:aws:kms:us-west-2:")
     assert not deployer.plan(deployer.package(demo_stacks)).has_changes
     assert STACK_NAME in [stack["StackName"] for stack in client.describe_stacks()["Stacks"]]
+
+
+def test_package_points_group_stacks_at_their_members(deployer: Deployer, dev: StackSet,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # A blueprint large enough to need group stacks takes minutes to lint; force the grouped layout instead.
+    monkeypatch.setattr(sys.modules["cfngen.synth"], "_flat_root_counts", lambda children, wiring: (501, 0, 0))
+    grouped = synthesize(dev.blueprint.model_copy(update={"region": REGION}))
+    assert {name for group in grouped.groups for name in group.members} == {
+        child.name for child in grouped.children if child.service}
+    package = deployer.package(grouped)
+    objects = {key: json.loads(body) for key, body in _objects(deployer.bucket).items()}
+
+    def reached(template: dict[str, Any]) -> list[str]:
+        """Every template reached from `template` through its nested stacks' URLs, by uploaded key."""
+        keys = []
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::CloudFormation::Stack":
+                key = resource["Properties"]["TemplateURL"].split(f"/{deployer.bucket}/", 1)[1]
+                keys += [key, *reached(objects[key])]
+        return keys
+
+    assert sorted(reached(objects[package.url.split(f"/{deployer.bucket}/", 1)[1]])) == sorted(
+        f"{KEY_PREFIX}{digest}.json" for name, digest in package.template_hashes.items() if name != "root.json")

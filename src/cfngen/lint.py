@@ -1,20 +1,43 @@
-"""cfn-lint, in process: rules loaded once per process, every template of a StackSet (or a directory) checked.
+"""cfn-lint, in process and in parallel, with a cache of templates already linted clean.
+
+Three things make linting fast, in the order they matter:
+
+- a cache: a template whose text (with the cfn-lint version and cfngen's lint
+  settings) was linted clean before is not linted again. Only clean results are
+  kept, so a finding is always reported fresh. Entries live in the user's cache
+  directory (``CFNGEN_CACHE_DIR`` overrides it), one small file per template.
+- rules loaded once per process: building cfn-lint's configuration and rule set
+  costs about as much as linting a small template, so it happens once per region.
+- a process pool across cores for what the cache does not cover. The parent
+  loads the rules first and the workers are forked from it, so a worker starts
+  in milliseconds with the rules already in memory instead of paying cfn-lint's
+  start-up again (where fork is unavailable, each worker loads them once).
 
 Warnings and informational findings count: cfngen's own output must have none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cfngen import __version__
 from cfngen.errors import UsageError
 from cfngen.lint_rules import RULES_DIRECTORY
-from cfngen.synth import StackSet
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+    from cfngen.synth import StackSet
 
 SEVERITIES = ("error", "warning", "informational")
 
@@ -34,13 +57,24 @@ class Finding:
         return f"{self.file}:{self.line}:{self.column} {self.rule} {self.message}"
 
 
-def lint(stacks: StackSet, *, fmt: str = "yaml") -> list[Finding]:
-    """Lint every template of `stacks` as it would be written; findings sorted by file and line."""
+# cfngen's choices for cfn-lint; they are part of every cache key, so changing one re-lints everything.
+INCLUDE_CHECKS = ("I",)
+CACHE_DIR_VARIABLE = "CFNGEN_CACHE_DIR"
+
+
+def lint(stacks: StackSet, *, fmt: str = "yaml", cache: bool = True, jobs: int | None = None) -> list[Finding]:
+    """Lint every template of `stacks` as it would be written; findings sorted by file and line.
+
+    `cache=False` lints every template even if an identical one was linted clean
+    before; `jobs` caps the worker processes (default: one per available core).
+    """
     region = stacks.blueprint.region
-    return lint_texts(stacks.render(fmt), region=region)  # type: ignore[arg-type]
+    return lint_texts(stacks.render(fmt), region=region, cache=cache, jobs=jobs)  # type: ignore[arg-type]
 
 
-def lint_paths(paths: Iterable[Path], *, region: str = "us-east-1") -> list[Finding]:
+def lint_paths(
+    paths: Iterable[Path], *, region: str = "us-east-1", cache: bool = True, jobs: int | None = None
+) -> list[Finding]:
     """Lint template files (for `cfngen lint OUTDIR`); findings name the files as given."""
     texts = {}
     for path in paths:
@@ -48,21 +82,137 @@ def lint_paths(paths: Iterable[Path], *, region: str = "us-east-1") -> list[Find
             texts[str(path)] = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    return lint_texts(texts, region=region)
+    return lint_texts(texts, region=region, cache=cache, jobs=jobs)
 
 
-def lint_texts(texts: Mapping[str, str], *, region: str = "us-east-1") -> list[Finding]:
-    """Lint named template texts with cfn-lint's full rule set plus cfngen's rules (cfngen.lint_rules)."""
+def lint_texts(
+    texts: Mapping[str, str], *, region: str = "us-east-1", cache: bool = True, jobs: int | None = None
+) -> list[Finding]:
+    """Lint named template texts with cfn-lint's full rule set plus cfngen's rules; findings sorted."""
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"jobs must be at least 1, found {jobs}")
+    store = LintCache.default() if cache else None
+    keys = {name: store.key(text, region) for name, text in texts.items()} if store else {}
+    pending = {name: text for name, text in texts.items() if not (store and store.is_clean(keys[name]))}
+    results = _lint_all(pending, region, jobs)
+    if store:
+        for name, findings in results.items():
+            if not findings:
+                store.mark_clean(keys[name])
+    return sorted(finding for findings in results.values() for finding in findings)
+
+
+class LintCache:
+    """Which template texts were linted clean before: one small file per clean text under `directory`.
+
+    A missing, unreadable or corrupted entry is a miss, and a cache that cannot
+    be written is skipped: the cache can make linting faster, never wrong or failing.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @classmethod
+    def default(cls) -> LintCache:
+        """The cache under $CFNGEN_CACHE_DIR, else the user's cache directory (~/.cache/cfngen on Linux)."""
+        override = os.environ.get(CACHE_DIR_VARIABLE)
+        if override:
+            return cls(Path(override) / "lint")
+        import platformdirs
+
+        return cls(Path(platformdirs.user_cache_dir("cfngen", appauthor=False)) / "lint")
+
+    def key(self, text: str, region: str) -> str:
+        """sha256 of the text together with everything else that decides the findings."""
+        return hashlib.sha256(_settings_digest(region).encode() + b"\0" + text.encode()).hexdigest()
+
+    def is_clean(self, key: str) -> bool:
+        """True when a template with this key was linted clean before."""
+        try:
+            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(entry, dict) and entry.get("key") == key and entry.get("findings") == 0
+
+    def mark_clean(self, key: str) -> None:
+        """Remember that the template with this key has no findings."""
+        path = self._path(key)
+        staging = path.with_name(f".{path.name}.{os.getpid()}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staging.write_text(json.dumps({"key": key, "findings": 0}), encoding="utf-8")
+            # Atomic, so a concurrent reader sees the old entry or the new one, never half a file.
+            os.replace(staging, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                staging.unlink(missing_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / key
+
+
+@functools.lru_cache(maxsize=None)
+def _settings_digest(region: str) -> str:
+    """Digest of what besides the text decides the findings: cfn-lint's version, cfngen's lint settings and rules.
+
+    Reads the cfn-lint version from package metadata, so a fully cached run never imports cfn-lint.
+    """
+    settings = {"cfn-lint": package_version("cfn-lint"), "cfngen": __version__,
+                "include_checks": INCLUDE_CHECKS, "region": region, "rules": _rules_digest()}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def _rules_digest() -> str:
+    """sha256 over cfngen's own rule files: editing a rule re-lints everything, even within one version."""
+    hasher = hashlib.sha256()
+    for path in sorted(RULES_DIRECTORY.glob("*.py")):
+        hasher.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return hasher.hexdigest()
+
+
+def _lint_all(texts: Mapping[str, str], region: str, jobs: int | None) -> dict[str, list[Finding]]:
+    """Name -> findings of each text, linted across a pool of processes when that pays off."""
+    workers = min(jobs or _available_cores(), len(texts))
+    if workers <= 1:
+        return {name: _lint_one(name, text, region) for name, text in texts.items()}
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = _pool_context()
+    if context.get_start_method() == "fork":
+        _runner(region)  # loaded before forking, so every worker inherits the rules instead of loading them
+    # Largest templates first: the pool then finishes evenly instead of waiting on one big late template.
+    order = sorted(texts, key=lambda name: (-len(texts[name]), name))
+    with ProcessPoolExecutor(workers, mp_context=context,
+                             initializer=_runner, initargs=(region,)) as pool:
+        results = pool.map(_lint_one, order, [texts[name] for name in order], [region] * len(order))
+        return dict(zip(order, results))
+
+
+def _available_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _pool_context() -> BaseContext:
+    """Fork where it is safe (Linux, and no other thread a fork could catch holding a lock), else spawn."""
+    import multiprocessing
+    import threading
+
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _lint_one(name: str, text: str, region: str) -> list[Finding]:
+    """cfn-lint on one template text; a module-level function so worker processes can run it."""
     from cfnlint.decode.decode import decode_str
     from cfnlint.runner.template.runner import run_template_by_data
 
     config, rules = _runner(region)
-    findings: list[Finding] = []
-    for name, text in texts.items():
-        template, errors = decode_str(text)
-        matches = errors if errors or template is None else run_template_by_data(template, config, rules)
-        findings.extend(_finding(name, match) for match in matches)
-    return sorted(findings)
+    template, errors = decode_str(text)
+    matches = errors if errors or template is None else run_template_by_data(template, config, rules)
+    return [_finding(name, match) for match in matches]
 
 
 @functools.lru_cache(maxsize=None)
@@ -74,7 +224,8 @@ def _runner(region: str) -> tuple[Any, Any]:
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner.cli import Runner
 
-    config = ConfigMixIn(regions=[region], include_checks=["I"], append_rules=[str(RULES_DIRECTORY)])
+    config = ConfigMixIn(regions=[region], include_checks=list(INCLUDE_CHECKS),
+                         append_rules=[str(RULES_DIRECTORY)])
     runner = Runner(config)
     return runner.config, runner.rules
 

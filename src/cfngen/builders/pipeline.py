@@ -99,7 +99,7 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
     """One pipeline stack per service; the root lists every pipeline's name."""
     for service in blueprint.services:
         yield NestedStack(f"pipeline-{service.name}", build(blueprint, service),
-                          root_outputs=(f"{service.logical_name}PipelineName",))
+                          root_outputs=(f"{service.logical_name}PipelineName",), service=service.name)
 
 
 def build(blueprint: Blueprint, service: Service) -> Template:

@@ -1,4 +1,11 @@
-"""The registry stack: per service an ECR repository and, with the default source, a CodeCommit repository.
+"""The registry stacks: per service an ECR repository and, with the default source, a CodeCommit repository.
+
+One stack per service, not one for the platform: five outputs per service would
+pass CloudFormation's 200 outputs per stack at 40 services, and per-service
+stacks can be grouped when the root outgrows its quotas (see synth.py). A
+service's repositories also stay in the same stack whatever is added or removed
+around them, which matters because they cannot move between stacks: they are
+retained and named, so a copy in another stack would collide with the original.
 
 Repositories hold what no template can recreate (images, history), so both
 are retained when removed from the stack and refuse silent replacement.
@@ -20,17 +27,17 @@ from cfngen.synth import NestedStack
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
-    """The one registry stack."""
-    yield NestedStack("registry", build(blueprint))
-
-
-def build(blueprint: Blueprint) -> Template:
-    """ECR (and CodeCommit, unless the pipeline uses a connection) repositories for every service."""
-    template = new_template(blueprint, "container image and source repositories, one each per service")
+    """One registry stack per service, `registry-<service>`."""
     for service in blueprint.services:
-        _add_image_repository(template, blueprint, service)
-        if uses_codecommit(blueprint):
-            _add_source_repository(template, blueprint, service)
+        yield NestedStack(f"registry-{service.name}", build(blueprint, service), service=service.name)
+
+
+def build(blueprint: Blueprint, service: Service) -> Template:
+    """The ECR (and CodeCommit, unless the pipeline uses a connection) repository of `service`."""
+    template = new_template(blueprint, f"container image and source repositories of {service.name}")
+    _add_image_repository(template, blueprint, service)
+    if uses_codecommit(blueprint):
+        _add_source_repository(template, blueprint, service)
     return template
 
 

@@ -67,7 +67,7 @@ SCALE_IN_COOLDOWN_S = 300
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
     """One stack per service, named "service-<name>"."""
     for service in blueprint.services:
-        yield NestedStack(f"service-{service.name}", build(blueprint, service))
+        yield NestedStack(f"service-{service.name}", build(blueprint, service), service=service.name)
 
 
 def service_id(service: Service) -> str:

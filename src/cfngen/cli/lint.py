@@ -26,6 +26,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format (default: text)")
     parser.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
     parser.add_argument("--region", help="region to lint a directory for (a blueprint names its own)")
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="lint every template, even those linted clean before (cache: $CFNGEN_CACHE_DIR "
+                             "or the user cache directory)")
+    parser.add_argument("--jobs", type=_positive, metavar="N",
+                        help="worker processes (default: one per available core)")
     parser.set_defaults(run=run)
 
 
@@ -41,6 +46,12 @@ def run(args: argparse.Namespace) -> int:
         print(to_text(findings), end="")
         print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
     return 1 if findings else 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, found {text!r}")
+    return int(text)
 
 
 def _print_table(findings: list[Finding]) -> None:
@@ -62,11 +73,11 @@ def _lint_target(args: argparse.Namespace) -> list[Finding]:
         paths = sorted([*target.glob("*.yaml"), *target.glob("*.json")])
         if not paths:
             raise UsageError(f"{target}: no *.yaml or *.json templates in this directory")
-        return lint_paths(paths, region=args.region or "us-east-1")
+        return lint_paths(paths, region=args.region or "us-east-1", cache=args.cache, jobs=args.jobs)
     if not target.exists():
         raise UsageError(f"{target}: no such file or directory")
     blueprint = load_path(target, args)
     stacks = synthesize(blueprint)
     outdir = default_outdir(blueprint)
     return [Finding(str(outdir / finding.file), finding.line, finding.column, finding.rule, finding.severity,
-                    finding.message) for finding in lint(stacks)]
+                    finding.message) for finding in lint(stacks, cache=args.cache, jobs=args.jobs)]

@@ -1,8 +1,9 @@
-"""Packaging: upload every template under its content hash, point the root at the children, compute capabilities.
+"""Packaging: upload every template under its content hash, point parents at their children, compute capabilities.
 
 Keys are ``cfngen/templates/<sha256>.json``: an object that exists already has exactly
-this content, so it is not uploaded again, and any change to a child changes the URL the
-root holds, hence the root's own hash. CloudFormation (and the emulator, which compares
+this content, so it is not uploaded again, and any change to a child changes the URL its
+parent holds (the root, or a group stack in a large blueprint), hence the parent's own
+hash, up to the root. CloudFormation (and the emulator, which compares
 only the root template and its parameters) therefore sees every change in the tree.
 """
 
@@ -70,18 +71,19 @@ def package(stacks: StackSet, *, s3: Any, bucket: str, region: str) -> Package:
 
     Raises SynthError when a template exceeds a CloudFormation quota (checked before anything is uploaded).
     """
-    texts = stacks.render("json")
-    children = {name: json.loads(text) for name, text in texts.items() if name != ROOT_FILE}
-    bodies = {name: _body(template) for name, template in children.items()}
-    hashes = {name: _sha256(body) for name, body in bodies.items()}
-    urls = {name: object_url(s3, bucket, _key(digest)) for name, digest in hashes.items()}
-    root = _point_at(json.loads(texts[ROOT_FILE]), urls)
-    bodies[ROOT_FILE] = _body(root)
-    hashes[ROOT_FILE] = _sha256(bodies[ROOT_FILE])
-    templates = {ROOT_FILE: root, **children}
+    templates = {name: json.loads(text) for name, text in stacks.render("json").items()}
+    bodies: dict[str, str] = {}
+    hashes: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    # Children before their parent: a parent (the root, or a group stack at scale) holds its children's URLs.
+    for name in _children_first(templates):
+        _point_at(name, templates[name], urls)
+        bodies[name] = _body(templates[name])
+        hashes[name] = _sha256(bodies[name])
+        urls[name] = object_url(s3, bucket, _key(hashes[name]))
     for name, template in templates.items():
         check_limits(name, template, len(bodies[name]))
-    uploaded = tuple(name for name, body in bodies.items() if _upload(s3, bucket, _key(hashes[name]), body))
+    uploaded = tuple(name for name in templates if _upload(s3, bucket, _key(hashes[name]), bodies[name]))
     return Package(
         name=stacks.blueprint.name, region=region, templates=templates, template_hashes=hashes,
         capabilities=capabilities(templates.values()), tags=dict(stacks.blueprint.tags),
@@ -137,15 +139,32 @@ def object_url(s3: Any, bucket: str, key: str) -> str:
     return f"{endpoint.scheme}://{endpoint.netloc}/{bucket}/{key}"
 
 
-def _point_at(root: dict[str, Any], urls: Mapping[str, str]) -> dict[str, Any]:
-    for logical_id, resource in root.get("Resources", {}).items():
+def _children_first(templates: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Template names ordered so that every nested stack's template comes before the one that holds it."""
+    order: dict[str, None] = {}
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for resource in templates[name].get("Resources", {}).values():
+            if resource.get("Type") == STACK_TYPE and resource["Properties"]["TemplateURL"] in templates:
+                visit(resource["Properties"]["TemplateURL"])
+        order[name] = None
+
+    for name in templates:
+        visit(name)
+    return list(order)
+
+
+def _point_at(name: str, template: dict[str, Any], urls: Mapping[str, str]) -> None:
+    """Replace the local TemplateURL of every nested stack in `template` by its uploaded URL."""
+    for logical_id, resource in template.get("Resources", {}).items():
         if resource.get("Type") != STACK_TYPE:
             continue
         local = resource["Properties"]["TemplateURL"]
         if local not in urls:
-            raise SynthError(f"root stack {logical_id} points at {local!r}, which is not one of the templates")
+            raise SynthError(f"{name}: nested stack {logical_id} points at {local!r}, which is not one of the templates")
         resource["Properties"]["TemplateURL"] = urls[local]
-    return root
 
 
 def _body(template: Mapping[str, Any]) -> str:
