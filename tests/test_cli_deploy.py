@@ -120,7 +120,8 @@ def test_deploy_local_runs_the_whole_cycle_on_the_demo_blueprint_and_names_what_
     assert "Traceback" not in captured.err
     assert "microservices-demo: applied (CREATE_COMPLETE)" in captured.out
     assert "stack microservices-demo (us-west-2), update: no changes" in captured.out
-    listed = dict(line.strip().split(": ", 1) for line in captured.out.split("on AWS they are real):\n")[1].splitlines())
+    not_emulated = captured.out.split("on AWS they are real):\n")[1]
+    listed = dict(line.strip().split(": ", 1) for line in not_emulated.splitlines())
     assert re.fullmatch(r"microservices-demo-Database-\w+: DatabaseCluster", listed["AWS::RDS::DBCluster"])
     assert "ServiceASourceRepository" in listed["AWS::CodeCommit::Repository"]
     assert "does not model AWS::CodeCommit::Repository" in captured.err, "the placeholders' events are streamed"

@@ -251,7 +251,8 @@ def test_a_network_load_balancer_takes_tcp_listeners_and_missing_attributes_stan
                "FullName": {"Value": {"Fn::GetAtt": ["Balancer", "LoadBalancerFullName"]}}}
     stack = _create("nlb", json.dumps({"Resources": resources, "Outputs": outputs}))
     assert {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]} == {
-        "TargetGroupName": "not-emulated:Targets.TargetGroupName", "FullName": "not-emulated:Balancer.LoadBalancerFullName"}
+        "TargetGroupName": "not-emulated:Targets.TargetGroupName",
+        "FullName": "not-emulated:Balancer.LoadBalancerFullName"}
     elbv2 = boto3.client("elbv2", region_name="us-west-2")
     balancer = elbv2.describe_load_balancers()["LoadBalancers"][0]
     assert balancer["Type"] == "network"
@@ -304,7 +305,8 @@ def test_a_request_moto_fails_on_gets_an_aws_error_naming_the_failure(aws: Local
         _create("moto-fails", json.dumps(root))
     assert raised.value.response["Error"] == {
         "Code": local_aws.EMULATOR_FAILURE, "Type": "Sender",
-        "Message": local_aws.EMULATOR_FAILURE_MESSAGE.format(error="ValueError: could not convert string to float: 'http'")}
+        "Message": local_aws.EMULATOR_FAILURE_MESSAGE.format(
+            error="ValueError: could not convert string to float: 'http'")}
     assert raised.value.response["ResponseMetadata"]["RetryAttempts"] == 0, "a failure of the emulator is not retried"
 
 

@@ -17,8 +17,8 @@ the eleven places this module patches (only in the process that runs the emulato
    than a template error), and a failed update leaves the old resource in place, with an event.
 3. Executing a change set creates or updates the resources but leaves the stack's template, parameters,
    tags and outputs as they were (empty after a CREATE change set): no outputs, and a re-plan that sees
-   changes where there are none (parameters left at their defaults included). :func:`_record_change_set` records them on the stack, as
-   CloudFormation does.
+   changes where there are none (in the parameters left at their defaults too). :func:`_record_change_set`
+   records them on the stack, as CloudFormation does.
 4. On update, moto deletes a nested stack and creates it again, which collides with the retained,
    explicitly named resources of the old copy (an ECR repository "already exists").
    :func:`_update_nested_stack` updates the child in place, as CloudFormation does.
@@ -195,7 +195,7 @@ def _announce(account_id: str, region_name: str, stack_id: str, resource: Any, s
               once: bool = False) -> None:
     """Add an event about `resource` to its stack, so the deploy output shows what the emulator did not do.
 
-    With `once`, not when the stack has that event already (moto resolves an output each time it is read).
+    With `once`, not when the stack has that event already (moto resolves a GetAtt each time a value is read).
     """
     from moto.cloudformation.models import Event, cloudformation_backends
 
@@ -244,7 +244,8 @@ def _ssm_parameter(resolve: Callable[[Any, str, str], Any]) -> Callable[[Any, st
 
         backend = ssm_backends[resource_map._account_id][resource_map._region_name]
         if backend.get_parameter(value) is None:
-            raise ValidationError(message=f"Unable to fetch parameters [{value}] from parameter store for this account.")
+            raise ValidationError(
+                message=f"Unable to fetch parameters [{value}] from parameter store for this account.")
         return value if value_type == SSM_PARAMETER_NAME else resolve(resource_map, value, value_type)
 
     return ssm_parameter
@@ -471,6 +472,7 @@ def _check_free(port: int) -> None:
     if port == 0:
         return
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no obstacle
         try:
             probe.bind((LOOPBACK, port))
         except OSError as exc:
