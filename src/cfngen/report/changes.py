@@ -1,0 +1,130 @@
+"""Change summary: what differs from an earlier set of templates, in the terms a reviewer must not miss.
+
+Resources are matched by stack and logical id (the contract cfngen keeps), so
+a renamed logical id shows as one removal and one addition: exactly what
+CloudFormation would do to it. Permissions and exposure are compared as sets
+of facts, so a one-word change buried in a large template diff still shows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cfngen.report import access, exposure
+from cfngen.report.cost import estimate
+from cfngen.report.model import TemplateSet
+from cfngen.report.safety import STATEFUL
+
+ATTRIBUTES = ("DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Condition", "Metadata")
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One resource added, removed or modified; `details` say what changed."""
+
+    stack: str
+    resource: str
+    type: str
+    change: str
+    details: tuple[str, ...]
+    stateful: bool
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Everything that differs between the templates under review and the earlier ones."""
+
+    against: str
+    note: str
+    stacks_added: tuple[str, ...]
+    stacks_removed: tuple[str, ...]
+    resources: tuple[ResourceChange, ...]
+    permissions_gained: tuple[str, ...]
+    permissions_lost: tuple[str, ...]
+    exposure_gained: tuple[str, ...]
+    exposure_lost: tuple[str, ...]
+    cost_before: float
+    cost_after: float
+
+    def count(self, change: str) -> int:
+        """How many resources were `change`d ("added", "removed", "modified", "replaced")."""
+        return sum(1 for item in self.resources if item.change == change)
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing differs."""
+        return not (self.stacks_added or self.stacks_removed or self.resources or self.permissions_gained
+                    or self.permissions_lost or self.exposure_gained or self.exposure_lost)
+
+
+def compare(old: TemplateSet, new: TemplateSet, *, against: str) -> Changes:
+    """What changed from `old` to `new`; `against` names the old side in the report."""
+    old_stacks = {stack.name: stack for stack in old.stacks() if stack.template}
+    new_stacks = {stack.name: stack for stack in new.stacks()}
+    resources: list[ResourceChange] = []
+    for name, stack in new_stacks.items():
+        before = old_stacks[name].resources if name in old_stacks else {}
+        resources += _resource_changes(name, before, stack.resources)
+    for name, stack in old_stacks.items():
+        if name not in new_stacks:
+            resources += _resource_changes(name, stack.resources, {})
+    old_permissions = {str(fact) for fact in access.analyse(old).permissions()}
+    new_permissions = {str(fact) for fact in access.analyse(new).permissions()}
+    old_paths = {path.summary for path in exposure.analyse(old).paths}
+    new_paths = {path.summary for path in exposure.analyse(new).paths}
+    return Changes(
+        against=against,
+        note=old.note,
+        stacks_added=tuple(name for name in new_stacks if name not in old_stacks),
+        stacks_removed=tuple(name for name in old_stacks if name not in new_stacks),
+        resources=tuple(resources),
+        permissions_gained=tuple(sorted(new_permissions - old_permissions)),
+        permissions_lost=tuple(sorted(old_permissions - new_permissions)),
+        exposure_gained=tuple(sorted(new_paths - old_paths)),
+        exposure_lost=tuple(sorted(old_paths - new_paths)),
+        cost_before=estimate(old).total,
+        cost_after=estimate(new).total,
+    )
+
+
+def _resource_changes(stack: str, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> list[ResourceChange]:
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        kind = str((new or old or {}).get("Type", ""))
+        stateful = kind in STATEFUL or str((old or {}).get("Type")) in STATEFUL
+        if old is None:
+            changes.append(ResourceChange(stack, name, kind, "added", (), stateful))
+        elif new is None:
+            changes.append(ResourceChange(stack, name, kind, "removed", (), stateful))
+        elif old.get("Type") != new.get("Type"):
+            changes.append(ResourceChange(stack, name, kind, "replaced", (f"type {old.get('Type')} -> {kind}",), stateful))
+        elif old != new:
+            changes.append(ResourceChange(stack, name, kind, "modified", _details(old, new), stateful))
+    return changes
+
+
+def _details(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
+    """Which properties and attributes changed; policies show their values, they decide what happens to data."""
+    details = []
+    old_properties, new_properties = old.get("Properties") or {}, new.get("Properties") or {}
+    for key in sorted(set(old_properties) | set(new_properties)):
+        if key not in old_properties:
+            details.append(f"{key} added")
+        elif key not in new_properties:
+            details.append(f"{key} removed")
+        elif _canonical(old_properties[key]) != _canonical(new_properties[key]):
+            details.append(f"{key} changed")
+    for attribute in ATTRIBUTES:
+        if old.get(attribute) != new.get(attribute):
+            if attribute in ("DeletionPolicy", "UpdateReplacePolicy"):
+                details.append(f"{attribute} {old.get(attribute, 'unset')} -> {new.get(attribute, 'unset')}")
+            else:
+                details.append(f"{attribute} changed")
+    return tuple(details)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
