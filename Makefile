@@ -4,7 +4,7 @@ VENV := .venv
 SCANNER_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: demo test templates typecheck clean
+.PHONY: demo test templates review-goldens browser typecheck clean
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,21 @@ demo: $(BIN)/.installed
 	$(BIN)/cfngen synth blueprints/demo.yaml -o out/demo
 	$(BIN)/cfngen lint out/demo
 
-test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed
+# The review report's HTML is checked in headless Chromium (Debian's package; CI runs as root).
+browser:
+	@[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed browser
 	$(BIN)/mypy
 	CFNGEN_CHECKOV=$(SCANNER_VENV)/bin/checkov $(BIN)/pytest
 
 # Regenerate the committed templates of the example blueprints (review the diff, then commit).
 templates: $(BIN)/.installed
 	for blueprint in blueprints/*.yaml; do $(BIN)/cfngen synth $$blueprint || exit 1; done
+
+# Regenerate the golden review reports under tests/golden/review/ (review the diff, then commit).
+review-goldens: $(BIN)/.installed
+	$(BIN)/python -m tests.review_goldens
 
 clean:
 	rm -rf $(VENV) $(SCANNER_VENV) out build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .hypothesis

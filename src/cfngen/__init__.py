@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 from cfngen.blueprint import Blueprint, Service, load_blueprint
 from cfngen.errors import BlueprintError, CfngenError, Problem, SynthError, UsageError
 from cfngen.lint import Finding, lint
+from cfngen.report import Report, review
+from cfngen.schema import json_schema
 from cfngen.synth import NestedStack, StackSet, synthesize
 
 __all__ = [
@@ -24,12 +26,15 @@ __all__ = [
     "Finding",
     "NestedStack",
     "Problem",
+    "Report",
     "Service",
     "StackSet",
     "SynthError",
     "UsageError",
     "__version__",
+    "json_schema",
     "lint",
     "load_blueprint",
+    "review",
     "synthesize",
 ]

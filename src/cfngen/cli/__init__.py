@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from cfngen import __version__
-from cfngen.cli import lint, synth
+from cfngen.cli import lint, review, schema, synth
 from cfngen.errors import CfngenError
 
-COMMANDS = (synth, lint)
+COMMANDS = (synth, lint, review, schema)
 
 
 class _Parser(argparse.ArgumentParser):

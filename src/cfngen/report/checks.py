@@ -53,6 +53,10 @@ class Checks:
     scan: ScanResult | None
     suppressions: tuple[Suppression, ...]
 
+    def unexplained(self) -> tuple[Suppression, ...]:
+        """Suppressions that carry no written reason."""
+        return tuple(item for item in self.suppressions if item.reason == NO_REASON)
+
     def lint_counts(self) -> dict[str, int]:
         """Severity -> number of findings, every severity present."""
         counts = Counter(finding.severity for finding in self.findings or ())
@@ -82,7 +86,7 @@ def suppressions(templates: TemplateSet) -> tuple[Suppression, ...]:
                  for (tool, check, reason), resources in sorted(grouped.items()))
 
 
-def run_checkov(texts: Mapping[str, str], executable: str | Path) -> ScanResult:
+def run_checkov(texts: Mapping[str, str], executable: str | os.PathLike[str]) -> ScanResult:
     """Write the template texts to a temporary directory and scan them with checkov.
 
     Raises UsageError when the executable cannot be run or gives no report.
@@ -102,7 +106,7 @@ def run_checkov(texts: Mapping[str, str], executable: str | Path) -> ScanResult:
     return ScanResult(passed=passed, failed=tuple(sorted(failed)), skipped=skipped)
 
 
-def checkov_reports(directory: Path, executable: str | Path) -> list[dict[str, Any]]:
+def checkov_reports(directory: Path, executable: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """checkov's JSON reports for the CloudFormation templates in `directory` (one per framework run)."""
     try:
         result = subprocess.run(

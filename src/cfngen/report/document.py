@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from cfngen.errors import UsageError
 from cfngen.report.access import Access
@@ -50,8 +51,8 @@ class Report:
         """The report as one HTML page that works offline: styles, content and diagram script inline."""
         body = _markdown_to_html(self.markdown())
         page = _environment(autoescape=True).get_template("page.html.j2")
-        return page.render(title=f"Review: {self.name}", body=jinja2.utils.markupsafe.Markup(body),
-                           script=jinja2.utils.markupsafe.Markup(_asset(MERMAID_SCRIPT)))
+        return page.render(title=f"Review: {self.name}", body=Markup(body),
+                           script=Markup(_asset(MERMAID_SCRIPT)))
 
     def write(self, path: str | Path) -> Path:
         """Write Markdown (.md) or HTML (.html, .htm) by the file's suffix; returns the path."""
@@ -113,7 +114,7 @@ def _markdown_to_html(text: str) -> str:
     from markdown_it import MarkdownIt
 
     parser = MarkdownIt("commonmark", {"html": True}).enable("table")
-    default_fence = parser.renderer.rules["fence"]
+    default_fence = parser.renderer.rules["fence"]  # type: ignore[attr-defined]
 
     def fence(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
         token = tokens[index]

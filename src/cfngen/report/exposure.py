@@ -101,8 +101,8 @@ def _vpc_cidrs(templates: TemplateSet) -> list[ipaddress.IPv4Network | ipaddress
 
 def _ingress_rules(templates: TemplateSet, names: Names, vpc_cidrs: list[Any]) -> Iterator[_Rule]:
     for stack in templates.children:
-        for name, group in stack.of_type(SECURITY_GROUP):
-            for rule in (group.get("Properties") or {}).get("SecurityGroupIngress") or []:
+        for name, security_group in stack.of_type(SECURITY_GROUP):
+            for rule in (security_group.get("Properties") or {}).get("SecurityGroupIngress") or []:
                 yield _rule(names, vpc_cidrs, stack.name, name, rule, context=stack.name)
         for _, ingress in stack.of_type(INGRESS):
             properties = ingress.get("Properties") or {}
@@ -164,7 +164,7 @@ def _cidr_source(names: Names, vpc_cidrs: list[Any], origin: Origin, context: st
         return f"{cidr} (not a CIDR)", True
     if cidr in ANYWHERE:
         return f"anyone ({cidr})", True
-    inside = any(network.version == vpc.version and network.subnet_of(vpc) for vpc in vpc_cidrs)  # type: ignore[arg-type]
+    inside = any(network.version == vpc.version and network.subnet_of(vpc) for vpc in vpc_cidrs)
     return (f"{cidr} (inside the VPC)", False) if inside else (cidr, True)
 
 
@@ -293,7 +293,7 @@ def _forward_targets(names: Names, stack: str, listener: dict[str, Any],
 
 def _public_addresses(templates: TemplateSet, names: Names) -> Iterator[Path]:
     """Resources that hold or hand out a public IP address."""
-    nat_by_eip = {}
+    nat_by_eip: dict[tuple[str, str], str] = {}
     for stack in templates.children:
         for name, gateway in stack.of_type("AWS::EC2::NatGateway"):
             allocation = names.origin(stack.name, (gateway.get("Properties") or {}).get("AllocationId"))
@@ -302,9 +302,9 @@ def _public_addresses(templates: TemplateSet, names: Names) -> Iterator[Path]:
                 nat_by_eip[(allocation.stack, located[0])] = name
     for stack in templates.children:
         for name, _ in stack.of_type("AWS::EC2::EIP"):
-            gateway = nat_by_eip.get((stack.name, name))
-            detail = (f"address of NAT gateway {gateway}: outbound connections only, nothing listens on it"
-                      if gateway else "Elastic IP")
+            nat = nat_by_eip.get((stack.name, name))
+            detail = (f"address of NAT gateway {nat}: outbound connections only, nothing listens on it"
+                      if nat else "Elastic IP")
             yield Path(stack.name, name, "public IP", "-", "-", detail)
         for name, subnet in stack.of_type("AWS::EC2::Subnet"):
             if _truthy(names, stack.name, (subnet.get("Properties") or {}).get("MapPublicIpOnLaunch")):
