@@ -80,7 +80,8 @@ def _environment(*, autoescape: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(md=markdown_text, code=markdown_code, money=money, counted=counted)
+    environment.filters.update(md=markdown_text, code=markdown_code, money=money, price=price, quantity=quantity,
+                               counted=counted)
     return environment
 
 
@@ -103,6 +104,18 @@ def markdown_code(value: Any) -> str:
 def money(value: float) -> str:
     """US dollars with cents: $1,234.50."""
     return f"${value:,.2f}"
+
+
+def price(value: float) -> str:
+    """A unit price with the precision it was listed at, at least cents: $0.0208, $0.045, $1.00."""
+    digits = f"{value:.6f}".rstrip("0")
+    whole, _, fraction = digits.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+def quantity(value: float) -> str:
+    """2 rather than 2.0; 2.5 stays."""
+    return f"{value:g}"
 
 
 def counted(count: int, noun: str) -> str:
