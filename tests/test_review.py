@@ -61,8 +61,12 @@ def test_parameters_are_followed_to_the_producing_resource(fixture: TemplateSet)
         == "logs log-group:{ServiceALogGroup}:*"
 
 
-def test_wiring_is_read_from_the_root(fixture: TemplateSet) -> None:
-    assert [stack.name for stack in fixture.children][:3] == ["keys", "network", "registry"]
+def test_wiring_is_read_from_the_root_and_orders_the_stacks(fixture: TemplateSet) -> None:
+    order = [stack.name for stack in fixture.children]
+    assert sorted(order) == sorted(fixture.wiring)
+    for consumer, inputs in fixture.wiring.items():
+        for source in inputs.values():
+            assert not source.producer or order.index(source.producer) < order.index(consumer), (source, consumer)
     wiring = fixture.wiring["service-service-a"]
     assert (wiring["ClusterName"].producer, wiring["ServiceAImage"].producer) == ("cluster", "")
 

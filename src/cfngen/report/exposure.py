@@ -23,6 +23,7 @@ SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 INGRESS = "AWS::EC2::SecurityGroupIngress"
 ANYWHERE = ("0.0.0.0/0", "::/0")
 KINDS = ("listener", "security group rule", "public IP")
+UNKNOWN_PORT = -2
 
 
 @dataclass(frozen=True, order=True)
@@ -117,6 +118,10 @@ def _rule(names: Names, vpc_cidrs: list[Any], stack: str, group: str, rule: dict
     protocol = str(rule.get("IpProtocol", "-1")).lower()
     low, high = _port(names.literal(stack, rule.get("FromPort"))), _port(names.literal(stack, rule.get("ToPort")))
     source, external = _source(names, vpc_cidrs, stack, rule, context)
+    if "FromPort" in rule and low < 0 and protocol not in ("-1", "all"):
+        # a port from another stack (the database's, say): name where it comes from; it matches no listener
+        port = f"{protocol} {{{names.describe(stack, rule['FromPort'], context=context)}}}"
+        return _Rule(stack, group, port, source, external, (protocol, UNKNOWN_PORT, UNKNOWN_PORT))
     return _Rule(stack, group, port_text(protocol, low, high), source, external, (protocol, low, high))
 
 
@@ -257,7 +262,7 @@ def _covers(ports: tuple[str, int, int], protocol: str, port: int) -> bool:
     if rule_protocol in ("-1", "all"):
         return True
     rule_protocol = {"6": "tcp", "17": "udp"}.get(rule_protocol, rule_protocol)
-    return rule_protocol == protocol and (low < 0 or low <= port <= high)
+    return rule_protocol == protocol and (low == -1 or low <= port <= high)
 
 
 def _services_by_target_group(templates: TemplateSet, names: Names) -> dict[tuple[str, str], list[str]]:

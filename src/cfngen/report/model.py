@@ -163,10 +163,22 @@ def _stem(resource: Mapping[str, Any]) -> str:
 
 
 def _ordered_stacks(root: Stack) -> list[str]:
-    """Child stems in the root's resource order (the builder order cfngen writes them in)."""
-    resources = root.template.get("Resources") or {}
-    return [_stem(resource) for resource in resources.values()
-            if isinstance(resource, dict) and resource.get("Type") == STACK_TYPE]
+    """Child stems in deployment order: by depth in the wiring (producers first), then by name.
+
+    The root template lists its children alphabetically (templates are written
+    with sorted keys), so the order is recovered from who feeds whom.
+    """
+    wiring = _read_wiring(root)
+    depth: dict[str, int] = {}
+
+    def depth_of(stem: str, visiting: frozenset[str] = frozenset()) -> int:
+        if stem not in depth:
+            producers = {source.producer for source in wiring.get(stem, {}).values()
+                         if source.producer and source.producer not in visiting | {stem}}
+            depth[stem] = 1 + max((depth_of(producer, visiting | {stem}) for producer in producers), default=-1)
+        return depth[stem]
+
+    return sorted(wiring, key=lambda stem: (depth_of(stem), stem))
 
 
 def _read_wiring(root: Stack) -> dict[str, dict[str, Input]]:
