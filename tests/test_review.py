@@ -92,9 +92,9 @@ def test_groups_open_only_inside_the_vpc_are_private(fixture: TemplateSet) -> No
     private = {f"{group.stack}/{group.resource}": group.sources for group in exposure.analyse(fixture).private_groups}
     assert private["service-service-a/ServiceATaskSecurityGroup"] == (
         "tcp 3000 from security group load-balancer/LoadBalancerSecurityGroup", "tcp 9100 from the VPC (network/Vpc)")
-    # the rule lives in the service stack, on the database's group
+    # the rule lives in the service stack, on the database's group, on the port the database stack outputs
     assert private["database/DatabaseSecurityGroup"] == (
-        "tcp 3306 from security group service-service-a/ServiceATaskSecurityGroup",)
+        "tcp {DatabaseCluster.Endpoint.Port} from security group service-service-a/ServiceATaskSecurityGroup",)
     assert "load-balancer/LoadBalancerSecurityGroup" not in private
 
 
