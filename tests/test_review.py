@@ -110,7 +110,7 @@ def test_every_kind_of_public_path_is_found(fixture: TemplateSet) -> None:
     found = exposure.analyse(changed)
     summaries = {path.summary for path in found.paths}
     assert "security group rule service-service-a/ServiceATaskSecurityGroup: tcp 22 from anyone (0.0.0.0/0) " \
-           "-> used by service-service-a/ServiceAService" in summaries
+           "→ used by service-service-a/ServiceAService" in summaries
     details = {path.detail for path in found.of_kind("public IP")}
     assert {"tasks get a public IP", "database is publicly accessible"} <= details
     assert "service-service-a" not in {group.stack for group in found.private_groups}
@@ -311,18 +311,23 @@ def test_changes_report_resources_permissions_exposure_and_cost(fixture: Templat
     found = changes.compare(fixture, new, against="before")
     table = {(item.stack, item.resource): (item.change, item.details, item.stateful) for item in found.resources}
     assert table[("state", "SessionTable")] == ("removed", (), True)
-    assert table[("state", "ApiKeySecret")] == ("modified", ("DeletionPolicy Retain -> Delete",), True)
-    assert table[("service-service-a", "ServiceATaskSecurityGroup")] == ("modified", ("SecurityGroupIngress changed",), False)
+    assert table[("state", "ApiKeySecret")] == ("modified", ("DeletionPolicy Retain → Delete",), True)
+    assert table[("service-service-a", "ServiceATaskSecurityGroup")] == ("modified", ("SecurityGroupIngress: 2 → 3 items",), False)
     assert table[("extra", "Queue")][0] == "added"
+    instance_type = _with(fixture, "cluster", lambda t: t["Resources"]["LaunchTemplate"]["Properties"]
+                          ["LaunchTemplateData"].update(InstanceType="m6i.large"))
+    (resized,) = changes.compare(fixture, instance_type, against="before").resources
+    assert resized.details == ("LaunchTemplateData.InstanceType: t3.small → m6i.large",)
     assert found.stacks_added == ("extra",)
     assert found.permissions_gained == (
         "role service-service-a/ServiceATaskRole: Allow s3:GetObject on s3 shared-bucket/*",)
     assert found.permissions_lost == ()
     assert found.exposure_gained == ("security group rule service-service-a/ServiceATaskSecurityGroup: tcp 22 from "
-                                     "198.51.100.0/24 -> used by service-service-a/ServiceAService",)
+                                     "198.51.100.0/24 → used by service-service-a/ServiceAService",)
     assert found.cost_after == pytest.approx(found.cost_before)  # a DynamoDB table on demand has no fixed cost
     text = assemble(new, region="us-east-1", changes=found).markdown()
     assert "| removed ⚠️ stateful | `state/SessionTable` |" in text
+    assert "| modified ⚠️ stateful | `state/ApiKeySecret` |" in text
     assert "**Exposure gained:**" in text and "**IAM permissions lost:**" not in text
 
 

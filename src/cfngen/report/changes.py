@@ -9,6 +9,7 @@ of facts, so a one-word change buried in a large template diff still shows.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,9 @@ from cfngen.report.model import TemplateSet
 from cfngen.report.safety import STATEFUL
 
 ATTRIBUTES = ("DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Condition", "Metadata")
+POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
+MAX_DETAILS = 8
+SHORT_VALUE = 60
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,12 @@ class ResourceChange:
     change: str
     details: tuple[str, ...]
     stateful: bool
+
+    @property
+    def risky(self) -> bool:
+        """A stateful resource removed, replaced, or with a changed deletion or replace policy: data may be lost."""
+        return self.stateful and (self.change in ("removed", "replaced")
+                                  or any(detail.startswith(POLICIES) for detail in self.details))
 
 
 @dataclass(frozen=True)
@@ -100,30 +110,58 @@ def _resource_changes(stack: str, before: dict[str, dict[str, Any]], after: dict
         elif new is None:
             changes.append(ResourceChange(stack, name, kind, "removed", (), stateful))
         elif old.get("Type") != new.get("Type"):
-            changes.append(ResourceChange(stack, name, kind, "replaced", (f"type {old.get('Type')} -> {kind}",), stateful))
+            changes.append(ResourceChange(stack, name, kind, "replaced", (f"type {old.get('Type')} → {kind}",), stateful))
         elif old != new:
             changes.append(ResourceChange(stack, name, kind, "modified", _details(old, new), stateful))
     return changes
 
 
 def _details(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
-    """Which properties and attributes changed; policies show their values, they decide what happens to data."""
-    details = []
-    old_properties, new_properties = old.get("Properties") or {}, new.get("Properties") or {}
-    for key in sorted(set(old_properties) | set(new_properties)):
-        if key not in old_properties:
-            details.append(f"{key} added")
-        elif key not in new_properties:
-            details.append(f"{key} removed")
-        elif _canonical(old_properties[key]) != _canonical(new_properties[key]):
-            details.append(f"{key} changed")
+    """What changed, as property paths with old and new values where they are short enough to read."""
+    details = list(_differences(old.get("Properties") or {}, new.get("Properties") or {}, ""))
     for attribute in ATTRIBUTES:
         if old.get(attribute) != new.get(attribute):
-            if attribute in ("DeletionPolicy", "UpdateReplacePolicy"):
-                details.append(f"{attribute} {old.get(attribute, 'unset')} -> {new.get(attribute, 'unset')}")
+            if attribute in POLICIES:
+                details.append(f"{attribute} {old.get(attribute, 'unset')} → {new.get(attribute, 'unset')}")
             else:
                 details.append(f"{attribute} changed")
+    if len(details) > MAX_DETAILS:
+        details = [*details[:MAX_DETAILS], f"{len(details) - MAX_DETAILS} more changes"]
     return tuple(details)
+
+
+def _differences(old: Any, new: Any, path: str) -> Iterator[str]:
+    """Paths (``LaunchTemplateData.InstanceType``) at which `old` and `new` differ."""
+    if isinstance(old, dict) and isinstance(new, dict) and not _intrinsic(old) and not _intrinsic(new):
+        for key in sorted(set(old) | set(new)):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in old:
+                yield f"{where} added"
+            elif key not in new:
+                yield f"{where} removed"
+            else:
+                yield from _differences(old[key], new[key], where)
+    elif isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            yield f"{path}: {len(old)} → {len(new)} items"
+        else:
+            for index, (before, after) in enumerate(zip(old, new)):
+                yield from _differences(before, after, f"{path}[{index}]")
+    elif _canonical(old) != _canonical(new):
+        before, after = _short(old), _short(new)
+        yield f"{path}: {before} → {after}" if before and after else f"{path} changed"
+
+
+def _intrinsic(value: dict[str, Any]) -> bool:
+    return len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))
+
+
+def _short(value: Any) -> str:
+    """A scalar as text when it is short; empty for anything longer or structured."""
+    if isinstance(value, (dict, list)):
+        return ""
+    text = str(value)
+    return text if len(text) <= SHORT_VALUE else ""
 
 
 def _canonical(value: Any) -> str:

@@ -41,7 +41,7 @@ class Path:
     def summary(self) -> str:
         """One line: `port from source to stack/resource (detail)`."""
         where = f"{self.stack}/{self.resource}"
-        return f"{self.kind} {where}: {self.port} from {self.source}" + (f" -> {self.detail}" if self.detail else "")
+        return f"{self.kind} {where}: {self.port} from {self.source}" + (f" → {self.detail}" if self.detail else "")
 
 
 @dataclass(frozen=True)
