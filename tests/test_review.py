@@ -116,6 +116,14 @@ def test_every_kind_of_public_path_is_found(fixture: TemplateSet) -> None:
     assert "service-service-a" not in {group.stack for group in found.private_groups}
 
 
+def test_a_listener_its_security_group_keeps_inside_is_private(fixture: TemplateSet) -> None:
+    inside = _with(fixture, "load-balancer", lambda t: t["Resources"]["LoadBalancerSecurityGroup"]["Properties"]
+                   ["SecurityGroupIngress"][1].update(CidrIp="10.0.0.0/16"))
+    found = exposure.analyse(inside)
+    assert [path.resource for path in found.of_kind("listener")] == ["ServiceAProductionListener"]
+    assert [(path.resource, path.port) for path in found.private_listeners] == [("ServiceATestListener", "tcp 8080")]
+
+
 def test_an_internal_load_balancer_exposes_nothing(fixture: TemplateSet) -> None:
     internal = _with(fixture, "load-balancer",
                      lambda t: t["Resources"]["LoadBalancer"]["Properties"].update(Scheme="internal"))

@@ -9,6 +9,7 @@ in ``assets/`` and draws the diagram offline.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -45,7 +46,9 @@ class Report:
 
     def markdown(self) -> str:
         """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block)."""
-        return _environment(autoescape=False).get_template("report.md.j2").render(report=self)
+        text = _environment(autoescape=False).get_template("report.md.j2").render(report=self)
+        # Optional sections leave runs of blank lines behind; one blank line separates blocks in Markdown.
+        return re.sub(r"\n{3,}", "\n\n", text)
 
     def html(self) -> str:
         """The report as one HTML page that works offline: styles, content and diagram script inline."""

@@ -60,6 +60,7 @@ class Exposure:
     paths: tuple[Path, ...]
     private_groups: tuple[PrivateGroup, ...]
     private_load_balancers: tuple[str, ...]
+    private_listeners: tuple[Path, ...] = ()
 
     def of_kind(self, kind: str) -> tuple[Path, ...]:
         """The paths of one kind: "listener", "security group rule" or "public IP"."""
@@ -81,13 +82,15 @@ def analyse(templates: TemplateSet) -> Exposure:
     names = Names(templates)
     vpc_cidrs = _vpc_cidrs(templates)
     rules = list(_ingress_rules(templates, names, vpc_cidrs))
-    paths = [*_listeners(templates, names, rules), *_external_rules(rules, _group_users(templates, names)),
+    listeners = list(_listeners(templates, names, rules))
+    paths = [*(path for path in listeners if path.source), *_external_rules(rules, _group_users(templates, names)),
              *_public_addresses(templates, names)]
     private = _private_groups(templates, rules)
     internal = tuple(f"{stack.name}/{name}" for stack in templates.children for name, resource in stack.of_type(LOAD_BALANCER)
                      if _scheme(resource) == "internal")
     ordered = sorted(set(paths), key=lambda path: (KINDS.index(path.kind), path))
-    return Exposure(paths=tuple(ordered), private_groups=private, private_load_balancers=internal)
+    return Exposure(paths=tuple(ordered), private_groups=private, private_load_balancers=internal,
+                    private_listeners=tuple(path for path in listeners if not path.source))
 
 
 def _vpc_cidrs(templates: TemplateSet) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -219,7 +222,7 @@ def _scheme(load_balancer: dict[str, Any]) -> str:
 
 
 def _listeners(templates: TemplateSet, names: Names, rules: list[_Rule]) -> Iterator[Path]:
-    """Listeners of internet-facing load balancers, with the outside sources their security groups admit."""
+    """Listeners of internet-facing load balancers, with the outside sources their security groups admit (or none)."""
     for stack in templates.children:
         balancers = dict(stack.of_type(LOAD_BALANCER))
         for name, listener in stack.of_type(LISTENER):
@@ -234,8 +237,10 @@ def _listeners(templates: TemplateSet, names: Names, rules: list[_Rule]) -> Iter
             groups = [names.describe(target.stack, group)
                       for group in (balancer.get("Properties") or {}).get("SecurityGroups") or []]
             leads_to = _forward_targets(names, stack.name, properties, _services_by_target_group(templates, names))
-            for source in _listener_sources(rules, target.stack, groups, protocol, port):
-                yield Path(stack.name, name, "listener", port_text(_ip_protocol(protocol), port, port), source, leads_to)
+            port_label = port_text(_ip_protocol(protocol), port, port)
+            # no outside source: the listener is reachable only from inside the VPC (source left empty)
+            for source in _listener_sources(rules, target.stack, groups, protocol, port) or [""]:
+                yield Path(stack.name, name, "listener", port_label, source, leads_to)
 
 
 def _ip_protocol(listener_protocol: str) -> str:
