@@ -14,7 +14,7 @@ import pytest
 from cfngen import StackSet, UsageError, review
 from cfngen.report import assemble, changes, checks
 from cfngen.report import access, cost, diagram, exposure, safety
-from cfngen.report.model import Names, Stack, TemplateSet, readable_arn
+from cfngen.report.model import Names, Stack, TemplateSet, counted, readable_arn
 from tests.review_goldens import GOLDEN_DIR, fixture_templates, goldens
 
 
@@ -48,6 +48,14 @@ def fixture() -> TemplateSet:
 ])
 def test_arns_read_without_boilerplate(arn: str, readable: str) -> None:
     assert readable_arn(arn) == readable
+
+
+@pytest.mark.parametrize(("count", "noun", "text"), [
+    (1, "repository", "1 repository"), (2, "repository", "2 repositories"), (2, "gateway", "2 gateways"),
+    (3, "address", "3 addresses"), (0, "role", "0 roles"),
+])
+def test_counts_read_as_english(count: int, noun: str, text: str) -> None:
+    assert counted(count, noun) == text
 
 
 def test_parameters_are_followed_to_the_producing_resource(fixture: TemplateSet) -> None:

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from cfngen.report.model import TemplateSet
+from cfngen.report.model import TemplateSet, counted
 
 # Resource kinds worth a mention in a stack's node, in the order they are listed.
 MAIN_RESOURCES: dict[str, str] = {
@@ -96,12 +96,8 @@ def build(templates: TemplateSet, *, highlighted: frozenset[str] = frozenset()) 
 
 def _node(name: str, resources: dict[str, dict[str, object]]) -> StackNode:
     kinds = Counter(str(resource.get("Type")) for resource in resources.values())
-    main = tuple(_counted(kinds[kind], label) for kind, label in MAIN_RESOURCES.items() if kinds[kind])
+    main = tuple(counted(kinds[kind], label) for kind, label in MAIN_RESOURCES.items() if kinds[kind])
     return StackNode(name=name, resources=len(resources), main=main)
-
-
-def _counted(count: int, label: str) -> str:
-    return f"{count} {label}" + ("s" if count != 1 else "")
 
 
 def node_id(stack: str) -> str:
@@ -118,7 +114,7 @@ def _mermaid(nodes: tuple[StackNode, ...], wires: list[Wire], highlighted: froze
     lines = ["flowchart TB"]
     for node in nodes:
         rows = [", ".join(node.main[index:index + KINDS_PER_LINE]) for index in range(0, len(node.main), KINDS_PER_LINE)]
-        label = "<br/>".join([f"<b>{node.name}</b> ({_counted(node.resources, 'resource')})", *rows])
+        label = "<br/>".join([f"<b>{node.name}</b> ({counted(node.resources, 'resource')})", *rows])
         lines.append(f'  {node_id(node.name)}["{_text(label)}"]')
     if any(not wire.producer for wire in wires):
         lines.append(f'  {PARAMETERS_NODE}(["deploy-time parameters"])')

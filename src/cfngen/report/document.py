@@ -25,6 +25,7 @@ from cfngen.report.checks import Checks
 from cfngen.report.cost import Estimate
 from cfngen.report.diagram import Diagram
 from cfngen.report.exposure import Exposure
+from cfngen.report.model import counted
 from cfngen.report.safety import Safety
 
 MERMAID_SCRIPT = "mermaid.min.js"
@@ -119,11 +120,6 @@ def price(value: float) -> str:
 def quantity(value: float) -> str:
     """2 rather than 2.0; 2.5 stays."""
     return f"{value:g}"
-
-
-def counted(count: int, noun: str) -> str:
-    """"1 role", "3 roles"."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _markdown_to_html(text: str) -> str:

@@ -376,6 +376,15 @@ class Names:
         return _SUB_VARIABLE.sub(replace, str(text))
 
 
+def counted(count: int, noun: str) -> str:
+    """"1 role", "3 roles", "2 repositories", "2 addresses"."""
+    if count == 1:
+        return f"{count} {noun}"
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return f"{count} {noun[:-1]}ies"
+    return f"{count} {noun}es" if noun.endswith(("s", "sh", "ch", "x")) else f"{count} {noun}s"
+
+
 def readable_arn(text: str) -> str:
     """``arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:x`` -> ``logs log-group:x``.
 
