@@ -283,6 +283,16 @@ def test_an_unknown_instance_type_is_not_guessed(fixture: TemplateSet) -> None:
     assert "plus 1 item of unknown price" in text and "Unknown price (not in the price table, so not guessed)" in text
 
 
+def test_a_v2_pipeline_is_usage_based(fixture: TemplateSet) -> None:
+    v2 = _with(fixture, "pipeline-service-a",
+               lambda t: t["Resources"]["ServiceAPipeline"]["Properties"].update(PipelineType="V2"))
+    estimate = cost.estimate(v2)
+    (line,) = [line for line in estimate.lines if "CodePipeline" in line.item]
+    assert (line.monthly, line.unit_price, line.unit) == (None, 0.002, "action-minute")
+    assert estimate.unknown == () and "CodePipeline V2 action minutes" in estimate.usage_based
+    assert estimate.total == pytest.approx(220.793 - 1.00)
+
+
 def test_price_table_names_date_region_and_every_required_size() -> None:
     table = cost.price_table()
     assert (table.region, table.currency, table.hours_per_month) == ("us-east-1", "USD", 730)

@@ -110,6 +110,8 @@ def estimate(templates: TemplateSet, table: PriceTable | None = None) -> Estimat
         lines += _stack_lines(names, table, stack)
         usage |= {USAGE_BASED[resource["Type"]] for resource in stack.resources.values()
                   if resource.get("Type") in USAGE_BASED}
+        usage |= {"CodePipeline V2 action minutes" for _, pipeline in stack.of_type("AWS::CodePipeline::Pipeline")
+                  if _pipeline_type(pipeline) == "V2"}
     return Estimate(lines=tuple(lines), table=table, usage_based=tuple(sorted(usage)))
 
 
@@ -139,7 +141,7 @@ def _stack_lines(names: Names, table: PriceTable, stack: Stack) -> Iterator[Cost
     for name, _ in stack.of_type("AWS::EC2::EIP"):
         yield _hourly(stack.name, f"public IPv4 address {name}", 1, table.flat("public_ipv4_address_hour"), "hour", hours)
     for name, pipeline in stack.of_type("AWS::CodePipeline::Pipeline"):
-        if str((pipeline.get("Properties") or {}).get("PipelineType", "V1")) == "V2":
+        if _pipeline_type(pipeline) == "V2":
             yield CostLine(stack.name, f"CodePipeline V2 {name}", 1, table.flat("codepipeline_v2_action_minute"),
                            "action-minute", None, "usage-based: billed per action execution minute")
         else:
@@ -191,6 +193,10 @@ def _instance_type(names: Names, stack: Stack, group: dict[str, Any]) -> str | N
     data = properties.get("LaunchTemplateData", properties)
     value = names.literal(origin.stack, data.get("InstanceType"))
     return str(value) if value is not None else None
+
+
+def _pipeline_type(pipeline: dict[str, Any]) -> str:
+    return str((pipeline.get("Properties") or {}).get("PipelineType", "V1"))
 
 
 def _number(value: Any) -> float:
