@@ -79,3 +79,13 @@ def test_example_services_satisfy_the_service_schema(service_path: Path) -> None
 def test_the_schema_rejects_what_the_loader_rejects(document: dict[str, object], problem: str) -> None:
     with pytest.raises(jsonschema.ValidationError, match=problem):
         jsonschema.Draft202012Validator(json_schema()).validate(document)
+
+
+def test_review_with_checkov_reports_its_counts(tmp_path: Path) -> None:
+    import os
+
+    checkov = os.environ.get("CFNGEN_CHECKOV", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
+    output = tmp_path / "review.md"
+    assert main(["review", str(ROOT / "blueprints" / "dev.yaml"), "--checkov", checkov, "-o", str(output)]) == 0
+    text = output.read_text()
+    assert "checkov: " in text and " passed, 0 failed" in text and "checkov not run" not in text
