@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,local]'
 	touch $@
 
 # checkov gets a virtualenv of its own: it pins a boto3 older than cfngen's.
@@ -19,9 +19,11 @@ $(SCANNER_VENV)/bin/.installed: setup.cfg
 	$(SCANNER_VENV)/bin/pip install --quiet "$$($(PYTHON) -c 'import configparser; c = configparser.ConfigParser(); c.read("setup.cfg"); print(c["options.extras_require"]["scanner"].strip())')"
 	touch $@
 
+# Synthesize and lint the example, then deploy it to the embedded AWS emulator: plan -> apply -> re-plan.
 demo: $(BIN)/.installed
 	$(BIN)/cfngen synth blueprints/demo.yaml -o out/demo
 	$(BIN)/cfngen lint out/demo
+	$(BIN)/cfngen deploy blueprints/demo.yaml --local
 
 # The review report's HTML is checked in headless Chromium (Debian's package; CI runs as root).
 browser:

@@ -1,13 +1,17 @@
-"""Shared fixtures: the example blueprints, their synthesized stacks, and the security scanner."""
+"""Shared fixtures: the example blueprints, their synthesized stacks, the security scanner and the AWS emulator."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 from cfngen import StackSet, load_blueprint, synthesize
+from cfngen.local_aws import LocalAws
 from cfngen.report.checks import checkov_reports
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,3 +35,38 @@ def checkov_failures(directory: Path) -> list[dict[str, object]]:
     for report in checkov_reports(directory, executable):
         failed += report["results"].get("failed_checks", [])
     return failed
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[LocalAws]:
+    """moto in server mode (ThreadedMotoServer, with cfngen's extensions) on a free loopback port, once per session."""
+    with LocalAws() as aws:
+        yield aws
+
+
+@pytest.fixture()
+def aws(emulator: LocalAws, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
+    """A freshly reset emulator, reached through AWS_ENDPOINT_URL with fake credentials from the environment."""
+    emulator.reset()
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "CI"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.setenv("CFNGEN_POLL_SECONDS", "0.05")
+    return emulator
+
+
+def cloudformation(region: str = "us-west-2") -> Any:
+    """A plain boto3 CloudFormation client on the emulator (for looking at what the deployer did)."""
+    return boto3.client("cloudformation", region_name=region)
+
+
+def moto_stack(name: str, region: str = "us-west-2") -> Any:
+    """The emulator's own model of a stack, to put it into states only a real failure produces."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+
+    backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][region]
+    return next(stack for stack in backend.stacks.values() if stack.name == name)

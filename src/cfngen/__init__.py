@@ -6,6 +6,9 @@ The public API is what ``__all__`` lists; everything else is private.
     stacks = cfngen.synthesize(bp)
     stacks.write("out/demo", fmt="yaml")
     findings = cfngen.lint(stacks)
+    deployer = cfngen.Deployer(region="us-west-2")       # the bucket `cfngen bootstrap` made, or bucket=...
+    plan = deployer.plan(deployer.package(stacks))
+    deployer.apply(plan)
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from cfngen.blueprint import Blueprint, Service, load_blueprint
-from cfngen.errors import BlueprintError, CfngenError, Problem, SynthError, UsageError
+from cfngen.deploy import Deployer, Outcome, Package, Plan, ResourceChange
+from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
 from cfngen.lint import Finding, lint
 from cfngen.report import Report, review
 from cfngen.schema import json_schema
@@ -23,10 +27,17 @@ __all__ = [
     "Blueprint",
     "BlueprintError",
     "CfngenError",
+    "DeployError",
+    "Deployer",
     "Finding",
     "NestedStack",
+    "Outcome",
+    "Package",
+    "Plan",
     "Problem",
     "Report",
+    "ResourceChange",
+    "SafetyError",
     "Service",
     "StackSet",
     "SynthError",

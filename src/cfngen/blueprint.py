@@ -28,6 +28,8 @@ SERVICE_NAME_MAX = 24
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
+# Every service takes two listeners of the one Network Load Balancer, which allows 50.
+MAX_SERVICES = 25
 # Fargate-style task sizes are not required on EC2, but ECS still bounds them.
 TASK_CPU_UNITS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 
@@ -175,7 +177,12 @@ class Service(Spec):
     user: str | None = Field("1000", pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
                              description="User (uid[:gid]) the container runs as; null keeps the image's user.")
     image: str | None = Field(None, max_length=1024,
-                              description="Image for the first deployment, before the pipeline has built one.")
+                              description="Image for the first deployment, before the pipeline has built one; "
+                                          "absent = a public placeholder that answers every HTTP path.")
+    deregistration_delay_s: int = Field(30, ge=0, le=3600,
+                                        description="Seconds the load balancer drains a target before removing it.")
+    health_check_grace_period_s: int = Field(60, ge=0, le=7200,
+                                             description="Seconds ECS ignores failing health checks of a new task.")
     test_command: str | None = Field(None, description="Command the build runs to test the service.")
 
     @field_validator("cpu")
@@ -301,7 +308,7 @@ class Blueprint(Spec):
     cluster: Cluster = Field(Cluster(), description="ECS cluster capacity.")
     load_balancer: LoadBalancer = Field(LoadBalancer(), description="Network Load Balancer.")
     database: Database | None = Field(None, description="Aurora MySQL; absent = no database.")
-    services: list[Service] = Field(..., min_length=1, description="The microservices.")
+    services: list[Service] = Field(..., min_length=1, max_length=MAX_SERVICES, description="The microservices.")
     pipeline: Pipeline = Field(Pipeline(), description="CI/CD pipeline settings.")
     alarms: Alarms = Field(Alarms(), description="Alarm settings.")
     budget: Budget | None = Field(None, description="Monthly budget; absent = none.")

@@ -53,3 +53,16 @@ class SynthError(CfngenError):
     """The blueprint is valid but cannot be turned into templates (a wiring or limit error)."""
 
     exit_code = 2
+
+
+class DeployError(CfngenError):
+    """A deployment step failed or cannot start (a stack in a state that needs a person, a rollback, a timeout)."""
+
+    exit_code = 1
+
+
+class SafetyError(CfngenError):
+    """A change set was refused by a safety rule (a stateful resource replaced, a pipeline-owned property changed,
+    a reviewed plan gone stale); nothing was executed."""
+
+    exit_code = 3

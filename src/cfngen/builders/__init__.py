@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from cfngen.blueprint import Blueprint
-from cfngen.builders import keys, network, registry
+from cfngen.builders import cluster, database, keys, load_balancer, network, registry, service
 from cfngen.synth import NestedStack
 
 StackBuilder = Callable[[Blueprint], Iterable[NestedStack]]
@@ -17,4 +17,8 @@ STACK_BUILDERS: tuple[StackBuilder, ...] = (
     keys.stacks,
     network.stacks,
     registry.stacks,
+    database.stacks,
+    cluster.stacks,
+    load_balancer.stacks,
+    service.stacks,
 )

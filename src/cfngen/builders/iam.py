@@ -23,6 +23,8 @@ from troposphere.iam import Role
 # action -> why it may use Resource "*"
 ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
     "ecr:GetAuthorizationToken": "ECR's registry login token is account-wide; the action has no resource type",
+    "ecs:DiscoverPollEndpoint": "the ECS agent asks where to poll before it knows its container instance; "
+                                "the action has no resource type",
 }
 
 

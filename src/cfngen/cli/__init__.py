@@ -1,7 +1,7 @@
 """The `cfngen` command line: a thin shell over the Python API, one module per command.
 
 Exit codes: 0 success, 1 findings or a failed operation, 2 bad input, 3 blocked
-by a safety rule. A CfngenError becomes a one-paragraph message on stderr,
+by a safety rule (and 4 from `plan --detailed-exitcode` when there are changes). A CfngenError becomes a one-paragraph message on stderr,
 never a traceback.
 """
 
@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from cfngen import __version__
-from cfngen.cli import lint, review, schema, synth
+from cfngen.cli import bootstrap, deploy, lint, local_aws, plan, review, schema, synth
 from cfngen.errors import CfngenError
 
-COMMANDS = (synth, lint, review, schema)
+COMMANDS = (synth, lint, review, schema, bootstrap, plan, deploy, local_aws)
 
 
 class _Parser(argparse.ArgumentParser):

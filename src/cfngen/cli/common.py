@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cfngen.blueprint import Blueprint, load_blueprint
+from cfngen.errors import DeployError, UsageError
+from cfngen.synth import StackSet, synthesize
+
+if TYPE_CHECKING:
+    from cfngen.deploy import Deployer, Package, Plan
 
 
 def add_blueprint_argument(parser: argparse.ArgumentParser) -> None:
@@ -21,3 +31,96 @@ def load(args: argparse.Namespace) -> Blueprint:
 def default_outdir(blueprint: Blueprint) -> Path:
     """Where templates go when no -o is given: templates/<blueprint name>/."""
     return Path("templates") / blueprint.name
+
+
+def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where to deploy: --region, --bucket, --timeout (AWS_ENDPOINT_URL and the usual AWS_* variables apply too)."""
+    parser.add_argument("--region", help="AWS region (default: the blueprint's, or the AWS configuration's)")
+    parser.add_argument("--bucket", help="templates bucket (default: the one `cfngen bootstrap` made in this region)")
+    parser.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+                        help="give up waiting for CloudFormation after this long (default: 3600)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of text")
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """What to plan: --stack-name, --param, --replace-failed, --no-termination-protection."""
+    parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
+                        help="root template parameter (repeatable); others keep their previous values on update")
+    parser.add_argument("--replace-failed", action="store_true",
+                        help="delete and re-create a stack whose first create failed (ROLLBACK_COMPLETE)")
+    parser.add_argument("--no-termination-protection", dest="termination_protection", action="store_false",
+                        help="do not turn termination protection on when the stack is first created")
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def deployer(args: argparse.Namespace, region: str | None) -> Deployer:
+    """A Deployer for the command line: progress on stderr, the given bucket and timeout.
+
+    It polls CloudFormation every 5 s, or every CFNGEN_POLL_SECONDS (an emulator answers at once).
+    """
+    from cfngen.deploy import ConsoleProgress, Deployer
+
+    poll_s = float(os.environ.get("CFNGEN_POLL_SECONDS", "5"))
+    return Deployer(region=region, bucket=args.bucket, timeout_s=args.timeout, poll_s=poll_s,
+                    progress=ConsoleProgress(sys.stderr))
+
+
+def synthesize_checked(blueprint: Blueprint) -> StackSet:
+    """The blueprint's StackSet, refused when cfn-lint finds errors (warnings are printed, not fatal)."""
+    from cfngen.lint import lint
+
+    stacks = synthesize(blueprint)
+    findings = lint(stacks)
+    for finding in findings:
+        print(f"lint: {finding}", file=sys.stderr)
+    errors = [finding for finding in findings if finding.severity == "error"]
+    if errors:
+        raise DeployError(f"refusing to plan {blueprint.name}: cfn-lint found {len(errors)} error(s) (listed above)")
+    return stacks
+
+
+def make_plan(args: argparse.Namespace, blueprint: Blueprint) -> tuple[Deployer, Package, Plan]:
+    """Synthesize, lint, package and plan the blueprint named on the command line."""
+    stacks = synthesize_checked(blueprint)
+    target = deployer(args, args.region or blueprint.region)
+    pkg = target.package(stacks)
+    plan = target.plan(pkg, stack_name=args.stack_name, parameters=dict(args.param),
+                       replace_failed=args.replace_failed, termination_protection=args.termination_protection)
+    return target, pkg, plan
+
+
+def report_plan(plan: Plan, allow_replace: Sequence[str] = ()) -> str:
+    """The plan table, followed by what the safety rules would refuse."""
+    from cfngen.deploy.safety import violations
+
+    lines = [plan.render()]
+    problems = violations(plan, allow_replace)
+    if problems:
+        lines.append("blocked by safety rules (deploy exits 3):")
+        lines += [f"  {problem}" for problem in problems]
+    return "\n".join(lines)
+
+
+def print_json(data: object) -> None:
+    """One JSON document on stdout."""
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def in_ci() -> bool:
+    """True when CI=true: commands run without asking."""
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def confirm(question: str) -> bool:
+    """Ask on stderr; True only for an explicit yes. UsageError when there is no terminal to ask on."""
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to confirm on: pass --yes (or set CI=true) to apply without asking")
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")

@@ -38,11 +38,12 @@ class Suppression:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """What checkov found: counts, and each failed check as "CHECK resource (file)"."""
+    """What checkov found: counts, each failed check as "CHECK resource (file)", and the skips it applied."""
 
     passed: int
     failed: tuple[str, ...]
     skipped: int
+    applied_skips: frozenset[tuple[str, str]] = frozenset()   # (check id, "stack/LogicalId")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,13 @@ class Checks:
     findings: tuple[Finding, ...] | None
     scan: ScanResult | None
     suppressions: tuple[Suppression, ...]
+
+    def unused(self, suppression: Suppression) -> tuple[str, ...]:
+        """Resources of a checkov suppression that the scan did not report as skipped (the check did not apply)."""
+        if self.scan is None or suppression.tool != "checkov":
+            return ()
+        return tuple(resource for resource in suppression.resources
+                     if (suppression.check, resource) not in self.scan.applied_skips)
 
     def unexplained(self) -> tuple[Suppression, ...]:
         """Suppressions that carry no written reason."""
@@ -94,24 +102,33 @@ def run_checkov(texts: Mapping[str, str], executable: str | os.PathLike[str]) ->
     with tempfile.TemporaryDirectory(prefix="cfngen-scan-") as directory:
         for name, text in texts.items():
             (Path(directory) / name).write_text(text, encoding="utf-8")
-        reports = checkov_reports(Path(directory), executable)
+        reports = checkov_reports(Path(directory), executable, quiet=False)
     passed = skipped = 0
     failed: list[str] = []
+    applied: set[tuple[str, str]] = set()
     for report in reports:
         summary = report.get("summary") or {}
         passed += int(summary.get("passed", 0))
         skipped += int(summary.get("skipped", 0))
+        results = report.get("results") or {}
         failed += [f"{check.get('check_id')} {check.get('resource')} ({Path(str(check.get('file_path'))).name})"
-                   for check in (report.get("results") or {}).get("failed_checks", [])]
-    return ScanResult(passed=passed, failed=tuple(sorted(failed)), skipped=skipped)
+                   for check in results.get("failed_checks", [])]
+        # checkov names a resource "AWS::Type.LogicalId" and its file "/stem.yaml"
+        applied |= {(str(check.get("check_id")),
+                     f"{Path(str(check.get('file_path'))).stem}/{str(check.get('resource')).rsplit('.', 1)[-1]}")
+                    for check in results.get("skipped_checks", [])}
+    return ScanResult(passed=passed, failed=tuple(sorted(failed)), skipped=skipped, applied_skips=frozenset(applied))
 
 
-def checkov_reports(directory: Path, executable: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """checkov's JSON reports for the CloudFormation templates in `directory` (one per framework run)."""
+def checkov_reports(directory: Path, executable: str | os.PathLike[str], *, quiet: bool = True) -> list[dict[str, Any]]:
+    """checkov's JSON reports for the CloudFormation templates in `directory` (one per framework run).
+
+    `quiet` lists failed checks only; otherwise passed and skipped checks are listed too.
+    """
     try:
         result = subprocess.run(
             [str(executable), "--directory", str(directory), "--framework", "cloudformation", "--output", "json",
-             "--quiet", "--skip-download", "--compact"],
+             *(["--quiet"] if quiet else []), "--skip-download", "--compact"],
             capture_output=True, text=True, check=False,
             env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
         )

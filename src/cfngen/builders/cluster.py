@@ -1,0 +1,195 @@
+"""The cluster stack: an ECS cluster on EC2 capacity that scales itself through a capacity provider.
+
+Instances run in the private subnets of every AZ from the ECS-optimised Amazon
+Linux 2023 AMI. Tasks use awsvpc networking, so each task has its own ENI and
+security group; IMDSv2 with a hop limit of 1 (and ECS_AWSVPC_BLOCK_IMDS) keeps
+containers away from the instance role, which holds only what the ECS agent
+needs to register and report.
+
+Teardown: managed termination protection needs every new instance protected
+from scale-in, and deleting an Auto Scaling group whose instances are protected
+hangs until it times out (aws/aws-cdk#14732, #18179). Two things make teardown work:
+- the DependsOn order here: the capacity provider association goes first, then
+  the capacity provider, then the Auto Scaling group, and only then the cluster
+  and the instance role and profile (the agent on a terminating instance still
+  needs both to deregister);
+- one documented step (README, "Tearing down"): once the deletion reaches the
+  group named by the ``AutoScalingGroupName`` output, release its instances'
+  scale-in protection. No DependsOn order can do that: ECS lifts the protection
+  only through the capacity provider, which must be created after the group and
+  is therefore deleted before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from awacs import ecs
+from troposphere import Base64, GetAtt, Ref, Template
+from troposphere.autoscaling import AutoScalingGroup, LaunchTemplateSpecification
+from troposphere.autoscaling import Tags as AutoScalingTags
+from troposphere.ec2 import (
+    EBSBlockDevice,
+    IamInstanceProfile,
+    LaunchTemplate,
+    LaunchTemplateBlockDeviceMapping,
+    LaunchTemplateData,
+    MetadataOptions,
+    NetworkInterfaces,
+    SecurityGroup,
+)
+from troposphere.ecs import (
+    AutoScalingGroupProvider,
+    CapacityProvider,
+    CapacityProviderStrategy,
+    Cluster,
+    ClusterCapacityProviderAssociations,
+    ClusterSetting,
+    ManagedScaling,
+)
+from troposphere.iam import InstanceProfile
+
+from cfngen.blueprint import Blueprint
+from cfngen.builders import iam
+from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.render import render
+from cfngen.synth import NestedStack
+
+ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+ROOT_DEVICE = "/dev/xvda"
+INSTANCE_WARMUP_S = 180
+
+
+def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
+    """The one cluster stack."""
+    yield NestedStack("cluster", build(blueprint))
+
+
+def build(blueprint: Blueprint) -> Template:
+    """ECS cluster, instance role and security group, launch template, Auto Scaling group and capacity provider."""
+    template = new_template(blueprint, "ECS cluster on EC2 with a capacity provider over the private subnets")
+    add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the container instances")
+    add_parameter(template, "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private subnets, one per AZ")
+    add_parameter(template, "EcsAmiId", "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+                  "Public SSM parameter naming the current ECS-optimised Amazon Linux 2023 AMI",
+                  Default=ECS_AMI_PARAMETER)
+    _add_cluster(template, blueprint)
+    _add_instance_role(template, blueprint)
+    _add_instance_security_group(template, blueprint)
+    _add_launch_template(template, blueprint)
+    _add_auto_scaling_group(template, blueprint)
+    _add_capacity_provider(template, blueprint)
+    _add_outputs(template)
+    return template
+
+
+def cluster_name(blueprint: Blueprint) -> str:
+    """The ECS cluster's name: the blueprint's name."""
+    return blueprint.name
+
+
+def _add_cluster(template: Template, blueprint: Blueprint) -> None:
+    template.add_resource(Cluster(
+        "Cluster",
+        ClusterName=cluster_name(blueprint),
+        ClusterSettings=[ClusterSetting(Name="containerInsights", Value="enabled")],
+    ))
+
+
+def _add_instance_role(template: Template, blueprint: Blueprint) -> None:
+    cluster_arn = iam.arn("ecs", f"cluster/{cluster_name(blueprint)}")
+    instances_arn = iam.arn("ecs", f"container-instance/{cluster_name(blueprint)}/*")
+    template.add_resource(iam.service_role(
+        "InstanceRole", "ec2.amazonaws.com",
+        {"ecs-agent": [
+            iam.allow([ecs.RegisterContainerInstance, ecs.DeregisterContainerInstance,
+                       ecs.SubmitAttachmentStateChanges, ecs.SubmitContainerStateChange, ecs.SubmitTaskStateChange],
+                      [cluster_arn]),
+            iam.allow([ecs.Poll, ecs.StartTelemetrySession], [instances_arn]),
+            iam.allow([ecs.DiscoverPollEndpoint], ["*"]),
+        ]},
+        description=f"ECS agent on the container instances of {cluster_name(blueprint)}: register and report only",
+    ))
+    template.add_resource(InstanceProfile("InstanceProfile", Roles=[Ref("InstanceRole")]))
+
+
+def _add_instance_security_group(template: Template, blueprint: Blueprint) -> None:
+    # No ingress: tasks have security groups of their own (awsvpc) and nobody logs in to the instances.
+    template.add_resource(SecurityGroup(
+        "InstanceSecurityGroup",
+        GroupDescription=f"{blueprint.name} ECS container instances: no inbound traffic",
+        VpcId=Ref("VpcId"),
+    ))
+
+
+def _add_launch_template(template: Template, blueprint: Blueprint) -> None:
+    user_data = render("cluster-user-data.sh.j2", cluster_name=cluster_name(blueprint))
+    template.add_resource(LaunchTemplate(
+        "LaunchTemplate",
+        LaunchTemplateData=LaunchTemplateData(
+            ImageId=Ref("EcsAmiId"),
+            InstanceType=blueprint.cluster.instance_type,
+            IamInstanceProfile=IamInstanceProfile(Arn=GetAtt("InstanceProfile", "Arn")),
+            NetworkInterfaces=[NetworkInterfaces(
+                DeviceIndex=0, AssociatePublicIpAddress=False, Groups=[Ref("InstanceSecurityGroup")],
+            )],
+            # Hop limit 1: an IMDSv2 token cannot cross the extra hop into a task's network namespace.
+            MetadataOptions=MetadataOptions(HttpEndpoint="enabled", HttpTokens="required", HttpPutResponseHopLimit=1),
+            BlockDeviceMappings=[LaunchTemplateBlockDeviceMapping(DeviceName=ROOT_DEVICE, Ebs=EBSBlockDevice(
+                VolumeType="gp3", VolumeSize=blueprint.cluster.root_volume_gib, Encrypted=True,
+                DeleteOnTermination=True,
+            ))],
+            UserData=Base64(user_data),
+        ),
+    ))
+
+
+def _add_auto_scaling_group(template: Template, blueprint: Blueprint) -> None:
+    capacity = blueprint.cluster
+    template.add_resource(AutoScalingGroup(
+        "AutoScalingGroup",
+        # Deleted before these (see the module docstring): the cluster and the agent's role outlive the instances.
+        DependsOn=["Cluster", "InstanceProfile", "InstanceRole"],
+        VPCZoneIdentifier=Ref("PrivateSubnetIds"),
+        LaunchTemplate=LaunchTemplateSpecification(
+            LaunchTemplateId=Ref("LaunchTemplate"),
+            Version=GetAtt("LaunchTemplate", "LatestVersionNumber"),
+        ),
+        MinSize=str(capacity.min_size),
+        MaxSize=str(capacity.max_size),
+        DesiredCapacity=str(capacity.desired_capacity),
+        # Managed termination protection requires it: ECS lifts the protection only from instances it empties.
+        NewInstancesProtectedFromScaleIn=True,
+        HealthCheckType="EC2",
+        HealthCheckGracePeriod=INSTANCE_WARMUP_S,
+        Tags=AutoScalingTags(Name=f"{blueprint.name}-ecs"),
+    ))
+
+
+def _add_capacity_provider(template: Template, blueprint: Blueprint) -> None:
+    template.add_resource(CapacityProvider(
+        "CapacityProvider",
+        AutoScalingGroupProvider=AutoScalingGroupProvider(
+            AutoScalingGroupArn=Ref("AutoScalingGroup"),
+            ManagedScaling=ManagedScaling(
+                Status="ENABLED",
+                TargetCapacity=blueprint.cluster.target_capacity,
+                InstanceWarmupPeriod=INSTANCE_WARMUP_S,
+            ),
+            ManagedTerminationProtection="ENABLED",
+        ),
+    ))
+    template.add_resource(ClusterCapacityProviderAssociations(
+        "CapacityProviderAssociation",
+        Cluster=Ref("Cluster"),
+        CapacityProviders=[Ref("CapacityProvider")],
+        DefaultCapacityProviderStrategy=[CapacityProviderStrategy(CapacityProvider=Ref("CapacityProvider"), Weight=1)],
+    ))
+
+
+def _add_outputs(template: Template) -> None:
+    add_output(template, "ClusterName", Ref("Cluster"), "ECS cluster name")
+    add_output(template, "ClusterArn", GetAtt("Cluster", "Arn"), "ECS cluster ARN")
+    # Consumers start once this whole stack is complete, so the provider is associated when a service uses it.
+    add_output(template, "CapacityProviderName", Ref("CapacityProvider"), "Capacity provider of the cluster")
+    add_output(template, "AutoScalingGroupName", Ref("AutoScalingGroup"), "Auto Scaling group of the container instances")

@@ -1,0 +1,161 @@
+"""The database stack (only with a ``database`` section): Aurora MySQL, one writer and N readers over the AZs.
+
+The master password never appears anywhere cfngen writes: RDS generates it and
+keeps it in a Secrets Manager secret of its own (``ManageMasterUserPassword``),
+which services read through task definition Secrets. The stack outputs the
+secret's ARN, never its value.
+
+The security group opens nothing: each service with ``database: true`` adds its
+own ingress rule from its task security group (see builders/service.py), which
+keeps the database stack ahead of the service stacks with no cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from awacs import logs
+from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template
+from troposphere.ec2 import SecurityGroup, SecurityGroupRule
+from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSubnetGroup
+
+from cfngen.blueprint import Blueprint, Database
+from cfngen.builders import iam
+from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.synth import NestedStack
+
+ENGINE = "aurora-mysql"
+PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"
+MYSQL_PORT = 3306
+LOG_EXPORTS = ("error", "slowquery")
+SLOW_QUERY_SECONDS = 2
+ENHANCED_MONITORING_INTERVAL_S = 60
+ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
+# Aurora's DeletionPolicy/UpdateReplacePolicy "Snapshot": the cluster's data survives its removal or replacement.
+SNAPSHOT = "Snapshot"
+
+
+def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
+    """The database stack, when the blueprint has a database section."""
+    if blueprint.database is not None:
+        yield NestedStack("database", build(blueprint, blueprint.database))
+
+
+def build(blueprint: Blueprint, database: Database) -> Template:
+    """Subnet group, security group, parameter group, encrypted Aurora MySQL cluster and its instances."""
+    template = new_template(blueprint, f"Aurora MySQL cluster, one writer and {database.readers} reader(s)")
+    add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the database")
+    add_parameter(template, "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private subnets, one per AZ")
+    _add_network(template, blueprint)
+    _add_parameter_group(template, blueprint)
+    _add_monitoring_role(template, blueprint)
+    _add_cluster(template, blueprint, database)
+    _add_instances(template, blueprint, database)
+    _add_outputs(template, database)
+    return template
+
+
+def instance_ids(database: Database) -> list[str]:
+    """Logical ids of the instances, writer first: DatabaseWriter, DatabaseReader1, ..."""
+    return ["DatabaseWriter", *(f"DatabaseReader{number}" for number in range(1, database.readers + 1))]
+
+
+def _add_network(template: Template, blueprint: Blueprint) -> None:
+    template.add_resource(DBSubnetGroup(
+        "DatabaseSubnetGroup",
+        DBSubnetGroupDescription=f"{blueprint.name} database: the private subnets of every AZ",
+        SubnetIds=Ref("PrivateSubnetIds"),
+    ))
+    template.add_resource(SecurityGroup(
+        "DatabaseSecurityGroup",
+        GroupDescription=f"{blueprint.name} database: MySQL from the services that use it (their own rules)",
+        VpcId=Ref("VpcId"),
+        # An Aurora cluster opens no connections of its own; this rule replaces the default allow-all egress.
+        SecurityGroupEgress=[SecurityGroupRule(IpProtocol="icmp", FromPort=-1, ToPort=-1, CidrIp="127.0.0.1/32",
+                                                 Description="no egress: matches nothing routable")],
+    ))
+
+
+def _add_parameter_group(template: Template, blueprint: Blueprint) -> None:
+    template.add_resource(DBClusterParameterGroup(
+        "DatabaseClusterParameterGroup",
+        Description=f"{blueprint.name} Aurora MySQL: TLS only, slow query log for the log export",
+        Family=PARAMETER_GROUP_FAMILY,
+        Parameters={
+            "require_secure_transport": "ON",
+            "slow_query_log": "1",
+            "long_query_time": str(SLOW_QUERY_SECONDS),
+            "log_output": "FILE",
+        },
+    ))
+
+
+def _add_monitoring_role(template: Template, blueprint: Blueprint) -> None:
+    # Enhanced Monitoring's OS metrics (per process, per disk) go to RDS's own log group, and only there.
+    metrics = f"log-group:{ENHANCED_MONITORING_LOG_GROUP}"
+    template.add_resource(iam.service_role(
+        "DatabaseMonitoringRole", "monitoring.rds.amazonaws.com",
+        {"enhanced-monitoring": [
+            iam.allow([logs.CreateLogGroup, logs.PutRetentionPolicy], [iam.arn("logs", metrics)]),
+            iam.allow([logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams, logs.GetLogEvents],
+                      [iam.arn("logs", f"{metrics}:log-stream:*")]),
+        ]},
+        description=f"RDS Enhanced Monitoring of the {blueprint.name} database: its OS metrics log group only",
+    ))
+
+
+def _add_cluster(template: Template, blueprint: Blueprint, database: Database) -> None:
+    template.add_resource(DBCluster(
+        "DatabaseCluster",
+        Engine=ENGINE,
+        EngineVersion=database.engine_version,
+        DatabaseName=database.database_name,
+        MasterUsername=database.master_username,
+        ManageMasterUserPassword=True,
+        Port=MYSQL_PORT,
+        DBSubnetGroupName=Ref("DatabaseSubnetGroup"),
+        VpcSecurityGroupIds=[GetAtt("DatabaseSecurityGroup", "GroupId")],
+        DBClusterParameterGroupName=Ref("DatabaseClusterParameterGroup"),
+        StorageEncrypted=True,
+        EnableIAMDatabaseAuthentication=True,
+        DeletionProtection=database.deletion_protection,
+        BackupRetentionPeriod=database.backup_retention_days,
+        CopyTagsToSnapshot=True,
+        EnableCloudwatchLogsExports=list(LOG_EXPORTS),
+        DeletionPolicy=SNAPSHOT,
+        UpdateReplacePolicy=SNAPSHOT,
+    ))
+
+
+def _add_instances(template: Template, blueprint: Blueprint, database: Database) -> None:
+    zones = blueprint.network.availability_zones
+    for index, logical_id in enumerate(instance_ids(database)):
+        template.add_resource(DBInstance(
+            logical_id,
+            Engine=ENGINE,
+            DBClusterIdentifier=Ref("DatabaseCluster"),
+            DBInstanceClass=database.instance_class,
+            # Round-robin over the VPC's AZs (the subnets' order): the writer in the first, reader n in the next.
+            AvailabilityZone=Select(index % zones, GetAZs("")),
+            PubliclyAccessible=False,
+            AutoMinorVersionUpgrade=True,
+            MonitoringInterval=ENHANCED_MONITORING_INTERVAL_S,
+            MonitoringRoleArn=GetAtt("DatabaseMonitoringRole", "Arn"),
+            # The data lives in the cluster (snapshot on delete); an instance is compute, re-created from it.
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+        ))
+
+
+def _add_outputs(template: Template, database: Database) -> None:
+    add_output(template, "DatabaseClusterId", Ref("DatabaseCluster"), "Aurora cluster identifier")
+    add_output(template, "DatabaseEndpoint", GetAtt("DatabaseCluster", "Endpoint.Address"), "Writer endpoint")
+    add_output(template, "DatabaseReaderEndpoint", GetAtt("DatabaseCluster", "ReadEndpoint.Address"),
+               "Reader endpoint, balanced over the readers")
+    add_output(template, "DatabasePort", GetAtt("DatabaseCluster", "Endpoint.Port"), "MySQL port")
+    add_output(template, "DatabaseSecretArn", GetAtt("DatabaseCluster", "MasterUserSecret.SecretArn"),
+               "ARN (never the value) of the secret RDS keeps the master username and password in")
+    add_output(template, "DatabaseSecurityGroupId", GetAtt("DatabaseSecurityGroup", "GroupId"),
+               "Security group of the database; services add their own ingress rules to it")
+    add_output(template, "DatabaseInstanceIds", Join(",", [Ref(logical_id) for logical_id in instance_ids(database)]),
+               "Instance identifiers, writer first, comma-separated")

@@ -1,0 +1,174 @@
+"""The load-balancer stack: one Network Load Balancer, and per service two listeners and two IP target groups.
+
+Blue/green with CodeDeploy needs, per service, a production listener (clients)
+and a test listener (the new version before traffic shifts), each forwarding to
+one of two target groups. CodeDeploy later swaps what the listeners forward to;
+the listeners' properties here depend only on the service's ports and target
+groups, so an ordinary stack update never resets a swap.
+
+The security group is attached at creation because a Network Load Balancer
+created without one can never get one. It admits the production listener ports
+from the clients (the internet, or the VPC for an internal balancer) and the test
+listener ports from the VPC only; it lets traffic out only to the services'
+container ports inside the VPC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from troposphere import GetAtt, Ref, Template
+from troposphere.ec2 import SecurityGroup, SecurityGroupRule
+from troposphere.elasticloadbalancingv2 import (
+    Action,
+    Listener,
+    LoadBalancer,
+    LoadBalancerAttributes,
+    Matcher,
+    TargetGroup,
+    TargetGroupAttribute,
+)
+
+from cfngen.blueprint import Blueprint, Service
+from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.suppress import skip_check
+from cfngen.synth import NestedStack
+
+WORLD = "0.0.0.0/0"
+COLOURS = ("Blue", "Green")
+HEALTH_CHECK_INTERVAL_S = 10
+HEALTHY_THRESHOLD = 3
+UNHEALTHY_THRESHOLD = 3
+
+
+def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
+    """The one load-balancer stack; its DNS name is also an output of the root."""
+    yield NestedStack("load-balancer", build(blueprint), root_outputs=("LoadBalancerDnsName",))
+
+
+def build(blueprint: Blueprint) -> Template:
+    """NLB with its security group; per service production and test listeners and blue and green target groups."""
+    template = new_template(blueprint, f"{blueprint.load_balancer.scheme} Network Load Balancer, "
+                                       "listeners and blue/green target groups per service")
+    add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the load balancer and its targets")
+    add_parameter(template, "VpcCidr", "String", "VPC CIDR: the source of test traffic (and of all traffic when internal)")
+    add_parameter(template, _subnets_parameter(blueprint), "List<AWS::EC2::Subnet::Id>",
+                  "Subnets of the load balancer, one per AZ")
+    _add_security_group(template, blueprint)
+    _add_load_balancer(template, blueprint)
+    for service in blueprint.services:
+        _add_target_groups(template, service)
+        _add_listeners(template, service)
+    _add_outputs(template, blueprint)
+    return template
+
+
+def is_internet_facing(blueprint: Blueprint) -> bool:
+    """True when clients reach the services from the internet."""
+    return blueprint.load_balancer.scheme == "internet-facing"
+
+
+def _subnets_parameter(blueprint: Blueprint) -> str:
+    return "PublicSubnetIds" if is_internet_facing(blueprint) else "PrivateSubnetIds"
+
+
+def _add_security_group(template: Template, blueprint: Blueprint) -> None:
+    clients = WORLD if is_internet_facing(blueprint) else Ref("VpcCidr")
+    ingress = []
+    for service in blueprint.services:
+        ingress.append(SecurityGroupRule(
+            IpProtocol="tcp", FromPort=service.listener_port, ToPort=service.listener_port, CidrIp=clients,
+            Description=f"{service.name} production listener",
+        ))
+        ingress.append(SecurityGroupRule(
+            IpProtocol="tcp", FromPort=service.test_listener_port, ToPort=service.test_listener_port,
+            CidrIp=Ref("VpcCidr"), Description=f"{service.name} test listener, from inside the VPC only",
+        ))
+    # One rule per container port: services may share one, and a group refuses a duplicate rule.
+    egress = [
+        SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=Ref("VpcCidr"),
+                          Description=f"tasks on port {port}: traffic and health checks")
+        for port in sorted({service.port for service in blueprint.services})
+    ]
+    group = template.add_resource(SecurityGroup(
+        "LoadBalancerSecurityGroup",
+        GroupDescription=f"{blueprint.name} Network Load Balancer: listener ports in, container ports out",
+        VpcId=Ref("VpcId"),
+        SecurityGroupIngress=ingress,
+        SecurityGroupEgress=egress,
+    ))
+    if is_internet_facing(blueprint):
+        skip_check(group, "CKV_AWS_260", "an internet-facing load balancer exists to serve its production "
+                                         "listener ports to the internet; test listener ports stay VPC-only")
+
+
+def _add_load_balancer(template: Template, blueprint: Blueprint) -> None:
+    balancer = template.add_resource(LoadBalancer(
+        "LoadBalancer",
+        Type="network",
+        Scheme=blueprint.load_balancer.scheme,
+        Subnets=Ref(_subnets_parameter(blueprint)),
+        SecurityGroups=[Ref("LoadBalancerSecurityGroup")],
+        LoadBalancerAttributes=[LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true")],
+    ))
+    skip_check(balancer, "CKV_AWS_91", "the listeners are TCP, and a Network Load Balancer writes access logs "
+                                       "only for TLS listeners: a log bucket would stay empty")
+    skip_check(balancer, "CKV_AWS_150", "the balancer holds no data and a deploy re-creates it; deletion "
+                                        "protection would turn every stack teardown into a manual step")
+
+
+def _add_target_groups(template: Template, service: Service) -> None:
+    prefix = service.logical_name
+    health_check: dict[str, object] = {"HealthCheckProtocol": "TCP"}
+    if service.health_check is not None:
+        health_check = {"HealthCheckProtocol": "HTTP", "HealthCheckPath": service.health_check.path,
+                        "Matcher": Matcher(HttpCode="200-399")}
+    for colour in COLOURS:
+        template.add_resource(TargetGroup(
+            f"{prefix}{colour}TargetGroup",
+            TargetType="ip",
+            Protocol="TCP",
+            Port=service.port,
+            VpcId=Ref("VpcId"),
+            HealthCheckIntervalSeconds=HEALTH_CHECK_INTERVAL_S,
+            HealthyThresholdCount=HEALTHY_THRESHOLD,
+            UnhealthyThresholdCount=UNHEALTHY_THRESHOLD,
+            TargetGroupAttributes=[TargetGroupAttribute(
+                Key="deregistration_delay.timeout_seconds", Value=str(service.deregistration_delay_s),
+            )],
+            **health_check,
+        ))
+
+
+def _add_listeners(template: Template, service: Service) -> None:
+    prefix = service.logical_name
+    for role, port, colour in (("Production", service.listener_port, "Blue"),
+                               ("Test", service.test_listener_port, "Green")):
+        template.add_resource(Listener(
+            f"{prefix}{role}Listener",
+            LoadBalancerArn=Ref("LoadBalancer"),
+            Port=port,
+            Protocol="TCP",
+            DefaultActions=[Action(Type="forward", TargetGroupArn=Ref(f"{prefix}{colour}TargetGroup"))],
+        ))
+
+
+def _add_outputs(template: Template, blueprint: Blueprint) -> None:
+    add_output(template, "LoadBalancerArn", Ref("LoadBalancer"), "Network Load Balancer ARN")
+    add_output(template, "LoadBalancerFullName", GetAtt("LoadBalancer", "LoadBalancerFullName"),
+               "Load balancer dimension value of its CloudWatch metrics (net/<name>/<id>)")
+    add_output(template, "LoadBalancerDnsName", GetAtt("LoadBalancer", "DNSName"), "DNS name clients connect to")
+    add_output(template, "LoadBalancerSecurityGroupId", GetAtt("LoadBalancerSecurityGroup", "GroupId"),
+               "Security group of the load balancer: the one source the tasks admit")
+    for service in blueprint.services:
+        prefix = service.logical_name
+        for role in ("Production", "Test"):
+            add_output(template, f"{prefix}{role}ListenerArn", Ref(f"{prefix}{role}Listener"),
+                       f"{role} listener of {service.name}")
+        for colour in COLOURS:
+            group = f"{prefix}{colour}TargetGroup"
+            add_output(template, f"{group}Arn", Ref(group), f"{colour} target group ARN of {service.name}")
+            add_output(template, f"{group}Name", GetAtt(group, "TargetGroupName"),
+                       f"{colour} target group name of {service.name}")
+            add_output(template, f"{group}FullName", GetAtt(group, "TargetGroupFullName"),
+                       f"{colour} target group dimension value of the CloudWatch metrics of {service.name}")

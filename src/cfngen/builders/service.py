@@ -1,0 +1,239 @@
+"""The service stacks: one per service, its task definition, ECS service under CodeDeploy, and auto scaling.
+
+Once CODE_DEPLOY controls an ECS service, ECS refuses every change to the
+properties in :data:`CODE_DEPLOY_OWNED_PROPERTIES` unless CodeDeploy makes it.
+The service resource here keeps them stable under ordinary blueprint edits:
+- ``TaskDefinition`` is the task definition *family*, a fixed string. At creation
+  ECS resolves it to the latest active revision, the one this stack registers
+  (hence the DependsOn); later edits register new revisions in the family
+  without touching the service, and the pipeline deploys them.
+- ``LoadBalancers`` names the blue target group (a stable ARN), the container and
+  its port; ``NetworkConfiguration`` names the private subnets and the task
+  security group; ``CapacityProviderStrategy`` names the cluster's provider.
+  They change only when the container port, the AZs or the cluster's provider
+  change: README, "Edits that need the pipeline", says what to do then, and the
+  deployer refuses a change set that would touch them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from awacs import ecr, logs, secretsmanager
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere.applicationautoscaling import (
+    PredefinedMetricSpecification,
+    ScalableTarget,
+    ScalingPolicy,
+    TargetTrackingScalingPolicyConfiguration,
+)
+from troposphere.ec2 import SecurityGroup, SecurityGroupIngress, SecurityGroupRule
+from troposphere.ecs import (
+    AwsvpcConfiguration,
+    CapacityProviderStrategyItem,
+    DeploymentController,
+    NetworkConfiguration,
+    PlacementStrategy,
+)
+from troposphere.ecs import LoadBalancer as ServiceLoadBalancer
+from troposphere.ecs import Service as EcsService
+from troposphere.logs import LogGroup
+
+from cfngen.blueprint import Blueprint, Service
+from cfngen.builders import iam
+from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.taskdef import (
+    PLACEHOLDER_IMAGE,
+    container_name,
+    execution_role_id,
+    family,
+    image_parameter,
+    log_group_id,
+    task_definition,
+    task_definition_id,
+    task_role_id,
+)
+from cfngen.synth import NestedStack
+
+CODE_DEPLOY_OWNED_PROPERTIES = (
+    "TaskDefinition", "LoadBalancers", "NetworkConfiguration", "CapacityProviderStrategy", "PlatformVersion",
+)
+"""Properties of an ECS service that only a CodeDeploy deployment may change once CODE_DEPLOY controls it."""
+
+SCALE_OUT_COOLDOWN_S = 60
+SCALE_IN_COOLDOWN_S = 300
+
+
+def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
+    """One stack per service, named "service-<name>"."""
+    for service in blueprint.services:
+        yield NestedStack(f"service-{service.name}", build(blueprint, service))
+
+
+def service_id(service: Service) -> str:
+    """Logical id of the ECS service resource."""
+    return f"{service.logical_name}Service"
+
+
+def build(blueprint: Blueprint, service: Service) -> Template:
+    """Log group, roles, task security group, task definition, ECS service and auto scaling of `service`."""
+    template = new_template(blueprint, f"ECS service {service.name} under CodeDeploy blue/green, with auto scaling")
+    _add_parameters(template, service)
+    _add_log_group(template, blueprint, service)
+    _add_roles(template, service)
+    _add_task_security_group(template, blueprint, service)
+    if service.database:
+        _add_database_access(template, service)
+    template.add_resource(task_definition(blueprint, service))
+    _add_service(template, blueprint, service)
+    _add_auto_scaling(template, service)
+    _add_outputs(template, service)
+    return template
+
+
+def _add_parameters(template: Template, service: Service) -> None:
+    prefix = service.logical_name
+    add_parameter(template, "ClusterName", "String", "ECS cluster the service runs in")
+    add_parameter(template, "CapacityProviderName", "String", "Capacity provider the tasks are placed with")
+    add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the tasks")
+    add_parameter(template, "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Subnets of the tasks, one per AZ")
+    add_parameter(template, "LoadBalancerSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
+                  "Security group of the load balancer, the only source the tasks admit")
+    add_parameter(template, f"{prefix}BlueTargetGroupArn", "String", "Target group the service starts behind")
+    add_parameter(template, f"{prefix}RepositoryArn", "String", "ECR repository the service's images come from")
+    add_parameter(template, "LogsKmsKeyArn", "String", "KMS key that encrypts the log group")
+    add_parameter(template, image_parameter(service), "String",
+                  f"Image of the first deployment of {service.name}; later images arrive through its pipeline",
+                  Default=service.image or PLACEHOLDER_IMAGE)
+    if service.database:
+        add_parameter(template, "DatabaseEndpoint", "String", "Writer endpoint of the database")
+        add_parameter(template, "DatabasePort", "Number", "Port of the database")
+        add_parameter(template, "DatabaseSecretArn", "String", "Secret holding the database's username and password")
+        add_parameter(template, "DatabaseSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
+                      "Security group of the database")
+
+
+def _add_log_group(template: Template, blueprint: Blueprint, service: Service) -> None:
+    template.add_resource(LogGroup(
+        log_group_id(service),
+        RetentionInDays=blueprint.logs.retention_days,
+        KmsKeyId=Ref("LogsKmsKeyArn"),
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+    ))
+
+
+def _add_roles(template: Template, service: Service) -> None:
+    prefix = service.logical_name
+    statements = [
+        iam.allow([ecr.GetAuthorizationToken], ["*"]),
+        iam.allow([ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
+                  [Ref(f"{prefix}RepositoryArn")]),
+        iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group_id(service), "Arn")]),
+    ]
+    if service.database:
+        statements.append(iam.allow([secretsmanager.GetSecretValue], [Ref("DatabaseSecretArn")]))
+    template.add_resource(iam.service_role(
+        execution_role_id(service), "ecs-tasks.amazonaws.com", {"start-tasks": statements},
+        description=f"ECS starting {service.name} tasks: its image repository, its log group"
+                    + (", the database secret" if service.database else ""),
+    ))
+    template.add_resource(iam.service_role(
+        task_role_id(service), "ecs-tasks.amazonaws.com", {},
+        description=f"The {service.name} application itself: no permissions until the service needs some",
+    ))
+
+
+def _add_task_security_group(template: Template, blueprint: Blueprint, service: Service) -> None:
+    template.add_resource(SecurityGroup(
+        f"{service.logical_name}TaskSecurityGroup",
+        GroupDescription=f"{blueprint.name} {service.name} tasks: container port from the load balancer only",
+        VpcId=Ref("VpcId"),
+        SecurityGroupIngress=[SecurityGroupRule(
+            IpProtocol="tcp", FromPort=service.port, ToPort=service.port,
+            SourceSecurityGroupId=Ref("LoadBalancerSecurityGroupId"),
+            Description="traffic and health checks from the load balancer",
+        )],
+    ))
+
+
+def _add_database_access(template: Template, service: Service) -> None:
+    # The database <-> services cycle, broken here: the database stack owns its security group and opens
+    # nothing, and comes earlier in the stack order; each service that uses the database adds its own rule
+    # to that group. The database never needs to know the services, and removing a service removes its rule.
+    template.add_resource(SecurityGroupIngress(
+        f"{service.logical_name}DatabaseIngress",
+        GroupId=Ref("DatabaseSecurityGroupId"),
+        IpProtocol="tcp",
+        FromPort=Ref("DatabasePort"),
+        ToPort=Ref("DatabasePort"),
+        SourceSecurityGroupId=Ref(f"{service.logical_name}TaskSecurityGroup"),
+        Description=f"MySQL from the {service.name} tasks",
+    ))
+
+
+def _add_service(template: Template, blueprint: Blueprint, service: Service) -> None:
+    prefix = service.logical_name
+    template.add_resource(EcsService(
+        service_id(service),
+        # See the module docstring: the family keeps this property stable; the DependsOn makes the
+        # revision this stack registers the one ECS resolves the family to at creation.
+        DependsOn=[task_definition_id(service)],
+        ServiceName=service.name,
+        Cluster=Ref("ClusterName"),
+        TaskDefinition=family(blueprint, service),
+        DeploymentController=DeploymentController(Type="CODE_DEPLOY"),
+        DesiredCount=service.desired_count,
+        CapacityProviderStrategy=[CapacityProviderStrategyItem(CapacityProvider=Ref("CapacityProviderName"), Weight=1)],
+        PlacementStrategies=[PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
+                             PlacementStrategy(Type="spread", Field="instanceId")],
+        LoadBalancers=[ServiceLoadBalancer(ContainerName=container_name(service), ContainerPort=service.port,
+                                           TargetGroupArn=Ref(f"{prefix}BlueTargetGroupArn"))],
+        NetworkConfiguration=NetworkConfiguration(AwsvpcConfiguration=AwsvpcConfiguration(
+            Subnets=Ref("PrivateSubnetIds"),
+            SecurityGroups=[Ref(f"{prefix}TaskSecurityGroup")],
+            AssignPublicIp="DISABLED",
+        )),
+        HealthCheckGracePeriodSeconds=service.health_check_grace_period_s,
+        PropagateTags="SERVICE",
+        EnableECSManagedTags=True,
+    ))
+
+
+def _add_auto_scaling(template: Template, service: Service) -> None:
+    prefix = service.logical_name
+    template.add_resource(ScalableTarget(
+        f"{prefix}ScalableTarget",
+        ServiceNamespace="ecs",
+        ScalableDimension="ecs:service:DesiredCount",
+        ResourceId=Sub(f"service/${{ClusterName}}/${{{service_id(service)}.Name}}"),
+        MinCapacity=service.scaling.min,
+        MaxCapacity=service.scaling.max,
+    ))
+    template.add_resource(ScalingPolicy(
+        f"{prefix}CpuScalingPolicy",
+        PolicyName=f"{service.name}-cpu-target-tracking",
+        PolicyType="TargetTrackingScaling",
+        ScalingTargetId=Ref(f"{prefix}ScalableTarget"),
+        TargetTrackingScalingPolicyConfiguration=TargetTrackingScalingPolicyConfiguration(
+            PredefinedMetricSpecification=PredefinedMetricSpecification(
+                PredefinedMetricType="ECSServiceAverageCPUUtilization"),
+            TargetValue=float(service.scaling.cpu_target),
+            ScaleOutCooldown=SCALE_OUT_COOLDOWN_S,
+            ScaleInCooldown=SCALE_IN_COOLDOWN_S,
+        ),
+    ))
+
+
+def _add_outputs(template: Template, service: Service) -> None:
+    prefix = service.logical_name
+    add_output(template, f"{prefix}ServiceName", GetAtt(service_id(service), "Name"), f"ECS service name of {service.name}")
+    add_output(template, f"{prefix}ServiceArn", Ref(service_id(service)), f"ECS service ARN of {service.name}")
+    add_output(template, f"{prefix}TaskSecurityGroupId", GetAtt(f"{prefix}TaskSecurityGroup", "GroupId"),
+               f"Security group of the {service.name} tasks")
+    add_output(template, f"{prefix}ExecutionRoleArn", GetAtt(execution_role_id(service), "Arn"),
+               f"Task execution role of {service.name}")
+    add_output(template, f"{prefix}TaskRoleArn", GetAtt(task_role_id(service), "Arn"), f"Task role of {service.name}")
+    add_output(template, f"{prefix}LogGroupName", Ref(log_group_id(service)), f"Log group of {service.name}")
+    add_output(template, f"{prefix}TaskDefinitionArn", Ref(task_definition_id(service)),
+               f"Task definition revision of {service.name}'s first deployment (later ones come from its pipeline)")

@@ -1,0 +1,111 @@
+"""`cfngen deploy`: plan and apply a blueprint, apply a reviewed plan file, or run the whole cycle locally."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cfngen.cli.common import (add_aws_arguments, add_plan_arguments, confirm, deployer, in_ci, load,
+                               make_plan, print_json, report_plan, synthesize_checked)
+from cfngen.deploy import Deployer, Outcome, Package, Plan
+from cfngen.deploy import safety
+from cfngen.errors import UsageError
+
+
+def register(commands: Any) -> None:
+    """Add the deploy command."""
+    parser = commands.add_parser(
+        "deploy", help="plan and apply a blueprint (or apply a reviewed plan file)",
+        description="Exit 0 applied or nothing to do, 1 failed (a rollback names its first failing resource), "
+                    "2 bad input, 3 blocked by a safety rule (nothing was executed). Asks before applying unless "
+                    "--yes is given or CI=true.")
+    parser.add_argument("blueprint", metavar="BLUEPRINT", type=Path, nargs="?",
+                        help="blueprint YAML file (with --plan: optional, to check that its templates did not change)")
+    parser.add_argument("--plan", type=Path, metavar="PLAN_FILE", help="apply exactly the change set of this plan file")
+    add_plan_arguments(parser)
+    add_aws_arguments(parser)
+    parser.add_argument("--yes", action="store_true", help="apply without asking")
+    parser.add_argument("--allow-replace", action="append", default=[], metavar="LOGICAL_ID",
+                        help="allow replacing or removing this stateful resource (repeatable)")
+    parser.add_argument("--local", action="store_true",
+                        help="deploy to an AWS emulator started in this process: bootstrap, plan, apply, re-plan")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the plan-file, local or normal flow."""
+    if args.plan is not None:
+        return _apply_plan_file(args)
+    if args.blueprint is None:
+        raise UsageError("deploy needs a BLUEPRINT or --plan PLAN_FILE")
+    if args.local:
+        return _deploy_locally(args)
+    target, pkg, plan = make_plan(args, load(args))
+    return _review_and_apply(args, target, plan, pkg)
+
+
+def _review_and_apply(args: argparse.Namespace, target: Deployer, plan: Plan, pkg: Package | None) -> int:
+    if not args.json:
+        print(report_plan(plan, args.allow_replace))
+    if not plan.has_changes:
+        _report(args, plan, Outcome(plan.stack_name, "no changes", plan.stack_status))
+        return 0
+    safety.check(plan, args.allow_replace)  # before asking: a blocked plan is not worth a question
+    asked = f"apply these changes to {plan.stack_name} in {plan.region}?"
+    if not (args.yes or args.local or in_ci() or confirm(asked)):
+        print("not applied", file=sys.stderr)
+        return 0
+    outcome = target.apply(plan, allow_replace=args.allow_replace, pkg=pkg)
+    _report(args, plan, outcome)
+    return 0
+
+
+def _apply_plan_file(args: argparse.Namespace) -> int:
+    plan = Plan.load(args.plan)
+    target = deployer(args, plan.region)
+    pkg = target.package(synthesize_checked(load(args))) if args.blueprint is not None else None
+    return _review_and_apply(args, target, plan, pkg)
+
+
+def _deploy_locally(args: argparse.Namespace) -> int:
+    from cfngen import local_aws
+
+    blueprint = load(args)
+    region = args.region or blueprint.region
+    with _emulator(region) as endpoint:
+        print(f"local AWS emulator at {endpoint}", file=sys.stderr)
+        target = deployer(args, region)
+        target.bootstrap()
+        _, pkg, plan = make_plan(args, blueprint)
+        _review_and_apply(args, target, plan, pkg)
+        print("re-planning: a second plan of the same blueprint must find nothing to do", file=sys.stderr)
+        _, _, again = make_plan(args, blueprint)
+        if not args.json:
+            print(again.render())
+            print(local_aws.summary(local_aws.stand_ins(region)))
+        if again.has_changes:
+            print("the re-plan found changes: the deployed stack does not match the templates", file=sys.stderr)
+            return 1
+    return 0
+
+
+@contextmanager
+def _emulator(region: str) -> Iterator[str]:
+    from cfngen.local_aws import LocalAws, environment, require_moto
+
+    require_moto()
+    with LocalAws() as aws, environment(aws.endpoint_url, region):
+        yield aws.endpoint_url
+
+
+def _report(args: argparse.Namespace, plan: Plan, outcome: Outcome) -> None:
+    if args.json:
+        print_json({"plan": plan.to_dict(), "outcome": outcome.to_dict()})
+        return
+    print(f"{outcome.stack_name}: {outcome.result}" + (f" ({outcome.stack_status})" if outcome.stack_status else ""))
+    for key, value in sorted(outcome.outputs.items()):
+        print(f"  {key} = {value}")

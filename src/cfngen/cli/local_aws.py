@@ -1,0 +1,37 @@
+"""`cfngen local-aws`: run the embedded AWS emulator (moto plus cfngen's extensions) on a loopback port."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from typing import Any
+
+from cfngen import local_aws
+
+
+def register(commands: Any) -> None:
+    """Add the local-aws command."""
+    parser = commands.add_parser(
+        "local-aws", help="run the embedded AWS emulator until interrupted",
+        description="Serve moto (with cfngen's nested-stack extensions) on 127.0.0.1 and print the environment "
+                    "that points boto3, the aws CLI and every cfngen command at it. State lives in memory.")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--region", default="us-east-1", help="AWS_DEFAULT_REGION to print (default: us-east-1)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
+    """Serve until Ctrl-C (or until `stop` is set, for tests)."""
+    local_aws.require_moto()
+    with local_aws.LocalAws(port=args.port) as aws:
+        print(f"local AWS emulator listening; point your shell at it with:\n"
+              f"  export AWS_ENDPOINT_URL={aws.endpoint_url}\n"
+              + "".join(f"  export {key}={value}\n" for key, value in sorted(local_aws.FAKE_CREDENTIALS.items()))
+              + f"  export AWS_DEFAULT_REGION={args.region}\n"
+              f"then: cfngen bootstrap --region {args.region}   (Ctrl-C stops the emulator and forgets everything)",
+              flush=True)
+        try:
+            (stop or threading.Event()).wait()
+        except KeyboardInterrupt:
+            pass
+    return 0

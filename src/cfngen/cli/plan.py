@@ -1,0 +1,42 @@
+"""`cfngen plan`: synthesize, lint, package and create one change set over the nested tree; print every change."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cfngen.cli.common import (add_aws_arguments, add_blueprint_argument, add_plan_arguments, load, make_plan,
+                               print_json, report_plan)
+from cfngen.deploy.safety import violations
+
+CHANGES_PRESENT = 4
+
+
+def register(commands: Any) -> None:
+    """Add the plan command."""
+    parser = commands.add_parser(
+        "plan", help="show what a deploy would change (a change set over every nested stack)",
+        description="Exit 0 (with --detailed-exitcode: 0 no changes, 4 changes present), 1 failed, 2 bad input. "
+                    "The change set stays in AWS for `cfngen deploy --plan FILE`.")
+    add_blueprint_argument(parser)
+    add_plan_arguments(parser)
+    add_aws_arguments(parser)
+    parser.add_argument("--out", type=Path, metavar="PLAN_FILE",
+                        help="write the plan (change set ARNs, template hashes, parameters) as JSON")
+    parser.add_argument("--detailed-exitcode", action="store_true", help="exit 4 when the plan has changes")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan, print, optionally save."""
+    _, _, plan = make_plan(args, load(args))
+    if args.out:
+        plan.save(args.out)
+    if args.json:
+        print_json({**plan.to_dict(), "violations": [str(problem) for problem in violations(plan)]})
+    else:
+        print(report_plan(plan))
+        if args.out:
+            print(f"plan written to {args.out}; apply exactly this with `cfngen deploy --plan {args.out}`")
+    return CHANGES_PRESENT if args.detailed_exitcode and plan.has_changes else 0

@@ -1,0 +1,211 @@
+"""Waiting on CloudFormation: stream new stack events (nested stacks too), show progress, find the root cause.
+
+The waiting loop is ours rather than a boto3 waiter so that it can print each event as it
+arrives, give up after a configurable time with a clear message, and, on a rollback, name
+the first resource that failed in the deepest stack instead of the wrapper messages
+("Embedded stack ... was not successfully created") that the parents repeat.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any, Protocol, TypeVar
+
+from cfngen.deploy.package import STACK_TYPE
+
+T = TypeVar("T")
+# Reasons a parent (or a sibling) gives when a failure started elsewhere.
+CASCADE_REASONS = ("Embedded stack", "Resource creation cancelled", "Resource update cancelled",
+                   "The following resource(s) failed", "Resource deletion cancelled")
+PLAIN_HEARTBEAT_S = 30.0
+SPINNER_AFTER_S = 1.0
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    """One stack event, from the root stack or a nested one."""
+
+    event_id: str
+    stack_name: str
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+    timestamp: datetime
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> StackEvent:
+        """A DescribeStackEvents entry."""
+        return cls(event_id=raw["EventId"], stack_name=raw.get("StackName", ""),
+                   logical_id=raw.get("LogicalResourceId", ""), resource_type=raw.get("ResourceType", ""),
+                   status=raw.get("ResourceStatus", ""), reason=raw.get("ResourceStatusReason", "") or "",
+                   timestamp=raw["Timestamp"])
+
+    @property
+    def failed(self) -> bool:
+        """True for a *_FAILED event."""
+        return self.status.endswith("_FAILED")
+
+    def __str__(self) -> str:
+        reason = f"  {self.reason}" if self.reason else ""
+        return (f"{self.timestamp:%H:%M:%S} {self.stack_name} {self.logical_id} {self.resource_type} "
+                f"{self.status}{reason}")
+
+
+def root_cause(events: list[StackEvent]) -> StackEvent | None:
+    """The first failure that is not a parent or a sibling reporting somebody else's failure."""
+    failed = [event for event in events if event.failed]
+    own = [event for event in failed if event.resource_type != STACK_TYPE
+           and not any(marker in event.reason for marker in CASCADE_REASONS)]
+    candidates = own or failed
+    return min(candidates, key=lambda event: event.timestamp) if candidates else None
+
+
+class Progress(Protocol):
+    """Where the waiting loop reports: new events and how long it has waited for what."""
+
+    def event(self, event: StackEvent) -> None:
+        """A new stack event arrived."""
+
+    def waiting(self, what: str, elapsed_s: float) -> None:
+        """Still waiting for `what`."""
+
+    def done(self) -> None:
+        """The wait is over."""
+
+
+class ConsoleProgress:
+    """Events as lines on a stream; while waiting longer than a second, a live status line on a terminal
+    (rich), or a plain heartbeat line every 30 s elsewhere (CI logs)."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._status: Any = None
+        self._console: Any = None
+        self._last_heartbeat = 0.0
+        if self._stream.isatty():
+            from rich.console import Console
+
+            self._console = Console(file=self._stream, highlight=False)
+
+    def event(self, event: StackEvent) -> None:
+        """Print the event on its own line (above the live status, if any)."""
+        if self._console is not None:
+            self._console.print(str(event), markup=False)
+        else:
+            print(event, file=self._stream, flush=True)
+
+    def waiting(self, what: str, elapsed_s: float) -> None:
+        """Show or refresh the status after the first second."""
+        if elapsed_s < SPINNER_AFTER_S:
+            return
+        text = f"{what} ({elapsed_s:.0f} s)"
+        if self._console is not None:
+            if self._status is None:
+                self._status = self._console.status(text)
+                self._status.start()
+            else:
+                self._status.update(text)
+        elif elapsed_s - self._last_heartbeat >= PLAIN_HEARTBEAT_S:
+            self._last_heartbeat = elapsed_s
+            print(f"waiting: {text}", file=self._stream, flush=True)
+
+    def done(self) -> None:
+        """Remove the live status."""
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        self._last_heartbeat = 0.0
+
+
+class SilentProgress:
+    """Reports nothing (library use without a console)."""
+
+    def event(self, event: StackEvent) -> None:
+        """Ignore."""
+
+    def waiting(self, what: str, elapsed_s: float) -> None:
+        """Ignore."""
+
+    def done(self) -> None:
+        """Ignore."""
+
+
+def poll(check: Callable[[float], T | None], *, what: str, timeout_s: float, interval_s: float,
+         progress: Progress, on_timeout: Callable[[], Exception]) -> T:
+    """Call `check(elapsed)` every `interval_s` until it returns a value; raise on_timeout() after `timeout_s`."""
+    started = time.monotonic()
+    try:
+        while True:
+            elapsed = time.monotonic() - started
+            result = check(elapsed)
+            if result is not None:
+                return result
+            if elapsed >= timeout_s:
+                raise on_timeout()
+            progress.waiting(what, elapsed)
+            time.sleep(interval_s)
+    finally:
+        progress.done()
+
+
+class EventWatcher:
+    """New events of a stack and of every stack nested in it, oldest first."""
+
+    def __init__(self, cloudformation: Any, stack_id: str) -> None:
+        self._cloudformation = cloudformation
+        self._stack_id = stack_id
+        self._seen: set[str] = set()
+        self.events: list[StackEvent] = []
+
+    def mark_seen(self) -> None:
+        """Forget nothing, report nothing: every event that exists now is old."""
+        for stack in self.stacks():
+            self._seen.update(event.event_id for event in self._newest_first(stack))
+
+    def poll(self) -> list[StackEvent]:
+        """Events that arrived since the last call (or since mark_seen)."""
+        new: list[StackEvent] = []
+        for stack in self.stacks():
+            for event in self._newest_first(stack):
+                if event.event_id in self._seen:
+                    break
+                self._seen.add(event.event_id)
+                new.append(event)
+        new.sort(key=lambda event: event.timestamp)
+        self.events.extend(new)
+        return new
+
+    def stacks(self) -> Iterator[str]:
+        """The stack and every stack nested in it (ids or names), parents first."""
+        pending = [self._stack_id]
+        while pending:
+            stack = pending.pop(0)
+            yield stack
+            pending += self._children(stack)
+
+    def _children(self, stack: str) -> list[str]:
+        from botocore.exceptions import ClientError
+
+        paginator = self._cloudformation.get_paginator("list_stack_resources")
+        try:
+            return [resource["PhysicalResourceId"] for page in paginator.paginate(StackName=stack)
+                    for resource in page.get("StackResourceSummaries", [])
+                    if resource.get("ResourceType") == STACK_TYPE and resource.get("PhysicalResourceId")]
+        except ClientError:
+            return []  # a nested stack deleted while we looked: its events went with it
+
+    def _newest_first(self, stack: str) -> Iterator[StackEvent]:
+        from botocore.exceptions import ClientError
+
+        paginator = self._cloudformation.get_paginator("describe_stack_events")
+        try:
+            for page in paginator.paginate(StackName=stack):
+                for raw in page.get("StackEvents", []):
+                    yield StackEvent.from_api(raw)
+        except ClientError:
+            return

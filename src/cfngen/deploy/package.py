@@ -1,0 +1,174 @@
+"""Packaging: upload every template under its content hash, point the root at the children, compute capabilities.
+
+Keys are ``cfngen/templates/<sha256>.json``: an object that exists already has exactly
+this content, so it is not uploaded again, and any change to a child changes the URL the
+root holds, hence the root's own hash. CloudFormation (and the emulator, which compares
+only the root template and its parameters) therefore sees every change in the tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from cfngen.errors import SynthError
+from cfngen.synth import MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, ROOT_NAME, StackSet
+
+KEY_PREFIX = "cfngen/templates/"
+ROOT_FILE = f"{ROOT_NAME}.json"
+# CloudFormation's quota for a template read from S3 ("Template body size in an Amazon S3 object").
+MAX_TEMPLATE_BYTES = 1_000_000
+STACK_TYPE = "AWS::CloudFormation::Stack"
+# Types whose explicit physical name needs CAPABILITY_NAMED_IAM instead of CAPABILITY_IAM.
+IAM_NAME_PROPERTIES = {
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::IAM::User": "UserName",
+    "AWS::IAM::Group": "GroupName",
+    "AWS::IAM::InstanceProfile": "InstanceProfileName",
+}
+IAM_TYPES = {*IAM_NAME_PROPERTIES, "AWS::IAM::Policy", "AWS::IAM::AccessKey", "AWS::IAM::UserToGroupAddition"}
+
+
+@dataclass(frozen=True)
+class Package:
+    """Templates ready for a change set: the root's URL (or its body, for a template that needs no bucket)."""
+
+    name: str
+    region: str
+    templates: Mapping[str, Mapping[str, Any]]
+    template_hashes: Mapping[str, str]
+    capabilities: tuple[str, ...]
+    tags: Mapping[str, str] = field(default_factory=dict)
+    url: str = ""
+    body: str = ""
+    uploaded: tuple[str, ...] = ()
+
+    def template_source(self) -> dict[str, str]:
+        """The TemplateURL or TemplateBody argument of a change set."""
+        return {"TemplateURL": self.url} if self.url else {"TemplateBody": self.body}
+
+    @property
+    def root(self) -> Mapping[str, Any]:
+        """The root template as a dictionary."""
+        return self.templates[ROOT_FILE]
+
+    def template_of(self, url: str) -> Mapping[str, Any] | None:
+        """The child template uploaded at `url`, if it is part of this package."""
+        for name, digest in self.template_hashes.items():
+            if url.endswith(f"{KEY_PREFIX}{digest}.json"):
+                return self.templates[name]
+        return None
+
+
+def package(stacks: StackSet, *, s3: Any, bucket: str, region: str) -> Package:
+    """Upload the templates of `stacks` to `bucket` (skipping objects that exist); returns the Package.
+
+    Raises SynthError when a template exceeds a CloudFormation quota (checked before anything is uploaded).
+    """
+    texts = stacks.render("json")
+    children = {name: json.loads(text) for name, text in texts.items() if name != ROOT_FILE}
+    bodies = {name: _body(template) for name, template in children.items()}
+    hashes = {name: _sha256(body) for name, body in bodies.items()}
+    urls = {name: object_url(s3, bucket, _key(digest)) for name, digest in hashes.items()}
+    root = _point_at(json.loads(texts[ROOT_FILE]), urls)
+    bodies[ROOT_FILE] = _body(root)
+    hashes[ROOT_FILE] = _sha256(bodies[ROOT_FILE])
+    templates = {ROOT_FILE: root, **children}
+    for name, template in templates.items():
+        check_limits(name, template, len(bodies[name]))
+    uploaded = tuple(name for name, body in bodies.items() if _upload(s3, bucket, _key(hashes[name]), body))
+    return Package(
+        name=stacks.blueprint.name, region=region, templates=templates, template_hashes=hashes,
+        capabilities=capabilities(templates.values()), tags=dict(stacks.blueprint.tags),
+        url=object_url(s3, bucket, _key(hashes[ROOT_FILE])), uploaded=uploaded,
+    )
+
+
+def inline(name: str, template: Mapping[str, Any], *, region: str) -> Package:
+    """A single small template passed as TemplateBody (the bootstrap stack: no bucket exists yet)."""
+    body = _body(template)
+    check_limits(ROOT_FILE, template, len(body))
+    return Package(name=name, region=region, templates={ROOT_FILE: template},
+                   template_hashes={ROOT_FILE: _sha256(body)}, capabilities=capabilities([template]), body=body)
+
+
+def capabilities(templates: Any) -> tuple[str, ...]:
+    """The capabilities the templates need: CAPABILITY_IAM or _NAMED_IAM, and _AUTO_EXPAND for nesting or macros."""
+    needed: set[str] = set()
+    for template in templates:
+        if "Transform" in template:
+            needed.add("CAPABILITY_AUTO_EXPAND")
+        for resource in template.get("Resources", {}).values():
+            kind = resource.get("Type", "")
+            if kind == STACK_TYPE:
+                needed.add("CAPABILITY_AUTO_EXPAND")
+            elif kind in IAM_TYPES:
+                named = IAM_NAME_PROPERTIES.get(kind, "") in resource.get("Properties", {})
+                needed.add("CAPABILITY_NAMED_IAM" if named else "CAPABILITY_IAM")
+    if "CAPABILITY_NAMED_IAM" in needed:
+        needed.discard("CAPABILITY_IAM")
+    return tuple(sorted(needed))
+
+
+def check_limits(name: str, template: Mapping[str, Any], size: int) -> None:
+    """Raise SynthError when `template` breaks a per-stack quota of CloudFormation."""
+    if size > MAX_TEMPLATE_BYTES:
+        raise SynthError(f"{name} is {size:,} bytes; CloudFormation reads at most {MAX_TEMPLATE_BYTES:,} from S3")
+    for section, limit in (("Resources", MAX_RESOURCES), ("Parameters", MAX_PARAMETERS), ("Outputs", MAX_OUTPUTS)):
+        count = len(template.get(section, {}))
+        if count > limit:
+            raise SynthError(f"{name} has {count} {section.lower()}; CloudFormation allows {limit} per stack")
+
+
+def object_url(s3: Any, bucket: str, key: str) -> str:
+    """The HTTPS URL CloudFormation reads `key` from: virtual-hosted on AWS, path-style on an emulator."""
+    endpoint = urlsplit(s3.meta.endpoint_url)
+    host = endpoint.hostname or ""
+    if host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+        return f"https://{bucket}.{endpoint.netloc}/{key}"
+    if host == "127.0.0.1":
+        # The emulator parses "127" as a bucket name; "localhost" is read as path-style.
+        return f"{endpoint.scheme}://localhost:{endpoint.port}/{bucket}/{key}"
+    return f"{endpoint.scheme}://{endpoint.netloc}/{bucket}/{key}"
+
+
+def _point_at(root: dict[str, Any], urls: Mapping[str, str]) -> dict[str, Any]:
+    for logical_id, resource in root.get("Resources", {}).items():
+        if resource.get("Type") != STACK_TYPE:
+            continue
+        local = resource["Properties"]["TemplateURL"]
+        if local not in urls:
+            raise SynthError(f"root stack {logical_id} points at {local!r}, which is not one of the templates")
+        resource["Properties"]["TemplateURL"] = urls[local]
+    return root
+
+
+def _body(template: Mapping[str, Any]) -> str:
+    return json.dumps(template, indent=1, sort_keys=True) + "\n"
+
+
+def _sha256(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _key(digest: str) -> str:
+    return f"{KEY_PREFIX}{digest}.json"
+
+
+def _upload(s3: Any, bucket: str, key: str, body: str) -> bool:
+    """Put `body` at `key` unless an object is there already (same key, same content); True when uploaded."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json")
+    return True

@@ -1,0 +1,195 @@
+"""The plan: every change of a root change set and of its nested change sets, as rows, a table and a JSON file.
+
+CloudFormation describes a nested change set as a ``ResourceChange`` of type
+``AWS::CloudFormation::Stack`` whose ``ChangeSetId`` names the child's own change set;
+:func:`describe_tree` follows those ids depth-first, page by page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from cfngen.errors import UsageError
+
+PLAN_FORMAT = 1
+ROOT_PATH = "root"
+ACTIONS = {"Add": "add", "Modify": "modify", "Remove": "remove", "Import": "import", "Dynamic": "dynamic"}
+REPLACEMENTS = {"True": "true", "Conditional": "conditional"}
+RECREATING = ("Always", "Conditionally")
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One row of the plan: what happens to one resource of one (nested) stack."""
+
+    stack: str
+    logical_id: str
+    resource_type: str
+    action: str
+    replacement: str = ""
+    causes: tuple[str, ...] = ()
+    physical_id: str = ""
+    pipeline_owned: tuple[str, ...] = ()
+
+    @property
+    def replaces(self) -> bool:
+        """True when CloudFormation will (or may) create a new physical resource in place of the old one."""
+        return self.action == "replace"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A reviewed change set and what it does; apply() executes exactly this change set."""
+
+    stack_name: str
+    region: str
+    change_set_type: str
+    change_set_id: str = ""
+    stack_id: str = ""
+    changes: tuple[ResourceChange, ...] = ()
+    nested_change_sets: tuple[str, ...] = ()
+    template_url: str = ""
+    template_hashes: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    previous_parameters: tuple[str, ...] = ()
+    capabilities: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    stack_status: str = ""
+    stack_updated: str = ""
+    termination_protection: bool = True
+    stack_policy: str = ""
+    status_reason: str = ""
+
+    @property
+    def has_changes(self) -> bool:
+        """False when CloudFormation found nothing to do (the change set was deleted)."""
+        return bool(self.change_set_id)
+
+    def render(self) -> str:
+        """The whole nested tree of changes as a table, with a one-line summary."""
+        head = f"stack {self.stack_name} ({self.region}), {self.change_set_type.lower()}"
+        if not self.has_changes:
+            return f"{head}: no changes"
+        header = ("stack", "logical id", "type", "action", "replacement", "caused by")
+        rows = [(c.stack, c.logical_id, c.resource_type, c.action, c.replacement or "-", ", ".join(c.causes) or "-")
+                for c in self.changes]
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+                 for row in (header, *rows)]
+        counts: dict[str, int] = {}
+        for change in self.changes:
+            counts[change.action] = counts.get(change.action, 0) + 1
+        summary = ", ".join(f"{count} to {action}" for action, count in sorted(counts.items()))
+        return "\n".join([head, *lines, f"{len(self.changes)} changes: {summary}"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as plain JSON-ready data (what --json prints and --out writes)."""
+        return {"format": PLAN_FORMAT, "has_changes": self.has_changes, **asdict(self)}
+
+    def to_json(self) -> str:
+        """The plan file's text."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def save(self, path: str | Path) -> Path:
+        """Write the plan file; returns its path."""
+        target = Path(path)
+        target.write_text(self.to_json(), encoding="utf-8")
+        return target
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """The plan recorded by to_dict(); UsageError on a file that is not a cfngen plan."""
+        if not isinstance(data, Mapping) or data.get("format") != PLAN_FORMAT:
+            raise UsageError(f"not a cfngen plan file (format {PLAN_FORMAT})")
+        names = {f.name for f in fields(cls)}
+        try:
+            values = {key: value for key, value in data.items() if key in names}
+            values["changes"] = tuple(
+                ResourceChange(**{**change, "causes": tuple(change.get("causes", ())),
+                                  "pipeline_owned": tuple(change.get("pipeline_owned", ()))})
+                for change in values.get("changes", ()))
+            for key in ("nested_change_sets", "previous_parameters", "capabilities"):
+                values[key] = tuple(values.get(key, ()))
+            return cls(**values)
+        except TypeError as exc:
+            raise UsageError(f"plan file is damaged: {exc}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Plan:
+        """Read a plan file written by save()."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read the plan: {exc.strerror}") from None
+        except ValueError as exc:
+            raise UsageError(f"{path}: not JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+@dataclass(frozen=True)
+class ChangeTree:
+    """Every resource change of a change set and its nested ones, and the nested change set ids."""
+
+    changes: tuple[ResourceChange, ...]
+    nested_change_sets: tuple[str, ...]
+
+
+def describe_tree(cloudformation: Any, change_set_id: str,
+                  pipeline_owned: Callable[[str, Mapping[str, Any]], tuple[str, ...]] = lambda stack, change: (),
+                  ) -> ChangeTree:
+    """Walk a change set and every nested change set under it.
+
+    `pipeline_owned(stack path, raw ResourceChange)` names the properties of the change that a
+    deployment pipeline owns (an ECS service under the CODE_DEPLOY controller), for the safety rules.
+    """
+    changes: list[ResourceChange] = []
+    nested: list[str] = []
+
+    def walk(change_set: str, path: str) -> None:
+        for raw in _raw_changes(cloudformation, change_set):
+            changes.append(to_change(path, raw, pipeline_owned(path, raw)))
+            child = raw.get("ChangeSetId")
+            if child and raw.get("ResourceType") == "AWS::CloudFormation::Stack":
+                nested.append(child)
+                walk(child, f"{path}/{raw['LogicalResourceId']}")
+
+    walk(change_set_id, ROOT_PATH)
+    return ChangeTree(tuple(changes), tuple(nested))
+
+
+def _raw_changes(cloudformation: Any, change_set_id: str) -> Iterator[Mapping[str, Any]]:
+    token: str | None = None
+    while True:
+        page = cloudformation.describe_change_set(ChangeSetName=change_set_id, **({"NextToken": token} if token else {}))
+        for change in page.get("Changes", []):
+            if change.get("Type") == "Resource":
+                yield change["ResourceChange"]
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def to_change(stack: str, raw: Mapping[str, Any], pipeline_owned: tuple[str, ...] = ()) -> ResourceChange:
+    """One ResourceChange of DescribeChangeSet as a plan row."""
+    replacement = REPLACEMENTS.get(raw.get("Replacement", ""), "")
+    action = ACTIONS.get(raw.get("Action", ""), str(raw.get("Action", "")).lower())
+    if action == "modify" and replacement:
+        action = "replace"
+    details = raw.get("Details", [])
+    recreating = [_target(detail) for detail in details if detail.get("Target", {}).get("RequiresRecreation") in RECREATING]
+    causes = recreating or [_target(detail) for detail in details]
+    return ResourceChange(
+        stack=stack, logical_id=raw.get("LogicalResourceId", ""), resource_type=raw.get("ResourceType", ""),
+        action=action, replacement=replacement, causes=tuple(dict.fromkeys(causes)),
+        physical_id=raw.get("PhysicalResourceId", ""), pipeline_owned=pipeline_owned,
+    )
+
+
+def _target(detail: Mapping[str, Any]) -> str:
+    target = detail.get("Target", {})
+    name = target.get("Name")
+    return str(name) if name and target.get("Attribute") == "Properties" else str(target.get("Attribute", "?"))

@@ -1,0 +1,111 @@
+"""Safety rules, checked before a change set runs, and the stack policy set on first create.
+
+A change set is refused (exit 3) when it would
+- replace or remove a stateful resource (data that no template can bring back), or a nested
+  stack, which may hold some, unless the caller names its logical id in `allow_replace`;
+- change a property of an ECS service under the CODE_DEPLOY controller that the deployment
+  pipeline owns: CloudFormation cannot update those once CodeDeploy runs the service.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cfngen.builders.service import CODE_DEPLOY_OWNED_PROPERTIES
+from cfngen.deploy.package import Package
+from cfngen.deploy.plan import Plan, ResourceChange
+from cfngen.errors import SafetyError
+
+STATEFUL_TYPES = frozenset({
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::S3::Bucket",
+    "AWS::ECR::Repository",
+    "AWS::CodeCommit::Repository",
+    "AWS::Logs::LogGroup",
+    "AWS::SecretsManager::Secret",
+    "AWS::KMS::Key",
+})
+NESTED_STACK = "AWS::CloudFormation::Stack"
+# What the stack policy protects from replacement and deletion: the database and the network.
+PROTECTED_TYPES = ("AWS::EC2::VPC", "AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One change a safety rule refuses, and what to do about it."""
+
+    change: ResourceChange
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.change.stack}/{self.change.logical_id} ({self.change.resource_type}): {self.message}"
+
+
+def violations(plan: Plan, allow_replace: Collection[str] = ()) -> list[Violation]:
+    """Every change of `plan` that a safety rule refuses; empty when the plan may run."""
+    found = []
+    for change in plan.changes:
+        destroys = change.replaces or change.action == "remove"
+        if destroys and (change.resource_type in STATEFUL_TYPES or change.resource_type == NESTED_STACK) \
+                and change.logical_id not in allow_replace:
+            what = "replaces" if change.replaces else "removes"
+            subject = "a nested stack (and any data in it)" if change.resource_type == NESTED_STACK else \
+                "a stateful resource"
+            found.append(Violation(change, f"the change set {what} {subject}; if that is intended, "
+                                           f"run again with --allow-replace {change.logical_id}"))
+        if change.pipeline_owned:
+            found.append(Violation(change, (
+                f"changes {', '.join(change.pipeline_owned)} of an ECS service under the CODE_DEPLOY controller; "
+                "the pipeline owns these (CloudFormation cannot update them): ship a new task definition "
+                "through the service's pipeline (taskdef.json), and keep the service resource unchanged")))
+    return found
+
+
+def check(plan: Plan, allow_replace: Collection[str] = ()) -> None:
+    """Raise SafetyError listing every violation of `plan`; return when it may run."""
+    problems = violations(plan, allow_replace)
+    if problems:
+        raise SafetyError("refused to execute the change set:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def pipeline_owned(template: Mapping[str, Any] | None, change: Mapping[str, Any]) -> tuple[str, ...]:
+    """The pipeline-owned properties a raw ResourceChange touches, when its resource is a CODE_DEPLOY service."""
+    if template is None or change.get("ResourceType") != "AWS::ECS::Service" or change.get("Action") != "Modify":
+        return ()
+    resource = template.get("Resources", {}).get(change.get("LogicalResourceId", ""), {})
+    controller = resource.get("Properties", {}).get("DeploymentController", {}).get("Type")
+    if controller != "CODE_DEPLOY":
+        return ()
+    touched = {detail["Target"]["Name"].split(".")[0] for detail in change.get("Details", [])
+               if detail.get("Target", {}).get("Attribute") == "Properties" and detail["Target"].get("Name")}
+    return tuple(name for name in CODE_DEPLOY_OWNED_PROPERTIES if name in touched)
+
+
+def stack_policy(package: Package) -> str:
+    """A stack policy that denies Update:Replace and Update:Delete on the database and the VPC.
+
+    The same document is set on the root and on every nested stack: a condition on the
+    resource type protects the resources themselves wherever they are, and the root also
+    protects, by logical id, the nested stacks that hold them.
+    """
+    holders = sorted(logical_id for logical_id, resource in package.root.get("Resources", {}).items()
+                     if resource.get("Type") == NESTED_STACK
+                     and _holds_protected(package.template_of(resource["Properties"]["TemplateURL"])))
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": "*",
+         "Condition": {"StringEquals": {"ResourceType": list(PROTECTED_TYPES)}}},
+    ]
+    if holders:
+        statements.append({"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*",
+                           "Resource": [f"LogicalResourceId/{logical_id}" for logical_id in holders]})
+    return json.dumps({"Statement": statements}, indent=2, sort_keys=True)
+
+
+def _holds_protected(template: Mapping[str, Any] | None) -> bool:
+    return template is not None and any(resource.get("Type") in PROTECTED_TYPES
+                                        for resource in template.get("Resources", {}).values())

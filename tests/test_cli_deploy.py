@@ -1,0 +1,121 @@
+"""`cfngen bootstrap / plan / deploy` against the emulator: exit codes, JSON, plan files, prompts, the local cycle."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from cfngen import Plan, ResourceChange
+from cfngen.cli import main
+from cfngen.lint import Finding
+from cfngen.local_aws import LocalAws
+from tests.conftest import ROOT, moto_stack
+
+DEV = str(ROOT / "blueprints" / "dev.yaml")
+DEMO = str(ROOT / "blueprints" / "demo.yaml")
+
+
+@pytest.fixture()
+def bootstrapped(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> LocalAws:
+    assert main(["bootstrap", "--region", "us-east-1"]) == 0
+    assert "templates bucket: cfngen-templates-123456789012-us-east-1" in capsys.readouterr().out
+    return aws
+
+
+def test_plan_without_a_bucket_says_how_to_bootstrap(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", DEV]) == 2
+    assert "cfngen bootstrap --region us-east-1" in capsys.readouterr().err
+
+
+def test_plan_then_deploy_the_reviewed_plan_then_nothing_to_do(bootstrapped: LocalAws, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert main(["plan", DEV, "--detailed-exitcode", "--out", str(plan_file)]) == 4
+    out = capsys.readouterr().out
+    assert "3 changes: 3 to add" in out and f"cfngen deploy --plan {plan_file}" in out
+    recorded = json.loads(plan_file.read_text())
+    assert recorded["change_set_id"].startswith("arn:aws:cloudformation:us-east-1:")
+    assert set(recorded["template_hashes"]) == {"root.json", "keys.json", "network.json", "registry.json"}
+
+    assert main(["deploy", "--plan", str(plan_file), DEV, "--yes"]) == 0
+    assert "microservices-dev: applied (CREATE_COMPLETE)" in capsys.readouterr().out
+
+    assert main(["plan", DEV, "--detailed-exitcode"]) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert main(["deploy", DEV, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["plan"]["has_changes"], report["outcome"]["result"]) == (False, "no changes")
+
+
+def test_plan_json_is_machine_readable(bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", DEV, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["change_set_type"] == "CREATE" and report["violations"] == []
+    assert [change["logical_id"] for change in report["changes"]] == ["Keys", "Network", "Registry"]
+
+
+def test_deploy_asks_unless_told_not_to(bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deploy", DEV]) == 2, "no terminal and not CI: refuse rather than apply unasked"
+    assert "pass --yes (or set CI=true)" in capsys.readouterr().err
+    monkeypatch.setenv("CI", "true")
+    assert main(["deploy", DEV]) == 0
+    assert "applied (CREATE_COMPLETE)" in capsys.readouterr().out
+
+
+def test_a_plan_that_replaces_stateful_resources_is_blocked(bootstrapped: LocalAws, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    plan = Plan(stack_name="microservices-dev", region="us-east-1", change_set_type="UPDATE",
+                change_set_id="arn:aws:cloudformation:us-east-1:123456789012:changeSet/x/1", changes=(
+                    ResourceChange("root/Registry", "WebImageRepository", "AWS::ECR::Repository", "replace", "true",
+                                   ("RepositoryName",)),))
+    path = plan.save(tmp_path / "plan.json")
+    assert main(["deploy", "--plan", str(path), "--yes"]) == 3
+    assert "--allow-replace WebImageRepository" in capsys.readouterr().err
+
+
+def test_a_stale_plan_is_blocked(bootstrapped: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deploy", DEV, "--yes"]) == 0
+    stale = tmp_path / "stale.json"
+    assert main(["plan", DEV, "--param", "Nothing=1", "--out", str(stale)]) == 2, "unknown parameters: bad input"
+    tagged = tmp_path / "dev.yaml"
+    tagged.write_text(Path(DEV).read_text(encoding="utf-8") + "tags:\n  Team: payments\n", encoding="utf-8")
+    assert main(["plan", str(tagged), "--out", str(stale), "--detailed-exitcode"]) == 4
+    stack = moto_stack("microservices-dev", "us-east-1")
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"  # somebody else deployed (and rolled back) since
+    capsys.readouterr()
+    assert main(["deploy", "--plan", str(stale), "--yes"]) == 3
+    assert "changed since the plan was made" in capsys.readouterr().err
+
+
+def test_a_failed_first_create_needs_replace_failed(bootstrapped: LocalAws,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", DEV]) == 0
+    moto_stack("microservices-dev", "us-east-1").status = "ROLLBACK_COMPLETE"
+    assert main(["deploy", DEV, "--yes"]) == 1
+    assert "--replace-failed" in capsys.readouterr().err
+    assert main(["deploy", DEV, "--yes", "--replace-failed", "--no-termination-protection"]) == 0
+
+
+def test_templates_with_lint_errors_are_not_planned(bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    error = Finding("network.yaml", 3, 5, "E3012", "error", "Property Foo should be of type String")
+    monkeypatch.setattr(sys.modules["cfngen.lint"], "lint", lambda stacks: [error])
+    assert main(["plan", DEV]) == 1
+    err = capsys.readouterr().err
+    assert "lint: network.yaml:3:5 E3012" in err and "cfn-lint found 1 error(s)" in err
+
+
+def test_deploy_local_runs_plan_apply_replan_and_names_what_is_not_emulated(
+        aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deploy", DEMO, "--local"]) == 0
+    captured = capsys.readouterr()
+    assert "microservices-demo: applied (CREATE_COMPLETE)" in captured.out
+    assert "stack microservices-demo (us-west-2), update: no changes" in captured.out
+    assert re.search(r"AWS::CodeCommit::Repository: microservices-demo-Registry-\w+: ServiceASourceRepository",
+                     captured.out)
+    assert "does not model AWS::CodeCommit::Repository" in captured.err, "the placeholders' events are streamed"

@@ -1,0 +1,330 @@
+"""The service stacks: CODE_DEPLOY service kept stable, task definition, scoped roles, task network, auto scaling."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+import pytest
+
+from cfngen import synthesize
+from cfngen.blueprint import Blueprint
+from cfngen.builders import iam
+from cfngen.builders.service import CODE_DEPLOY_OWNED_PROPERTIES, build
+from cfngen.builders.taskdef import (
+    PLACEHOLDER_IMAGE,
+    TaskDefinitionValues,
+    environment,
+    stack_values,
+    task_definition,
+)
+from tests.stack_helpers import make_blueprint, resources, statements
+
+WEB: dict[str, Any] = {"name": "web", "port": 3000, "health_check": {"path": "/health"},
+                       "environment": {"LOG_LEVEL": "info"}, "scaling": {"min": 2, "max": 8, "cpu_target": 60}}
+DATABASE = {"database_name": "shop"}
+
+
+def _build(service: dict[str, Any] | None = None, **sections: Any) -> tuple[Blueprint, dict[str, Any]]:
+    blueprint = make_blueprint(services=[service or WEB], **sections)
+    return blueprint, build(blueprint, blueprint.services[0]).to_dict()
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    (body,) = [body for body in template["Resources"].values() if body["Type"] == kind]
+    properties: dict[str, Any] = body["Properties"]
+    return properties
+
+
+def _container(template: dict[str, Any]) -> dict[str, Any]:
+    (container,) = _of_type(template, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    result: dict[str, Any] = container
+    return result
+
+
+def _owned(service: dict[str, Any]) -> dict[str, Any]:
+    """The ECS service's CODE_DEPLOY-owned properties, plus the DependsOn that decides its first revision."""
+    (body,) = [body for body in service["Resources"].values() if body["Type"] == "AWS::ECS::Service"]
+    owned = {name: body["Properties"].get(name) for name in CODE_DEPLOY_OWNED_PROPERTIES}
+    return {**owned, "DependsOn": body["DependsOn"]}
+
+
+# --- the ECS service under CodeDeploy -------------------------------------------------------------------------
+
+
+def test_service_uses_the_code_deploy_controller_behind_the_blue_target_group() -> None:
+    _, template = _build()
+    service = _of_type(template, "AWS::ECS::Service")
+    assert service["DeploymentController"] == {"Type": "CODE_DEPLOY"}
+    assert service["LoadBalancers"] == [{"ContainerName": "web", "ContainerPort": 3000,
+                                         "TargetGroupArn": {"Ref": "WebBlueTargetGroupArn"}}]
+
+
+def test_service_runs_in_private_subnets_without_public_ips_spread_over_azs_by_the_capacity_provider() -> None:
+    _, template = _build()
+    service = _of_type(template, "AWS::ECS::Service")
+    assert service["NetworkConfiguration"]["AwsvpcConfiguration"] == {
+        "AssignPublicIp": "DISABLED", "Subnets": {"Ref": "PrivateSubnetIds"},
+        "SecurityGroups": [{"Ref": "WebTaskSecurityGroup"}]}
+    assert service["CapacityProviderStrategy"] == [{"CapacityProvider": {"Ref": "CapacityProviderName"}, "Weight": 1}]
+    assert {"Type": "spread", "Field": "attribute:ecs.availability-zone"} in service["PlacementStrategies"]
+    assert service["HealthCheckGracePeriodSeconds"] == 60
+    assert "LaunchType" not in service
+
+
+def test_service_names_the_task_definition_family_not_a_revision() -> None:
+    blueprint, template = _build()
+    service_body = next(body for body in template["Resources"].values() if body["Type"] == "AWS::ECS::Service")
+    family = _of_type(template, "AWS::ECS::TaskDefinition")["Family"]
+    assert family == "unit-web"
+    assert service_body["Properties"]["TaskDefinition"] == family
+    assert service_body["DependsOn"] == ["WebTaskDefinition"]
+
+
+ORDINARY_EDITS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("environment", {"environment": {"LOG_LEVEL": "debug", "FEATURE": "on"}}, {}),
+    ("cpu and memory", {"cpu": 1024, "memory": 2048}, {}),
+    ("first image", {"image": "public.ecr.aws/nginx/nginx:1.27"}, {}),
+    ("scaling", {"scaling": {"min": 1, "max": 20, "cpu_target": 40}, "desired_count": 4}, {}),
+    ("health check path", {"health_check": {"path": "/ready"}}, {}),
+    ("no health check", {"health_check": None}, {}),
+    ("user and filesystem", {"user": None, "read_only_root_filesystem": False}, {}),
+    ("grace and drain", {"health_check_grace_period_s": 300, "deregistration_delay_s": 5}, {}),
+    ("listener ports", {"listener_port": 8000, "test_listener_port": 9000}, {}),
+    ("uses the database", {"database": True}, {"database": DATABASE}),
+    ("log retention", {}, {"logs": {"retention_days": 365}}),
+    ("cluster capacity", {}, {"cluster": {"instance_type": "m6i.large", "max_size": 12}}),
+]
+
+
+@pytest.mark.parametrize(("service_edit", "blueprint_edit"), [edit[1:] for edit in ORDINARY_EDITS],
+                         ids=[edit[0] for edit in ORDINARY_EDITS])
+def test_ordinary_edits_leave_the_code_deploy_owned_properties_alone(
+    service_edit: dict[str, Any], blueprint_edit: dict[str, Any],
+) -> None:
+    _, before = _build()
+    _, after = _build({**WEB, **service_edit}, **blueprint_edit)
+    assert _owned(after) == _owned(before)
+
+
+def test_a_new_container_port_is_an_edit_code_deploy_owns() -> None:
+    _, before = _build()
+    _, after = _build({**WEB, "port": 3001})
+    assert _owned(after)["LoadBalancers"] != _owned(before)["LoadBalancers"]
+
+
+def test_owned_property_names_are_properties_of_an_ecs_service() -> None:
+    from troposphere.ecs import Service
+
+    assert set(CODE_DEPLOY_OWNED_PROPERTIES) <= set(Service.props)
+
+
+# --- the task definition ----------------------------------------------------------------------------------------
+
+
+def test_task_definition_is_awsvpc_on_ec2_with_one_essential_logged_container() -> None:
+    _, template = _build()
+    definition = _of_type(template, "AWS::ECS::TaskDefinition")
+    assert definition["NetworkMode"] == "awsvpc" and definition["RequiresCompatibilities"] == ["EC2"]
+    assert (definition["Cpu"], definition["Memory"]) == ("256", "512")
+    container = _container(template)
+    assert container["Essential"] is True
+    assert container["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
+    assert container["LogConfiguration"] == {"LogDriver": "awslogs", "Options": {
+        "awslogs-group": {"Ref": "WebLogGroup"}, "awslogs-region": {"Ref": "AWS::Region"},
+        "awslogs-stream-prefix": "ecs"}}
+    assert container["Image"] == {"Ref": "WebImage"}
+
+
+def test_container_runs_as_a_non_root_user_on_a_read_only_root_with_a_private_tmp() -> None:
+    _, template = _build()
+    container = _container(template)
+    assert container["User"] == "1000" and container["ReadonlyRootFilesystem"] is True
+    (tmpfs,) = container["LinuxParameters"]["Tmpfs"]
+    assert tmpfs["ContainerPath"] == "/tmp" and "noexec" in tmpfs["MountOptions"]
+
+
+def test_user_and_read_only_root_are_blueprint_options() -> None:
+    _, template = _build({**WEB, "user": None, "read_only_root_filesystem": False})
+    container = _container(template)
+    assert "User" not in container and container["ReadonlyRootFilesystem"] is False
+    assert "LinuxParameters" not in container
+
+
+def test_container_health_check_requests_the_path_and_only_when_there_is_one() -> None:
+    _, template = _build()
+    command = _container(template)["HealthCheck"]["Command"]
+    assert command[0] == "CMD-SHELL" and "http://127.0.0.1:3000/health" in command[1]
+    _, without = _build({**WEB, "health_check": None})
+    assert "HealthCheck" not in _container(without)
+
+
+def test_health_check_path_stays_one_argument_of_the_shell_command() -> None:
+    path = "/x';touch$IFS/tmp/p;'"
+    _, template = _build({**WEB, "health_check": {"path": path}})
+    words = shlex.split(_container(template)["HealthCheck"]["Command"][1])
+    assert words.count(f"http://127.0.0.1:3000{path}") == 2
+    assert "touch" not in " ".join(word for word in words if "127.0.0.1" not in word)
+
+
+def test_environment_holds_the_blueprint_variables_and_the_port() -> None:
+    _, template = _build()
+    assert _container(template)["Environment"] == [{"Name": "HTTP_PORT", "Value": "3000"},
+                                                   {"Name": "LOG_LEVEL", "Value": "info"}]
+
+
+def test_placeholder_https_listener_moves_off_a_container_port_of_8443() -> None:
+    blueprint = make_blueprint(services=[{"name": "tls", "port": 8443}])
+    variables = environment(blueprint, blueprint.services[0], stack_values(blueprint.services[0]))
+    assert variables["HTTP_PORT"] == "8443" and variables["HTTPS_PORT"] != "8443"
+
+
+def test_privileged_container_ports_are_bindable_by_the_non_root_user() -> None:
+    _, template = _build({**WEB, "port": 80})
+    assert _container(template)["SystemControls"] == [
+        {"Namespace": "net.ipv4.ip_unprivileged_port_start", "Value": "80"}]
+    _, high = _build()
+    assert "SystemControls" not in _container(high)
+
+
+def test_task_definition_renders_with_literal_values_for_the_pipeline() -> None:
+    blueprint = make_blueprint(services=[{**WEB, "database": True}], database=DATABASE)
+    values = TaskDefinitionValues(
+        image="<IMAGE1_NAME>", execution_role_arn="arn:aws:iam::123456789012:role/exec",
+        task_role_arn="arn:aws:iam::123456789012:role/task", log_group_name="/logs/web", region="eu-west-1",
+        database_host="db.example", database_port="3306",
+        database_secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+    )
+    rendered = json.dumps(task_definition(blueprint, blueprint.services[0], values).to_dict())
+    assert '"Ref"' not in rendered and "Fn::" not in rendered
+    assert '"<IMAGE1_NAME>"' in rendered
+    assert "secret:db-AbCdEf:password::" in rendered
+
+
+# --- first image ------------------------------------------------------------------------------------------------
+
+
+def test_first_image_is_a_root_parameter_with_a_working_public_default() -> None:
+    root = synthesize(make_blueprint(services=[WEB])).root().to_dict()
+    assert root["Parameters"]["WebImage"]["Default"] == PLACEHOLDER_IMAGE
+    assert root["Resources"]["ServiceWeb"]["Properties"]["Parameters"]["WebImage"] == {"Ref": "WebImage"}
+
+
+def test_blueprint_image_becomes_the_default() -> None:
+    _, template = _build({**WEB, "image": "public.ecr.aws/nginx/nginx:1.27"})
+    assert template["Parameters"]["WebImage"]["Default"] == "public.ecr.aws/nginx/nginx:1.27"
+
+
+# --- network and roles -----------------------------------------------------------------------------------------
+
+
+def test_task_security_group_admits_the_container_port_from_the_load_balancer_only() -> None:
+    _, template = _build()
+    group = _of_type(template, "AWS::EC2::SecurityGroup")
+    assert group["SecurityGroupIngress"] == [{
+        "IpProtocol": "tcp", "FromPort": 3000, "ToPort": 3000,
+        "SourceSecurityGroupId": {"Ref": "LoadBalancerSecurityGroupId"},
+        "Description": "traffic and health checks from the load balancer"}]
+    assert not [body for body in template["Resources"].values() if body["Type"] == "AWS::EC2::SecurityGroupIngress"]
+
+
+def _role(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    role: dict[str, Any] = template["Resources"][logical_id]
+    return role
+
+
+def test_execution_role_reaches_one_repository_and_one_log_group() -> None:
+    _, template = _build()
+    granted = {(action, json.dumps(resource, sort_keys=True))
+               for statement in statements(_role(template, "WebExecutionRole"))
+               for action in statement["Action"] for resource in statement["Resource"]}
+    assert granted == {
+        ("ecr:GetAuthorizationToken", '"*"'),
+        ("ecr:BatchCheckLayerAvailability", '{"Ref": "WebRepositoryArn"}'),
+        ("ecr:GetDownloadUrlForLayer", '{"Ref": "WebRepositoryArn"}'),
+        ("ecr:BatchGetImage", '{"Ref": "WebRepositoryArn"}'),
+        ("logs:CreateLogStream", '{"Fn::GetAtt": ["WebLogGroup", "Arn"]}'),
+        ("logs:PutLogEvents", '{"Fn::GetAtt": ["WebLogGroup", "Arn"]}'),
+    }
+    assert all(action in iam.ACTIONS_WITHOUT_RESOURCE_LEVEL for action, resource in granted if resource == '"*"')
+
+
+def test_task_role_has_no_permissions() -> None:
+    _, template = _build()
+    assert "Policies" not in _role(template, "WebTaskRole")["Properties"]
+    assert "ManagedPolicyArns" not in _role(template, "WebTaskRole")["Properties"]
+
+
+def test_log_group_is_encrypted_retained_and_expires_per_blueprint() -> None:
+    _, template = _build(logs={"retention_days": 90})
+    (body,) = [body for body in template["Resources"].values() if body["Type"] == "AWS::Logs::LogGroup"]
+    assert body["Properties"] == {"RetentionInDays": 90, "KmsKeyId": {"Ref": "LogsKmsKeyArn"}}
+    assert (body["DeletionPolicy"], body["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+# --- services that use the database -----------------------------------------------------------------------------
+
+
+def test_database_service_gets_endpoint_environment_and_credentials_as_secrets() -> None:
+    _, template = _build({**WEB, "database": True}, database=DATABASE)
+    container = _container(template)
+    variables = {item["Name"]: item["Value"] for item in container["Environment"]}
+    assert variables["DB_HOST"] == {"Ref": "DatabaseEndpoint"}
+    assert variables["DB_PORT"] == {"Ref": "DatabasePort"}
+    assert variables["DB_NAME"] == "shop"
+    assert not {"DB_USERNAME", "DB_PASSWORD"} & set(variables)
+    assert container["Secrets"] == [
+        {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Sub": ["${SecretArn}:password::",
+                                                          {"SecretArn": {"Ref": "DatabaseSecretArn"}}]}},
+        {"Name": "DB_USERNAME", "ValueFrom": {"Fn::Sub": ["${SecretArn}:username::",
+                                                          {"SecretArn": {"Ref": "DatabaseSecretArn"}}]}},
+    ]
+
+
+def test_database_service_execution_role_reads_that_one_secret_only() -> None:
+    _, template = _build({**WEB, "database": True}, database=DATABASE)
+    secret_statements = [statement for statement in statements(_role(template, "WebExecutionRole"))
+                         if any(action.startswith("secretsmanager:") for action in statement["Action"])]
+    assert secret_statements == [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+                                  "Resource": [{"Ref": "DatabaseSecretArn"}]}]
+
+
+def test_database_service_opens_the_database_to_its_own_tasks() -> None:
+    _, template = _build({**WEB, "database": True}, database=DATABASE)
+    rule = _of_type(template, "AWS::EC2::SecurityGroupIngress")
+    assert rule["GroupId"] == {"Ref": "DatabaseSecurityGroupId"}
+    assert rule["SourceSecurityGroupId"] == {"Ref": "WebTaskSecurityGroup"}
+    assert rule["FromPort"] == rule["ToPort"] == {"Ref": "DatabasePort"}
+
+
+def test_service_without_database_takes_no_database_inputs() -> None:
+    _, template = _build(database=DATABASE)
+    assert not [name for name in template["Parameters"] if name.startswith("Database")]
+    assert "Secrets" not in _container(template)
+
+
+# --- auto scaling and outputs -----------------------------------------------------------------------------------
+
+
+def test_auto_scaling_tracks_average_cpu_within_the_blueprint_bounds() -> None:
+    _, template = _build()
+    target = _of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 8)
+    assert target["ScalableDimension"] == "ecs:service:DesiredCount"
+    policy = _of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["PredefinedMetricSpecification"] == {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}
+    assert policy["TargetValue"] == 60.0
+    assert 0 < policy["ScaleOutCooldown"] < policy["ScaleInCooldown"]
+
+
+def test_one_stack_per_service_with_the_contracted_outputs() -> None:
+    blueprint = make_blueprint(services=[WEB, {"name": "orders", "port": 3001, "listener_port": 81,
+                                               "test_listener_port": 8081}])
+    stacks = synthesize(blueprint)
+    for name, prefix in (("service-web", "Web"), ("service-orders", "Orders")):
+        outputs = set(stacks.child(name).template.outputs)
+        assert outputs == {f"{prefix}{suffix}" for suffix in (
+            "ServiceName", "ServiceArn", "TaskSecurityGroupId", "ExecutionRoleArn", "TaskRoleArn", "LogGroupName",
+            "TaskDefinitionArn")}
+        assert len(resources(stacks.child(name).template, "AWS::ECS::Service")) == 1
