@@ -60,8 +60,9 @@ def test_schema_writes_the_service_schema(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "service.schema.json").read_text())["title"] == "cfngen service"
 
 
-@pytest.mark.parametrize("blueprint_path", EXAMPLES, ids=example_ids())
-def test_example_blueprints_satisfy_the_schema(blueprint_path: Path) -> None:
+@pytest.mark.parametrize("blueprint_path", [*EXAMPLES, *sorted((ROOT / "blueprints" / "base").glob("*.yaml"))],
+                         ids=[*example_ids(), "base"])
+def test_example_blueprints_layers_and_bases_satisfy_the_schema(blueprint_path: Path) -> None:
     jsonschema.Draft202012Validator(json_schema()).validate(yaml.safe_load(blueprint_path.read_text()))
 
 
@@ -75,6 +76,7 @@ def test_example_services_satisfy_the_service_schema(service_path: Path) -> None
     ({"name": "x", "services": [{"name": "web", "port": 80, "cpu": 300}]}, "300"),
     ({"name": "x", "services": ["svc.yaml"], "logs": {"retention_days": 2}}, "2"),
     ({"name": "Bad Name", "services": ["svc.yaml"]}, "Bad Name"),
+    ({"extends": 3}, "3"),
 ])
 def test_the_schema_rejects_what_the_loader_rejects(document: dict[str, object], problem: str) -> None:
     with pytest.raises(jsonschema.ValidationError, match=problem):

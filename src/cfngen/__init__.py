@@ -16,17 +16,22 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from cfngen.blueprint import Blueprint, Service, load_blueprint
+from cfngen.ci_policy import CiPolicy, ci_policy
 from cfngen.deploy import Deployer, Outcome, Package, Plan, ResourceChange
+from cfngen.diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
 from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
 from cfngen.lint import Finding, lint
 from cfngen.report import Report, review
 from cfngen.schema import json_schema
+from cfngen.scaffold import Answers, scaffold
 from cfngen.synth import NestedStack, StackSet, synthesize
 
 __all__ = [
+    "Answers",
     "Blueprint",
     "BlueprintError",
     "CfngenError",
+    "CiPolicy",
     "DeployError",
     "Deployer",
     "Finding",
@@ -35,17 +40,24 @@ __all__ = [
     "Package",
     "Plan",
     "Problem",
+    "PropertyChange",
     "Report",
     "ResourceChange",
+    "ResourceDiff",
     "SafetyError",
     "Service",
+    "StackDiff",
     "StackSet",
     "SynthError",
+    "TemplateDiff",
     "UsageError",
     "__version__",
+    "ci_policy",
+    "diff",
     "json_schema",
     "lint",
     "load_blueprint",
     "review",
+    "scaffold",
     "synthesize",
 ]

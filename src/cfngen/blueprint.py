@@ -7,16 +7,18 @@ the offending value was written and the dotted path of the field.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cfngen.errors import BlueprintError, Problem
-from cfngen.yamlsource import Mark, SourceMap, load_yaml
+from cfngen.overrides import Override, annotation_at, apply_overrides, models_in
+from cfngen.yamlsource import Mark, SourceMap, kind, load_yaml, merge
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 # Derived AWS names such as "<blueprint>-<service>-build" must stay within the
@@ -361,21 +363,72 @@ class Blueprint(Spec):
         raise KeyError(name)
 
 
-def load_blueprint(path: str | Path) -> Blueprint:
-    """Load, include and validate a blueprint file.
+EXTENDS = "extends"
+# Lists that layers and --set address by a key of their entries rather than by position.
+KEYED_LISTS: dict[tuple[str | int, ...], str] = {("services",): "name"}
 
-    Service entries that are strings are paths (relative to the blueprint) to
-    service files. Returns a frozen Blueprint; raises BlueprintError listing
-    every problem found, each with file, line, column and field path.
+
+def load_blueprint(path: str | Path, *, overrides: Iterable[str | Override] = ()) -> Blueprint:
+    """Load, include, layer, override and validate a blueprint file.
+
+    Service entries that are strings are paths (relative to the file that names
+    them) to service files. ``extends: base.yaml`` (relative to the file) layers
+    the file over a base blueprint: mappings merge deeply, services merge by
+    name, anything else in the file replaces the base's value; bases may extend
+    further bases. `overrides` are ``PATH=VALUE`` texts (``cluster.min_size=1``,
+    ``services.web.port=8081``) applied last, as ``cfngen --set`` does.
+    Returns a frozen Blueprint; raises BlueprintError listing every problem
+    found, each with the file, line and column where the value was written.
     """
     blueprint_path = Path(path)
-    data, source = load_yaml(blueprint_path)
+    data, source, problems = _load_layers(blueprint_path, ())
+    problems += apply_overrides(data, source, overrides, schema=Blueprint, keyed_lists=KEYED_LISTS)
+    return validate(data, source, blueprint_path, known_problems=problems)
+
+
+def _load_layers(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
+    """One blueprint file with its service files included, merged over the base it extends (recursively)."""
+    data, source = load_yaml(path)
     if not isinstance(data, dict):
-        mark = source.locate(()) or Mark(blueprint_path, 1, 1)
+        mark = source.locate(()) or Mark(path, 1, 1)
         raise BlueprintError([Problem(mark.file, mark.line, mark.column, "",
-                                      f"expected a mapping at the top level, found {_kind(data)}")])
-    data, include_problems = _include_service_files(data, source, blueprint_path)
-    return validate(data, source, blueprint_path, known_problems=include_problems)
+                                      f"expected a mapping at the top level, found {kind(data)}")])
+    data, problems = _include_service_files(data, source, path)
+    if EXTENDS not in data:
+        return data, source, problems
+    extends = data.pop(EXTENDS)
+    mark = source.locate((EXTENDS,)) or Mark(path, 1, 1)
+    if not isinstance(extends, str) or not extends.strip():
+        raise _at(mark, f"expected the path of a base blueprint, relative to this file, found {_show(extends)}")
+    base_path = path.parent / extends
+    chain += (path.resolve(),)
+    if base_path.resolve() in chain:
+        cycle = " -> ".join(str(link) for link in (*chain, base_path.resolve()))
+        raise _at(mark, f"extends forms a cycle: {cycle}")
+    try:
+        base, base_source, base_problems = _load_layers(base_path, chain)
+    except BlueprintError as exc:
+        raise BlueprintError([
+            Problem(mark.file, mark.line, mark.column, EXTENDS, f"base blueprint {extends!r} ({base_path}): {p.message}")
+            if p.line == 0 else p
+            for p in exc.problems
+        ]) from None
+    merged = merge(base, base_source, data, source, keyed_lists=KEYED_LISTS)
+    problems = base_problems + [_moved(problem, merged.new_path(_loc(problem.field))) for problem in problems]
+    return merged.data, merged.source, problems
+
+
+def _at(mark: Mark, message: str) -> BlueprintError:
+    return BlueprintError([Problem(mark.file, mark.line, mark.column, EXTENDS, message)])
+
+
+def _loc(field: str) -> tuple[str | int, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in field.split(".")) if field else ()
+
+
+def _moved(problem: Problem, loc: tuple[str | int, ...]) -> Problem:
+    """The problem of an overlay's service entry, renumbered to where the entry sits after the merge."""
+    return dataclasses.replace(problem, field=".".join(map(str, loc)))
 
 
 def validate(
@@ -433,7 +486,7 @@ def _include_service_files(
             resolved.append({})
             continue
         if not isinstance(service_data, dict):
-            problems.append(Problem(service_path, 1, 1, field, f"expected a service mapping, found {_kind(service_data)}"))
+            problems.append(Problem(service_path, 1, 1, field, f"expected a service mapping, found {kind(service_data)}"))
             resolved.append({})
             continue
         source.graft(("services", index), service_source)
@@ -478,31 +531,12 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     """The field names of the model that sits at `loc` in a Blueprint."""
-    model: Any = Blueprint
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
-        if field is None:
-            return []
-        model = _model_in(field.annotation)
-    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
-
-
-def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+    models = models_in(annotation_at(Blueprint, loc))
+    return list(models[0].model_fields) if models else []
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, (dict, list)) else _kind(value)
+    text = repr(value) if not isinstance(value, (dict, list)) else kind(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(type(value), type(value).__name__)

@@ -27,7 +27,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        # line 0: the problem is the file (or command-line argument) as a whole, not a place in it
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else str(self.file)
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 

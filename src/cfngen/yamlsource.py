@@ -9,7 +9,7 @@ instead of eating the machine.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,125 @@ class SourceMap:
             self.values[prefix + path] = mark
         for path, mark in other.keys.items():
             self.keys[prefix + path] = mark
+
+    def take(self, other: SourceMap, other_path: Path_, path: Path_, value: Any) -> None:
+        """Copy the marks of `value`, found at `other_path` in `other`, to `path` in this map.
+
+        Walks `value` rather than `other`, so the cost is the size of the value taken.
+        """
+        if other_path in other.values:
+            self.values[path] = other.values[other_path]
+        if other_path in other.keys:
+            self.keys[path] = other.keys[other_path]
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self.take(other, other_path + (key,), path + (key,), item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.take(other, other_path + (index,), path + (index,), item)
+
+    def replace(self, path: Path_, mark: Mark) -> None:
+        """`path` (and everything under it) now comes from `mark`, e.g. a command-line override."""
+        depth = len(path)
+        for marks in (self.values, self.keys):
+            for stale in [written for written in marks if len(written) > depth and written[:depth] == path]:
+                del marks[stale]
+            marks[path] = mark
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The result of :func:`merge`: data, its source map, and where overlay list entries ended up."""
+
+    data: Any
+    source: SourceMap
+    moved: dict[Path_, Path_]
+
+    def new_path(self, overlay_path: Path_) -> Path_:
+        """Where a value that sat at `overlay_path` in the overlay sits in the merged data."""
+        for old, new in self.moved.items():
+            if overlay_path[: len(old)] == old:
+                return new + overlay_path[len(old):]
+        return overlay_path
+
+
+def merge(
+    base: Any, base_source: SourceMap, overlay: Any, overlay_source: SourceMap,
+    *, keyed_lists: Mapping[Path_, str] | None = None,
+) -> Merged:
+    """Deep-merge `overlay` onto `base`, carrying each value's mark from the file that wrote it.
+
+    Mappings merge key by key; a list at a path of `keyed_lists` merges entry by
+    entry, matching entries on the named key (new entries are appended); any
+    other value of the overlay (scalar, list, ``null``) replaces the base's.
+    """
+    merger = _Merger(base_source, overlay_source, dict(keyed_lists or {}))
+    data = merger.merge(base, (), overlay, (), ())
+    return Merged(data, merger.source, merger.moved)
+
+
+class _Merger:
+    def __init__(self, base_source: SourceMap, overlay_source: SourceMap, keyed_lists: dict[Path_, str]) -> None:
+        self.base_source = base_source
+        self.overlay_source = overlay_source
+        self.keyed_lists = keyed_lists
+        self.source = SourceMap()
+        self.moved: dict[Path_, Path_] = {}
+
+    def merge(self, base: Any, base_path: Path_, overlay: Any, overlay_path: Path_, path: Path_) -> Any:
+        if isinstance(base, dict) and isinstance(overlay, dict):
+            return self.mappings(base, base_path, overlay, overlay_path, path)
+        if path in self.keyed_lists and isinstance(base, list) and isinstance(overlay, list):
+            return self.keyed(base, base_path, overlay, overlay_path, path, self.keyed_lists[path])
+        self.source.take(self.overlay_source, overlay_path, path, overlay)
+        return overlay
+
+    def mappings(
+        self, base: dict[str, Any], base_path: Path_, overlay: dict[str, Any], overlay_path: Path_, path: Path_
+    ) -> dict[str, Any]:
+        self.source.take(self.overlay_source, overlay_path, path, None)
+        result: dict[str, Any] = {}
+        for key, value in base.items():
+            if key not in overlay:
+                self.source.take(self.base_source, base_path + (key,), path + (key,), value)
+                result[key] = value
+        for key, value in overlay.items():
+            if key in base:
+                result[key] = self.merge(base[key], base_path + (key,), value, overlay_path + (key,), path + (key,))
+            else:
+                self.source.take(self.overlay_source, overlay_path + (key,), path + (key,), value)
+                result[key] = value
+        return result
+
+    def keyed(
+        self, base: list[Any], base_path: Path_, overlay: list[Any], overlay_path: Path_, path: Path_, key: str
+    ) -> list[Any]:
+        self.source.take(self.overlay_source, overlay_path, path, None)
+        result = list(base)
+        unmatched = {_entry_key(entry, key): index for index, entry in enumerate(base)}
+        unmatched.pop(None, None)
+        merged: set[int] = set()
+        for overlay_index, entry in enumerate(overlay):
+            target = unmatched.pop(_entry_key(entry, key), None)
+            if target is None:
+                target = len(result)
+                result.append(entry)
+                self.source.take(self.overlay_source, overlay_path + (overlay_index,), path + (target,), entry)
+            else:
+                merged.add(target)
+                result[target] = self.merge(base[target], base_path + (target,), entry,
+                                            overlay_path + (overlay_index,), path + (target,))
+            if target != overlay_index:
+                self.moved[overlay_path + (overlay_index,)] = path + (target,)
+        for index, entry in enumerate(base):
+            if index not in merged:
+                self.source.take(self.base_source, base_path + (index,), path + (index,), entry)
+        return result
+
+
+def _entry_key(entry: Any, key: str) -> Hashable | None:
+    value = entry.get(key) if isinstance(entry, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def load_yaml(path: Path) -> tuple[Any, SourceMap]:
@@ -164,6 +283,11 @@ class _Converter:
             self.source.keys[path + (key,)] = self.mark(key_node)
             result[key] = self.convert(value_node, path + (key,))
         return result
+
+
+def kind(value: Any) -> str:
+    """How an error message names the kind of a loaded value ("a mapping", "text", "int"...)."""
+    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
 def _error(mark: Mark, message: str) -> BlueprintError:

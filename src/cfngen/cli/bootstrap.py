@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cfngen.cli.common import deployer, print_json
+from cfngen.cli import output
+from cfngen.cli.common import deployer
 from cfngen.deploy.bootstrap import BUCKET_OUTPUT, STACK_NAME
 
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     target = deployer(args, args.region)
     outcome = target.bootstrap()
     if args.json:
-        print_json(outcome.to_dict())
+        output.print_json(outcome.to_dict())
     else:
         print(f"{STACK_NAME} in {target.region}: {outcome.result}; "
               f"templates bucket: {outcome.outputs.get(BUCKET_OUTPUT, '?')}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -14,18 +13,35 @@ from cfngen.blueprint import Blueprint, load_blueprint
 from cfngen.errors import DeployError, UsageError
 from cfngen.synth import StackSet, synthesize
 
+from cfngen.overrides import Override
+
 if TYPE_CHECKING:
     from cfngen.deploy import Deployer, Package, Plan
 
 
 def add_blueprint_argument(parser: argparse.ArgumentParser) -> None:
-    """The positional BLUEPRINT argument."""
+    """The positional BLUEPRINT argument, and ``--set`` to override its values."""
     parser.add_argument("blueprint", metavar="BLUEPRINT", type=Path, help="blueprint YAML file")
+    add_set_argument(parser)
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """``--set PATH=VALUE`` (repeatable): override a blueprint value, validated like the file."""
+    parser.add_argument(
+        "--set", dest="overrides", metavar="PATH=VALUE", action="append", default=[], type=_override,
+        help="override a blueprint value, e.g. --set cluster.min_size=1 or --set services.web.port=8081 "
+             "(services by name or index; repeatable; validated like the file)",
+    )
 
 
 def load(args: argparse.Namespace) -> Blueprint:
-    """The blueprint named on the command line, validated."""
-    return load_blueprint(args.blueprint)
+    """The blueprint named on the command line, with its ``--set`` overrides, validated."""
+    return load_path(args.blueprint, args)
+
+
+def load_path(path: Path, args: argparse.Namespace) -> Blueprint:
+    """The blueprint at `path` with the ``--set`` overrides of `args`, validated."""
+    return load_blueprint(path, overrides=getattr(args, "overrides", ()))
 
 
 def default_outdir(blueprint: Blueprint) -> Path:
@@ -108,11 +124,6 @@ def report_plan(plan: Plan, allow_replace: Sequence[str] = ()) -> str:
     return "\n".join(lines)
 
 
-def print_json(data: object) -> None:
-    """One JSON document on stdout."""
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
 def in_ci() -> bool:
     """True when CI=true: commands run without asking."""
     return os.environ.get("CI", "").lower() in ("true", "1")
@@ -124,3 +135,10 @@ def confirm(question: str) -> bool:
         raise UsageError("no terminal to confirm on: pass --yes (or set CI=true) to apply without asking")
     print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
     return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _override(text: str) -> Override:
+    try:
+        return Override.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

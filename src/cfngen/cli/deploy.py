@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cfngen.cli.common import (add_aws_arguments, add_plan_arguments, confirm, deployer, in_ci, load,
-                               make_plan, print_json, report_plan, synthesize_checked)
+from cfngen.cli import output
+from cfngen.cli.common import (add_aws_arguments, add_plan_arguments, add_set_argument, confirm, deployer, in_ci, load,
+                               make_plan, report_plan, synthesize_checked)
 from cfngen.deploy import Deployer, Outcome, Package, Plan
 from cfngen.deploy import safety
 from cfngen.errors import UsageError
@@ -25,6 +26,7 @@ def register(commands: Any) -> None:
                     "--yes is given or CI=true.")
     parser.add_argument("blueprint", metavar="BLUEPRINT", type=Path, nargs="?",
                         help="blueprint YAML file (with --plan: optional, to check that its templates did not change)")
+    add_set_argument(parser)
     parser.add_argument("--plan", type=Path, metavar="PLAN_FILE", help="apply exactly the change set of this plan file")
     add_plan_arguments(parser)
     add_aws_arguments(parser)
@@ -104,7 +106,7 @@ def _emulator(region: str) -> Iterator[str]:
 
 def _report(args: argparse.Namespace, plan: Plan, outcome: Outcome) -> None:
     if args.json:
-        print_json({"plan": plan.to_dict(), "outcome": outcome.to_dict()})
+        output.print_json({"plan": plan.to_dict(), "outcome": outcome.to_dict()})
         return
     print(f"{outcome.stack_name}: {outcome.result}" + (f" ({outcome.stack_status})" if outcome.stack_status else ""))
     for key, value in sorted(outcome.outputs.items()):

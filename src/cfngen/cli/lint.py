@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cfngen.cli.common import default_outdir
-from cfngen.blueprint import load_blueprint
+from cfngen.cli import output
+from cfngen.cli.common import add_set_argument, default_outdir, load_path
 from cfngen.errors import UsageError
 from cfngen.lint import Finding, lint, lint_paths, to_json, to_sarif, to_text
 from cfngen.synth import synthesize
 
 FORMATTERS = {"text": to_text, "json": to_json, "sarif": to_sarif}
+SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "informational": "cyan"}
 
 
 def register(commands: Any) -> None:
@@ -21,31 +22,50 @@ def register(commands: Any) -> None:
                                  description="Exit 0 with no findings, 1 with findings (warnings and "
                                              "informational ones included), 2 on bad input.")
     parser.add_argument("target", metavar="BLUEPRINT|OUTDIR", type=Path, help="blueprint file or template directory")
+    add_set_argument(parser)
     parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format (default: text)")
+    parser.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
     parser.add_argument("--region", help="region to lint a directory for (a blueprint names its own)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Lint, print the findings, exit 1 when there are any."""
-    findings = _lint_target(args.target, args.region)
-    output = FORMATTERS[args.format](findings)
-    if output:
-        print(output, end="")
-    if args.format == "text":
+    with output.progress(f"linting {args.target}"):
+        findings = _lint_target(args)
+    if args.format != "text":
+        print(FORMATTERS[args.format](findings), end="")
+    elif output.is_terminal():
+        _print_table(findings)
+    else:
+        print(to_text(findings), end="")
         print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
     return 1 if findings else 0
 
 
-def _lint_target(target: Path, region: str | None) -> list[Finding]:
+def _print_table(findings: list[Finding]) -> None:
+    if findings:
+        output.table(
+            ["location", "rule", "severity", "message"],
+            [[f"{f.file}:{f.line}:{f.column}", f.rule, output.styled(f.severity, SEVERITY_STYLES.get(f.severity, "")),
+              f.message] for f in findings],
+        )
+    count = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}"
+    output.echo(output.styled(count, "bold red" if findings else "green"))
+
+
+def _lint_target(args: argparse.Namespace) -> list[Finding]:
+    target: Path = args.target
     if target.is_dir():
+        if args.overrides:
+            raise UsageError(f"{target}: --set changes a blueprint; it cannot apply to a directory of templates")
         paths = sorted([*target.glob("*.yaml"), *target.glob("*.json")])
         if not paths:
             raise UsageError(f"{target}: no *.yaml or *.json templates in this directory")
-        return lint_paths(paths, region=region or "us-east-1")
+        return lint_paths(paths, region=args.region or "us-east-1")
     if not target.exists():
         raise UsageError(f"{target}: no such file or directory")
-    blueprint = load_blueprint(target)
+    blueprint = load_path(target, args)
     stacks = synthesize(blueprint)
     outdir = default_outdir(blueprint)
     return [Finding(str(outdir / finding.file), finding.line, finding.column, finding.rule, finding.severity,

@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cfngen.cli import output
 from cfngen.cli.common import (add_aws_arguments, add_blueprint_argument, add_plan_arguments, load, make_plan,
-                               print_json, report_plan)
+                               report_plan)
 from cfngen.deploy.safety import violations
 
 CHANGES_PRESENT = 4
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         plan.save(args.out)
     if args.json:
-        print_json({**plan.to_dict(), "violations": [str(problem) for problem in violations(plan)]})
+        output.print_json({**plan.to_dict(), "violations": [str(problem) for problem in violations(plan)]})
     else:
         print(report_plan(plan))
         if args.out:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cfngen.cli import output
 from cfngen.cli.common import add_blueprint_argument, default_outdir, load
 from cfngen.synth import FORMATS, StackSet, synthesize
 
@@ -19,34 +20,52 @@ def register(commands: Any) -> None:
     parser.add_argument("--format", choices=FORMATS, default="yaml", help="template format (default: yaml)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when OUTDIR differs from what the blueprint gives now")
+    output.add_json_argument(parser, "the files written (or, with --check, the differences)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Synthesize, then write or check."""
     blueprint = load(args)
-    stacks = synthesize(blueprint)
+    with output.progress(f"synthesizing {blueprint.name}"):
+        stacks = synthesize(blueprint)
     outdir = args.outdir or default_outdir(blueprint)
     if args.check:
-        differences = stacks.differences(outdir, args.format)
-        for line in differences:
-            print(line)
-        if differences:
-            print(f"{outdir} is stale: run `cfngen synth {args.blueprint} -o {outdir}` and commit the result")
-            return 1
-        print(f"{outdir} is up to date")
-        return 0
+        return _check(stacks, outdir, args)
     stacks.write(outdir, args.format)
-    print(summary(stacks, outdir, args.format))
+    if args.json:
+        output.print_json(summary_data(stacks, outdir, args.format))
+    else:
+        print_summary(stacks, outdir, args.format)
     return 0
 
 
-def summary(stacks: StackSet, outdir: Path, fmt: str) -> str:
-    """A short table: each written file and how many resources it holds."""
+def _check(stacks: StackSet, outdir: Path, args: argparse.Namespace) -> int:
+    differences = stacks.differences(outdir, args.format)
+    if args.json:
+        output.print_json({"outdir": str(outdir), "current": not differences, "differences": differences})
+    elif differences:
+        for line in differences:
+            output.echo(output.styled(line, "yellow"))
+        output.echo(output.styled(f"{outdir} is stale", "bold red"),
+                    f": run `cfngen synth {args.blueprint} -o {outdir}` and commit the result")
+    else:
+        output.echo(output.styled(f"{outdir} is up to date", "green"))
+    return 1 if differences else 0
+
+
+def summary_data(stacks: StackSet, outdir: Path, fmt: str) -> dict[str, Any]:
+    """What synth wrote: each file and how many resources it holds."""
     templates = stacks.templates(fmt)  # type: ignore[arg-type]
-    width = max(len(name) for name in templates)
-    lines = [f"{stacks.blueprint.name}: {len(templates)} templates in {outdir}"]
-    lines += [f"  {name:<{width}}  {len(template.resources):>3} resources" for name, template in templates.items()]
-    total = sum(len(template.resources) for template in templates.values())
-    lines.append(f"  {'total':<{width}}  {total:>3} resources")
-    return "\n".join(lines)
+    files = [{"file": name, "resources": len(template.resources)} for name, template in templates.items()]
+    return {"blueprint": stacks.blueprint.name, "outdir": str(outdir), "templates": files,
+            "resources": sum(len(template.resources) for template in templates.values())}
+
+
+def print_summary(stacks: StackSet, outdir: Path, fmt: str) -> None:
+    """A short table: each written file and how many resources it holds."""
+    data = summary_data(stacks, outdir, fmt)
+    rows: list[list[output.Cell]] = [[entry["file"], entry["resources"]] for entry in data["templates"]]
+    rows.append([output.styled("total", "bold"), output.styled(str(data["resources"]), "bold")])
+    output.table([output.Column("file"), output.Column("resources", "right")], rows,
+                 title=f"{data['blueprint']}: {len(data['templates'])} templates in {outdir}")
