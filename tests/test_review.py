@@ -325,6 +325,11 @@ def test_diagram_has_a_node_per_stack_and_an_edge_per_producer(fixture: Template
 # --- changes ----------------------------------------------------------------------------------------------------
 
 
+def _texts(templates: TemplateSet) -> dict[str, str]:
+    """The template set as files again (JSON), as a directory or a git revision would hold them."""
+    return {f"{stack.name}.json": json.dumps(stack.template) for stack in templates.stacks()}
+
+
 def test_changes_report_resources_permissions_exposure_and_cost(fixture: TemplateSet) -> None:
     def evolve_service(template: dict[str, Any]) -> None:
         resources = template["Resources"]
@@ -339,19 +344,17 @@ def test_changes_report_resources_permissions_exposure_and_cost(fixture: Templat
         template["Resources"]["ApiKeySecret"]["DeletionPolicy"] = "Delete"
 
     new = _with(_with(fixture, "service-service-a", evolve_service), "state", retire_state)
-    new = TemplateSet(new.name, new.root, (*new.children, Stack("extra", {"Resources": {
-        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}})), new.wiring)
-    found = changes.compare(fixture, new, against="before")
-    table = {(item.stack, item.resource): (item.change, item.details, item.stateful) for item in found.resources}
-    assert table[("state", "SessionTable")] == ("removed", (), True)
-    assert table[("state", "ApiKeySecret")] == ("modified", ("DeletionPolicy Retain → Delete",), True)
-    assert table[("service-service-a", "ServiceATaskSecurityGroup")] == ("modified", ("SecurityGroupIngress: 2 → 3 items",), False)
+    new_texts = {**_texts(new), "extra.json": json.dumps({"Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}})}
+    found = changes.compare(_texts(fixture), new_texts, name="fixture", region="us-east-1", against="before")
+    table = {(row.stack, row.resource): (row.change, row.warning, row.details) for row in found.rows()}
+    assert table[("state", "SessionTable")] == ("removed", "⚠️ stateful: its data is deleted", ())
+    assert table[("state", "ApiKeySecret")] == (
+        "modified", "⚠️ stateful: deletion policy changed", ("DeletionPolicy: Retain → Delete",))
+    assert table[("service-service-a", "ServiceATaskSecurityGroup")] == (
+        "modified", "", ("SecurityGroupIngress: 2 → 3 items",))
     assert table[("extra", "Queue")][0] == "added"
-    instance_type = _with(fixture, "cluster", lambda t: t["Resources"]["LaunchTemplate"]["Properties"]
-                          ["LaunchTemplateData"].update(InstanceType="m6i.large"))
-    (resized,) = changes.compare(fixture, instance_type, against="before").resources
-    assert resized.details == ("LaunchTemplateData.InstanceType: t3.small → m6i.large",)
-    assert found.stacks_added == ("extra",)
+    assert found.stacks_with("added") == ("extra",)
     assert found.permissions_gained == (
         "role service-service-a/ServiceATaskRole: Allow s3:GetObject on s3 shared-bucket/*",)
     assert found.permissions_lost == ()
@@ -359,9 +362,17 @@ def test_changes_report_resources_permissions_exposure_and_cost(fixture: Templat
                                      "198.51.100.0/24 → used by service-service-a/ServiceAService",)
     assert found.cost_after == pytest.approx(found.cost_before)  # a DynamoDB table on demand has no fixed cost
     text = assemble(new, region="us-east-1", changes=found).markdown()
-    assert "| removed ⚠️ stateful | `state/SessionTable` |" in text
-    assert "| modified ⚠️ stateful | `state/ApiKeySecret` |" in text
+    assert "| removed ⚠️ stateful: its data is deleted | `state/SessionTable` |" in text
     assert "**Exposure gained:**" in text and "**IAM permissions lost:**" not in text
+
+
+def test_changed_values_are_shown_with_their_paths(fixture: TemplateSet) -> None:
+    resized = _with(fixture, "cluster", lambda t: t["Resources"]["LaunchTemplate"]["Properties"]
+                    ["LaunchTemplateData"].update(InstanceType="m6i.large"))
+    found = changes.compare(_texts(fixture), _texts(resized), name="fixture", region="us-east-1", against="before")
+    (row,) = found.rows()
+    assert (row.resource, row.details) == ("LaunchTemplate", ("LaunchTemplateData.InstanceType: t3.small → m6i.large",))
+    assert found.cost_after - found.cost_before == pytest.approx(2 * 730 * (0.096 - 0.0208))
 
 
 def test_no_changes_against_the_same_templates(demo_stacks: StackSet, tmp_path: Path) -> None:
@@ -371,7 +382,7 @@ def test_no_changes_against_the_same_templates(demo_stacks: StackSet, tmp_path: 
     assert "No resource, permission or exposure differs." in report.markdown()
 
 
-def test_against_a_git_ref_reads_the_committed_templates(demo_stacks: StackSet, tmp_path: Path) -> None:
+def test_against_a_git_revision_reads_the_committed_templates(demo_stacks: StackSet, tmp_path: Path) -> None:
     folder = tmp_path / "templates" / demo_stacks.blueprint.name
     demo_stacks.write(folder)
     network = folder / "network.yaml"
@@ -380,17 +391,18 @@ def test_against_a_git_ref_reads_the_committed_templates(demo_stacks: StackSet, 
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "old templates"], check=True)
-    found = review(demo_stacks, against="HEAD", repository=tmp_path, findings=[]).changes
+    found = review(demo_stacks, against="HEAD", directory=folder, findings=[]).changes
     assert found is not None and found.against == "git HEAD"
-    assert {(item.resource, item.change) for item in found.resources} == {
-        ("OldEndpoint", "removed"), ("S3GatewayEndpoint", "added")}
-    # a ref without this blueprint's templates: every stack is new
+    # the same resource under a new logical id: a rename, which CloudFormation carries out as a replacement
+    assert [(row.resource, row.change) for row in found.rows()] == [("S3GatewayEndpoint (was OldEndpoint)", "replaced")]
+    # a revision without this blueprint's templates: every stack is new
     subprocess.run([*git, "rm", "-rq", "templates"], check=True)
     subprocess.run([*git, "commit", "-qm", "nothing"], check=True)
-    empty = review(demo_stacks, against="HEAD", repository=tmp_path, findings=[]).changes
-    assert empty is not None and set(empty.stacks_added) >= {"root", "network"}
-    with pytest.raises(UsageError, match="neither a directory nor a git commit"):
-        review(demo_stacks, against="no-such-ref", repository=tmp_path, findings=[])
+    empty = review(demo_stacks, against="HEAD", directory=folder, findings=[]).changes
+    assert empty is not None and {"root", "network"} <= set(empty.stacks_with("added"))
+    assert "every stack is new" in empty.note
+    with pytest.raises(UsageError, match="neither a directory nor a revision"):
+        review(demo_stacks, against="no-such-ref", directory=folder, findings=[])
 
 
 # --- the whole report -------------------------------------------------------------------------------------------

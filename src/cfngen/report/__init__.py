@@ -16,7 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cfngen.lint import Finding, lint
-from cfngen.report import access, changes, checks, cost, diagram, exposure, safety
+from cfngen.diff import read_templates
+from cfngen.report import access, checks, cost, diagram, exposure, safety
+from cfngen.report.changes import Changes, compare
 from cfngen.report.document import Report
 from cfngen.report.model import TemplateSet
 from cfngen.synth import StackSet
@@ -27,25 +29,26 @@ __all__ = ["Report", "TemplateSet", "assemble", "review"]
 def review(
     stacks: StackSet,
     *,
-    against: StackSet | TemplateSet | str | os.PathLike[str] | None = None,
+    against: StackSet | str | os.PathLike[str] | None = None,
     findings: Iterable[Finding] | None = None,
     checkov: str | os.PathLike[str] | None = None,
-    repository: str | os.PathLike[str] | None = None,
+    directory: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Review the templates of `stacks`; returns a Report that renders Markdown and HTML.
 
-    `against` adds a change summary: an earlier StackSet or TemplateSet, a
-    directory of templates, or a git ref whose ``templates/<name>/`` is read
-    (in `repository`, default the current directory). `findings` are cfn-lint
-    results when the caller has them already (they are computed otherwise).
-    `checkov` is the scanner's executable; without it the report lists the
-    suppressions but no scan counts. Raises UsageError for an `against` that is
-    neither a directory nor a commit, and when checkov cannot run.
+    `against` adds a change summary: an earlier StackSet, a directory of
+    templates, or a git revision whose `directory` (default
+    ``templates/<name>/``, relative to the working directory) is read as
+    :func:`cfngen.diff` reads it. `findings` are cfn-lint results when the
+    caller has them already (they are computed otherwise). `checkov` is the
+    scanner's executable; without it the report lists the suppressions but no
+    scan counts. Raises UsageError for an `against` that is neither a directory
+    nor a revision, and when checkov cannot run.
     """
     templates = TemplateSet.from_stack_set(stacks)
     lint_findings = lint(stacks) if findings is None else list(findings)
     scan = checks.run_checkov(stacks.render("yaml"), checkov) if checkov is not None else None
-    compared = None if against is None else _compare(templates, against, repository)
+    compared = None if against is None else _compare(stacks, against, directory)
     return assemble(templates, region=stacks.blueprint.region, findings=lint_findings, scan=scan, changes=compared)
 
 
@@ -55,7 +58,7 @@ def assemble(
     region: str,
     findings: Iterable[Finding] | None = None,
     scan: checks.ScanResult | None = None,
-    changes: changes.Changes | None = None,
+    changes: Changes | None = None,
 ) -> Report:
     """The report of any template set (generated, or read from a directory or git); `findings` None = lint not run."""
     found_exposure = exposure.analyse(templates)
@@ -73,15 +76,13 @@ def assemble(
     )
 
 
-def _compare(
-    templates: TemplateSet, against: StackSet | TemplateSet | str | os.PathLike[str], repository: str | os.PathLike[str] | None
-) -> changes.Changes:
+def _compare(stacks: StackSet, against: StackSet | str | os.PathLike[str],
+             directory: str | os.PathLike[str] | None) -> Changes:
     if isinstance(against, StackSet):
-        return changes.compare(TemplateSet.from_stack_set(against), templates, against="the given templates")
-    if isinstance(against, TemplateSet):
-        return changes.compare(against, templates, against=against.name)
-    path = Path(against)
-    if path.is_dir():
-        return changes.compare(TemplateSet.from_directory(templates.name, path), templates, against=str(against))
-    old = TemplateSet.from_git(templates.name, str(against), repository=Path(repository) if repository else None)
-    return changes.compare(old, templates, against=f"git {against}")
+        old, label = against.render("yaml"), "the given templates"
+    else:
+        folder = Path(directory) if directory is not None else Path("templates") / stacks.blueprint.name
+        old = read_templates(str(against), folder)
+        label = str(against) if Path(against).is_dir() else f"git {against}"
+    return compare(old, stacks.render("yaml"), name=stacks.blueprint.name, region=stacks.blueprint.region,
+                   against=label)

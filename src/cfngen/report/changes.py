@@ -1,45 +1,41 @@
 """Change summary: what differs from an earlier set of templates, in the terms a reviewer must not miss.
 
-Resources are matched by stack and logical id (the contract cfngen keeps), so
-a renamed logical id shows as one removal and one addition: exactly what
-CloudFormation would do to it. Permissions and exposure are compared as sets
-of facts, so a one-word change buried in a large template diff still shows.
+Resource changes come from :mod:`cfngen.diff` (the same comparison `cfngen
+diff` prints: renames, replacements forced by create-only properties, whether
+the old resource's data is kept). This module adds what a template diff does
+not say: IAM permissions and exposure gained and lost, compared as sets of
+facts, and the estimated cost before and after.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
+from cfngen.diff import ABSENT, PropertyChange, ResourceDiff, TemplateDiff, diff_texts
 from cfngen.report import access, exposure
 from cfngen.report.cost import estimate
 from cfngen.report.model import TemplateSet
 from cfngen.report.safety import STATEFUL
 
-ATTRIBUTES = ("DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Condition", "Metadata")
+ACTIONS = {"add": "added", "modify": "modified", "replace": "replaced", "remove": "removed"}
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
 MAX_DETAILS = 8
 SHORT_VALUE = 60
 
 
 @dataclass(frozen=True)
-class ResourceChange:
-    """One resource added, removed or modified; `details` say what changed."""
+class ChangeRow:
+    """One resource change as the report shows it."""
 
     stack: str
     resource: str
     type: str
     change: str
+    warning: str
     details: tuple[str, ...]
-    stateful: bool
-
-    @property
-    def risky(self) -> bool:
-        """A stateful resource removed, replaced, or with a changed deletion or replace policy: data may be lost."""
-        return self.stateful and (self.change in ("removed", "replaced")
-                                  or any(detail.startswith(POLICIES) for detail in self.details))
 
 
 @dataclass(frozen=True)
@@ -48,9 +44,7 @@ class Changes:
 
     against: str
     note: str
-    stacks_added: tuple[str, ...]
-    stacks_removed: tuple[str, ...]
-    resources: tuple[ResourceChange, ...]
+    diff: TemplateDiff
     permissions_gained: tuple[str, ...]
     permissions_lost: tuple[str, ...]
     exposure_gained: tuple[str, ...]
@@ -59,101 +53,81 @@ class Changes:
     cost_after: float
 
     def count(self, change: str) -> int:
-        """How many resources were `change`d ("added", "removed", "modified", "replaced")."""
-        return sum(1 for item in self.resources if item.change == change)
+        """How many resources were `change`d ("added", "modified", "replaced", "removed")."""
+        action = {label: action for action, label in ACTIONS.items()}[change]
+        return self.diff.counts()[action]
+
+    def stacks_with(self, status: str) -> tuple[str, ...]:
+        """Stacks "added" or "removed" as a whole."""
+        return tuple(_stem(stack.file) for stack in self.diff.stacks if stack.status == status)
+
+    def rows(self) -> tuple[ChangeRow, ...]:
+        """Every resource change, stack by stack, with a warning where data may be lost."""
+        return tuple(_row(_stem(stack.file), resource) for stack, resource in self.diff.resources())
 
     @property
     def empty(self) -> bool:
         """True when nothing differs."""
-        return not (self.stacks_added or self.stacks_removed or self.resources or self.permissions_gained
-                    or self.permissions_lost or self.exposure_gained or self.exposure_lost)
+        return not (self.diff or self.permissions_gained or self.permissions_lost
+                    or self.exposure_gained or self.exposure_lost)
 
 
-def compare(old: TemplateSet, new: TemplateSet, *, against: str) -> Changes:
-    """What changed from `old` to `new`; `against` names the old side in the report."""
-    old_stacks = {stack.name: stack for stack in old.stacks() if stack.template}
-    new_stacks = {stack.name: stack for stack in new.stacks()}
-    resources: list[ResourceChange] = []
-    for name, stack in new_stacks.items():
-        before = old_stacks[name].resources if name in old_stacks else {}
-        resources += _resource_changes(name, before, stack.resources)
-    for name, stack in old_stacks.items():
-        if name not in new_stacks:
-            resources += _resource_changes(name, stack.resources, {})
-    old_permissions = {str(fact) for fact in access.analyse(old).permissions()}
-    new_permissions = {str(fact) for fact in access.analyse(new).permissions()}
-    old_paths = {path.summary for path in exposure.analyse(old).paths}
-    new_paths = {path.summary for path in exposure.analyse(new).paths}
+def compare(old: Mapping[str, str], new: Mapping[str, str], *, name: str, region: str, against: str) -> Changes:
+    """What changed from the `old` template texts to the `new` ones (file name -> text)."""
+    before = TemplateSet.from_texts(name, old)
+    after = TemplateSet.from_texts(name, new)
+    old_permissions = {str(fact) for fact in access.analyse(before).permissions()}
+    new_permissions = {str(fact) for fact in access.analyse(after).permissions()}
+    old_paths = {path.summary for path in exposure.analyse(before).paths}
+    new_paths = {path.summary for path in exposure.analyse(after).paths}
     return Changes(
         against=against,
-        note=old.note,
-        stacks_added=tuple(name for name in new_stacks if name not in old_stacks),
-        stacks_removed=tuple(name for name in old_stacks if name not in new_stacks),
-        resources=tuple(resources),
+        note="" if old else f"{against} has no templates of {name}: every stack is new.",
+        diff=diff_texts(old, new, region=region, against=against),
         permissions_gained=tuple(sorted(new_permissions - old_permissions)),
         permissions_lost=tuple(sorted(old_permissions - new_permissions)),
         exposure_gained=tuple(sorted(new_paths - old_paths)),
         exposure_lost=tuple(sorted(old_paths - new_paths)),
-        cost_before=estimate(old).total,
-        cost_after=estimate(new).total,
+        cost_before=estimate(before).total,
+        cost_after=estimate(after).total,
     )
 
 
-def _resource_changes(stack: str, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> list[ResourceChange]:
-    changes = []
-    for name in sorted(set(before) | set(after)):
-        old, new = before.get(name), after.get(name)
-        kind = str((new or old or {}).get("Type", ""))
-        stateful = kind in STATEFUL or str((old or {}).get("Type")) in STATEFUL
-        if old is None:
-            changes.append(ResourceChange(stack, name, kind, "added", (), stateful))
-        elif new is None:
-            changes.append(ResourceChange(stack, name, kind, "removed", (), stateful))
-        elif old.get("Type") != new.get("Type"):
-            changes.append(ResourceChange(stack, name, kind, "replaced", (f"type {old.get('Type')} → {kind}",), stateful))
-        elif old != new:
-            changes.append(ResourceChange(stack, name, kind, "modified", _details(old, new), stateful))
-    return changes
+def _stem(file: str) -> str:
+    return PurePosixPath(file).stem
 
 
-def _details(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
-    """What changed, as property paths with old and new values where they are short enough to read."""
-    details = list(_differences(old.get("Properties") or {}, new.get("Properties") or {}, ""))
-    for attribute in ATTRIBUTES:
-        if old.get(attribute) != new.get(attribute):
-            if attribute in POLICIES:
-                details.append(f"{attribute} {old.get(attribute, 'unset')} → {new.get(attribute, 'unset')}")
-            else:
-                details.append(f"{attribute} changed")
+def _row(stack: str, resource: ResourceDiff) -> ChangeRow:
+    details = [resource.reason] if resource.reason and resource.action == "replace" else []
+    details += [_describe(change) for change in resource.changes]
     if len(details) > MAX_DETAILS:
         details = [*details[:MAX_DETAILS], f"{len(details) - MAX_DETAILS} more changes"]
-    return tuple(details)
+    name = resource.logical_id + (f" (was {resource.renamed_from})" if resource.renamed_from else "")
+    return ChangeRow(stack, name, resource.type, ACTIONS[resource.action], _warning(resource), tuple(details))
 
 
-def _differences(old: Any, new: Any, path: str) -> Iterator[str]:
-    """Paths (``LaunchTemplateData.InstanceType``) at which `old` and `new` differ."""
-    if isinstance(old, dict) and isinstance(new, dict) and not _intrinsic(old) and not _intrinsic(new):
-        for key in sorted(set(old) | set(new)):
-            where = f"{path}.{key}" if path else str(key)
-            if key not in old:
-                yield f"{where} added"
-            elif key not in new:
-                yield f"{where} removed"
-            else:
-                yield from _differences(old[key], new[key], where)
-    elif isinstance(old, list) and isinstance(new, list):
-        if len(old) != len(new):
-            yield f"{path}: {len(old)} → {len(new)} items"
-        else:
-            for index, (before, after) in enumerate(zip(old, new)):
-                yield from _differences(before, after, f"{path}[{index}]")
-    elif _canonical(old) != _canonical(new):
-        before, after = _short(old), _short(new)
-        yield f"{path}: {before} → {after}" if before and after else f"{path} changed"
+def _warning(resource: ResourceDiff) -> str:
+    """Why a reviewer must look twice: stateful data deleted, or its deletion policy loosened."""
+    if resource.type not in STATEFUL:
+        return ""
+    if resource.action in ("replace", "remove"):
+        return "stateful: old data is kept" if resource.keeps_data else "⚠️ stateful: its data is deleted"
+    if any(change.path in POLICIES for change in resource.changes):
+        return "⚠️ stateful: deletion policy changed"
+    return ""
 
 
-def _intrinsic(value: dict[str, Any]) -> bool:
-    return len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))
+def _describe(change: PropertyChange) -> str:
+    path = change.path.removeprefix("Properties.")
+    forced = " (forces replacement)" if change.forces_replacement else ""
+    if change.old is ABSENT:
+        return f"{path} added{forced}"
+    if change.new is ABSENT:
+        return f"{path} removed{forced}"
+    before, after = _short(change.old), _short(change.new)
+    if isinstance(change.old, list) and isinstance(change.new, list) and len(change.old) != len(change.new):
+        return f"{path}: {len(change.old)} → {len(change.new)} items{forced}"
+    return (f"{path}: {before} → {after}" if before and after else f"{path} changed") + forced
 
 
 def _short(value: Any) -> str:
@@ -162,7 +136,3 @@ def _short(value: Any) -> str:
         return ""
     text = str(value)
     return text if len(text) <= SHORT_VALUE else ""
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -80,7 +79,6 @@ class TemplateSet:
     root: Stack
     children: tuple[Stack, ...]
     wiring: Mapping[str, Mapping[str, Input]] = field(default_factory=dict)
-    note: str = ""
 
     def stack(self, name: str) -> Stack:
         """The stack called `name` (a child, or the root); KeyError when absent."""
@@ -99,14 +97,14 @@ class TemplateSet:
         return cls.from_texts(stacks.blueprint.name, stacks.render("yaml"))
 
     @classmethod
-    def from_texts(cls, name: str, texts: Mapping[str, str], *, note: str = "") -> TemplateSet:
+    def from_texts(cls, name: str, texts: Mapping[str, str]) -> TemplateSet:
         """Parse template files (file name -> text); the one called root.* is the root."""
         parsed = {PurePosixPath(file).stem: _parse(file, text) for file, text in texts.items()}
         root = Stack(ROOT_NAME, parsed.pop(ROOT_NAME, {}))
         order = [stem for stem in _ordered_stacks(root) if stem in parsed]
         children = [Stack(stem, parsed[stem]) for stem in order]
         children += [Stack(stem, template) for stem, template in sorted(parsed.items()) if stem not in order]
-        return cls(name=name, root=root, children=tuple(children), wiring=_read_wiring(root), note=note)
+        return cls(name=name, root=root, children=tuple(children), wiring=_read_wiring(root))
 
     @classmethod
     def from_directory(cls, name: str, directory: Path) -> TemplateSet:
@@ -115,34 +113,6 @@ class TemplateSet:
         if not files:
             raise UsageError(f"{directory}: no templates (*.yaml, *.json) in this directory")
         return cls.from_texts(name, {path.name: path.read_text(encoding="utf-8") for path in files})
-
-    @classmethod
-    def from_git(cls, name: str, ref: str, *, repository: Path | None = None) -> TemplateSet:
-        """The templates committed under ``templates/<name>/`` at git `ref` (relative to the current directory)."""
-        cwd = repository or Path.cwd()
-        _git(cwd, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}",
-             error=f"{ref!r} is neither a directory nor a git commit")
-        folder = f"templates/{name}"
-        listing = _git(cwd, "ls-tree", "--name-only", f"{ref}:./{folder}", error="", allow_failure=True)
-        files = [line for line in listing.splitlines() if PurePosixPath(line).suffix in TEMPLATE_SUFFIXES]
-        if not files:
-            return cls(name=name, root=Stack(ROOT_NAME, {}), children=(),
-                       note=f"{ref} has no templates under {folder}/: every stack is new")
-        texts = {file: _git(cwd, "show", f"{ref}:./{folder}/{file}", error=f"cannot read {folder}/{file} at {ref}")
-                 for file in files}
-        return cls.from_texts(name, texts)
-
-
-def _git(cwd: Path, *args: str, error: str, allow_failure: bool = False) -> str:
-    try:
-        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        raise UsageError(f"cannot run git: {exc.strerror}") from None
-    if result.returncode != 0:
-        if allow_failure:
-            return ""
-        raise UsageError(f"{error}: {result.stderr.strip() or 'git failed'}")
-    return result.stdout
 
 
 def _parse(file: str, text: str) -> dict[str, Any]:
