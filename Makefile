@@ -33,9 +33,11 @@ test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed browser
 	$(BIN)/mypy
 	CFNGEN_CHECKOV=$(SCANNER_VENV)/bin/checkov $(BIN)/pytest
 
-# Regenerate the committed templates of the example blueprints (review the diff, then commit).
+# Regenerate the committed templates of the example blueprints and the golden rendered service files
+# (review the diff, then commit).
 templates: $(BIN)/.installed
 	for blueprint in blueprints/*.yaml; do $(BIN)/cfngen synth $$blueprint || exit 1; done
+	CFNGEN_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/test_service_files.py -k golden
 
 # Regenerate the golden review reports under tests/golden/review/ (review the diff, then commit).
 review-goldens: $(BIN)/.installed

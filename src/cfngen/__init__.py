@@ -24,6 +24,7 @@ from cfngen.lint import Finding, lint
 from cfngen.report import Report, review
 from cfngen.schema import json_schema
 from cfngen.scaffold import Answers, scaffold
+from cfngen.service_files import StackValues, load_stack_values, render_service_files
 from cfngen.synth import NestedStack, StackSet, synthesize
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "Service",
     "StackDiff",
     "StackSet",
+    "StackValues",
     "SynthError",
     "TemplateDiff",
     "UsageError",
@@ -59,5 +61,7 @@ __all__ = [
     "load_blueprint",
     "review",
     "scaffold",
+    "load_stack_values",
+    "render_service_files",
     "synthesize",
 ]

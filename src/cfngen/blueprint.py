@@ -12,7 +12,7 @@ import difflib
 import ipaddress
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -159,6 +159,10 @@ class Scaling(Spec):
 
 
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)]
+# The lifecycle events an ECS blue/green deployment can hook, in the order CodeDeploy runs them.
+HookEvent = Literal["BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"]
+HOOK_EVENTS: tuple[str, ...] = get_args(HookEvent)
+LambdaFunctionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 class Service(Spec):
@@ -186,6 +190,11 @@ class Service(Spec):
     health_check_grace_period_s: int = Field(60, ge=0, le=7200,
                                              description="Seconds ECS ignores failing health checks of a new task.")
     test_command: str | None = Field(None, description="Command the build runs to test the service.")
+    deploy_hooks: dict[HookEvent, LambdaFunctionName] = Field(
+        default_factory=dict,
+        description="CodeDeploy lifecycle hooks of the blue/green deployment: event -> name of a Lambda function "
+                    "in the blueprint's account and region that validates the new tasks; none by default.",
+    )
 
     @field_validator("cpu")
     @classmethod
@@ -251,6 +260,8 @@ class Pipeline(Spec):
     deployment_config: str = Field("CodeDeployDefault.ECSAllAtOnce", description="CodeDeploy deployment config.")
     termination_wait_minutes: int = Field(5, ge=0, le=2880, description="Minutes before blue tasks are terminated.")
     keep_images: int = Field(20, ge=1, le=1000, description="ECR lifecycle: images kept per repository.")
+    artifact_retention_days: int = Field(30, ge=1, le=3650,
+                                         description="Days the artifact bucket keeps pipeline artifacts.")
 
     @field_validator("deployment_config")
     @classmethod

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cfngen.errors import UsageError
+from cfngen.lint_rules import RULES_DIRECTORY
 from cfngen.synth import StackSet
 
 SEVERITIES = ("error", "warning", "informational")
@@ -51,7 +52,7 @@ def lint_paths(paths: Iterable[Path], *, region: str = "us-east-1") -> list[Find
 
 
 def lint_texts(texts: Mapping[str, str], *, region: str = "us-east-1") -> list[Finding]:
-    """Lint named template texts with cfn-lint's full rule set plus cfngen's rules."""
+    """Lint named template texts with cfn-lint's full rule set plus cfngen's rules (cfngen.lint_rules)."""
     from cfnlint.decode.decode import decode_str
     from cfnlint.runner.template.runner import run_template_by_data
 
@@ -66,11 +67,14 @@ def lint_texts(texts: Mapping[str, str], *, region: str = "us-east-1") -> list[F
 
 @functools.lru_cache(maxsize=None)
 def _runner(region: str) -> tuple[Any, Any]:
-    """cfn-lint's configuration and rules, built once per region and process (loading rules is the slow part)."""
+    """cfn-lint's configuration and rules (cfngen's own included), built once per region and process.
+
+    Loading rules is the slow part.
+    """
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner.cli import Runner
 
-    config = ConfigMixIn(regions=[region], include_checks=["I"])
+    config = ConfigMixIn(regions=[region], include_checks=["I"], append_rules=[str(RULES_DIRECTORY)])
     runner = Runner(config)
     return runner.config, runner.rules
 

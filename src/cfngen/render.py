@@ -7,6 +7,7 @@ raises ``jinja2.UndefinedError`` instead of silently becoming an empty string.
 from __future__ import annotations
 
 import functools
+import json
 
 import jinja2
 
@@ -14,12 +15,18 @@ import jinja2
 @functools.lru_cache(maxsize=None)
 def _environment() -> jinja2.Environment:
     # The templates are shell scripts and YAML, never HTML: escaping would corrupt them.
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("cfngen", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        # A block tag on a line of its own leaves no blank line behind.
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
+    # `quote`: any text as a JSON string, which is also a valid YAML double-quoted scalar.
+    environment.filters["quote"] = functools.partial(json.dumps, ensure_ascii=False)
+    return environment
 
 
 def render(name: str, **context: object) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from cfngen.blueprint import Blueprint
-from cfngen.builders import cluster, database, keys, load_balancer, network, registry, service
+from cfngen.builders import cluster, database, keys, load_balancer, network, pipeline, registry, service
 from cfngen.synth import NestedStack
 
 StackBuilder = Callable[[Blueprint], Iterable[NestedStack]]
@@ -21,4 +21,5 @@ STACK_BUILDERS: tuple[StackBuilder, ...] = (
     cluster.stacks,
     load_balancer.stacks,
     service.stacks,
+    pipeline.stacks,
 )

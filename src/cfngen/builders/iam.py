@@ -12,7 +12,7 @@ permission. The least-privilege test and the CFNGEN lint rule read this list.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from awacs.aws import Action, Allow, Condition, Policy, Principal, Statement, StringEquals
@@ -25,6 +25,9 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
     "ecr:GetAuthorizationToken": "ECR's registry login token is account-wide; the action has no resource type",
     "ecs:DiscoverPollEndpoint": "the ECS agent asks where to poll before it knows its container instance; "
                                 "the action has no resource type",
+    "elasticloadbalancing:DescribeListeners": "ELB Describe* calls take no resource type; CodeDeploy reads listeners",
+    "elasticloadbalancing:DescribeRules": "ELB Describe* calls take no resource type; CodeDeploy reads listener rules",
+    "elasticloadbalancing:DescribeTargetGroups": "ELB Describe* calls take no resource type; CodeDeploy reads target groups",
 }
 
 
@@ -65,7 +68,7 @@ def trust(service_principal: str) -> Policy:
 
 
 def service_role(
-    logical_id: str, service_principal: str, policies: dict[str, Sequence[Statement]], *, description: str
+    logical_id: str, service_principal: str, policies: Mapping[str, Sequence[Statement]], *, description: str
 ) -> Role:
     """A role that one AWS service assumes, with one inline policy per entry of `policies`."""
     role = Role(

@@ -1,0 +1,452 @@
+"""The pipeline stacks: per service, a push to its branch builds an image and rolls it out blue/green.
+
+One stack per service (``pipeline-<service>``), not one for all: every
+pipeline takes about fifteen inputs of its own (listeners, target groups,
+roles, repositories), so one stack would hit CloudFormation's 200-parameter
+limit at about a dozen services; and a change to one service's delivery then
+updates (and, if it goes wrong, rolls back) that service's stack alone.
+
+Each stack holds:
+- an artifact bucket: encrypted, versioned, private, TLS only, old artifacts expire;
+- a CodeBuild project: privileged (``docker build``), logs to a KMS-encrypted
+  log group with retention; the rendered ``buildspec.yml`` tags the image with
+  the commit id and writes ``imageDetail.json``;
+- a CodeDeploy ECS application and a BLUE_GREEN deployment group that swaps
+  the production and test listeners between the blue and green target groups,
+  terminates the blue tasks after a wait, and rolls back on failure and on the
+  service's alarms;
+- a CodePipeline: Source (CodeCommit started by an EventBridge rule, or a
+  CodeStar connection) -> Build -> optional manual approval -> CodeDeployToECS.
+
+Every role is least privilege: statements name the exact ARNs they act on.
+The CodeDeploy role has an inline policy instead of AWSCodeDeployRoleForECS,
+which allows those actions on every service, listener, function and bucket of
+the account. It touches the target groups only through the two listeners
+(``ModifyListener``) and the ECS task sets; ELB has no resource-level
+permission for the Describe calls, so those are on ``*`` (see
+``iam.ACTIONS_WITHOUT_RESOURCE_LEVEL``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from awacs import awslambda, cloudwatch, codebuild, codecommit, codedeploy, codepipeline, ecr, ecs
+from awacs import elasticloadbalancing, logs, s3
+from awacs import iam as iam_actions
+from awacs.aws import Action, Bool, Condition, Deny, Principal, Statement, StringEquals
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere.codebuild import Artifacts, CloudWatchLogs, Environment, EnvironmentVariable, LogsConfig, Project
+from troposphere.codebuild import Source as BuildSource
+from troposphere.codedeploy import (
+    Alarm,
+    AlarmConfiguration,
+    Application,
+    AutoRollbackConfiguration,
+    BlueGreenDeploymentConfiguration,
+    BlueInstanceTerminationOption,
+    DeploymentGroup,
+    DeploymentReadyOption,
+    DeploymentStyle,
+    ECSService,
+    LoadBalancerInfo,
+    TargetGroupInfo,
+    TargetGroupPairInfo,
+    TrafficRoute,
+)
+from troposphere.codepipeline import Actions, ActionTypeId, ArtifactStore, InputArtifacts, OutputArtifacts, Pipeline, Stages
+from troposphere.events import Rule, Target
+from troposphere.logs import LogGroup
+from troposphere.s3 import (
+    AbortIncompleteMultipartUpload,
+    Bucket,
+    BucketEncryption,
+    BucketPolicy,
+    LifecycleConfiguration,
+    LifecycleRule,
+    NoncurrentVersionExpiration,
+    OwnershipControls,
+    OwnershipControlsRule,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+    VersioningConfiguration,
+)
+
+from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
+from cfngen.builders import iam, taskdef
+from cfngen.builders.alarm_names import service_alarm_names
+from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.registry import uses_codecommit
+from cfngen.suppress import skip_check
+from cfngen.synth import NestedStack
+
+# Where CodeBuild and CodeDeployToECS find the rendered files (`cfngen render`) in the source artifact.
+BUILDSPEC_FILE = "buildspec.yml"
+TASK_DEFINITION_FILE = "taskdef.json"
+APPSPEC_FILE = "appspec.yaml"
+# The placeholder in taskdef.json that the deploy action replaces by the built image.
+IMAGE_PLACEHOLDER_NAME = "IMAGE1_NAME"
+BUILD_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+BUILD_TIMEOUT_MINUTES = 30
+ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
+
+SOURCE_ARTIFACT = "SourceOutput"
+BUILD_ARTIFACT = "BuildOutput"
+
+
+def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
+    """One pipeline stack per service; the root lists every pipeline's name."""
+    for service in blueprint.services:
+        yield NestedStack(f"pipeline-{service.name}", build(blueprint, service),
+                          root_outputs=(f"{service.logical_name}PipelineName",))
+
+
+def build(blueprint: Blueprint, service: Service) -> Template:
+    """The delivery pipeline of `service`: artifact bucket, build, blue/green deployment group, pipeline."""
+    template = new_template(blueprint, f"delivery pipeline of {service.name}: source -> build -> blue/green deploy")
+    _add_parameters(template, blueprint, service)
+    _add_artifact_bucket(template, blueprint, service)
+    _add_build(template, blueprint, service)
+    _add_deployment(template, blueprint, service)
+    _add_pipeline(template, blueprint, service)
+    if uses_codecommit(blueprint):
+        _add_source_trigger(template, blueprint, service)
+    _add_outputs(template, service)
+    return template
+
+
+def physical_name(blueprint: Blueprint, service: Service) -> str:
+    """The name of the service's pipeline, build project, CodeDeploy application and deployment group."""
+    return f"{blueprint.name}-{service.name}"
+
+
+def _add_parameters(template: Template, blueprint: Blueprint, service: Service) -> None:
+    prefix = service.logical_name
+    inputs = [
+        ("LogsKmsKeyArn", "KMS key that encrypts the build log group"),
+        ("ClusterName", "ECS cluster the service runs in"),
+        (f"{prefix}ServiceName", f"ECS service of {service.name}"),
+        (f"{prefix}ServiceArn", f"ECS service ARN of {service.name}"),
+        (f"{prefix}ExecutionRoleArn", f"Task execution role of {service.name} (passed to ECS on deploy)"),
+        (f"{prefix}TaskRoleArn", f"Task role of {service.name} (passed to ECS on deploy)"),
+        (f"{prefix}RepositoryUri", f"ECR repository URI the build pushes {service.name}'s images to"),
+        (f"{prefix}RepositoryArn", f"ECR repository ARN of {service.name}"),
+        (f"{prefix}ProductionListenerArn", f"Production listener of {service.name}"),
+        (f"{prefix}TestListenerArn", f"Test listener of {service.name}"),
+        (f"{prefix}BlueTargetGroupName", f"Blue target group of {service.name}"),
+        (f"{prefix}GreenTargetGroupName", f"Green target group of {service.name}"),
+    ]
+    if uses_codecommit(blueprint):
+        inputs += [
+            (f"{prefix}SourceRepositoryName", f"CodeCommit repository of {service.name}"),
+            (f"{prefix}SourceRepositoryArn", f"CodeCommit repository ARN of {service.name}"),
+        ]
+    for name, description in inputs:
+        add_parameter(template, name, "String", description)
+
+
+def _add_artifact_bucket(template: Template, blueprint: Blueprint, service: Service) -> None:
+    prefix = service.logical_name
+    bucket = template.add_resource(Bucket(
+        f"{prefix}ArtifactBucket",
+        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[ServerSideEncryptionRule(
+            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
+        )]),
+        VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
+        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True,
+        ),
+        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        LifecycleConfiguration=LifecycleConfiguration(Rules=[LifecycleRule(
+            Id="ExpireOldArtifacts",
+            Status="Enabled",
+            ExpirationInDays=blueprint.pipeline.artifact_retention_days,
+            NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1),
+            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
+        )]),
+        # Artifacts outlive a stack update that would replace the bucket; removing them is a decision.
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+    ))
+    skip_check(bucket, "CKV_AWS_18", "only the pipeline's own roles read and write this bucket and CloudTrail "
+                                     "records those calls; server access logs would need a second bucket per pipeline")
+    template.add_resource(BucketPolicy(
+        f"{prefix}ArtifactBucketPolicy",
+        Bucket=Ref(bucket),
+        PolicyDocument=iam.policy_document(Statement(
+            Sid="DenyInsecureTransport",
+            Effect=Deny,
+            Principal=Principal("*"),
+            Action=[Action("s3", "*")],
+            Resource=[GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")],
+            Condition=Condition(Bool("aws:SecureTransport", False)),
+        )),
+    ))
+
+
+def _add_build(template: Template, blueprint: Blueprint, service: Service) -> None:
+    prefix = service.logical_name
+    name = physical_name(blueprint, service)
+    log_group = template.add_resource(LogGroup(
+        f"{prefix}BuildLogGroup",
+        LogGroupName=f"/aws/codebuild/{name}",
+        RetentionInDays=blueprint.logs.retention_days,
+        KmsKeyId=Ref("LogsKmsKeyArn"),
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+    ))
+    repository = Ref(f"{prefix}RepositoryArn")
+    template.add_resource(iam.service_role(
+        f"{prefix}BuildRole", "codebuild.amazonaws.com",
+        {
+            "write-build-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
+            "use-artifacts": _artifact_statements(prefix),
+            "push-image": [
+                iam.allow([ecr.GetAuthorizationToken], ["*"]),
+                iam.allow([ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.CompleteLayerUpload,
+                           ecr.DescribeImages, ecr.GetDownloadUrlForLayer, ecr.InitiateLayerUpload, ecr.PutImage,
+                           ecr.UploadLayerPart], [repository]),
+            ],
+        },
+        description=f"Lets CodeBuild build {service.name}: push to its repository, write its logs, use its artifacts",
+    ))
+    project = template.add_resource(Project(
+        f"{prefix}BuildProject",
+        Name=name,
+        Description=f"Builds, tests and pushes the image of {service.name} ({blueprint.name})",
+        ServiceRole=GetAtt(f"{prefix}BuildRole", "Arn"),
+        Source=BuildSource(Type="CODEPIPELINE", BuildSpec=BUILDSPEC_FILE),
+        Artifacts=Artifacts(Type="CODEPIPELINE"),
+        Environment=Environment(
+            Type="LINUX_CONTAINER",
+            ComputeType="BUILD_GENERAL1_SMALL",
+            Image=BUILD_IMAGE,
+            PrivilegedMode=True,
+            EnvironmentVariables=[
+                EnvironmentVariable(Name="REPOSITORY_URI", Type="PLAINTEXT", Value=Ref(f"{prefix}RepositoryUri")),
+                EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT",
+                                    Value=taskdef.container_name(service)),
+            ],
+        ),
+        LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
+        TimeoutInMinutes=BUILD_TIMEOUT_MINUTES,
+    ))
+    skip_check(project, "CKV_AWS_316", "the build runs `docker build`, which needs the Docker daemon that only "
+                                       "privileged mode starts; the build role can push to one repository only")
+
+
+def _add_deployment(template: Template, blueprint: Blueprint, service: Service) -> None:
+    prefix = service.logical_name
+    name = physical_name(blueprint, service)
+    template.add_resource(Application(f"{prefix}CodeDeployApplication", ApplicationName=name, ComputePlatform="ECS"))
+    alarms = service_alarm_names(blueprint, service)
+    policies = {
+        "shift-traffic-of-one-service": [
+            iam.allow([ecs.DescribeServices, ecs.UpdateServicePrimaryTaskSet], [Ref(f"{prefix}ServiceArn")]),
+            iam.allow([ecs.CreateTaskSet, ecs.DeleteTaskSet], [_task_sets(prefix)]),
+            iam.allow([elasticloadbalancing.ModifyListener],
+                      [Ref(f"{prefix}ProductionListenerArn"), Ref(f"{prefix}TestListenerArn")]),
+            iam.allow([elasticloadbalancing.DescribeListeners, elasticloadbalancing.DescribeRules,
+                       elasticloadbalancing.DescribeTargetGroups], ["*"]),
+            iam.allow([cloudwatch.DescribeAlarms], [iam.arn("cloudwatch", f"alarm:{alarm}") for alarm in alarms]),
+            _pass_task_roles(prefix),
+        ],
+    }
+    hooks = service.deploy_hooks
+    if hooks:
+        policies["invoke-deployment-hooks"] = [iam.allow(
+            [awslambda.InvokeFunction], [iam.arn("lambda", f"function:{hooks[event]}") for event in HOOK_EVENTS
+                                         if event in hooks])]
+    template.add_resource(iam.service_role(
+        f"{prefix}CodeDeployRole", "codedeploy.amazonaws.com", policies,
+        description=f"Lets CodeDeploy shift {service.name} between its blue and green task sets",
+    ))
+    template.add_resource(DeploymentGroup(
+        f"{prefix}DeploymentGroup",
+        ApplicationName=Ref(f"{prefix}CodeDeployApplication"),
+        DeploymentGroupName=name,
+        ServiceRoleArn=GetAtt(f"{prefix}CodeDeployRole", "Arn"),
+        DeploymentConfigName=blueprint.pipeline.deployment_config,
+        DeploymentStyle=DeploymentStyle(DeploymentType="BLUE_GREEN", DeploymentOption="WITH_TRAFFIC_CONTROL"),
+        BlueGreenDeploymentConfiguration=BlueGreenDeploymentConfiguration(
+            DeploymentReadyOption=DeploymentReadyOption(ActionOnTimeout="CONTINUE_DEPLOYMENT"),
+            TerminateBlueInstancesOnDeploymentSuccess=BlueInstanceTerminationOption(
+                Action="TERMINATE", TerminationWaitTimeInMinutes=blueprint.pipeline.termination_wait_minutes,
+            ),
+        ),
+        ECSServices=[ECSService(ClusterName=Ref("ClusterName"), ServiceName=Ref(f"{prefix}ServiceName"))],
+        LoadBalancerInfo=LoadBalancerInfo(TargetGroupPairInfoList=[TargetGroupPairInfo(
+            TargetGroups=[TargetGroupInfo(Name=Ref(f"{prefix}BlueTargetGroupName")),
+                          TargetGroupInfo(Name=Ref(f"{prefix}GreenTargetGroupName"))],
+            ProdTrafficRoute=TrafficRoute(ListenerArns=[Ref(f"{prefix}ProductionListenerArn")]),
+            TestTrafficRoute=TrafficRoute(ListenerArns=[Ref(f"{prefix}TestListenerArn")]),
+        )]),
+        AutoRollbackConfiguration=AutoRollbackConfiguration(
+            Enabled=True, Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+        ),
+        AlarmConfiguration=AlarmConfiguration(Enabled=True, Alarms=[Alarm(Name=alarm) for alarm in alarms]),
+    ))
+
+
+def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) -> None:
+    prefix = service.logical_name
+    template.add_resource(iam.service_role(
+        f"{prefix}PipelineRole", "codepipeline.amazonaws.com",
+        {
+            "use-artifacts": _artifact_statements(prefix),
+            "read-source": [_source_statement(blueprint, prefix)],
+            "run-build": [iam.allow([codebuild.StartBuild, codebuild.BatchGetBuilds],
+                                    [GetAtt(f"{prefix}BuildProject", "Arn")])],
+            "deploy": _deploy_statements(blueprint, service),
+        },
+        description=f"Lets CodePipeline run {service.name}'s pipeline: read its source, build, deploy it",
+    ))
+    stages = [
+        Stages(Name="Source", Actions=[_source_action(blueprint, service)]),
+        Stages(Name="Build", Actions=[Actions(
+            Name="BuildImage",
+            ActionTypeId=ActionTypeId(Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"),
+            InputArtifacts=[InputArtifacts(Name=SOURCE_ARTIFACT)],
+            OutputArtifacts=[OutputArtifacts(Name=BUILD_ARTIFACT)],
+            Configuration={"ProjectName": Ref(f"{prefix}BuildProject")},
+        )]),
+    ]
+    if blueprint.pipeline.approval:
+        stages.append(Stages(Name="Approve", Actions=[Actions(
+            Name="ApproveDeployment",
+            ActionTypeId=ActionTypeId(Category="Approval", Owner="AWS", Provider="Manual", Version="1"),
+            Configuration={"CustomData": f"Deploy the new image of {service.name} to {blueprint.name}?"},
+        )]))
+    stages.append(Stages(Name="Deploy", Actions=[Actions(
+        Name="BlueGreenDeploy",
+        ActionTypeId=ActionTypeId(Category="Deploy", Owner="AWS", Provider="CodeDeployToECS", Version="1"),
+        InputArtifacts=[InputArtifacts(Name=SOURCE_ARTIFACT), InputArtifacts(Name=BUILD_ARTIFACT)],
+        Configuration={
+            "ApplicationName": Ref(f"{prefix}CodeDeployApplication"),
+            "DeploymentGroupName": Ref(f"{prefix}DeploymentGroup"),
+            "TaskDefinitionTemplateArtifact": SOURCE_ARTIFACT,
+            "TaskDefinitionTemplatePath": TASK_DEFINITION_FILE,
+            "AppSpecTemplateArtifact": SOURCE_ARTIFACT,
+            "AppSpecTemplatePath": APPSPEC_FILE,
+            "Image1ArtifactName": BUILD_ARTIFACT,
+            "Image1ContainerName": IMAGE_PLACEHOLDER_NAME,
+        },
+    )]))
+    template.add_resource(Pipeline(
+        f"{prefix}Pipeline",
+        Name=physical_name(blueprint, service),
+        PipelineType="V2",
+        RoleArn=GetAtt(f"{prefix}PipelineRole", "Arn"),
+        ArtifactStore=ArtifactStore(Type="S3", Location=Ref(f"{prefix}ArtifactBucket")),
+        Stages=stages,
+        RestartExecutionOnUpdate=False,
+    ))
+
+
+def _source_action(blueprint: Blueprint, service: Service) -> Actions:
+    prefix = service.logical_name
+    source = blueprint.pipeline.source
+    if uses_codecommit(blueprint):
+        # Change detection comes from the EventBridge rule (_add_source_trigger), never from polling.
+        return Actions(
+            Name="Source",
+            ActionTypeId=ActionTypeId(Category="Source", Owner="AWS", Provider="CodeCommit", Version="1"),
+            OutputArtifacts=[OutputArtifacts(Name=SOURCE_ARTIFACT)],
+            Configuration={"RepositoryName": Ref(f"{prefix}SourceRepositoryName"),
+                           "BranchName": blueprint.pipeline.branch, "PollForSourceChanges": False,
+                           "OutputArtifactFormat": "CODE_ZIP"},
+        )
+    return Actions(
+        Name="Source",
+        ActionTypeId=ActionTypeId(Category="Source", Owner="AWS", Provider="CodeStarSourceConnection", Version="1"),
+        OutputArtifacts=[OutputArtifacts(Name=SOURCE_ARTIFACT)],
+        Configuration={"ConnectionArn": source.connection_arn, "FullRepositoryId": source.repository,
+                       "BranchName": blueprint.pipeline.branch, "DetectChanges": True,
+                       "OutputArtifactFormat": "CODE_ZIP"},
+    )
+
+
+def _source_statement(blueprint: Blueprint, prefix: str) -> Statement:
+    connection_arn = blueprint.pipeline.source.connection_arn
+    if connection_arn is None:
+        return iam.allow([codecommit.GetBranch, codecommit.GetCommit, codecommit.GetRepository,
+                          codecommit.UploadArchive, codecommit.GetUploadArchiveStatus, codecommit.CancelUploadArchive],
+                         [Ref(f"{prefix}SourceRepositoryArn")])
+    # Connections carry the service prefix of their ARN: codestar-connections, or codeconnections for new ones.
+    return iam.allow([Action(connection_arn.split(":")[2], "UseConnection")], [connection_arn])
+
+
+def _deploy_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
+    prefix = service.logical_name
+    return [
+        iam.allow([codedeploy.CreateDeployment, codedeploy.GetDeployment], [_deployment_group_arn(prefix)]),
+        iam.allow([codedeploy.GetApplication, codedeploy.GetApplicationRevision,
+                   codedeploy.RegisterApplicationRevision], [_application_arn(prefix)]),
+        iam.allow([codedeploy.GetDeploymentConfig],
+                  [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")]),
+        # CodeDeployToECS registers the rendered taskdef.json as a new revision of the service's family.
+        iam.allow([ecs.RegisterTaskDefinition],
+                  [iam.arn("ecs", f"task-definition/{taskdef.family(blueprint, service)}:*")]),
+        _pass_task_roles(prefix),
+    ]
+
+
+def _add_source_trigger(template: Template, blueprint: Blueprint, service: Service) -> None:
+    prefix = service.logical_name
+    pipeline_arn = Sub(f"arn:${{AWS::Partition}}:codepipeline:${{AWS::Region}}:${{AWS::AccountId}}:${{{prefix}Pipeline}}")
+    template.add_resource(iam.service_role(
+        f"{prefix}SourceEventRole", "events.amazonaws.com",
+        {"start-pipeline": [iam.allow([codepipeline.StartPipelineExecution], [pipeline_arn])]},
+        description=f"Lets EventBridge start {service.name}'s pipeline when its branch changes",
+    ))
+    template.add_resource(Rule(
+        f"{prefix}SourceEventRule",
+        Description=f"Starts {service.name}'s pipeline on a push to {blueprint.pipeline.branch}",
+        EventPattern={
+            "source": ["aws.codecommit"],
+            "detail-type": ["CodeCommit Repository State Change"],
+            "resources": [Ref(f"{prefix}SourceRepositoryArn")],
+            "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"],
+                       "referenceName": [blueprint.pipeline.branch]},
+        },
+        State="ENABLED",
+        Targets=[Target(Id="Pipeline", Arn=pipeline_arn, RoleArn=GetAtt(f"{prefix}SourceEventRole", "Arn"))],
+    ))
+
+
+def _add_outputs(template: Template, service: Service) -> None:
+    prefix = service.logical_name
+    add_output(template, f"{prefix}PipelineName", Ref(f"{prefix}Pipeline"), f"Delivery pipeline of {service.name}")
+    add_output(template, f"{prefix}BuildProjectName", Ref(f"{prefix}BuildProject"),
+               f"CodeBuild project of {service.name}")
+    add_output(template, f"{prefix}CodeDeployApplicationName", Ref(f"{prefix}CodeDeployApplication"),
+               f"CodeDeploy application of {service.name}")
+    add_output(template, f"{prefix}DeploymentGroupName", Ref(f"{prefix}DeploymentGroup"),
+               f"CodeDeploy deployment group of {service.name}")
+
+
+def _artifact_statements(prefix: str) -> list[Statement]:
+    bucket = f"{prefix}ArtifactBucket"
+    return [
+        iam.allow([s3.GetObject, s3.GetObjectVersion, s3.PutObject], [Sub(f"${{{bucket}.Arn}}/*")]),
+        iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
+    ]
+
+
+def _pass_task_roles(prefix: str) -> Statement:
+    """iam:PassRole for the service's two task roles, and only to ECS tasks."""
+    return iam.allow([iam_actions.PassRole], [Ref(f"{prefix}ExecutionRoleArn"), Ref(f"{prefix}TaskRoleArn")],
+                     condition=Condition(StringEquals({"iam:PassedToService": ECS_TASKS_PRINCIPAL})))
+
+
+def _task_sets(prefix: str) -> Sub:
+    return iam.arn("ecs", f"task-set/${{ClusterName}}/${{{prefix}ServiceName}}/*")
+
+
+def _application_arn(prefix: str) -> Sub:
+    return iam.arn("codedeploy", f"application:${{{prefix}CodeDeployApplication}}")
+
+
+def _deployment_group_arn(prefix: str) -> Sub:
+    return iam.arn("codedeploy", f"deploymentgroup:${{{prefix}CodeDeployApplication}}/${{{prefix}DeploymentGroup}}")

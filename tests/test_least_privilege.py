@@ -1,0 +1,158 @@
+"""Least privilege, proven on every IAM policy of every generated template.
+
+Fails on: `Action: "*"` or `service:*`; NotAction/NotResource; `Resource: "*"` on an
+action outside iam.ACTIONS_WITHOUT_RESOURCE_LEVEL; iam:PassRole without named
+roles and an iam:PassedToService condition; a trust policy with anything but one
+service principal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from cfngen import Blueprint, load_blueprint, synthesize
+from cfngen.builders.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL
+from cfngen.policies import PolicyDocument, element_values, policy_documents, wildcard_findings
+from tests.conftest import EXAMPLES
+
+CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab"
+VARIANTS = {
+    "connection-source-with-hooks": {
+        "name": "variant", "pipeline": {"approval": True, "source": {"connection_arn": CONNECTION,
+                                                                     "repository": "example/web"}},
+        "services": [{"name": "web", "port": 8080,
+                      "deploy_hooks": {"AfterAllowTestTraffic": "web-smoke-test", "BeforeInstall": "web-pre"}}],
+    },
+}
+
+
+def _templates() -> Iterator[tuple[str, dict[str, Any]]]:
+    blueprints = [load_blueprint(path) for path in EXAMPLES]
+    blueprints += [Blueprint.model_validate(data) for data in VARIANTS.values()]
+    for blueprint in blueprints:
+        for name, template in synthesize(blueprint).templates().items():
+            yield f"{blueprint.name}/{name}", template.to_dict()
+
+
+TEMPLATES = dict(_templates())
+
+
+def _policies() -> list[tuple[str, PolicyDocument]]:
+    return [(name, policy) for name, template in TEMPLATES.items() for policy in policy_documents(template)]
+
+
+def problems(policy: PolicyDocument) -> list[str]:
+    """Everything least privilege forbids in one policy document."""
+    found = [f"{'.'.join(map(str, path))}: {message}" for path, message in wildcard_findings(policy)]
+    for path, statement in policy.statements():
+        where = ".".join(map(str, path))
+        found += [f"{where}: {element} is not allowed" for element in ("NotAction", "NotResource", "NotPrincipal")
+                  if element in statement]
+        if policy.kind == "trust":
+            found += [f"{where}: {problem}" for problem in _trust_problems(policy, statement)]
+        elif statement.get("Effect") == "Allow":
+            found += [f"{where}: {problem}" for problem in _pass_role_problems(statement)]
+    return found
+
+
+def _trust_problems(policy: PolicyDocument, statement: Mapping[str, Any]) -> list[str]:
+    found = []
+    if len(list(policy.statements())) != 1:
+        found.append("a trust policy has exactly one statement")
+    principal = statement.get("Principal")
+    services = principal.get("Service") if isinstance(principal, Mapping) else None
+    services = services if isinstance(services, list) else [services]
+    if not isinstance(principal, Mapping) or set(principal) != {"Service"} or len(services) != 1:
+        found.append(f"trusts {json.dumps(principal)}; expected exactly one service principal")
+    if [action for _, action in element_values(statement, "Action", ())] != ["sts:AssumeRole"]:
+        found.append("a trust policy allows sts:AssumeRole and nothing else")
+    return found
+
+
+def _pass_role_problems(statement: Mapping[str, Any]) -> list[str]:
+    actions = [str(action).lower() for _, action in element_values(statement, "Action", ())]
+    if "iam:passrole" not in actions:
+        return []
+    found = []
+    resources = [resource for _, resource in element_values(statement, "Resource", ())]
+    if not resources or "*" in resources:
+        found.append("iam:PassRole must name the roles it passes")
+    conditions = statement.get("Condition", {})
+    if not any("iam:PassedToService" in keys for keys in conditions.values()):
+        found.append("iam:PassRole needs an iam:PassedToService condition")
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_policy_is_least_privilege(name: str) -> None:
+    found = [f"{policy.resource}: {problem}" for policy in policy_documents(TEMPLATES[name])
+             for problem in problems(policy)]
+    assert found == []
+
+
+def test_every_role_has_its_trust_policy_walked() -> None:
+    roles = {(name, logical_id) for name, template in TEMPLATES.items()
+             for logical_id, resource in template.get("Resources", {}).items() if resource["Type"] == "AWS::IAM::Role"}
+    trusts = {(name, policy.resource) for name, policy in _policies() if policy.kind == "trust"}
+    assert roles and roles == trusts
+
+
+def test_pipeline_roles_pass_only_the_services_task_roles() -> None:
+    passes = [statement for name, policy in _policies() if "pipeline-" in name
+              for _, statement in policy.statements() if statement.get("Action") == ["iam:PassRole"]]
+    assert passes, "the pipeline stacks pass the task roles to ECS"
+    for statement in passes:
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+        execution_role, task_role = sorted(resource["Ref"] for resource in statement["Resource"])
+        assert execution_role.endswith("ExecutionRoleArn") and task_role.endswith("TaskRoleArn")
+
+
+def _policy(statement: dict[str, Any], *, key: str = "PolicyDocument",
+            resource_type: str = "AWS::IAM::ManagedPolicy") -> PolicyDocument:
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    return PolicyDocument("Bad", resource_type, ("Resources", "Bad", "Properties", key), document)
+
+
+SCOPED = "arn:aws:s3:::bucket/*"
+BAD_POLICIES = {
+    "every action": _policy({"Effect": "Allow", "Action": "*", "Resource": SCOPED}),
+    "every action of a service": _policy({"Effect": "Allow", "Action": ["s3:GetObject", "s3:*"], "Resource": SCOPED}),
+    "not action": _policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": SCOPED}),
+    "not resource": _policy({"Effect": "Allow", "Action": "s3:GetObject", "NotResource": SCOPED}),
+    "star resource": _policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
+    "pass any role": _policy({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                              "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}),
+    "pass role to anyone": _policy({"Effect": "Allow", "Action": "iam:PassRole",
+                                    "Resource": "arn:aws:iam::123456789012:role/task"}),
+    "trust an account": _policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                                 "Action": "sts:AssumeRole"}, key="AssumeRolePolicyDocument",
+                                resource_type="AWS::IAM::Role"),
+    "trust two services": _policy({"Effect": "Allow", "Principal": {"Service": ["ec2.amazonaws.com",
+                                                                                "ecs.amazonaws.com"]},
+                                   "Action": "sts:AssumeRole"}, key="AssumeRolePolicyDocument",
+                                  resource_type="AWS::IAM::Role"),
+    "trust everyone": _policy({"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
+                              key="AssumeRolePolicyDocument", resource_type="AWS::IAM::Role"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_POLICIES))
+def test_each_pattern_is_caught(name: str) -> None:
+    assert problems(BAD_POLICIES[name]) != []
+
+
+def test_allow_list_holds_only_actions_without_resource_types() -> None:
+    """cfn-lint ships the Service Authorization Reference: each allowed action must list no resource type."""
+    from cfnlint.data import AdditionalSpecs
+    from cfnlint.helpers import load_resource
+
+    reference = load_resource(AdditionalSpecs, "Policies.json")
+    for action, reason in ACTIONS_WITHOUT_RESOURCE_LEVEL.items():
+        service, name = action.lower().split(":")
+        assert reason.strip(), f"{action} needs its reason"
+        assert name in reference[service]["Actions"], f"{action} is not an IAM action"
+        assert not reference[service]["Actions"][name].get("Resources"), f"{action} supports resource-level permission"

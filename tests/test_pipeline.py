@@ -1,0 +1,205 @@
+"""The pipeline stacks: what a push to a service's branch sets in motion, asserted on the generated templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cfngen import Blueprint, load_blueprint
+from cfngen.builders import pipeline
+from cfngen.builders.alarm_names import service_alarm_name, service_alarm_names
+from cfngen.lint import lint_texts
+from tests.conftest import ROOT, checkov_failures
+
+CONNECTION = "arn:aws:codestar-connections:us-west-2:123456789012:connection/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab"
+
+
+def _blueprint(**pipeline_settings: Any) -> Blueprint:
+    return Blueprint.model_validate({
+        "name": "shop", "pipeline": pipeline_settings,
+        "services": [{"name": "web", "port": 8080, "test_command": "make test",
+                      "deploy_hooks": {"AfterAllowTestTraffic": "web-smoke-test"}}],
+    })
+
+
+def _template(blueprint: Blueprint) -> dict[str, Any]:
+    return pipeline.build(blueprint, blueprint.services[0]).to_dict()
+
+
+def _resources(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    return [resource for resource in template["Resources"].values() if resource["Type"] == resource_type]
+
+
+def _one(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    (resource,) = _resources(template, resource_type)
+    return resource["Properties"]  # type: ignore[no-any-return]
+
+
+def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    policies = template["Resources"][role]["Properties"]["Policies"]
+    return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
+
+
+VARIANTS = {
+    "codecommit": _blueprint(),
+    "connection-with-approval": _blueprint(approval=True, source={"connection_arn": CONNECTION,
+                                                                  "repository": "example/web"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_lint_and_scanner_find_nothing(name: str, tmp_path: Path) -> None:
+    blueprint = VARIANTS[name]
+    text = pipeline.build(blueprint, blueprint.services[0]).to_yaml()
+    assert [str(finding) for finding in lint_texts({"pipeline-web.yaml": text})] == []
+    (tmp_path / "pipeline-web.yaml").write_text(text, encoding="utf-8")
+    assert [(f["check_id"], f["resource"]) for f in checkov_failures(tmp_path)] == []
+
+
+def test_stack_per_service_with_the_wired_names() -> None:
+    blueprint = load_blueprint(ROOT / "blueprints" / "demo.yaml")
+    stacks = list(pipeline.stacks(blueprint))
+    assert [stack.name for stack in stacks] == ["pipeline-service-a", "pipeline-service-b"]
+    template = stacks[0].template
+    assert sorted(template.outputs) == ["ServiceABuildProjectName", "ServiceACodeDeployApplicationName",
+                                        "ServiceADeploymentGroupName", "ServiceAPipelineName"]
+    assert sorted(template.parameters) == sorted([
+        "LogsKmsKeyArn", "ClusterName", "ServiceAServiceName", "ServiceAServiceArn", "ServiceAExecutionRoleArn",
+        "ServiceATaskRoleArn", "ServiceARepositoryUri", "ServiceARepositoryArn", "ServiceAProductionListenerArn",
+        "ServiceATestListenerArn", "ServiceABlueTargetGroupName", "ServiceAGreenTargetGroupName",
+        "ServiceASourceRepositoryName", "ServiceASourceRepositoryArn",
+    ])
+    assert stacks[0].root_outputs == ("ServiceAPipelineName",)
+
+
+def test_artifact_bucket_is_private_encrypted_versioned_tls_only_and_expires() -> None:
+    template = _template(_blueprint(artifact_retention_days=14))
+    bucket = template["Resources"]["WebArtifactBucket"]
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    properties = bucket["Properties"]
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
+    assert properties["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 14
+    (deny,) = _one(template, "AWS::S3::BucketPolicy")["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+
+
+def test_build_is_privileged_with_a_written_skip_and_logs_to_an_encrypted_group() -> None:
+    template = _template(_blueprint())
+    project = template["Resources"]["WebBuildProject"]
+    assert project["Properties"]["Environment"]["PrivilegedMode"] is True
+    (skip,) = project["Metadata"]["checkov"]["skip"]
+    assert skip["id"] == "CKV_AWS_316" and "docker build" in skip["comment"]
+    names = {variable["Name"] for variable in project["Properties"]["Environment"]["EnvironmentVariables"]}
+    assert names == {"REPOSITORY_URI", "CONTAINER_NAME"}
+    log_group = _one(template, "AWS::Logs::LogGroup")
+    assert log_group["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"} and log_group["RetentionInDays"] == 30
+    assert project["Properties"]["LogsConfig"]["CloudWatchLogs"]["GroupName"] == {"Ref": "WebBuildLogGroup"}
+
+
+def test_build_role_pushes_to_one_repository() -> None:
+    statements = _statements(_template(_blueprint()), "WebBuildRole")
+    pushes = [statement for statement in statements if "ecr:PutImage" in statement["Action"]]
+    assert [statement["Resource"] for statement in pushes] == [[{"Ref": "WebRepositoryArn"}]]
+    (login,) = [statement for statement in statements if statement["Resource"] == ["*"]]
+    assert login["Action"] == ["ecr:GetAuthorizationToken"]
+
+
+def test_deployment_group_is_blue_green_with_traffic_control_and_rolls_back() -> None:
+    blueprint = _blueprint(termination_wait_minutes=15)
+    group = _one(_template(blueprint), "AWS::CodeDeploy::DeploymentGroup")
+    assert group["DeploymentStyle"] == {"DeploymentType": "BLUE_GREEN", "DeploymentOption": "WITH_TRAFFIC_CONTROL"}
+    assert group["DeploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
+    termination = group["BlueGreenDeploymentConfiguration"]["TerminateBlueInstancesOnDeploymentSuccess"]
+    assert termination == {"Action": "TERMINATE", "TerminationWaitTimeInMinutes": 15}
+    assert group["ECSServices"] == [{"ClusterName": {"Ref": "ClusterName"}, "ServiceName": {"Ref": "WebServiceName"}}]
+    (pair,) = group["LoadBalancerInfo"]["TargetGroupPairInfoList"]
+    assert pair["TargetGroups"] == [{"Name": {"Ref": "WebBlueTargetGroupName"}},
+                                    {"Name": {"Ref": "WebGreenTargetGroupName"}}]
+    assert pair["ProdTrafficRoute"] == {"ListenerArns": [{"Ref": "WebProductionListenerArn"}]}
+    assert pair["TestTrafficRoute"] == {"ListenerArns": [{"Ref": "WebTestListenerArn"}]}
+    assert group["AutoRollbackConfiguration"] == {"Enabled": True,
+                                                  "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]}
+    alarms = [alarm["Name"] for alarm in group["AlarmConfiguration"]["Alarms"]]
+    assert alarms == service_alarm_names(blueprint, blueprint.services[0])
+
+
+def test_codedeploy_role_is_scoped_to_the_service_its_listeners_alarms_and_hooks() -> None:
+    statements = {action: statement["Resource"] for statement in _statements(_template(_blueprint()), "WebCodeDeployRole")
+                  for action in statement["Action"]}
+    assert statements["ecs:UpdateServicePrimaryTaskSet"] == [{"Ref": "WebServiceArn"}]
+    assert statements["ecs:CreateTaskSet"] == [{"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:"
+                                                           "${AWS::AccountId}:task-set/${ClusterName}/${WebServiceName}/*"}]
+    assert statements["elasticloadbalancing:ModifyListener"] == [{"Ref": "WebProductionListenerArn"},
+                                                                 {"Ref": "WebTestListenerArn"}]
+    assert statements["lambda:InvokeFunction"] == [{"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:"
+                                                                "${AWS::AccountId}:function:web-smoke-test"}]
+    assert len(statements["cloudwatch:DescribeAlarms"]) == 4
+
+
+def test_pipeline_stages_with_codecommit_source_started_by_eventbridge() -> None:
+    template = _template(_blueprint(branch="release"))
+    stages = _one(template, "AWS::CodePipeline::Pipeline")["Stages"]
+    assert [stage["Name"] for stage in stages] == ["Source", "Build", "Deploy"]
+    (source,) = stages[0]["Actions"]
+    assert source["ActionTypeId"]["Provider"] == "CodeCommit"
+    assert source["Configuration"]["PollForSourceChanges"] is False
+    rule = _one(template, "AWS::Events::Rule")
+    assert rule["EventPattern"]["detail"]["referenceName"] == ["release"]
+    assert rule["EventPattern"]["resources"] == [{"Ref": "WebSourceRepositoryArn"}]
+    (deploy,) = stages[-1]["Actions"]
+    assert deploy["ActionTypeId"]["Provider"] == "CodeDeployToECS"
+    configuration = dict(deploy["Configuration"])
+    assert configuration.pop("ApplicationName") == {"Ref": "WebCodeDeployApplication"}
+    assert configuration.pop("DeploymentGroupName") == {"Ref": "WebDeploymentGroup"}
+    assert configuration == {
+        "TaskDefinitionTemplateArtifact": "SourceOutput", "TaskDefinitionTemplatePath": "taskdef.json",
+        "AppSpecTemplateArtifact": "SourceOutput", "AppSpecTemplatePath": "appspec.yaml",
+        "Image1ArtifactName": "BuildOutput", "Image1ContainerName": "IMAGE1_NAME",
+    }
+
+
+def test_connection_source_and_manual_approval() -> None:
+    template = _template(VARIANTS["connection-with-approval"])
+    stages = _one(template, "AWS::CodePipeline::Pipeline")["Stages"]
+    assert [stage["Name"] for stage in stages] == ["Source", "Build", "Approve", "Deploy"]
+    (source,) = stages[0]["Actions"]
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"]["ConnectionArn"] == CONNECTION
+    assert _resources(template, "AWS::Events::Rule") == []
+    assert not any(name.startswith("WebSource") for name in template["Parameters"])
+    uses = [statement for statement in _statements(template, "WebPipelineRole")
+            if statement["Action"] == ["codestar-connections:UseConnection"]]
+    assert [statement["Resource"] for statement in uses] == [[CONNECTION]]
+
+
+def test_deploy_hooks_take_known_events_and_function_names() -> None:
+    with pytest.raises(ValueError, match="deploy_hooks"):
+        Blueprint.model_validate({"name": "shop", "services": [
+            {"name": "web", "port": 8080, "deploy_hooks": {"AfterTraffic": "fn"}}]})
+    with pytest.raises(ValueError, match="deploy_hooks"):
+        Blueprint.model_validate({"name": "shop", "services": [
+            {"name": "web", "port": 8080, "deploy_hooks": {"AfterAllowTraffic": "arn:aws:lambda:x"}}]})
+
+
+def test_alarm_names_are_fixed_per_kind() -> None:
+    blueprint = _blueprint()
+    assert service_alarm_names(blueprint, blueprint.services[0]) == [
+        "shop-web-cpu-high", "shop-web-memory-high", "shop-web-running-tasks-low", "shop-web-unhealthy-targets"]
+    with pytest.raises(ValueError, match="unknown alarm kind"):
+        service_alarm_name(blueprint, blueprint.services[0], "disk-full")
+
+
+def test_each_role_trusts_the_one_service_that_assumes_it() -> None:
+    template = _template(_blueprint())
+    principals = {
+        logical_id: resource["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
+        for logical_id, resource in template["Resources"].items() if resource["Type"] == "AWS::IAM::Role"
+    }
+    assert principals == {"WebBuildRole": ["codebuild.amazonaws.com"],
+                          "WebCodeDeployRole": ["codedeploy.amazonaws.com"],
+                          "WebPipelineRole": ["codepipeline.amazonaws.com"],
+                          "WebSourceEventRole": ["events.amazonaws.com"]}

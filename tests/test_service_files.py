@@ -1,0 +1,162 @@
+"""`cfngen render`: buildspec.yml, appspec.yaml and taskdef.json, golden and checked against what consumes them.
+
+The golden files under tests/golden/render/<case>/<service>/ are what `cfngen render`
+writes for each case; `make templates` regenerates them (CFNGEN_UPDATE_GOLDEN=1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+
+from cfngen import Blueprint, UsageError, load_blueprint, load_stack_values, render_service_files
+from cfngen.builders import service as service_stack
+from cfngen.cli import main
+from cfngen.render import render
+from cfngen.service_files import StackValues, task_definition_request
+from tests.conftest import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "render"
+GOLDEN = ROOT / "tests" / "golden" / "render"
+# case -> (blueprint, describe-stacks JSON of its deployed stacks)
+CASES = {
+    "demo": (ROOT / "blueprints" / "demo.yaml", FIXTURES / "demo.json"),
+    "dev": (ROOT / "blueprints" / "dev.yaml", FIXTURES / "dev.json"),
+    "shop": (FIXTURES / "shop.yaml", FIXTURES / "shop.json"),
+}
+
+
+def _files(directory: Path) -> dict[str, str]:
+    return {str(path.relative_to(directory)): path.read_text(encoding="utf-8")
+            for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rendered_files_match_the_golden_ones(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blueprint, values = CASES[case]
+    outdir = GOLDEN / case if os.environ.get("CFNGEN_UPDATE_GOLDEN") else tmp_path
+    if outdir != tmp_path:
+        shutil.rmtree(outdir, ignore_errors=True)
+    assert main(["render", str(blueprint), "--stack-values", str(values), "-o", str(outdir)]) == 0
+    services = [service.name for service in load_blueprint(blueprint).services]
+    assert sorted(_files(outdir)) == sorted(f"{service}/{name}" for service in services
+                                            for name in ("appspec.yaml", "buildspec.yml", "taskdef.json"))
+    assert _files(outdir) == _files(GOLDEN / case), "run `make templates` and review the diff"
+
+
+def _demo() -> tuple[Blueprint, StackValues]:
+    blueprint, values = CASES["demo"]
+    return load_blueprint(blueprint), load_stack_values([values])
+
+
+def test_taskdef_is_the_service_stacks_task_definition_with_the_image_placeholder() -> None:
+    blueprint, values = _demo()
+    service = blueprint.service("service-a")
+    request = json.loads(render_service_files(blueprint, "service-a", stack_values=values)["taskdef.json"])
+    stack = service_stack.build(blueprint, service).to_dict()
+    (properties,) = [resource["Properties"] for resource in stack["Resources"].values()
+                     if resource["Type"] == "AWS::ECS::TaskDefinition"]
+    assert request["family"] == properties["Family"] == "microservices-demo-service-a"
+    assert request["cpu"] == properties["Cpu"] and request["memory"] == properties["Memory"]
+    (container,) = request["containerDefinitions"]
+    (stack_container,) = properties["ContainerDefinitions"]
+    assert container["image"] == "<IMAGE1_NAME>"
+    assert container["portMappings"] == [{"containerPort": 3000, "protocol": "tcp"}]
+    assert container["healthCheck"]["command"] == stack_container["HealthCheck"]["Command"]
+    deployed = values.values
+    assert request["executionRoleArn"] == deployed["ServiceAExecutionRoleArn"]
+    assert request["taskRoleArn"] == deployed["ServiceATaskRoleArn"]
+    assert container["logConfiguration"]["options"]["awslogs-group"] == deployed["ServiceALogGroupName"]
+    assert container["logConfiguration"]["options"]["awslogs-region"] == "us-west-2"
+    environment = {variable["name"]: variable["value"] for variable in container["environment"]}
+    assert environment["DB_HOST"] == deployed["DatabaseEndpoint"] and environment["DB_PORT"] == "3306"
+    assert {secret["valueFrom"] for secret in container["secrets"]} == {
+        f"{deployed['DatabaseSecretArn']}:password::", f"{deployed['DatabaseSecretArn']}:username::"}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_taskdef_fits_the_ecs_register_task_definition_api(case: str) -> None:
+    from botocore.session import get_session
+    from botocore.validate import ParamValidator
+
+    blueprint_path, values_path = CASES[case]
+    blueprint, values = load_blueprint(blueprint_path), load_stack_values([values_path])
+    shape = get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
+    for service in blueprint.services:
+        request = json.loads(render_service_files(blueprint, service.name, stack_values=values)["taskdef.json"])
+        report = ParamValidator().validate(request, shape)
+        assert not report.has_errors(), report.generate_report()
+
+
+def test_appspec_targets_the_container_and_port_the_load_balancer_sends_to() -> None:
+    blueprint, values = _demo()
+    appspec = yaml.safe_load(render_service_files(blueprint, "service-b", stack_values=values)["appspec.yaml"])
+    (target,) = appspec["Resources"]
+    properties = target["TargetService"]["Properties"]
+    assert properties["TaskDefinition"] == "<TASK_DEFINITION>"
+    assert properties["LoadBalancerInfo"] == {"ContainerName": "service-b", "ContainerPort": 3001}
+    assert "Hooks" not in appspec
+
+
+def test_buildspec_runs_the_test_command_verbatim_and_hooks_follow_the_lifecycle() -> None:
+    blueprint_path, values_path = CASES["shop"]
+    blueprint = load_blueprint(blueprint_path)
+    files = render_service_files(blueprint, "web", stack_values=load_stack_values([values_path]))
+    buildspec = yaml.safe_load(files["buildspec.yml"])
+    commands = buildspec["phases"]["build"]["commands"]
+    assert commands[0] == blueprint.services[0].test_command
+    assert buildspec["artifacts"]["files"] == ["imageDetail.json"]
+    hooks = yaml.safe_load(files["appspec.yaml"])["Hooks"]
+    assert hooks == [{"BeforeInstall": "shop-web-pre-install"}, {"AfterAllowTestTraffic": "shop-web-smoke-test"}]
+
+
+def test_templates_refuse_a_missing_variable() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        render("appspec.yaml.j2", blueprint="shop", service="web", container_name="web", hooks=[])
+
+
+def test_missing_deployed_values_are_listed() -> None:
+    blueprint, _ = _demo()
+    values = StackValues.from_describe_stacks([{"Stacks": [{
+        "StackName": "other", "StackId": "arn:aws:cloudformation:us-west-2:123456789012:stack/other/1",
+        "Outputs": [{"OutputKey": "ServiceATaskRoleArn", "OutputValue": "arn:aws:iam::123456789012:role/t"}],
+    }]}])
+    with pytest.raises(UsageError, match="DatabaseEndpoint, DatabasePort, DatabaseSecretArn, "
+                                         "ServiceAExecutionRoleArn, ServiceALogGroupName;"):
+        render_service_files(blueprint, "service-a", stack_values=values)
+
+
+def test_conflicting_stack_values_are_refused(tmp_path: Path) -> None:
+    stacks = json.loads(CASES["demo"][1].read_text(encoding="utf-8"))
+    stacks["Stacks"][1]["Parameters"][0]["ParameterValue"] = "another-cluster"
+    path = tmp_path / "stacks.json"
+    path.write_text(json.dumps(stacks), encoding="utf-8")
+    with pytest.raises(UsageError, match="pass the stacks of one deployed blueprint only"):
+        load_stack_values([path])
+
+
+def test_unknown_intrinsic_in_a_task_definition_is_an_error() -> None:
+    values = StackValues(values={}, partition="aws", region="us-east-1", account_id="123456789012")
+    with pytest.raises(Exception, match="cannot evaluate"):
+        task_definition_request({"Family": {"Fn::ImportValue": "x"}}, {}, [], values)
+
+
+def test_cli_needs_stack_values_and_a_known_service(capsys: pytest.CaptureFixture[str]) -> None:
+    blueprint, values = CASES["demo"]
+    assert main(["render", str(blueprint)]) == 2
+    assert "--stack-values" in capsys.readouterr().err
+    assert main(["render", str(blueprint), "--service", "nope", "--stack-values", str(values)]) == 2
+    assert "has no service 'nope'; it has service-a, service-b" in capsys.readouterr().err
+
+
+def test_cli_renders_one_service_into_the_directory_itself(tmp_path: Path) -> None:
+    blueprint, values = CASES["demo"]
+    assert main(["render", str(blueprint), "--service", "service-b", "--stack-values", str(values),
+                 "-o", str(tmp_path)]) == 0
+    assert _files(tmp_path) == _files(GOLDEN / "demo" / "service-b")
