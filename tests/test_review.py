@@ -318,7 +318,8 @@ def test_diagram_has_a_node_per_stack_and_an_edge_per_producer(fixture: Template
     assert [node.name for node in drawn.nodes] == [stack.name for stack in fixture.children]
     edges = {(wire.producer, wire.consumer) for wire in drawn.wires}
     assert ("network", "database") in edges and ("", "service-service-a") in edges
-    assert '  stack_network -->|"PrivateSubnetIds<br/>VpcCidr<br/>+1 more"| stack_service_service_a' in drawn.mermaid
+    assert '  stack_network -->|"3"| stack_service_service_a' in drawn.mermaid
+    assert '  deploy_time_parameters -.->|"ServiceAImage"| stack_service_service_a' in drawn.mermaid
     assert "class stack_load_balancer exposed" in drawn.mermaid
 
 

@@ -3,7 +3,9 @@
 The diagram is Mermaid text, which GitHub and GitLab render in Markdown and
 which the HTML report renders with the Mermaid script shipped in the package.
 One node per stack lists its main resources by kind (all resources are
-counted); one edge per producer -> consumer pair names the outputs it carries.
+counted); one edge per producer -> consumer pair carries the number of outputs
+it passes (the report's wiring table names them), and the deploy-time
+parameters are named on their edges.
 """
 
 from __future__ import annotations
@@ -119,14 +121,14 @@ def _mermaid(nodes: tuple[StackNode, ...], wires: list[Wire], highlighted: froze
     if any(not wire.producer for wire in wires):
         lines.append(f'  {PARAMETERS_NODE}(["deploy-time parameters"])')
     for wire in wires:
-        shown = list(wire.names[:EDGE_LABEL_NAMES])
-        if len(wire.names) > EDGE_LABEL_NAMES:
-            shown.append(f"+{len(wire.names) - EDGE_LABEL_NAMES} more")
-        label = _text("<br/>".join(shown))
         if wire.producer:
-            lines.append(f'  {node_id(wire.producer)} -->|"{label}"| {node_id(wire.consumer)}')
+            # a count keeps the drawing readable with a dozen stacks; the wiring table names every output
+            lines.append(f'  {node_id(wire.producer)} -->|"{len(wire.names)}"| {node_id(wire.consumer)}')
         else:
-            lines.append(f'  {PARAMETERS_NODE} -.->|"{label}"| {node_id(wire.consumer)}')
+            shown = list(wire.names[:EDGE_LABEL_NAMES])
+            if len(wire.names) > EDGE_LABEL_NAMES:
+                shown.append(f"+{len(wire.names) - EDGE_LABEL_NAMES} more")
+            lines.append(f'  {PARAMETERS_NODE} -.->|"{_text("<br/>".join(shown))}"| {node_id(wire.consumer)}')
     exposed = [node_id(node.name) for node in nodes if node.name in highlighted]
     if exposed:
         lines.append("  classDef exposed fill:#fff4e6,stroke:#d9480f,stroke-width:2px")
