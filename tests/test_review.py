@@ -153,7 +153,7 @@ def test_roles_show_trust_statements_and_attached_policies(fixture: TemplateSet)
     roles = {role.role: role for role in access.analyse(fixture).roles}
     execution = roles["ServiceAExecutionRole"]
     assert execution.trusted == ("service ecs-tasks.amazonaws.com",)
-    assert execution.trust_condition == "StringEquals aws:SourceAccount = AWS::AccountId"
+    assert execution.trust_condition == "StringEquals aws:SourceAccount = this account"
     assert [(grant.actions, grant.resources) for grant in execution.grants][1:3] == [
         (("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"), ("registry/ServiceAImageRepository",)),
         (("logs:CreateLogStream", "logs:PutLogEvents"), ("logs log-group:{ServiceALogGroup}:*",)),

@@ -136,5 +136,12 @@ def _markdown_to_html(text: str) -> str:
             return f'<pre class="mermaid">{escapeHtml(token.content)}</pre>\n'
         return str(default_fence(tokens, index, options, env))
 
+    def code_inline(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+        from markdown_it.common.utils import escapeHtml
+
+        # Names like "pipeline-service-a/ServiceAArtifactBucket" may wrap after a slash, never inside a word.
+        return "<code>" + escapeHtml(tokens[index].content).replace("/", "/<wbr>") + "</code>"
+
     parser.add_render_rule("fence", fence)
+    parser.add_render_rule("code_inline", code_inline)
     return str(parser.render(text))

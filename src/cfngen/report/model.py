@@ -26,6 +26,9 @@ PSEUDO_PARAMETERS = frozenset({
     "AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region",
     "AWS::StackId", "AWS::StackName", "AWS::URLSuffix",
 })
+# How a pseudo parameter standing alone reads (inside an ARN or a Sub it is boilerplate, see readable_arn).
+PSEUDO_NAMES = {"AWS::AccountId": "this account", "AWS::Region": "this region", "AWS::Partition": "this partition",
+                "AWS::StackName": "this stack's name", "AWS::URLSuffix": "the region's URL suffix"}
 # Attributes that name the resource itself: `GetAtt X.Arn` reads as "X".
 IDENTITY_ATTRIBUTES = frozenset({"Arn", "GroupId", "Name", "Id", "LoadBalancerArn", "TargetGroupArn", "KeyArn"})
 _SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
@@ -314,7 +317,7 @@ class Names:
 
     def _reference(self, context: str, stack: str, name: str) -> str:
         if name in PSEUDO_PARAMETERS:
-            return name
+            return PSEUDO_NAMES.get(name, name)
         try:
             current = self.templates.stack(stack)
         except KeyError:
