@@ -108,9 +108,10 @@ class Access:
             facts |= {Permission(f"role {role.stack}/{role.role}", "Trust", "sts:AssumeRole", principal, role.trust_condition)
                       for principal in role.trusted}
         for policy in self.resource_policies:
+            guards = policy.guards if "/" in policy.guards else f"{policy.stack}/{policy.guards}"
             for grant in policy.grants:
                 for principal in grant.principals:
-                    facts |= _facts(f"{policy.guards} ({principal})", (grant,))
+                    facts |= _facts(f"{guards} ({principal})", (grant,))
         return facts
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from cfngen.diff import ABSENT, PropertyChange, ResourceDiff, TemplateDiff, diff_texts
 from cfngen.report import access, exposure
+from cfngen.report.access import Permission
 from cfngen.report.cost import estimate
 from cfngen.report.model import TemplateSet
 from cfngen.report.safety import STATEFUL
@@ -45,7 +46,7 @@ class Changes:
     against: str
     note: str
     diff: TemplateDiff
-    permissions_gained: tuple[str, ...]
+    permissions_gained: tuple[str, ...]   # "holder: Effect action, action on resource [when condition]"
     permissions_lost: tuple[str, ...]
     exposure_gained: tuple[str, ...]
     exposure_lost: tuple[str, ...]
@@ -76,21 +77,30 @@ def compare(old: Mapping[str, str], new: Mapping[str, str], *, name: str, region
     """What changed from the `old` template texts to the `new` ones (file name -> text)."""
     before = TemplateSet.from_texts(name, old)
     after = TemplateSet.from_texts(name, new)
-    old_permissions = {str(fact) for fact in access.analyse(before).permissions()}
-    new_permissions = {str(fact) for fact in access.analyse(after).permissions()}
+    old_permissions = access.analyse(before).permissions()
+    new_permissions = access.analyse(after).permissions()
     old_paths = {path.summary for path in exposure.analyse(before).paths}
     new_paths = {path.summary for path in exposure.analyse(after).paths}
     return Changes(
         against=against,
         note="" if old else f"{against} has no templates of {name}: every stack is new.",
         diff=diff_texts(old, new, region=region, against=against),
-        permissions_gained=tuple(sorted(new_permissions - old_permissions)),
-        permissions_lost=tuple(sorted(old_permissions - new_permissions)),
+        permissions_gained=_grouped(new_permissions - old_permissions),
+        permissions_lost=_grouped(old_permissions - new_permissions),
         exposure_gained=tuple(sorted(new_paths - old_paths)),
         exposure_lost=tuple(sorted(old_paths - new_paths)),
         cost_before=estimate(before).total,
         cost_after=estimate(after).total,
     )
+
+
+def _grouped(facts: set[Permission]) -> tuple[str, ...]:
+    """One line per holder, effect, resource and condition, naming every action of the group."""
+    actions: dict[tuple[str, str, str, str], list[str]] = {}
+    for fact in sorted(facts):
+        actions.setdefault((fact.holder, fact.effect, fact.resource, fact.condition), []).append(fact.action)
+    return tuple(sorted(str(Permission(holder, effect, ", ".join(names), resource, condition))
+                        for (holder, effect, resource, condition), names in actions.items()))
 
 
 def _stem(file: str) -> str:
