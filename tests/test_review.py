@@ -338,7 +338,8 @@ def test_changes_report_resources_permissions_exposure_and_cost(fixture: Templat
             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "198.51.100.0/24"})
         statements = resources["ServiceATaskRole"]["Properties"].setdefault("Policies", [])
         statements.append({"PolicyName": "read", "PolicyDocument": {"Statement": [
-            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::shared-bucket/*"]}]}})
+            {"Effect": "Allow", "Action": ["s3:GetObjectVersion", "s3:GetObject"],
+             "Resource": ["arn:aws:s3:::shared-bucket/*"]}]}})
 
     def retire_state(template: dict[str, Any]) -> None:
         del template["Resources"]["SessionTable"]
@@ -357,7 +358,7 @@ def test_changes_report_resources_permissions_exposure_and_cost(fixture: Templat
     assert table[("extra", "Queue")][0] == "added"
     assert found.stacks_with("added") == ("extra",)
     assert found.permissions_gained == (
-        "role service-service-a/ServiceATaskRole: Allow s3:GetObject on s3 shared-bucket/*",)
+        "role service-service-a/ServiceATaskRole: Allow s3:GetObject, s3:GetObjectVersion on s3 shared-bucket/*",)
     assert found.permissions_lost == ()
     assert found.exposure_gained == ("security group rule service-service-a/ServiceATaskSecurityGroup: tcp 22 from "
                                      "198.51.100.0/24 → used by service-service-a/ServiceAService",)
