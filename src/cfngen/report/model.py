@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from cfngen.diff import decode_template
 from cfngen.errors import UsageError
 from cfngen.synth import ROOT_NAME, StackSet
 
@@ -102,7 +103,7 @@ class TemplateSet:
     @classmethod
     def from_texts(cls, name: str, texts: Mapping[str, str]) -> TemplateSet:
         """Parse template files (file name -> text); the one called root.* is the root."""
-        parsed = {PurePosixPath(file).stem: _parse(file, text) for file, text in texts.items()}
+        parsed = {PurePosixPath(file).stem: decode_template(file, text) for file, text in texts.items()}
         root = Stack(ROOT_NAME, parsed.pop(ROOT_NAME, {}))
         order = [stem for stem in _ordered_stacks(root) if stem in parsed]
         children = [Stack(stem, parsed[stem]) for stem in order]
@@ -116,18 +117,6 @@ class TemplateSet:
         if not files:
             raise UsageError(f"{directory}: no templates (*.yaml, *.json) in this directory")
         return cls.from_texts(name, {path.name: path.read_text(encoding="utf-8") for path in files})
-
-
-def _parse(file: str, text: str) -> dict[str, Any]:
-    """Template text (YAML with short-form intrinsics, or JSON) -> plain dicts with long-form intrinsics."""
-    from cfnlint.decode.decode import decode_str
-
-    template, errors = decode_str(text)
-    if errors or template is None:
-        detail = "; ".join(str(error.message) for error in errors) or "not a template"
-        raise UsageError(f"{file}: cannot read the template: {detail}")
-    plain: dict[str, Any] = json.loads(json.dumps(template))
-    return plain
 
 
 def _stem(resource: Mapping[str, Any]) -> str:
