@@ -4,7 +4,7 @@ VENV := .venv
 SCANNER_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: demo test templates typecheck clean
+.PHONY: demo test templates review-goldens browser typecheck clean
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ demo: $(BIN)/.installed
 	$(BIN)/cfngen lint out/demo
 	$(BIN)/cfngen deploy blueprints/demo.yaml --local
 
-test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed
+# The review report's HTML is checked in headless Chromium (Debian's package; CI runs as root).
+browser:
+	@[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed browser
 	$(BIN)/mypy
 	CFNGEN_CHECKOV=$(SCANNER_VENV)/bin/checkov $(BIN)/pytest
 
@@ -34,6 +38,10 @@ test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed
 templates: $(BIN)/.installed
 	for blueprint in blueprints/*.yaml; do $(BIN)/cfngen synth $$blueprint || exit 1; done
 	CFNGEN_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/test_service_files.py -k golden
+
+# Regenerate the golden review reports under tests/golden/review/ (review the diff, then commit).
+review-goldens: $(BIN)/.installed
+	$(BIN)/python -m tests.review_goldens
 
 clean:
 	rm -rf $(VENV) $(SCANNER_VENV) out build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .hypothesis

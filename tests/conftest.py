@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import pytest
 
 from cfngen import StackSet, load_blueprint, synthesize
 from cfngen.local_aws import LocalAws
+from cfngen.report.checks import checkov_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "blueprints").glob("*.yaml"))
@@ -41,20 +40,8 @@ def example_ids() -> list[str]:
 def checkov_failures(directory: Path) -> list[dict[str, object]]:
     """Run checkov (from its own virtualenv) over a directory of templates; return the failed checks."""
     executable = os.environ.get("CFNGEN_CHECKOV", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
-    result = subprocess.run(
-        [executable, "--directory", str(directory), "--framework", "cloudformation", "--output", "json",
-         "--quiet", "--skip-download", "--compact"],
-        capture_output=True, text=True, check=False,
-        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
-    )
-    if result.returncode not in (0, 1):
-        raise AssertionError(f"checkov did not run: {result.stderr[-2000:]}")
-    reports = json.loads(result.stdout or "[]")
-    reports = reports if isinstance(reports, list) else [reports]
     failed: list[dict[str, object]] = []
-    for report in reports:
-        if not isinstance(report, dict) or "results" not in report:
-            continue
+    for report in checkov_reports(directory, executable):
         failed += report["results"].get("failed_checks", [])
     return failed
 

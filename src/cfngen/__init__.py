@@ -21,6 +21,8 @@ from cfngen.deploy import Deployer, Outcome, Package, Plan, ResourceChange
 from cfngen.diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
 from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
 from cfngen.lint import Finding, lint
+from cfngen.report import Report, review
+from cfngen.schema import json_schema
 from cfngen.scaffold import Answers, scaffold
 from cfngen.service_files import StackValues, load_stack_values, render_service_files
 from cfngen.synth import NestedStack, StackSet, synthesize
@@ -40,6 +42,7 @@ __all__ = [
     "Plan",
     "Problem",
     "PropertyChange",
+    "Report",
     "ResourceChange",
     "ResourceDiff",
     "SafetyError",
@@ -53,8 +56,10 @@ __all__ = [
     "__version__",
     "ci_policy",
     "diff",
+    "json_schema",
     "lint",
     "load_blueprint",
+    "review",
     "scaffold",
     "load_stack_values",
     "render_service_files",

@@ -152,8 +152,8 @@ def diff_texts(old: Mapping[str, str], new: Mapping[str, str], *, region: str, a
     new_by_stem = {Path(name).stem: name for name in new}
     stacks = []
     for stem in [*new_by_stem, *(stem for stem in old_by_stem if stem not in new_by_stem)]:
-        old_template = _decode(old_by_stem[stem], old[old_by_stem[stem]]) if stem in old_by_stem else None
-        new_template = _decode(new_by_stem[stem], new[new_by_stem[stem]]) if stem in new_by_stem else None
+        old_template = decode_template(old_by_stem[stem], old[old_by_stem[stem]]) if stem in old_by_stem else None
+        new_template = decode_template(new_by_stem[stem], new[new_by_stem[stem]]) if stem in new_by_stem else None
         stack = _stack_diff(new_by_stem.get(stem) or old_by_stem[stem], old_template, new_template, region)
         if stack is not None:
             stacks.append(stack)
@@ -271,7 +271,8 @@ def _keeps_data(resource: dict[str, Any]) -> bool:
     return resource.get("DeletionPolicy") in KEEPS_DATA or resource.get("UpdateReplacePolicy") in KEEPS_DATA
 
 
-def _decode(name: str, text: str) -> dict[str, Any]:
+def decode_template(name: str, text: str) -> dict[str, Any]:
+    """Template text (YAML with short-form intrinsics, or JSON) as plain dicts; UsageError naming `name` when unreadable."""
     from cfnlint.decode.decode import decode_str
 
     template, errors = decode_str(text)

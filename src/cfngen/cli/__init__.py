@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from cfngen import __version__
-from cfngen.cli import bootstrap, ci_policy, deploy, diff, init, lint, local_aws, plan, render, synth
+from cfngen.cli import bootstrap, ci_policy, deploy, diff, init, lint, local_aws, plan, render, review, schema, synth
 from cfngen.errors import CfngenError
 
-COMMANDS = (init, synth, lint, diff, render, bootstrap, plan, deploy, local_aws, ci_policy)
+COMMANDS = (init, synth, lint, diff, review, schema, render, bootstrap, plan, deploy, local_aws, ci_policy)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,32 @@
+"""`cfngen schema`: print the JSON Schema of the blueprint format (or of a service file)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cfngen.schema import json_schema_text
+
+
+def register(commands: Any) -> None:
+    """Add the schema command."""
+    parser = commands.add_parser(
+        "schema", help="print the JSON Schema of blueprint files",
+        description="Print the JSON Schema (2020-12) of blueprint files, for editors that complete and check YAML "
+                    "(e.g. a `# yaml-language-server: $schema=blueprint.schema.json` line).")
+    parser.add_argument("--service", action="store_true", help="the schema of a service file instead")
+    parser.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print or write the schema."""
+    text = json_schema_text("service" if args.service else "blueprint")
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0

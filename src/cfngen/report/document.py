@@ -1,0 +1,147 @@
+"""The Report and its two renderings: Markdown (for pull-request comments) and a self-contained HTML page.
+
+Both come from one jinja2 template (``assets/report.md.j2``): the HTML page is
+that Markdown rendered by markdown-it-py into ``assets/page.html.j2``, so the
+two can never say different things. The page embeds the Mermaid script shipped
+in ``assets/`` and draws the diagram offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from cfngen.errors import UsageError
+from cfngen.report.access import Access
+from cfngen.report.changes import Changes
+from cfngen.report.checks import Checks
+from cfngen.report.cost import Estimate
+from cfngen.report.diagram import Diagram
+from cfngen.report.exposure import Exposure
+from cfngen.report.model import counted
+from cfngen.report.safety import Safety
+
+MERMAID_SCRIPT = "mermaid.min.js"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every section of the review, ready to render."""
+
+    name: str
+    region: str
+    diagram: Diagram
+    exposure: Exposure
+    access: Access
+    safety: tuple[Safety, ...]
+    checks: Checks
+    cost: Estimate
+    changes: Changes | None
+
+    def markdown(self) -> str:
+        """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block)."""
+        text = _environment(autoescape=False).get_template("report.md.j2").render(report=self)
+        # Optional sections leave runs of blank lines behind; one blank line separates blocks in Markdown.
+        return re.sub(r"\n{3,}", "\n\n", text)
+
+    def html(self) -> str:
+        """The report as one HTML page that works offline: styles, content and diagram script inline."""
+        body = _markdown_to_html(self.markdown())
+        page = _environment(autoescape=True).get_template("page.html.j2")
+        return page.render(title=f"Review: {self.name}", body=Markup(body),
+                           script=Markup(_asset(MERMAID_SCRIPT)))
+
+    def write(self, path: str | Path) -> Path:
+        """Write Markdown (.md) or HTML (.html, .htm) by the file's suffix; returns the path."""
+        target = Path(path)
+        renderers = {".md": self.markdown, ".markdown": self.markdown, ".html": self.html, ".htm": self.html}
+        if target.suffix.lower() not in renderers:
+            raise UsageError(f"{target}: cannot tell the format; name the file *.md or *.html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(renderers[target.suffix.lower()](), encoding="utf-8")
+        return target
+
+
+@functools.lru_cache(maxsize=None)
+def _asset(name: str) -> str:
+    return resources.files("cfngen.report").joinpath(f"assets/{name}").read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=2)
+def _environment(*, autoescape: bool) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: _asset(name)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters.update(md=markdown_text, code=markdown_code, money=money, price=price, quantity=quantity,
+                               counted=counted)
+    return environment
+
+
+def markdown_text(value: Any) -> str:
+    """Plain text made safe inside Markdown, table cells included: no emphasis, links, HTML or cell breaks."""
+    text = str(value).replace("\n", " ")
+    for special in ("\\", "`", "*", "_", "[", "]", "|", "#"):
+        text = text.replace(special, "\\" + special)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown_code(value: Any) -> str:
+    """`value` as an inline code span that survives a table cell."""
+    text = str(value).replace("\n", " ").replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    padding = " " if "`" in text else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
+def money(value: float) -> str:
+    """US dollars with cents: $1,234.50."""
+    return f"${value:,.2f}"
+
+
+def price(value: float) -> str:
+    """A unit price with the precision it was listed at, at least cents: $0.0208, $0.045, $1.00."""
+    digits = f"{value:.6f}".rstrip("0")
+    whole, _, fraction = digits.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+def quantity(value: float) -> str:
+    """2 rather than 2.0; 2.5 stays."""
+    return f"{value:g}"
+
+
+def _markdown_to_html(text: str) -> str:
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    default_fence = parser.renderer.rules["fence"]  # type: ignore[attr-defined]
+
+    def fence(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+        token = tokens[index]
+        if token.info.strip() == "mermaid":
+            from markdown_it.common.utils import escapeHtml
+
+            return f'<pre class="mermaid">{escapeHtml(token.content)}</pre>\n'
+        return str(default_fence(tokens, index, options, env))
+
+    def code_inline(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+        from markdown_it.common.utils import escapeHtml
+
+        # Names like "pipeline-service-a/ServiceAArtifactBucket" may wrap after a slash, never inside a word.
+        return "<code>" + escapeHtml(tokens[index].content).replace("/", "/<wbr>") + "</code>"
+
+    parser.add_render_rule("fence", fence)
+    parser.add_render_rule("code_inline", code_inline)
+    return str(parser.render(text))

@@ -1,0 +1,43 @@
+"""Golden review reports: the example blueprints' and the hand-written platform fixture's, as Markdown.
+
+Regenerate with `make review-goldens` (runs this module), review the diff, commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from cfngen import load_blueprint, review, synthesize
+from cfngen.report import TemplateSet, assemble
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN_DIR = ROOT / "tests" / "golden" / "review"
+FIXTURE = ROOT / "tests" / "fixtures" / "review" / "platform"
+
+
+def fixture_templates() -> TemplateSet:
+    """The hand-written platform fixture (every stack the design names, one service)."""
+    return TemplateSet.from_directory("fixture-platform", FIXTURE)
+
+
+def _blueprint_report(path: Path) -> Callable[[], str]:
+    return lambda: review(synthesize(load_blueprint(path))).markdown()
+
+
+def goldens() -> dict[str, Callable[[], str]]:
+    """Golden file name -> function that renders it now."""
+    renderers = {f"{path.stem}.md": _blueprint_report(path) for path in sorted((ROOT / "blueprints").glob("*.yaml"))}
+    renderers["fixture-platform.md"] = lambda: assemble(fixture_templates(), region="us-east-1").markdown()
+    return renderers
+
+
+def main() -> None:
+    GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+    for name, render in goldens().items():
+        (GOLDEN_DIR / name).write_text(render(), encoding="utf-8")
+        print(f"wrote {GOLDEN_DIR / name}")
+
+
+if __name__ == "__main__":
+    main()
