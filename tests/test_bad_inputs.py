@@ -20,6 +20,8 @@ CASES: dict[str, tuple[str, int, str]] = {
     "unknown_key": ("unknown_key.yaml", 2, "unknown key 'regoin'; did you mean 'region'?"),
     "duplicate_service": ("duplicate_service.yaml", 4, "services.1.name: 'api' clashes with services[0]"),
     "clashing_ports": ("clashing_ports.yaml", 4, "services.1.listener_port: port 8080 is already used by services[0].test_listener_port"),
+    "overfull_load_balancer": ("overfull_load_balancer.yaml", 10,
+                               "services.1.load_balancer: load balancer 1 would serve 2 services; it holds 1"),
     "missing_service_file": ("missing_service_file.yaml", 3, "services/does-not-exist.yaml"),
     "empty": ("empty.yaml", 1, "file is empty"),
     "dangerous_tag": ("dangerous_tag.yaml", 1, "python/object/apply:os.system' is not allowed"),

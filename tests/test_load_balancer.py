@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from cfngen.blueprint import MAX_SERVICES, Blueprint
+from cfngen import synthesize
+from cfngen.blueprint import MAX_SERVICES, MAX_SERVICES_PER_LOAD_BALANCER, Blueprint
 from cfngen.builders.load_balancer import WORLD, build
+from cfngen.lint import lint
+from tests.conftest import checkov_failures
 from tests.stack_helpers import make_blueprint, resources, the_resource
 
 SERVICES = [
@@ -107,9 +111,90 @@ def test_outputs_follow_the_wiring_contract() -> None:
     assert outputs == expected
 
 
-def test_a_blueprint_holds_at_most_the_services_one_balancer_can_listen_for() -> None:
-    services = [{"name": f"s{index}", "port": 8080, "listener_port": 1000 + index,
-                 "test_listener_port": 2000 + index} for index in range(MAX_SERVICES + 1)]
+def _services(count: int, **pins: int) -> list[dict[str, Any]]:
+    """`count` services s0, s1, ... with ports of their own; pins: service name -> load balancer number."""
+    services: list[dict[str, Any]] = [{"name": f"s{index}", "port": 8080, "listener_port": 1000 + index,
+                                       "test_listener_port": 2000 + index} for index in range(count)]
+    for service in services:
+        if service["name"] in pins:
+            service["load_balancer"] = pins[service["name"]]
+    return services
+
+
+def _served(blueprint: Blueprint) -> list[list[str]]:
+    return [[service.name for service in services] for services in blueprint.load_balancers]
+
+
+def test_services_fill_load_balancers_in_blueprint_order() -> None:
+    blueprint = make_blueprint(services=_services(MAX_SERVICES_PER_LOAD_BALANCER + 1))
+    assert [len(services) for services in _served(blueprint)] == [MAX_SERVICES_PER_LOAD_BALANCER, 1]
+    assert _served(make_blueprint(services=_services(5), load_balancer={"services_per_load_balancer": 2})) == [
+        ["s0", "s1"], ["s2", "s3"], ["s4"]]
+
+
+def test_pinned_services_keep_their_load_balancer_and_the_others_fill_the_room_left() -> None:
+    blueprint = make_blueprint(services=_services(5, s0=2, s3=1), load_balancer={"services_per_load_balancer": 2})
+    assert _served(blueprint) == [["s1", "s3"], ["s0", "s2"], ["s4"]]
+    assert blueprint.load_balancer_of(blueprint.service("s0")) == 2
+
+
+@pytest.mark.parametrize(("pins", "message"), [
+    ({"s0": 1, "s1": 1, "s2": 1}, "load balancer 1 would serve 3 services; it holds 2"),
+    ({"s2": 3}, "load balancer 3 needs load balancer 2 to serve a service first"),
+])
+def test_pins_that_overfill_or_skip_a_load_balancer_are_refused_at_the_pin(pins: dict[str, int], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        make_blueprint(services=_services(3, **pins), load_balancer={"services_per_load_balancer": 2})
+
+
+def test_listener_ports_must_differ_on_one_load_balancer_only() -> None:
+    services = _services(2)
+    services[1]["listener_port"] = services[0]["listener_port"]
+    with pytest.raises(ValidationError, match="here load balancer 1"):
+        make_blueprint(services=services)
+    services[1]["load_balancer"] = 2
+    apart = make_blueprint(services=services, load_balancer={"services_per_load_balancer": 1})
+    assert _served(apart) == [["s0"], ["s1"]]
+
+
+def test_a_blueprint_holds_at_most_the_services_synthesis_is_tested_for() -> None:
+    services = _services(MAX_SERVICES + 1)
     with pytest.raises(ValidationError, match=f"at most {MAX_SERVICES} items"):
         make_blueprint(services=services)
     assert len(make_blueprint(services=services[:MAX_SERVICES]).services) == MAX_SERVICES
+
+
+def test_further_load_balancers_get_stacks_of_their_own_with_numbered_outputs(tmp_path: Path) -> None:
+    blueprint = make_blueprint(services=_services(5), load_balancer={"services_per_load_balancer": 2})
+    stack_set = synthesize(blueprint)
+    balancers = {child.name: child.template.to_dict() for child in stack_set.children
+                 if child.name.startswith("load-balancer")}
+    assert list(balancers) == ["load-balancer", "load-balancer-2", "load-balancer-3"]
+    third = balancers["load-balancer-3"]
+    assert {"LoadBalancer3Arn", "LoadBalancer3FullName", "LoadBalancer3DnsName",
+            "LoadBalancer3SecurityGroupId", "S4ProductionListenerArn"} <= set(third["Outputs"])
+    assert [rule["FromPort"] for rule in the_resource(build(blueprint, 3), "AWS::EC2::SecurityGroup")[
+        "Properties"]["SecurityGroupIngress"]] == [1004, 2004]
+    # Each service's tasks admit traffic from their own load balancer only.
+    assert stack_set.wiring["service-s4"]["LoadBalancer3SecurityGroupId"] == "load-balancer-3"
+    assert stack_set.wiring["service-s0"]["LoadBalancerSecurityGroupId"] == "load-balancer"
+    root_outputs = stack_set.root().to_dict()["Outputs"]
+    assert {name: output["Value"] for name, output in root_outputs.items() if "DnsName" in name} == {
+        "LoadBalancerDnsName": {"Fn::GetAtt": ["LoadBalancer", "Outputs.LoadBalancerDnsName"]},
+        "LoadBalancer2DnsName": {"Fn::GetAtt": ["LoadBalancer2", "Outputs.LoadBalancer2DnsName"]},
+        "LoadBalancer3DnsName": {"Fn::GetAtt": ["LoadBalancer3", "Outputs.LoadBalancer3DnsName"]},
+    }
+    assert "s2, s3" in root_outputs["LoadBalancer2DnsName"]["Description"]
+    assert [str(finding) for finding in lint(stack_set, cache=False)] == []
+    stack_set.write(tmp_path)
+    assert checkov_failures(tmp_path) == []
+
+
+def test_a_full_load_balancer_stays_within_the_listener_rule_and_output_quotas() -> None:
+    template = build(make_blueprint(services=_services(MAX_SERVICES_PER_LOAD_BALANCER))).to_dict()
+    assert len([body for body in template["Resources"].values()
+                if body["Type"] == "AWS::ElasticLoadBalancingV2::Listener"]) <= 50
+    group = the_resource(build(make_blueprint(services=_services(MAX_SERVICES_PER_LOAD_BALANCER))),
+                         "AWS::EC2::SecurityGroup")["Properties"]
+    assert len(group["SecurityGroupIngress"]) <= 60 and len(group["SecurityGroupEgress"]) <= 60
+    assert len(template["Outputs"]) <= 200

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from cfngen import load_blueprint, synthesize
-from cfngen.blueprint import AURORA_MYSQL_INSTANCE_MEMORY_GIB, MAX_SERVICES, Blueprint
+from cfngen.blueprint import AURORA_MYSQL_INSTANCE_MEMORY_GIB, MAX_SERVICES_PER_LOAD_BALANCER, Blueprint
 from cfngen.builders import monitoring
 from cfngen.builders.alarm_names import SERVICE_ALARM_KINDS, service_alarm_names
 from cfngen.builders.keys import KEY_ADMIN_ACTIONS
@@ -68,7 +68,7 @@ def test_parameters_are_outputs_the_wiring_contract_promises() -> None:
     parameters = set(_build(blueprint)["Parameters"])
     assert parameters <= _wiring_contract_names(blueprint)
     assert {"ClusterName", "LoadBalancerFullName", "ApiServiceName", "ApiBlueTargetGroupFullName",
-            "DatabaseInstanceIds", "WebFrontPipelineName", "WebFrontDeploymentGroupName"} <= parameters
+            "DatabaseInstanceIds", "WebFrontPipelineName", "WebFrontCodeDeployApplicationName"} <= parameters
     assert not any(name.startswith("Database") for name in _build(_blueprint())["Parameters"])
 
 
@@ -211,9 +211,10 @@ def test_topic_policy_admits_each_publisher_only_from_this_account_and_its_sourc
     for statement in statements.values():
         assert statement["Action"] == ["sns:Publish"] and statement["Resource"] == [{"Ref": "AlarmTopic"}]
         assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    rules = sorted(_resources(template, "AWS::Events::Rule"))
-    assert statements["EventBridgeRulesPublish"]["Condition"]["ArnEquals"]["aws:SourceArn"] == [
-        {"Fn::GetAtt": [rule, "Arn"]} for rule in rules]
+    names = sorted(rule["Name"] for rule in _resources(template, "AWS::Events::Rule").values())
+    sources = statements["EventBridgeRulesPublish"]["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sorted(source["Fn::Sub"] for source in sources) == [
+        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{name}" for name in names]
     assert "alarm:shop-*" in statements["CloudWatchAlarmsPublish"]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
     assert "budget/shop-monthly" in statements["BudgetsPublish"]["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
     (plain,) = _resources(_build(_blueprint()), "AWS::SNS::TopicPolicy").values()
@@ -228,16 +229,21 @@ def test_email_subscription_only_with_an_alarm_email() -> None:
 
 def test_failure_rules_match_the_services_pipeline_deployment_and_crashed_tasks() -> None:
     rules = _resources(_build(_blueprint()), "AWS::Events::Rule")
-    assert len(rules) == 3 * 2
-    pipeline = rules["ApiPipelineFailedRule"]["EventPattern"]
-    assert pipeline["detail"] == {"state": ["FAILED"], "pipeline": [{"Ref": "ApiPipelineName"}]}
-    deployment = rules["ApiDeploymentFailedRule"]["EventPattern"]
+    assert {name: rule["Name"] for name, rule in rules.items()} == {
+        "PipelineFailedRule": "shop-pipeline-failed", "DeploymentFailedRule": "shop-deployment-failed",
+        "TaskStoppedRule": "shop-task-crashed"}
+    pipeline = rules["PipelineFailedRule"]["EventPattern"]
+    assert pipeline["detail"] == {"state": ["FAILED"],
+                                  "pipeline": [{"Ref": "ApiPipelineName"}, {"Ref": "WebFrontPipelineName"}]}
+    deployment = rules["DeploymentFailedRule"]["EventPattern"]
     assert deployment["source"] == ["aws.codedeploy"] and deployment["detail"]["state"] == ["FAILURE"]
-    assert deployment["detail"]["deploymentGroup"] == [{"Ref": "ApiDeploymentGroupName"}]
-    task = rules["WebFrontTaskStoppedRule"]["EventPattern"]["detail"]
+    assert deployment["detail"]["application"] == [{"Ref": "ApiCodeDeployApplicationName"},
+                                                   {"Ref": "WebFrontCodeDeployApplicationName"}]
+    task = rules["TaskStoppedRule"]["EventPattern"]["detail"]
     assert task["stopCode"] == ["EssentialContainerExited"] and task["lastStatus"] == ["STOPPED"]
     assert task["containers"] == {"exitCode": [{"anything-but": 0}]}
-    assert task["group"] == [{"Fn::Sub": "service:${WebFrontServiceName}"}]
+    assert task["clusterArn"] == [{"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
+                                              "cluster/${ClusterName}"}]
 
 
 def test_rule_messages_are_readable_text_with_every_placeholder_mapped() -> None:
@@ -279,7 +285,10 @@ def test_dashboard_shows_every_part_of_the_platform_without_overlaps() -> None:
     metrics = {row[1] for widget in widgets if widget["type"] == "metric" for row in widget["properties"]["metrics"]}
     assert {"CPUUtilization", "MemoryUtilization", "RunningTaskCount", "HealthyHostCount", "ActiveFlowCount",
             "ProcessedBytes", "DatabaseConnections", "AuroraReplicaLag", "MatchedEvents"} <= metrics
-    assert {"ApiPipelineFailedRule", "WebFrontServiceName", "DatabaseInstance3", "AutoScalingGroupName"} <= placeholders
+    assert {"WebFrontServiceName", "DatabaseInstance3", "AutoScalingGroupName"} <= placeholders
+    rules = {row[3] for widget in widgets if widget["type"] == "metric" for row in widget["properties"]["metrics"]
+             if row[1] == "MatchedEvents"}
+    assert rules == {rule["Name"] for rule in _resources(_build(blueprint), "AWS::Events::Rule").values()}
     alarms = [arn.rsplit(":", 1)[1] for widget in widgets if widget["type"] == "alarm"
               for arn in widget["properties"]["alarms"]]
     assert sorted(alarms) == sorted(props["AlarmName"] for props in
@@ -329,7 +338,7 @@ def test_every_variant_lints_clean_and_passes_the_security_scanner(tmp_path: Pat
 
 def test_many_services_split_the_alarm_widget_and_stay_lint_clean() -> None:
     services = [{"name": f"svc{index}", "port": 80, "listener_port": 1000 + index, "test_listener_port": 2000 + index}
-                for index in range(MAX_SERVICES)]
+                for index in range(MAX_SERVICES_PER_LOAD_BALANCER)]
     blueprint = Blueprint.model_validate({"name": "big", "services": services, "database": {"readers": 1}})
     body, _ = _dashboard(blueprint)
     alarm_widgets = [widget for widget in body["widgets"] if widget["type"] == "alarm"]
@@ -337,6 +346,34 @@ def test_many_services_split_the_alarm_widget_and_stay_lint_clean() -> None:
     assert alarm_count > 100
     assert [len(widget["properties"]["alarms"]) for widget in alarm_widgets] == [100, alarm_count - 100]
     assert lint_texts({"big": monitoring.build(blueprint).to_yaml()}) == []
+
+
+def test_services_of_each_further_load_balancer_get_a_monitoring_stack_of_their_own() -> None:
+    services = [{"name": f"svc{index}", "port": 80, "listener_port": 1000 + index, "test_listener_port": 2000 + index}
+                for index in range(10)]
+    blueprint = Blueprint.model_validate({"name": "big", "services": services,
+                                          "load_balancer": {"services_per_load_balancer": 4}})
+    stacks = {stack.name: stack.template.to_dict() for stack in monitoring.stacks(blueprint)}
+    assert list(stacks) == ["monitoring", "monitoring-2", "monitoring-3"]
+    watched = {name: sorted(set(re.findall(r'"Ref": "(\w+)ServiceName"', json.dumps(
+                   _resources(template, "AWS::CloudWatch::Alarm")))))
+               for name, template in stacks.items()}
+    assert watched == {"monitoring": ["Svc0", "Svc1", "Svc2", "Svc3"], "monitoring-2": ["Svc4", "Svc5", "Svc6", "Svc7"],
+                       "monitoring-3": ["Svc8", "Svc9"]}
+    third = stacks["monitoring-3"]
+    assert "LoadBalancer3FullName" in third["Parameters"] and "LoadBalancerFullName" not in third["Parameters"]
+    assert {"AlarmTopicArn", "ClusterName"} <= set(third["Parameters"]) and "Outputs" not in third
+    for props in [*_resources(third, "AWS::CloudWatch::Alarm").values()]:
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopicArn"}]
+    assert third["Resources"]["Dashboard"]["Properties"]["DashboardName"] == "big-3"
+    names = {rule["Name"] for template in stacks.values() for rule in _resources(template, "AWS::Events::Rule").values()}
+    assert names == {"big-task-crashed", *(f"big-{kind}{suffix}" for kind in ("pipeline-failed", "deployment-failed")
+                                           for suffix in ("", "-2", "-3"))}
+    (policy,) = _resources(stacks["monitoring"], "AWS::SNS::TopicPolicy").values()
+    statement = next(statement for statement in policy["PolicyDocument"]["Statement"]
+                     if statement["Sid"] == "EventBridgeRulesPublish")
+    assert {source["Fn::Sub"].rsplit("/", 1)[1] for source in statement["Condition"]["ArnEquals"]["aws:SourceArn"]} == names
+    assert lint_texts({name: yaml.safe_dump(template) for name, template in stacks.items()}) == []
 
 
 def test_build_is_deterministic() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cfngen import StackSet, UsageError, review
+from cfngen import Blueprint, StackSet, UsageError, review, synthesize
 from cfngen.report import assemble, changes, checks
 from cfngen.report import access, cost, diagram, exposure, safety
 from cfngen.report.model import Names, Stack, TemplateSet, counted, readable_arn
@@ -147,6 +147,23 @@ def test_a_load_balancer_without_security_groups_is_open_to_anyone(fixture: Temp
 
 
 # --- who may do what --------------------------------------------------------------------------------------------
+
+
+def test_the_report_says_which_load_balancer_serves_which_service() -> None:
+    services = [{"name": f"s{index}", "port": 8080, "listener_port": 1000 + index, "test_listener_port": 2000 + index}
+                for index in range(3)]
+    blueprint = Blueprint.model_validate({"name": "spread", "services": services,
+                                          "load_balancer": {"services_per_load_balancer": 2}})
+    found = exposure.analyse(TemplateSet.from_stack_set(synthesize(blueprint)))
+    assert found.load_balancers == (
+        exposure.Balancer("load-balancer", "LoadBalancer", "internet-facing", 4, ("service-s0/S0Service",
+                                                                                 "service-s1/S1Service")),
+        exposure.Balancer("load-balancer-2", "LoadBalancer", "internet-facing", 2, ("service-s2/S2Service",)),
+    )
+    text = review(synthesize(blueprint), findings=[]).markdown()
+    assert "| `load-balancer-2/LoadBalancer` | internet-facing | 2 of 50 | `service-s2/S2Service` |" in text
+    one = review(synthesize(Blueprint.model_validate({"name": "one", "services": services})), findings=[])
+    assert "spread over" not in one.markdown()
 
 
 def test_roles_show_trust_statements_and_attached_policies(fixture: TemplateSet) -> None:

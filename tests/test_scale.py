@@ -242,3 +242,26 @@ def test_group_and_root_templates_lint_clean() -> None:
     parents = {name: rendered[name] for name in ("root.yaml", f"{stacks.groups[0].name}.yaml",
                                                   f"{stacks.groups[-1].name}.yaml")}
     assert [str(finding) for finding in lint_texts(parents, cache=False)] == []
+
+
+def test_the_real_platform_takes_200_services_within_every_quota() -> None:
+    services = [{"name": f"svc-{index:04d}", "port": 3000 + index, "listener_port": 10000 + index,
+                 "test_listener_port": 30000 + index} for index in range(200)]
+    stacks = synthesize(Blueprint.model_validate({"name": "scale", "services": services,
+                                                  "database": {"readers": 1}}))
+    files = templates_as_data(stacks)
+    assert all(within_quotas(template) for template in files.values())
+    assert sorted(name for name in files if name.startswith("load-balancer")) == [
+        "load-balancer-2.yaml", "load-balancer-3.yaml", "load-balancer-4.yaml", "load-balancer-5.yaml",
+        "load-balancer-6.yaml", "load-balancer-7.yaml", "load-balancer-8.yaml", "load-balancer-9.yaml",
+        "load-balancer.yaml"]
+    assert stacks.groups
+    # Through the group stacks, each service's tasks admit their own balancer and its monitoring stack
+    # watches it.
+    origins = resolve(files)
+    assert origins["service-svc-0199.yaml"]["LoadBalancer9SecurityGroupId"] == (
+        "load-balancer-9.yaml:LoadBalancer9SecurityGroupId")
+    assert origins["service-svc-0000.yaml"]["LoadBalancerSecurityGroupId"] == (
+        "load-balancer.yaml:LoadBalancerSecurityGroupId")
+    assert origins["monitoring-9.yaml"]["Svc0199ServiceName"] == "service-svc-0199.yaml:Svc0199ServiceName"
+    assert origins["monitoring-9.yaml"]["AlarmTopicArn"] == "monitoring.yaml:AlarmTopicArn"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import ipaddress
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -30,8 +32,13 @@ SERVICE_NAME_MAX = 24
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
-# Every service takes two listeners of the one Network Load Balancer, which allows 50.
-MAX_SERVICES = 25
+# A Network Load Balancer holds at most 50 listeners, two per service; its security group admits 60
+# inbound rules, two per service; and its stack's outputs (8 per service) must stay within 200.
+MAX_SERVICES_PER_LOAD_BALANCER = 24
+# Network Load Balancers per region, AWS's default quota.
+MAX_LOAD_BALANCERS = 50
+# What synthesis is tested to; past it, account quotas (IAM roles, target groups) need raising first.
+MAX_SERVICES = 500
 # Fargate-style task sizes are not required on EC2, but ECS still bounds them.
 TASK_CPU_UNITS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 
@@ -130,6 +137,12 @@ class LoadBalancer(Spec):
     """The Network Load Balancer in front of the services."""
 
     scheme: Literal["internet-facing", "internal"] = Field("internet-facing", description="NLB scheme.")
+    services_per_load_balancer: int = Field(
+        MAX_SERVICES_PER_LOAD_BALANCER, ge=1, le=MAX_SERVICES_PER_LOAD_BALANCER,
+        description="Services per Network Load Balancer: services fill load balancers in blueprint order, "
+                    "and more services than this get another load balancer. One balancer holds 50 listeners, "
+                    "two per service.",
+    )
 
 
 class Database(Spec):
@@ -201,6 +214,12 @@ class Service(Spec):
     port: int = Field(..., ge=1, le=65535, description="Container port.")
     listener_port: int = Field(80, ge=1, le=65535, description="Production listener port on the NLB.")
     test_listener_port: int = Field(8080, ge=1, le=65535, description="Test listener port for blue/green.")
+    load_balancer: int | None = Field(
+        None, ge=1, le=MAX_LOAD_BALANCERS,
+        description="Number (1, 2, ...) of the Network Load Balancer that serves the service; absent = the "
+                    "first one with room, in blueprint order. Pin services to keep them where they are when "
+                    "services before them are removed: moving a service replaces its listeners.",
+    )
     cpu: int = Field(256, description="Task CPU units.")
     memory: int = Field(512, ge=128, le=122880, description="Task memory, MiB.")
     desired_count: int = Field(2, ge=0, le=1000, description="Tasks at creation.")
@@ -372,33 +391,44 @@ class Blueprint(Spec):
 
     @model_validator(mode="after")
     def _services_consistent(self) -> Blueprint:
-        """Names (and their logical forms) are unique, listener ports never clash, database users have a database."""
+        """Names (and their logical forms) are unique, load balancers have room, listener ports never clash
+        on one load balancer, database users have a database."""
         errors: list[tuple[tuple[str | int, ...], str]] = []
         seen_names: dict[str, int] = {}
-        ports: dict[int, str] = {}
         for index, service in enumerate(self.services):
             key = service.logical_name
             if key in seen_names:
-                errors.append(((
-                    "services", index, "name"),
+                errors.append((
+                    ("services", index, "name"),
                     f"{service.name!r} clashes with services[{seen_names[key]}] "
                     f"({self.services[seen_names[key]].name!r}): service names must be unique",
                 ))
             seen_names.setdefault(key, index)
-            for field_name in ("listener_port", "test_listener_port"):
-                port = getattr(service, field_name)
-                owner = f"services[{index}].{field_name}"
-                if port in ports:
-                    errors.append((("services", index, field_name),
-                                   f"port {port} is already used by {ports[port]}; every listener port must be unique"))
-                else:
-                    ports[port] = owner
             if service.database and self.database is None:
                 errors.append((("services", index, "database"),
                                "is true but the blueprint has no database section"))
+        numbers = _number_load_balancers(self.services, self.load_balancer.services_per_load_balancer)
+        errors += _load_balancer_problems(self.services, numbers, self.load_balancer.services_per_load_balancer)
+        errors += _listener_port_clashes(self.services, numbers)
         if errors:
             raise CrossFieldErrors(errors)
         return self
+
+    @functools.cached_property
+    def load_balancers(self) -> tuple[tuple[Service, ...], ...]:
+        """The services of each Network Load Balancer, in blueprint order: load balancer 1 first."""
+        numbers = self._load_balancer_numbers
+        return tuple(tuple(service for service in self.services if numbers[service.name] == balancer)
+                     for balancer in range(1, max(numbers.values()) + 1))
+
+    def load_balancer_of(self, service: Service) -> int:
+        """Number (from 1) of the Network Load Balancer that serves `service`."""
+        return self._load_balancer_numbers[service.name]
+
+    @functools.cached_property
+    def _load_balancer_numbers(self) -> dict[str, int]:
+        numbers = _number_load_balancers(self.services, self.load_balancer.services_per_load_balancer)
+        return {service.name: number for service, number in zip(self.services, numbers)}
 
     def service(self, name: str) -> Service:
         """The service called `name`; KeyError when there is none."""
@@ -406,6 +436,59 @@ class Blueprint(Spec):
             if service.name == name:
                 return service
         raise KeyError(name)
+
+
+def _number_load_balancers(services: Sequence[Service], capacity: int) -> list[int]:
+    """The load balancer number of each service: its pin, else the first balancer with room, in blueprint order."""
+    taken = Counter(service.load_balancer for service in services if service.load_balancer is not None)
+    numbers = []
+    current = 1
+    for service in services:
+        if service.load_balancer is not None:
+            numbers.append(service.load_balancer)
+            continue
+        while taken[current] >= capacity:
+            current += 1
+        taken[current] += 1
+        numbers.append(current)
+    return numbers
+
+
+def _load_balancer_problems(services: Sequence[Service], numbers: Sequence[int],
+                            capacity: int) -> list[tuple[tuple[str | int, ...], str]]:
+    """Pins that overfill a load balancer, or that leave a lower-numbered one without services."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    served = Counter(numbers)
+    for index, (service, number) in enumerate(zip(services, numbers)):
+        if service.load_balancer is not None and served[number] > capacity:
+            problems.append((("services", index, "load_balancer"),
+                             f"load balancer {number} would serve {served[number]} services; it holds "
+                             f"{capacity} (load_balancer.services_per_load_balancer)"))
+    for number in range(1, max(numbers, default=0)):
+        if not served[number]:
+            index = next(index for index, pinned in enumerate(numbers) if pinned > number)
+            problems.append((("services", index, "load_balancer"),
+                             f"load balancer {numbers[index]} needs load balancer {number} to serve a service "
+                             "first: load balancers are numbered without gaps"))
+            break
+    return problems
+
+
+def _listener_port_clashes(services: Sequence[Service],
+                           numbers: Sequence[int]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Listener ports that two listeners of one load balancer would share."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    owners: dict[tuple[int, int], str] = {}
+    for index, (service, number) in enumerate(zip(services, numbers)):
+        for field_name in ("listener_port", "test_listener_port"):
+            port = getattr(service, field_name)
+            if (number, port) in owners:
+                problems.append((("services", index, field_name),
+                                 f"port {port} is already used by {owners[number, port]}; the listener ports "
+                                 f"of one load balancer (here load balancer {number}) must be unique"))
+            else:
+                owners[number, port] = f"services[{index}].{field_name}"
+    return problems
 
 
 EXTENDS = "extends"

@@ -1,4 +1,11 @@
-"""The load-balancer stack: one Network Load Balancer, and per service two listeners and two IP target groups.
+"""The load-balancer stacks: Network Load Balancers, and per service two listeners and two IP target groups.
+
+One balancer holds at most 50 listeners, so services are spread over as many
+balancers as `Blueprint.load_balancers` says, one stack each: ``load-balancer``
+for the first (its outputs keep their plain names, so a blueprint that fits on
+one balancer never sees the others) and ``load-balancer-<n>`` for the n-th,
+whose outputs are numbered (``LoadBalancer<n>Arn``); :func:`output_name` gives
+every consumer the name of its service's balancer.
 
 Blue/green with CodeDeploy needs, per service, a production listener (clients)
 and a test listener (the new version before traffic shifts), each forwarding to
@@ -15,7 +22,7 @@ container ports inside the VPC.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from troposphere import GetAtt, Ref, Template
 from troposphere.ec2 import SecurityGroup, SecurityGroupRule
@@ -42,24 +49,37 @@ UNHEALTHY_THRESHOLD = 3
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
-    """The one load-balancer stack; its DNS name is also an output of the root."""
-    yield NestedStack("load-balancer", build(blueprint), root_outputs=("LoadBalancerDnsName",))
+    """One stack per load balancer; each balancer's DNS name is also an output of the root."""
+    for number in range(1, len(blueprint.load_balancers) + 1):
+        yield NestedStack(stack_name(number), build(blueprint, number), root_outputs=(output_name(number, "DnsName"),))
 
 
-def build(blueprint: Blueprint) -> Template:
-    """NLB with its security group; per service production and test listeners and blue and green target groups."""
-    template = new_template(blueprint, f"{blueprint.load_balancer.scheme} Network Load Balancer, "
+def stack_name(number: int) -> str:
+    """Name of the stack of load balancer `number` (from 1)."""
+    return "load-balancer" if number == 1 else f"load-balancer-{number}"
+
+
+def output_name(number: int, attribute: str) -> str:
+    """Name of the output `attribute` (Arn, FullName, DnsName, SecurityGroupId) of load balancer `number`."""
+    return f"LoadBalancer{attribute}" if number == 1 else f"LoadBalancer{number}{attribute}"
+
+
+def build(blueprint: Blueprint, number: int = 1) -> Template:
+    """NLB `number` with its security group; per service of it production and test listeners, blue and green target groups."""
+    services = blueprint.load_balancers[number - 1]
+    which = "" if len(blueprint.load_balancers) == 1 else f" {number} of {len(blueprint.load_balancers)}"
+    template = new_template(blueprint, f"{blueprint.load_balancer.scheme} Network Load Balancer{which}, "
                                        "listeners and blue/green target groups per service")
     add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the load balancer and its targets")
     add_parameter(template, "VpcCidr", "String", "VPC CIDR: the source of test traffic (and of all traffic when internal)")
     add_parameter(template, _subnets_parameter(blueprint), "List<AWS::EC2::Subnet::Id>",
                   "Subnets of the load balancer, one per AZ")
-    _add_security_group(template, blueprint)
+    _add_security_group(template, blueprint, services)
     _add_load_balancer(template, blueprint)
-    for service in blueprint.services:
+    for service in services:
         _add_target_groups(template, service)
         _add_listeners(template, service)
-    _add_outputs(template, blueprint)
+    _add_outputs(template, number, services)
     return template
 
 
@@ -72,10 +92,10 @@ def _subnets_parameter(blueprint: Blueprint) -> str:
     return "PublicSubnetIds" if is_internet_facing(blueprint) else "PrivateSubnetIds"
 
 
-def _add_security_group(template: Template, blueprint: Blueprint) -> None:
+def _add_security_group(template: Template, blueprint: Blueprint, services: Sequence[Service]) -> None:
     clients = WORLD if is_internet_facing(blueprint) else Ref("VpcCidr")
     ingress = []
-    for service in blueprint.services:
+    for service in services:
         ingress.append(SecurityGroupRule(
             IpProtocol="tcp", FromPort=service.listener_port, ToPort=service.listener_port, CidrIp=clients,
             Description=f"{service.name} production listener",
@@ -88,7 +108,7 @@ def _add_security_group(template: Template, blueprint: Blueprint) -> None:
     egress = [
         SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=Ref("VpcCidr"),
                           Description=f"tasks on port {port}: traffic and health checks")
-        for port in sorted({service.port for service in blueprint.services})
+        for port in sorted({service.port for service in services})
     ]
     group = template.add_resource(SecurityGroup(
         "LoadBalancerSecurityGroup",
@@ -153,14 +173,15 @@ def _add_listeners(template: Template, service: Service) -> None:
         ))
 
 
-def _add_outputs(template: Template, blueprint: Blueprint) -> None:
-    add_output(template, "LoadBalancerArn", Ref("LoadBalancer"), "Network Load Balancer ARN")
-    add_output(template, "LoadBalancerFullName", GetAtt("LoadBalancer", "LoadBalancerFullName"),
+def _add_outputs(template: Template, number: int, services: Sequence[Service]) -> None:
+    add_output(template, output_name(number, "Arn"), Ref("LoadBalancer"), "Network Load Balancer ARN")
+    add_output(template, output_name(number, "FullName"), GetAtt("LoadBalancer", "LoadBalancerFullName"),
                "Load balancer dimension value of its CloudWatch metrics (net/<name>/<id>)")
-    add_output(template, "LoadBalancerDnsName", GetAtt("LoadBalancer", "DNSName"), "DNS name clients connect to")
-    add_output(template, "LoadBalancerSecurityGroupId", GetAtt("LoadBalancerSecurityGroup", "GroupId"),
+    add_output(template, output_name(number, "DnsName"), GetAtt("LoadBalancer", "DNSName"),
+               f"DNS name clients of {', '.join(service.name for service in services)} connect to")
+    add_output(template, output_name(number, "SecurityGroupId"), GetAtt("LoadBalancerSecurityGroup", "GroupId"),
                "Security group of the load balancer: the one source the tasks admit")
-    for service in blueprint.services:
+    for service in services:
         prefix = service.logical_name
         for role in ("Production", "Test"):
             add_output(template, f"{prefix}{role}ListenerArn", Ref(f"{prefix}{role}Listener"),

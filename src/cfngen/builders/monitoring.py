@@ -1,4 +1,4 @@
-"""The monitoring stack: trouble and cost show up here before users or the bill notice them.
+"""The monitoring stacks: trouble and cost show up here before users or the bill notice them.
 
 One SNS topic receives everything:
 - CloudWatch alarms: per service CPU and memory high, running tasks below desired and unhealthy
@@ -11,6 +11,13 @@ One SNS topic receives everything:
 The topic is encrypted with a customer-managed KMS key of its own: alarms cannot publish to a
 topic under the AWS-managed SNS key, whose policy nobody can extend. A dashboard shows services,
 cluster, load balancer, database and pipelines on one page.
+
+The services are watched in one stack per load balancer, which bounds every stack and dashboard
+whatever the number of services: ``monitoring`` holds the topic, the platform-wide alarms and the
+services of load balancer 1; ``monitoring-<n>`` the services of load balancer n, with a dashboard
+of their own, publishing to the topic it receives. Failure rules match a list of pipelines or
+applications, one rule per kind and stack, so the account's 300 rules per event bus are not spent
+one per service, and have fixed names the topic policy lists.
 
 A service's alarms take their names from :mod:`cfngen.builders.alarm_names`, the function the
 pipeline stack, built earlier, uses to name them in the service's CodeDeploy deployment group for
@@ -36,7 +43,7 @@ from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from cfngen.blueprint import AURORA_MYSQL_INSTANCE_MEMORY_GIB, Blueprint, Database, Service
 from cfngen.blueprint import Budget as BudgetSpec
-from cfngen.builders import iam
+from cfngen.builders import iam, load_balancer
 from cfngen.builders.alarm_names import service_alarm_name
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.builders.keys import key_administrators
@@ -52,27 +59,56 @@ ROLLS_BACK = " CodeDeploy rolls back a deployment in progress."
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
-    """The one monitoring stack."""
+    """The platform's monitoring stack, then one per further load balancer for the services behind it."""
     yield NestedStack("monitoring", build(blueprint))
+    for number in range(2, len(blueprint.load_balancers) + 1):
+        yield NestedStack(f"monitoring-{number}", build_services(blueprint, number))
 
 
 def build(blueprint: Blueprint) -> Template:
-    """Alarm topic and key, alarms, event rules, dashboard and budget; outputs AlarmTopicArn."""
+    """Alarm topic and key, alarms, event rules, dashboard and budget; outputs AlarmTopicArn.
+
+    Of the services, it watches those of load balancer 1.
+    """
     template = new_template(blueprint, "alarms, failure notifications, dashboard and budget")
-    _add_parameters(template, blueprint)
+    services = blueprint.load_balancers[0]
+    _add_platform_parameters(template, blueprint)
+    _add_service_parameters(template, services, 1)
     _add_topic(template, blueprint)
-    for service in blueprint.services:
-        _add_service_alarms(template, blueprint, service)
-        _add_delivery_rules(template, service)
+    _add_services(template, blueprint, services, 1)
+    _add_task_stopped_rule(template, blueprint)
     _add_cluster_alarms(template, blueprint)
     if blueprint.database is not None:
         _add_database_alarms(template, blueprint, blueprint.database)
     if blueprint.budget is not None:
         _add_budget(template, blueprint, blueprint.budget)
     _add_topic_policy(template, blueprint)
-    _add_dashboard(template, blueprint)
+    _add_dashboard(template, blueprint, services, 1)
     add_output(template, "AlarmTopicArn", Ref(TOPIC), "SNS topic that receives alarms, failures and budget alerts")
     return template
+
+
+def build_services(blueprint: Blueprint, number: int) -> Template:
+    """Alarms, failure rules and a dashboard for the services of load balancer `number` (from 2)."""
+    services = blueprint.load_balancers[number - 1]
+    template = new_template(blueprint, f"alarms, failure notifications and dashboard of the services of "
+                                       f"load balancer {number}")
+    add_parameter(template, "ClusterName", "String", "ECS cluster the services run in")
+    add_parameter(template, "AlarmTopicArn", "String", "SNS topic that receives alarms and failures")
+    _add_service_parameters(template, services, number)
+    _add_services(template, blueprint, services, number)
+    _add_dashboard(template, blueprint, services, number)
+    return template
+
+
+def rule_name(blueprint: Blueprint, number: int, kind: str) -> str:
+    """Name of the failure rule `kind` of the monitoring stack of load balancer `number`."""
+    return _alarm_name(blueprint, kind) if number == 1 else _alarm_name(blueprint, kind, str(number))
+
+
+def dashboard_name(blueprint: Blueprint, number: int) -> str:
+    """Name of the dashboard of the monitoring stack of load balancer `number`."""
+    return blueprint.name if number == 1 else f"{blueprint.name}-{number}"
 
 
 def aurora_mysql_max_connections(instance_class: str) -> int:
@@ -100,11 +136,19 @@ def _alarm_name(blueprint: Blueprint, *parts: str) -> str:
     return "-".join((blueprint.name, *parts))
 
 
-def _add_parameters(template: Template, blueprint: Blueprint) -> None:
+def _add_platform_parameters(template: Template, blueprint: Blueprint) -> None:
     add_parameter(template, "ClusterName", "String", "ECS cluster the services run in")
     add_parameter(template, "AutoScalingGroupName", "String", "Auto Scaling group of the cluster's instances")
-    add_parameter(template, "LoadBalancerFullName", "String", "Network Load Balancer, as net/<name>/<id>")
-    for service in blueprint.services:
+    if blueprint.database is not None:
+        add_parameter(template, "DatabaseClusterId", "String", "Aurora DB cluster identifier")
+        add_parameter(template, "DatabaseInstanceIds", "CommaDelimitedList",
+                      "Aurora DB instance identifiers, writer first")
+
+
+def _add_service_parameters(template: Template, services: Sequence[Service], number: int) -> None:
+    add_parameter(template, load_balancer.output_name(number, "FullName"), "String",
+                  "Network Load Balancer, as net/<name>/<id>")
+    for service in services:
         prefix = service.logical_name
         add_parameter(template, f"{prefix}ServiceName", "String", f"ECS service of {service.name}")
         for colour in ("Blue", "Green"):
@@ -113,12 +157,17 @@ def _add_parameters(template: Template, blueprint: Blueprint) -> None:
         add_parameter(template, f"{prefix}PipelineName", "String", f"CodePipeline of {service.name}")
         add_parameter(template, f"{prefix}CodeDeployApplicationName", "String",
                       f"CodeDeploy application of {service.name}")
-        add_parameter(template, f"{prefix}DeploymentGroupName", "String",
-                      f"CodeDeploy deployment group of {service.name}")
-    if blueprint.database is not None:
-        add_parameter(template, "DatabaseClusterId", "String", "Aurora DB cluster identifier")
-        add_parameter(template, "DatabaseInstanceIds", "CommaDelimitedList",
-                      "Aurora DB instance identifiers, writer first")
+
+
+def _add_services(template: Template, blueprint: Blueprint, services: Sequence[Service], number: int) -> None:
+    for service in services:
+        _add_service_alarms(template, blueprint, service, number)
+    _add_delivery_rules(template, blueprint, services, number)
+
+
+def _topic(template: Template) -> Ref:
+    """The alarm topic: this stack's own, or the one the platform's monitoring stack passes in."""
+    return Ref(TOPIC) if TOPIC in template.resources else Ref("AlarmTopicArn")
 
 
 def _add_topic(template: Template, blueprint: Blueprint) -> None:
@@ -163,13 +212,20 @@ def _publishers_use_key(blueprint: Blueprint) -> Statement:
     )
 
 
+def _rule_names(blueprint: Blueprint) -> list[str]:
+    """Every failure rule of every monitoring stack."""
+    names = [rule_name(blueprint, 1, TASK_STOPPED)]
+    for number in range(1, len(blueprint.load_balancers) + 1):
+        names += [rule_name(blueprint, number, kind) for kind in DELIVERY_FAILURES]
+    return names
+
+
 def _add_topic_policy(template: Template, blueprint: Blueprint) -> None:
-    rules = sorted(title for title, resource in template.resources.items() if isinstance(resource, Rule))
+    rules = [iam.arn("events", f"rule/{name}") for name in _rule_names(blueprint)]
     statements = [
         _publish("CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com",
                  ArnLike({"aws:SourceArn": iam.arn("cloudwatch", f"alarm:{blueprint.name}-*")})),
-        _publish("EventBridgeRulesPublish", "events.amazonaws.com",
-                 ArnEquals({"aws:SourceArn": [GetAtt(rule, "Arn") for rule in rules]})),
+        _publish("EventBridgeRulesPublish", "events.amazonaws.com", ArnEquals({"aws:SourceArn": rules})),
     ]
     if blueprint.budget is not None:
         statements.append(_publish("BudgetsPublish", "budgets.amazonaws.com", ArnEquals({"aws:SourceArn": iam.arn(
@@ -218,8 +274,8 @@ def _add_alarm(
         logical_id,
         AlarmName=name,
         AlarmDescription=f"{condition} for {minutes} minute{'s' if minutes > 1 else ''}.{consequence}",
-        AlarmActions=[Ref(TOPIC)],
-        OKActions=[Ref(TOPIC)],
+        AlarmActions=[_topic(template)],
+        OKActions=[_topic(template)],
         Threshold=threshold,
         ComparisonOperator="GreaterThanThreshold",
         EvaluationPeriods=minutes,
@@ -229,7 +285,7 @@ def _add_alarm(
     ))
 
 
-def _add_service_alarms(template: Template, blueprint: Blueprint, service: Service) -> None:
+def _add_service_alarms(template: Template, blueprint: Blueprint, service: Service, number: int) -> None:
     prefix = service.logical_name
     thresholds = blueprint.alarms
     cluster, ecs_service = Ref("ClusterName"), Ref(f"{prefix}ServiceName")
@@ -265,14 +321,14 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, service: Servi
     )
     # Production traffic moves between the blue and the green target group on every blue/green
     # deployment, so the alarm adds both: watching only blue would go blind after the first deploy.
-    load_balancer = Ref("LoadBalancerFullName")
+    balancer = Ref(load_balancer.output_name(number, "FullName"))
     _add_alarm(
         template, blueprint, f"{prefix}UnhealthyTargetsAlarm", name=name("unhealthy-targets"), threshold=0,
         condition=f"{service.name}: unhealthy targets in the blue or green target group",
         consequence=ROLLS_BACK,
         **_math("SUM([FILL(blue, 0), FILL(green, 0)])", "unhealthy targets, blue and green", **{
             colour: ("AWS/NetworkELB", "UnHealthyHostCount", "Maximum", {
-                "TargetGroup": Ref(f"{prefix}{colour.title()}TargetGroupFullName"), "LoadBalancer": load_balancer})
+                "TargetGroup": Ref(f"{prefix}{colour.title()}TargetGroupFullName"), "LoadBalancer": balancer})
             for colour in ("blue", "green")}),
     )
 
@@ -325,32 +381,48 @@ def _add_database_alarms(template: Template, blueprint: Blueprint, database: Dat
             )
 
 
-def _add_delivery_rules(template: Template, service: Service) -> None:
-    prefix = service.logical_name
+PIPELINE_FAILED = "pipeline-failed"
+DEPLOYMENT_FAILED = "deployment-failed"
+DELIVERY_FAILURES = (PIPELINE_FAILED, DEPLOYMENT_FAILED)
+TASK_STOPPED = "task-crashed"
+
+
+def _add_delivery_rules(template: Template, blueprint: Blueprint, services: Sequence[Service], number: int) -> None:
+    # A pipeline's or application's name is at most 49 characters, so one list of 24 of them stays
+    # within EventBridge's 2048 characters per event pattern.
+    names = ", ".join(service.name for service in services)
     _add_rule(
-        template, f"{prefix}PipelineFailedRule", f"{service.name}: pipeline execution failed",
+        template, blueprint, "PipelineFailedRule", rule_name(blueprint, number, PIPELINE_FAILED),
+        f"pipeline execution failed: {names}",
         pattern={"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
-                 "detail": {"state": ["FAILED"], "pipeline": [Ref(f"{prefix}PipelineName")]}},
+                 "detail": {"state": ["FAILED"],
+                            "pipeline": [Ref(f"{service.logical_name}PipelineName") for service in services]}},
         paths={"pipeline": "$.detail.pipeline", "execution": "$.detail.execution-id", "time": "$.time"},
         message="CodePipeline <pipeline> FAILED at <time> (execution <execution>). The execution in the "
                 "CodePipeline console shows the failed stage and action.",
     )
+    # Every service has a CodeDeploy application of its own, so the application names the service.
     _add_rule(
-        template, f"{prefix}DeploymentFailedRule", f"{service.name}: CodeDeploy deployment failed",
+        template, blueprint, "DeploymentFailedRule", rule_name(blueprint, number, DEPLOYMENT_FAILED),
+        f"CodeDeploy deployment failed: {names}",
         pattern={"source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
-                 "detail": {"state": ["FAILURE"], "application": [Ref(f"{prefix}CodeDeployApplicationName")],
-                            "deploymentGroup": [Ref(f"{prefix}DeploymentGroupName")]}},
+                 "detail": {"state": ["FAILURE"], "application": [
+                     Ref(f"{service.logical_name}CodeDeployApplicationName") for service in services]}},
         paths={"application": "$.detail.application", "group": "$.detail.deploymentGroup",
                "deployment": "$.detail.deploymentId", "time": "$.time"},
         message="CodeDeploy deployment <deployment> of <application>/<group> FAILED at <time>. The deployment "
                 "in the CodeDeploy console shows the failed lifecycle event and any rollback.",
     )
-    # A task the scheduler stops (deployments, scale-in) has another stopCode, so only crashes match.
+
+
+def _add_task_stopped_rule(template: Template, blueprint: Blueprint) -> None:
+    # Every task in the cluster belongs to a service of this platform. A task the scheduler stops
+    # (deployments, scale-in) has another stopCode, so only crashes match.
     _add_rule(
-        template, f"{prefix}TaskStoppedRule", f"{service.name}: task stopped, essential container exited non-zero",
+        template, blueprint, "TaskStoppedRule", rule_name(blueprint, 1, TASK_STOPPED),
+        "task stopped, essential container exited non-zero",
         pattern={"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
                  "detail": {"clusterArn": [iam.arn("ecs", "cluster/${ClusterName}")],
-                            "group": [Sub(f"service:${{{prefix}ServiceName}}")],
                             "lastStatus": ["STOPPED"], "stopCode": ["EssentialContainerExited"],
                             "containers": {"exitCode": [{"anything-but": 0}]}}},
         paths={"task": "$.detail.taskArn", "group": "$.detail.group", "reason": "$.detail.stoppedReason",
@@ -360,39 +432,44 @@ def _add_delivery_rules(template: Template, service: Service) -> None:
     )
 
 
-def _add_rule(template: Template, logical_id: str, description: str, *, pattern: dict[str, Any],
-              paths: dict[str, str], message: str) -> None:
+def _add_rule(template: Template, blueprint: Blueprint, logical_id: str, name: str, description: str, *,
+              pattern: dict[str, Any], paths: dict[str, str], message: str) -> None:
     template.add_resource(Rule(
         logical_id,
-        Description=description,
+        Name=name,
+        Description=f"{blueprint.name}: {description}",
         State="ENABLED",
         EventPattern=pattern,
         Targets=[Target(
-            Id="AlarmTopic", Arn=Ref(TOPIC),
+            Id="AlarmTopic", Arn=_topic(template),
             # A JSON string template: SNS delivers the message as plain text.
             InputTransformer=InputTransformer(InputPathsMap=paths, InputTemplate=json.dumps(message)),
         )],
     ))
 
 
-def _add_dashboard(template: Template, blueprint: Blueprint) -> None:
+def _add_dashboard(template: Template, blueprint: Blueprint, services: Sequence[Service], number: int) -> None:
+    """The platform's dashboard (load balancer 1), or the dashboard of the services of load balancer `number`."""
+    platform = number == 1
     sections = [
         ("Alarms", _alarm_widgets([resource.AlarmName for resource in template.resources.values()
                                    if isinstance(resource, Alarm)])),
-        ("Services", [widget for service in blueprint.services for widget in _service_widgets(blueprint, service)]),
-        ("Cluster", _cluster_widgets(blueprint)),
-        ("Load balancer", _load_balancer_widgets(blueprint)),
+        ("Services", [widget for service in services for widget in _service_widgets(blueprint, service, number)]),
     ]
+    if platform:
+        sections.append(("Cluster", _cluster_widgets(blueprint)))
+    heading = "Load balancer" if len(blueprint.load_balancers) == 1 else f"Load balancer {number}"
+    sections.append((heading, _load_balancer_widgets(services, number)))
     variables: dict[str, Any] = {}
-    if blueprint.database is not None:
+    if platform and blueprint.database is not None:
         sections.append(("Database", _database_widgets(blueprint, blueprint.database)))
         variables = {f"DatabaseInstance{index + 1}": Select(index, Ref("DatabaseInstanceIds"))
                      for index in range(blueprint.database.readers + 1)}
-    sections.append(("Pipelines", _pipeline_widgets(blueprint)))
+    sections.append(("Pipelines", _pipeline_widgets(blueprint, number)))
     # The body is JSON with ${...} placeholders that Fn::Sub fills with this stack's parameters.
     body = json.dumps({"widgets": _layout(sections)}, indent=1, sort_keys=True)
     template.add_resource(Dashboard(
-        "Dashboard", DashboardName=blueprint.name, DashboardBody=Sub(body, **variables),
+        "Dashboard", DashboardName=dashboard_name(blueprint, number), DashboardBody=Sub(body, **variables),
     ))
 
 
@@ -434,7 +511,7 @@ def _alarm_widgets(names: Sequence[str]) -> list[dict[str, Any]]:
              "properties": {"title": "Alarm states", "alarms": chunk}} for chunk in chunks]
 
 
-def _service_widgets(blueprint: Blueprint, service: Service) -> list[dict[str, Any]]:
+def _service_widgets(blueprint: Blueprint, service: Service, number: int) -> list[dict[str, Any]]:
     prefix = service.logical_name
     dimensions = ["ClusterName", "${ClusterName}", "ServiceName", f"${{{prefix}ServiceName}}"]
     thresholds = blueprint.alarms
@@ -450,7 +527,8 @@ def _service_widgets(blueprint: Blueprint, service: Service) -> list[dict[str, A
         ], stat="Average"),
         _graph(f"{service.name}: targets", [
             ["AWS/NetworkELB", f"{health}HostCount", "TargetGroup", f"${{{prefix}{colour}TargetGroupFullName}}",
-             "LoadBalancer", "${LoadBalancerFullName}", {"label": f"{health.lower()} ({colour.lower()})"}]
+             "LoadBalancer", f"${{{load_balancer.output_name(number, 'FullName')}}}",
+             {"label": f"{health.lower()} ({colour.lower()})"}]
             for health in ("Healthy", "UnHealthy") for colour in ("Blue", "Green")
         ], stat="Maximum"),
     ]
@@ -475,20 +553,20 @@ def _cluster_widgets(blueprint: Blueprint) -> list[dict[str, Any]]:
     ]
 
 
-def _load_balancer_widgets(blueprint: Blueprint) -> list[dict[str, Any]]:
-    load_balancer = ["LoadBalancer", "${LoadBalancerFullName}"]
+def _load_balancer_widgets(services: Sequence[Service], number: int) -> list[dict[str, Any]]:
+    balancer = ["LoadBalancer", f"${{{load_balancer.output_name(number, 'FullName')}}}"]
     return [
         _graph("Load balancer: healthy targets", [
             ["AWS/NetworkELB", "HealthyHostCount", "TargetGroup", f"${{{service.logical_name}{colour}TargetGroupFullName}}",
-             *load_balancer, {"label": f"{service.name} ({colour.lower()})"}]
-            for service in blueprint.services for colour in ("Blue", "Green")
+             *balancer, {"label": f"{service.name} ({colour.lower()})"}]
+            for service in services for colour in ("Blue", "Green")
         ], stat="Minimum"),
         _graph("Load balancer: active flows", [
-            ["AWS/NetworkELB", "ActiveFlowCount", *load_balancer, {"label": "active"}],
-            ["AWS/NetworkELB", "NewFlowCount", *load_balancer, {"label": "new", "stat": "Sum"}],
+            ["AWS/NetworkELB", "ActiveFlowCount", *balancer, {"label": "active"}],
+            ["AWS/NetworkELB", "NewFlowCount", *balancer, {"label": "new", "stat": "Sum"}],
         ], stat="Average"),
         _graph("Load balancer: processed bytes", [
-            ["AWS/NetworkELB", "ProcessedBytes", *load_balancer, {"label": "bytes"}],
+            ["AWS/NetworkELB", "ProcessedBytes", *balancer, {"label": "bytes"}],
         ], stat="Sum", period=300),
     ]
 
@@ -519,17 +597,16 @@ def _database_widgets(blueprint: Blueprint, database: Database) -> list[dict[str
     return widgets
 
 
-def _pipeline_widgets(blueprint: Blueprint) -> list[dict[str, Any]]:
+def _pipeline_widgets(blueprint: Blueprint, number: int) -> list[dict[str, Any]]:
     # Each failure rule matches once per failure, so its MatchedEvents count is the failure count.
-    def failures(rule: str) -> list[list[Any]]:
-        return [["AWS/Events", "MatchedEvents", "RuleName", f"${{{service.logical_name}{rule}}}",
-                 {"label": service.name}] for service in blueprint.services]
+    def failures(kind: str, label: str, rule_number: int) -> list[Any]:
+        return ["AWS/Events", "MatchedEvents", "RuleName", rule_name(blueprint, rule_number, kind), {"label": label}]
 
-    return [
-        _graph("Pipelines: failed executions", failures("PipelineFailedRule"), stat="Sum", period=3600),
-        _graph("Pipelines: failed deployments", failures("DeploymentFailedRule"), stat="Sum", period=3600),
-        _graph("Services: tasks stopped by a crash", failures("TaskStoppedRule"), stat="Sum", period=300),
-    ]
+    metrics = [failures(PIPELINE_FAILED, "pipeline executions", number),
+               failures(DEPLOYMENT_FAILED, "deployments", number)]
+    if number == 1:
+        metrics.append(failures(TASK_STOPPED, "tasks stopped by a crash", 1))
+    return [_graph("Failures", metrics, stat="Sum", period=300)]
 
 
 def _budget_name(blueprint: Blueprint) -> str:

@@ -40,7 +40,7 @@ from troposphere.ecs import Service as EcsService
 from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint, Service
-from cfngen.builders import iam
+from cfngen.builders import iam, load_balancer
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
@@ -78,7 +78,7 @@ def service_id(service: Service) -> str:
 def build(blueprint: Blueprint, service: Service) -> Template:
     """Log group, roles, task security group, task definition, ECS service and auto scaling of `service`."""
     template = new_template(blueprint, f"ECS service {service.name} under CodeDeploy blue/green, with auto scaling")
-    _add_parameters(template, service)
+    _add_parameters(template, blueprint, service)
     _add_log_group(template, blueprint, service)
     _add_roles(template, service)
     _add_task_security_group(template, blueprint, service)
@@ -91,13 +91,17 @@ def build(blueprint: Blueprint, service: Service) -> Template:
     return template
 
 
-def _add_parameters(template: Template, service: Service) -> None:
+def _load_balancer_security_group(blueprint: Blueprint, service: Service) -> str:
+    return load_balancer.output_name(blueprint.load_balancer_of(service), "SecurityGroupId")
+
+
+def _add_parameters(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
     add_parameter(template, "ClusterName", "String", "ECS cluster the service runs in")
     add_parameter(template, "CapacityProviderName", "String", "Capacity provider the tasks are placed with")
     add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the tasks")
     add_parameter(template, "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Subnets of the tasks, one per AZ")
-    add_parameter(template, "LoadBalancerSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
+    add_parameter(template, _load_balancer_security_group(blueprint, service), "AWS::EC2::SecurityGroup::Id",
                   "Security group of the load balancer, the only source the tasks admit")
     add_parameter(template, f"{prefix}BlueTargetGroupArn", "String", "Target group the service starts behind")
     add_parameter(template, f"{prefix}RepositoryArn", "String", "ECR repository the service's images come from")
@@ -151,7 +155,7 @@ def _add_task_security_group(template: Template, blueprint: Blueprint, service: 
         VpcId=Ref("VpcId"),
         SecurityGroupIngress=[SecurityGroupRule(
             IpProtocol="tcp", FromPort=service.port, ToPort=service.port,
-            SourceSecurityGroupId=Ref("LoadBalancerSecurityGroupId"),
+            SourceSecurityGroupId=Ref(_load_balancer_security_group(blueprint, service)),
             Description="traffic and health checks from the load balancer",
         )],
     ))

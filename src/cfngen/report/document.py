@@ -24,7 +24,7 @@ from cfngen.report.changes import Changes
 from cfngen.report.checks import Checks
 from cfngen.report.cost import Estimate
 from cfngen.report.diagram import Diagram
-from cfngen.report.exposure import Exposure
+from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
 from cfngen.report.safety import Safety
 
@@ -86,6 +86,7 @@ def _environment(*, autoescape: bool) -> jinja2.Environment:
     )
     environment.filters.update(md=markdown_text, code=markdown_code, money=money, price=price, quantity=quantity,
                                counted=counted)
+    environment.globals.update(max_listeners=MAX_LISTENERS)
     return environment
 
 

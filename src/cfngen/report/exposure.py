@@ -24,6 +24,7 @@ INGRESS = "AWS::EC2::SecurityGroupIngress"
 ANYWHERE = ("0.0.0.0/0", "::/0")
 KINDS = ("listener", "security group rule", "public IP")
 UNKNOWN_PORT = -2
+MAX_LISTENERS = 50  # per load balancer, AWS's quota
 
 
 @dataclass(frozen=True, order=True)
@@ -54,13 +55,25 @@ class PrivateGroup:
 
 
 @dataclass(frozen=True)
+class Balancer:
+    """A load balancer: how many of its MAX_LISTENERS listeners are taken, and the services behind them."""
+
+    stack: str
+    resource: str
+    scheme: str
+    listeners: int
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Exposure:
-    """Every path in from outside, and the security groups that stay private."""
+    """Every path in from outside, the security groups that stay private, and which balancer serves what."""
 
     paths: tuple[Path, ...]
     private_groups: tuple[PrivateGroup, ...]
     private_load_balancers: tuple[str, ...]
     private_listeners: tuple[Path, ...] = ()
+    load_balancers: tuple[Balancer, ...] = ()
 
     def of_kind(self, kind: str) -> tuple[Path, ...]:
         """The paths of one kind: "listener", "security group rule" or "public IP"."""
@@ -90,7 +103,8 @@ def analyse(templates: TemplateSet) -> Exposure:
                      if _scheme(resource) == "internal")
     ordered = sorted(set(paths), key=lambda path: (KINDS.index(path.kind), path))
     return Exposure(paths=tuple(ordered), private_groups=private, private_load_balancers=internal,
-                    private_listeners=tuple(path for path in listeners if not path.source))
+                    private_listeners=tuple(path for path in listeners if not path.source),
+                    load_balancers=_balancers(templates, names))
 
 
 def _vpc_cidrs(templates: TemplateSet) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -221,8 +235,9 @@ def _scheme(load_balancer: dict[str, Any]) -> str:
     return str((load_balancer.get("Properties") or {}).get("Scheme", "internet-facing"))
 
 
-def _listeners(templates: TemplateSet, names: Names, rules: list[_Rule]) -> Iterator[Path]:
-    """Listeners of internet-facing load balancers, with the outside sources their security groups admit (or none)."""
+def _every_listener(templates: TemplateSet, names: Names) -> Iterator[tuple[str, str, dict[str, Any], Origin,
+                                                                           dict[str, Any] | None]]:
+    """(stack, listener logical id, listener properties, where its balancer is, the balancer or None) of every listener."""
     for stack in templates.children:
         balancers = dict(stack.of_type(LOAD_BALANCER))
         for name, listener in stack.of_type(LISTENER):
@@ -230,17 +245,46 @@ def _listeners(templates: TemplateSet, names: Names, rules: list[_Rule]) -> Iter
             target = names.origin(stack.name, properties.get("LoadBalancerArn"))
             located = target.resource(templates)
             balancer = located[1] if located else balancers.get(str(properties.get("LoadBalancerArn")))
-            if balancer is None or _scheme(balancer) != "internet-facing":
-                continue
-            protocol = str(properties.get("Protocol", "tcp")).lower()
-            port = _port(names.literal(stack.name, properties.get("Port")))
-            groups = [names.describe(target.stack, group)
-                      for group in (balancer.get("Properties") or {}).get("SecurityGroups") or []]
-            leads_to = _forward_targets(names, stack.name, properties, _services_by_target_group(templates, names))
-            port_label = port_text(_ip_protocol(protocol), port, port)
-            # no outside source: the listener is reachable only from inside the VPC (source left empty)
-            for source in _listener_sources(rules, target.stack, groups, protocol, port) or [""]:
-                yield Path(stack.name, name, "listener", port_label, source, leads_to)
+            yield stack.name, name, properties, target, balancer
+
+
+def _balancers(templates: TemplateSet, names: Names) -> tuple[Balancer, ...]:
+    """Every load balancer with its listener count and the ECS services its listeners forward to."""
+    listeners: dict[tuple[str, str], int] = {}
+    services: dict[tuple[str, str], set[str]] = {}
+    registered = _services_by_target_group(templates, names)
+    for stack, _, properties, target, _ in _every_listener(templates, names):
+        located = target.resource(templates)
+        key = (target.stack, located[0]) if located else (stack, str(properties.get("LoadBalancerArn")))
+        listeners[key] = listeners.get(key, 0) + 1
+        for group in _target_groups(properties):
+            origin = names.origin(stack, group)
+            group_located = origin.resource(templates)
+            if group_located:
+                services.setdefault(key, set()).update(
+                    service for service, _ in registered.get((origin.stack, group_located[0]), []))
+    return tuple(
+        Balancer(stack.name, name, _scheme(resource), listeners.get((stack.name, name), 0),
+                 tuple(sorted(services.get((stack.name, name), set()))))
+        for stack in templates.children for name, resource in stack.of_type(LOAD_BALANCER)
+    )
+
+
+def _listeners(templates: TemplateSet, names: Names, rules: list[_Rule]) -> Iterator[Path]:
+    """Listeners of internet-facing load balancers, with the outside sources their security groups admit (or none)."""
+    registered = _services_by_target_group(templates, names)
+    for stack_name, name, properties, target, balancer in _every_listener(templates, names):
+        if balancer is None or _scheme(balancer) != "internet-facing":
+            continue
+        protocol = str(properties.get("Protocol", "tcp")).lower()
+        port = _port(names.literal(stack_name, properties.get("Port")))
+        groups = [names.describe(target.stack, group)
+                  for group in (balancer.get("Properties") or {}).get("SecurityGroups") or []]
+        leads_to = _forward_targets(names, stack_name, properties, registered)
+        port_label = port_text(_ip_protocol(protocol), port, port)
+        # no outside source: the listener is reachable only from inside the VPC (source left empty)
+        for source in _listener_sources(rules, target.stack, groups, protocol, port) or [""]:
+            yield Path(stack_name, name, "listener", port_label, source, leads_to)
 
 
 def _ip_protocol(listener_protocol: str) -> str:
@@ -270,9 +314,9 @@ def _covers(ports: tuple[str, int, int], protocol: str, port: int) -> bool:
     return rule_protocol == protocol and (low == -1 or low <= port <= high)
 
 
-def _services_by_target_group(templates: TemplateSet, names: Names) -> dict[tuple[str, str], list[str]]:
-    """(stack, target group logical id) -> the ECS services registered in it, as "stack/Service port N"."""
-    found: dict[tuple[str, str], list[str]] = {}
+def _services_by_target_group(templates: TemplateSet, names: Names) -> dict[tuple[str, str], list[tuple[str, Any]]]:
+    """(stack, target group logical id) -> the ECS services registered in it ("stack/Service") and their ports."""
+    found: dict[tuple[str, str], list[tuple[str, Any]]] = {}
     for stack in templates.children:
         for name, service in stack.of_type("AWS::ECS::Service"):
             for balancer in (service.get("Properties") or {}).get("LoadBalancers") or []:
@@ -280,24 +324,30 @@ def _services_by_target_group(templates: TemplateSet, names: Names) -> dict[tupl
                 located = origin.resource(templates)
                 if located:
                     port = names.literal(stack.name, balancer.get("ContainerPort"))
-                    found.setdefault((origin.stack, located[0]), []).append(f"{stack.name}/{name} port {port}")
+                    found.setdefault((origin.stack, located[0]), []).append((f"{stack.name}/{name}", port))
     return found
 
 
-def _forward_targets(names: Names, stack: str, listener: dict[str, Any],
-                     services: dict[tuple[str, str], list[str]]) -> str:
-    """The target groups a listener forwards to, and the ECS services registered in them."""
+def _target_groups(listener: dict[str, Any]) -> list[Any]:
+    """The target groups a listener's default actions forward to."""
     groups = []
     for action in listener.get("DefaultActions") or []:
         groups.append(action.get("TargetGroupArn"))
         groups += [group.get("TargetGroupArn") for group in ((action.get("ForwardConfig") or {}).get("TargetGroups") or [])]
+    return list(filter(None, groups))
+
+
+def _forward_targets(names: Names, stack: str, listener: dict[str, Any],
+                     services: dict[tuple[str, str], list[tuple[str, Any]]]) -> str:
+    """The target groups a listener forwards to, and the ECS services registered in them."""
     targets = []
-    for group in filter(None, groups):
+    for group in _target_groups(listener):
         origin = names.origin(stack, group)
         located = origin.resource(names.templates)
         text = f"target group {names.describe(stack, group)}"
         behind = services.get((origin.stack, located[0])) if located else None
-        targets.append(text + (f" ({', '.join(behind)})" if behind else ""))
+        described = [f"{service} port {port}" for service, port in behind or []]
+        targets.append(text + (f" ({', '.join(described)})" if described else ""))
     return ", ".join(targets)
 
 
