@@ -147,6 +147,13 @@ def test_pins_that_overfill_or_skip_a_load_balancer_are_refused_at_the_pin(pins:
         make_blueprint(services=_services(3, **pins), load_balancer={"services_per_load_balancer": 2})
 
 
+def test_the_assignment_follows_the_services_of_a_copy() -> None:
+    blueprint = make_blueprint(services=_services(3), load_balancer={"services_per_load_balancer": 2})
+    assert len(blueprint.load_balancers) == 2
+    fewer = blueprint.model_copy(update={"services": blueprint.services[:2]})
+    assert _served(fewer) == [["s0", "s1"]]
+
+
 def test_listener_ports_must_differ_on_one_load_balancer_only() -> None:
     services = _services(2)
     services[1]["listener_port"] = services[0]["listener_port"]

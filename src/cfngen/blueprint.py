@@ -12,8 +12,9 @@ import difflib
 import functools
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -407,28 +408,30 @@ class Blueprint(Spec):
             if service.database and self.database is None:
                 errors.append((("services", index, "database"),
                                "is true but the blueprint has no database section"))
-        numbers = _number_load_balancers(self.services, self.load_balancer.services_per_load_balancer)
+        numbers = _number_load_balancers([service.load_balancer for service in self.services],
+                                         self.load_balancer.services_per_load_balancer)
         errors += _load_balancer_problems(self.services, numbers, self.load_balancer.services_per_load_balancer)
         errors += _listener_port_clashes(self.services, numbers)
         if errors:
             raise CrossFieldErrors(errors)
         return self
 
-    @functools.cached_property
+    @property
     def load_balancers(self) -> tuple[tuple[Service, ...], ...]:
         """The services of each Network Load Balancer, in blueprint order: load balancer 1 first."""
-        numbers = self._load_balancer_numbers
+        numbers = self._load_balancer_numbers()
         return tuple(tuple(service for service in self.services if numbers[service.name] == balancer)
                      for balancer in range(1, max(numbers.values()) + 1))
 
     def load_balancer_of(self, service: Service) -> int:
         """Number (from 1) of the Network Load Balancer that serves `service`."""
-        return self._load_balancer_numbers[service.name]
+        return self._load_balancer_numbers()[service.name]
 
-    @functools.cached_property
-    def _load_balancer_numbers(self) -> dict[str, int]:
-        numbers = _number_load_balancers(self.services, self.load_balancer.services_per_load_balancer)
-        return {service.name: number for service, number in zip(self.services, numbers)}
+    def _load_balancer_numbers(self) -> Mapping[str, int]:
+        # Computed from the fields each time (a cache on the instance would outlive model_copy(update=...)),
+        # memoised on what decides it, since builders ask once per service.
+        pins = tuple((service.name, service.load_balancer) for service in self.services)
+        return _numbering(pins, self.load_balancer.services_per_load_balancer)
 
     def service(self, name: str) -> Service:
         """The service called `name`; KeyError when there is none."""
@@ -438,14 +441,20 @@ class Blueprint(Spec):
         raise KeyError(name)
 
 
-def _number_load_balancers(services: Sequence[Service], capacity: int) -> list[int]:
+@functools.lru_cache(maxsize=16)
+def _numbering(pins: tuple[tuple[str, int | None], ...], capacity: int) -> Mapping[str, int]:
+    numbers = _number_load_balancers([pin for _, pin in pins], capacity)
+    return MappingProxyType({name: number for (name, _), number in zip(pins, numbers)})
+
+
+def _number_load_balancers(pins: Sequence[int | None], capacity: int) -> list[int]:
     """The load balancer number of each service: its pin, else the first balancer with room, in blueprint order."""
-    taken = Counter(service.load_balancer for service in services if service.load_balancer is not None)
+    taken = Counter(pin for pin in pins if pin is not None)
     numbers = []
     current = 1
-    for service in services:
-        if service.load_balancer is not None:
-            numbers.append(service.load_balancer)
+    for pin in pins:
+        if pin is not None:
+            numbers.append(pin)
             continue
         while taken[current] >= capacity:
             current += 1
