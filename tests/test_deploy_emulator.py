@@ -11,9 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
-from cfngen import Deployer, DeployError, Plan, SafetyError, StackSet, UsageError, load_blueprint, synthesize
+from cfngen import Blueprint, Deployer, DeployError, Plan, SafetyError, StackSet, UsageError, load_blueprint, synthesize
 from cfngen.deploy.bootstrap import BUCKET_OUTPUT, STACK_NAME
 from cfngen.deploy.package import KEY_PREFIX
+from cfngen.deploy.safety import violations
 from cfngen.local_aws import LocalAws
 from tests.conftest import ROOT, cloudformation, moto_stack
 
@@ -265,3 +266,23 @@ def test_package_points_group_stacks_at_their_members(deployer: Deployer, dev: S
 
     assert sorted(reached(objects[package.url.split(f"/{deployer.bucket}/", 1)[1]])) == sorted(
         f"{KEY_PREFIX}{digest}.json" for name, digest in package.template_hashes.items() if name != "root.json")
+
+
+def test_services_on_two_load_balancers_deploy_and_a_move_between_them_is_refused(deployer: Deployer) -> None:
+    services = [{"name": name, "port": 8080, "listener_port": 80, "test_listener_port": 8080} for name in ("web", "api")]
+    blueprint = Blueprint.model_validate({"name": "spread", "region": REGION, "services": services,
+                                          "load_balancer": {"services_per_load_balancer": 1}})
+    spread = synthesize(blueprint)
+    assert deployer.apply(deployer.plan(deployer.package(spread))).stack_status == "CREATE_COMPLETE"
+    outputs = {output["OutputKey"]: output["OutputValue"]
+               for output in cloudformation(REGION).describe_stacks(StackName="spread")["Stacks"][0]["Outputs"]}
+    assert {"LoadBalancerDnsName", "LoadBalancer2DnsName"} <= set(outputs)
+    assert outputs["LoadBalancerDnsName"] != outputs["LoadBalancer2DnsName"]
+    # Both services on one balancer: the second balancer's stacks would go, and api's listeners with them.
+    together = synthesize(blueprint.model_copy(update={"load_balancer": blueprint.load_balancer.model_copy(
+        update={"services_per_load_balancer": 2})}))
+    plan = deployer.plan(deployer.package(together))
+    refused = {(change.stack, change.logical_id) for change in (v.change for v in violations(plan))}
+    assert {("root", "LoadBalancer2"), ("root", "Monitoring2")} <= refused, plan.changes
+    with pytest.raises(SafetyError, match="LoadBalancer2"):
+        deployer.apply(plan)
