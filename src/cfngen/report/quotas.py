@@ -67,6 +67,11 @@ class QuotaUse:
         return self.quota.shared and not self.above and self.used >= NEAR * self.quota.default
 
     @property
+    def summary(self) -> str:
+        """"IAM roles 1,203 of 1,000"."""
+        return f"{self.quota.label} {self.used:,} of {self.quota.default:,}"
+
+    @property
     def headroom(self) -> int:
         """Default minus used (negative when above)."""
         return self.quota.default - self.used
