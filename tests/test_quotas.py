@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -11,8 +10,7 @@ import pytest
 
 from cfngen import Blueprint, StackSet, review, synthesize
 from cfngen.report import TemplateSet, assemble, quotas
-from cfngen.report.model import Stack
-from tests.review_goldens import fixture_templates
+from tests.review_goldens import edited, fixture_templates
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +32,6 @@ def _declared(files: Mapping[str, str], resource_type: str) -> int:
 
 def _uses(templates: TemplateSet) -> dict[str, quotas.QuotaUse]:
     return {use.quota.label: use for use in quotas.analyse(templates)}
-
-
-def _edited(templates: TemplateSet, stack: str, edit: Any) -> TemplateSet:
-    children = []
-    for child in templates.children:
-        template = copy.deepcopy(dict(child.template))
-        if child.name == stack:
-            edit(template)
-        children.append(Stack(child.name, template))
-    return TemplateSet(templates.name, templates.root, tuple(children), templates.wiring)
 
 
 def test_200_services_count_what_the_templates_declare(large: tuple[Blueprint, dict[str, str], TemplateSet]) -> None:
@@ -104,7 +92,7 @@ def test_a_shared_quota_at_80_percent_is_flagged() -> None:
         for index in range(extra):
             template["Resources"][f"ExtraEip{index}"] = {"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}}
 
-    near = _edited(fixture, "network", allocate)
+    near = edited(fixture, "network", allocate)
     use = _uses(near)["Elastic IP addresses"]
     assert (use.used, use.near, use.above, use.headroom) == (4, True, False, 1)
     markdown = assemble(near, region="us-east-1").markdown()
@@ -120,7 +108,7 @@ def test_per_resource_quotas_name_the_fullest_resource() -> None:
         group["SecurityGroupIngress"] = [{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": "10.0.0.0/8"}
                                          for port in range(1000, 1061)]
 
-    use = _uses(_edited(fixture, "load-balancer", open_ports))["Inbound rules per security group"]
+    use = _uses(edited(fixture, "load-balancer", open_ports))["Inbound rules per security group"]
     assert (use.used, use.where, use.above) == (61, "load-balancer/LoadBalancerSecurityGroup", True)
 
 
@@ -133,5 +121,5 @@ def test_rules_count_per_event_bus(demo_stacks: StackSet) -> None:
     def elsewhere(template: dict[str, Any]) -> None:
         template["Resources"][rule]["Properties"]["EventBusName"] = "team-bus"
 
-    use = _uses(_edited(demo, stack, elsewhere))["EventBridge rules per event bus"]
+    use = _uses(edited(demo, stack, elsewhere))["EventBridge rules per event bus"]
     assert (use.used, use.where) == (len(rules) - 1, "default")
