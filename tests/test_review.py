@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 import subprocess
@@ -14,19 +13,8 @@ import pytest
 from cfngen import Blueprint, StackSet, UsageError, review, synthesize
 from cfngen.report import assemble, changes, checks
 from cfngen.report import access, cost, diagram, exposure, safety
-from cfngen.report.model import Names, Stack, TemplateSet, counted, readable_arn
-from tests.review_goldens import GOLDEN_DIR, fixture_templates, goldens
-
-
-def _with(templates: TemplateSet, stack: str, edit: Any) -> TemplateSet:
-    """A copy of `templates` whose stack `stack` has been changed by `edit(template_dict)`."""
-    children = []
-    for child in templates.children:
-        template = copy.deepcopy(dict(child.template))
-        if child.name == stack:
-            edit(template)
-        children.append(Stack(child.name, template))
-    return TemplateSet(templates.name, templates.root, tuple(children), templates.wiring)
+from cfngen.report.model import Names, TemplateSet, counted, readable_arn
+from tests.review_goldens import GOLDEN_DIR, edited, fixture_templates, goldens
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +101,7 @@ def test_every_kind_of_public_path_is_found(fixture: TemplateSet) -> None:
             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"})
         resources["ServiceAService"]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] = "ENABLED"
 
-    changed = _with(_with(fixture, "service-service-a", open_up), "database",
+    changed = edited(edited(fixture, "service-service-a", open_up), "database",
                     lambda t: t["Resources"]["DatabaseWriter"]["Properties"].update(PubliclyAccessible=True))
     found = exposure.analyse(changed)
     summaries = {path.summary for path in found.paths}
@@ -125,7 +113,7 @@ def test_every_kind_of_public_path_is_found(fixture: TemplateSet) -> None:
 
 
 def test_a_listener_its_security_group_keeps_inside_is_private(fixture: TemplateSet) -> None:
-    inside = _with(fixture, "load-balancer", lambda t: t["Resources"]["LoadBalancerSecurityGroup"]["Properties"]
+    inside = edited(fixture, "load-balancer", lambda t: t["Resources"]["LoadBalancerSecurityGroup"]["Properties"]
                    ["SecurityGroupIngress"][1].update(CidrIp="10.0.0.0/16"))
     found = exposure.analyse(inside)
     assert [path.resource for path in found.of_kind("listener")] == ["ServiceAProductionListener"]
@@ -133,7 +121,7 @@ def test_a_listener_its_security_group_keeps_inside_is_private(fixture: Template
 
 
 def test_an_internal_load_balancer_exposes_nothing(fixture: TemplateSet) -> None:
-    internal = _with(fixture, "load-balancer",
+    internal = edited(fixture, "load-balancer",
                      lambda t: t["Resources"]["LoadBalancer"]["Properties"].update(Scheme="internal"))
     found = exposure.analyse(internal)
     assert found.of_kind("listener") == ()
@@ -141,7 +129,7 @@ def test_an_internal_load_balancer_exposes_nothing(fixture: TemplateSet) -> None
 
 
 def test_a_load_balancer_without_security_groups_is_open_to_anyone(fixture: TemplateSet) -> None:
-    bare = _with(fixture, "load-balancer", lambda t: t["Resources"]["LoadBalancer"]["Properties"].pop("SecurityGroups"))
+    bare = edited(fixture, "load-balancer", lambda t: t["Resources"]["LoadBalancer"]["Properties"].pop("SecurityGroups"))
     sources = {path.source for path in exposure.analyse(bare).of_kind("listener")}
     assert sources == {"anyone (the load balancer has no security group)"}
 
@@ -194,9 +182,9 @@ def test_wildcard_resources_carry_their_reason_or_a_warning(fixture: TemplateSet
         statements = template["Resources"]["ServiceAExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
         statements["Statement"].append({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"})
 
-    loose = access.analyse(_with(fixture, "service-service-a", loosen)).wildcard_grants()
+    loose = access.analyse(edited(fixture, "service-service-a", loosen)).wildcard_grants()
     assert [grant.unjustified for grant in loose] == [False, True]
-    assert "**1 without a documented reason** ⚠️" in assemble(_with(fixture, "service-service-a", loosen),
+    assert "**1 without a documented reason** ⚠️" in assemble(edited(fixture, "service-service-a", loosen),
                                                               region="us-east-1").markdown()
 
 
@@ -231,7 +219,7 @@ def test_an_unprotected_database_is_flagged(fixture: TemplateSet) -> None:
         cluster.pop("DeletionPolicy")
         cluster["Properties"].update(StorageEncrypted=False, DeletionProtection=False)
 
-    (row,) = [row for row in safety.analyse(_with(fixture, "database", expose)) if row.resource == "DatabaseCluster"]
+    (row,) = [row for row in safety.analyse(edited(fixture, "database", expose)) if row.resource == "DatabaseCluster"]
     assert row.deletion_policy == "Snapshot (not set)"  # CloudFormation's default for RDS clusters
     assert row.warnings == ("storage is not encrypted", "deletion protection is off")
 
@@ -252,7 +240,7 @@ def test_the_root_suppression_is_grouped_over_every_stack(demo_stacks: StackSet)
 
 
 def test_a_suppression_without_reason_is_flagged(fixture: TemplateSet) -> None:
-    bare = _with(fixture, "state", lambda t: t["Resources"]["ApiKeySecret"]["Metadata"].pop("cfngen"))
+    bare = edited(fixture, "state", lambda t: t["Resources"]["ApiKeySecret"]["Metadata"].pop("cfngen"))
     report = assemble(bare, region="us-east-1")
     assert [item.check for item in report.checks.unexplained()] == ["W1011"]
     assert "**1 without a reason** ⚠️" in report.markdown()
@@ -297,7 +285,7 @@ def test_cost_of_the_fixture_matches_a_hand_computed_estimate(fixture: TemplateS
 
 
 def test_an_unknown_instance_type_is_not_guessed(fixture: TemplateSet) -> None:
-    exotic = _with(fixture, "cluster", lambda t: t["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    exotic = edited(fixture, "cluster", lambda t: t["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
                    .update(InstanceType="x9z.huge"))
     estimate = cost.estimate(exotic)
     (unknown,) = estimate.unknown
@@ -308,7 +296,7 @@ def test_an_unknown_instance_type_is_not_guessed(fixture: TemplateSet) -> None:
 
 
 def test_a_v2_pipeline_is_usage_based(fixture: TemplateSet) -> None:
-    v2 = _with(fixture, "pipeline-service-a",
+    v2 = edited(fixture, "pipeline-service-a",
                lambda t: t["Resources"]["ServiceAPipeline"]["Properties"].update(PipelineType="V2"))
     estimate = cost.estimate(v2)
     (line,) = [line for line in estimate.lines if "CodePipeline" in line.item]
@@ -362,7 +350,7 @@ def test_changes_report_resources_permissions_exposure_and_cost(fixture: Templat
         del template["Resources"]["SessionTable"]
         template["Resources"]["ApiKeySecret"]["DeletionPolicy"] = "Delete"
 
-    new = _with(_with(fixture, "service-service-a", evolve_service), "state", retire_state)
+    new = edited(edited(fixture, "service-service-a", evolve_service), "state", retire_state)
     new_texts = {**_texts(new), "extra.json": json.dumps({"Resources": {
         "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}})}
     found = changes.compare(_texts(fixture), new_texts, name="fixture", region="us-east-1", against="before")
@@ -386,7 +374,7 @@ def test_changes_report_resources_permissions_exposure_and_cost(fixture: Templat
 
 
 def test_changed_values_are_shown_with_their_paths(fixture: TemplateSet) -> None:
-    resized = _with(fixture, "cluster", lambda t: t["Resources"]["LaunchTemplate"]["Properties"]
+    resized = edited(fixture, "cluster", lambda t: t["Resources"]["LaunchTemplate"]["Properties"]
                     ["LaunchTemplateData"].update(InstanceType="m6i.large"))
     found = changes.compare(_texts(fixture), _texts(resized), name="fixture", region="us-east-1", against="before")
     (row,) = found.rows()
@@ -433,7 +421,7 @@ def test_golden_reports_are_current(name: str) -> None:
 
 
 def test_markdown_cells_cannot_break_tables(fixture: TemplateSet) -> None:
-    odd = _with(fixture, "service-service-a", lambda t: t["Resources"]["ServiceAExecutionRole"]["Properties"]
+    odd = edited(fixture, "service-service-a", lambda t: t["Resources"]["ServiceAExecutionRole"]["Properties"]
                 .update(Description="pipes | and *stars* and <b>tags</b>"))
     text = assemble(odd, region="us-east-1").markdown()
     assert "pipes \\| and \\*stars\\* and &lt;b&gt;tags&lt;/b&gt;" in text

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cfngen.lint import Finding, lint
 from cfngen.diff import read_templates
-from cfngen.report import access, checks, cost, diagram, exposure, safety
+from cfngen.report import access, checks, cost, diagram, exposure, quotas, safety
 from cfngen.report.changes import Changes, compare
 from cfngen.report.document import Report
 from cfngen.report.model import TemplateSet
@@ -72,6 +72,7 @@ def assemble(
         safety=safety.analyse(templates),
         checks=checks.analyse(templates, findings, scan),
         cost=cost.estimate(templates),
+        quotas=quotas.analyse(templates),
         changes=changes,
     )
 

@@ -26,6 +26,7 @@ from cfngen.report.cost import Estimate
 from cfngen.report.diagram import Diagram
 from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
+from cfngen.report.quotas import NEAR, QuotaUse
 from cfngen.report.safety import Safety
 
 MERMAID_SCRIPT = "mermaid.min.js"
@@ -43,6 +44,7 @@ class Report:
     safety: tuple[Safety, ...]
     checks: Checks
     cost: Estimate
+    quotas: tuple[QuotaUse, ...]
     changes: Changes | None
 
     def markdown(self) -> str:
@@ -85,8 +87,8 @@ def _environment(*, autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(md=markdown_text, code=markdown_code, money=money, price=price, quantity=quantity,
-                               counted=counted)
-    environment.globals.update(max_listeners=MAX_LISTENERS)
+                               counted=counted, number=number)
+    environment.globals.update(max_listeners=MAX_LISTENERS, near_quota_share=NEAR)
     return environment
 
 
@@ -109,6 +111,11 @@ def markdown_code(value: Any) -> str:
 def money(value: float) -> str:
     """US dollars with cents: $1,234.50."""
     return f"${value:,.2f}"
+
+
+def number(value: int) -> str:
+    """A count with thousands separated: 1,203."""
+    return f"{value:,}"
 
 
 def price(value: float) -> str:
