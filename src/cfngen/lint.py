@@ -169,11 +169,17 @@ def _settings_digest(region: str) -> str:
 
 
 def _rules_digest() -> str:
-    """sha256 over cfngen's own rule files: editing a rule re-lints everything, even within one version."""
+    """sha256 over the sources of cfngen's own rules: editing one re-lints everything, even within one version."""
     hasher = hashlib.sha256()
-    for path in sorted(RULES_DIRECTORY.glob("*.py")):
+    for path in _rule_sources():
         hasher.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return hasher.hexdigest()
+
+
+def _rule_sources() -> list[Path]:
+    """The files cfngen's rules are made of: the rule files, and the module with the policy walker and the
+    list of actions allowed on Resource "*" that E9101 reads."""
+    return [*sorted(RULES_DIRECTORY.glob("*.py")), Path(__file__).with_name("policies.py")]
 
 
 def _lint_all(texts: Mapping[str, str], region: str, jobs: int | None) -> dict[str, list[Finding]]:
