@@ -185,15 +185,18 @@ def test_forked_workers_find_what_the_cfn_lint_command_finds() -> None:
 def test_linting_leaves_the_collector_as_it_found_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lint_module, "_pool_context", lambda: multiprocessing.get_context("fork"))
     texts = {"a.yaml": CLEAN, "b.yaml": WITH_FINDING}
-    for enabled in (True, False):
+    for enabled, frozen in ((True, False), (False, False), (True, True)):
+        lint_module._runner.cache_clear()
         (gc.enable if enabled else gc.disable)()
+        if frozen:
+            gc.freeze()  # as a program that forks its own workers may have done: it stays frozen
         try:
-            lint_module._runner.cache_clear()
             assert len(lint_texts(texts, cache=False, jobs=2)) == 1
             assert gc.isenabled() is enabled
-            assert gc.get_freeze_count() == 0
+            assert (gc.get_freeze_count() > 0) is frozen
         finally:
             gc.enable()
+            gc.unfreeze()
 
 
 def test_the_cache_key_covers_every_cfngen_module_the_rules_read() -> None:

@@ -204,7 +204,13 @@ def _lint_all(texts: Mapping[str, str], region: str, jobs: int | None) -> dict[s
 
 @contextlib.contextmanager
 def _frozen_heap() -> Iterator[None]:
-    """Every object alive now out of the collector's reach while the block runs (for the workers forked in it)."""
+    """Every object alive now out of the collector's reach while the block runs (for the workers forked in it).
+
+    A program that froze its own heap keeps it as it is: unfreezing afterwards would thaw its objects too.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield
