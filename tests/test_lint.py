@@ -215,3 +215,12 @@ def test_linting_a_directory_loads_neither_the_builders_nor_the_blueprint_schema
          "print(sorted(name for name in ('cfngen.builders', 'cfngen.blueprint', 'troposphere', 'pydantic', 'boto3') "
          "if name in sys.modules))"], capture_output=True, text=True, check=True).stdout.splitlines()[-1]
     assert loaded == "[]"
+
+
+def test_the_command_prints_everything_and_exits_with_its_code(tmp_path: Path) -> None:
+    # The console entry point freezes the heap before the interpreter shuts down: output and exit code stay whole.
+    (tmp_path / "bad.yaml").write_text(WITH_FINDING)
+    result = subprocess.run([sys.executable, "-m", "cfngen", "lint", str(tmp_path), "--no-cache"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"{tmp_path / 'bad.yaml'}:9:3 W2001 Parameter Unused not used.", "1 finding"]

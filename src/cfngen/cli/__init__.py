@@ -8,6 +8,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -74,4 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    # The process ends here. Shutting the interpreter down runs full collections over every object still
+    # alive, a few hundred thousand once cfn-lint's rules are loaded (0.4 s at the end of `cfngen lint`), to
+    # free memory the exit frees anyway; frozen objects are skipped. Files are closed by then.
+    gc.freeze()
+    sys.exit(code)
