@@ -220,6 +220,7 @@ def _frozen_heap() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
+    """The collector off while the block runs, then as it was."""
     enabled = gc.isenabled()
     gc.disable()
     try:
