@@ -23,3 +23,12 @@ def test_harness_prints_every_figure_and_its_growth() -> None:
     assert any(line.strip().startswith("lint (no cache)") and "1->10:" in line for line in lines)
     assert any(line.startswith("import cfngen:") for line in lines)
     assert any(line.startswith("reference (issue):") for line in lines)
+
+
+def test_cold_start_breakdown_prints_every_phase_and_the_floor() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "coldstart.py"), "--repeat", "1"],
+                            capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for label in ("cfngen synth", "imports", "render + write YAML", "cfngen lint OUTDIR", "cfn-lint import",
+                  "rule loading", "per-template lint (CPU)", "floor on"):
+        assert any(line.strip().startswith(label) for line in result.stdout.splitlines()), label

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import json
+import multiprocessing
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +17,8 @@ from cfngen.cli import main
 from cfngen.lint import LintCache, lint_texts
 
 lint_module = sys.modules["cfngen.lint"]
+DEFECTS = Path(__file__).parent / "fixtures" / "lint"
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 
 CLEAN = """\
 AWSTemplateFormatVersion: "2010-09-09"
@@ -144,3 +151,76 @@ def test_cli_no_cache_lints_again(cfn_lint_runs: list[str], tmp_path: Path, caps
         main(["lint", str(outdir), "--jobs", "0"])
     assert exit_.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def _findings_in_a_fresh_process(code: str) -> list[dict[str, object]]:
+    """Run `code` (which prints a JSON list of findings) in a new interpreter: one thread, so the pool forks."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return list(json.loads(result.stdout))
+
+
+@linux_only
+def test_forked_workers_find_what_the_cfn_lint_command_finds() -> None:
+    # Workers forked from a parent that loaded the rules with the collector paused, then froze its heap.
+    paths = sorted(str(path) for path in DEFECTS.glob("*.yaml"))
+    ours = _findings_in_a_fresh_process(
+        "import json, dataclasses\n"
+        "from cfngen.lint import lint_paths, _pool_context\n"
+        "assert _pool_context().get_start_method() == 'fork'\n"
+        f"findings = lint_paths(map(__import__('pathlib').Path, {paths!r}), cache=False, jobs=2)\n"
+        "print(json.dumps([dataclasses.asdict(finding) for finding in findings]))"
+    )
+    command = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--regions", "us-east-1",
+         "--include-checks", *lint_module.INCLUDE_CHECKS, "--append-rules", str(lint_module.RULES_DIRECTORY),
+         "--", *paths], capture_output=True, text=True, check=False)
+    theirs = [{"file": match["Filename"], "line": match["Location"]["Start"]["LineNumber"],
+               "column": match["Location"]["Start"]["ColumnNumber"], "rule": match["Rule"]["Id"],
+               "severity": match["Level"].lower(), "message": match["Message"]} for match in json.loads(command.stdout)]
+    assert {"W2001", "E9101", "E3002", "E3012", "E1020"} <= {str(finding["rule"]) for finding in ours}
+    assert sorted(ours, key=str) == sorted(theirs, key=str)
+
+
+@linux_only
+def test_linting_leaves_the_collector_as_it_found_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lint_module, "_pool_context", lambda: multiprocessing.get_context("fork"))
+    texts = {"a.yaml": CLEAN, "b.yaml": WITH_FINDING}
+    for enabled, frozen in ((True, False), (False, False), (True, True)):
+        lint_module._runner.cache_clear()
+        (gc.enable if enabled else gc.disable)()
+        if frozen:
+            gc.freeze()  # as a program that forks its own workers may have done: it stays frozen
+        try:
+            assert len(lint_texts(texts, cache=False, jobs=2)) == 1
+            assert gc.isenabled() is enabled
+            assert (gc.get_freeze_count() > 0) is frozen
+        finally:
+            gc.enable()
+            gc.unfreeze()
+
+
+def test_the_cache_key_covers_every_cfngen_module_the_rules_read() -> None:
+    sources = lint_module._rule_sources()
+    package = Path(lint_module.__file__).parent
+    for rule in lint_module.RULES_DIRECTORY.glob("*.py"):
+        for module in re.findall(r"^from cfngen\.(\w+) import", rule.read_text(), flags=re.MULTILINE):
+            assert package / f"{module}.py" in sources, (rule.name, module)
+
+
+def test_linting_a_directory_loads_neither_the_builders_nor_the_blueprint_schema(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(CLEAN)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys; from cfngen.cli import main\n"
+         f"assert main(['lint', {str(tmp_path)!r}, '--no-cache']) == 0\n"
+         "print(sorted(name for name in ('cfngen.builders', 'cfngen.blueprint', 'troposphere', 'pydantic', 'boto3') "
+         "if name in sys.modules))"], capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    assert loaded == "[]"
+
+
+def test_the_command_prints_everything_and_exits_with_its_code(tmp_path: Path) -> None:
+    # The console entry point freezes the heap before the interpreter shuts down: output and exit code stay whole.
+    (tmp_path / "bad.yaml").write_text(WITH_FINDING)
+    result = subprocess.run([sys.executable, "-m", "cfngen", "lint", str(tmp_path), "--no-cache"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"{tmp_path / 'bad.yaml'}:9:3 W2001 Parameter Unused not used.", "1 finding"]

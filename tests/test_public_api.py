@@ -1,6 +1,9 @@
-"""The public API is exactly what cfngen/__init__.py declares, and every name in it exists."""
+"""The public API is exactly what cfngen/__init__.py declares, every name in it exists, and it loads lazily."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import cfngen
 
@@ -11,7 +14,7 @@ def test_all_lists_only_existing_public_members() -> None:
 
 
 def test_every_public_member_is_declared() -> None:
-    public = {name for name in vars(cfngen) if not name.startswith("_") and name != "annotations"}
+    public = {name for name in dir(cfngen) if not name.startswith("_") and name != "annotations"}
     modules = {name for name in public if type(getattr(cfngen, name)).__name__ == "module"}
     assert public - modules == set(cfngen.__all__) - {"__version__"}
 
@@ -20,3 +23,23 @@ def test_package_is_typed() -> None:
     from importlib.resources import files
 
     assert files("cfngen").joinpath("py.typed").is_file()
+
+
+def _fresh_interpreter(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
+def test_importing_the_package_loads_no_public_module() -> None:
+    loaded = _fresh_interpreter("import sys, cfngen; print(sorted(m for m in sys.modules if m.startswith('cfngen')))")
+    assert loaded.strip() == "['cfngen']"
+
+
+def test_public_names_stay_functions_after_their_module_is_imported() -> None:
+    # cfngen.lint is both a module and the public lint function; importing the module first must not swap them.
+    kinds = _fresh_interpreter(
+        "import cfngen.lint, cfngen.diff, cfngen.ci_policy, cfngen.scaffold, cfngen\n"
+        "from cfngen import lint\n"
+        "print(type(lint).__name__, type(cfngen.diff).__name__, type(cfngen.ci_policy).__name__, "
+        "type(cfngen.scaffold).__name__)"
+    )
+    assert kinds.split() == ["function"] * 4

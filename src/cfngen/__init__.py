@@ -9,23 +9,49 @@ The public API is what ``__all__`` lists; everything else is private.
     deployer = cfngen.Deployer(region="us-west-2")       # the bucket `cfngen bootstrap` made, or bucket=...
     plan = deployer.plan(deployer.package(stacks))
     deployer.apply(plan)
+
+Each public name is imported on first use, not with the package: a command
+then loads only what it needs (``cfngen lint DIR`` neither troposphere nor
+pydantic nor boto3), which is a good part of a short command's run time.
 """
 
 from __future__ import annotations
 
+import importlib as _importlib
+import sys as _sys
+import types as _types
+import typing as _typing
+
 __version__ = "0.1.0"
 
-from cfngen.blueprint import Blueprint, Service, load_blueprint
-from cfngen.ci_policy import CiPolicy, ci_policy
-from cfngen.deploy import Deployer, Outcome, Package, Plan, ResourceChange
-from cfngen.diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
-from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
-from cfngen.lint import Finding, lint
-from cfngen.report import Report, review
-from cfngen.schema import json_schema
-from cfngen.scaffold import Answers, scaffold
-from cfngen.service_files import StackValues, load_stack_values, render_service_files
-from cfngen.synth import NestedStack, StackSet, synthesize
+if _typing.TYPE_CHECKING:
+    from cfngen.blueprint import Blueprint, Service, load_blueprint
+    from cfngen.ci_policy import CiPolicy, ci_policy
+    from cfngen.deploy import Deployer, Outcome, Package, Plan, ResourceChange
+    from cfngen.diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
+    from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
+    from cfngen.lint import Finding, lint
+    from cfngen.report import Report, review
+    from cfngen.schema import json_schema
+    from cfngen.scaffold import Answers, scaffold
+    from cfngen.service_files import StackValues, load_stack_values, render_service_files
+    from cfngen.synth import NestedStack, StackSet, synthesize
+
+# Where each public name is defined (the imports above are for type checkers only).
+_SOURCES = {name: module for module, names in {
+    "cfngen.blueprint": ("Blueprint", "Service", "load_blueprint"),
+    "cfngen.ci_policy": ("CiPolicy", "ci_policy"),
+    "cfngen.deploy": ("Deployer", "Outcome", "Package", "Plan", "ResourceChange"),
+    "cfngen.diff": ("PropertyChange", "ResourceDiff", "StackDiff", "TemplateDiff", "diff"),
+    "cfngen.errors": ("BlueprintError", "CfngenError", "DeployError", "Problem", "SafetyError", "SynthError",
+                      "UsageError"),
+    "cfngen.lint": ("Finding", "lint"),
+    "cfngen.report": ("Report", "review"),
+    "cfngen.schema": ("json_schema",),
+    "cfngen.scaffold": ("Answers", "scaffold"),
+    "cfngen.service_files": ("StackValues", "load_stack_values", "render_service_files"),
+    "cfngen.synth": ("NestedStack", "StackSet", "synthesize"),
+}.items() for name in names}
 
 __all__ = [
     "Answers",
@@ -65,3 +91,27 @@ __all__ = [
     "render_service_files",
     "synthesize",
 ]
+
+
+class _Package(_types.ModuleType):
+    """The cfngen package, importing each public name from its module on first access."""
+
+    def __getattr__(self, name: str) -> _typing.Any:
+        if name not in _SOURCES:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        value = getattr(_importlib.import_module(_SOURCES[name]), name)
+        super().__setattr__(name, value)
+        return value
+
+    def __setattr__(self, name: str, value: _typing.Any) -> None:
+        # Importing a submodule binds it on its package; `cfngen.lint`, `cfngen.diff`, `cfngen.ci_policy`
+        # and `cfngen.scaffold` stay the public functions of those names, as when this file imported them.
+        if isinstance(value, _types.ModuleType) and name in _SOURCES:
+            return
+        super().__setattr__(name, value)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *_SOURCES})
+
+
+_sys.modules[__name__].__class__ = _Package

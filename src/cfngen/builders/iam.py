@@ -7,7 +7,9 @@ policies whose statements name exact resources. ARNs are built with
 
 ACTIONS_WITHOUT_RESOURCE_LEVEL lists the only actions allowed on
 ``Resource: "*"``: AWS documents each of them as supporting no resource-level
-permission. The least-privilege test and the CFNGEN lint rule read this list.
+permission. The least-privilege test and the CFNGEN lint rule read this list;
+it lives in :mod:`cfngen.policies`, beside the rule's policy walker, so that
+linting does not import the builders.
 """
 
 from __future__ import annotations
@@ -20,15 +22,7 @@ from troposphere import AccountId, Sub
 from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
 
-# action -> why it may use Resource "*"
-ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
-    "ecr:GetAuthorizationToken": "ECR's registry login token is account-wide; the action has no resource type",
-    "ecs:DiscoverPollEndpoint": "the ECS agent asks where to poll before it knows its container instance; "
-                                "the action has no resource type",
-    "elasticloadbalancing:DescribeListeners": "ELB Describe* calls take no resource type; CodeDeploy reads listeners",
-    "elasticloadbalancing:DescribeRules": "ELB Describe* calls take no resource type; CodeDeploy reads listener rules",
-    "elasticloadbalancing:DescribeTargetGroups": "ELB Describe* calls take no resource type; CodeDeploy reads target groups",
-}
+from cfngen.policies import ACTIONS_WITHOUT_RESOURCE_LEVEL as ACTIONS_WITHOUT_RESOURCE_LEVEL
 
 
 def arn(service: str, resource: str, *, region: bool = True, account: bool = True) -> Sub:

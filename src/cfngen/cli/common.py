@@ -9,14 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cfngen.blueprint import Blueprint, load_blueprint
 from cfngen.errors import DeployError, UsageError
-from cfngen.synth import StackSet, synthesize
-
-from cfngen.overrides import Override
 
 if TYPE_CHECKING:
+    from cfngen.blueprint import Blueprint
     from cfngen.deploy import Deployer, Package, Plan
+    from cfngen.overrides import Override
+    from cfngen.synth import StackSet
 
 
 def add_blueprint_argument(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +40,8 @@ def load(args: argparse.Namespace) -> Blueprint:
 
 def load_path(path: Path, args: argparse.Namespace) -> Blueprint:
     """The blueprint at `path` with the ``--set`` overrides of `args`, validated."""
+    from cfngen.blueprint import load_blueprint
+
     return load_blueprint(path, overrides=getattr(args, "overrides", ()))
 
 
@@ -91,6 +92,7 @@ def deployer(args: argparse.Namespace, region: str | None) -> Deployer:
 def synthesize_checked(blueprint: Blueprint) -> StackSet:
     """The blueprint's StackSet, refused when cfn-lint finds errors (warnings are printed, not fatal)."""
     from cfngen.lint import lint
+    from cfngen.synth import synthesize
 
     stacks = synthesize(blueprint)
     findings = lint(stacks)
@@ -138,6 +140,8 @@ def confirm(question: str) -> bool:
 
 
 def _override(text: str) -> Override:
+    from cfngen.overrides import Override
+
     try:
         return Override.parse(text)
     except ValueError as exc:

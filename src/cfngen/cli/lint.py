@@ -10,7 +10,6 @@ from cfngen.cli import output
 from cfngen.cli.common import add_set_argument, default_outdir, load_path
 from cfngen.errors import UsageError
 from cfngen.lint import Finding, lint, lint_paths, to_json, to_sarif, to_text
-from cfngen.synth import synthesize
 
 FORMATTERS = {"text": to_text, "json": to_json, "sarif": to_sarif}
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "informational": "cyan"}
@@ -76,6 +75,8 @@ def _lint_target(args: argparse.Namespace) -> list[Finding]:
         return lint_paths(paths, region=args.region or "us-east-1", cache=args.cache, jobs=args.jobs)
     if not target.exists():
         raise UsageError(f"{target}: no such file or directory")
+    from cfngen.synth import synthesize
+
     blueprint = load_path(target, args)
     stacks = synthesize(blueprint)
     outdir = default_outdir(blueprint)
