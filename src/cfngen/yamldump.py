@@ -30,7 +30,7 @@ TAG_MAP = "tag:yaml.org,2002:map"
 LEADING_ZERO_DIGITS = re.compile(r"^0[0-9]+$")
 
 
-class _Dumper(yaml.CSafeDumper):  # type: ignore[misc]
+class _Dumper(yaml.CSafeDumper):
     """libyaml's emitter with cfn-flip's representation of CloudFormation data."""
 
     def represent_scalar(self, tag: str, value: Any, style: str | None = None) -> Any:
