@@ -186,9 +186,11 @@ def _add_outputs(template: Template, number: int, services: Sequence[Service]) -
         for role in ("Production", "Test"):
             add_output(template, f"{prefix}{role}ListenerArn", Ref(f"{prefix}{role}Listener"),
                        f"{role} listener of {service.name}")
+        # The service starts behind blue; CodeDeploy and the alarms find both by name.
+        add_output(template, f"{prefix}BlueTargetGroupArn", Ref(f"{prefix}BlueTargetGroup"),
+                   f"Blue target group ARN of {service.name}")
         for colour in COLOURS:
             group = f"{prefix}{colour}TargetGroup"
-            add_output(template, f"{group}Arn", Ref(group), f"{colour} target group ARN of {service.name}")
             add_output(template, f"{group}Name", GetAtt(group, "TargetGroupName"),
                        f"{colour} target group name of {service.name}")
             add_output(template, f"{group}FullName", GetAtt(group, "TargetGroupFullName"),
