@@ -62,7 +62,7 @@ begin = time.perf_counter()
 lint._runner("us-east-1")
 phases["rules"] = time.perf_counter() - begin
 work = {}
-with lint._frozen_heap():  # as the forked workers run
+with sys.modules["cfngen.parallel"].frozen_heap():  # as the forked workers run
     for path in sorted(pathlib.Path(sys.argv[1]).glob("*.yaml")):
         begin = time.process_time()
         lint._lint_one(path.name, path.read_text(encoding="utf-8"), "us-east-1")

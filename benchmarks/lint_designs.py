@@ -33,7 +33,7 @@ import cfngen
 lint_module = sys.modules["cfngen.lint"]
 design, blueprint = sys.argv[1], sys.argv[2]
 if design == "spawn":
-    lint_module._pool_context = lambda: multiprocessing.get_context("spawn")
+    sys.modules["cfngen.parallel"].pool_context = lambda: multiprocessing.get_context("spawn")
 stacks = cfngen.synthesize(cfngen.load_blueprint(blueprint))
 texts = stacks.render()
 start = time.perf_counter()

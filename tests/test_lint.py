@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cfngen import StackSet, lint
+from cfngen import StackSet, lint, parallel
 from cfngen.cli import main
 from cfngen.lint import LintCache, lint_texts
 
@@ -165,8 +165,9 @@ def test_forked_workers_find_what_the_cfn_lint_command_finds() -> None:
     paths = sorted(str(path) for path in DEFECTS.glob("*.yaml"))
     ours = _findings_in_a_fresh_process(
         "import json, dataclasses\n"
-        "from cfngen.lint import lint_paths, _pool_context\n"
-        "assert _pool_context().get_start_method() == 'fork'\n"
+        "from cfngen.lint import lint_paths\n"
+        "from cfngen.parallel import pool_context\n"
+        "assert pool_context().get_start_method() == 'fork'\n"
         f"findings = lint_paths(map(__import__('pathlib').Path, {paths!r}), cache=False, jobs=2)\n"
         "print(json.dumps([dataclasses.asdict(finding) for finding in findings]))"
     )
@@ -183,7 +184,7 @@ def test_forked_workers_find_what_the_cfn_lint_command_finds() -> None:
 
 @linux_only
 def test_linting_leaves_the_collector_as_it_found_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lint_module, "_pool_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(parallel, "pool_context", lambda: multiprocessing.get_context("fork"))
     texts = {"a.yaml": CLEAN, "b.yaml": WITH_FINDING}
     for enabled, frozen in ((True, False), (False, False), (True, True)):
         lint_module._runner.cache_clear()

@@ -21,6 +21,7 @@ from cfngen import Blueprint, NestedStack, Service, synthesize
 from cfngen.blueprint import validate
 from cfngen.builders import keys, network, registry
 from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen import synth
 from cfngen.lint import lint_texts
 from cfngen.synth import MAX_GROUP_SERVICES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, StackSet
 from cfngen.yamlsource import SourceMap
@@ -245,7 +246,7 @@ def test_group_and_root_templates_lint_clean() -> None:
     assert [str(finding) for finding in lint_texts(parents, cache=False)] == []
 
 
-def test_the_real_platform_takes_200_services_within_every_quota() -> None:
+def test_the_real_platform_takes_200_services_within_every_quota(monkeypatch: pytest.MonkeyPatch) -> None:
     services = [{"name": f"svc-{index:04d}", "port": 3000 + index, "listener_port": 10000 + index,
                  "test_listener_port": 30000 + index} for index in range(200)]
     stacks = synthesize(Blueprint.model_validate({"name": "scale", "services": services,
@@ -266,3 +267,7 @@ def test_the_real_platform_takes_200_services_within_every_quota() -> None:
         "load-balancer.yaml:LoadBalancerSecurityGroupId")
     assert origins["monitoring-9.yaml"]["Svc0199ServiceName"] == "service-svc-0199.yaml:Svc0199ServiceName"
     assert origins["monitoring-9.yaml"]["AlarmTopicArn"] == "monitoring.yaml:AlarmTopicArn"
+    # Rendered by forked workers at this size; the same text as rendering one by one.
+    rendered = stacks.render()
+    monkeypatch.setattr(synth, "PARALLEL_RENDER_FILES", len(rendered) + 1)
+    assert stacks.render() == rendered

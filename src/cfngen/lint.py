@@ -29,20 +29,17 @@ import gc
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cfngen import __version__
+from cfngen import __version__, parallel
 from cfngen.errors import UsageError
 from cfngen.lint_rules import RULES_DIRECTORY
 
 if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
-
     from cfngen.synth import StackSet
 
 SEVERITIES = ("error", "warning", "informational")
@@ -184,38 +181,22 @@ def _rule_sources() -> list[Path]:
 
 def _lint_all(texts: Mapping[str, str], region: str, jobs: int | None) -> dict[str, list[Finding]]:
     """Name -> findings of each text, linted across a pool of processes when that pays off."""
-    workers = min(jobs or _available_cores(), len(texts))
+    workers = min(jobs or parallel.available_cores(), len(texts))
     if workers <= 1:
         return {name: _lint_one(name, text, region) for name, text in texts.items()}
     from concurrent.futures import ProcessPoolExecutor
 
-    context = _pool_context()
+    context = parallel.pool_context()
     forking = context.get_start_method() == "fork"
     if forking:
         _runner(region)  # loaded before forking, so every worker inherits the rules instead of loading them
     # Largest templates first: the pool then finishes evenly instead of waiting on one big late template.
     order = sorted(texts, key=lambda name: (-len(texts[name]), name))
-    with _frozen_heap() if forking else contextlib.nullcontext():
+    with parallel.frozen_heap() if forking else contextlib.nullcontext():
         with ProcessPoolExecutor(workers, mp_context=context,
                                  initializer=_runner, initargs=(region,)) as pool:
             results = pool.map(_lint_one, order, [texts[name] for name in order], [region] * len(order))
             return dict(zip(order, results))
-
-
-@contextlib.contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """Every object alive now out of the collector's reach while the block runs (for the workers forked in it).
-
-    A program that froze its own heap keeps it as it is: unfreezing afterwards would thaw its objects too.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 @contextlib.contextmanager
@@ -228,22 +209,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _available_cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def _pool_context() -> BaseContext:
-    """Fork where it is safe (Linux, and no other thread a fork could catch holding a lock), else spawn."""
-    import multiprocessing
-    import threading
-
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
 
 
 def _lint_one(name: str, text: str, region: str) -> list[Finding]:

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ from typing import Literal
 from troposphere import GetAtt, Output, Parameter, Ref, Tags, Template
 from troposphere.cloudformation import Stack
 
+from cfngen import parallel
 from cfngen.blueprint import Blueprint, logical_name
 from cfngen.errors import SynthError, UsageError
 from cfngen.suppress import ignore_lint_rule
@@ -66,6 +69,8 @@ QUOTA_SHARE = 0.9
 GROUP_SERVICES = 8
 MAX_GROUP_SERVICES = 16
 GROUP_PREFIX = "group"
+# Blueprints of this many files or more are rendered by a worker per core (at most one per this many files).
+PARALLEL_RENDER_FILES = 64
 SSM_VALUE_TYPE_PREFIX = "AWS::SSM::Parameter::Value<"
 
 
@@ -126,7 +131,7 @@ class StackSet:
         """File name -> file text, byte-identical for the same blueprint."""
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-        return {name: _render(template, fmt, self.blueprint.name) for name, template in self.templates(fmt).items()}
+        return _render_all(self.templates(fmt), fmt, self.blueprint.name)
 
     def write(self, outdir: str | Path, fmt: Format = "yaml") -> list[Path]:
         """Write every template under `outdir`; remove files cfngen wrote before that no longer exist.
@@ -436,6 +441,36 @@ def _check_quotas(name: str, template: Template) -> None:
     ):
         if len(items) > limit:
             raise SynthError(f"{name} has {len(items)} {kind}; CloudFormation allows {limit} per stack")
+
+
+def _render_all(templates: Mapping[str, Template], fmt: Format, blueprint_name: str) -> dict[str, str]:
+    """File name -> text of every template; many of them are rendered by forked workers, one per core.
+
+    Rendering is most of the time `synth` takes for a large blueprint (YAML representation runs in
+    Python), and a forked worker inherits the templates rather than receiving them.
+    """
+    global _RENDERING
+    workers = min(parallel.available_cores(), len(templates) // PARALLEL_RENDER_FILES)
+    context = parallel.pool_context()
+    if workers < 2 or context.get_start_method() != "fork" or multiprocessing.parent_process() is not None:
+        return {name: _render(template, fmt, blueprint_name) for name, template in templates.items()}
+    _RENDERING = (templates, fmt, blueprint_name)
+    try:
+        with parallel.frozen_heap(), ProcessPoolExecutor(workers, mp_context=context) as pool:
+            texts = pool.map(_render_named, templates, chunksize=PARALLEL_RENDER_FILES // 4)
+            return dict(zip(templates, texts))
+    finally:
+        _RENDERING = None
+
+
+# What the forked rendering workers render: set by _render_all around the pool, inherited by the fork.
+_RENDERING: tuple[Mapping[str, Template], Format, str] | None = None
+
+
+def _render_named(name: str) -> str:
+    assert _RENDERING is not None, "only forked rendering workers render by name"
+    templates, fmt, blueprint_name = _RENDERING
+    return _render(templates[name], fmt, blueprint_name)
 
 
 def _render(template: Template, fmt: Format, blueprint_name: str) -> str:
