@@ -209,3 +209,15 @@ def test_a_full_load_balancer_stays_within_the_listener_rule_and_output_quotas()
     assert len(template["Outputs"]) <= 200
     # Not even cfn-lint's note that a stack approaches a quota.
     assert [str(finding) for finding in lint_texts({"full": yaml.safe_dump(template)}, cache=False)] == []
+
+
+def test_a_new_load_balancer_leaves_the_full_ones_unchanged() -> None:
+    def rendered(count: int) -> dict[str, str]:
+        return synthesize(make_blueprint(services=_services(count),
+                                         load_balancer={"services_per_load_balancer": 2})).render()
+
+    before, after = rendered(4), rendered(5)
+    assert "load-balancer-3.yaml" in after and "load-balancer-3.yaml" not in before
+    assert after["load-balancer.yaml"] == before["load-balancer.yaml"]
+    assert after["load-balancer-2.yaml"] == before["load-balancer-2.yaml"]
+    assert after["monitoring-2.yaml"] == before["monitoring-2.yaml"]

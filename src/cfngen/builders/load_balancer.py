@@ -67,7 +67,8 @@ def output_name(number: int, attribute: str) -> str:
 def build(blueprint: Blueprint, number: int = 1) -> Template:
     """NLB `number` with its security group; per service of it production and test listeners, blue and green target groups."""
     services = blueprint.load_balancers[number - 1]
-    which = "" if len(blueprint.load_balancers) == 1 else f" {number} of {len(blueprint.load_balancers)}"
+    # The number alone, not "n of N": a new balancer must not change the templates of the others.
+    which = "" if number == 1 else f" {number}"
     template = new_template(blueprint, f"{blueprint.load_balancer.scheme} Network Load Balancer{which}, "
                                        "listeners and blue/green target groups per service")
     add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the load balancer and its targets")

@@ -460,7 +460,7 @@ def _add_dashboard(template: Template, blueprint: Blueprint, services: Sequence[
     ]
     if platform:
         sections.append(("Cluster", _cluster_widgets(blueprint)))
-    heading = "Load balancer" if len(blueprint.load_balancers) == 1 else f"Load balancer {number}"
+    heading = "Load balancer" if number == 1 else f"Load balancer {number}"
     sections.append((heading, _load_balancer_widgets(services, number)))
     variables: dict[str, Any] = {}
     if platform and blueprint.database is not None:
