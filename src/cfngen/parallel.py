@@ -25,14 +25,18 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def pool_context() -> BaseContext:
-    """Fork where it is safe (Linux, and no other thread a fork could catch holding a lock), else spawn."""
-    import multiprocessing
+def fork_is_safe() -> bool:
+    """Linux, and no other thread a fork could catch holding a lock."""
     import threading
 
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def pool_context() -> BaseContext:
+    """Fork where it is safe, else spawn."""
+    import multiprocessing
+
+    return multiprocessing.get_context("fork" if fork_is_safe() else "spawn")
 
 
 @contextlib.contextmanager

@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -450,17 +448,28 @@ def _render_all(templates: Mapping[str, Template], fmt: Format, blueprint_name: 
     Python), and a forked worker inherits the templates rather than receiving them.
     """
     global _RENDERING
-    workers = min(parallel.available_cores(), len(templates) // PARALLEL_RENDER_FILES)
-    context = parallel.pool_context()
-    if workers < 2 or context.get_start_method() != "fork" or multiprocessing.parent_process() is not None:
+    workers = _render_workers(len(templates))
+    if not workers:
         return {name: _render(template, fmt, blueprint_name) for name, template in templates.items()}
+    from concurrent.futures import ProcessPoolExecutor  # only here: small blueprints never pay for the import
+
     _RENDERING = (templates, fmt, blueprint_name)
     try:
-        with parallel.frozen_heap(), ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with parallel.frozen_heap(), ProcessPoolExecutor(workers, mp_context=parallel.pool_context()) as pool:
             texts = pool.map(_render_named, templates, chunksize=PARALLEL_RENDER_FILES // 4)
             return dict(zip(templates, texts))
     finally:
         _RENDERING = None
+
+
+def _render_workers(count: int) -> int:
+    """How many forked workers render `count` templates: 0 when this process renders them itself."""
+    workers = min(parallel.available_cores(), count // PARALLEL_RENDER_FILES)
+    if workers < 2 or not parallel.fork_is_safe():
+        return 0
+    import multiprocessing
+
+    return 0 if multiprocessing.parent_process() is not None else workers  # a worker renders alone
 
 
 # What the forked rendering workers render: set by _render_all around the pool, inherited by the fork.

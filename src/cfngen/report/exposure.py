@@ -104,7 +104,7 @@ def analyse(templates: TemplateSet) -> Exposure:
     ordered = sorted(set(paths), key=lambda path: (KINDS.index(path.kind), path))
     return Exposure(paths=tuple(ordered), private_groups=private, private_load_balancers=internal,
                     private_listeners=tuple(path for path in listeners if not path.source),
-                    load_balancers=_balancers(templates, names))
+                    load_balancers=balancers(templates, names))
 
 
 def _vpc_cidrs(templates: TemplateSet) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -248,21 +248,18 @@ def _every_listener(templates: TemplateSet, names: Names) -> Iterator[tuple[str,
             yield stack.name, name, properties, target, balancer
 
 
-def _balancers(templates: TemplateSet, names: Names) -> tuple[Balancer, ...]:
+def balancers(templates: TemplateSet, names: Names) -> tuple[Balancer, ...]:
     """Every load balancer with its listener count and the ECS services its listeners forward to."""
     listeners: dict[tuple[str, str], int] = {}
     services: dict[tuple[str, str], set[str]] = {}
     registered = _services_by_target_group(templates, names)
-    for stack, _, properties, target, _ in _every_listener(templates, names):
-        located = target.resource(templates)
-        key = (target.stack, located[0]) if located else (stack, str(properties.get("LoadBalancerArn")))
+    for stack, _, properties, _, _ in _every_listener(templates, names):
+        key = names.locate(stack, properties.get("LoadBalancerArn")) or (stack, str(properties.get("LoadBalancerArn")))
         listeners[key] = listeners.get(key, 0) + 1
         for group in _target_groups(properties):
-            origin = names.origin(stack, group)
-            group_located = origin.resource(templates)
-            if group_located:
-                services.setdefault(key, set()).update(
-                    service for service, _ in registered.get((origin.stack, group_located[0]), []))
+            located = names.locate(stack, group)
+            if located:
+                services.setdefault(key, set()).update(service for service, _ in registered.get(located, []))
     return tuple(
         Balancer(stack.name, name, _scheme(resource), listeners.get((stack.name, name), 0),
                  tuple(sorted(services.get((stack.name, name), set()))))
@@ -320,11 +317,10 @@ def _services_by_target_group(templates: TemplateSet, names: Names) -> dict[tupl
     for stack in templates.children:
         for name, service in stack.of_type("AWS::ECS::Service"):
             for balancer in (service.get("Properties") or {}).get("LoadBalancers") or []:
-                origin = names.origin(stack.name, balancer.get("TargetGroupArn"))
-                located = origin.resource(templates)
+                located = names.locate(stack.name, balancer.get("TargetGroupArn"))
                 if located:
                     port = names.literal(stack.name, balancer.get("ContainerPort"))
-                    found.setdefault((origin.stack, located[0]), []).append((f"{stack.name}/{name}", port))
+                    found.setdefault(located, []).append((f"{stack.name}/{name}", port))
     return found
 
 

@@ -220,6 +220,12 @@ class Names:
             stack, value = wired.producer, output.get("Value")
         return Origin(stack, value)
 
+    def locate(self, stack: str, value: Any) -> tuple[str, str] | None:
+        """(stack, logical id) of the resource `value` in `stack` refers to, followed through the wiring; else None."""
+        origin = self.origin(stack, value)
+        located = origin.resource(self.templates)
+        return (origin.stack, located[0]) if located else None
+
     def _parameters(self, stack: str) -> dict[str, dict[str, Any]]:
         try:
             return self.templates.stack(stack).parameters

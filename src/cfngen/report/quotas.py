@@ -19,6 +19,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from cfngen.report import exposure
 from cfngen.report.exposure import MAX_LISTENERS
 from cfngen.report.model import STACK_TYPE, Names, TemplateSet
 
@@ -95,9 +96,10 @@ def _network_load_balancers(templates: TemplateSet, names: Names) -> Usage:
 
 def _listeners_per_balancer(templates: TemplateSet, names: Names) -> Usage:
     networks = {(stack, name) for stack, name, balancer in _every(templates, LOAD_BALANCER) if _is_network(balancer)}
-    listeners = (_located(names, stack, _properties(listener).get("LoadBalancerArn"))
-                 for stack, _, listener in _every(templates, "AWS::ElasticLoadBalancingV2::Listener"))
-    return _fullest(balancer for balancer in listeners if balancer in networks)
+    counted = sorted((balancer.stack, balancer.resource, balancer.listeners)
+                     for balancer in exposure.balancers(templates, names) if (balancer.stack, balancer.resource) in networks)
+    fullest = max(counted, key=lambda balancer: balancer[2], default=None)
+    return (fullest[2], f"{fullest[0]}/{fullest[1]}") if fullest else (0, "")
 
 
 def _rules_per_event_bus(templates: TemplateSet, names: Names) -> Usage:
@@ -174,9 +176,7 @@ def _is_network(balancer: dict[str, Any]) -> bool:
 
 def _located(names: Names, stack: str, value: Any) -> tuple[str, str]:
     """(stack, logical id) of the resource a value refers to, followed through the wiring; the value as text else."""
-    origin = names.origin(stack, value)
-    located = origin.resource(names.templates)
-    return (origin.stack, located[0]) if located else (stack, names.describe(stack, value))
+    return names.locate(stack, value) or (stack, names.describe(stack, value))
 
 
 def _fullest(keys: Iterator[Hashable]) -> Usage:
