@@ -35,7 +35,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cfngen import __version__, parallel
+from cfngen import __version__, cfnlint_speedups, parallel
 from cfngen.errors import UsageError
 from cfngen.lint_rules import RULES_DIRECTORY
 
@@ -233,6 +233,7 @@ def _runner(region: str) -> tuple[Any, Any]:
         from cfnlint.config import ConfigMixIn
         from cfnlint.runner.cli import Runner
 
+        cfnlint_speedups.apply()
         config = ConfigMixIn(regions=[region], include_checks=list(INCLUDE_CHECKS),
                              append_rules=[str(RULES_DIRECTORY)])
         runner = Runner(config)
