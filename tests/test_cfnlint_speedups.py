@@ -133,7 +133,7 @@ def test_the_speedups_stay_off_for_code_they_were_not_checked_against(tmp_path: 
     template = tmp_path / "t.json"
     template.write_text(json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"Bogus": 1}}}}))
     probe = ("from cfngen import cfnlint_speedups as s\n"
-             "s.VERIFIED_SOURCES['cfnlint.jsonschema.validators:create'] = '0' * 64\n"
+             "s.VERIFIED_SOURCES['cfnlint.jsonschema.validators'] = '0' * 64\n"
              "from cfnlint.jsonschema import validators\n"
              "original = validators.create\n"
              "assert not s.apply() and validators.create is original\n"
