@@ -10,6 +10,7 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,local]'
+	$(BIN)/python -m compileall -q src  # as a regular install would: an editable one never compiles cfngen
 	touch $@
 
 # checkov gets a virtualenv of its own: it pins a boto3 older than cfngen's.

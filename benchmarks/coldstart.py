@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from run import EXAMPLE, cfngen_command
+from run import EXAMPLE, cfngen_command, compile_sources
 
 # Both run in a fresh interpreter and print their phases as JSON: seconds since the interpreter started.
 SYNTH_PROBE = """
@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--blueprint", type=Path, default=EXAMPLE, help="blueprint (default: blueprints/demo.yaml)")
     parser.add_argument("--repeat", type=int, default=5, metavar="R", help="runs of each measurement; the best counts")
     args = parser.parse_args(argv)
+    compile_sources()
     with tempfile.TemporaryDirectory(prefix="cfngen-coldstart-") as workdir:
         runs = [_round_trip(args.blueprint, Path(workdir) / str(attempt)) for attempt in range(args.repeat)]
         outdir = Path(workdir) / "0" / "out"
