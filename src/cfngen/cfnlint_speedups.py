@@ -91,7 +91,7 @@ def _copyable(cls: type) -> bool:
 
 
 def _memoised(create: Callable[..., type]) -> Callable[..., type]:
-    classes: dict[Hashable, tuple[type, Any]] = {}
+    classes: dict[Hashable, type] = {}
 
     def memoised_create(validators: Any = None, function_filter: Any = None, fn_resolvers: Any = None) -> type:
         try:
@@ -103,10 +103,8 @@ def _memoised(create: Callable[..., type]) -> Callable[..., type]:
         if cached is None:
             if len(classes) >= CLASS_CACHE_LIMIT:
                 classes.clear()
-            # The filter is kept with the class: the class hands it out as its default.
-            cached = classes[key] = (_with_field_names(create(validators, function_filter, fn_resolvers)),
-                                     function_filter)
-        return cached[0]
+            cached = classes[key] = _with_field_names(create(validators, function_filter, fn_resolvers))
+        return cached
 
     return memoised_create
 
