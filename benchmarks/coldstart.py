@@ -55,7 +55,7 @@ import cfngen.cli, cfngen.cli.lint  # what `cfngen lint` imports
 lint = sys.modules["cfngen.lint"]
 phases = {"imports": time.perf_counter() - start}
 begin = time.perf_counter()
-with lint._collector_paused():  # as lint._runner imports it
+with cfngen.parallel.collector_paused():  # as lint._runner imports it
     import cfnlint.config, cfnlint.runner.cli, cfnlint.decode.decode, cfnlint.runner.template.runner
 phases["cfn-lint import"] = time.perf_counter() - begin
 begin = time.perf_counter()

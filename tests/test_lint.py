@@ -201,7 +201,7 @@ def test_linting_leaves_the_collector_as_it_found_it(monkeypatch: pytest.MonkeyP
 
 
 def test_what_is_made_with_the_collector_paused_goes_straight_to_the_oldest_generation() -> None:
-    with lint_module._collector_paused():
+    with parallel.collector_paused():
         made = [[index] for index in range(1000)]
     oldest = {id(thing) for thing in gc.get_objects(generation=2)}
     assert all(id(thing) in oldest for thing in made)

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -202,26 +201,6 @@ def _lint_all(texts: Mapping[str, str], region: str, jobs: int | None) -> dict[s
             return dict(zip(order, results))
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The collector off while the block runs, then as it was, with what the block made already in the oldest generation.
-
-    The block makes objects that live as long as the process. Left in the youngest generation, they would
-    be walked by the next collections of every generation in turn (a tenth of a second for cfn-lint's);
-    freezing and unfreezing moves everything alive to the oldest generation at once, walking nothing.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if not gc.get_freeze_count():  # unfreezing would thaw what the program froze itself
-            gc.freeze()
-            gc.unfreeze()
-        if enabled:
-            gc.enable()
-
-
 def _lint_one(name: str, text: str, region: str) -> list[Finding]:
     """cfn-lint on one template text; a module-level function so worker processes can run it."""
     config, rules = _runner(region)  # first: it imports cfn-lint with the collector paused
@@ -240,7 +219,7 @@ def _runner(region: str) -> tuple[Any, Any]:
     Importing cfn-lint and loading its rules is the slow part, and it creates only
     objects that live as long as the process: no collection can free anything meanwhile.
     """
-    with _collector_paused():
+    with parallel.collector_paused():
         from cfnlint.config import ConfigMixIn
         from cfnlint.runner.cli import Runner
 

@@ -1,4 +1,5 @@
-"""Work spread over the machine's cores by worker processes: forked where that is safe, else spawned.
+"""Work spread over the machine's cores by worker processes (forked where that is safe, else spawned), and the
+garbage collector kept off the objects that work makes to keep.
 
 Forked workers inherit what the parent has loaded (cfn-lint's rules, the
 templates to render) instead of loading or receiving it again; the parent's
@@ -53,3 +54,25 @@ def frozen_heap() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The collector off while the block runs, then as it was, with what the block made in its oldest generation.
+
+    For blocks that make many objects that outlive them and little garbage (cfn-lint's rules, a blueprint's
+    templates): collections meanwhile would walk them again and again, the more often the more there are
+    (synthesis grew faster than the services), and so would the young collections after the block (a tenth
+    of a second for cfn-lint's). Freezing and unfreezing moves everything alive to the oldest generation at
+    once, walking nothing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if not gc.get_freeze_count():  # unfreezing would thaw what the program froze itself
+            gc.freeze()
+            gc.unfreeze()
+        if enabled:
+            gc.enable()

@@ -200,16 +200,17 @@ def synthesize(blueprint: Blueprint) -> StackSet:
     """
     from cfngen.builders import STACK_BUILDERS
 
-    children: list[NestedStack] = []
-    for builder in STACK_BUILDERS:
-        children.extend(builder(blueprint))
-    _check_unique(child.name for child in children)
-    wiring = _wire(children)
-    groups = _group(children, wiring)
-    _check_unique([*(child.name for child in children), *(group.name for group in groups)])
-    stack_set = StackSet(blueprint=blueprint, children=tuple(children), wiring=wiring, groups=groups)
-    for name, template in stack_set.templates().items():
-        _check_quotas(name, template)
+    with parallel.collector_paused():  # the templates outlive it, and they are most of what it makes
+        children: list[NestedStack] = []
+        for builder in STACK_BUILDERS:
+            children.extend(builder(blueprint))
+        _check_unique(child.name for child in children)
+        wiring = _wire(children)
+        groups = _group(children, wiring)
+        _check_unique([*(child.name for child in children), *(group.name for group in groups)])
+        stack_set = StackSet(blueprint=blueprint, children=tuple(children), wiring=wiring, groups=groups)
+        for name, template in stack_set.templates().items():
+            _check_quotas(name, template)
     return stack_set
 
 
