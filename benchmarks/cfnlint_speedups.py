@@ -109,6 +109,7 @@ def compare(off: list[tuple[object, ...]], on: list[tuple[object, ...]]) -> int:
     files = {finding[0] for finding in off}
     if off == on:
         print(f"  findings identical: {len(off)} findings in {len(files)} templates, {len(rules)} distinct rules")
+        print(f"  rules: {' '.join(sorted(rules))}")
         return 0
     print("  findings differ:")
     for finding in sorted(set(off) - set(on)):

@@ -91,6 +91,14 @@ SECTIONS = {
 }
 
 
+# For a rule that matches resources of the types it names (E3039, DynamoDB keys without attribute definitions).
+MISMATCHED_TABLE = {"Type": "AWS::DynamoDB::Table", "Properties": {
+    "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [{"AttributeName": "Id", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "Key", "KeyType": "HASH"}],
+}}
+
+
 def mutants(template: dict[str, Any], count: int) -> Iterator[dict[str, Any]]:
     """`count` broken copies of `template`: resource i of copy k gets mutation (i + k) of MUTATIONS."""
     for k in range(count):
@@ -100,6 +108,7 @@ def mutants(template: dict[str, Any], count: int) -> Iterator[dict[str, Any]]:
         mutant.update(copy.deepcopy(SECTIONS))
         mutant.setdefault("Outputs", {})["Lookup"] = {"Value": {"Fn::FindInMap": ["Sizes", {"Ref": "AWS::Region"},
                                                                                   "Large"]}}
+        mutant["Resources"]["MismatchedTable"] = copy.deepcopy(MISMATCHED_TABLE)
         yield mutant
 
 
@@ -126,6 +135,7 @@ def test_the_speedups_change_no_finding(corpus: Path) -> None:
     # A corpus that draws findings of many rules from every mutant, so identical cannot mean empty.
     findings, templates, rules = map(int, identical.groups())
     assert findings > 500 and rules >= 20
+    assert re.search(r"\bE3039\b", result.stdout), "a rule that matches resources by type found nothing"
     assert templates == len(list(corpus.iterdir())) * 3 // 4
 
 
