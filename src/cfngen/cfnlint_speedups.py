@@ -1,6 +1,6 @@
 """Work cfn-lint repeats for every template and value although the answer is always the same, done once instead.
 
-Profiling cfn-lint on cfngen's templates showed nearly half of its time outside validation proper:
+Profiling cfn-lint on cfngen's templates showed more than a third of its time outside validation proper:
 
 1. Every time a rule extends the validator (forty times per template and more), cfn-lint's
    ``jsonschema.validators.create`` builds a new validator class, a dataclass whose methods
