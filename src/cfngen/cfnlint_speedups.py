@@ -73,7 +73,7 @@ def _apply() -> bool:
     from cfnlint.jsonschema import validators
     from cfnlint.rules._rules import Rules
 
-    if source_digests() != VERIFIED_SOURCES or not _copyable(context.Context):
+    if source_digests() != VERIFIED_SOURCES:
         return False
     validators.create = _memoised(validators.create)
     for existing in (validators.CfnTemplateValidator, validators.StandardValidator):
@@ -81,13 +81,6 @@ def _apply() -> bool:
     context.Context.evolve = _context_evolve(context.Context)
     Rules.run = _run_rules
     return True
-
-
-def _copyable(cls: type) -> bool:
-    """A frozen dataclass that ``__init__`` does nothing for but set its fields."""
-    params = getattr(cls, "__dataclass_params__", None)
-    return (params is not None and params.frozen and not hasattr(cls, "__slots__") and not hasattr(cls, "__post_init__")
-            and all(field.init for field in dataclasses.fields(cls)))
 
 
 def _memoised(create: Callable[..., type]) -> Callable[..., type]:
