@@ -1,4 +1,4 @@
-"""What cfngen.cfnlint_speedups saves, and proof that it changes no finding.
+"""What cfngen.linting._speedups saves, and proof that it changes no finding.
 
     .venv/bin/python benchmarks/cfnlint_speedups.py [--templates DIR ...] [--repeat R] [--unverified]
 
@@ -13,7 +13,7 @@ with thousands of findings between them), taken from the source distribution of 
 installed cfn-lint release (downloaded with pip), plus cfngen's committed templates.
 When a cfn-lint release changes the code under the speedups, they are off, as it
 prints; --unverified applies them anyway and, if every finding is the same, prints
-the digests of the new code for cfngen.cfnlint_speedups.VERIFIED_SOURCES.
+the digests of the new code for cfngen.linting._speedups.VERIFIED_SOURCES.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from cfngen.cfnlint_speedups import VERIFIED_SOURCES
+from cfngen.linting._speedups import VERIFIED_SOURCES
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
@@ -40,11 +40,11 @@ TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 PROBE = """
 import dataclasses, importlib, json, resource, sys
 from pathlib import Path
-from cfngen import cfnlint_speedups
+from cfngen.linting import _speedups as cfnlint_speedups
 digests = cfnlint_speedups.source_digests()  # of cfn-lint's own code: taken before the speedups replace it
 if sys.argv[1:] == ["unverified"]:
     cfnlint_speedups.VERIFIED_SOURCES.update(digests)
-lint = importlib.import_module("cfngen.lint")
+lint = importlib.import_module("cfngen.linting._linter")
 paths = [Path(line) for line in sys.stdin.read().splitlines()]
 lint._runner("us-east-1")
 def cpu():  # this process and its workers, once they have ended

@@ -52,17 +52,17 @@ LINT_PROBE = """
 import json, pathlib, sys, time
 start = time.perf_counter()
 import cfngen.cli, cfngen.cli.lint  # what `cfngen lint` imports
-lint = sys.modules["cfngen.lint"]
+lint = sys.modules["cfngen.linting._linter"]
 phases = {"imports": time.perf_counter() - start}
 begin = time.perf_counter()
-with cfngen.parallel.collector_paused():  # as lint._runner imports it
+with cfngen._parallel.collector_paused():  # as linting._linter imports it
     import cfnlint.config, cfnlint.runner.cli, cfnlint.decode.decode, cfnlint.runner.template.runner
 phases["cfn-lint import"] = time.perf_counter() - begin
 begin = time.perf_counter()
 lint._runner("us-east-1")
 phases["rules"] = time.perf_counter() - begin
 work = {}
-with sys.modules["cfngen.parallel"].frozen_heap():  # as the forked workers run
+with sys.modules["cfngen._parallel"].frozen_heap():  # as the forked workers run
     for path in sorted(pathlib.Path(sys.argv[1]).glob("*.yaml")):
         begin = time.process_time()
         lint._lint_one(path.name, path.read_text(encoding="utf-8"), "us-east-1")

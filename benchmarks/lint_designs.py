@@ -30,10 +30,10 @@ DESIGNS = ("serial", "fork", "spawn")
 PROBE = """
 import multiprocessing, sys, time
 import cfngen
-lint_module = sys.modules["cfngen.lint"]
+lint_module = sys.modules["cfngen.linting._linter"]
 design, blueprint = sys.argv[1], sys.argv[2]
 if design == "spawn":
-    sys.modules["cfngen.parallel"].pool_context = lambda: multiprocessing.get_context("spawn")
+    sys.modules["cfngen._parallel"].pool_context = lambda: multiprocessing.get_context("spawn")
 stacks = cfngen.synthesize(cfngen.load_blueprint(blueprint))
 texts = stacks.render()
 start = time.perf_counter()

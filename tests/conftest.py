@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from cfngen import StackSet, load_blueprint, synthesize
-from cfngen.local_aws import LocalAws
+from cfngen.local import LocalAws
 from cfngen.report.checks import checkov_reports
 
 ROOT = Path(__file__).resolve().parent.parent

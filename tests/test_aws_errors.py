@@ -16,7 +16,7 @@ from cfngen import DeployError
 from cfngen.cli import main
 from cfngen.deploy.aws import Call, retries, translate
 from cfngen.errors import CfngenError, UsageError
-from cfngen.local_aws import LocalAws
+from cfngen.local import LocalAws
 from tests.conftest import ROOT
 
 MINIMAL = str(ROOT / "tests" / "blueprints" / "minimal.yaml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cfngen.deploy import bootstrap
-from cfngen.lint import lint_texts
+from cfngen.linting import lint_texts
 from tests.conftest import checkov_failures
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from cfngen import StackSet, cfnlint_speedups
+from cfngen import StackSet
+from cfngen.linting import _speedups as cfnlint_speedups
 from tests.conftest import ROOT
 
 Resource = dict[str, Any]
@@ -142,12 +143,12 @@ def test_the_speedups_change_no_finding(corpus: Path) -> None:
 def test_the_speedups_stay_off_for_code_they_were_not_checked_against(tmp_path: Path) -> None:
     template = tmp_path / "t.json"
     template.write_text(json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"Bogus": 1}}}}))
-    probe = ("from cfngen import cfnlint_speedups as s\n"
+    probe = ("from cfngen.linting import _speedups as s\n"
              "s.VERIFIED_SOURCES['cfnlint.jsonschema.validators'] = '0' * 64\n"
              "from cfnlint.jsonschema import validators\n"
              "original = validators.create\n"
              "assert not s.apply() and validators.create is original\n"
-             "l = __import__('importlib').import_module('cfngen.lint')\n"
+             "l = __import__('importlib').import_module('cfngen.linting')\n"
              f"print(len(l.lint_paths([__import__('pathlib').Path({str(template)!r})], cache=False)))\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1"

@@ -15,7 +15,7 @@ from troposphere.sns import Topic
 
 from cfngen import NestedStack, StackSet, ci_policy, load_blueprint, synthesize
 from cfngen.cli import main
-from cfngen.resource_specs import handler_permissions
+from cfngen.facts.resource_schemas import handler_permissions
 from tests.conftest import ROOT
 
 ACCOUNT = "123456789012"

@@ -12,8 +12,8 @@ import pytest
 
 from cfngen import Plan, ResourceChange, load_blueprint, synthesize
 from cfngen.cli import main
-from cfngen.lint import Finding
-from cfngen.local_aws import LocalAws
+from cfngen.linting import Finding
+from cfngen.local import LocalAws
 from tests.conftest import ROOT, moto_stack
 
 DEV = str(ROOT / "tests" / "blueprints" / "minimal.yaml")
@@ -107,7 +107,7 @@ def test_a_failed_first_create_needs_replace_failed(bootstrapped: LocalAws,
 def test_templates_with_lint_errors_are_not_planned(bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     error = Finding("network.yaml", 3, 5, "E3012", "error", "Property Foo should be of type String")
-    monkeypatch.setattr(sys.modules["cfngen.lint"], "lint", lambda stacks: [error])
+    monkeypatch.setattr(sys.modules["cfngen.linting"], "lint", lambda stacks: [error])
     assert main(["plan", DEV]) == 1
     err = capsys.readouterr().err
     assert "lint: network.yaml:3:5 E3012" in err and "cfn-lint found 1 error(s)" in err

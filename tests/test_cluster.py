@@ -8,7 +8,7 @@ import pytest
 from cfngen import synthesize
 from cfngen.builders import iam
 from cfngen.builders.cluster import ECS_AMI_PARAMETER, build
-from cfngen.render import render
+from cfngen._jinja import render
 from tests.stack_helpers import make_blueprint, statements, the_resource
 
 BLUEPRINT = make_blueprint(cluster={"instance_type": "m6i.large", "min_size": 1, "max_size": 9,

@@ -11,7 +11,7 @@ import pytest
 
 from cfngen import UsageError, diff, load_blueprint, synthesize
 from cfngen.cli import main
-from cfngen.diff import ABSENT, diff_texts
+from cfngen.report._template_diff import ABSENT, diff_texts
 from tests.conftest import ROOT
 
 DEV = ROOT / "blueprints" / "dev.yaml"

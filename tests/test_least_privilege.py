@@ -16,7 +16,7 @@ import pytest
 
 from cfngen import Blueprint, load_blueprint, synthesize
 from cfngen.builders.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL
-from cfngen.policies import PolicyDocument, element_values, policy_documents, wildcard_findings
+from cfngen.facts.iam import PolicyDocument, element_values, policy_documents, wildcard_findings
 from tests.conftest import EXAMPLES
 
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab"

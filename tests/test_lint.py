@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from cfngen import StackSet, lint, parallel
+from cfngen import StackSet, lint
+from cfngen import _parallel as parallel
 from cfngen.cli import main
-from cfngen.lint import LintCache, lint_texts
+from cfngen.linting import LintCache, lint_texts
 
-lint_module = sys.modules["cfngen.lint"]
+lint_module = sys.modules["cfngen.linting._linter"]
 DEFECTS = Path(__file__).parent / "fixtures" / "lint"
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 
@@ -165,8 +166,8 @@ def test_forked_workers_find_what_the_cfn_lint_command_finds() -> None:
     paths = sorted(str(path) for path in DEFECTS.glob("*.yaml"))
     ours = _findings_in_a_fresh_process(
         "import json, dataclasses\n"
-        "from cfngen.lint import lint_paths\n"
-        "from cfngen.parallel import pool_context\n"
+        "from cfngen.linting import lint_paths\n"
+        "from cfngen._parallel import pool_context\n"
         "assert pool_context().get_start_method() == 'fork'\n"
         f"findings = lint_paths(map(__import__('pathlib').Path, {paths!r}), cache=False, jobs=2)\n"
         "print(json.dumps([dataclasses.asdict(finding) for finding in findings]))"

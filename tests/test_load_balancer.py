@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from cfngen import synthesize
 from cfngen.blueprint import MAX_SERVICES, MAX_SERVICES_PER_LOAD_BALANCER, Blueprint
 from cfngen.builders.load_balancer import WORLD, build
-from cfngen.lint import lint, lint_texts
+from cfngen.linting import lint, lint_texts
 from tests.conftest import checkov_failures
 from tests.stack_helpers import make_blueprint, resources, the_resource
 

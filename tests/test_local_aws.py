@@ -14,10 +14,10 @@ import boto3
 from botocore.exceptions import ClientError
 import pytest
 
-from cfngen import local_aws
+from cfngen import local as local_aws
 from cfngen.cli import local_aws as local_aws_command
 from cfngen.cli import main
-from cfngen.local_aws import LocalAws
+from cfngen.local import LocalAws
 from tests.conftest import cloudformation
 
 PRODUCER = {"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {}}}},

@@ -10,7 +10,7 @@ import pytest
 from cfngen import Blueprint, load_blueprint
 from cfngen.builders import pipeline
 from cfngen.builders.alarm_names import service_alarm_name, service_alarm_names
-from cfngen.lint import lint_texts
+from cfngen.linting import lint_texts
 from tests.conftest import ROOT, checkov_failures
 
 CONNECTION = "arn:aws:codestar-connections:us-west-2:123456789012:connection/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab"

@@ -31,15 +31,14 @@ def _fresh_interpreter(code: str) -> str:
 
 def test_importing_the_package_loads_no_public_module() -> None:
     loaded = _fresh_interpreter("import sys, cfngen; print(sorted(m for m in sys.modules if m.startswith('cfngen')))")
-    assert loaded.strip() == "['cfngen']"
+    assert loaded.strip() == "['cfngen', 'cfngen._version']"
 
 
-def test_public_names_stay_functions_after_their_module_is_imported() -> None:
-    # cfngen.lint is both a module and the public lint function; importing the module first must not swap them.
+def test_public_names_stay_functions_after_every_module_is_imported() -> None:
+    # A submodule named like a public function would replace it on the package once imported.
     kinds = _fresh_interpreter(
-        "import cfngen.lint, cfngen.diff, cfngen.ci_policy, cfngen.scaffold, cfngen\n"
-        "from cfngen import lint\n"
-        "print(type(lint).__name__, type(cfngen.diff).__name__, type(cfngen.ci_policy).__name__, "
-        "type(cfngen.scaffold).__name__)"
+        "import importlib, cfngen\n"
+        "for module in sorted(set(cfngen._SOURCES.values())): importlib.import_module(module)\n"
+        "print(*(type(getattr(cfngen, name)).__name__ for name in ('lint', 'diff', 'ci_policy', 'scaffold', 'review')))"
     )
-    assert kinds.split() == ["function"] * 4
+    assert kinds.split() == ["function"] * 5

@@ -21,10 +21,10 @@ from cfngen import Blueprint, NestedStack, Service, synthesize
 from cfngen.blueprint import validate
 from cfngen.builders import keys, network, registry
 from cfngen.builders.base import add_output, add_parameter, new_template
-from cfngen import synth
-from cfngen.lint import lint_texts
+from cfngen.synth import _stackset as synth
+from cfngen.linting import lint_texts
 from cfngen.synth import MAX_GROUP_SERVICES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, StackSet
-from cfngen.yamlsource import SourceMap
+from cfngen.blueprint._yamlsource import SourceMap
 from tests.conftest import ROOT
 
 STACK = "AWS::CloudFormation::Stack"

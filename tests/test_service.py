@@ -11,7 +11,8 @@ import pytest
 from cfngen import synthesize
 from cfngen.blueprint import Blueprint
 from cfngen.builders import iam
-from cfngen.builders.service import CODE_DEPLOY_OWNED_PROPERTIES, build
+from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES
+from cfngen.builders.service import build
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
     TaskDefinitionValues,

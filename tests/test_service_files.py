@@ -18,8 +18,8 @@ import yaml
 from cfngen import Blueprint, UsageError, load_blueprint, load_stack_values, render_service_files
 from cfngen.builders import service as service_stack
 from cfngen.cli import main
-from cfngen.render import render
-from cfngen.service_files import StackValues, task_definition_request
+from cfngen._jinja import render
+from cfngen.extras._service_files import StackValues, task_definition_request
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "render"

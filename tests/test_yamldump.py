@@ -12,7 +12,7 @@ from troposphere.iam import Policy, Role
 from troposphere.sns import Topic
 
 from cfngen import load_blueprint, synthesize
-from cfngen.yamldump import to_yaml
+from cfngen.synth._yamldump import to_yaml
 from tests.conftest import EXAMPLES, example_ids
 
 

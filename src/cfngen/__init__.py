@@ -18,38 +18,36 @@ pydantic nor boto3), which is a good part of a short command's run time.
 from __future__ import annotations
 
 import importlib as _importlib
-import sys as _sys
-import types as _types
 import typing as _typing
 
-__version__ = "0.1.0"
+from cfngen._version import __version__
 
 if _typing.TYPE_CHECKING:
     from cfngen.blueprint import Blueprint, Service, load_blueprint
-    from cfngen.ci_policy import CiPolicy, ci_policy
+    from cfngen.extras._ci_policy import CiPolicy, ci_policy
     from cfngen.deploy import Deployer, Outcome, Package, Plan, ResourceChange
-    from cfngen.diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
+    from cfngen.report._template_diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
     from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
-    from cfngen.lint import Finding, lint
+    from cfngen.linting import Finding, lint
     from cfngen.report import Report, review
-    from cfngen.schema import json_schema
-    from cfngen.scaffold import Answers, scaffold
-    from cfngen.service_files import StackValues, load_stack_values, render_service_files
+    from cfngen.blueprint._schema import json_schema
+    from cfngen.extras._scaffold import Answers, scaffold
+    from cfngen.extras._service_files import StackValues, load_stack_values, render_service_files
     from cfngen.synth import NestedStack, StackSet, synthesize
 
 # Where each public name is defined (the imports above are for type checkers only).
 _SOURCES = {name: module for module, names in {
     "cfngen.blueprint": ("Blueprint", "Service", "load_blueprint"),
-    "cfngen.ci_policy": ("CiPolicy", "ci_policy"),
+    "cfngen.extras._ci_policy": ("CiPolicy", "ci_policy"),
     "cfngen.deploy": ("Deployer", "Outcome", "Package", "Plan", "ResourceChange"),
-    "cfngen.diff": ("PropertyChange", "ResourceDiff", "StackDiff", "TemplateDiff", "diff"),
+    "cfngen.report._template_diff": ("PropertyChange", "ResourceDiff", "StackDiff", "TemplateDiff", "diff"),
     "cfngen.errors": ("BlueprintError", "CfngenError", "DeployError", "Problem", "SafetyError", "SynthError",
                       "UsageError"),
-    "cfngen.lint": ("Finding", "lint"),
+    "cfngen.linting": ("Finding", "lint"),
     "cfngen.report": ("Report", "review"),
-    "cfngen.schema": ("json_schema",),
-    "cfngen.scaffold": ("Answers", "scaffold"),
-    "cfngen.service_files": ("StackValues", "load_stack_values", "render_service_files"),
+    "cfngen.blueprint._schema": ("json_schema",),
+    "cfngen.extras._scaffold": ("Answers", "scaffold"),
+    "cfngen.extras._service_files": ("StackValues", "load_stack_values", "render_service_files"),
     "cfngen.synth": ("NestedStack", "StackSet", "synthesize"),
 }.items() for name in names}
 
@@ -93,25 +91,14 @@ __all__ = [
 ]
 
 
-class _Package(_types.ModuleType):
-    """The cfngen package, importing each public name from its module on first access."""
-
-    def __getattr__(self, name: str) -> _typing.Any:
-        if name not in _SOURCES:
-            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
-        value = getattr(_importlib.import_module(_SOURCES[name]), name)
-        super().__setattr__(name, value)
-        return value
-
-    def __setattr__(self, name: str, value: _typing.Any) -> None:
-        # Importing a submodule binds it on its package; `cfngen.lint`, `cfngen.diff`, `cfngen.ci_policy`
-        # and `cfngen.scaffold` stay the public functions of those names, as when this file imported them.
-        if isinstance(value, _types.ModuleType) and name in _SOURCES:
-            return
-        super().__setattr__(name, value)
-
-    def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *_SOURCES})
+def __getattr__(name: str) -> _typing.Any:
+    """Import a public name from its module on first access (PEP 562), then keep it on the package."""
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value
 
 
-_sys.modules[__name__].__class__ = _Package
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SOURCES})

@@ -1,4 +1,4 @@
-"""E9101 (cfngen/lint_rules/WildcardPermission.py): good templates pass, bad ones fail on exactly the marked lines.
+"""E9101 (cfngen/linting/rules/WildcardPermission.py): good templates pass, bad ones fail on exactly the marked lines.
 
 A line of a bad fixture that must be reported ends with the comment `# E9101`.
 """
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cfngen.lint import lint_texts
+from cfngen.linting import lint_texts
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "lint_rules" / "E9101"
@@ -40,7 +40,7 @@ def test_bad_templates_fail_on_the_marked_lines(path: Path) -> None:
 
 
 def test_rule_is_part_of_cfngen_lint() -> None:
-    from cfngen.lint import _runner
+    from cfngen.linting._linter import _runner
 
     _, rules = _runner("us-east-1")
     assert "E9101" in rules

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 
 from cfngen.blueprint import Blueprint
 from cfngen.builders import cluster, database, keys, load_balancer, monitoring, network, pipeline, registry, service
-from cfngen.synth import NestedStack
+from cfngen.synth._stack import NestedStack
 
 StackBuilder = Callable[[Blueprint], Iterable[NestedStack]]
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from troposphere import AWSObject, Output, Parameter, Tags, Template
 
 from cfngen.blueprint import Blueprint
-from cfngen.synth import GENERATED_MARK
+from cfngen.synth._stack import GENERATED_MARK
 
 Resource = TypeVar("Resource", bound=AWSObject)
 

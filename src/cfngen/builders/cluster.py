@@ -53,8 +53,8 @@ from troposphere.iam import InstanceProfile
 from cfngen.blueprint import Blueprint
 from cfngen.builders import iam
 from cfngen.builders.base import add_output, add_parameter, new_template
-from cfngen.render import render
-from cfngen.synth import NestedStack
+from cfngen._jinja import render
+from cfngen.synth._stack import NestedStack
 
 ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 ROOT_DEVICE = "/dev/xvda"

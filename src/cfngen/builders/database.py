@@ -27,7 +27,7 @@ from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSu
 from cfngen.blueprint import Blueprint, Database
 from cfngen.builders import iam
 from cfngen.builders.base import add_output, add_parameter, new_template
-from cfngen.synth import NestedStack
+from cfngen.synth._stack import NestedStack
 
 ENGINE = "aurora-mysql"
 PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"

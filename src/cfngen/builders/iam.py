@@ -8,7 +8,7 @@ policies whose statements name exact resources. ARNs are built with
 ACTIONS_WITHOUT_RESOURCE_LEVEL lists the only actions allowed on
 ``Resource: "*"``: AWS documents each of them as supporting no resource-level
 permission. The least-privilege test and the CFNGEN lint rule read this list;
-it lives in :mod:`cfngen.policies`, beside the rule's policy walker, so that
+it lives in :mod:`cfngen.facts.iam`, beside the rule's policy walker, so that
 linting does not import the builders.
 """
 
@@ -22,7 +22,7 @@ from troposphere import AccountId, Sub
 from troposphere.iam import Policy as InlinePolicy
 from troposphere.iam import Role
 
-from cfngen.policies import ACTIONS_WITHOUT_RESOURCE_LEVEL as ACTIONS_WITHOUT_RESOURCE_LEVEL
+from cfngen.facts.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL as ACTIONS_WITHOUT_RESOURCE_LEVEL
 
 
 def arn(service: str, resource: str, *, region: bool = True, account: bool = True) -> Sub:

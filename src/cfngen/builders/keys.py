@@ -17,7 +17,7 @@ from troposphere.kms import Key
 from cfngen.blueprint import Blueprint
 from cfngen.builders import iam
 from cfngen.builders.base import add_output, new_template
-from cfngen.synth import NestedStack
+from cfngen.synth._stack import NestedStack
 
 # What the account's administrators may do with the key: manage it, never use it to decrypt.
 KEY_ADMIN_ACTIONS = (

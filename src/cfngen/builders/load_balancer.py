@@ -38,8 +38,8 @@ from troposphere.elasticloadbalancingv2 import (
 
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders.base import add_output, add_parameter, new_template
-from cfngen.suppress import skip_check
-from cfngen.synth import NestedStack
+from cfngen.synth.suppress import skip_check
+from cfngen.synth._stack import NestedStack
 
 WORLD = "0.0.0.0/0"
 COLOURS = ("Blue", "Green")

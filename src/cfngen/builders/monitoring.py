@@ -42,13 +42,14 @@ from troposphere.events import InputTransformer, Rule, Target
 from troposphere.kms import Alias, Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from cfngen.blueprint import AURORA_MYSQL_INSTANCE_MEMORY_GIB, Blueprint, Database, Service
+from cfngen.blueprint import Blueprint, Database, Service
+from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
 from cfngen.blueprint import Budget as BudgetSpec
 from cfngen.builders import iam, load_balancer
 from cfngen.builders.alarm_names import service_alarm_name
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.builders.keys import key_administrators
-from cfngen.synth import NestedStack
+from cfngen.synth._stack import NestedStack
 
 TOPIC = "AlarmTopic"
 PERIOD_S = 60  # ECS, NLB and RDS publish these metrics every minute

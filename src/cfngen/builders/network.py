@@ -31,7 +31,7 @@ from troposphere.logs import LogGroup
 from cfngen.blueprint import Blueprint
 from cfngen.builders import iam
 from cfngen.builders.base import add_output, add_parameter, new_template
-from cfngen.synth import NestedStack
+from cfngen.synth._stack import NestedStack
 
 PRIVATE_SLOT_OFFSET = 8
 

@@ -78,8 +78,8 @@ from cfngen.builders import iam, taskdef
 from cfngen.builders.alarm_names import service_alarm_names
 from cfngen.builders.base import add_output, add_parameter, new_template, tagged
 from cfngen.builders.registry import uses_codecommit
-from cfngen.suppress import skip_check
-from cfngen.synth import NestedStack
+from cfngen.synth.suppress import skip_check
+from cfngen.synth._stack import NestedStack
 
 # Where CodeBuild and CodeDeployToECS find the rendered files (`cfngen render`) in the source artifact.
 BUILDSPEC_FILE = "buildspec.yml"

@@ -22,8 +22,8 @@ from troposphere.ecr import EncryptionConfiguration, ImageScanningConfiguration,
 
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders.base import add_output, new_template
-from cfngen.suppress import skip_check
-from cfngen.synth import NestedStack
+from cfngen.synth.suppress import skip_check
+from cfngen.synth._stack import NestedStack
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:

@@ -53,12 +53,7 @@ from cfngen.builders.taskdef import (
     task_definition_id,
     task_role_id,
 )
-from cfngen.synth import NestedStack
-
-CODE_DEPLOY_OWNED_PROPERTIES = (
-    "TaskDefinition", "LoadBalancers", "NetworkConfiguration", "CapacityProviderStrategy", "PlatformVersion",
-)
-"""Properties of an ECS service that only a CodeDeploy deployment may change once CODE_DEPLOY controls it."""
+from cfngen.synth._stack import NestedStack
 
 SCALE_OUT_COOLDOWN_S = 60
 SCALE_IN_COOLDOWN_S = 300

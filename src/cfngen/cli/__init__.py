@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from cfngen import __version__
+from cfngen._version import __version__
 from cfngen.errors import CfngenError
 
 # Command name -> its module under cfngen.cli, in the order `cfngen --help` lists them.

@@ -7,7 +7,7 @@ import re
 import sys
 from typing import Any
 
-from cfngen.ci_policy import ci_policy
+from cfngen.extras._ci_policy import ci_policy
 from cfngen.cli import output
 from cfngen.cli.common import add_blueprint_argument, load
 from cfngen.synth import synthesize

@@ -14,7 +14,7 @@ from cfngen.errors import DeployError, UsageError
 if TYPE_CHECKING:
     from cfngen.blueprint import Blueprint
     from cfngen.deploy import Deployer, Package, Plan
-    from cfngen.overrides import Override
+    from cfngen.blueprint._overrides import Override
     from cfngen.synth import StackSet
 
 
@@ -91,7 +91,7 @@ def deployer(args: argparse.Namespace, region: str | None) -> Deployer:
 
 def synthesize_checked(blueprint: Blueprint) -> StackSet:
     """The blueprint's StackSet, refused when cfn-lint finds errors (warnings are printed, not fatal)."""
-    from cfngen.lint import lint
+    from cfngen.linting import lint
     from cfngen.synth import synthesize
 
     stacks = synthesize(blueprint)
@@ -140,7 +140,7 @@ def confirm(question: str) -> bool:
 
 
 def _override(text: str) -> Override:
-    from cfngen.overrides import Override
+    from cfngen.blueprint._overrides import Override
 
     try:
         return Override.parse(text)

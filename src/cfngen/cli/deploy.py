@@ -74,7 +74,7 @@ def _apply_plan_file(args: argparse.Namespace) -> int:
 
 
 def _deploy_locally(args: argparse.Namespace) -> int:
-    from cfngen import local_aws
+    from cfngen import local as local_aws
 
     blueprint = load(args)
     region = args.region or blueprint.region
@@ -97,7 +97,7 @@ def _deploy_locally(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _emulator(region: str) -> Iterator[str]:
-    from cfngen.local_aws import LocalAws, environment, require_moto
+    from cfngen.local import LocalAws, environment, require_moto
 
     require_moto()
     with LocalAws() as aws, environment(aws.endpoint_url, region):

@@ -9,7 +9,7 @@ from typing import Any
 
 from cfngen.cli import output
 from cfngen.cli.common import add_blueprint_argument, default_outdir, load
-from cfngen.diff import ABSENT, ResourceDiff, StackDiff, TemplateDiff, diff
+from cfngen.report._template_diff import ABSENT, ResourceDiff, StackDiff, TemplateDiff, diff
 from cfngen.synth import synthesize
 
 SYMBOLS = {"add": ("+", "green"), "modify": ("~", "yellow"), "replace": ("!", "bold red"), "remove": ("-", "red")}

@@ -16,7 +16,7 @@ from rich.prompt import Confirm, Prompt
 from cfngen.blueprint import Blueprint, HealthCheck, Service
 from cfngen.cli import output
 from cfngen.errors import UsageError
-from cfngen.scaffold import Answers, scaffold
+from cfngen.extras._scaffold import Answers, scaffold
 
 NO_HEALTH_CHECK = "none"
 

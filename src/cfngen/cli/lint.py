@@ -9,7 +9,7 @@ from typing import Any
 from cfngen.cli import output
 from cfngen.cli.common import add_set_argument, default_outdir, load_path
 from cfngen.errors import UsageError
-from cfngen.lint import Finding, lint, lint_paths, to_json, to_sarif, to_text
+from cfngen.linting import Finding, lint, lint_paths, to_json, to_sarif, to_text
 
 FORMATTERS = {"text": to_text, "json": to_json, "sarif": to_sarif}
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "informational": "cyan"}

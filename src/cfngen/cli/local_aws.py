@@ -6,7 +6,7 @@ import argparse
 import threading
 from typing import Any
 
-from cfngen import local_aws
+from cfngen import local as local_aws
 
 
 def register(commands: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from cfngen.cli.common import add_blueprint_argument, load
 from cfngen.errors import UsageError
-from cfngen.service_files import load_stack_values, render_service_files
+from cfngen.extras._service_files import load_stack_values, render_service_files
 
 
 def register(commands: Any) -> None:

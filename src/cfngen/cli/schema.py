@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cfngen.schema import json_schema_text
+from cfngen.blueprint._schema import json_schema_text
 
 
 def register(commands: Any) -> None:

@@ -27,6 +27,7 @@ from cfngen.deploy.package import Package, inline, package
 from cfngen.deploy.plan import ROOT_PATH, Plan, ResourceChange, describe_tree
 from cfngen.deploy.states import Next, next_step
 from cfngen.errors import DeployError, SafetyError, UsageError
+from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.synth import StackSet
 
 SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
@@ -203,7 +204,7 @@ class Deployer:
 
     def _delete_failed(self, name: str, stack: dict[str, Any] | None) -> None:
         assert stack is not None
-        self.progress.event(StackEvent("cfngen", name, name, "AWS::CloudFormation::Stack", "DELETE_REQUESTED",
+        self.progress.event(StackEvent("cfngen", name, name, NESTED_STACK, "DELETE_REQUESTED",
                                        "replacing a stack whose first create failed (--replace-failed)",
                                        datetime.now(timezone.utc)))
         self._cloudformation.delete_stack(StackName=stack["StackId"])

@@ -14,7 +14,7 @@ from troposphere.s3 import (AbortIncompleteMultipartUpload, Bucket, BucketEncryp
                             ServerSideEncryptionRule, VersioningConfiguration)
 
 from cfngen.builders.iam import policy_document
-from cfngen.suppress import skip_check
+from cfngen.synth.suppress import skip_check
 
 STACK_NAME = "cfngen-bootstrap"
 BUCKET_OUTPUT = "TemplatesBucketName"

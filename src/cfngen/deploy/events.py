@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, Protocol, TypeVar
 
-from cfngen.deploy.package import STACK_TYPE
+from cfngen.facts.resource_types import NESTED_STACK
 
 T = TypeVar("T")
 # Reasons a parent (or a sibling) gives when a failure started elsewhere.
@@ -59,7 +59,7 @@ class StackEvent:
 def root_cause(events: list[StackEvent]) -> StackEvent | None:
     """The first failure that is not a parent or a sibling reporting somebody else's failure."""
     failed = [event for event in events if event.failed]
-    own = [event for event in failed if event.resource_type != STACK_TYPE
+    own = [event for event in failed if event.resource_type != NESTED_STACK
            and not any(marker in event.reason for marker in CASCADE_REASONS)]
     candidates = own or failed
     return min(candidates, key=lambda event: event.timestamp) if candidates else None
@@ -195,7 +195,7 @@ class EventWatcher:
         try:
             return [resource["PhysicalResourceId"] for page in paginator.paginate(StackName=stack)
                     for resource in page.get("StackResourceSummaries", [])
-                    if resource.get("ResourceType") == STACK_TYPE and resource.get("PhysicalResourceId")]
+                    if resource.get("ResourceType") == NESTED_STACK and resource.get("PhysicalResourceId")]
         except ClientError:
             return []  # a nested stack deleted while we looked: its events went with it
 

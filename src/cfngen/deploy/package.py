@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.errors import SynthError
 from cfngen.synth import MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, ROOT_NAME, StackSet
 
@@ -23,7 +24,6 @@ KEY_PREFIX = "cfngen/templates/"
 ROOT_FILE = f"{ROOT_NAME}.json"
 # CloudFormation's quota for a template read from S3 ("Template body size in an Amazon S3 object").
 MAX_TEMPLATE_BYTES = 1_000_000
-STACK_TYPE = "AWS::CloudFormation::Stack"
 # Types whose explicit physical name needs CAPABILITY_NAMED_IAM instead of CAPABILITY_IAM.
 IAM_NAME_PROPERTIES = {
     "AWS::IAM::Role": "RoleName",
@@ -107,7 +107,7 @@ def capabilities(templates: Any) -> tuple[str, ...]:
             needed.add("CAPABILITY_AUTO_EXPAND")
         for resource in template.get("Resources", {}).values():
             kind = resource.get("Type", "")
-            if kind == STACK_TYPE:
+            if kind == NESTED_STACK:
                 needed.add("CAPABILITY_AUTO_EXPAND")
             elif kind in IAM_TYPES:
                 named = IAM_NAME_PROPERTIES.get(kind, "") in resource.get("Properties", {})
@@ -147,7 +147,7 @@ def _children_first(templates: Mapping[str, Mapping[str, Any]]) -> list[str]:
         if name in order:
             return
         for resource in templates[name].get("Resources", {}).values():
-            if resource.get("Type") == STACK_TYPE and resource["Properties"]["TemplateURL"] in templates:
+            if resource.get("Type") == NESTED_STACK and resource["Properties"]["TemplateURL"] in templates:
                 visit(resource["Properties"]["TemplateURL"])
         order[name] = None
 
@@ -159,7 +159,7 @@ def _children_first(templates: Mapping[str, Mapping[str, Any]]) -> list[str]:
 def _point_at(name: str, template: dict[str, Any], urls: Mapping[str, str]) -> None:
     """Replace the local TemplateURL of every nested stack in `template` by its uploaded URL."""
     for logical_id, resource in template.get("Resources", {}).items():
-        if resource.get("Type") != STACK_TYPE:
+        if resource.get("Type") != NESTED_STACK:
             continue
         local = resource["Properties"]["TemplateURL"]
         if local not in urls:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cfngen.errors import UsageError
+from cfngen.facts.resource_types import NESTED_STACK
 
 PLAN_FORMAT = 1
 ROOT_PATH = "root"
@@ -153,7 +154,7 @@ def describe_tree(cloudformation: Any, change_set_id: str,
         for raw in _raw_changes(cloudformation, change_set):
             changes.append(to_change(path, raw, pipeline_owned(path, raw)))
             child = raw.get("ChangeSetId")
-            if child and raw.get("ResourceType") == "AWS::CloudFormation::Stack":
+            if child and raw.get("ResourceType") == NESTED_STACK:
                 nested.append(child)
                 walk(child, f"{path}/{raw['LogicalResourceId']}")
 

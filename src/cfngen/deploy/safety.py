@@ -14,25 +14,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cfngen.builders.service import CODE_DEPLOY_OWNED_PROPERTIES
 from cfngen.deploy.package import Package
 from cfngen.deploy.plan import Plan, ResourceChange
 from cfngen.errors import SafetyError
-
-STATEFUL_TYPES = frozenset({
-    "AWS::RDS::DBCluster",
-    "AWS::RDS::DBInstance",
-    "AWS::S3::Bucket",
-    "AWS::ECR::Repository",
-    "AWS::CodeCommit::Repository",
-    "AWS::Logs::LogGroup",
-    "AWS::SecretsManager::Secret",
-    "AWS::KMS::Key",
-})
-NESTED_STACK = "AWS::CloudFormation::Stack"
-# What the stack policy protects from replacement and deletion: the database and the network.
-PROTECTED_TYPES = ("AWS::EC2::VPC", "AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
-
+from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES, NESTED_STACK, PROTECTED_TYPES, STATEFUL_TYPES
 
 @dataclass(frozen=True)
 class Violation:

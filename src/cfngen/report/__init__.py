@@ -15,8 +15,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from cfngen.lint import Finding, lint
-from cfngen.diff import read_templates
+from cfngen.linting import Finding, lint
+from cfngen.report._template_diff import read_templates
 from cfngen.report import access, checks, cost, diagram, exposure, quotas, safety
 from cfngen.report.changes import Changes, compare
 from cfngen.report.document import Report
@@ -39,7 +39,7 @@ def review(
     `against` adds a change summary: an earlier StackSet, a directory of
     templates, or a git revision whose `directory` (default
     ``templates/<name>/``, relative to the working directory) is read as
-    :func:`cfngen.diff` reads it. `findings` are cfn-lint results when the
+    :func:`cfngen.report._template_diff` reads it. `findings` are cfn-lint results when the
     caller has them already (they are computed otherwise). `checkov` is the
     scanner's executable; without it the report lists the suppressions but no
     scan counts. Raises UsageError for an `against` that is neither a directory

@@ -1,6 +1,6 @@
 """Change summary: what differs from an earlier set of templates, in the terms a reviewer must not miss.
 
-Resource changes come from :mod:`cfngen.diff` (the same comparison `cfngen
+Resource changes come from :mod:`cfngen.report._template_diff` (the same comparison `cfngen
 diff` prints: renames, replacements forced by create-only properties, whether
 the old resource's data is kept). This module adds what a template diff does
 not say: IAM permissions and exposure gained and lost, compared as sets of
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from cfngen.diff import ABSENT, PropertyChange, ResourceDiff, TemplateDiff, diff_texts
+from cfngen.report._template_diff import ABSENT, PropertyChange, ResourceDiff, TemplateDiff, diff_texts
 from cfngen.report import access, exposure
 from cfngen.report.access import Permission
 from cfngen.report.cost import estimate
 from cfngen.report.model import TemplateSet
-from cfngen.report.safety import STATEFUL
+from cfngen.facts.resource_types import STATEFUL_TYPES
 
 ACTIONS = {"add": "added", "modify": "modified", "replace": "replaced", "remove": "removed"}
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
@@ -118,7 +118,7 @@ def _row(stack: str, resource: ResourceDiff) -> ChangeRow:
 
 def _warning(resource: ResourceDiff) -> str:
     """Why a reviewer must look twice: stateful data deleted, or its deletion policy loosened."""
-    if resource.type not in STATEFUL:
+    if resource.type not in STATEFUL_TYPES:
         return ""
     if resource.action in ("replace", "remove"):
         return "stateful: old data is kept" if resource.keeps_data else "⚠️ stateful: its data is deleted"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cfngen.errors import UsageError
-from cfngen.lint import SEVERITIES, Finding
+from cfngen.linting import SEVERITIES, Finding
 from cfngen.report.model import TemplateSet
 
 NO_REASON = "no reason written"

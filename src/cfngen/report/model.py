@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cfngen.diff import decode_template
+from cfngen.report._template_diff import decode_template
+from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.errors import UsageError
 from cfngen.synth import ROOT_NAME, StackSet
 
-STACK_TYPE = "AWS::CloudFormation::Stack"
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 PSEUDO_PARAMETERS = frozenset({
     "AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region",
@@ -145,9 +145,9 @@ def _ordered_stacks(root: Stack) -> list[str]:
 
 def _read_wiring(root: Stack) -> dict[str, dict[str, Input]]:
     """Child stem -> parameter -> Input, from the root's `Parameters` of each nested stack."""
-    stems = {logical_id: _stem(resource) for logical_id, resource in root.of_type(STACK_TYPE)}
+    stems = {logical_id: _stem(resource) for logical_id, resource in root.of_type(NESTED_STACK)}
     wiring: dict[str, dict[str, Input]] = {}
-    for logical_id, resource in root.of_type(STACK_TYPE):
+    for logical_id, resource in root.of_type(NESTED_STACK):
         inputs: dict[str, Input] = {}
         for parameter, value in sorted(((resource.get("Properties") or {}).get("Parameters") or {}).items()):
             producer, output = _stack_output(value)

@@ -21,7 +21,8 @@ from typing import Any
 
 from cfngen.report import exposure
 from cfngen.report.exposure import MAX_LISTENERS
-from cfngen.report.model import STACK_TYPE, Names, TemplateSet
+from cfngen.facts.resource_types import NESTED_STACK
+from cfngen.report.model import Names, TemplateSet
 
 NEAR = 0.8  # share of a default quota from which the report warns
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
@@ -87,7 +88,7 @@ def _resources(*types: str) -> Callable[[TemplateSet, Names], Usage]:
 
 def _stacks(templates: TemplateSet, names: Names) -> Usage:
     """The root stack and every nested stack (nested stacks count against the quota like any other)."""
-    return 1 + _resources(STACK_TYPE)(templates, names)[0], ""
+    return 1 + _resources(NESTED_STACK)(templates, names)[0], ""
 
 
 def _network_load_balancers(templates: TemplateSet, names: Names) -> Usage:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cfngen.facts.resource_types import STATEFUL_TYPES
 from cfngen.report.model import Names, TemplateSet
 
 NOT_APPLICABLE = "n/a"
@@ -163,7 +164,8 @@ def _file_system(names: Names, stack: str, properties: dict[str, Any]) -> _Readi
                           if bad))
 
 
-STATEFUL: dict[str, tuple[str, Reader]] = {
+# How the data-safety section reads each stateful type: one entry per type of facts.resource_types.STATEFUL_TYPES.
+READERS: dict[str, tuple[str, Reader]] = {
     "AWS::RDS::DBCluster": ("Aurora/RDS cluster", _rds_cluster),
     "AWS::RDS::DBInstance": ("RDS instance", _rds_instance),
     "AWS::S3::Bucket": ("S3 bucket", _bucket),
@@ -184,8 +186,8 @@ def analyse(templates: TemplateSet) -> tuple[Safety, ...]:
     names = Names(templates)
     rows = []
     for stack in templates.children:
-        for name, resource in stack.of_type(*STATEFUL):
-            kind, reader = STATEFUL[resource["Type"]]
+        for name, resource in stack.of_type(*STATEFUL_TYPES):
+            kind, reader = READERS[resource["Type"]]
             properties = resource.get("Properties") or {}
             reading = reader(names, stack.name, properties)
             deletion = _policy(resource, "DeletionPolicy", properties)

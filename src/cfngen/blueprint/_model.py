@@ -1,4 +1,4 @@
-"""The blueprint: schema (frozen pydantic models) and loader.
+"""The blueprint's schema: frozen pydantic models with their cross-field checks.
 
 A blueprint is validated once, here, at load time; builders may assume that the
 spec they receive is valid. Every error names the file, line and column where
@@ -7,21 +7,17 @@ the offending value was written and the dotted path of the field.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import functools
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cfngen.errors import BlueprintError, Problem
-from cfngen.overrides import Override, annotation_at, apply_overrides, models_in
-from cfngen.yamlsource import Mark, SourceMap, kind, load_yaml, merge
+from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 # Derived AWS names such as "<blueprint>-<service>-build" must stay within the
@@ -44,23 +40,6 @@ MAX_SERVICES = 500
 # Fargate-style task sizes are not required on EC2, but ECS still bounds them.
 TASK_CPU_UNITS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 
-# The provisioned instance classes Aurora MySQL 3 runs on, with their memory in GiB (AWS's instance class
-# tables). The schema accepts exactly these; the monitoring stack derives each one's default
-# max_connections from its memory (see builders/monitoring.py).
-AURORA_MYSQL_INSTANCE_MEMORY_GIB: dict[str, int] = {
-    "db.t3.medium": 4, "db.t3.large": 8, "db.t4g.medium": 4, "db.t4g.large": 8,
-    "db.r5.large": 16, "db.r5.xlarge": 32, "db.r5.2xlarge": 64, "db.r5.4xlarge": 128,
-    "db.r5.8xlarge": 256, "db.r5.12xlarge": 384, "db.r5.16xlarge": 512, "db.r5.24xlarge": 768,
-    "db.r6g.large": 16, "db.r6g.xlarge": 32, "db.r6g.2xlarge": 64, "db.r6g.4xlarge": 128,
-    "db.r6g.8xlarge": 256, "db.r6g.12xlarge": 384, "db.r6g.16xlarge": 512,
-    "db.r6i.large": 16, "db.r6i.xlarge": 32, "db.r6i.2xlarge": 64, "db.r6i.4xlarge": 128,
-    "db.r6i.8xlarge": 256, "db.r6i.12xlarge": 384, "db.r6i.16xlarge": 512, "db.r6i.24xlarge": 768,
-    "db.r6i.32xlarge": 1024,
-    "db.r7g.large": 16, "db.r7g.xlarge": 32, "db.r7g.2xlarge": 64, "db.r7g.4xlarge": 128,
-    "db.r7g.8xlarge": 256, "db.r7g.12xlarge": 384, "db.r7g.16xlarge": 512,
-    "db.x2g.large": 32, "db.x2g.xlarge": 64, "db.x2g.2xlarge": 128, "db.x2g.4xlarge": 256,
-    "db.x2g.8xlarge": 512, "db.x2g.12xlarge": 768, "db.x2g.16xlarge": 1024,
-}
 
 
 class Spec(BaseModel):
@@ -499,182 +478,3 @@ def _listener_port_clashes(services: Sequence[Service],
             else:
                 owners[number, port] = f"services[{index}].{field_name}"
     return problems
-
-
-EXTENDS = "extends"
-# Lists that layers and --set address by a key of their entries rather than by position.
-KEYED_LISTS: dict[tuple[str | int, ...], str] = {("services",): "name"}
-
-
-def load_blueprint(path: str | Path, *, overrides: Iterable[str | Override] = ()) -> Blueprint:
-    """Load, include, layer, override and validate a blueprint file.
-
-    Service entries that are strings are paths (relative to the file that names
-    them) to service files. ``extends: base.yaml`` (relative to the file) layers
-    the file over a base blueprint: mappings merge deeply, services merge by
-    name, anything else in the file replaces the base's value; bases may extend
-    further bases. `overrides` are ``PATH=VALUE`` texts (``cluster.min_size=1``,
-    ``services.web.port=8081``) applied last, as ``cfngen --set`` does.
-    Returns a frozen Blueprint; raises BlueprintError listing every problem
-    found, each with the file, line and column where the value was written.
-    """
-    blueprint_path = Path(path)
-    data, source, problems = _load_layers(blueprint_path, ())
-    problems += apply_overrides(data, source, overrides, schema=Blueprint, keyed_lists=KEYED_LISTS)
-    return validate(data, source, blueprint_path, known_problems=problems)
-
-
-def _load_layers(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
-    """One blueprint file with its service files included, merged over the base it extends (recursively)."""
-    data, source = load_yaml(path)
-    if not isinstance(data, dict):
-        mark = source.locate(()) or Mark(path, 1, 1)
-        raise BlueprintError([Problem(mark.file, mark.line, mark.column, "",
-                                      f"expected a mapping at the top level, found {kind(data)}")])
-    data, problems = _include_service_files(data, source, path)
-    if EXTENDS not in data:
-        return data, source, problems
-    extends = data.pop(EXTENDS)
-    mark = source.locate((EXTENDS,)) or Mark(path, 1, 1)
-    if not isinstance(extends, str) or not extends.strip():
-        raise _at(mark, f"expected the path of a base blueprint, relative to this file, found {_show(extends)}")
-    base_path = path.parent / extends
-    chain += (path.resolve(),)
-    if base_path.resolve() in chain:
-        cycle = " -> ".join(str(link) for link in (*chain, base_path.resolve()))
-        raise _at(mark, f"extends forms a cycle: {cycle}")
-    try:
-        base, base_source, base_problems = _load_layers(base_path, chain)
-    except BlueprintError as exc:
-        raise BlueprintError([
-            Problem(mark.file, mark.line, mark.column, EXTENDS, f"base blueprint {extends!r} ({base_path}): {p.message}")
-            if p.line == 0 else p
-            for p in exc.problems
-        ]) from None
-    merged = merge(base, base_source, data, source, keyed_lists=KEYED_LISTS)
-    problems = base_problems + [_moved(problem, merged.new_path(_loc(problem.field))) for problem in problems]
-    return merged.data, merged.source, problems
-
-
-def _at(mark: Mark, message: str) -> BlueprintError:
-    return BlueprintError([Problem(mark.file, mark.line, mark.column, EXTENDS, message)])
-
-
-def _loc(field: str) -> tuple[str | int, ...]:
-    return tuple(int(part) if part.isdigit() else part for part in field.split(".")) if field else ()
-
-
-def _moved(problem: Problem, loc: tuple[str | int, ...]) -> Problem:
-    """The problem of an overlay's service entry, renumbered to where the entry sits after the merge."""
-    return dataclasses.replace(problem, field=".".join(map(str, loc)))
-
-
-def validate(
-    data: dict[str, Any], source: SourceMap, file: Path, *, known_problems: list[Problem] | None = None
-) -> Blueprint:
-    """Validate plain data (with its source map) into a Blueprint, or raise BlueprintError.
-
-    `known_problems` (found earlier, e.g. an unreadable service file) are reported
-    together with the schema's, so one run shows everything wrong.
-    """
-    problems = list(known_problems or [])
-    broken = {problem.field for problem in problems}
-    try:
-        blueprint = Blueprint.model_validate(data)
-    except ValidationError as exc:
-        problems += [p for p in _problems(exc, source, file) if not _inside(p.field, broken)]
-    if problems:
-        raise BlueprintError(problems)
-    return blueprint
-
-
-def _inside(field: str, roots: set[str]) -> bool:
-    return any(field == root or field.startswith(root + ".") for root in roots if root)
-
-
-def _include_service_files(
-    data: dict[str, Any], source: SourceMap, blueprint_path: Path
-) -> tuple[dict[str, Any], list[Problem]]:
-    """Replace service entries that are paths by the service files' contents.
-
-    An entry that cannot be included stays an empty mapping (so the other
-    entries keep their indices) and is reported as a problem of its own.
-    """
-    services = data.get("services")
-    if not isinstance(services, list):
-        return data, []
-    problems: list[Problem] = []
-    resolved: list[Any] = []
-    for index, entry in enumerate(services):
-        if not isinstance(entry, str):
-            resolved.append(entry)
-            continue
-        service_path = blueprint_path.parent / entry
-        field = f"services.{index}"
-        entry_mark = source.locate(("services", index)) or Mark(blueprint_path, 1, 1)
-        try:
-            service_data, service_source = load_yaml(service_path)
-        except BlueprintError as exc:
-            for problem in exc.problems:
-                if problem.line == 0:  # the file itself is unreadable: point at the entry naming it
-                    problem = Problem(entry_mark.file, entry_mark.line, entry_mark.column, field,
-                                      f"service file {entry!r} ({service_path}): {problem.message}")
-                problems.append(Problem(problem.file, problem.line, problem.column, field, problem.message)
-                                if not problem.field else problem)
-            resolved.append({})
-            continue
-        if not isinstance(service_data, dict):
-            problems.append(Problem(service_path, 1, 1, field, f"expected a service mapping, found {kind(service_data)}"))
-            resolved.append({})
-            continue
-        source.graft(("services", index), service_source)
-        resolved.append(service_data)
-    return {**data, "services": resolved}, problems
-
-
-def _problems(exc: ValidationError, source: SourceMap, file: Path) -> Iterator[Problem]:
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, CrossFieldErrors):
-            for sub_loc, message in cause.errors:
-                yield _problem(source, file, loc + sub_loc, message)
-            continue
-        yield _problem(source, file, loc, _message(error, loc), at_key=error["type"] == "extra_forbidden")
-
-
-def _problem(source: SourceMap, file: Path, loc: tuple[Any, ...], message: str, *, at_key: bool = False) -> Problem:
-    mark = source.locate(loc, key=at_key) or Mark(file, 1, 1)
-    return Problem(mark.file, mark.line, mark.column, ".".join(map(str, loc)), message)
-
-
-def _message(error: Any, loc: tuple[Any, ...]) -> str:
-    kind = error["type"]
-    found = error.get("input")
-    if kind == "extra_forbidden":
-        known = _fields_at(loc[:-1])
-        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else (f"; expected one of: {', '.join(known)}" if known else "")
-        return f"unknown key {loc[-1]!r}{suggestion}"
-    if kind == "missing":
-        return "required, but missing"
-    message = str(error["msg"])
-    message = message.removeprefix("Value error, ")
-    if kind == "string_pattern_mismatch":
-        message = f"expected text matching {error['ctx']['pattern']}"
-    if kind in {"value_error"}:
-        return message
-    return f"{message}, found {_show(found)}"
-
-
-def _fields_at(loc: tuple[Any, ...]) -> list[str]:
-    """The field names of the model that sits at `loc` in a Blueprint."""
-    models = models_in(annotation_at(Blueprint, loc))
-    return list(models[0].model_fields) if models else []
-
-
-def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, (dict, list)) else kind(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-

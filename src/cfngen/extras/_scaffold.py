@@ -19,7 +19,7 @@ import yaml
 
 from cfngen.blueprint import validate
 from cfngen.errors import UsageError
-from cfngen.yamlsource import loads_yaml
+from cfngen.blueprint._yamlsource import loads_yaml
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _render(template: str, context: dict[str, Any]) -> str:
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("cfngen", "scaffold_templates"),
+        loader=jinja2.PackageLoader("cfngen.extras", "scaffold_templates"),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False,
     )
     environment.filters["yaml"] = _yaml_scalar

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from cfngen.errors import BlueprintError, Problem
-from cfngen.yamlsource import Mark, Path_, SourceMap, kind, loads_yaml
+from cfngen.blueprint._yamlsource import Mark, Path_, SourceMap, kind, loads_yaml
 
 _NULLS = ("null", "Null", "NULL", "~")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from cfngen.policies import policy_documents, wildcard_findings
+from cfngen.facts.iam import policy_documents, wildcard_findings
 
 
 class WildcardPermission(CloudFormationLintRule):  # type: ignore[misc]

@@ -1,4 +1,4 @@
-"""cfngen's own cfn-lint rules, one rule per file named after its class; `cfngen.lint` loads this directory.
+"""cfngen's own cfn-lint rules, one rule per file named after its class; `cfngen.linting` loads this directory.
 
 Ids E9101.. are cfngen's (cfn-lint leaves E9xxx to custom rules).
 """

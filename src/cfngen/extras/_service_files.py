@@ -26,7 +26,7 @@ from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import pipeline
 from cfngen.builders import service as service_stack
 from cfngen.errors import SynthError, UsageError
-from cfngen.render import render
+from cfngen._jinja import render
 
 # What CodeDeployToECS replaces by the image the build pushed.
 IMAGE_PLACEHOLDER = f"<{pipeline.IMAGE_PLACEHOLDER_NAME}>"

@@ -60,6 +60,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from cfngen.facts.resource_types import NESTED_STACK
+
 NOT_EMULATED = "not-emulated"
 NOT_EMULATED_REASON = "not created: the local AWS emulator (moto) does not model {type}; a placeholder stands in for it"
 FAILED_REASON = "not created: the local AWS emulator (moto) failed on this {type} ({error}); a placeholder stands in"
@@ -188,7 +190,7 @@ def _tolerable(resource_json: dict[str, Any], exc: Exception) -> bool:
     """A model's failure is tolerated; a template error (as AWS would report it) or a nested stack's is not."""
     from moto.cloudformation.exceptions import ValidationError
 
-    return not isinstance(exc, ValidationError) and resource_json.get("Type") != "AWS::CloudFormation::Stack"
+    return not isinstance(exc, ValidationError) and resource_json.get("Type") != NESTED_STACK
 
 
 def _announce(account_id: str, region_name: str, stack_id: str, resource: Any, status: str, reason: str,

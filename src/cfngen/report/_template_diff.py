@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cfngen.errors import UsageError
-from cfngen.resource_specs import create_only_properties, forces_replacement
+from cfngen.facts.resource_schemas import create_only_properties, forces_replacement
 from cfngen.synth import FORMATS, Format, StackSet
 
 ResourceAction = Literal["add", "remove", "modify", "replace"]

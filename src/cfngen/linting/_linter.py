@@ -12,7 +12,7 @@ Five things make linting fast, in the order they matter:
   loads the rules first and the workers are forked from it, so a worker starts
   in milliseconds with the rules already in memory instead of paying cfn-lint's
   start-up again (where fork is unavailable, each worker loads them once).
-- cfn-lint itself made faster (:mod:`cfngen.cfnlint_speedups`): it repeats work
+- cfn-lint itself made faster (:mod:`cfngen.linting._speedups`): it repeats work
   whose answer never changes, a third of its time; the speedups change no finding.
 - the garbage collector kept off what lives as long as the process: loading
   the rules creates a few hundred thousand objects and no garbage, so the
@@ -37,9 +37,11 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cfngen import __version__, cfnlint_speedups, parallel
+from cfngen import _parallel as parallel
+from cfngen._version import __version__
+from cfngen.linting import _speedups as cfnlint_speedups
 from cfngen.errors import UsageError
-from cfngen.lint_rules import RULES_DIRECTORY
+from cfngen.linting.rules import RULES_DIRECTORY
 
 if TYPE_CHECKING:
     from cfngen.synth import StackSet
@@ -178,7 +180,7 @@ def _rules_digest() -> str:
 def _rule_sources() -> list[Path]:
     """The files cfngen's rules are made of: the rule files, and the module with the policy walker and the
     list of actions allowed on Resource "*" that E9101 reads."""
-    return [*sorted(RULES_DIRECTORY.glob("*.py")), Path(__file__).with_name("policies.py")]
+    return [*sorted(RULES_DIRECTORY.glob("*.py")), Path(__file__).parents[1] / "facts" / "iam.py"]
 
 
 def _lint_all(texts: Mapping[str, str], region: str, jobs: int | None) -> dict[str, list[Finding]]:

@@ -1,4 +1,4 @@
-"""Text files rendered from the jinja2 templates shipped in ``cfngen/templates`` (package data).
+"""Text files rendered from the jinja2 templates shipped in ``cfngen/jinja`` (package data).
 
 Rendering is strict: a variable the template uses but the caller did not pass
 raises ``jinja2.UndefinedError`` instead of silently becoming an empty string.
@@ -16,7 +16,7 @@ import jinja2
 def _environment() -> jinja2.Environment:
     # The templates are shell scripts and YAML, never HTML: escaping would corrupt them.
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("cfngen", "templates"),
+        loader=jinja2.PackageLoader("cfngen", "jinja"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,

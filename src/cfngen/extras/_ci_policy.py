@@ -32,7 +32,7 @@ from awacs.aws import (
     StringEquals,
 )
 
-from cfngen.resource_specs import handler_permissions
+from cfngen.facts.resource_schemas import handler_permissions
 from cfngen.synth import StackSet
 
 CLOUDFORMATION = "cloudformation.amazonaws.com"

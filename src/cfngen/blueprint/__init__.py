@@ -1,0 +1,40 @@
+"""Loading, the first stage: blueprint files -> a validated, frozen ``Blueprint``.
+
+YAML is read with a source map (``_yamlsource``), service files and ``extends``
+layers are included, ``--set`` overrides applied (``_overrides``), and the
+result is validated by the pydantic models (``_model``) in ``_loader``. Every
+problem names its file, line, column and field. ``_schema`` derives the JSON
+Schema of the files from the same models. Nothing here imports a later stage.
+"""
+
+from cfngen.blueprint._loader import EXTENDS, load_blueprint, validate
+from cfngen.blueprint._model import (
+    HOOK_EVENTS,
+    LOG_RETENTION_DAYS,
+    MAX_SERVICES,
+    MAX_SERVICES_PER_LOAD_BALANCER,
+    TASK_CPU_UNITS,
+    Blueprint,
+    Budget,
+    Database,
+    HealthCheck,
+    Service,
+    logical_name,
+)
+
+__all__ = [
+    "EXTENDS",
+    "HOOK_EVENTS",
+    "LOG_RETENTION_DAYS",
+    "MAX_SERVICES",
+    "MAX_SERVICES_PER_LOAD_BALANCER",
+    "TASK_CPU_UNITS",
+    "Blueprint",
+    "Budget",
+    "Database",
+    "HealthCheck",
+    "Service",
+    "load_blueprint",
+    "logical_name",
+    "validate",
+]
