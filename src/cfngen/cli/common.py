@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from cfngen.blueprint import Blueprint
     from cfngen.deploy import Deployer, Package, Plan
     from cfngen.blueprint._overrides import Override
-    from cfngen.synth import StackSet
 
 
 def add_blueprint_argument(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +66,11 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replace-failed", action="store_true",
                         help="delete and re-create a stack whose first create failed (ROLLBACK_COMPLETE)")
     parser.add_argument("--no-termination-protection", dest="termination_protection", action="store_false",
-                        help="do not turn termination protection on when the stack is first created")
+                        help="do not turn termination protection on (deploy never turns it off; destroy does)")
+    parser.add_argument("--on-failure", choices=("rollback", "delete", "keep"), default="rollback",
+                        help="what a failed first create does: roll back (default), roll back and delete the stack, "
+                             "or keep what was made for inspection; a rollback deletes what the run created "
+                             "(RetainExceptOnCreate)")
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -89,28 +92,29 @@ def deployer(args: argparse.Namespace, region: str | None) -> Deployer:
                     progress=ConsoleProgress(sys.stderr))
 
 
-def synthesize_checked(blueprint: Blueprint) -> StackSet:
-    """The blueprint's StackSet, refused when cfn-lint finds errors (warnings are printed, not fatal)."""
-    from cfngen.linting import lint
+def bundle_checked(target: Deployer, blueprint: Blueprint) -> Package:
+    """The blueprint's bundle (nothing uploaded), refused when cfn-lint finds errors in exactly the text that is
+    uploaded (warnings are printed, not fatal)."""
+    from cfngen.linting import lint_texts
     from cfngen.synth import synthesize
 
-    stacks = synthesize(blueprint)
-    findings = lint(stacks)
+    pkg = target.bundle(synthesize(blueprint))
+    findings = lint_texts(pkg.bodies, region=pkg.region)
     for finding in findings:
         print(f"lint: {finding}", file=sys.stderr)
     errors = [finding for finding in findings if finding.severity == "error"]
     if errors:
         raise DeployError(f"refusing to plan {blueprint.name}: cfn-lint found {len(errors)} error(s) (listed above)")
-    return stacks
+    return pkg
 
 
 def make_plan(args: argparse.Namespace, blueprint: Blueprint) -> tuple[Deployer, Package, Plan]:
-    """Synthesize, lint, package and plan the blueprint named on the command line."""
-    stacks = synthesize_checked(blueprint)
+    """Synthesize, bundle, lint, upload and plan the blueprint named on the command line."""
     target = deployer(args, args.region or blueprint.region)
-    pkg = target.package(stacks)
+    pkg = target.upload(bundle_checked(target, blueprint))
     plan = target.plan(pkg, stack_name=args.stack_name, parameters=dict(args.param),
-                       replace_failed=args.replace_failed, termination_protection=args.termination_protection)
+                       replace_failed=args.replace_failed, termination_protection=args.termination_protection,
+                       on_failure=args.on_failure)
     return target, pkg, plan
 
 
@@ -119,6 +123,8 @@ def report_plan(plan: Plan, allow_replace: Sequence[str] = ()) -> str:
     from cfngen.deploy.safety import violations
 
     lines = [plan.render()]
+    if plan.validation_failed:
+        lines.append("refused by CloudFormation's early validation (the change set cannot run; exit 1)")
     problems = violations(plan, allow_replace)
     if problems:
         lines.append("blocked by safety rules (deploy exits 3):")

@@ -164,6 +164,16 @@ def _file_system(names: Names, stack: str, properties: dict[str, Any]) -> _Readi
                           if bad))
 
 
+def _vpc(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
+    """A VPC holds no data itself; everything else stands in it, so cfngen's stack policy denies replacing it."""
+    return _Reading(NOT_APPLICABLE, NOT_APPLICABLE, "stack policy denies replace and delete")
+
+
+def _subnet(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
+    """A subnet holds no data itself; replacing one moves the database and the tasks placed in it."""
+    return _Reading(NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
+
+
 # How the data-safety section reads each stateful type: one entry per type of facts.resource_types.STATEFUL_TYPES.
 READERS: dict[str, tuple[str, Reader]] = {
     "AWS::RDS::DBCluster": ("Aurora/RDS cluster", _rds_cluster),
@@ -176,6 +186,8 @@ READERS: dict[str, tuple[str, Reader]] = {
     "AWS::KMS::Key": ("KMS key", _kms_key),
     "AWS::DynamoDB::Table": ("DynamoDB table", _table),
     "AWS::EFS::FileSystem": ("EFS file system", _file_system),
+    "AWS::EC2::VPC": ("VPC", _vpc),
+    "AWS::EC2::Subnet": ("subnet", _subnet),
 }
 # CloudFormation's own default DeletionPolicy: Snapshot for RDS clusters and stand-alone instances, Delete otherwise.
 SNAPSHOT_BY_DEFAULT = frozenset({"AWS::RDS::DBCluster"})
