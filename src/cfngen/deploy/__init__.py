@@ -461,7 +461,12 @@ class Deployer:
                              if pkg.template_hashes.get(name) != plan.template_hashes.get(name))
             raise SafetyError(f"templates changed since the plan was made ({', '.join(changed)}); make a new plan")
         tree = self._tree(plan.change_set_id, plan.change_set_type, plan.stack_id, pkg)
-        return replace(plan, changes=tree.changes, nested_change_sets=tree.nested_change_sets)
+        changes = tree.changes
+        if pkg is None:  # without the templates, which services the pipeline owns is what the plan found
+            owned = {(change.stack, change.logical_id): change.pipeline_owned for change in plan.changes}
+            changes = tuple(replace(change, pipeline_owned=owned.get((change.stack, change.logical_id), ()))
+                            for change in changes)
+        return replace(plan, changes=changes, nested_change_sets=tree.nested_change_sets)
 
 
 def _parameters(pkg: Package, stack: Mapping[str, Any] | None,

@@ -15,9 +15,10 @@ from typing import Any
 from cfngen.deploy._protections import stack_name
 from cfngen.deploy.plan import ValidationFinding
 
-# Error codes of an endpoint that does not know DescribeEvents (moto, older partitions).
-UNSUPPORTED = ("InvalidAction", "UnknownOperation", "UnknownOperationException", "NotImplemented",
-               "EmulatorFailure", "404")
+# Error codes of an endpoint that does not know DescribeEvents (older partitions, emulators).
+UNSUPPORTED = ("InvalidAction", "UnknownOperation", "UnknownOperationException", "NotImplemented")
+# How the embedded emulator (moto) says that it lacks an action.
+NOT_IMPLEMENTED = "has not been implemented"
 
 
 def findings(cloudformation: Any, change_set_id: str) -> tuple[ValidationFinding, ...]:
@@ -36,8 +37,8 @@ def findings(cloudformation: Any, change_set_id: str) -> tuple[ValidationFinding
             if not token:
                 return tuple(found)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in UNSUPPORTED or \
-                exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+        error = exc.response.get("Error", {})
+        if error.get("Code") in UNSUPPORTED or NOT_IMPLEMENTED in str(error.get("Message", "")):
             return ()
         raise
 

@@ -35,8 +35,9 @@ def client_limits(timeout_s: float) -> dict[str, Any]:
     """botocore Config arguments: retries, and connect/read timeouts so that every attempt of a call on a frozen
     endpoint together end within `timeout_s` (10 attempts x 60 s would be ten minutes)."""
     retry = retries()
-    per_call = min(MAX_CALL_TIMEOUT_S, max(MIN_CALL_TIMEOUT_S, timeout_s / retry["max_attempts"]))
-    return {"retries": retry, "connect_timeout": per_call, "read_timeout": per_call}
+    attempts = min(int(retry["max_attempts"]), max(1, int(timeout_s // MIN_CALL_TIMEOUT_S)))
+    per_call = min(MAX_CALL_TIMEOUT_S, max(MIN_CALL_TIMEOUT_S, timeout_s / attempts))
+    return {"retries": {**retry, "max_attempts": attempts}, "connect_timeout": per_call, "read_timeout": per_call}
 
 
 @dataclass
