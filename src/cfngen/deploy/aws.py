@@ -37,7 +37,9 @@ def client_limits(timeout_s: float) -> dict[str, Any]:
     retry = retries()
     attempts = min(int(retry["max_attempts"]), max(1, int(timeout_s // MIN_CALL_TIMEOUT_S)))
     per_call = min(MAX_CALL_TIMEOUT_S, max(MIN_CALL_TIMEOUT_S, timeout_s / attempts))
-    return {"retries": {**retry, "max_attempts": attempts}, "connect_timeout": per_call, "read_timeout": per_call}
+    # botocore's "max_attempts" counts retries after the first attempt; "total_max_attempts" counts them all.
+    return {"retries": {"mode": retry["mode"], "total_max_attempts": attempts}, "connect_timeout": per_call,
+            "read_timeout": per_call}
 
 
 @dataclass
