@@ -16,7 +16,8 @@ from typing import Any
 
 from cfngen.errors import CfngenError, DeployError, UsageError
 
-# botocore's adaptive mode retries throttling and transient errors with back-off; AWS_MAX_ATTEMPTS overrides.
+# botocore's adaptive mode retries throttling and transient errors with back-off; AWS_MAX_ATTEMPTS (attempts in all,
+# as the AWS SDKs count them) overrides.
 MAX_ATTEMPTS = 10
 # botocore's default connect and read timeouts (60 s each): the most one attempt waits, unless the deployer's
 # timeout shared over the attempts is less. https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
