@@ -86,8 +86,7 @@ def deployed(emulator: LocalAws) -> Iterator[LocalAws]:
     emulator.reset()
     with pytest.MonkeyPatch.context() as patch:
         for key, value in {"AWS_ENDPOINT_URL": emulator.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                           "CFNGEN_POLL_SECONDS": "0.05"}.items():
+                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
             patch.setenv(key, value)
         for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "CI"):
             patch.delenv(key, raising=False)

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 
 from cfngen.errors import DeployError, UsageError
 
+# CloudFormation's own console refreshes about this often; an operation takes seconds to hours.
+DEFAULT_POLL_S = 5.0
+
 if TYPE_CHECKING:
     from cfngen.blueprint import Blueprint
     from cfngen.deploy import Deployer, Package, Plan
@@ -54,7 +57,11 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="AWS region (default: the blueprint's, or the AWS configuration's)")
     parser.add_argument("--bucket", help="templates bucket (default: the one `cfngen bootstrap` made in this region)")
     parser.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
-                        help="give up waiting for CloudFormation after this long (default: 3600)")
+                        help="give up waiting for CloudFormation after this long, and on an endpoint that does not "
+                             "answer (default: 3600)")
+    parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_S, metavar="SECONDS",
+                        help=f"first wait between polls of CloudFormation; later ones back off up to four times "
+                             f"longer (default: {DEFAULT_POLL_S:g})")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of text")
 
 
@@ -80,14 +87,12 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
-def deployer(args: argparse.Namespace, region: str | None) -> Deployer:
-    """A Deployer for the command line: progress on stderr, the given bucket and timeout.
-
-    It polls CloudFormation every 5 s, or every CFNGEN_POLL_SECONDS (an emulator answers at once).
-    """
+def deployer(args: argparse.Namespace, region: str | None, *, poll_s: float | None = None) -> Deployer:
+    """A Deployer for the command line: progress on stderr, the given bucket, timeout and poll interval."""
     from cfngen.deploy import ConsoleProgress, Deployer
 
-    poll_s = float(os.environ.get("CFNGEN_POLL_SECONDS", "5"))
+    if poll_s is None:
+        poll_s = getattr(args, "poll_interval", DEFAULT_POLL_S)  # commands without add_aws_arguments (bootstrap)
     return Deployer(region=region, bucket=args.bucket, timeout_s=args.timeout, poll_s=poll_s,
                     progress=ConsoleProgress(sys.stderr))
 
@@ -108,9 +113,10 @@ def bundle_checked(target: Deployer, blueprint: Blueprint) -> Package:
     return pkg
 
 
-def make_plan(args: argparse.Namespace, blueprint: Blueprint) -> tuple[Deployer, Package, Plan]:
+def make_plan(args: argparse.Namespace, blueprint: Blueprint, *,
+              poll_s: float | None = None) -> tuple[Deployer, Package, Plan]:
     """Synthesize, bundle, lint, upload and plan the blueprint named on the command line."""
-    target = deployer(args, args.region or blueprint.region)
+    target = deployer(args, args.region or blueprint.region, poll_s=poll_s)
     pkg = target.upload(bundle_checked(target, blueprint))
     plan = target.plan(pkg, stack_name=args.stack_name, parameters=dict(args.param),
                        replace_failed=args.replace_failed, termination_protection=args.termination_protection,
