@@ -173,12 +173,19 @@ class EventWatcher:
         self._stack_id = stack_id
         self._seen: set[str] = set()
         self._statuses: dict[str, str] = {}
+        self._cutoff: datetime | None = None
         self.events: list[StackEvent] = []
 
     def mark_seen(self) -> None:
-        """Forget nothing, report nothing: every event that exists now is old."""
-        for stack in self.stacks():
-            self._seen.update(event.event_id for event in self._newest_first(stack))
+        """Report nothing that exists now: every event up to the root's newest one is old.
+
+        The root's last event (its *_COMPLETE) comes after every event of the stacks nested in it, so
+        one call marks the whole tree instead of two calls per nested stack.
+        """
+        newest = next(self._newest_first(self._stack_id), None)
+        if newest is not None:
+            self._seen.add(newest.event_id)
+            self._cutoff = newest.timestamp
 
     def poll(self) -> list[StackEvent]:
         """Events that arrived since the last call (or since mark_seen)."""
@@ -187,7 +194,7 @@ class EventWatcher:
         while pending:
             stack = pending.pop(0)
             for event in self._newest_first(stack):
-                if event.event_id in self._seen:
+                if event.event_id in self._seen or (self._cutoff is not None and event.timestamp <= self._cutoff):
                     break
                 self._seen.add(event.event_id)
                 new.append(event)
