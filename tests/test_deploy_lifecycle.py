@@ -253,6 +253,7 @@ def test_event_polling_reads_only_the_root_when_every_nested_stack_is_settled(de
     calls: list[str] = []
     client.meta.events.register("before-call.cloudformation", lambda model, **_: calls.append(model.name))
     watcher = EventWatcher(client, client.describe_stacks(StackName=NAME)["Stacks"][0]["StackId"])
+    calls.clear()
     watcher.mark_seen()
     assert calls == ["DescribeStackEvents"], "one call marks the whole tree's events as old"
     assert watcher.poll() == [], "the nested stacks' events from before are old too"
