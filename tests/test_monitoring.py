@@ -14,7 +14,7 @@ from cfngen import load_blueprint, synthesize
 from cfngen.blueprint import MAX_SERVICES_PER_LOAD_BALANCER, Blueprint
 from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
 from cfngen.builders import monitoring
-from cfngen.builders.alarm_names import SERVICE_ALARM_KINDS, service_alarm_names
+from cfngen.builders.contracts import SERVICE_ALARM_KINDS, service_alarm_names
 from cfngen.builders.keys import KEY_ADMIN_ACTIONS
 from cfngen.linting import lint_texts
 from tests.conftest import EXAMPLES, ROOT, checkov_failures, example_ids

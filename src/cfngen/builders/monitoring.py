@@ -19,7 +19,7 @@ of their own, publishing to the topic it receives. Failure rules match a list of
 applications, one rule per kind and stack, so the account's 300 rules per event bus are not spent
 one per service, and have fixed names the topic policy lists.
 
-A service's alarms take their names from :mod:`cfngen.builders.alarm_names`, the function the
+A service's alarms take their names from :mod:`cfngen.builders.contracts`, the function the
 pipeline stack, built earlier, uses to name them in the service's CodeDeploy deployment group for
 automatic rollback: the two stacks agree on plain strings and nothing flows from this stack to it.
 """
@@ -45,8 +45,9 @@ from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 from cfngen.blueprint import Blueprint, Database, Service
 from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
 from cfngen.blueprint import Budget as BudgetSpec
+from cfngen.builders import contracts
 from cfngen.builders import iam, load_balancer
-from cfngen.builders.alarm_names import service_alarm_name
+from cfngen.builders.contracts import service_alarm_name
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.builders.keys import key_administrators
 from cfngen.synth._stack import NestedStack
@@ -87,7 +88,7 @@ def build(blueprint: Blueprint) -> Template:
         _add_budget(template, blueprint, blueprint.budget)
     _add_topic_policy(template, blueprint)
     _add_dashboard(template, blueprint, services, 1, alarms)
-    add_output(template, "AlarmTopicArn", Ref(TOPIC), "SNS topic that receives alarms, failures and budget alerts")
+    add_output(template, contracts.ALARM_TOPIC_ARN, Ref(TOPIC), "SNS topic that receives alarms, failures and budget alerts")
     return template
 
 
@@ -96,8 +97,8 @@ def build_services(blueprint: Blueprint, number: int) -> Template:
     services = blueprint.load_balancers[number - 1]
     template = new_template(blueprint, f"alarms, failure notifications and dashboard of the services of "
                                        f"load balancer {number}")
-    add_parameter(template, "ClusterName", "String", "ECS cluster the services run in")
-    topic = Ref(add_parameter(template, "AlarmTopicArn", "String", "SNS topic that receives alarms and failures"))
+    add_parameter(template, contracts.CLUSTER_NAME, "String", "ECS cluster the services run in")
+    topic = Ref(add_parameter(template, contracts.ALARM_TOPIC_ARN, "String", "SNS topic that receives alarms and failures"))
     _add_service_parameters(template, services, number)
     alarms = _add_services(template, blueprint, topic, services, number)
     _add_dashboard(template, blueprint, services, number, alarms)
@@ -140,25 +141,24 @@ def _alarm_name(blueprint: Blueprint, *parts: str) -> str:
 
 
 def _add_platform_parameters(template: Template, blueprint: Blueprint) -> None:
-    add_parameter(template, "ClusterName", "String", "ECS cluster the services run in")
-    add_parameter(template, "AutoScalingGroupName", "String", "Auto Scaling group of the cluster's instances")
+    add_parameter(template, contracts.CLUSTER_NAME, "String", "ECS cluster the services run in")
+    add_parameter(template, contracts.AUTO_SCALING_GROUP_NAME, "String", "Auto Scaling group of the cluster's instances")
     if blueprint.database is not None:
-        add_parameter(template, "DatabaseClusterId", "String", "Aurora DB cluster identifier")
-        add_parameter(template, "DatabaseInstanceIds", "CommaDelimitedList",
+        add_parameter(template, contracts.DATABASE_CLUSTER_ID, "String", "Aurora DB cluster identifier")
+        add_parameter(template, contracts.DATABASE_INSTANCE_IDS, "CommaDelimitedList",
                       "Aurora DB instance identifiers, writer first")
 
 
 def _add_service_parameters(template: Template, services: Sequence[Service], number: int) -> None:
-    add_parameter(template, load_balancer.output_name(number, "FullName"), "String",
+    add_parameter(template, contracts.of_load_balancer(number, "FullName"), "String",
                   "Network Load Balancer, as net/<name>/<id>")
     for service in services:
-        prefix = service.logical_name
-        add_parameter(template, f"{prefix}ServiceName", "String", f"ECS service of {service.name}")
-        for colour in ("Blue", "Green"):
-            add_parameter(template, f"{prefix}{colour}TargetGroupFullName", "String",
+        add_parameter(template, contracts.of_service(service, "ServiceName"), "String", f"ECS service of {service.name}")
+        for colour in load_balancer.COLOURS:
+            add_parameter(template, contracts.of_target_group(service, colour, "FullName"), "String",
                           f"{colour.lower()} target group of {service.name}, as targetgroup/<name>/<id>")
-        add_parameter(template, f"{prefix}PipelineName", "String", f"CodePipeline of {service.name}")
-        add_parameter(template, f"{prefix}CodeDeployApplicationName", "String",
+        add_parameter(template, contracts.of_service(service, "PipelineName"), "String", f"CodePipeline of {service.name}")
+        add_parameter(template, contracts.of_service(service, "CodeDeployApplicationName"), "String",
                       f"CodeDeploy application of {service.name}")
 
 
@@ -295,7 +295,7 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, topic: Ref, se
                         number: int) -> list[str]:
     prefix = service.logical_name
     thresholds = blueprint.alarms
-    cluster, ecs_service = Ref("ClusterName"), Ref(f"{prefix}ServiceName")
+    cluster, ecs_service = Ref(contracts.CLUSTER_NAME), Ref(contracts.of_service(service, "ServiceName"))
     name = functools.partial(service_alarm_name, blueprint, service)
     names: list[str] = []
     names.append(_add_alarm(
@@ -329,15 +329,15 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, topic: Ref, se
     ))
     # Production traffic moves between the blue and the green target group on every blue/green
     # deployment, so the alarm adds both: watching only blue would go blind after the first deploy.
-    balancer = Ref(load_balancer.output_name(number, "FullName"))
+    balancer = Ref(contracts.of_load_balancer(number, "FullName"))
     names.append(_add_alarm(
         template, blueprint, topic, f"{prefix}UnhealthyTargetsAlarm", name=name("unhealthy-targets"), threshold=0,
         condition=f"{service.name}: unhealthy targets in the blue or green target group",
         consequence=ROLLS_BACK,
         **_math("SUM([FILL(blue, 0), FILL(green, 0)])", "unhealthy targets, blue and green", **{
-            colour: ("AWS/NetworkELB", "UnHealthyHostCount", "Maximum", {
-                "TargetGroup": Ref(f"{prefix}{colour.title()}TargetGroupFullName"), "LoadBalancer": balancer})
-            for colour in ("blue", "green")}),
+            colour.lower(): ("AWS/NetworkELB", "UnHealthyHostCount", "Maximum", {
+                "TargetGroup": Ref(contracts.of_target_group(service, colour, "FullName")), "LoadBalancer": balancer})
+            for colour in load_balancer.COLOURS}),
     ))
     return names
 
@@ -351,7 +351,7 @@ def _add_cluster_alarms(template: Template, blueprint: Blueprint, topic: Ref) ->
             name=_alarm_name(blueprint, "cluster", f"{resource.lower()}-reservation-high"), threshold=threshold,
             condition=f"ECS cluster: tasks reserve more than {threshold}% of the instances' {resource}",
             consequence=" Instances are not added fast enough, or the Auto Scaling group is at max_size.",
-            **_metric("AWS/ECS", metric, "Maximum", ClusterName=Ref("ClusterName")),
+            **_metric("AWS/ECS", metric, "Maximum", ClusterName=Ref(contracts.CLUSTER_NAME)),
         ))
     return names
 
@@ -363,7 +363,7 @@ def _add_database_alarms(template: Template, blueprint: Blueprint, topic: Ref, d
     for index in range(database.readers + 1):
         number = index + 1
         role = "the writer at creation" if index == 0 else "a reader at creation"
-        instance = Select(index, Ref("DatabaseInstanceIds"))
+        instance = Select(index, Ref(contracts.DATABASE_INSTANCE_IDS))
         names.append(_add_alarm(
             template, blueprint, topic, f"DatabaseInstance{number}CpuHighAlarm",
             name=_alarm_name(blueprint, "database", str(number), "cpu-high"),
@@ -410,7 +410,7 @@ def _add_delivery_rules(template: Template, blueprint: Blueprint, topic: Ref, se
         f"pipeline execution failed: {names}",
         pattern={"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
                  "detail": {"state": ["FAILED"],
-                            "pipeline": [Ref(f"{service.logical_name}PipelineName") for service in services]}},
+                            "pipeline": [Ref(contracts.of_service(service, "PipelineName")) for service in services]}},
         paths={"pipeline": "$.detail.pipeline", "execution": "$.detail.execution-id", "time": "$.time"},
         message="CodePipeline <pipeline> FAILED at <time> (execution <execution>). The execution in the "
                 "CodePipeline console shows the failed stage and action.",
@@ -421,7 +421,7 @@ def _add_delivery_rules(template: Template, blueprint: Blueprint, topic: Ref, se
         f"CodeDeploy deployment failed: {names}",
         pattern={"source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
                  "detail": {"state": ["FAILURE"], "application": [
-                     Ref(f"{service.logical_name}CodeDeployApplicationName") for service in services]}},
+                     Ref(contracts.of_service(service, "CodeDeployApplicationName")) for service in services]}},
         paths={"application": "$.detail.application", "group": "$.detail.deploymentGroup",
                "deployment": "$.detail.deploymentId", "time": "$.time"},
         message="CodeDeploy deployment <deployment> of <application>/<group> FAILED at <time>. The deployment "
@@ -477,7 +477,7 @@ def _add_dashboard(template: Template, blueprint: Blueprint, services: Sequence[
     variables: dict[str, Any] = {}
     if platform and blueprint.database is not None:
         sections.append(("Database", _database_widgets(blueprint, blueprint.database)))
-        variables = {f"DatabaseInstance{index + 1}": Select(index, Ref("DatabaseInstanceIds"))
+        variables = {f"DatabaseInstance{index + 1}": Select(index, Ref(contracts.DATABASE_INSTANCE_IDS))
                      for index in range(blueprint.database.readers + 1)}
     sections.append(("Pipelines", _pipeline_widgets(blueprint, number)))
     # The body is JSON with ${...} placeholders that Fn::Sub fills with this stack's parameters. Each
@@ -543,10 +543,10 @@ def _service_widgets(blueprint: Blueprint, service: Service, number: int) -> lis
             ["ECS/ContainerInsights", "DesiredTaskCount", *dimensions, {"label": "desired"}],
         ], stat="Average"),
         _graph(f"{service.name}: targets", [
-            ["AWS/NetworkELB", f"{health}HostCount", "TargetGroup", f"${{{prefix}{colour}TargetGroupFullName}}",
-             "LoadBalancer", f"${{{load_balancer.output_name(number, 'FullName')}}}",
+            ["AWS/NetworkELB", f"{health}HostCount", "TargetGroup", f"${{{contracts.of_target_group(service, colour, 'FullName')}}}",
+             "LoadBalancer", f"${{{contracts.of_load_balancer(number, 'FullName')}}}",
              {"label": f"{health.lower()} ({colour.lower()})"}]
-            for health in ("Healthy", "UnHealthy") for colour in ("Blue", "Green")
+            for health in ("Healthy", "UnHealthy") for colour in load_balancer.COLOURS
         ], stat="Maximum"),
     ]
 
@@ -571,12 +571,12 @@ def _cluster_widgets(blueprint: Blueprint) -> list[dict[str, Any]]:
 
 
 def _load_balancer_widgets(services: Sequence[Service], number: int) -> list[dict[str, Any]]:
-    balancer = ["LoadBalancer", f"${{{load_balancer.output_name(number, 'FullName')}}}"]
+    balancer = ["LoadBalancer", f"${{{contracts.of_load_balancer(number, 'FullName')}}}"]
     return [
         _graph("Load balancer: healthy targets", [
-            ["AWS/NetworkELB", "HealthyHostCount", "TargetGroup", f"${{{service.logical_name}{colour}TargetGroupFullName}}",
+            ["AWS/NetworkELB", "HealthyHostCount", "TargetGroup", f"${{{contracts.of_target_group(service, colour, 'FullName')}}}",
              *balancer, {"label": f"{service.name} ({colour.lower()})"}]
-            for service in services for colour in ("Blue", "Green")
+            for service in services for colour in load_balancer.COLOURS
         ], stat="Minimum"),
         _graph("Load balancer: active flows", [
             ["AWS/NetworkELB", "ActiveFlowCount", *balancer, {"label": "active"}],
