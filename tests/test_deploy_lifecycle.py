@@ -280,9 +280,9 @@ def test_a_frozen_endpoint_fails_within_the_timeout_with_a_clear_message(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
-    deployer = Deployer(region=REGION, timeout_s=2)
+    deployer = Deployer(region=REGION, timeout_s=10)
     config: Any = deployer._cloudformation.meta.config
-    assert (config.read_timeout, config.connect_timeout, config.retries["total_max_attempts"]) == (1.0, 1.0, 2)
+    assert (config.read_timeout, config.connect_timeout, config.retries["total_max_attempts"]) == (5.0, 5.0, 2)
     with pytest.raises(DeployError, match="cannot reach AWS for CloudFormation DescribeStacks.*[Rr]ead timeout"):
         _ = deployer.bucket
     assert Deployer(region=REGION, timeout_s=3600)._cloudformation.meta.config.read_timeout == 60.0

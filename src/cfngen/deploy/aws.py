@@ -20,9 +20,10 @@ from cfngen.errors import CfngenError, DeployError, UsageError
 # as the AWS SDKs count them) overrides.
 MAX_ATTEMPTS = 10
 # botocore's default connect and read timeouts (60 s each): the most one attempt waits, unless the deployer's
-# timeout shared over the attempts is less. https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+# timeout shared over the attempts is less; never less than MIN_CALL_TIMEOUT_S, which a busy endpoint (or a loaded
+# emulator) may need to answer. https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
 MAX_CALL_TIMEOUT_S = 60.0
-MIN_CALL_TIMEOUT_S = 1.0
+MIN_CALL_TIMEOUT_S = 5.0
 EMULATOR_HINT = "or use --local / AWS_ENDPOINT_URL for an emulator"
 
 
@@ -34,7 +35,8 @@ def retries() -> dict[str, Any]:
 
 def client_limits(timeout_s: float) -> dict[str, Any]:
     """botocore Config arguments: retries, and connect/read timeouts so that every attempt of a call on a frozen
-    endpoint together end within `timeout_s` (10 attempts x 60 s would be ten minutes)."""
+    endpoint together end within `timeout_s`, or MIN_CALL_TIMEOUT_S if that is longer (10 attempts x 60 s would
+    be ten minutes)."""
     retry = retries()
     attempts = min(int(retry["max_attempts"]), max(1, int(timeout_s // MIN_CALL_TIMEOUT_S)))
     per_call = min(MAX_CALL_TIMEOUT_S, max(MIN_CALL_TIMEOUT_S, timeout_s / attempts))
