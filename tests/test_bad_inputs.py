@@ -15,7 +15,7 @@ BAD = Path(__file__).parent / "bad"
 # case -> (file the problem is in, line, text the message must contain)
 CASES: dict[str, tuple[str, int, str]] = {
     "broken_yaml": ("broken_yaml.yaml", 4, "invalid YAML"),
-    "wrong_type": ("wrong_type.yaml", 4, "services.0.port: Input should be a valid integer"),
+    "wrong_type": ("wrong_type.yaml", 4, "services.0.port: expected a whole number, found the text 'eighty'"),
     "out_of_range": ("out_of_range.yaml", 3, "network.availability_zones: Input should be less than or equal to 6, found 9"),
     "unknown_key": ("unknown_key.yaml", 2, "unknown key 'regoin'; did you mean 'region'?"),
     "duplicate_service": ("duplicate_service.yaml", 4, "services.1.name: 'api' clashes with services[0]"),
