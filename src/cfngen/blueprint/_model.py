@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cfngen.facts import aws
 from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
@@ -369,6 +369,18 @@ class Logs(Spec):
         return value
 
 
+def _known_region(value: str) -> str:
+    """A region botocore's endpoint data lists: an unknown one fails every later step."""
+    known = aws.regions()
+    if value not in known:
+        hint = difflib.get_close_matches(value, sorted(known), n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise ValueError(f"unknown AWS region {value!r}{suggestion}")
+    return value
+
+
+# A type rather than a field validator, so that `cfngen init` checks an answer exactly as the file is checked.
+Region = Annotated[str, AfterValidator(_known_region)]
 TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w\s.:/=+\-@]+$")]
 TagValue = Annotated[str, Field(max_length=256, pattern=r"^[\w\s.:/=+\-@]*$")]
 
@@ -377,7 +389,7 @@ class Blueprint(Spec):
     """A whole platform: network, cluster, load balancer, optional database, services, delivery."""
 
     name: str = Field(..., pattern=NAME_PATTERN, max_length=BLUEPRINT_NAME_MAX, description="Platform name.")
-    region: str = Field("us-east-1", description="AWS region.")
+    region: Region = Field("us-east-1", description="AWS region.")
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, description="Tags on every stack and resource.")
     network: Network = Field(Network(), description="VPC.")
     cluster: Cluster = Field(Cluster(), description="ECS cluster capacity.")
@@ -388,17 +400,6 @@ class Blueprint(Spec):
     alarms: Alarms = Field(Alarms(), description="Alarm settings.")
     budget: Budget | None = Field(None, description="Monthly budget; absent = none.")
     logs: Logs = Field(Logs(), description="Log retention.")
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        """A region botocore's endpoint data lists: an unknown one fails every later step."""
-        known = aws.regions()
-        if value not in known:
-            hint = difflib.get_close_matches(value, sorted(known), n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise ValueError(f"unknown AWS region {value!r}{suggestion}")
-        return value
 
     @field_validator("tags")
     @classmethod
