@@ -188,6 +188,8 @@ def _include_service_files(
             if isinstance(service_data, dict):
                 _require_known_key(service_data, service_path, Service, field, "service")
         except BlueprintError as exc:
+            if includes.budget.remaining < 0:
+                raise  # the load as a whole is too large: the files after this one would only repeat it
             for problem in exc.problems:
                 if problem.line == 0:  # the file itself is unreadable: point at the entry naming it
                     problem = Problem(entry_mark.file, entry_mark.line, entry_mark.column, field,

@@ -72,7 +72,7 @@ def _zone_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
         return []
     return [(("network", "availability_zones"),
              f"{blueprint.region} offers {zones} Availability Zones, found {wanted}; use at most {zones} "
-             f"(facts of {aws.as_of('availability_zones.json')})")]
+             f"(AWS facts as of {aws.as_of('availability_zones.json')})")]
 
 
 def _instance_type_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
@@ -125,17 +125,17 @@ def _shortfall(blueprint: Blueprint, instance: aws.InstanceType, count: Callable
         "CPU units": lambda service: service.cpu,
         "MiB of memory": lambda service: service.memory,
     }
+    tasks = sum(count(service) for service in blueprint.services)
     for resource, offered in per_instance.items():
         needed, extra = _demand(blueprint.services, count, per_task[resource])
         if needed + extra > offered * instances:
-            tasks = sum(count(service) for service in blueprint.services)
-            each = (f"{offered} {resource} for tasks each"
-                    + (" with ENI trunking" if resource == "network interfaces" and trunking and instance.trunk_tasks
-                       else " (one per awsvpc task, the primary one excepted)" if resource == "network interfaces"
-                       else ""))
-            return (f"{tasks} tasks need {needed} {resource}, and a blue/green deployment starts a second set of up "
-                    f"to {extra} beside them ({needed + extra} in all); {instances} {instance.name} instances "
-                    f"(cluster.max_size) offer {offered * instances} ({each})")
+            note = ""
+            if resource == "network interfaces":
+                note = (" with ENI trunking" if trunking and instance.trunk_tasks is not None
+                        else ": one per awsvpc task, the primary one excepted")
+            return (f"{tasks} tasks and the second set a blue/green deployment starts beside them need "
+                    f"{needed + extra} {resource}; {instances} {instance.name} instances (cluster.max_size) offer "
+                    f"{offered * instances} ({offered} each{note})")
     return ""
 
 
