@@ -43,7 +43,7 @@ from cfngen import _parallel as parallel
 from cfngen.blueprint import Blueprint, logical_name
 from cfngen.errors import SynthError, UsageError
 from cfngen.synth._stack import (FORMATS, GENERATED_MARK, HEADER, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES,
-                                 QUOTA_SHARE, ROOT_NAME, Format, NestedStack)
+                                 QUOTA_SHARE, ROOT_METADATA_KEY, ROOT_NAME, Format, NestedStack)
 from cfngen.synth.suppress import ignore_lint_rule
 from cfngen.synth._yamldump import to_yaml
 
@@ -102,21 +102,34 @@ class StackSet:
         return _render_all(self.templates(fmt), fmt, self.blueprint.name)
 
     def write(self, outdir: str | Path, fmt: Format = "yaml") -> list[Path]:
-        """Write every template under `outdir`; remove files cfngen wrote before that no longer exist.
+        """Write every template under `outdir`; remove files cfngen wrote before that no longer exist (in
+        either format: a synth in one format leaves no template of the other behind).
 
         Returns the paths written, root first.
+        Raises UsageError, writing nothing, where `outdir` is not a directory or
+        holds a file of the same name that cfngen did not generate (a blueprint
+        next to `-o .`); UsageError too for a path the system refuses.
         """
         rendered = self.render(fmt)
         directory = Path(outdir)
-        directory.mkdir(parents=True, exist_ok=True)
-        for stale in stale_files(directory, rendered, fmt):
-            stale.unlink()
-        written = []
-        for name, text in rendered.items():
-            path = directory / name
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                path.write_text(text, encoding="utf-8")
-            written.append(path)
+        if directory.exists() and not directory.is_dir():
+            raise UsageError(f"{directory}: is not a directory; -o names the folder the templates are written to")
+        foreign = [directory / name for name in rendered if (directory / name).exists() and not _is_generated(directory / name)]
+        if foreign:
+            raise UsageError(f"{foreign[0]}: is not a template cfngen generated; refusing to overwrite it "
+                             "(choose another output directory)")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for stale in stale_files(directory, rendered):
+                stale.unlink()
+            written = []
+            for name, text in rendered.items():
+                path = directory / name
+                if not path.exists() or path.read_text(encoding="utf-8") != text:
+                    path.write_text(text, encoding="utf-8")
+                written.append(path)
+        except OSError as exc:
+            raise UsageError(f"cannot write the templates to {directory}: {exc.strerror or exc}") from None
         return written
 
     def differences(self, outdir: str | Path, fmt: Format = "yaml") -> list[str]:
@@ -130,7 +143,7 @@ class StackSet:
                 lines.append(f"missing: {path}")
             elif path.read_text(encoding="utf-8") != text:
                 lines.append(f"stale:   {path}")
-        lines += [f"extra:   {path}" for path in stale_files(directory, rendered, fmt)]
+        lines += [f"extra:   {path}" for path in stale_files(directory, rendered)]
         return lines
 
     def digest(self) -> str:
@@ -141,17 +154,19 @@ class StackSet:
         return hasher.hexdigest()
 
 
-def stale_files(directory: Path, rendered: Mapping[str, str], fmt: Format) -> Iterator[Path]:
-    """Files in `directory` that cfngen generated earlier but would not generate now."""
+def stale_files(directory: Path, rendered: Mapping[str, str]) -> Iterator[Path]:
+    """Files in `directory` that cfngen generated earlier, in any format, but would not generate now (`rendered`)."""
     if not directory.is_dir():
         return
-    for path in sorted(directory.glob(f"*.{fmt}")):
+    for path in sorted(path for extension in FORMATS for path in directory.glob(f"*.{extension}")):
         if path.name not in rendered and _is_generated(path):
             yield path
 
 
 def _is_generated(path: Path) -> bool:
     """True for files cfngen wrote: a YAML header line, or a JSON Description that says so."""
+    if path.is_symlink() or not path.is_file():
+        return False
     text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix == ".yaml":
         return text.startswith(HEADER.split("{", 1)[0])
@@ -349,6 +364,8 @@ def _build_root(stack_set: StackSet, groups: list[NestedStack], fmt: Format) -> 
     """The root: every platform-wide child and every group, each group where its last member stood."""
     blueprint = stack_set.blueprint
     root = Template(Description=f"{blueprint.name}: root stack, nested stacks wired by outputs {GENERATED_MARK}")
+    # What the templates were generated for, so that `cfngen lint DIR` checks them against that region.
+    root.set_metadata({ROOT_METADATA_KEY: {"region": blueprint.region}})
     units = list(stack_set.children)
     wiring = stack_set.wiring
     if groups:
