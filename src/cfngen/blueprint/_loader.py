@@ -67,7 +67,8 @@ class _Includes:
         path = including.parent / entry
         if Path(entry).is_absolute():
             return path, f"is an absolute path; name a file inside the repository ({self.root}) relative to {including.name}"
-        if not Path(os.path.normpath(path.absolute())).is_relative_to(self.root):
+        # `..` taken as written, from the real folder of the including file (the root is a real path too)
+        if not Path(os.path.normpath(including.resolve().parent / entry)).is_relative_to(self.root):
             return path, f"leaves the repository ({self.root}); included files must lie inside it"
         if not path.resolve().is_relative_to(self.root):
             return path, f"is a symbolic link to a file outside the repository ({self.root})"
@@ -153,7 +154,7 @@ def _inside(field: str, roots: set[str]) -> bool:
 def _require_known_key(data: dict[str, Any], path: Path, model: type[BaseModel], field: str, what: str) -> None:
     """Refuse an included file none of whose keys `model` knows: it is not a blueprint file (a token file, a
     system file), and its content must not reach an error message, which would print it."""
-    if not set(data) & set(model.model_fields):
+    if not set(data) & {*model.model_fields, EXTENDS}:
         raise BlueprintError([Problem(path, 1, 1, field, f"is not a {what} file: none of its keys is a {what} "
                                                          "field (its content is not shown)")])
 

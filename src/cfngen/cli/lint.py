@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from cfngen._generated import recorded_region
 from cfngen.cli import output
 from cfngen.cli.common import add_set_argument, default_outdir, load_path
-from cfngen.cli.synth import print_preflight_warnings
 from cfngen.errors import UsageError
 from cfngen.linting import Finding, lint, lint_paths, to_json, to_sarif, to_text
 
@@ -77,10 +74,11 @@ def _lint_target(args: argparse.Namespace) -> list[Finding]:
         paths = sorted([*target.glob("*.yaml"), *target.glob("*.json")])
         if not paths:
             raise UsageError(f"{target}: no *.yaml or *.json templates in this directory")
-        region = args.region or _recorded_region(target) or "us-east-1"
+        region = args.region or recorded_region(target) or "us-east-1"
         return lint_paths(paths, region=region, cache=args.cache, jobs=args.jobs)
     if not target.exists():
         raise UsageError(f"{target}: no such file or directory")
+    from cfngen.cli.synth import print_preflight_warnings
     from cfngen.synth import synthesize
 
     blueprint = load_path(target, args)
@@ -90,29 +88,3 @@ def _lint_target(args: argparse.Namespace) -> list[Finding]:
     return [Finding(str(outdir / finding.file), finding.line, finding.column, finding.rule, finding.severity,
                     finding.message) for finding in lint(stacks, cache=args.cache, jobs=args.jobs)]
 
-
-class _TagTolerantLoader(yaml.SafeLoader):
-    """Reads a CloudFormation YAML template's plain data; intrinsic-function tags (!Ref, !GetAtt) read as null."""
-
-
-_TagTolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
-def _recorded_region(directory: Path) -> str | None:
-    """The region synthesis recorded in the root template of `directory`, if it has one that says."""
-    from cfngen.synth import FORMATS, ROOT_METADATA_KEY, ROOT_NAME
-
-    for extension in FORMATS:
-        root = directory / f"{ROOT_NAME}.{extension}"
-        if not root.is_file():
-            continue
-        try:
-            text = root.read_text(encoding="utf-8")
-            data = json.loads(text) if extension == "json" else yaml.load(text, Loader=_TagTolerantLoader)
-        except (OSError, ValueError, yaml.YAMLError):
-            return None
-        metadata = data.get("Metadata") if isinstance(data, dict) else None
-        recorded = metadata.get(ROOT_METADATA_KEY) if isinstance(metadata, dict) else None
-        region = recorded.get("region") if isinstance(recorded, dict) else None
-        return region if isinstance(region, str) else None
-    return None
