@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -379,11 +379,6 @@ def _known_region(value: str) -> str:
     return value
 
 
-def _region_enum(schema: dict[str, Any]) -> None:
-    """The JSON Schema lists the regions the loader accepts, so an editor completes them."""
-    schema["enum"] = sorted(aws.regions())
-
-
 # A type rather than a field validator, so that `cfngen init` checks an answer exactly as the file is checked.
 Region = Annotated[str, AfterValidator(_known_region)]
 TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w\s.:/=+\-@]+$")]
@@ -394,7 +389,7 @@ class Blueprint(Spec):
     """A whole platform: network, cluster, load balancer, optional database, services, delivery."""
 
     name: str = Field(..., pattern=NAME_PATTERN, max_length=BLUEPRINT_NAME_MAX, description="Platform name.")
-    region: Region = Field("us-east-1", description="AWS region.", json_schema_extra=_region_enum)
+    region: Region = Field("us-east-1", description="AWS region (one that botocore's endpoint data lists).")
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, description="Tags on every stack and resource.")
     network: Network = Field(Network(), description="VPC.")
     cluster: Cluster = Field(Cluster(), description="ECS cluster capacity.")
