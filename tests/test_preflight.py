@@ -29,6 +29,7 @@ def test_every_commercial_region_botocore_knows_has_a_zone_count() -> None:
                   for region in partition["regions"]}
     assert commercial <= set(aws.table("availability_zones.json")["availability_zones"])
     assert set(aws.table("availability_zones.json")["availability_zones"]) <= aws.regions()
+    assert aws.regions() == {region for partition in endpoints["partitions"] for region in partition["regions"]}
 
 
 def test_every_bundled_instance_type_is_one_cfn_lint_knows() -> None:

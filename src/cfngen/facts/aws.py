@@ -9,10 +9,12 @@ this module (``availability_zones.json``, ``instance_types.json``, ``aurora_mysq
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 BUNDLED_TABLES = ("availability_zones.json", "instance_types.json", "aurora_mysql.json")
@@ -78,10 +80,9 @@ def as_of(name: str) -> date:
 
 @functools.cache
 def regions() -> frozenset[str]:
-    """Every region of every partition, from the endpoint data botocore ships."""
-    import botocore.loaders  # deferred: most commands never ask, and botocore takes a while to import
-
-    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    """Every region of every partition, from the endpoint data botocore ships (read as its loader reads it,
+    without importing botocore: a command that only synthesizes never needs it)."""
+    endpoints = json.loads(_package_file("botocore", "data/endpoints.json"))
     return frozenset(region for partition in endpoints["partitions"] for region in partition["regions"])
 
 
@@ -94,10 +95,18 @@ def availability_zones(region: str) -> int | None:
 @functools.cache
 def region_instance_types(region: str) -> frozenset[str] | None:
     """The EC2 instance types `region` offers (cfn-lint's enumeration); None for a region cfn-lint does not list."""
-    enum = json.loads(resources.files("cfnlint.data.schemas.extensions.aws_ec2_instance")
-                      .joinpath("instancetype_enum.json").read_text(encoding="utf-8"))
+    enum = json.loads(_package_file("cfnlint", "data/schemas/extensions/aws_ec2_instance/instancetype_enum.json"))
     listed = enum.get(region)
     return frozenset(listed["enum"]) if listed else None
+
+
+def _package_file(package: str, relative: str) -> str:
+    """The text of a data file a package ships, found without importing the package (cfn-lint takes seconds to
+    import, and a load that only checks a blueprint never needs it)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(package)
+    return (Path(spec.submodule_search_locations[0]) / relative).read_text(encoding="utf-8")
 
 
 def instance_type(name: str) -> InstanceType | None:
