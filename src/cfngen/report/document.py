@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from cfngen._files import write_text
 from cfngen.errors import UsageError
 from cfngen.report.access import Access
 from cfngen.report.changes import Changes
@@ -66,9 +67,7 @@ class Report:
         renderers = {".md": self.markdown, ".markdown": self.markdown, ".html": self.html, ".htm": self.html}
         if target.suffix.lower() not in renderers:
             raise UsageError(f"{target}: cannot tell the format; name the file *.md or *.html")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(renderers[target.suffix.lower()](), encoding="utf-8")
-        return target
+        return write_text(target, renderers[target.suffix.lower()]())
 
 
 @functools.lru_cache(maxsize=None)

@@ -40,6 +40,7 @@ from troposphere import GetAtt, Output, Parameter, Ref, Tags, Template
 from troposphere.cloudformation import Stack
 
 from cfngen import _parallel as parallel
+from cfngen._files import refuse_links, write_text
 from cfngen.blueprint import Blueprint, logical_name
 from cfngen.errors import SynthError, UsageError
 from cfngen.synth._stack import (FORMATS, GENERATED_MARK, HEADER, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES,
@@ -104,20 +105,21 @@ class StackSet:
     def write(self, outdir: str | Path, fmt: Format = "yaml") -> list[Path]:
         """Write every template under `outdir`; remove files cfngen wrote before that no longer exist.
 
-        Returns the paths written, root first.
+        Returns the paths written, root first. Raises UsageError, before anything is written, when `outdir`
+        or a file in it is a symbolic link (a pull request can commit one pointing anywhere).
         """
         rendered = self.render(fmt)
         directory = Path(outdir)
+        paths = {name: directory / name for name in rendered}
+        for path in paths.values():
+            refuse_links(path)
         directory.mkdir(parents=True, exist_ok=True)
         for stale in stale_files(directory, rendered, fmt):
             stale.unlink()
-        written = []
         for name, text in rendered.items():
-            path = directory / name
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                path.write_text(text, encoding="utf-8")
-            written.append(path)
-        return written
+            if not paths[name].exists() or paths[name].read_text(encoding="utf-8") != text:
+                write_text(paths[name], text)
+        return list(paths.values())
 
     def differences(self, outdir: str | Path, fmt: Format = "yaml") -> list[str]:
         """What differs between `outdir` and what this StackSet renders: one line per file, empty when equal."""
@@ -146,7 +148,8 @@ def stale_files(directory: Path, rendered: Mapping[str, str], fmt: Format) -> It
     if not directory.is_dir():
         return
     for path in sorted(directory.glob(f"*.{fmt}")):
-        if path.name not in rendered and _is_generated(path):
+        # a link is never a file cfngen wrote, and reading one may read anything (/dev/zero)
+        if path.name not in rendered and not path.is_symlink() and _is_generated(path):
             yield path
 
 
