@@ -79,7 +79,7 @@ from cfngen.builders.alarm_names import service_alarm_names
 from cfngen.builders.base import add_output, add_parameter, new_template, tagged
 from cfngen.builders.registry import uses_codecommit
 from cfngen.synth.suppress import skip_check
-from cfngen.synth._stack import NestedStack
+from cfngen.synth._stack import TEST_COMMAND_METADATA, NestedStack
 
 # Where CodeBuild and CodeDeployToECS find the rendered files (`cfngen render`) in the source artifact.
 BUILDSPEC_FILE = "buildspec.yml"
@@ -235,6 +235,10 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
     ), blueprint))
     skip_check(project, "CKV_AWS_316", "the build runs `docker build`, which needs the Docker daemon that only "
                                        "privileged mode starts; the build role can push to one repository only")
+    if service.test_command:
+        metadata = dict(project.Metadata)
+        metadata["cfngen"] = {**metadata.get("cfngen", {}), TEST_COMMAND_METADATA: service.test_command}
+        project.Metadata = metadata
 
 
 def _add_deployment(template: Template, blueprint: Blueprint, service: Service) -> None:
