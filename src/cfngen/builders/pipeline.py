@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from awacs import awslambda, cloudwatch, codebuild, codecommit, codedeploy, codepipeline, ecr, ecs
 from awacs import elasticloadbalancing, logs, s3
 from awacs import iam as iam_actions
-from awacs.aws import Action, Bool, Condition, Deny, Principal, Statement, StringEquals
+from awacs.aws import Action, Bool, BoolIfExists, Condition, Deny, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.codebuild import Artifacts, CloudWatchLogs, Environment, EnvironmentVariable, LogsConfig, Project
 from troposphere.codebuild import Source as BuildSource
@@ -201,7 +201,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         f"{prefix}BuildRole", "codebuild.amazonaws.com",
         {
             "write-build-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
-            "use-artifacts": _artifact_statements(prefix),
+            "use-artifacts": _build_artifact_statements(blueprint, service),
             "push-image": [
                 iam.allow([ecr.GetAuthorizationToken], ["*"]),
                 iam.allow([ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.CompleteLayerUpload,
@@ -392,7 +392,12 @@ def _deploy_statements(blueprint: Blueprint, service: Service) -> list[Statement
         iam.allow([codedeploy.GetDeploymentConfig],
                   [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")]),
         # CodeDeployToECS registers the rendered taskdef.json as a new revision of the service's family.
-        iam.allow([ecs.RegisterTaskDefinition], [revisions]),
+        # The source repository's taskdef.json is registered as it stands: whatever it says, no privileged
+        # container (ecs:privileged is a condition key of RegisterTaskDefinition; absent when no container asks,
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
+        # The roles it may name are the two that _pass_task_roles lets the pipeline pass.
+        iam.allow([ecs.RegisterTaskDefinition], [revisions],
+                  condition=Condition(BoolIfExists({"ecs:privileged": "false"}))),
         _pass_task_roles(prefix),
     ]
     if blueprint.tags:
@@ -441,6 +446,25 @@ def _artifact_statements(prefix: str) -> list[Statement]:
     bucket = f"{prefix}ArtifactBucket"
     return [
         iam.allow([s3.GetObject, s3.GetObjectVersion, s3.PutObject], [Sub(f"${{{bucket}.Arn}}/*")]),
+        iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
+    ]
+
+
+def _build_artifact_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
+    """The build reads the source artifact and writes its own output, nowhere else in the artifact bucket.
+
+    The deploy stage reads taskdef.json and appspec.yaml from the source artifact: a build (which runs the
+    service's own code) that could overwrite them would choose what gets deployed. CodePipeline stores an
+    artifact under `<pipeline name, first 20 characters>/<artifact name, first 10 characters>/<random id>`
+    in the bucket (the folder "is created for you based on the name of the pipeline",
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html; the truncation:
+    https://repost.aws/questions/QUI91tw7A9SUOMohJurNqmgA).
+    """
+    bucket = f"{service.logical_name}ArtifactBucket"
+    folder = physical_name(blueprint, service)[:20]
+    return [
+        iam.allow([s3.GetObject, s3.GetObjectVersion], [Sub(f"${{{bucket}.Arn}}/{folder}/{SOURCE_ARTIFACT[:10]}/*")]),
+        iam.allow([s3.PutObject], [Sub(f"${{{bucket}.Arn}}/{folder}/{BUILD_ARTIFACT[:10]}/*")]),
         iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
     ]
 
