@@ -9,16 +9,17 @@ order without a cycle; see docs/wiring.md.
 from __future__ import annotations
 
 from cfngen.blueprint import Blueprint, Service
+from cfngen.builders.base import owned_name
 
 # Alarm kinds per service, each an alarm that a bad release can trip.
 SERVICE_ALARM_KINDS = ("cpu-high", "memory-high", "running-tasks-low", "unhealthy-targets")
 
 
 def service_alarm_name(blueprint: Blueprint, service: Service, kind: str) -> str:
-    """The alarm name for one `kind` of SERVICE_ALARM_KINDS: "<blueprint>-<service>-<kind>"."""
+    """The alarm name for one `kind` of SERVICE_ALARM_KINDS: "<blueprint>--<service>-<kind>"."""
     if kind not in SERVICE_ALARM_KINDS:
         raise ValueError(f"unknown alarm kind {kind!r}; expected one of {', '.join(SERVICE_ALARM_KINDS)}")
-    return f"{blueprint.name}-{service.name}-{kind}"
+    return owned_name(blueprint, service.name, kind)
 
 
 def service_alarm_names(blueprint: Blueprint, service: Service) -> list[str]:

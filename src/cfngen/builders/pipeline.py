@@ -76,7 +76,7 @@ from troposphere.s3 import (
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import iam, taskdef
 from cfngen.builders.alarm_names import service_alarm_names
-from cfngen.builders.base import add_output, add_parameter, new_template, tagged
+from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.registry import uses_codecommit
 from cfngen.synth.suppress import skip_check
 from cfngen.synth._stack import TEST_COMMAND_METADATA, NestedStack
@@ -118,7 +118,7 @@ def build(blueprint: Blueprint, service: Service) -> Template:
 
 def physical_name(blueprint: Blueprint, service: Service) -> str:
     """The name of the service's pipeline, build project, CodeDeploy application and deployment group."""
-    return f"{blueprint.name}-{service.name}"
+    return owned_name(blueprint, service.name)
 
 
 def _add_parameters(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -209,6 +209,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
                            ecr.UploadLayerPart], [repository]),
             ],
         },
+        path=role_path(blueprint),
         description=f"Lets CodeBuild build {service.name}: push to its repository, write its logs, use its artifacts",
     ))
     # Tagged here: the CodeBuild schema does not say whether the stack's tags reach a project.
@@ -265,6 +266,7 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
                                          if event in hooks])]
     template.add_resource(iam.service_role(
         f"{prefix}CodeDeployRole", "codedeploy.amazonaws.com", policies,
+        path=role_path(blueprint),
         description=f"Lets CodeDeploy shift {service.name} between its blue and green task sets",
     ))
     template.add_resource(DeploymentGroup(
@@ -305,6 +307,7 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
                                     [GetAtt(f"{prefix}BuildProject", "Arn")])],
             "deploy": _deploy_statements(blueprint, service),
         },
+        path=role_path(blueprint),
         description=f"Lets CodePipeline run {service.name}'s pipeline: read its source, build, deploy it",
     ))
     stages = [
@@ -414,6 +417,7 @@ def _add_source_trigger(template: Template, blueprint: Blueprint, service: Servi
     template.add_resource(iam.service_role(
         f"{prefix}SourceEventRole", "events.amazonaws.com",
         {"start-pipeline": [iam.allow([codepipeline.StartPipelineExecution], [pipeline_arn])]},
+        path=role_path(blueprint),
         description=f"Lets EventBridge start {service.name}'s pipeline when its branch changes",
     ))
     template.add_resource(Rule(
