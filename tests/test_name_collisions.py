@@ -82,3 +82,13 @@ def test_no_pattern_of_one_blueprint_matches_the_other_blueprints_resources(pair
         assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns for arn in own), "patterns are checked"
         matched = sorted((pattern, arn) for pattern in patterns for arn in foreign if fnmatch.fnmatchcase(arn, pattern))
         assert matched == [], f"{mine.blueprint.name} reaches {theirs.blueprint.name}"
+
+
+def test_names_cannot_hold_the_separator() -> None:
+    """What makes "<blueprint>--<rest>" unambiguous: no blueprint or service name contains "--"."""
+    import re
+
+    from cfngen.blueprint._model import NAME_PATTERN
+    from cfngen.builders.base import OWNER_SEPARATOR
+
+    assert re.fullmatch(NAME_PATTERN, "shop-prod") and not re.fullmatch(NAME_PATTERN, f"shop{OWNER_SEPARATOR}prod")

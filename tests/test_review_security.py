@@ -132,3 +132,15 @@ def test_an_error_message_shows_control_characters_as_escapes(tmp_path: Path,
     assert main(["schema", "-o", str(folder / "schema.json")]) == 2
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\r" not in err and "a\\x1b[2J\\rb/schema.json: is a symbolic link" in err
+
+
+def test_ci_recipes_that_may_comment_install_a_pinned_release() -> None:
+    """A job holding a token that writes pull-request comments must not run the pull request's own cfngen."""
+    import yaml
+
+    recipes = [block for block in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+               if "pull-requests: write" in block]
+    recipes += [(ROOT / "docs" / "ci" / "github-actions.yml").read_text()]
+    installs = [line for recipe in recipes for line in yaml.safe_dump(yaml.safe_load(recipe)).splitlines()
+                if "pip install" in line and "checkov" not in line]
+    assert installs and all(re.search(r"cfngen==(\d|\$CFNGEN_VERSION)", line) for line in installs), installs
