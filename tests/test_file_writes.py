@@ -131,3 +131,11 @@ def test_plan_masks_no_echo_parameters() -> None:
                 parameters={"DbPassword": "hunter2", "WebImage": "registry.example/web:1"})
     root = {"Parameters": {"DbPassword": {"Type": "String", "NoEcho": "true"}, "WebImage": {"Type": "String"}}}
     assert _masked(plan, root).parameters == {"DbPassword": "****", "WebImage": "registry.example/web:1"}
+
+
+def test_a_committed_link_among_the_templates_is_neither_read_nor_removed(repository: Path) -> None:
+    """Stale files are read to see whether cfngen wrote them: a link may point at /dev/zero or a folder."""
+    (repository / "templates" / "shop").mkdir(parents=True)
+    os.symlink(repository.parent / "home", repository / "templates" / "shop" / "old.yaml")
+    assert main(["synth", "blueprints/shop.yaml"]) == 0
+    assert (repository / "templates" / "shop" / "old.yaml").is_symlink()
