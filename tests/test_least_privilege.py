@@ -111,6 +111,41 @@ def test_pipeline_roles_pass_only_the_services_task_roles() -> None:
         assert execution_role.endswith("ExecutionRoleArn") and task_role.endswith("TaskRoleArn")
 
 
+def _role_statements(stack: str, role_suffix: str) -> list[Mapping[str, Any]]:
+    return [statement for name, policy in _policies() if f"/{stack}-" in name and policy.kind != "trust"
+            and policy.resource.endswith(role_suffix) for _, statement in policy.statements()]
+
+
+def test_the_build_cannot_write_the_artifact_the_deploy_stage_reads() -> None:
+    """The build runs the service's code: it writes its own output folder only, never the source artifact that
+    holds taskdef.json and appspec.yaml, and reads nothing but that source artifact."""
+    statements = _role_statements("pipeline", "BuildRole")
+    assert statements
+    for statement in statements:
+        actions = [action for _, action in element_values(statement, "Action", ())]
+        resources = [json.dumps(resource) for _, resource in element_values(statement, "Resource", ())]
+        if "s3:PutObject" in actions:
+            assert actions == ["s3:PutObject"] and len(resources) == 1 and "/BuildOutpu/*" in resources[0]
+        if "s3:GetObject" in actions:
+            assert len(resources) == 1 and "/SourceOutp/*" in resources[0]
+
+
+def test_the_pipeline_registers_no_privileged_task_definition() -> None:
+    registers = [statement for statement in _role_statements("pipeline", "PipelineRole")
+                 if "ecs:RegisterTaskDefinition" in statement["Action"]]
+    assert registers
+    for statement in registers:
+        assert statement["Condition"] == {"BoolIfExists": {"ecs:privileged": "false"}}
+
+
+@pytest.mark.parametrize("name", sorted(name for name in TEMPLATES if name.endswith("/cluster.yaml")))
+def test_container_instances_refuse_privileged_containers(name: str) -> None:
+    (launch_template,) = [resource for resource in TEMPLATES[name]["Resources"].values()
+                          if resource["Type"] == "AWS::EC2::LaunchTemplate"]
+    user_data = json.dumps(launch_template["Properties"]["LaunchTemplateData"]["UserData"])
+    assert "ECS_DISABLE_PRIVILEGED=true" in user_data
+
+
 def _policy(statement: dict[str, Any], *, key: str = "PolicyDocument",
             resource_type: str = "AWS::IAM::ManagedPolicy") -> PolicyDocument:
     document = {"Version": "2012-10-17", "Statement": [statement]}

@@ -62,13 +62,15 @@ def trust(service_principal: str) -> Policy:
 
 
 def service_role(
-    logical_id: str, service_principal: str, policies: Mapping[str, Sequence[Statement]], *, description: str
+    logical_id: str, service_principal: str, policies: Mapping[str, Sequence[Statement]], *, description: str,
+    path: str,
 ) -> Role:
-    """A role that one AWS service assumes, with one inline policy per entry of `policies`."""
+    """A role that one AWS service assumes, with one inline policy per entry of `policies`, under IAM `path`."""
     role = Role(
         logical_id,
         AssumeRolePolicyDocument=trust(service_principal),
         Description=description,
+        Path=path,
     )
     if policies:
         role.Policies = [

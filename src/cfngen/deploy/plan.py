@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from cfngen._files import write_text
 from cfngen.errors import UsageError
 from cfngen.facts.resource_types import NESTED_STACK
 
@@ -96,10 +97,8 @@ class Plan:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def save(self, path: str | Path) -> Path:
-        """Write the plan file; returns its path."""
-        target = Path(path)
-        target.write_text(self.to_json(), encoding="utf-8")
-        return target
+        """Write the plan file, readable by its owner only (it holds parameter values); returns its path."""
+        return write_text(path, self.to_json(), mode=0o600)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Plan:
