@@ -21,7 +21,7 @@ from typing import Any
 
 from cfngen.deploy import aws
 from cfngen.deploy import bootstrap as bootstrap_stack
-from cfngen.deploy import safety
+from cfngen.deploy import _destroy, safety
 from cfngen.deploy.events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
 from cfngen.deploy.package import Package, inline, package
 from cfngen.deploy.plan import ROOT_PATH, Plan, ResourceChange, describe_tree
@@ -175,6 +175,43 @@ class Deployer:
             self._protect(plan)
             stack = self._describe(plan.stack_id)
         return Outcome(plan.stack_name, "applied", status, _outputs(stack) if stack else {}, events)
+
+    def teardown(self, stack_name: str) -> _destroy.Teardown | None:
+        """What destroy() would delete and keep of the stack tree `stack_name`; None when there is no such stack."""
+        with self._calls.translated():
+            stack = self._settled(stack_name)
+            return None if stack is None else _destroy.inventory(self._cloudformation, stack, self.region)
+
+    def destroy(self, teardown: _destroy.Teardown) -> Outcome:
+        """Delete the tree `teardown` lists: termination protection off, Auto Scaling groups' scale-in protection
+        off, DeleteStack on the root, events streamed until it is gone.
+
+        Raises SafetyError (nothing deleted) when the stack is another one than the one listed (re-created
+        meanwhile), DeployError when the deletion fails (naming the first resource that failed and why).
+        """
+        from botocore.config import Config
+
+        with self._calls.translated():
+            stack = self._settled(teardown.stack_name)
+            if stack is None:
+                return Outcome(teardown.stack_name, "already gone", "DELETE_COMPLETE")
+            if stack["StackId"] != teardown.stack_id:
+                raise SafetyError(f"stack {teardown.stack_name} is not the one listed ({teardown.stack_id}); "
+                                  "it was re-created meanwhile: run destroy again to see what it holds now")
+            autoscaling = self._calls.client(self._session, "autoscaling",
+                                             Config(region_name=self.region, retries=aws.retries()))
+            _destroy.release_scale_in_protection(autoscaling, teardown.protected_groups)
+            if stack.get("EnableTerminationProtection"):
+                self._cloudformation.update_termination_protection(StackName=stack["StackId"],
+                                                                   EnableTerminationProtection=False)
+            watcher = EventWatcher(self._cloudformation, stack["StackId"])
+            watcher.mark_seen()
+            self._cloudformation.delete_stack(StackName=stack["StackId"])
+            status = self._wait_settled(stack["StackId"], teardown.stack_name, watcher)
+        events = tuple(watcher.events)
+        if status != "DELETE_COMPLETE":
+            raise DeployError(_failure(teardown.stack_name, status, events))
+        return Outcome(teardown.stack_name, "destroyed", status, {}, events)
 
     def _describe(self, name: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
