@@ -21,7 +21,7 @@ from typing import Any
 
 from cfngen.deploy import aws
 from cfngen.deploy import bootstrap as bootstrap_stack
-from cfngen.deploy import _destroy, safety
+from cfngen.deploy import _destroy, _drift, safety
 from cfngen.deploy.events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
 from cfngen.deploy.package import Package, inline, package
 from cfngen.deploy.plan import ROOT_PATH, Plan, ResourceChange, describe_tree
@@ -212,6 +212,21 @@ class Deployer:
         if status != "DELETE_COMPLETE":
             raise DeployError(_failure(teardown.stack_name, status, events))
         return Outcome(teardown.stack_name, "destroyed", status, {}, events)
+
+    def drift(self, stack_name: str) -> _drift.DriftReport:
+        """Detect drift on every stack of the tree `stack_name` and wait for each; UsageError when there is
+        no such stack, DeployError when a detection does not finish within the timeout."""
+        with self._calls.translated():
+            stack = self._settled(stack_name)
+            if stack is None:
+                raise UsageError(f"stack {stack_name} does not exist in {self.region}: nothing to compare")
+
+            def wait(check: Any, what: str) -> dict[str, Any]:
+                return poll(check, what=what, timeout_s=self.timeout_s, interval_s=self.poll_s,
+                            progress=self.progress, on_timeout=lambda: DeployError(
+                                f"{what}: not finished after {self.timeout_s:.0f} s"))
+
+            return _drift.detect(self._cloudformation, stack, self.region, wait)
 
     def _describe(self, name: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError

@@ -17,12 +17,11 @@ protection off, for new instances and for the running ones, before the deletion 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from cfngen.facts.resource_types import NESTED_STACK
+from cfngen.deploy import _tree
 
 AUTO_SCALING_GROUP = "AWS::AutoScaling::AutoScalingGroup"
 KEPT = {"Retain": "retained", "RetainExceptOnCreate": "retained", "Snapshot": "snapshot kept"}
@@ -103,13 +102,14 @@ def inventory(cloudformation: Any, stack: Mapping[str, Any], region: str) -> Tea
     kept: list[Kept] = []
     groups: list[str] = []
     stacks: list[str] = []
-    for path, stack_id in _tree(cloudformation, stack["StackId"], stack["StackName"]):
+    for path, stack_id in _tree.stacks(cloudformation, stack["StackId"], stack["StackName"]):
         stacks.append(path)
-        policies = _deletion_policies(cloudformation, stack_id)
-        for resource in _resources(cloudformation, stack_id):
+        policies = {logical_id: str(resource.get("DeletionPolicy", "Delete"))
+                    for logical_id, resource in _tree.template(cloudformation, stack_id).get("Resources", {}).items()}
+        for resource in _tree.resources(cloudformation, stack_id):
             logical_id, resource_type = resource["LogicalResourceId"], resource["ResourceType"]
             physical_id = resource.get("PhysicalResourceId", "")
-            policy = policies.get(logical_id, "Delete")
+            policy = policies.get(logical_id, "Delete")  # no DeletionPolicy written: Delete
             if policy in KEPT:
                 kept.append(Kept(path, logical_id, resource_type, physical_id, policy))
             if policy not in KEPT or policy == "Snapshot":
@@ -139,35 +139,3 @@ def release_scale_in_protection(autoscaling: Any, groups: tuple[str, ...]) -> li
                                                 ProtectedFromScaleIn=False)
         released += protected
     return released
-
-
-def _tree(cloudformation: Any, stack_id: str, path: str) -> Iterator[tuple[str, str]]:
-    """(path, stack id) of the stack and every stack nested under it, parents first."""
-    yield path, stack_id
-    for resource in _resources(cloudformation, stack_id):
-        if resource["ResourceType"] == NESTED_STACK and resource.get("PhysicalResourceId"):
-            yield from _tree(cloudformation, resource["PhysicalResourceId"], f"{path}/{resource['LogicalResourceId']}")
-
-
-def _resources(cloudformation: Any, stack_id: str) -> list[dict[str, Any]]:
-    paginator = cloudformation.get_paginator("list_stack_resources")
-    return [resource for page in paginator.paginate(StackName=stack_id)
-            for resource in page.get("StackResourceSummaries", []) if resource.get("ResourceStatus") != "DELETE_COMPLETE"]
-
-
-def _deletion_policies(cloudformation: Any, stack_id: str) -> dict[str, str]:
-    """Logical id -> DeletionPolicy of the stack's deployed template (Delete when none is written)."""
-    body = cloudformation.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
-    template = body if isinstance(body, Mapping) else _parsed(str(body))
-    return {logical_id: str(resource.get("DeletionPolicy", "Delete"))
-            for logical_id, resource in template.get("Resources", {}).items()}
-
-
-def _parsed(text: str) -> Mapping[str, Any]:
-    try:
-        parsed: Mapping[str, Any] = json.loads(text)
-    except ValueError:
-        from cfnlint.decode.cfn_yaml import loads  # YAML with the short-form intrinsic tags
-
-        parsed = loads(text)
-    return parsed
