@@ -22,6 +22,7 @@ from typing import Any
 from cfngen.deploy import aws
 from cfngen.deploy import bootstrap as bootstrap_stack
 from cfngen.deploy import _destroy, _drift, safety
+from cfngen.deploy._change_set_options import change_set_options
 from cfngen.deploy.events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
 from cfngen.deploy.package import Package, inline, package
 from cfngen.deploy.plan import ROOT_PATH, Plan, ResourceChange, describe_tree
@@ -109,11 +110,13 @@ class Deployer:
             return package(stacks, s3=self._s3, bucket=bucket, region=self.region)
 
     def plan(self, pkg: Package, *, stack_name: str | None = None, parameters: Mapping[str, str] | None = None,
-             replace_failed: bool = False, termination_protection: bool = True) -> Plan:
+             replace_failed: bool = False, termination_protection: bool = True, revert_drift: bool = False) -> Plan:
         """Create one change set on the root (nested stacks included), wait for it and describe the whole tree.
 
         A change set with nothing to do is deleted and the plan says "no changes". A stack in
-        ROLLBACK_COMPLETE is deleted first only with `replace_failed`. Raises DeployError when the
+        ROLLBACK_COMPLETE is deleted first only with `replace_failed`. Retained resources of the same names are
+        adopted (rows with the action "import"); `revert_drift` makes a drift-aware change set instead, whose
+        rows show each drifted property's template and live value. Raises DeployError when the
         stack's state needs a person, UsageError for unknown parameters.
         """
         name = stack_name or pkg.name
@@ -130,7 +133,8 @@ class Deployer:
                 StackName=name, ChangeSetName=_change_set_name(pkg), ChangeSetType=change_set_type,
                 IncludeNestedStacks=True, Capabilities=list(pkg.capabilities), Parameters=arguments,
                 Tags=[{"Key": key, "Value": value} for key, value in sorted(pkg.tags.items())],
-                Description=f"cfngen plan of {pkg.name}", **pkg.template_source())
+                Description=f"cfngen plan of {pkg.name}", **pkg.template_source(),
+                **change_set_options(change_set_type, revert_drift=revert_drift))
             change_set = self._created(created["Id"])
             after = self._describe(created["StackId"])
             plan = Plan(

@@ -21,6 +21,9 @@ ROOT_PATH = "root"
 ACTIONS = {"Add": "add", "Modify": "modify", "Remove": "remove", "Import": "import", "Dynamic": "dynamic"}
 REPLACEMENTS = {"True": "true", "Conditional": "conditional"}
 RECREATING = ("Always", "Conditionally")
+# What a property change of a drift-aware change set does (its AttributeChangeType), in the plan's words.
+DRIFT_EFFECTS = {"Modify": "sets the template value", "Add": "adds the template value",
+                 "Remove": "removes the live value", "SyncWithActual": "keeps the live value (the template matches it)"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class ResourceChange:
     causes: tuple[str, ...] = ()
     physical_id: str = ""
     pipeline_owned: tuple[str, ...] = ()
+    # drift-aware change sets only: (property path, template value, live value, what the change does)
+    properties: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def replaces(self) -> bool:
@@ -85,7 +90,28 @@ class Plan:
         for change in self.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
         summary = ", ".join(f"{count} to {action}" for action, count in sorted(counts.items()))
-        return "\n".join([head, *lines, f"{len(self.changes)} changes: {summary}"])
+        return "\n".join([head, *lines, f"{len(self.changes)} changes: {summary}", *self._adopted(),
+                          *self._property_changes()])
+
+    def _adopted(self) -> list[str]:
+        """Retained resources of the same names that the change set imports instead of creating anew."""
+        adopted = [change for change in self.changes if change.action == "import"]
+        if not adopted:
+            return []
+        return [f"adopts {len(adopted)} existing resource{'s' if len(adopted) != 1 else ''} (kept by an earlier "
+                "stack; ImportExistingResources):",
+                *(f"  {c.stack} {c.logical_id} {c.resource_type} {c.physical_id}".rstrip() for c in adopted)]
+
+    def _property_changes(self) -> list[str]:
+        """Drift-aware change sets: per property, the template value, the live value and what the change does."""
+        rows = [(c.stack, c.logical_id, *prop) for c in self.changes for prop in c.properties]
+        if not rows:
+            return []
+        header = ("stack", "logical id", "property", "template", "live", "change")
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+        return ["property changes (drift-aware change set):",
+                *("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+                  for row in (header, *rows))]
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain JSON-ready data (what --json prints and --out writes)."""
@@ -111,7 +137,8 @@ class Plan:
             values = {key: value for key, value in data.items() if key in names}
             values["changes"] = tuple(
                 ResourceChange(**{**change, "causes": tuple(change.get("causes", ())),
-                                  "pipeline_owned": tuple(change.get("pipeline_owned", ()))})
+                                  "pipeline_owned": tuple(change.get("pipeline_owned", ())),
+                                  "properties": tuple(tuple(row) for row in change.get("properties", ()))})
                 for change in values.get("changes", ()))
             for key in ("nested_change_sets", "previous_parameters", "capabilities"):
                 values[key] = tuple(values.get(key, ()))
@@ -187,7 +214,18 @@ def to_change(stack: str, raw: Mapping[str, Any], pipeline_owned: tuple[str, ...
         stack=stack, logical_id=raw.get("LogicalResourceId", ""), resource_type=raw.get("ResourceType", ""),
         action=action, replacement=replacement, causes=tuple(dict.fromkeys(causes)),
         physical_id=raw.get("PhysicalResourceId", ""), pipeline_owned=pipeline_owned,
+        properties=tuple(_drift_row(detail["Target"]) for detail in details
+                         if "BeforeValueFrom" in detail.get("Target", {})),
     )
+
+
+def _drift_row(target: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """A property of a drift-aware change set (BeforeValueFrom is set only there): path, template value, live
+    value (ActualValue of its drift, else the before value read from the live resource), what the change does.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceTargetDefinition.html"""
+    live = target.get("Drift", {}).get("ActualValue", target.get("BeforeValue", ""))
+    effect = DRIFT_EFFECTS.get(target.get("AttributeChangeType", ""), str(target.get("AttributeChangeType", "")))
+    return (str(target.get("Path") or target.get("Name") or "?"), str(target.get("AfterValue", "")), str(live), effect)
 
 
 def _target(detail: Mapping[str, Any]) -> str:
