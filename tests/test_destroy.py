@@ -63,9 +63,9 @@ def test_destroy_lists_deleted_and_retained_then_deletes_the_tree(deployed: Loca
     out = capsys.readouterr().out
     listing, _, after = out.partition(f"{NAME}: destroyed (DELETE_COMPLETE)")
     assert "termination protection is on: destroy turns it off, then deletes" in listing
-    assert f"delete  {NAME}/Cluster AutoScalingGroup AWS::AutoScaling::AutoScalingGroup" in listing
-    assert (f"retained{NAME}/RegistryWeb WebImageRepository AWS::ECR::Repository {NAME}/web "
-            "(DeletionPolicy Retain)") in listing
+    assert f"  delete         {NAME}/Cluster AutoScalingGroup AWS::AutoScaling::AutoScalingGroup\n" in listing
+    assert (f"  retained       {NAME}/RegistryWeb WebImageRepository AWS::ECR::Repository {NAME}/web "
+            "(DeletionPolicy Retain)\n") in listing
     assert "scale-in protection is turned off first" in listing
     assert (f"aws cloudcontrol delete-resource --type-name AWS::ECR::Repository --identifier {NAME}/web "
             f"--region {REGION}") in after

@@ -9,12 +9,15 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceTa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from cfngen import Deployer, Plan, StackSet, UsageError, load_blueprint, synthesize
+from cfngen.deploy._change_set_options import not_drift_aware
 from cfngen.deploy.plan import to_change
 from cfngen.local import LocalAws
 from tests.conftest import ROOT
@@ -53,10 +56,30 @@ def test_revert_drift_asks_for_a_drift_aware_change_set(aws: LocalAws, dev: Stac
         deployer.plan(deployer.package(dev), revert_drift=True)
     deployer.apply(deployer.plan(deployer.package(dev)))
     sent.clear()
-    deployer.plan(deployer.package(dev), revert_drift=True)
-    (params,) = sent
-    assert (params["DeploymentMode"], params["IncludeNestedStacks"]) == ("REVERT_DRIFT", True)
-    assert "ImportExistingResources" not in params
+    unchanged = deployer.plan(deployer.package(dev), revert_drift=True)
+    retagged = deployer.plan(deployer.package(synthesize(dev.blueprint.model_copy(update={"tags": {"team": "x"}}))),
+                             revert_drift=True)
+    assert [(params["DeploymentMode"], params["IncludeNestedStacks"], "ImportExistingResources" in params)
+            for params in sent] == [("REVERT_DRIFT", True, False)] * 2
+    # The emulator ignores the mode; each plan says so instead of promising a revert that will not happen.
+    for plan in (unchanged, retagged):
+        assert plan.not_drift_aware == ("microservices-minimal",)
+        assert ("not drift-aware (CloudFormation did not apply REVERT_DRIFT; drift in these stays): "
+                "microservices-minimal") in plan.render()
+    assert not unchanged.has_changes and retagged.has_changes
+
+
+def test_nested_change_sets_that_are_not_drift_aware_are_named() -> None:
+    """AWS's answer, in the shape of its API reference: DeploymentMode is present only on a drift-aware change set."""
+    client = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    for name, mode in (("shop", "REVERT_DRIFT"), ("shop-Network-1", "REVERT_DRIFT"), ("shop-Cluster-2", None)):
+        stubber.add_response("describe_change_set", {
+            "ChangeSetName": "cs", "ChangeSetId": f"arn:aws:cloudformation:{REGION}:1:changeSet/cs/{name}",
+            "StackName": name, "Status": "CREATE_COMPLETE", **({"DeploymentMode": mode} if mode else {})},
+            {"ChangeSetName": name})
+    with stubber:
+        assert not_drift_aware(client, ["shop", "shop-Network-1", "shop-Cluster-2"]) == ("shop-Cluster-2",)
 
 
 IMPORTED = {"Action": "Import", "LogicalResourceId": "WebImageRepository", "ResourceType": "AWS::ECR::Repository",
@@ -102,6 +125,8 @@ def test_a_drift_aware_plan_shows_template_and_live_value_per_property() -> None
          "keeps", "the", "live", "value", "(the", "template", "matches", "it)"],
     ]
     assert Plan.from_dict(plan.to_dict()) == plan, "the plan file keeps the property rows"
+    unreverted = replace(plan, not_drift_aware=("microservices-minimal-Cluster-1",))
+    assert Plan.from_dict(unreverted.to_dict()) == unreverted
 
 
 def test_an_ordinary_change_set_has_no_property_rows() -> None:

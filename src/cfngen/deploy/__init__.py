@@ -5,6 +5,8 @@
     plan = d.plan(pkg, stack_name="microservices-demo", parameters={...})
     print(plan.render())               # every change, nested stacks included
     d.apply(plan)                      # execute, stream events, wait; raises on failure
+    print(d.drift("microservices-demo").render())   # drift of every stack of the tree
+    d.destroy(d.teardown("microservices-demo"))     # what goes and what stays (render() it first), then delete
 
 Every AWS call goes through clients with botocore's adaptive retry mode (throttling and
 transient errors are retried with back-off); every wait is our own loop with a timeout.
@@ -22,7 +24,9 @@ from typing import Any
 from cfngen.deploy import aws
 from cfngen.deploy import bootstrap as bootstrap_stack
 from cfngen.deploy import _destroy, _drift, safety
-from cfngen.deploy._change_set_options import change_set_options
+from cfngen.deploy._change_set_options import REVERT_DRIFT, change_set_options, not_drift_aware
+from cfngen.deploy._destroy import Teardown
+from cfngen.deploy._drift import DriftReport
 from cfngen.deploy.events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
 from cfngen.deploy.package import Package, inline, package
 from cfngen.deploy.plan import ROOT_PATH, Plan, ResourceChange, describe_tree
@@ -147,12 +151,15 @@ class Deployer:
                 reason = change_set.get("StatusReason", "")
                 self._cloudformation.delete_change_set(ChangeSetName=created["Id"])
                 if any(marker in reason for marker in NO_CHANGES):
-                    return replace(plan, status_reason=reason)
+                    ignored = (name,) if revert_drift and change_set.get("DeploymentMode") != REVERT_DRIFT else ()
+                    return replace(plan, status_reason=reason, not_drift_aware=ignored)
                 raise DeployError(f"CloudFormation could not create the change set for {name}: {reason}")
             tree = describe_tree(self._cloudformation, created["Id"],
                                  lambda path, raw: safety.pipeline_owned(_template_at(pkg, path), raw))
+            unreverted = not_drift_aware(self._cloudformation, (created["Id"], *tree.nested_change_sets)) \
+                if revert_drift else ()
         return replace(plan, change_set_id=created["Id"], changes=tree.changes,
-                        nested_change_sets=tree.nested_change_sets)
+                       nested_change_sets=tree.nested_change_sets, not_drift_aware=unreverted)
 
     def apply(self, plan: Plan, *, allow_replace: Collection[str] = (), pkg: Package | None = None) -> Outcome:
         """Execute exactly the plan's change set, stream events until the stack settles, protect a new stack.
@@ -180,13 +187,13 @@ class Deployer:
             stack = self._describe(plan.stack_id)
         return Outcome(plan.stack_name, "applied", status, _outputs(stack) if stack else {}, events)
 
-    def teardown(self, stack_name: str) -> _destroy.Teardown | None:
+    def teardown(self, stack_name: str) -> Teardown | None:
         """What destroy() would delete and keep of the stack tree `stack_name`; None when there is no such stack."""
         with self._calls.translated():
             stack = self._settled(stack_name)
             return None if stack is None else _destroy.inventory(self._cloudformation, stack, self.region)
 
-    def destroy(self, teardown: _destroy.Teardown) -> Outcome:
+    def destroy(self, teardown: Teardown) -> Outcome:
         """Delete the tree `teardown` lists: termination protection off, Auto Scaling groups' scale-in protection
         off, DeleteStack on the root, events streamed until it is gone.
 
@@ -217,7 +224,7 @@ class Deployer:
             raise DeployError(_failure(teardown.stack_name, status, events))
         return Outcome(teardown.stack_name, "destroyed", status, {}, events)
 
-    def drift(self, stack_name: str) -> _drift.DriftReport:
+    def drift(self, stack_name: str) -> DriftReport:
         """Detect drift on every stack of the tree `stack_name` and wait for each; UsageError when there is
         no such stack, DeployError when a detection does not finish within the timeout."""
         with self._calls.translated():
@@ -373,4 +380,4 @@ def _failure(name: str, status: str, events: tuple[StackEvent, ...]) -> str:
             f"in stack {cause.stack_name}: {cause.reason or cause.status}")
 
 
-__all__ = ["ConsoleProgress", "Deployer", "Outcome", "Package", "Plan", "ResourceChange"]
+__all__ = ["ConsoleProgress", "Deployer", "DriftReport", "Outcome", "Package", "Plan", "ResourceChange", "Teardown"]

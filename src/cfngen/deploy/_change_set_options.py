@@ -16,12 +16,15 @@ state of the resources, not only with the previous template, and bring drifted p
 template (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/drift-aware-change-sets.html).
 Only a stack that exists has drift; the mode is asked for on the root change set with
 ``IncludeNestedStacks``. AWS's documentation does not say whether the mode reaches the nested change
-sets: the plan shows per stack whether CloudFormation answered with drift information (the nested
-change sets' ``DeploymentMode``), so a stack it did not cover is visible rather than silently unreverted.
+sets, so :func:`not_drift_aware` reads it back from each change set of the tree (DescribeChangeSet
+returns ``DeploymentMode`` for a drift-aware one) and the plan names every stack whose change set is
+not drift-aware: its drift stays, visibly, rather than silently. A nested stack cannot be given a change
+set of its own to fall back on: CloudFormation updates nested stacks only through the root.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from cfngen.errors import UsageError
@@ -42,3 +45,10 @@ def change_set_options(change_set_type: str, *, revert_drift: bool = False) -> d
     # Adoption creates resources; a drift-aware change set brings existing ones back to the template.
     # They are kept apart so that each plan does one of the two things.
     return {"DeploymentMode": REVERT_DRIFT}
+
+
+def not_drift_aware(cloudformation: Any, change_set_ids: Iterable[str]) -> tuple[str, ...]:
+    """The stack names of those change sets that CloudFormation did not make drift-aware."""
+    described = (cloudformation.describe_change_set(ChangeSetName=change_set_id) for change_set_id in change_set_ids)
+    return tuple(str(change_set["StackName"]) for change_set in described
+                 if change_set.get("DeploymentMode") != REVERT_DRIFT)

@@ -18,7 +18,7 @@ protection off, for new instances and for the running ones, before the deletion 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from cfngen.deploy import _tree
@@ -68,14 +68,16 @@ class Teardown:
     stacks: tuple[str, ...] = ()
     deleted: tuple[tuple[str, str, str], ...] = ()  # (stack, logical id, type)
     kept: tuple[Kept, ...] = ()
-    protected_groups: tuple[str, ...] = field(default=())  # Auto Scaling groups whose scale-in protection goes
+    protected_groups: tuple[str, ...] = ()  # Auto Scaling groups whose scale-in protection goes
 
     def render(self) -> str:
         """The list a person confirms: what goes, what stays and why."""
         lines = [f"stack {self.stack_name} ({self.region}, {self.stack_status}): {len(self.stacks)} stacks, "
                  f"{len(self.deleted)} resources to delete, {len(self.kept)} kept"]
-        lines += [f"  delete  {stack} {logical_id} {resource_type}" for stack, logical_id, resource_type in self.deleted]
-        lines += [f"  {KEPT[kept.deletion_policy]:<8}{kept.stack} {kept.logical_id} {kept.resource_type} "
+        width = max(len(word) for word in ("delete", *KEPT.values()))
+        lines += [f"  {'delete':<{width}}  {stack} {logical_id} {resource_type}"
+                  for stack, logical_id, resource_type in self.deleted]
+        lines += [f"  {KEPT[kept.deletion_policy]:<{width}}  {kept.stack} {kept.logical_id} {kept.resource_type} "
                   f"{kept.physical_id} (DeletionPolicy {kept.deletion_policy})" for kept in self.kept]
         if self.termination_protection:
             lines.append("termination protection is on: destroy turns it off, then deletes")

@@ -8,7 +8,7 @@ CloudFormation describes a nested change set as a ``ResourceChange`` of type
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ class Plan:
     termination_protection: bool = True
     stack_policy: str = ""
     status_reason: str = ""
+    not_drift_aware: tuple[str, ...] = ()  # --revert-drift: stacks whose change set CloudFormation left plain
 
     @property
     def has_changes(self) -> bool:
@@ -79,13 +80,10 @@ class Plan:
         """The whole nested tree of changes as a table, with a one-line summary."""
         head = f"stack {self.stack_name} ({self.region}), {self.change_set_type.lower()}"
         if not self.has_changes:
-            return f"{head}: no changes"
-        header = ("stack", "logical id", "type", "action", "replacement", "caused by")
-        rows = [(c.stack, c.logical_id, c.resource_type, c.action, c.replacement or "-", ", ".join(c.causes) or "-")
-                for c in self.changes]
-        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
-                 for row in (header, *rows)]
+            return "\n".join([f"{head}: no changes", *self._property_changes()])
+        lines = _table(("stack", "logical id", "type", "action", "replacement", "caused by"),
+                       [(c.stack, c.logical_id, c.resource_type, c.action, c.replacement or "-",
+                         ", ".join(c.causes) or "-") for c in self.changes])
         counts: dict[str, int] = {}
         for change in self.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
@@ -105,13 +103,12 @@ class Plan:
     def _property_changes(self) -> list[str]:
         """Drift-aware change sets: per property, the template value, the live value and what the change does."""
         rows = [(c.stack, c.logical_id, *prop) for c in self.changes for prop in c.properties]
-        if not rows:
-            return []
-        header = ("stack", "logical id", "property", "template", "live", "change")
-        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
-        return ["property changes (drift-aware change set):",
-                *("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
-                  for row in (header, *rows))]
+        lines = ["property changes (drift-aware change set):",
+                 *_table(("stack", "logical id", "property", "template", "live", "change"), rows)] if rows else []
+        if self.not_drift_aware:
+            lines.append("not drift-aware (CloudFormation did not apply REVERT_DRIFT; drift in these stays): "
+                         + ", ".join(self.not_drift_aware))
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain JSON-ready data (what --json prints and --out writes)."""
@@ -140,7 +137,7 @@ class Plan:
                                   "pipeline_owned": tuple(change.get("pipeline_owned", ())),
                                   "properties": tuple(tuple(row) for row in change.get("properties", ()))})
                 for change in values.get("changes", ()))
-            for key in ("nested_change_sets", "previous_parameters", "capabilities"):
+            for key in ("nested_change_sets", "previous_parameters", "capabilities", "not_drift_aware"):
                 values[key] = tuple(values.get(key, ()))
             return cls(**values)
         except TypeError as exc:
@@ -156,6 +153,13 @@ class Plan:
         except ValueError as exc:
             raise UsageError(f"{path}: not JSON: {exc}") from None
         return cls.from_dict(data)
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Columns padded to their widest cell; the last one is not padded."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+            for row in (header, *rows)]
 
 
 @dataclass(frozen=True)
