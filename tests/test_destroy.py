@@ -56,6 +56,28 @@ def test_destroy_refuses_without_yes_where_nobody_can_answer(deployed: LocalAws,
     assert NAME in _stacks_left()
 
 
+class _Terminal:
+    """stdin of a person who answers `answer`."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self.answer + "\n"
+
+
+@pytest.mark.parametrize(("answer", "left"), [("n", True), ("y", False)])
+def test_destroy_asks_on_a_terminal(deployed: LocalAws, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str], answer: str, left: bool) -> None:
+    monkeypatch.setattr("sys.stdin", _Terminal(answer))
+    assert main(["destroy", DEV]) == 0
+    assert f"delete stack {NAME} and all its nested stacks in {REGION}? [y/N]" in capsys.readouterr().err
+    assert (NAME in _stacks_left()) is left
+
+
 def test_destroy_lists_deleted_and_retained_then_deletes_the_tree(deployed: LocalAws,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     assert cloudformation(REGION).describe_stacks(StackName=NAME)["Stacks"][0]["EnableTerminationProtection"]

@@ -18,8 +18,10 @@ Only a stack that exists has drift; the mode is asked for on the root change set
 ``IncludeNestedStacks``. AWS's documentation does not say whether the mode reaches the nested change
 sets, so :func:`not_drift_aware` reads it back from each change set of the tree (DescribeChangeSet
 returns ``DeploymentMode`` for a drift-aware one) and the plan names every stack whose change set is
-not drift-aware: its drift stays, visibly, rather than silently. A nested stack cannot be given a change
-set of its own to fall back on: CloudFormation updates nested stacks only through the root.
+not drift-aware: its drift stays, visibly, rather than silently. There is no fallback of a change set on
+the nested stack itself: AWS asks that nested stacks be updated only through the root
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-nested-stacks.html), and an
+update made on a child leaves the root's record of it stale.
 """
 
 from __future__ import annotations
