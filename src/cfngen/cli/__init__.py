@@ -20,8 +20,8 @@ from cfngen.errors import CfngenError
 # Command name -> its module under cfngen.cli, in the order `cfngen --help` lists them.
 COMMANDS = {
     "init": "init", "synth": "synth", "lint": "lint", "diff": "diff", "review": "review", "schema": "schema",
-    "render": "render", "bootstrap": "bootstrap", "plan": "plan", "deploy": "deploy", "local-aws": "local_aws",
-    "ci-policy": "ci_policy",
+    "render": "render", "bootstrap": "bootstrap", "plan": "plan", "deploy": "deploy", "destroy": "destroy",
+    "drift": "drift", "local-aws": "local_aws", "ci-policy": "ci_policy",
 }
 
 
