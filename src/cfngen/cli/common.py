@@ -66,7 +66,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
-    """What to plan: --stack-name, --param, --replace-failed, --no-termination-protection."""
+    """What to plan: --stack-name, --param, --replace-failed, --no-termination-protection, --revert-drift."""
     parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                         help="root template parameter (repeatable); others keep their previous values on update")
@@ -78,6 +78,9 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="what a failed first create does: roll back (default), roll back and delete the stack, "
                              "or keep what was made for inspection; a rollback deletes what the run created "
                              "(RetainExceptOnCreate)")
+    parser.add_argument("--revert-drift", action="store_true",
+                        help="drift-aware change set: also bring properties changed outside CloudFormation back to "
+                             "the template (the plan shows template value, live value and the change per property)")
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -120,7 +123,7 @@ def make_plan(args: argparse.Namespace, blueprint: Blueprint, *,
     pkg = target.upload(bundle_checked(target, blueprint))
     plan = target.plan(pkg, stack_name=args.stack_name, parameters=dict(args.param),
                        replace_failed=args.replace_failed, termination_protection=args.termination_protection,
-                       on_failure=args.on_failure)
+                       on_failure=args.on_failure, revert_drift=args.revert_drift)
     return target, pkg, plan
 
 

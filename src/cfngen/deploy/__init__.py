@@ -5,6 +5,8 @@
     plan = d.plan(pkg, stack_name="microservices-demo", parameters={...})
     print(plan.render())               # every change, nested stacks included, protections that differ
     d.apply(plan, pkg=pkg)             # re-check with AWS, execute, stream events, wait, converge protections
+    print(d.drift("microservices-demo").render())   # drift of every stack of the tree
+    d.destroy(d.teardown("microservices-demo"))     # what goes and what stays (render() it first), then delete
 
 Every AWS call goes through clients with botocore's adaptive retry mode (throttling and
 transient errors are retried with back-off) and connect/read timeouts derived from the
@@ -21,9 +23,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from cfngen.deploy import _protections, _replacements, _validation, aws
+from cfngen.deploy import _destroy, _drift, _protections, _replacements, _validation, aws, safety
 from cfngen.deploy import bootstrap as bootstrap_stack
-from cfngen.deploy import safety
+from cfngen.deploy._change_set_options import REVERT_DRIFT, change_set_options, not_drift_aware
+from cfngen.deploy._destroy import Teardown
+from cfngen.deploy._drift import DriftReport
 from cfngen.deploy.events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
 from cfngen.deploy.package import Package, bundle, inline, upload
 from cfngen.deploy.plan import ROOT_PATH, ChangeTree, Plan, ResourceChange, describe_tree
@@ -136,15 +140,18 @@ class Deployer:
         return self.upload(self.bundle(stacks))
 
     def plan(self, pkg: Package, *, stack_name: str | None = None, parameters: Mapping[str, str] | None = None,
-             replace_failed: bool = False, termination_protection: bool = True, on_failure: str = "rollback") -> Plan:
+             replace_failed: bool = False, termination_protection: bool = True, on_failure: str = "rollback",
+             revert_drift: bool = False) -> Plan:
         """Create one change set on the root (nested stacks included), wait for it and describe the whole tree.
 
         The rows are the change set's and those of cfngen's own template analysis of an update (a
         replacement the preview does not show). A change set with nothing to do is deleted and the plan
         says "no changes". The live protections of an existing stack are compared with the package's.
         A stack in ROLLBACK_COMPLETE is never deleted here: with `replace_failed` the plan says so and
-        apply() deletes it. `on_failure` (rollback, delete, keep) applies to a first create. Raises
-        DeployError when the stack's state needs a person, UsageError for unknown parameters.
+        apply() deletes it. `on_failure` (rollback, delete, keep) applies to a first create. Retained
+        resources of the same names are adopted (rows with the action "import"); `revert_drift` makes a
+        drift-aware change set instead, whose rows show each drifted property's template and live value.
+        Raises DeployError when the stack's state needs a person, UsageError for unknown parameters.
         """
         name = stack_name or pkg.name
         given = dict(parameters or {})
@@ -165,7 +172,7 @@ class Deployer:
                              for logical_id, resource in pkg.root.get("Resources", {}).items())
                 return replace(base, stack_id=stack["StackId"], replaces_stack=stack["StackId"], changes=adds,
                                stack_status=_status(stack) or "", stack_updated=_updated(stack))
-            return self._change_set(pkg, base, stack if step is Next.UPDATE else None)
+            return self._change_set(pkg, base, stack if step is Next.UPDATE else None, revert_drift=revert_drift)
 
     def verify(self, recorded: Plan, pkg: Package, *, termination_protection: bool = True) -> Plan:
         """The plan to apply for a plan file: what AWS says about its change set, and the protections of `pkg`.
@@ -264,10 +271,12 @@ class Deployer:
             stack = self._describe(stack_name)
             return [str(gap) for gap in self._gaps(stack, safety.stack_policy(pkg), termination_protection)]
 
-    def _change_set(self, pkg: Package, base: Plan, stack: dict[str, Any] | None) -> Plan:
+    def _change_set(self, pkg: Package, base: Plan, stack: dict[str, Any] | None, *,
+                    revert_drift: bool = False) -> Plan:
         """Create the change set of `base` on `stack` (None: a create), wait for it and describe the tree."""
         arguments, previous = _parameters(pkg, stack, base.parameters)
         options = {"OnStackFailure": base.on_failure} if base.change_set_type == "CREATE" else {}
+        options.update(change_set_options(base.change_set_type, revert_drift=revert_drift))
         created = self._cloudformation.create_change_set(
             StackName=base.stack_name, ChangeSetName=_change_set_name(pkg), ChangeSetType=base.change_set_type,
             IncludeNestedStacks=True, Capabilities=list(pkg.capabilities), Parameters=arguments,
@@ -284,15 +293,19 @@ class Deployer:
             reason = change_set.get("StatusReason", "")
             if any(marker in reason for marker in NO_CHANGES):
                 self._cloudformation.delete_change_set(ChangeSetName=created["Id"])
-                return replace(plan, status_reason=reason, on_failure="")
+                ignored = (base.stack_name,) if revert_drift and change_set.get("DeploymentMode") != REVERT_DRIFT \
+                    else ()
+                return replace(plan, status_reason=reason, on_failure="", not_drift_aware=ignored)
             if not any(finding.mode == "FAIL" for finding in findings):
                 self._cloudformation.delete_change_set(ChangeSetName=created["Id"])
                 raise DeployError(f"CloudFormation could not create the change set for {base.stack_name}: {reason}")
             # Early validation failed: the change set stays (FAILED) for the console; apply() refuses it.
             return replace(plan, change_set_id=created["Id"], status_reason=reason, validation=findings)
         tree = self._tree(created["Id"], base.change_set_type, created["StackId"], pkg)
+        unreverted = not_drift_aware(self._cloudformation, (created["Id"], *tree.nested_change_sets)) \
+            if revert_drift else ()
         return replace(plan, change_set_id=created["Id"], changes=tree.changes,
-                       nested_change_sets=tree.nested_change_sets, validation=findings)
+                       nested_change_sets=tree.nested_change_sets, validation=findings, not_drift_aware=unreverted)
 
     def _tree(self, change_set_id: str, change_set_type: str, stack_id: str, pkg: Package | None) -> ChangeTree:
         """The change set's rows (nested ones included), merged with cfngen's template analysis of an update."""
@@ -364,6 +377,58 @@ class Deployer:
     def _converge(self, stack: dict[str, Any] | None, policy: str, termination_protection: bool) -> tuple[str, ...]:
         gaps = self._gaps(stack, policy, termination_protection)
         return tuple(str(gap) for gap in _protections.converge(self._cloudformation, gaps, policy=policy))
+
+    def teardown(self, stack_name: str) -> Teardown | None:
+        """What destroy() would delete and keep of the stack tree `stack_name`; None when there is no such stack."""
+        with self._calls.translated():
+            stack = self._settled(stack_name)
+            return None if stack is None else _destroy.inventory(self._cloudformation, stack, self.region)
+
+    def destroy(self, teardown: Teardown) -> Outcome:
+        """Delete the tree `teardown` lists: termination protection off, Auto Scaling groups' scale-in protection
+        off, DeleteStack on the root, events streamed until it is gone.
+
+        Raises SafetyError (nothing deleted) when the stack is another one than the one listed (re-created
+        meanwhile), DeployError when the deletion fails (naming the first resource that failed and why).
+        """
+        from botocore.config import Config
+
+        with self._calls.translated():
+            stack = self._settled(teardown.stack_name)
+            if stack is None:
+                return Outcome(teardown.stack_name, "already gone", "DELETE_COMPLETE")
+            if stack["StackId"] != teardown.stack_id:
+                raise SafetyError(f"stack {teardown.stack_name} is not the one listed ({teardown.stack_id}); "
+                                  "it was re-created meanwhile: run destroy again to see what it holds now")
+            autoscaling = self._calls.client(self._session, "autoscaling",
+                                             Config(region_name=self.region, retries=aws.retries()))
+            _destroy.release_scale_in_protection(autoscaling, teardown.protected_groups)
+            if stack.get("EnableTerminationProtection"):
+                self._cloudformation.update_termination_protection(StackName=stack["StackId"],
+                                                                   EnableTerminationProtection=False)
+            watcher = EventWatcher(self._cloudformation, stack["StackId"])
+            watcher.mark_seen()
+            self._cloudformation.delete_stack(StackName=stack["StackId"])
+            status = self._wait_settled(stack["StackId"], teardown.stack_name, watcher)
+        events = tuple(watcher.events)
+        if status != "DELETE_COMPLETE":
+            raise DeployError(_failure(teardown.stack_name, status, events))
+        return Outcome(teardown.stack_name, "destroyed", status, {}, events)
+
+    def drift(self, stack_name: str) -> DriftReport:
+        """Detect drift on every stack of the tree `stack_name` and wait for each; UsageError when there is
+        no such stack, DeployError when a detection does not finish within the timeout."""
+        with self._calls.translated():
+            stack = self._settled(stack_name)
+            if stack is None:
+                raise UsageError(f"stack {stack_name} does not exist in {self.region}: nothing to compare")
+
+            def wait(check: Any, what: str) -> dict[str, Any]:
+                return poll(check, what=what, timeout_s=self.timeout_s, interval_s=self.poll_s,
+                            progress=self.progress, on_timeout=lambda: DeployError(
+                                f"{what}: not finished after {self.timeout_s:.0f} s"))
+
+            return _drift.detect(self._cloudformation, stack, self.region, wait)
 
     def _describe(self, name: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
@@ -556,4 +621,5 @@ def _failure(name: str, status: str, events: tuple[StackEvent, ...]) -> str:
             f"in stack {cause.stack_name}: {cause.reason or cause.status}")
 
 
-__all__ = ["ConsoleProgress", "Deployer", "Interrupted", "Outcome", "Package", "Plan", "ResourceChange"]
+__all__ = ["ConsoleProgress", "Deployer", "DriftReport", "Interrupted", "Outcome", "Package", "Plan", "ResourceChange",
+           "Teardown"]

@@ -9,6 +9,7 @@ the safety rules see every replacement and removal whichever preview CloudFormat
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -36,9 +37,8 @@ def merged(previewed: Iterable[ResourceChange], analysed: Iterable[ResourceChang
         key = (change.stack, change.logical_id)
         shown = rows.get(key)
         if shown is None or not (shown.replaces or shown.action == "remove"):
-            rows[key] = change if shown is None else ResourceChange(
-                shown.stack, shown.logical_id, shown.resource_type, change.action, change.replacement,
-                change.causes, shown.physical_id, shown.pipeline_owned, "template")
+            rows[key] = change if shown is None else replace(
+                shown, action=change.action, replacement=change.replacement, causes=change.causes, source="template")
     return tuple(rows.values())
 
 
