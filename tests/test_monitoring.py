@@ -104,6 +104,12 @@ def test_every_alarm_a_deployment_group_rolls_back_on_is_an_alarm_the_monitoring
             assert group["AlarmConfiguration"]["Enabled"] is True
             assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
             named += [alarm["Name"] for alarm in group["AlarmConfiguration"]["Alarms"]]
+        # Services under the ECS controller roll back on the same alarms, named in the service itself.
+        for service in _resources(child.template.to_dict(), "AWS::ECS::Service").values():
+            alarms = service.get("DeploymentConfiguration", {}).get("Alarms")
+            if alarms is not None:
+                assert alarms["Enable"] is True and alarms["Rollback"] is True
+                named += alarms["AlarmNames"]
     assert len(named) == len(SERVICE_ALARM_KINDS) * len(stack_set.blueprint.services)
     assert set(named) <= created, f"named by a deployment group, created by nobody: {sorted(set(named) - created)}"
 
@@ -234,8 +240,10 @@ def test_failure_rules_match_the_services_pipeline_deployment_and_crashed_tasks(
         "PipelineFailedRule": "shop-pipeline-failed", "DeploymentFailedRule": "shop-deployment-failed",
         "TaskStoppedRule": "shop-task-crashed"}
     pipeline = rules["PipelineFailedRule"]["EventPattern"]
+    # The run CodePipeline starts when it creates a pipeline, before its repository has a commit, pages nobody.
     assert pipeline["detail"] == {"state": ["FAILED"],
-                                  "pipeline": [{"Ref": "ApiPipelineName"}, {"Ref": "WebFrontPipelineName"}]}
+                                  "pipeline": [{"Ref": "ApiPipelineName"}, {"Ref": "WebFrontPipelineName"}],
+                                  "execution-trigger": {"trigger-type": [{"anything-but": ["CreatePipeline"]}]}}
     deployment = rules["DeploymentFailedRule"]["EventPattern"]
     assert deployment["source"] == ["aws.codedeploy"] and deployment["detail"]["state"] == ["FAILURE"]
     assert deployment["detail"]["application"] == [{"Ref": "ApiCodeDeployApplicationName"},
@@ -247,8 +255,22 @@ def test_failure_rules_match_the_services_pipeline_deployment_and_crashed_tasks(
                                               "cluster/${ClusterName}"}]
 
 
-def test_rule_messages_are_readable_text_with_every_placeholder_mapped() -> None:
-    for rule in _resources(_build(_blueprint()), "AWS::Events::Rule").values():
+def test_ecs_deployments_fail_into_a_rule_of_their_own_and_codedeploys_only_where_used() -> None:
+    blueprint = _blueprint(deployment={"strategy": "ecs-blue-green"})
+    rules = _resources(_build(blueprint), "AWS::Events::Rule")
+    assert set(rules) == {"PipelineFailedRule", "EcsDeploymentFailedRule", "TaskStoppedRule"}
+    pattern = rules["EcsDeploymentFailedRule"]["EventPattern"]
+    assert pattern["detail-type"] == ["ECS Deployment State Change"]
+    assert pattern["detail"] == {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}
+    assert pattern["resources"][0] == {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
+                                                  "service/${ClusterName}/${ApiServiceName}"}
+    policy = _resources(_build(blueprint), "AWS::SNS::TopicPolicy")["AlarmTopicPolicy"]
+    assert "shop-ecs-deployment-failed" in json.dumps(policy) and "shop-deployment-failed" not in json.dumps(policy)
+
+
+@pytest.mark.parametrize("deployment", ["codedeploy", "ecs-canary"])
+def test_rule_messages_are_readable_text_with_every_placeholder_mapped(deployment: str) -> None:
+    for rule in _resources(_build(_blueprint(deployment={"strategy": deployment})), "AWS::Events::Rule").values():
         (target,) = rule["Targets"]
         assert target["Arn"] == {"Ref": "AlarmTopic"}
         transformer = target["InputTransformer"]

@@ -69,7 +69,7 @@ def test_stack_per_service_with_the_wired_names() -> None:
         "LogsKmsKeyArn", "ClusterName", "ServiceAServiceName", "ServiceAServiceArn", "ServiceAExecutionRoleArn",
         "ServiceATaskRoleArn", "ServiceARepositoryUri", "ServiceARepositoryArn", "ServiceAProductionListenerArn",
         "ServiceATestListenerArn", "ServiceABlueTargetGroupName", "ServiceAGreenTargetGroupName",
-        "ServiceASourceRepositoryName", "ServiceASourceRepositoryArn",
+        "ServiceASourceRepositoryName", "ServiceASourceRepositoryArn", "CapacityProviderName",
     ])
     assert stacks[0].root_outputs == ("ServiceAPipelineName",)
 
@@ -94,7 +94,7 @@ def test_build_is_privileged_with_a_written_skip_and_logs_to_an_encrypted_group(
     (skip,) = project["Metadata"]["checkov"]["skip"]
     assert skip["id"] == "CKV_AWS_316" and "docker build" in skip["comment"]
     names = {variable["Name"] for variable in project["Properties"]["Environment"]["EnvironmentVariables"]}
-    assert names == {"REPOSITORY_URI", "CONTAINER_NAME"}
+    assert names == {"REPOSITORY_URI", "CONTAINER_NAME", "TASK_FAMILY", "CAPACITY_PROVIDER"}
     log_group = _one(template, "AWS::Logs::LogGroup")
     assert log_group["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"} and log_group["RetentionInDays"] == 30
     assert project["Properties"]["LogsConfig"]["CloudWatchLogs"]["GroupName"] == {"Ref": "WebBuildLogGroup"}
@@ -104,8 +104,9 @@ def test_build_role_pushes_to_one_repository() -> None:
     statements = _statements(_template(_blueprint()), "WebBuildRole")
     pushes = [statement for statement in statements if "ecr:PutImage" in statement["Action"]]
     assert [statement["Resource"] for statement in pushes] == [[{"Ref": "WebRepositoryArn"}]]
-    (login,) = [statement for statement in statements if statement["Resource"] == ["*"]]
-    assert login["Action"] == ["ecr:GetAuthorizationToken"]
+    unscoped = [statement["Action"] for statement in statements if statement["Resource"] == ["*"]]
+    # ECR's login token is account-wide; DescribeTaskDefinition has no resource type (cfngen.facts.iam).
+    assert unscoped == [["ecr:GetAuthorizationToken"], ["ecs:DescribeTaskDefinition"]]
 
 
 def test_deployment_group_is_blue_green_with_traffic_control_and_rolls_back() -> None:
@@ -155,11 +156,24 @@ def test_pipeline_stages_with_codecommit_source_started_by_eventbridge() -> None
     configuration = dict(deploy["Configuration"])
     assert configuration.pop("ApplicationName") == {"Ref": "WebCodeDeployApplication"}
     assert configuration.pop("DeploymentGroupName") == {"Ref": "WebDeploymentGroup"}
+    # The build writes taskdef.json and appspec.yaml beside imageDetail.json: the source holds only code.
     assert configuration == {
-        "TaskDefinitionTemplateArtifact": "SourceOutput", "TaskDefinitionTemplatePath": "taskdef.json",
-        "AppSpecTemplateArtifact": "SourceOutput", "AppSpecTemplatePath": "appspec.yaml",
+        "TaskDefinitionTemplateArtifact": "BuildOutput", "TaskDefinitionTemplatePath": "taskdef.json",
+        "AppSpecTemplateArtifact": "BuildOutput", "AppSpecTemplatePath": "appspec.yaml",
         "Image1ArtifactName": "BuildOutput", "Image1ContainerName": "IMAGE1_NAME",
     }
+    assert deploy["InputArtifacts"] == [{"Name": "BuildOutput"}]
+
+
+def test_a_repository_buildspec_reads_the_repository_files() -> None:
+    template = _template(_blueprint(buildspec="repository"))
+    assert template["Resources"]["WebBuildProject"]["Properties"]["Source"]["BuildSpec"] == "buildspec.yml"
+    (deploy,) = _one(template, "AWS::CodePipeline::Pipeline")["Stages"][-1]["Actions"]
+    assert deploy["Configuration"]["TaskDefinitionTemplateArtifact"] == "SourceOutput"
+    assert deploy["InputArtifacts"] == [{"Name": "SourceOutput"}, {"Name": "BuildOutput"}]
+    assert "CapacityProviderName" not in template["Parameters"]
+    assert not [statement for statement in _statements(template, "WebBuildRole")
+                if "ecs:DescribeTaskDefinition" in statement["Action"]]
 
 
 def test_connection_source_and_manual_approval() -> None:

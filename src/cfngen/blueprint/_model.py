@@ -234,7 +234,7 @@ class Deployment(Spec):
                                               f"strategy {self.strategy!r} has no test traffic stage to wait in"))
         for name, strategy in (("step_percent", "ecs-linear"), ("step_bake_minutes", "ecs-linear"),
                                ("canary_percent", "ecs-canary"), ("canary_bake_minutes", "ecs-canary")):
-            if name in self.model_fields_set and self.strategy != strategy:
+            if getattr(self, name) != type(self).model_fields[name].default and self.strategy != strategy:
                 errors.append(((name,), f"applies to strategy {strategy!r} only, not {self.strategy!r}"))
         if errors:
             raise CrossFieldErrors(errors)

@@ -434,7 +434,7 @@ def _stack_update_statements(blueprint: Blueprint) -> list[Statement]:
         iam.allow([cloudformation.DescribeStacks], [StackId]),
         iam.allow([cloudformation.CreateChangeSet, cloudformation.DescribeChangeSet, cloudformation.ExecuteChangeSet,
                    cloudformation.DescribeStacks, cloudformation.UpdateStack],
-                  [root, nested, iam.arn("cloudformation", f"changeSet/{CHANGE_SET_PREFIX}*/*")]),
+                  [root, nested]),
         iam.allow([ssm.GetParameters], [iam.arn("ssm", f"parameter{ECS_AMI_PARAMETER}", account=False)]),
     ]
 
@@ -451,7 +451,7 @@ def _rollout_statements(blueprint: Blueprint, service: Service) -> list[Statemen
         iam.allow([ecs.UpdateService, ecs.DescribeServices, ecs.ListServiceDeployments, ecs.ListTagsForResource],
                   [service_arn]),
         iam.allow([ecs.DescribeServiceDeployments, ecs.StopServiceDeployment],
-                  [iam.arn("ecs", f"service-deployment/${{ClusterName}}/${{{prefix}ServiceName}}/*")]),
+                  [service_arn, iam.arn("ecs", f"service-deployment/${{ClusterName}}/${{{prefix}ServiceName}}/*")]),
         _pass_task_roles(prefix),
     ]
     if blueprint.deployment_of(service).shifts_traffic:
