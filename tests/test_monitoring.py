@@ -411,3 +411,18 @@ def test_demo_blueprint_shows_every_optional_section() -> None:
     assert {"database", "pipeline", "alarms", "budget", "logs", "tags"} <= set(optional) <= set(written)
     assert demo.database is not None and demo.budget is not None and demo.alarms.email is not None
     assert {child.name for child in synthesize(demo).children} >= {"database", "monitoring", "pipeline-service-a"}
+
+
+def test_with_approvals_the_accounts_roles_may_use_the_alarm_key_through_sns_only() -> None:
+    """The pipelines publish approval requests with their own roles; the key lets the account's roles use it
+    only through SNS in this account, and only when the blueprint has approvals."""
+    def key_statements(blueprint: Blueprint) -> list[dict[str, Any]]:
+        (key,) = _resources(_build(blueprint), "AWS::KMS::Key").values()
+        return list(key["KeyPolicy"]["Statement"])
+
+    (through_sns,) = [statement for statement in key_statements(_blueprint(pipeline={"approval": True}))
+                      if statement["Sid"] == "AccountPublishersEncryptThroughSns"]
+    assert through_sns["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert through_sns["Condition"] == {"StringEquals": {
+        "kms:ViaService": {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"}, "kms:CallerAccount": {"Ref": "AWS::AccountId"}}}
+    assert "AccountPublishersEncryptThroughSns" not in [statement["Sid"] for statement in key_statements(_blueprint())]

@@ -188,6 +188,14 @@ def test_connection_source_and_manual_approval() -> None:
     template = _template(VARIANTS["connection-with-approval"])
     stages = _one(template, "AWS::CodePipeline::Pipeline")["Stages"]
     assert [stage["Name"] for stage in stages] == ["Source", "Build", "Approve", "Deploy"]
+    (approve,) = stages[2]["Actions"]
+    topic = {"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:shop-alarms"}
+    assert approve["Configuration"]["NotificationArn"] == topic
+    notify = {tuple(statement["Action"]): statement for statement in _statements(template, "WebPipelineRole")}
+    assert notify[("sns:Publish",)]["Resource"] == [topic]
+    key_use = notify[("kms:Decrypt", "kms:GenerateDataKey")]
+    assert key_use["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": "alias/shop-alarms"}
+    assert key_use["Condition"]["StringEquals"] == {"kms:ViaService": {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"}}
     (source,) = stages[0]["Actions"]
     assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
     assert source["Configuration"]["ConnectionArn"] == CONNECTION

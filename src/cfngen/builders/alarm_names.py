@@ -24,3 +24,8 @@ def service_alarm_name(blueprint: Blueprint, service: Service, kind: str) -> str
 def service_alarm_names(blueprint: Blueprint, service: Service) -> list[str]:
     """Every alarm name of `service`, in SERVICE_ALARM_KINDS order."""
     return [service_alarm_name(blueprint, service, kind) for kind in SERVICE_ALARM_KINDS]
+
+
+def alarm_topic_name(blueprint: Blueprint) -> str:
+    """Name of the SNS topic every alarm, failure rule and approval request goes to; its key's alias is alias/<name>."""
+    return f"{blueprint.name}-alarms"

@@ -46,7 +46,7 @@ from cfngen.blueprint import Blueprint, Database, Service
 from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
 from cfngen.blueprint import Budget as BudgetSpec
 from cfngen.builders import iam, load_balancer
-from cfngen.builders.alarm_names import service_alarm_name
+from cfngen.builders.alarm_names import alarm_topic_name, service_alarm_name
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.builders.keys import key_administrators
 from cfngen.synth._stack import NestedStack
@@ -181,15 +181,17 @@ def _add_topic(template: Template, blueprint: Blueprint) -> None:
         "AlarmKey",
         Description=f"{blueprint.name}: encrypts the alarm topic; CloudWatch, EventBridge and Budgets may publish",
         EnableKeyRotation=True,
-        KeyPolicy=iam.policy_document(key_administrators(), _publishers_use_key(blueprint)),
+        KeyPolicy=iam.policy_document(key_administrators(), _publishers_use_key(blueprint),
+                                      *_account_publishes_through_sns(blueprint)),
         # Nothing outlives the topic under this key: SNS keeps messages only until delivered.
         DeletionPolicy="Delete",
         UpdateReplacePolicy="Delete",
     ))
-    template.add_resource(Alias("AlarmKeyAlias", AliasName=f"alias/{blueprint.name}-alarms", TargetKeyId=Ref(key)))
+    template.add_resource(Alias("AlarmKeyAlias", AliasName=f"alias/{alarm_topic_name(blueprint)}",
+                                TargetKeyId=Ref(key)))
     template.add_resource(Topic(
         TOPIC,
-        TopicName=f"{blueprint.name}-alarms",
+        TopicName=alarm_topic_name(blueprint),
         DisplayName=f"{blueprint.name} alarms",
         KmsMasterKeyId=GetAtt(key, "Arn"),
     ))
@@ -216,6 +218,25 @@ def _publishers_use_key(blueprint: Blueprint) -> Statement:
         Action=[kms.Decrypt, kms.GenerateDataKey],
         Resource=["*"],  # in a key policy "*" means this key
     )
+
+
+def _account_publishes_through_sns(blueprint: Blueprint) -> list[Statement]:
+    """With pipeline approvals: the account's roles whose IAM policy allows it may use the key, through SNS only.
+
+    The pipelines publish their approval requests to the topic with their own roles, which exist before
+    this stack; their policies name the key by its alias (pipeline.py).
+    """
+    if not blueprint.pipeline.approval:
+        return []
+    return [Statement(
+        Sid="AccountPublishersEncryptThroughSns",
+        Effect=Allow,
+        Principal=Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]),
+        Action=[kms.Decrypt, kms.GenerateDataKey],
+        Resource=["*"],  # in a key policy "*" means this key
+        Condition=Condition(StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com"),
+                                          "kms:CallerAccount": AccountId})),
+    )]
 
 
 def _rule_names(blueprint: Blueprint) -> list[str]:

@@ -51,9 +51,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from awacs import awslambda, cloudformation, cloudwatch, codebuild, codecommit, codedeploy, codepipeline, ecr, ecs
-from awacs import elasticloadbalancing, logs, s3, ssm
+from awacs import elasticloadbalancing, kms, logs, s3, sns, ssm
 from awacs import iam as iam_actions
-from awacs.aws import Action, Bool, Condition, Deny, Principal, Statement, StringEquals
+from awacs.aws import Action, Bool, Condition, Deny, ForAnyValueStringEquals, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, StackId, Sub, Template
 from troposphere.codebuild import Artifacts, CloudWatchLogs, Environment, EnvironmentVariable, LogsConfig, Project
 from troposphere.codebuild import Source as BuildSource
@@ -94,6 +94,7 @@ from troposphere.s3 import (
 
 from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Deployment, Service
+from cfngen.builders import alarm_names as monitoring_names
 from cfngen.builders import iam, taskdef
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.service import ECS_PRINCIPAL, infrastructure_role_id
@@ -477,6 +478,7 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
             "read-source": [_source_statement(blueprint, prefix)],
             "run-build": [iam.allow([codebuild.StartBuild, codebuild.BatchGetBuilds], projects)],
             **({"deploy": _deploy_statements(blueprint, service)} if codedeploy else {}),
+            **({"notify-approvers": _notify_statements(blueprint)} if blueprint.pipeline.approval else {}),
         },
         description=f"Lets CodePipeline run {service.name}'s pipeline: read its source, build, deploy it",
     ))
@@ -494,7 +496,9 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
         stages.append(Stages(Name="Approve", Actions=[Actions(
             Name="ApproveDeployment",
             ActionTypeId=ActionTypeId(Category="Approval", Owner="AWS", Provider="Manual", Version="1"),
-            Configuration={"CustomData": f"Deploy the new image of {service.name} to {blueprint.name}?"},
+            # The alarm topic tells on-call that a deployment waits for them.
+            Configuration={"CustomData": f"Deploy the new image of {service.name} to {blueprint.name}?",
+                           "NotificationArn": _alarm_topic_arn(blueprint)},
         )]))
     stages.append(Stages(Name="Deploy", Actions=[_deploy_action(blueprint, service)]))
     template.add_resource(Pipeline(
@@ -557,6 +561,27 @@ def _source_action(blueprint: Blueprint, service: Service) -> Actions:
                        "BranchName": blueprint.pipeline.branch, "DetectChanges": True,
                        "OutputArtifactFormat": "CODE_ZIP"},
     )
+
+
+def _alarm_topic_arn(blueprint: Blueprint) -> Sub:
+    """The monitoring stack's topic, by its fixed name: that stack comes after the pipelines (see alarm_names)."""
+    return iam.arn("sns", monitoring_names.alarm_topic_name(blueprint))
+
+
+def _notify_statements(blueprint: Blueprint) -> list[Statement]:
+    """Publish the approval request to the alarm topic, encrypting it with the topic's key through SNS only.
+
+    The key's id is not known here, so the key is named by its alias (kms:ResourceAliases); its key policy
+    lets the account's principals use it through SNS (monitoring.py).
+    https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html
+    """
+    return [
+        iam.allow([sns.Publish], [_alarm_topic_arn(blueprint)]),
+        iam.allow([kms.Decrypt, kms.GenerateDataKey], [iam.arn("kms", "key/*")], condition=Condition([
+            ForAnyValueStringEquals({"kms:ResourceAliases": f"alias/{monitoring_names.alarm_topic_name(blueprint)}"}),
+            StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")}),
+        ])),
+    ]
 
 
 def _source_statement(blueprint: Blueprint, prefix: str) -> Statement:
