@@ -15,9 +15,9 @@ from botocore.validate import ParamValidator
 
 from cfngen import Blueprint, load_blueprint
 from cfngen.builders import pipeline
+from cfngen.builders.contracts import service_alarm_name, service_alarm_names
 from cfngen.extras._service_files import StackValues, render_service_files
 from cfngen.local import LocalAws
-from cfngen.builders.alarm_names import service_alarm_name, service_alarm_names
 from cfngen.linting import lint_texts
 from tests.conftest import ROOT, checkov_failures
 

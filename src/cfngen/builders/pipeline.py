@@ -94,11 +94,11 @@ from troposphere.s3 import (
 
 from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Deployment, Service
-from cfngen.builders import alarm_names as monitoring_names
+from cfngen.builders import contracts
 from cfngen.builders import iam, taskdef
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
+from cfngen.builders.contracts import service_alarm_names
 from cfngen.builders.service import ECS_PRINCIPAL, infrastructure_role_id
-from cfngen.builders.alarm_names import service_alarm_names
 from cfngen.builders.base import add_output, add_parameter, new_template, tagged
 from cfngen.builders.registry import uses_codecommit
 from cfngen.synth.suppress import skip_check
@@ -127,7 +127,7 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
     """One pipeline stack per service; the root lists every pipeline's name."""
     for service in blueprint.services:
         yield NestedStack(f"pipeline-{service.name}", build(blueprint, service),
-                          root_outputs=(f"{service.logical_name}PipelineName",), service=service.name)
+                          root_outputs=(contracts.of_service(service, "PipelineName"),), service=service.name)
 
 
 def build(blueprint: Blueprint, service: Service) -> Template:
@@ -182,34 +182,33 @@ def physical_name(blueprint: Blueprint, service: Service) -> str:
 
 
 def _add_parameters(template: Template, blueprint: Blueprint, service: Service) -> None:
-    prefix = service.logical_name
     deployment = blueprint.deployment_of(service)
     inputs = [
-        ("LogsKmsKeyArn", "KMS key that encrypts the build log group"),
-        ("ClusterName", "ECS cluster the service runs in"),
-        (f"{prefix}ServiceName", f"ECS service of {service.name}"),
-        (f"{prefix}ServiceArn", f"ECS service ARN of {service.name}"),
-        (f"{prefix}ExecutionRoleArn", f"Task execution role of {service.name} (passed to ECS on deploy)"),
-        (f"{prefix}TaskRoleArn", f"Task role of {service.name} (passed to ECS on deploy)"),
-        (f"{prefix}RepositoryUri", f"ECR repository URI the build pushes {service.name}'s images to"),
-        (f"{prefix}RepositoryArn", f"ECR repository ARN of {service.name}"),
+        (contracts.LOGS_KMS_KEY_ARN, "KMS key that encrypts the build log group"),
+        (contracts.CLUSTER_NAME, "ECS cluster the service runs in"),
+        (contracts.of_service(service, "ServiceName"), f"ECS service of {service.name}"),
+        (contracts.of_service(service, "ServiceArn"), f"ECS service ARN of {service.name}"),
+        (contracts.of_service(service, "ExecutionRoleArn"), f"Task execution role of {service.name} (passed to ECS on deploy)"),
+        (contracts.of_service(service, "TaskRoleArn"), f"Task role of {service.name} (passed to ECS on deploy)"),
+        (contracts.of_service(service, "RepositoryUri"), f"ECR repository URI the build pushes {service.name}'s images to"),
+        (contracts.of_service(service, "RepositoryArn"), f"ECR repository ARN of {service.name}"),
     ]
     if deployment.uses_codedeploy:
         inputs += [
-            (f"{prefix}ProductionListenerArn", f"Production listener of {service.name}"),
-            (f"{prefix}TestListenerArn", f"Test listener of {service.name}"),
-            (f"{prefix}BlueTargetGroupName", f"Blue target group of {service.name}"),
-            (f"{prefix}GreenTargetGroupName", f"Green target group of {service.name}"),
+            (contracts.of_service(service, "ProductionListenerArn"), f"Production listener of {service.name}"),
+            (contracts.of_service(service, "TestListenerArn"), f"Test listener of {service.name}"),
+            (contracts.of_service(service, "BlueTargetGroupName"), f"Blue target group of {service.name}"),
+            (contracts.of_service(service, "GreenTargetGroupName"), f"Green target group of {service.name}"),
         ]
     elif deployment.shifts_traffic:
-        inputs.append((f"{prefix}InfrastructureRoleArn",
+        inputs.append((contracts.of_service(service, "InfrastructureRoleArn"),
                        f"Role ECS shifts {service.name}'s traffic with (passed to ECS on deploy)"))
     if derives_task_definition(blueprint, service):
-        inputs.append(("CapacityProviderName", "Capacity provider the appspec.yaml of a deployment names"))
+        inputs.append((contracts.CAPACITY_PROVIDER_NAME, "Capacity provider the appspec.yaml of a deployment names"))
     if uses_codecommit(blueprint):
         inputs += [
-            (f"{prefix}SourceRepositoryName", f"CodeCommit repository of {service.name}"),
-            (f"{prefix}SourceRepositoryArn", f"CodeCommit repository ARN of {service.name}"),
+            (contracts.of_service(service, "SourceRepositoryName"), f"CodeCommit repository of {service.name}"),
+            (contracts.of_service(service, "SourceRepositoryArn"), f"CodeCommit repository ARN of {service.name}"),
         ]
     for name, description in inputs:
         add_parameter(template, name, "String", description)
@@ -261,11 +260,11 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         f"{prefix}BuildLogGroup",
         LogGroupName=f"/aws/codebuild/{name}",
         RetentionInDays=blueprint.logs.retention_days,
-        KmsKeyId=Ref("LogsKmsKeyArn"),
+        KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     ))
-    repository = Ref(f"{prefix}RepositoryArn")
+    repository = Ref(contracts.of_service(service, "RepositoryArn"))
     policies = {
         "write-build-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
         "use-artifacts": _artifact_statements(prefix),
@@ -277,7 +276,8 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         ],
     }
     environment = [
-        EnvironmentVariable(Name="REPOSITORY_URI", Type="PLAINTEXT", Value=Ref(f"{prefix}RepositoryUri")),
+        EnvironmentVariable(Name="REPOSITORY_URI", Type="PLAINTEXT",
+                            Value=Ref(contracts.of_service(service, "RepositoryUri"))),
         EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT", Value=taskdef.container_name(service)),
     ]
     if derives_task_definition(blueprint, service):
@@ -285,7 +285,8 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         policies["read-task-definition"] = [iam.allow([ecs.DescribeTaskDefinition], ["*"])]
         environment += [
             EnvironmentVariable(Name="TASK_FAMILY", Type="PLAINTEXT", Value=taskdef.family(blueprint, service)),
-            EnvironmentVariable(Name="CAPACITY_PROVIDER", Type="PLAINTEXT", Value=Ref("CapacityProviderName")),
+            EnvironmentVariable(Name="CAPACITY_PROVIDER", Type="PLAINTEXT",
+                                Value=Ref(contracts.CAPACITY_PROVIDER_NAME)),
         ]
     template.add_resource(iam.service_role(
         f"{prefix}BuildRole", "codebuild.amazonaws.com", policies,
@@ -322,14 +323,14 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
     alarms = service_alarm_names(blueprint, service)
     policies = {
         "shift-traffic-of-one-service": [
-            iam.allow([ecs.DescribeServices, ecs.UpdateServicePrimaryTaskSet], [Ref(f"{prefix}ServiceArn")]),
+            iam.allow([ecs.DescribeServices, ecs.UpdateServicePrimaryTaskSet], [Ref(contracts.of_service(service, "ServiceArn"))]),
             iam.allow([ecs.CreateTaskSet, ecs.DeleteTaskSet], [_task_sets(prefix)]),
             iam.allow([elasticloadbalancing.ModifyListener],
-                      [Ref(f"{prefix}ProductionListenerArn"), Ref(f"{prefix}TestListenerArn")]),
+                      [Ref(contracts.of_service(service, "ProductionListenerArn")), Ref(contracts.of_service(service, "TestListenerArn"))]),
             iam.allow([elasticloadbalancing.DescribeListeners, elasticloadbalancing.DescribeRules,
                        elasticloadbalancing.DescribeTargetGroups], ["*"]),
             iam.allow([cloudwatch.DescribeAlarms], [iam.arn("cloudwatch", f"alarm:{alarm}") for alarm in alarms]),
-            _pass_task_roles(prefix),
+            _pass_task_roles(service),
         ],
     }
     hooks = service.deploy_hooks
@@ -354,12 +355,12 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
                 Action="TERMINATE", TerminationWaitTimeInMinutes=blueprint.pipeline.termination_wait_minutes,
             ),
         ),
-        ECSServices=[ECSService(ClusterName=Ref("ClusterName"), ServiceName=Ref(f"{prefix}ServiceName"))],
+        ECSServices=[ECSService(ClusterName=Ref(contracts.CLUSTER_NAME), ServiceName=Ref(contracts.of_service(service, "ServiceName")))],
         LoadBalancerInfo=LoadBalancerInfo(TargetGroupPairInfoList=[TargetGroupPairInfo(
-            TargetGroups=[TargetGroupInfo(Name=Ref(f"{prefix}BlueTargetGroupName")),
-                          TargetGroupInfo(Name=Ref(f"{prefix}GreenTargetGroupName"))],
-            ProdTrafficRoute=TrafficRoute(ListenerArns=[Ref(f"{prefix}ProductionListenerArn")]),
-            TestTrafficRoute=TrafficRoute(ListenerArns=[Ref(f"{prefix}TestListenerArn")]),
+            TargetGroups=[TargetGroupInfo(Name=Ref(contracts.of_service(service, "BlueTargetGroupName"))),
+                          TargetGroupInfo(Name=Ref(contracts.of_service(service, "GreenTargetGroupName")))],
+            ProdTrafficRoute=TrafficRoute(ListenerArns=[Ref(contracts.of_service(service, "ProductionListenerArn"))]),
+            TestTrafficRoute=TrafficRoute(ListenerArns=[Ref(contracts.of_service(service, "TestListenerArn"))]),
         )]),
         AutoRollbackConfiguration=AutoRollbackConfiguration(
             Enabled=True, Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
@@ -397,7 +398,7 @@ def _add_stack_update(template: Template, blueprint: Blueprint, service: Service
         ServiceRole=GetAtt(f"{prefix}DeployRole", "Arn"),
         Source=BuildSource(Type="CODEPIPELINE", BuildSpec=render(
             "stack-update-buildspec.yml.j2", blueprint=blueprint.name, service=service.name,
-            image_parameter=taskdef.image_parameter(service), root_stack_name=blueprint.name,
+            image_parameter=contracts.image_parameter(service), root_stack_name=blueprint.name,
             change_set_prefix=CHANGE_SET_PREFIX)),
         Artifacts=Artifacts(Type="CODEPIPELINE"),
         Environment=Environment(
@@ -444,7 +445,7 @@ def _rollout_statements(blueprint: Blueprint, service: Service) -> list[Statemen
     """What CloudFormation does with the deploy role's credentials: a new revision, the service updated to it."""
     prefix = service.logical_name
     revisions = iam.arn("ecs", f"task-definition/{taskdef.family(blueprint, service)}:*")
-    service_arn = Ref(f"{prefix}ServiceArn")
+    service_arn = Ref(contracts.of_service(service, "ServiceArn"))
     statements = [
         iam.allow([ecs.RegisterTaskDefinition, ecs.ListTagsForResource], [revisions]),
         # Replacing the revision deregisters the old one; neither call takes a resource type.
@@ -453,11 +454,11 @@ def _rollout_statements(blueprint: Blueprint, service: Service) -> list[Statemen
                   [service_arn]),
         iam.allow([ecs.DescribeServiceDeployments, ecs.StopServiceDeployment],
                   [service_arn, iam.arn("ecs", f"service-deployment/${{ClusterName}}/${{{prefix}ServiceName}}/*")]),
-        _pass_task_roles(prefix),
+        _pass_task_roles(service),
     ]
     if blueprint.deployment_of(service).shifts_traffic:
         statements.append(iam.allow(
-            [iam_actions.PassRole], [Ref(f"{prefix}InfrastructureRoleArn")],
+            [iam_actions.PassRole], [Ref(contracts.of_service(service, "InfrastructureRoleArn"))],
             condition=Condition(StringEquals({"iam:PassedToService": ECS_PRINCIPAL}))))
     if blueprint.tags:
         statements.append(iam.allow([ecs.TagResource], [revisions], condition=Condition(
@@ -475,7 +476,7 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
         f"{prefix}PipelineRole", "codepipeline.amazonaws.com",
         {
             "use-artifacts": _artifact_statements(prefix),
-            "read-source": [_source_statement(blueprint, prefix)],
+            "read-source": [_source_statement(blueprint, service)],
             "run-build": [iam.allow([codebuild.StartBuild, codebuild.BatchGetBuilds], projects)],
             **({"deploy": _deploy_statements(blueprint, service)} if codedeploy else {}),
             **({"notify-approvers": _notify_statements(blueprint)} if blueprint.pipeline.approval else {}),
@@ -541,7 +542,6 @@ def _deploy_action(blueprint: Blueprint, service: Service) -> Actions:
 
 
 def _source_action(blueprint: Blueprint, service: Service) -> Actions:
-    prefix = service.logical_name
     source = blueprint.pipeline.source
     if uses_codecommit(blueprint):
         # Change detection comes from the EventBridge rule (_add_source_trigger), never from polling.
@@ -549,7 +549,7 @@ def _source_action(blueprint: Blueprint, service: Service) -> Actions:
             Name="Source",
             ActionTypeId=ActionTypeId(Category="Source", Owner="AWS", Provider="CodeCommit", Version="1"),
             OutputArtifacts=[OutputArtifacts(Name=SOURCE_ARTIFACT)],
-            Configuration={"RepositoryName": Ref(f"{prefix}SourceRepositoryName"),
+            Configuration={"RepositoryName": Ref(contracts.of_service(service, "SourceRepositoryName")),
                            "BranchName": blueprint.pipeline.branch, "PollForSourceChanges": False,
                            "OutputArtifactFormat": "CODE_ZIP"},
         )
@@ -564,8 +564,8 @@ def _source_action(blueprint: Blueprint, service: Service) -> Actions:
 
 
 def _alarm_topic_arn(blueprint: Blueprint) -> Sub:
-    """The monitoring stack's topic, by its fixed name: that stack comes after the pipelines (see alarm_names)."""
-    return iam.arn("sns", monitoring_names.alarm_topic_name(blueprint))
+    """The monitoring stack's topic, by its fixed name: that stack comes after the pipelines (see contracts)."""
+    return iam.arn("sns", contracts.alarm_topic_name(blueprint))
 
 
 def _notify_statements(blueprint: Blueprint) -> list[Statement]:
@@ -578,18 +578,18 @@ def _notify_statements(blueprint: Blueprint) -> list[Statement]:
     return [
         iam.allow([sns.Publish], [_alarm_topic_arn(blueprint)]),
         iam.allow([kms.Decrypt, kms.GenerateDataKey], [iam.arn("kms", "key/*")], condition=Condition([
-            ForAnyValueStringEquals({"kms:ResourceAliases": f"alias/{monitoring_names.alarm_topic_name(blueprint)}"}),
+            ForAnyValueStringEquals({"kms:ResourceAliases": f"alias/{contracts.alarm_topic_name(blueprint)}"}),
             StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")}),
         ])),
     ]
 
 
-def _source_statement(blueprint: Blueprint, prefix: str) -> Statement:
+def _source_statement(blueprint: Blueprint, service: Service) -> Statement:
     connection_arn = blueprint.pipeline.source.connection_arn
     if connection_arn is None:
         return iam.allow([codecommit.GetBranch, codecommit.GetCommit, codecommit.GetRepository,
                           codecommit.UploadArchive, codecommit.GetUploadArchiveStatus, codecommit.CancelUploadArchive],
-                         [Ref(f"{prefix}SourceRepositoryArn")])
+                         [Ref(contracts.of_service(service, "SourceRepositoryArn"))])
     # Connections carry the service prefix of their ARN: codestar-connections, or codeconnections for new ones.
     return iam.allow([Action(connection_arn.split(":")[2], "UseConnection")], [connection_arn])
 
@@ -605,7 +605,7 @@ def _deploy_statements(blueprint: Blueprint, service: Service) -> list[Statement
                   [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")]),
         # CodeDeployToECS registers the rendered taskdef.json as a new revision of the service's family.
         iam.allow([ecs.RegisterTaskDefinition], [revisions]),
-        _pass_task_roles(prefix),
+        _pass_task_roles(service),
     ]
     if blueprint.tags:
         # taskdef.json carries the blueprint's tags, and ECS authorizes tags given at registration as
@@ -629,7 +629,7 @@ def _add_source_trigger(template: Template, blueprint: Blueprint, service: Servi
         EventPattern={
             "source": ["aws.codecommit"],
             "detail-type": ["CodeCommit Repository State Change"],
-            "resources": [Ref(f"{prefix}SourceRepositoryArn")],
+            "resources": [Ref(contracts.of_service(service, "SourceRepositoryArn"))],
             "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"],
                        "referenceName": [blueprint.pipeline.branch]},
         },
@@ -640,16 +640,16 @@ def _add_source_trigger(template: Template, blueprint: Blueprint, service: Servi
 
 def _add_outputs(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
-    add_output(template, f"{prefix}PipelineName", Ref(f"{prefix}Pipeline"), f"Delivery pipeline of {service.name}")
-    add_output(template, f"{prefix}BuildProjectName", Ref(f"{prefix}BuildProject"),
+    add_output(template, contracts.of_service(service, "PipelineName"), Ref(f"{prefix}Pipeline"), f"Delivery pipeline of {service.name}")
+    add_output(template, contracts.of_service(service, "BuildProjectName"), Ref(f"{prefix}BuildProject"),
                f"CodeBuild project of {service.name}")
     if not blueprint.deployment_of(service).uses_codedeploy:
-        add_output(template, f"{prefix}DeployProjectName", Ref(f"{prefix}DeployProject"),
+        add_output(template, contracts.of_service(service, "DeployProjectName"), Ref(f"{prefix}DeployProject"),
                    f"CodeBuild project that rolls {service.name}'s images out through CloudFormation")
         return
-    add_output(template, f"{prefix}CodeDeployApplicationName", Ref(f"{prefix}CodeDeployApplication"),
+    add_output(template, contracts.of_service(service, "CodeDeployApplicationName"), Ref(f"{prefix}CodeDeployApplication"),
                f"CodeDeploy application of {service.name}")
-    add_output(template, f"{prefix}DeploymentGroupName", Ref(f"{prefix}DeploymentGroup"),
+    add_output(template, contracts.of_service(service, "DeploymentGroupName"), Ref(f"{prefix}DeploymentGroup"),
                f"CodeDeploy deployment group of {service.name}")
 
 
@@ -661,9 +661,10 @@ def _artifact_statements(prefix: str) -> list[Statement]:
     ]
 
 
-def _pass_task_roles(prefix: str) -> Statement:
+def _pass_task_roles(service: Service) -> Statement:
     """iam:PassRole for the service's two task roles, and only to ECS tasks."""
-    return iam.allow([iam_actions.PassRole], [Ref(f"{prefix}ExecutionRoleArn"), Ref(f"{prefix}TaskRoleArn")],
+    roles = [Ref(contracts.of_service(service, "ExecutionRoleArn")), Ref(contracts.of_service(service, "TaskRoleArn"))]
+    return iam.allow([iam_actions.PassRole], roles,
                      condition=Condition(StringEquals({"iam:PassedToService": ECS_TASKS_PRINCIPAL})))
 
 
