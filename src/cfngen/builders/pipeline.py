@@ -53,7 +53,8 @@ from collections.abc import Iterator
 from awacs import awslambda, cloudformation, cloudwatch, codebuild, codecommit, codedeploy, codepipeline, ecr, ecs
 from awacs import elasticloadbalancing, kms, logs, s3, sns, ssm
 from awacs import iam as iam_actions
-from awacs.aws import Action, Bool, Condition, Deny, ForAnyValueStringEquals, Principal, Statement, StringEquals
+from awacs.aws import Action, Bool, BoolIfExists, Condition, Deny, ForAnyValueStringEquals, Principal, Statement
+from awacs.aws import StringEquals
 from troposphere import GetAtt, Ref, StackId, Sub, Template
 from troposphere.codebuild import Artifacts, CloudWatchLogs, Environment, EnvironmentVariable, LogsConfig, Project
 from troposphere.codebuild import Source as BuildSource
@@ -99,10 +100,10 @@ from cfngen.builders import iam, taskdef
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.contracts import service_alarm_names
 from cfngen.builders.service import ECS_PRINCIPAL, infrastructure_role_id
-from cfngen.builders.base import add_output, add_parameter, new_template, tagged
+from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.registry import uses_codecommit
 from cfngen.synth.suppress import skip_check
-from cfngen.synth._stack import NestedStack
+from cfngen.synth._stack import TEST_COMMAND_METADATA, NestedStack
 
 # Where CodeBuild and CodeDeployToECS find the rendered files (`cfngen render`) in the source artifact.
 BUILDSPEC_FILE = "buildspec.yml"
@@ -178,7 +179,7 @@ def _tags(blueprint: Blueprint) -> list[dict[str, str]]:
 
 def physical_name(blueprint: Blueprint, service: Service) -> str:
     """The name of the service's pipeline, build project, CodeDeploy application and deployment group."""
-    return f"{blueprint.name}-{service.name}"
+    return owned_name(blueprint, service.name)
 
 
 def _add_parameters(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -267,7 +268,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
     repository = Ref(contracts.of_service(service, "RepositoryArn"))
     policies = {
         "write-build-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
-        "use-artifacts": _artifact_statements(prefix),
+        "use-artifacts": _build_artifact_statements(blueprint, service),
         "push-image": [
             iam.allow([ecr.GetAuthorizationToken], ["*"]),
             iam.allow([ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.CompleteLayerUpload,
@@ -290,6 +291,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         ]
     template.add_resource(iam.service_role(
         f"{prefix}BuildRole", "codebuild.amazonaws.com", policies,
+        path=role_path(blueprint),
         description=f"Lets CodeBuild build {service.name}: push to its repository, write its logs, use its artifacts",
     ))
     repository_buildspec = blueprint.pipeline.buildspec == "repository"
@@ -314,6 +316,10 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
     ), blueprint))
     skip_check(project, "CKV_AWS_316", "the build runs `docker build`, which needs the Docker daemon that only "
                                        "privileged mode starts; the build role can push to one repository only")
+    if service.test_command:
+        metadata = dict(project.Metadata)
+        metadata["cfngen"] = {**metadata.get("cfngen", {}), TEST_COMMAND_METADATA: service.test_command}
+        project.Metadata = metadata
 
 
 def _add_deployment(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -340,6 +346,7 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
                                          if event in hooks])]
     template.add_resource(iam.service_role(
         f"{prefix}CodeDeployRole", "codedeploy.amazonaws.com", policies,
+        path=role_path(blueprint),
         description=f"Lets CodeDeploy shift {service.name} between its blue and green task sets",
     ))
     template.add_resource(DeploymentGroup(
@@ -385,10 +392,11 @@ def _add_stack_update(template: Template, blueprint: Blueprint, service: Service
         f"{prefix}DeployRole", "codebuild.amazonaws.com",
         {
             "write-deploy-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
-            "use-artifacts": _artifact_statements(prefix),
+            "read-image-detail": _read_build_output_statements(blueprint, service),
             "update-the-image-parameter": _stack_update_statements(blueprint),
             "roll-out-the-service": _rollout_statements(blueprint, service),
         },
+        path=role_path(blueprint),
         description=f"Lets CodeBuild roll {service.name}'s new image out through the blueprint's root stack",
     ))
     template.add_resource(tagged(Project(
@@ -447,7 +455,11 @@ def _rollout_statements(blueprint: Blueprint, service: Service) -> list[Statemen
     revisions = iam.arn("ecs", f"task-definition/{taskdef.family(blueprint, service)}:*")
     service_arn = Ref(contracts.of_service(service, "ServiceArn"))
     statements = [
-        iam.allow([ecs.RegisterTaskDefinition, ecs.ListTagsForResource], [revisions]),
+        # The blueprint's task definition asks for no privileged container; neither may the revisions this role
+        # registers (the same guard as the CodeDeploy pipeline's, _deploy_statements).
+        iam.allow([ecs.RegisterTaskDefinition], [revisions],
+                  condition=Condition(BoolIfExists({"ecs:privileged": "false"}))),
+        iam.allow([ecs.ListTagsForResource], [revisions]),
         # Replacing the revision deregisters the old one; neither call takes a resource type.
         iam.allow([ecs.DescribeTaskDefinition, ecs.DeregisterTaskDefinition], ["*"]),
         iam.allow([ecs.UpdateService, ecs.DescribeServices, ecs.ListServiceDeployments, ecs.ListTagsForResource],
@@ -481,6 +493,7 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
             **({"deploy": _deploy_statements(blueprint, service)} if codedeploy else {}),
             **({"notify-approvers": _notify_statements(blueprint)} if blueprint.pipeline.approval else {}),
         },
+        path=role_path(blueprint),
         description=f"Lets CodePipeline run {service.name}'s pipeline: read its source, build, deploy it",
     ))
     stages = [
@@ -522,7 +535,8 @@ def _deploy_action(blueprint: Blueprint, service: Service) -> Actions:
             InputArtifacts=[InputArtifacts(Name=BUILD_ARTIFACT)],
             Configuration={"ProjectName": Ref(f"{prefix}DeployProject")},
         )
-    # With the generated buildspec the build writes taskdef.json and appspec.yaml beside imageDetail.json.
+    # With the generated buildspec the build writes taskdef.json and appspec.yaml beside imageDetail.json; the
+    # deploy role registers no privileged container and passes only the service's roles, whatever they say.
     files = BUILD_ARTIFACT if derives_task_definition(blueprint, service) else SOURCE_ARTIFACT
     return Actions(
         Name="BlueGreenDeploy",
@@ -604,7 +618,12 @@ def _deploy_statements(blueprint: Blueprint, service: Service) -> list[Statement
         iam.allow([codedeploy.GetDeploymentConfig],
                   [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")]),
         # CodeDeployToECS registers the rendered taskdef.json as a new revision of the service's family.
-        iam.allow([ecs.RegisterTaskDefinition], [revisions]),
+        # The source repository's taskdef.json is registered as it stands: whatever it says, no privileged
+        # container (ecs:privileged is a condition key of RegisterTaskDefinition; absent when no container asks,
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
+        # The roles it may name are the two that _pass_task_roles lets the pipeline pass.
+        iam.allow([ecs.RegisterTaskDefinition], [revisions],
+                  condition=Condition(BoolIfExists({"ecs:privileged": "false"}))),
         _pass_task_roles(service),
     ]
     if blueprint.tags:
@@ -621,6 +640,7 @@ def _add_source_trigger(template: Template, blueprint: Blueprint, service: Servi
     template.add_resource(iam.service_role(
         f"{prefix}SourceEventRole", "events.amazonaws.com",
         {"start-pipeline": [iam.allow([codepipeline.StartPipelineExecution], [pipeline_arn])]},
+        path=role_path(blueprint),
         description=f"Lets EventBridge start {service.name}'s pipeline when its branch changes",
     ))
     template.add_resource(Rule(
@@ -657,6 +677,38 @@ def _artifact_statements(prefix: str) -> list[Statement]:
     bucket = f"{prefix}ArtifactBucket"
     return [
         iam.allow([s3.GetObject, s3.GetObjectVersion, s3.PutObject], [Sub(f"${{{bucket}.Arn}}/*")]),
+        iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
+    ]
+
+
+def _build_artifact_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
+    """The build reads the source artifact and writes its own output, nowhere else in the artifact bucket.
+
+    With pipeline.buildspec: repository the deploy stage reads taskdef.json and appspec.yaml from the source
+    artifact: a build (which runs the service's own code) that could overwrite them would choose what gets
+    deployed. With the generated buildspec the build writes them into its own output from the revision the
+    stacks registered; what the deploy role then registers is bounded by its policy (no privileged container,
+    only the service's two roles, only its family). CodePipeline stores an
+    artifact under `<pipeline name, first 20 characters>/<artifact name, first 10 characters>/<random id>`
+    in the bucket (the folder "is created for you based on the name of the pipeline",
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html; the truncation:
+    https://repost.aws/questions/QUI91tw7A9SUOMohJurNqmgA).
+    """
+    bucket = f"{service.logical_name}ArtifactBucket"
+    folder = physical_name(blueprint, service)[:20]
+    return [
+        iam.allow([s3.GetObject, s3.GetObjectVersion], [Sub(f"${{{bucket}.Arn}}/{folder}/{SOURCE_ARTIFACT[:10]}/*")]),
+        iam.allow([s3.PutObject], [Sub(f"${{{bucket}.Arn}}/{folder}/{BUILD_ARTIFACT[:10]}/*")]),
+        iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
+    ]
+
+
+def _read_build_output_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
+    """The stack-update project reads the build's output (imageDetail.json) and writes nothing."""
+    bucket = f"{service.logical_name}ArtifactBucket"
+    folder = physical_name(blueprint, service)[:20]
+    return [
+        iam.allow([s3.GetObject, s3.GetObjectVersion], [Sub(f"${{{bucket}.Arn}}/{folder}/{BUILD_ARTIFACT[:10]}/*")]),
         iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
     ]
 

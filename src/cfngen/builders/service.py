@@ -56,7 +56,7 @@ from troposphere.logs import LogGroup
 from cfngen.blueprint import Blueprint, Deployment, Service
 from cfngen.builders import contracts
 from cfngen.builders import iam
-from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
     container_name,
@@ -95,9 +95,9 @@ def build(blueprint: Blueprint, service: Service) -> Template:
                                        "with auto scaling")
     _add_parameters(template, blueprint, service)
     _add_log_group(template, blueprint, service)
-    _add_roles(template, service)
+    _add_roles(template, blueprint, service)
     if _uses_advanced_configuration(deployment):
-        _add_infrastructure_role(template, service)
+        _add_infrastructure_role(template, blueprint, service)
     _add_task_security_group(template, blueprint, service)
     if service.database:
         _add_database_access(template, service)
@@ -165,7 +165,7 @@ def _add_log_group(template: Template, blueprint: Blueprint, service: Service) -
     ))
 
 
-def _add_roles(template: Template, service: Service) -> None:
+def _add_roles(template: Template, blueprint: Blueprint, service: Service) -> None:
     statements = [
         iam.allow([ecr.GetAuthorizationToken], ["*"]),
         iam.allow([ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
@@ -176,16 +176,18 @@ def _add_roles(template: Template, service: Service) -> None:
         statements.append(iam.allow([secretsmanager.GetSecretValue], [Ref(contracts.DATABASE_SECRET_ARN)]))
     template.add_resource(iam.service_role(
         execution_role_id(service), "ecs-tasks.amazonaws.com", {"start-tasks": statements},
+        path=role_path(blueprint),
         description=f"ECS starting {service.name} tasks: its image repository, its log group"
                     + (", the database secret" if service.database else ""),
     ))
     template.add_resource(iam.service_role(
         task_role_id(service), "ecs-tasks.amazonaws.com", {},
+        path=role_path(blueprint),
         description=f"The {service.name} application itself: no permissions until the service needs some",
     ))
 
 
-def _add_infrastructure_role(template: Template, service: Service) -> None:
+def _add_infrastructure_role(template: Template, blueprint: Blueprint, service: Service) -> None:
     """The role ECS uses to shift traffic, scoped to this service's two target groups and two listeners.
 
     It grants what AmazonECSInfrastructureRolePolicyForLoadBalancers grants on every load balancer
@@ -205,6 +207,7 @@ def _add_infrastructure_role(template: Template, service: Service) -> None:
             iam.allow([elasticloadbalancing.ModifyListener],
                       [Ref(contracts.of_listener(service, role)) for role in ("Production", "Test")]),
         ]},
+        path=role_path(blueprint),
         description=f"Lets ECS move {service.name}'s listeners between its blue and green target groups",
     ))
 
