@@ -261,7 +261,7 @@ def test_ecs_deployments_fail_into_a_rule_of_their_own_and_codedeploys_only_wher
     assert pattern["resources"][0] == {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
                                                   "service/${ClusterName}/${ApiServiceName}"}
     policy = _resources(_build(blueprint), "AWS::SNS::TopicPolicy")["AlarmTopicPolicy"]
-    assert "shop-ecs-deployment-failed" in json.dumps(policy) and "shop-deployment-failed" not in json.dumps(policy)
+    assert "shop--ecs-deployment-failed" in json.dumps(policy) and "shop--deployment-failed" not in json.dumps(policy)
 
 
 @pytest.mark.parametrize("deployment", ["codedeploy", "ecs-canary"])

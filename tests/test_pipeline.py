@@ -15,6 +15,7 @@ from botocore.validate import ParamValidator
 
 from cfngen import Blueprint, load_blueprint
 from cfngen.builders import pipeline
+from cfngen.builders.taskdef import family
 from cfngen.builders.contracts import service_alarm_name, service_alarm_names
 from cfngen.extras._service_files import StackValues, render_service_files
 from cfngen.local import LocalAws
@@ -272,13 +273,14 @@ def test_the_build_derives_taskdef_and_appspec_from_the_revision_the_stacks_regi
     (describe, derive, appspec) = _commands(buildspec, "post_build")
     assert describe == ('aws ecs describe-task-definition --task-definition "$TASK_FAMILY" --output json '
                         '> registered.json')
-    (tmp_path / "registered.json").write_text(json.dumps(ecs.describe_task_definition(taskDefinition="shop-web"),
+    (tmp_path / "registered.json").write_text(json.dumps(ecs.describe_task_definition(taskDefinition=family(blueprint, service)),
                                                          default=str))
     env = {**os.environ, "CONTAINER_NAME": "web", "CAPACITY_PROVIDER": "shop-capacity"}
     for command in (derive, appspec):
         subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, check=True)
     request = json.loads((tmp_path / "taskdef.json").read_text())
-    assert request["family"] == "shop-web" and request["containerDefinitions"][0]["image"] == "<IMAGE1_NAME>"
+    assert request["family"] == family(blueprint, service)
+    assert request["containerDefinitions"][0]["image"] == "<IMAGE1_NAME>"
     assert request["tags"] == [{"key": "CostCenter", "value": "cc-7"}]
     report = ParamValidator().validate(request, _register_shape())
     assert not report.has_errors(), report.generate_report()
@@ -327,7 +329,7 @@ def test_the_deploy_role_updates_only_the_blueprints_stacks_and_that_services_re
               {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/shop-*/*"}]
     assert grants["cloudformation:ExecuteChangeSet"] == stacks == grants["cloudformation:UpdateStack"]
     assert grants["ecs:RegisterTaskDefinition"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/shop-web:*"}]
+        {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/shop--web:*"}]
     assert grants["ecs:UpdateService"] == [{"Ref": "WebServiceArn"}]
     assert sorted(action for action, resources in grants.items() if resources == ["*"]) == [
         "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition"]

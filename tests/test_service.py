@@ -11,6 +11,7 @@ import pytest
 from cfngen import synthesize
 from cfngen.blueprint import Blueprint
 from cfngen.builders import iam
+from cfngen.builders.contracts import service_alarm_names
 from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES
 from cfngen.builders.service import build
 from cfngen.builders.taskdef import (
@@ -347,8 +348,9 @@ def test_ecs_strategies_let_cloudformation_roll_out_each_revision_and_roll_back_
         assert service["TaskDefinition"] == {"Ref": "WebTaskDefinition"}
         configuration = service["DeploymentConfiguration"]
         assert configuration["Strategy"] == name
-        assert configuration["Alarms"] == {"AlarmNames": [f"unit-web-{kind}" for kind in (
-            "cpu-high", "memory-high", "running-tasks-low", "unhealthy-targets")], "Enable": True, "Rollback": True}
+        blueprint = make_blueprint(services=[{**WEB, "deployment": {"strategy": strategy}}])
+        assert configuration["Alarms"] == {"AlarmNames": service_alarm_names(blueprint, blueprint.services[0]),
+                                           "Enable": True, "Rollback": True}
 
 
 def test_ecs_blue_green_names_the_green_target_group_both_listeners_and_a_role_of_its_own() -> None:
