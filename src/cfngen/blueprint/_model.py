@@ -137,8 +137,9 @@ class Database(Spec):
     """Aurora MySQL cluster: one writer plus readers."""
 
     engine_version: str = Field(
-        "8.0.mysql_aurora.3.08.2", pattern=r"^8\.0\.mysql_aurora\.\d+\.\d+\.\d+$",
-        description="Aurora MySQL 3 (MySQL 8.0 compatible) engine version.",
+        aws.AURORA_MYSQL_DEFAULT_VERSION, pattern=r"^8\.0\.mysql_aurora\.3\.\d+\.\d+$",
+        description="Aurora MySQL 3 (MySQL 8.0 compatible) engine version; the default is the newest patch of the "
+                    "newest long-term-support release, and the load refuses a version AWS no longer offers.",
     )
     instance_class: str = Field("db.t3.medium", description="DB instance class (one Aurora MySQL 3 supports).")
     readers: int = Field(1, ge=0, le=15, description="Reader instances besides the writer.")
