@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from awacs import ecr, logs, secretsmanager
+from awacs import ecr, logs, secretsmanager, ssmmessages
+from awacs.aws import Statement
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.applicationautoscaling import (
     PredefinedMetricSpecification,
@@ -136,9 +137,24 @@ def _add_roles(template: Template, service: Service) -> None:
                     + (", the database secret" if service.database else ""),
     ))
     template.add_resource(iam.service_role(
-        task_role_id(service), "ecs-tasks.amazonaws.com", {},
-        description=f"The {service.name} application itself: no permissions until the service needs some",
+        task_role_id(service), "ecs-tasks.amazonaws.com", {"ecs-exec": exec_statements(service)} if service.exec else {},
+        description=f"The {service.name} application itself: no permissions until the service needs some"
+                    + ("; ECS Exec sessions, logged to its log group" if service.exec else ""),
     ))
+
+
+def exec_statements(service: Service) -> list[Statement]:
+    """What the SSM agent inside an ECS Exec task needs: its message channels, and the service's own (encrypted)
+    log group for the session logs, the default logging of ECS Exec (the task definition's awslogs settings).
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html (IAM permissions, logging)"""
+    return [
+        iam.allow([ssmmessages.CreateControlChannel, ssmmessages.CreateDataChannel,
+                   ssmmessages.OpenControlChannel, ssmmessages.OpenDataChannel], ["*"]),
+        # The agent lists the log groups to find the task's: a listing, which has no resource type.
+        iam.allow([logs.DescribeLogGroups], ["*"]),
+        iam.allow([logs.CreateLogStream, logs.DescribeLogStreams, logs.PutLogEvents],
+                  [GetAtt(log_group_id(service), "Arn")]),
+    ]
 
 
 def _add_task_security_group(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -194,6 +210,7 @@ def _add_service(template: Template, blueprint: Blueprint, service: Service) -> 
         HealthCheckGracePeriodSeconds=service.health_check_grace_period_s,
         PropagateTags="SERVICE",
         EnableECSManagedTags=True,
+        **({"EnableExecuteCommand": True} if service.exec else {}),
     ))
 
 
