@@ -55,7 +55,7 @@ from troposphere.policies import UpdatePolicy
 from cfngen.blueprint import Blueprint
 from cfngen.builders import contracts
 from cfngen.builders import iam
-from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen._jinja import render
 from cfngen.synth._stack import NestedStack
 
@@ -118,6 +118,7 @@ def _add_instance_role(template: Template, blueprint: Blueprint) -> None:
             iam.allow([ecs.Poll, ecs.StartTelemetrySession], [instances_arn]),
             iam.allow([ecs.DiscoverPollEndpoint], ["*"]),
         ], "session-manager": session_manager_statements()},
+        path=role_path(blueprint),
         description=f"ECS agent on the container instances of {cluster_name(blueprint)}: register and report only; "
                     "Session Manager instead of SSH",
     ))

@@ -15,6 +15,7 @@ from pathlib import Path
 from troposphere import GetAtt, Output, Template
 
 from cfngen import _parallel as parallel
+from cfngen._files import refuse_links, write_text
 from cfngen.blueprint import Blueprint, logical_name
 from cfngen.errors import SynthError, UsageError
 from cfngen.synth import _writing
@@ -71,16 +72,18 @@ class StackSet:
         either format: a synth in one format leaves no template of the other behind).
 
         Returns the paths written, root first.
-        Raises UsageError, writing nothing, where `outdir` is not a directory or
-        holds a file of the same name that cfngen did not generate (a blueprint
-        next to `-o .`); UsageError too for a path the system refuses.
+        Raises UsageError, writing nothing, where `outdir` is not a directory, holds a file of the same name that
+        cfngen did not generate (a blueprint next to `-o .`), or where it or a file in it is a symbolic link (a pull
+        request can commit one pointing anywhere); UsageError too for a path the system refuses.
         """
         rendered = self.render(fmt)
         directory = Path(outdir)
+        paths = {name: directory / name for name in rendered}
+        for path in paths.values():
+            refuse_links(path)
         if directory.exists() and not directory.is_dir():
             raise UsageError(f"{directory}: is not a directory; -o names the folder the templates are written to")
-        foreign = [directory / name for name in rendered
-                   if (directory / name).exists() and not _writing.is_generated(directory / name)]
+        foreign = [path for path in paths.values() if path.exists() and not _writing.is_generated(path)]
         if foreign:
             raise UsageError(f"{foreign[0]}: is not a template cfngen generated; refusing to overwrite it "
                              "(choose another output directory)")
@@ -88,15 +91,12 @@ class StackSet:
             directory.mkdir(parents=True, exist_ok=True)
             for stale in _writing.stale_files(directory, rendered):
                 stale.unlink()
-            written = []
             for name, text in rendered.items():
-                path = directory / name
-                if not path.exists() or path.read_text(encoding="utf-8") != text:
-                    path.write_text(text, encoding="utf-8")
-                written.append(path)
+                if not paths[name].exists() or paths[name].read_text(encoding="utf-8") != text:
+                    write_text(paths[name], text)
         except OSError as exc:
             raise UsageError(f"cannot write the templates to {directory}: {exc.strerror or exc}") from None
-        return written
+        return list(paths.values())
 
     def differences(self, outdir: str | Path, fmt: Format = "yaml") -> list[str]:
         """What differs between `outdir` and what this StackSet renders: one line per file, empty when equal."""

@@ -31,7 +31,10 @@ def stale_files(directory: Path, rendered: Mapping[str, str]) -> Iterator[Path]:
 
 
 def is_generated(path: Path) -> bool:
-    """True for files cfngen wrote: a YAML header line, or a JSON Description that says so."""
+    """True for files cfngen wrote: a YAML header line, or a JSON Description that says so.
+
+    A link is never a file cfngen wrote, and reading one may read anything (/dev/zero).
+    """
     if path.is_symlink() or not path.is_file():
         return False
     text = path.read_text(encoding="utf-8", errors="replace")
