@@ -98,10 +98,14 @@ def test_instance_role_holds_only_what_the_agent_needs_scoped_to_this_cluster() 
                for action in statement["Action"] for resource in statement["Resource"]]
     actions = {action for action, _ in granted}
     assert "ecs:CreateCluster" not in actions
-    assert not any(action.startswith(("ecr:", "logs:", "ssm:", "iam:")) for action in actions)
+    assert not any(action.startswith(("ecr:", "logs:", "iam:")) for action in actions)
+    # Of Systems Manager only what Session Manager needs (tests/test_least_privilege.py proves the statements).
+    assert {action for action in actions if action.startswith("ssm:")} == {"ssm:UpdateInstanceInformation"}
     for action, resource in granted:
         if resource == "*":
             assert action in iam.ACTIONS_WITHOUT_RESOURCE_LEVEL, action
+        elif action == "ssm:UpdateInstanceInformation":
+            assert resource["Fn::Sub"].endswith(":instance/*")
         else:
             assert "cluster/unit" in resource["Fn::Sub"] or "container-instance/unit/" in resource["Fn::Sub"]
 
@@ -109,3 +113,20 @@ def test_instance_role_holds_only_what_the_agent_needs_scoped_to_this_cluster() 
 def test_outputs_follow_the_wiring_contract() -> None:
     assert set(TEMPLATE.to_dict()["Outputs"]) == {"ClusterName", "ClusterArn", "CapacityProviderName",
                                                   "AutoScalingGroupName"}
+
+
+def test_a_new_ami_rolls_the_instances_through_an_instance_refresh_that_keeps_them_all_in_service() -> None:
+    """The AMI is an SSM parameter CloudFormation resolves at each update; a new value is a new launch template
+    version, which the AutoScalingInstanceRefresh update policy rolls out. The instances are scale-in protected, so
+    the refresh must replace protected instances too, and ECS drains them first.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html"""
+    resources = TEMPLATE.to_dict()["Resources"]
+    group = resources["AutoScalingGroup"]
+    assert group["UpdatePolicy"] == {"AutoScalingInstanceRefresh": {"Strategy": "Rolling", "Preferences": {
+        "MinHealthyPercentage": 100, "MaxHealthyPercentage": 150, "InstanceWarmup": 180,
+        "ScaleInProtectedInstances": "Refresh"}}}
+    assert group["Properties"]["LaunchTemplate"]["Version"] == {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}
+    assert resources["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["ImageId"] == {"Ref": "EcsAmiId"}
+    assert TEMPLATE.to_dict()["Parameters"]["EcsAmiId"]["Type"].startswith("AWS::SSM::Parameter::Value<")
+    provider = resources["CapacityProvider"]["Properties"]["AutoScalingGroupProvider"]
+    assert provider["ManagedDraining"] == "ENABLED"

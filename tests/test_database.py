@@ -11,9 +11,10 @@ import pytest
 from cfngen import StackSet, synthesize
 from cfngen.blueprint import Blueprint
 from cfngen.builders.database import LOG_EXPORTS, build
+from cfngen.facts import aws
 from tests.stack_helpers import make_blueprint, resources, statements, the_resource
 
-DATABASE = {"engine_version": "8.0.mysql_aurora.3.07.1", "instance_class": "db.r6g.large", "readers": 4,
+DATABASE = {"engine_version": "8.0.mysql_aurora.3.04.4", "instance_class": "db.r6g.large", "readers": 4,
             "database_name": "shop", "master_username": "shopadmin", "backup_retention_days": 14,
             "deletion_protection": True}
 
@@ -44,7 +45,7 @@ def test_database_comes_after_the_network_and_before_the_services() -> None:
 def test_cluster_is_aurora_mysql_of_the_blueprint_version_with_managed_master_password() -> None:
     properties = _cluster()["Properties"]
     assert properties["Engine"] == "aurora-mysql"
-    assert properties["EngineVersion"] == "8.0.mysql_aurora.3.07.1"
+    assert properties["EngineVersion"] == "8.0.mysql_aurora.3.04.4"
     assert properties["ManageMasterUserPassword"] is True
     assert properties["MasterUsername"] == "shopadmin" and properties["DatabaseName"] == "shop"
     assert "MasterUserPassword" not in properties
@@ -108,6 +109,35 @@ def test_one_writer_and_the_readers_spread_round_robin_over_the_azs(zones: int, 
         assert properties["DBInstanceClass"] == "db.r6g.large"
     used = {index % zones for index in range(readers + 1)}
     assert len(used) == min(zones, readers + 1)
+
+
+@pytest.mark.parametrize("readers", [0, 2, 15])
+def test_the_writer_is_created_first_with_tier_0_and_the_readers_follow_in_order(readers: int) -> None:
+    """Aurora makes the first instance of a cluster its writer and fails over to the lowest tier:
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.AuroraHighAvailability.html"""
+    blueprint = _blueprint(readers=readers)
+    assert blueprint.database is not None
+    instances = resources(build(blueprint, blueprint.database), "AWS::RDS::DBInstance")
+    assert instances["DatabaseWriter"]["Properties"]["PromotionTier"] == 0
+    assert "DependsOn" not in instances["DatabaseWriter"]
+    for number in range(1, readers + 1):
+        reader = instances[f"DatabaseReader{number}"]
+        assert reader["Properties"]["PromotionTier"] == number
+        assert reader["DependsOn"] == ["DatabaseWriter"]
+
+
+def test_the_default_engine_version_is_the_newest_long_term_support_release() -> None:
+    """https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Update.SpecialVersions.html"""
+    blueprint = make_blueprint(database={})
+    assert blueprint.database is not None
+    default = blueprint.database.engine_version
+    assert default in aws.aurora_mysql_versions()
+    major, minor, _ = aws.aurora_mysql_release(default)
+    assert f"{major}.{minor:02d}" == aws.aurora_mysql_long_term_support()[-1]
+    newest_patch = max(aws.aurora_mysql_release(version) for version in aws.aurora_mysql_versions()
+                       if aws.aurora_mysql_release(version)[:2] == (major, minor))
+    assert aws.aurora_mysql_release(default) == newest_patch
+    assert _cluster(blueprint)["Properties"]["EngineVersion"] == default
 
 
 def test_subnet_group_covers_the_private_subnets_and_the_security_group_opens_nothing() -> None:

@@ -244,3 +244,50 @@ def test_allow_list_holds_only_actions_without_resource_types() -> None:
         assert reason.strip(), f"{action} needs its reason"
         assert name in reference[service]["Actions"], f"{action} is not an IAM action"
         assert not reference[service]["Actions"][name].get("Resources"), f"{action} supports resource-level permission"
+
+
+def _role_policies(template: str, role: str) -> dict[str, list[dict[str, Any]]]:
+    properties = TEMPLATES[template]["Resources"][role]["Properties"]
+    assert "ManagedPolicyArns" not in properties, f"{role} attaches managed policies; least privilege wants inline"
+    return {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in properties.get("Policies", [])}
+
+
+SESSION_CHANNELS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+
+
+@pytest.mark.parametrize("name", ["microservices-dev", "microservices-prod", "microservices-demo"])
+def test_instances_get_session_manager_and_nothing_else_of_systems_manager(name: str) -> None:
+    """A scoped inline policy, not AmazonSSMManagedInstanceCore: that one grants ssm:GetParameter(s), GetDocument,
+    ListAssociations and more on Resource "*", which the wildcard rule above refuses. These are the statements of
+    https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html"""
+    session = _role_policies(f"{name}/cluster.yaml", "InstanceRole")["session-manager"]
+    assert session == [
+        {"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation"],
+         "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"}]},
+        {"Effect": "Allow", "Action": SESSION_CHANNELS, "Resource": ["*"]},
+    ]
+    # No SSH: no key pair, and the instances' security group admits nothing.
+    resources = TEMPLATES[f"{name}/cluster.yaml"]["Resources"]
+    assert "KeyName" not in resources["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert "SecurityGroupIngress" not in resources["InstanceSecurityGroup"]["Properties"]
+    assert not [logical_id for logical_id, resource in resources.items()
+                if resource["Type"] == "AWS::EC2::SecurityGroupIngress"]
+
+
+def test_ecs_exec_gives_only_its_service_the_channels_and_its_own_log_group() -> None:
+    """microservices-dev turns exec on for service-a only.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html"""
+    service_a = TEMPLATES["microservices-dev/service-service-a.yaml"]["Resources"]
+    assert service_a["ServiceAService"]["Properties"]["EnableExecuteCommand"] is True
+    assert _role_policies("microservices-dev/service-service-a.yaml", "ServiceATaskRole") == {"ecs-exec": [
+        {"Effect": "Allow", "Action": SESSION_CHANNELS, "Resource": ["*"]},
+        {"Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": ["*"]},
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+         "Resource": [{"Fn::GetAtt": ["ServiceALogGroup", "Arn"]}]},
+    ]}
+    # Session logs go to the service's log group (ECS Exec's default logging): the one encrypted with the logs key.
+    assert service_a["ServiceALogGroup"]["Properties"]["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"}
+    service_b = TEMPLATES["microservices-dev/service-service-b.yaml"]["Resources"]
+    assert "EnableExecuteCommand" not in service_b["ServiceBService"]["Properties"]
+    assert _role_policies("microservices-dev/service-service-b.yaml", "ServiceBTaskRole") == {}

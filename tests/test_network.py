@@ -9,7 +9,7 @@ import pytest
 
 from cfngen import load_blueprint, synthesize
 from cfngen.blueprint import Blueprint
-from cfngen.builders.network import build, subnet_cidrs
+from cfngen.builders.network import INTERFACE_ENDPOINTS, build, subnet_cidrs
 from tests.conftest import ROOT
 
 
@@ -74,3 +74,51 @@ def test_network_is_wired_into_the_root_from_the_keys_stack() -> None:
     stacks = synthesize(load_blueprint(ROOT / "blueprints" / "demo.yaml"))
     root = stacks.root().to_dict()["Resources"]
     assert root["Network"]["Properties"]["Parameters"]["LogsKmsKeyArn"] == {"Fn::GetAtt": ["Keys", "Outputs.LogsKmsKeyArn"]}
+
+
+def _tagged(tags: dict[str, str], **network: Any) -> Blueprint:
+    return Blueprint.model_validate({"name": "net", "tags": tags, "network": network,
+                                     "services": [{"name": "api", "port": 80}]})
+
+
+@pytest.mark.parametrize(("tags", "expected"), [
+    ({"Environment": "prod"}, "interface"),
+    ({"env": "Production"}, "interface"),
+    ({"STAGE": "PROD"}, "interface"),
+    ({"Environment": "dev"}, "gateway-only"),
+    ({"Owner": "prod"}, "gateway-only"),          # "prod" on a key that does not name the environment
+    ({"Environment": "preprod"}, "gateway-only"),  # the whole value, not a part of it
+    ({}, "gateway-only"),
+])
+def test_interface_endpoints_are_the_default_of_production_blueprints_only(tags: dict[str, str], expected: str) -> None:
+    assert _tagged(tags).vpc_endpoints == expected
+    endpoints = _resources(_tagged(tags), "AWS::EC2::VPCEndpoint")
+    assert len(endpoints) == (1 + len(INTERFACE_ENDPOINTS) if expected == "interface" else 1)
+
+
+def test_the_blueprint_key_overrides_the_default_either_way() -> None:
+    assert _tagged({"Environment": "prod"}, endpoints="gateway-only").vpc_endpoints == "gateway-only"
+    assert _tagged({}, endpoints="interface").vpc_endpoints == "interface"
+    with pytest.raises(ValueError, match="endpoints"):
+        _tagged({}, endpoints="all")
+
+
+def test_interface_endpoints_serve_every_private_subnet_and_admit_https_from_the_vpc_only() -> None:
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html and
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html: ECR api and dkr (layers through the
+    S3 gateway endpoint), logs, secrets, and the ECS agent's ecs, ecs-agent and ecs-telemetry."""
+    blueprint = _tagged({}, endpoints="interface", availability_zones=3)
+    endpoints = _resources(blueprint, "AWS::EC2::VPCEndpoint")
+    interface = {name: body["Properties"] for name, body in endpoints.items()
+                 if body["Properties"]["VpcEndpointType"] == "Interface"}
+    services = sorted(properties["ServiceName"]["Fn::Sub"].removeprefix("com.amazonaws.${AWS::Region}.")
+                      for properties in interface.values())
+    assert services == sorted(["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ecs", "ecs-agent", "ecs-telemetry"])
+    for properties in interface.values():
+        assert properties["PrivateDnsEnabled"] is True
+        assert properties["SubnetIds"] == [{"Ref": f"PrivateSubnet{zone}"} for zone in range(1, 4)]
+        assert properties["SecurityGroupIds"] == [{"Ref": "InterfaceEndpointSecurityGroup"}]
+    group = _resources(blueprint, "AWS::EC2::SecurityGroup")["InterfaceEndpointSecurityGroup"]["Properties"]
+    assert [(rule["IpProtocol"], rule["FromPort"], rule["ToPort"], rule["CidrIp"]) for rule in group["SecurityGroupIngress"]] \
+        == [("tcp", 443, 443, {"Fn::GetAtt": ["Vpc", "CidrBlock"]})]
+    assert [rule["CidrIp"] for rule in group["SecurityGroupEgress"]] == ["127.0.0.1/32"]

@@ -9,6 +9,7 @@ import botocore.loaders
 import pytest
 
 from cfngen.blueprint import Blueprint, load_blueprint, preflight_problems, preflight_warnings
+from cfngen.errors import BlueprintError
 from cfngen.facts import aws
 
 EXAMPLES = Path(__file__).parent.parent / "blueprints"
@@ -96,3 +97,30 @@ def test_a_type_without_capacity_facts_is_accepted_with_a_warning() -> None:
     blueprint = _blueprint({"instance_type": "m5n.large"})
     assert preflight_problems(blueprint) == []
     assert [warning.field for warning in preflight_warnings(blueprint)] == ["cluster.instance_type"]
+
+
+def _with_engine(version: str) -> Blueprint:
+    return Blueprint.model_validate({"name": "db", "database": {"engine_version": version},
+                                     "services": [{"name": "web", "port": 80}]})
+
+
+def test_an_engine_version_aws_no_longer_offers_is_refused_at_load(tmp_path: Path) -> None:
+    """The issue's version 3.08.2: creating a cluster fails once AWS retires it."""
+    [(loc, message)] = preflight_problems(_with_engine("8.0.mysql_aurora.3.08.2"))
+    assert loc == ("database", "engine_version")
+    assert f"as of {aws.as_of('aurora_mysql_versions.json')}" in message
+    assert aws.AURORA_MYSQL_DEFAULT_VERSION in message
+    path = tmp_path / "bp.yaml"
+    path.write_text("name: db\ndatabase:\n  engine_version: 8.0.mysql_aurora.3.08.2\n"
+                    "services:\n  - name: web\n    port: 80\n", encoding="utf-8")
+    with pytest.raises(BlueprintError, match=r"bp\.yaml:3:\d+: database\.engine_version"):
+        load_blueprint(path)
+
+
+def test_a_listed_engine_version_passes_and_a_newer_one_is_accepted_with_a_warning() -> None:
+    for version in aws.aurora_mysql_versions():
+        assert preflight_problems(_with_engine(version)) == []
+        assert [w for w in preflight_warnings(_with_engine(version)) if w.field == "database.engine_version"] == []
+    newer = _with_engine("8.0.mysql_aurora.3.99.0")
+    assert preflight_problems(newer) == []
+    assert "database.engine_version" in [warning.field for warning in preflight_warnings(newer)]

@@ -512,3 +512,21 @@ def checkov() -> str:
     if not Path(executable).exists():
         pytest.fail("checkov is not installed: `make test` installs it in .venv-checkov")
     return executable
+
+
+def test_interface_endpoints_are_priced_per_az_and_their_data_named_as_usage_based() -> None:
+    """https://aws.amazon.com/privatelink/pricing/: each interface endpoint is billed per hour in each AZ, plus
+    per GB processed; the S3 gateway endpoint costs nothing."""
+    def templates(endpoints: str) -> TemplateSet:
+        blueprint = Blueprint.model_validate({"name": "cost", "network": {"availability_zones": 3,
+                                                                          "endpoints": endpoints},
+                                              "services": [{"name": "api", "port": 80}]})
+        return TemplateSet.from_stack_set(synthesize(blueprint))
+
+    with_endpoints, without = cost.estimate(templates("interface")), cost.estimate(templates("gateway-only"))
+    lines = [line for line in with_endpoints.lines if "interface VPC endpoint" in line.item]
+    assert len(lines) == 7
+    assert {(line.quantity, line.unit_price, line.unit) for line in lines} == {(3, 0.01, "AZ-hour")}
+    assert with_endpoints.per_stack()["network"] - without.per_stack()["network"] == pytest.approx(7 * 3 * 0.01 * 730)
+    assert "interface VPC endpoint data processing" in with_endpoints.usage_based
+    assert "interface VPC endpoint data processing" not in without.usage_based

@@ -332,6 +332,16 @@ def test_one_stack_per_service_with_the_contracted_outputs() -> None:
         assert len(resources(stacks.child(name).template, "AWS::ECS::Service")) == 1
 
 
+def test_ecs_exec_needs_a_writable_root_filesystem() -> None:
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html: the SSM agent writes into the
+    container, so a read-only root filesystem is not supported."""
+    with pytest.raises(ValueError, match="ECS Exec needs a writable root filesystem"):
+        Blueprint.model_validate({"name": "x", "services": [{"name": "web", "port": 80, "exec": True}]})
+    writable = Blueprint.model_validate({"name": "x", "services": [{"name": "web", "port": 80, "exec": True,
+                                                                     "read_only_root_filesystem": False}]})
+    assert writable.services[0].exec is True
+
+
 def _ecs(**deployment: Any) -> dict[str, Any]:
     _, template = _build({**WEB, "deployment": deployment})
     return template

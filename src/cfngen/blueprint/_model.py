@@ -64,12 +64,31 @@ class CrossFieldErrors(ValueError):
         super().__init__("; ".join(message for _, message in errors))
 
 
+# A blueprint is a production one when one of these tags (any case) has one of these values (any case).
+ENVIRONMENT_TAG_KEYS = frozenset({"environment", "env", "stage"})
+PRODUCTION_TAG_VALUES = frozenset({"prod", "production"})
+
+
+def is_production(tags: Mapping[str, str]) -> bool:
+    """True for tags that mark a production blueprint: Environment/Env/Stage = prod/production, in any case."""
+    return any(key.lower() in ENVIRONMENT_TAG_KEYS and value.lower() in PRODUCTION_TAG_VALUES
+               for key, value in tags.items())
+
+
 class Network(Spec):
     """The VPC: its address range, how many AZs it spans and how many NAT gateways serve it."""
 
     cidr: str = Field("10.0.0.0/16", description="IPv4 CIDR of the VPC, /16 to /24.")
     availability_zones: int = Field(2, ge=2, le=6, description="Number of AZs (taken with Fn::GetAZs).")
     nat_gateways: int = Field(1, ge=1, le=6, description="NAT gateways, 1..availability_zones.")
+    endpoints: Literal["interface", "gateway-only"] | None = Field(
+        None, description="`interface`: interface VPC endpoints (PrivateLink) for ECR (api, dkr), CloudWatch Logs, "
+                          "Secrets Manager and ECS (ecs, ecs-agent, ecs-telemetry) in every private subnet, so "
+                          "that AWS API traffic bypasses the NAT gateways (priced in the review); `gateway-only`: "
+                          "the S3 gateway endpoint alone. Default: `interface` for a production blueprint (a tag "
+                          "Environment, Env or Stage, any case, whose value is prod or production), else "
+                          "`gateway-only`.",
+    )
 
     @field_validator("cidr")
     @classmethod
@@ -137,8 +156,9 @@ class Database(Spec):
     """Aurora MySQL cluster: one writer plus readers."""
 
     engine_version: str = Field(
-        "8.0.mysql_aurora.3.08.2", pattern=r"^8\.0\.mysql_aurora\.\d+\.\d+\.\d+$",
-        description="Aurora MySQL 3 (MySQL 8.0 compatible) engine version.",
+        aws.AURORA_MYSQL_DEFAULT_VERSION, pattern=r"^8\.0\.mysql_aurora\.3\.\d+\.\d+$",
+        description="Aurora MySQL 3 (MySQL 8.0 compatible) engine version; the default is the newest patch of the "
+                    "newest long-term-support release, and the load refuses a version AWS no longer offers.",
     )
     instance_class: str = Field("db.t3.medium", description="DB instance class (one Aurora MySQL 3 supports).")
     readers: int = Field(1, ge=0, le=15, description="Reader instances besides the writer.")
@@ -300,6 +320,10 @@ class Service(Spec):
     health_check_grace_period_s: int = Field(60, ge=0, le=7200,
                                              description="Seconds ECS ignores failing health checks of a new task.")
     test_command: str | None = Field(None, description="Command the build runs to test the service.")
+    exec: bool = Field(False, description="ECS Exec: shell into the running tasks through Session Manager "
+                                          "(`aws ecs execute-command`), sessions logged to the service's encrypted log "
+                                          "group; needs read_only_root_filesystem: false (the SSM agent writes into "
+                                          "the container).")
     deployment: Deployment | None = Field(
         None, description="How new versions reach this service; absent = the blueprint's deployment section.")
     deploy_hooks: dict[HookEvent, LambdaFunctionName] = Field(
@@ -344,6 +368,10 @@ class Service(Spec):
         if not self.scaling.min <= self.desired_count <= self.scaling.max:
             errors.append((("desired_count",), f"must lie within scaling.min ({self.scaling.min}) and "
                                                f"scaling.max ({self.scaling.max}), found {self.desired_count}"))
+        if self.exec and self.read_only_root_filesystem:
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html (considerations)
+            errors.append((("exec",), "ECS Exec needs a writable root filesystem (the SSM agent writes into the "
+                                      "container): set read_only_root_filesystem: false, or leave exec off"))
         if errors:
             raise CrossFieldErrors(errors)
         return self
@@ -513,6 +541,13 @@ class Blueprint(Spec):
         if errors:
             raise CrossFieldErrors(errors)
         return self
+
+    @property
+    def vpc_endpoints(self) -> Literal["interface", "gateway-only"]:
+        """network.endpoints, or its default: interface endpoints for a production blueprint (is_production)."""
+        if self.network.endpoints is not None:
+            return self.network.endpoints
+        return "interface" if is_production(self.tags) else "gateway-only"
 
     @property
     def load_balancers(self) -> tuple[tuple[Service, ...], ...]:

@@ -36,7 +36,7 @@ class PreflightWarning:
 
 def preflight_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
     """(field path, message) for each thing AWS would refuse or could never run."""
-    problems = _zone_problems(blueprint) + _instance_type_problems(blueprint)
+    problems = _zone_problems(blueprint) + _instance_type_problems(blueprint) + _engine_version_problems(blueprint)
     instance = aws.instance_type(blueprint.cluster.instance_type)
     if instance is not None and not problems:
         problems += _trunking_problems(blueprint, instance)
@@ -50,15 +50,16 @@ def preflight_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
 
 def preflight_warnings(blueprint: Blueprint) -> list[PreflightWarning]:
     """What may work at creation but can fail at peak: scaling maxima beyond the cluster's capacity at max_size."""
+    warnings = _engine_version_warnings(blueprint)
     instance = aws.instance_type(blueprint.cluster.instance_type)
     if instance is None:
-        return [PreflightWarning("cluster.instance_type",
+        return warnings + [PreflightWarning("cluster.instance_type",
                                  f"cfngen has no capacity facts for {blueprint.cluster.instance_type}; whether the "
                                  "tasks fit its instances was not checked")]
     shortfall = _shortfall(blueprint, instance, lambda service: service.scaling.max)
     if not shortfall:
-        return []
-    return [PreflightWarning("cluster.max_size", f"the services cannot all scale to scaling.max: {shortfall}; "
+        return warnings
+    return warnings + [PreflightWarning("cluster.max_size", f"the services cannot all scale to scaling.max: {shortfall}; "
                                                  "raise cluster.max_size, choose a larger cluster.instance_type"
                                                  + ("" if blueprint.cluster.awsvpc_trunking or instance.trunk_tasks is None
                                                     else " or turn on cluster.awsvpc_trunking")
@@ -73,6 +74,32 @@ def _zone_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
     return [(("network", "availability_zones"),
              f"{blueprint.region} offers {zones} Availability Zones, found {wanted}; use at most {zones} "
              f"(AWS facts as of {aws.as_of('availability_zones.json')})")]
+
+
+def _engine_version_newer_than_facts(version: str) -> bool:
+    """True for a version after every one the dated table lists: released since, so not checked (not refused)."""
+    return aws.aurora_mysql_release(version) > max(map(aws.aurora_mysql_release, aws.aurora_mysql_versions()))
+
+
+def _engine_version_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
+    """A version AWS no longer offers (or never did): creating the cluster would fail."""
+    database = blueprint.database
+    if database is None or database.engine_version in aws.aurora_mysql_versions() \
+            or _engine_version_newer_than_facts(database.engine_version):
+        return []
+    return [(("database", "engine_version"),
+             f"{database.engine_version!r} is not an Aurora MySQL version AWS offers new clusters (AWS facts as of "
+             f"{aws.as_of('aurora_mysql_versions.json')}); use {aws.AURORA_MYSQL_DEFAULT_VERSION} (long-term "
+             f"support) or one of {', '.join(aws.aurora_mysql_versions())}")]
+
+
+def _engine_version_warnings(blueprint: Blueprint) -> list[PreflightWarning]:
+    database = blueprint.database
+    if database is None or not _engine_version_newer_than_facts(database.engine_version):
+        return []
+    return [PreflightWarning("database.engine_version",
+                             f"{database.engine_version} is newer than cfngen's Aurora MySQL facts (as of "
+                             f"{aws.as_of('aurora_mysql_versions.json')}); whether AWS offers it was not checked")]
 
 
 def _instance_type_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:

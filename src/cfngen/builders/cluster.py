@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from awacs import ecs
-from troposphere import Base64, GetAtt, Ref, Tags, Template
+from awacs import ecs, ssm, ssmmessages
+from awacs.aws import Statement
+from troposphere import AWSProperty, Base64, GetAtt, Ref, Tags, Template
 from troposphere.autoscaling import AutoScalingGroup, LaunchTemplateSpecification
 from troposphere.autoscaling import Tags as AutoScalingTags
 from troposphere.ec2 import (
@@ -49,6 +50,7 @@ from troposphere.ecs import (
     ManagedScaling,
 )
 from troposphere.iam import InstanceProfile
+from troposphere.policies import UpdatePolicy
 
 from cfngen.blueprint import Blueprint
 from cfngen.builders import contracts
@@ -60,6 +62,10 @@ from cfngen.synth._stack import NestedStack
 ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 ROOT_DEVICE = "/dev/xvda"
 INSTANCE_WARMUP_S = 180
+# An instance refresh keeps every instance the group wants in service and starts at most half as many again
+# beside them: ECS moves the tasks (managed draining) onto instances that are already up.
+REFRESH_MIN_HEALTHY_PERCENT = 100
+REFRESH_MAX_HEALTHY_PERCENT = 150
 # What the launch template tags when an instance starts: the stack's tags reach none of these.
 LAUNCHED_RESOURCE_TYPES = ("instance", "volume", "network-interface")
 
@@ -111,15 +117,33 @@ def _add_instance_role(template: Template, blueprint: Blueprint) -> None:
                       [cluster_arn]),
             iam.allow([ecs.Poll, ecs.StartTelemetrySession], [instances_arn]),
             iam.allow([ecs.DiscoverPollEndpoint], ["*"]),
-        ]},
+        ], "session-manager": session_manager_statements()},
         path=role_path(blueprint),
-        description=f"ECS agent on the container instances of {cluster_name(blueprint)}: register and report only",
+        description=f"ECS agent on the container instances of {cluster_name(blueprint)}: register and report only; "
+                    "Session Manager instead of SSH",
     ))
     template.add_resource(InstanceProfile("InstanceProfile", Roles=[Ref("InstanceRole")]))
 
 
+def session_manager_statements() -> list[Statement]:
+    """What the SSM agent needs for Session Manager, and nothing more: report the instance, open its channels.
+
+    Instead of the AWS managed policy AmazonSSMManagedInstanceCore, which also grants ssm:GetParameter(s),
+    GetDocument, ListAssociations and a dozen more on Resource "*" (State Manager, Run Command, inventory): the
+    least-privilege tests refuse "*" on actions that support resource-level permissions. These are the
+    statements of AWS's minimal Session Manager instance profile:
+    https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
+    """
+    return [
+        iam.allow([ssm.UpdateInstanceInformation], [iam.arn("ec2", "instance/*")]),
+        iam.allow([ssmmessages.CreateControlChannel, ssmmessages.CreateDataChannel,
+                   ssmmessages.OpenControlChannel, ssmmessages.OpenDataChannel], ["*"]),
+    ]
+
+
 def _add_instance_security_group(template: Template, blueprint: Blueprint) -> None:
-    # No ingress: tasks have security groups of their own (awsvpc) and nobody logs in to the instances.
+    # No ingress: tasks have security groups of their own (awsvpc) and nobody logs in to the instances over the
+    # network: Session Manager reaches them through the SSM agent's own outbound connection (no SSH, no key pair).
     template.add_resource(SecurityGroup(
         "InstanceSecurityGroup",
         GroupDescription=f"{blueprint.name} ECS container instances: no inbound traffic",
@@ -159,10 +183,49 @@ def _add_launch_template(template: Template, blueprint: Blueprint) -> None:
     ))
 
 
+class _InstanceRefreshPreferences(AWSProperty):  # type: ignore[misc]  # troposphere is untyped
+    props = {
+        "MinHealthyPercentage": (int, False),
+        "MaxHealthyPercentage": (int, False),
+        "InstanceWarmup": (int, False),
+        "ScaleInProtectedInstances": (str, False),
+    }
+
+
+class _InstanceRefresh(AWSProperty):  # type: ignore[misc]
+    props = {"Strategy": (str, True), "Preferences": (_InstanceRefreshPreferences, False)}
+
+
+class _UpdatePolicy(UpdatePolicy):  # type: ignore[misc]
+    """troposphere's UpdatePolicy with the AutoScalingInstanceRefresh CloudFormation added (cfn-lint's schema has it)."""
+
+    props = {**UpdatePolicy.props, "AutoScalingInstanceRefresh": (_InstanceRefresh, False)}
+
+
+def instance_refresh() -> _UpdatePolicy:
+    """A new AMI rolls the instances: the ECS AMI is an SSM parameter that CloudFormation resolves at every stack
+    update; a new value makes a new launch template version, and this update policy has CloudFormation run an
+    instance refresh of the group onto it, keeping REFRESH_MIN_HEALTHY_PERCENT of the instances in service.
+    The instances are scale-in protected (managed termination protection), so the refresh must replace protected
+    instances too ("Refresh"); ECS drains each one first (the capacity provider's managed draining).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh.html"""
+    return _UpdatePolicy(AutoScalingInstanceRefresh=_InstanceRefresh(
+        Strategy="Rolling",
+        Preferences=_InstanceRefreshPreferences(
+            MinHealthyPercentage=REFRESH_MIN_HEALTHY_PERCENT,
+            MaxHealthyPercentage=REFRESH_MAX_HEALTHY_PERCENT,
+            InstanceWarmup=INSTANCE_WARMUP_S,
+            ScaleInProtectedInstances="Refresh",
+        ),
+    ))
+
+
 def _add_auto_scaling_group(template: Template, blueprint: Blueprint) -> None:
     capacity = blueprint.cluster
     template.add_resource(AutoScalingGroup(
         "AutoScalingGroup",
+        UpdatePolicy=instance_refresh(),
         # Deleted before these (see the module docstring): the cluster and the agent's role outlive the instances.
         DependsOn=["Cluster", "InstanceProfile", "InstanceRole"],
         VPCZoneIdentifier=Ref(contracts.PRIVATE_SUBNET_IDS),
@@ -193,6 +256,8 @@ def _add_capacity_provider(template: Template, blueprint: Blueprint) -> None:
                 InstanceWarmupPeriod=INSTANCE_WARMUP_S,
             ),
             ManagedTerminationProtection="ENABLED",
+            # ECS moves an instance's tasks before Auto Scaling terminates it (scale-in, instance refresh).
+            ManagedDraining="ENABLED",
         ),
     ))
     template.add_resource(ClusterCapacityProviderAssociations(

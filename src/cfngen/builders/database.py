@@ -38,6 +38,10 @@ LOG_EXPORTS = {"error": "DatabaseErrorLogGroup", "slowquery": "DatabaseSlowQuery
 SLOW_QUERY_SECONDS = 2
 ENHANCED_MONITORING_INTERVAL_S = 60
 ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
+# Failover promotes the reader of the lowest tier; tiers run 0..15. The writer holds 0 so that it is back first
+# in line after a failover, the readers 1, 2, ... in order (those beyond 15 share the last tier).
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.AuroraHighAvailability.html#Aurora.Managing.FaultTolerance
+LAST_PROMOTION_TIER = 15
 # Aurora's DeletionPolicy/UpdateReplacePolicy "Snapshot": the cluster's data survives its removal or replacement.
 SNAPSHOT = "Snapshot"
 
@@ -162,11 +166,22 @@ def _add_cluster(template: Template, blueprint: Blueprint, database: Database) -
     ))
 
 
+def promotion_tier(index: int) -> int:
+    """The failover tier of instance `index` of :func:`instance_ids`: 0 for the writer, then 1, 2, ... ."""
+    return min(index, LAST_PROMOTION_TIER)
+
+
 def _add_instances(template: Template, blueprint: Blueprint, database: Database) -> None:
     zones = blueprint.network.availability_zones
+    writer, *_ = instance_ids(database)
     for index, logical_id in enumerate(instance_ids(database)):
         template.add_resource(DBInstance(
             logical_id,
+            # The first instance of an Aurora cluster becomes its writer: the readers wait for it, so the
+            # writer (and the replica-lag alarm's target) is the instance the template names DatabaseWriter.
+            # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.CreateInstance.html
+            **({"DependsOn": [writer]} if index else {}),
+            PromotionTier=promotion_tier(index),
             Engine=ENGINE,
             DBClusterIdentifier=Ref("DatabaseCluster"),
             DBInstanceClass=database.instance_class,

@@ -21,6 +21,8 @@ from troposphere.ec2 import (
     NatGateway,
     Route,
     RouteTable,
+    SecurityGroup,
+    SecurityGroupRule,
     Subnet,
     SubnetRouteTableAssociation,
     VPCEndpoint,
@@ -35,6 +37,22 @@ from cfngen.builders.base import add_output, add_parameter, new_template, role_p
 from cfngen.synth._stack import NestedStack
 
 PRIVATE_SLOT_OFFSET = 8
+HTTPS_PORT = 443
+# network.endpoints "interface": logical id prefix -> the service's endpoint name (com.amazonaws.<region>.<name>).
+# What the container instances and tasks call: image pulls (ECR api and dkr; the layers come from S3 through the
+# gateway endpoint), logs, secrets at task start, and the ECS agent (ecs, its polling ecs-agent, and
+# ecs-telemetry for Container Insights' metrics).
+# https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html
+INTERFACE_ENDPOINTS = {
+    "EcrApi": "ecr.api",
+    "EcrDkr": "ecr.dkr",
+    "Logs": "logs",
+    "SecretsManager": "secretsmanager",
+    "Ecs": "ecs",
+    "EcsAgent": "ecs-agent",
+    "EcsTelemetry": "ecs-telemetry",
+}
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -51,6 +69,8 @@ def build(blueprint: Blueprint) -> Template:
     _add_public_routing(template, blueprint)
     _add_private_routing(template, blueprint)
     _add_s3_endpoint(template, blueprint)
+    if blueprint.vpc_endpoints == "interface":
+        _add_interface_endpoints(template, blueprint)
     _add_flow_logs(template, blueprint)
     _add_outputs(template, blueprint)
     return template
@@ -124,6 +144,30 @@ def _add_s3_endpoint(template: Template, blueprint: Blueprint) -> None:
         ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
         RouteTableIds=[Ref(f"PrivateRouteTable{zone}") for zone in _zone_ids(blueprint)],
     ))
+
+
+def _add_interface_endpoints(template: Template, blueprint: Blueprint) -> None:
+    # Private DNS makes the services' usual names resolve to the endpoints inside the VPC: the agent, the SDKs
+    # and the awslogs driver need no configuration. The endpoints accept HTTPS from the VPC and nothing else.
+    template.add_resource(SecurityGroup(
+        "InterfaceEndpointSecurityGroup",
+        GroupDescription=f"{blueprint.name} interface VPC endpoints: HTTPS from the VPC only",
+        VpcId=Ref("Vpc"),
+        SecurityGroupIngress=[SecurityGroupRule(IpProtocol="tcp", FromPort=HTTPS_PORT, ToPort=HTTPS_PORT,
+                                                CidrIp=GetAtt("Vpc", "CidrBlock"),
+                                                Description="HTTPS from the VPC to the AWS APIs")],
+        # An endpoint opens no connections of its own; this rule replaces the default allow-all egress.
+        SecurityGroupEgress=[SecurityGroupRule(IpProtocol="icmp", FromPort=-1, ToPort=-1, CidrIp="127.0.0.1/32",
+                                                 Description="no egress: matches nothing routable")],
+    ))
+    for prefix, service in INTERFACE_ENDPOINTS.items():
+        template.add_resource(VPCEndpoint(
+            f"{prefix}InterfaceEndpoint", VpcId=Ref("Vpc"), VpcEndpointType="Interface",
+            ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+            PrivateDnsEnabled=True,
+            SubnetIds=[Ref(f"PrivateSubnet{zone}") for zone in _zone_ids(blueprint)],
+            SecurityGroupIds=[Ref("InterfaceEndpointSecurityGroup")],
+        ))
 
 
 def _add_flow_logs(template: Template, blueprint: Blueprint) -> None:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from awacs import ecr, elasticloadbalancing, logs, secretsmanager
+from awacs import ecr, elasticloadbalancing, logs, secretsmanager, ssmmessages
+from awacs.aws import Statement
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.applicationautoscaling import (
     PredefinedMetricSpecification,
@@ -181,10 +182,25 @@ def _add_roles(template: Template, blueprint: Blueprint, service: Service) -> No
                     + (", the database secret" if service.database else ""),
     ))
     template.add_resource(iam.service_role(
-        task_role_id(service), "ecs-tasks.amazonaws.com", {},
+        task_role_id(service), "ecs-tasks.amazonaws.com", {"ecs-exec": exec_statements(service)} if service.exec else {},
         path=role_path(blueprint),
-        description=f"The {service.name} application itself: no permissions until the service needs some",
+        description=f"The {service.name} application itself: no permissions until the service needs some"
+                    + ("; ECS Exec sessions, logged to its log group" if service.exec else ""),
     ))
+
+
+def exec_statements(service: Service) -> list[Statement]:
+    """What the SSM agent inside an ECS Exec task needs: its message channels, and the service's own (encrypted)
+    log group for the session logs, the default logging of ECS Exec (the task definition's awslogs settings).
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html (IAM permissions, logging)"""
+    return [
+        iam.allow([ssmmessages.CreateControlChannel, ssmmessages.CreateDataChannel,
+                   ssmmessages.OpenControlChannel, ssmmessages.OpenDataChannel], ["*"]),
+        # The agent lists the log groups to find the task's: a listing, which has no resource type.
+        iam.allow([logs.DescribeLogGroups], ["*"]),
+        iam.allow([logs.CreateLogStream, logs.DescribeLogStreams, logs.PutLogEvents],
+                  [GetAtt(log_group_id(service), "Arn")]),
+    ]
 
 
 def _add_infrastructure_role(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -279,6 +295,9 @@ def _add_service(template: Template, blueprint: Blueprint, service: Service) -> 
         HealthCheckGracePeriodSeconds=service.health_check_grace_period_s,
         PropagateTags="SERVICE",
         EnableECSManagedTags=True,
+        **({"EnableExecuteCommand": True} if service.exec else {}),
+
+
         **rollout,
     ))
 

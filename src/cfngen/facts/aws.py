@@ -2,7 +2,8 @@
 
 Data a well-kept package ships is read from it: the regions from botocore's endpoint data, the instance
 types each region offers from cfn-lint's schemas. What no package ships is bundled as dated JSON next to
-this module (``availability_zones.json``, ``instance_types.json``, ``aurora_mysql.json``), each with its
+this module (``availability_zones.json``, ``instance_types.json``, ``aurora_mysql.json``,
+``aurora_mysql_versions.json``), each with its
 ``source`` and ``as_of``; a test fails when one is more than a year old.
 """
 
@@ -17,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-BUNDLED_TABLES = ("availability_zones.json", "instance_types.json", "aurora_mysql.json")
+BUNDLED_TABLES = ("availability_zones.json", "instance_types.json", "aurora_mysql.json", "aurora_mysql_versions.json")
 
 # Aurora MySQL 3 is MySQL 8.0 compatible; its engine versions read 8.0.mysql_aurora.3.x.y.
 AURORA_MYSQL_3 = "8.0.mysql_aurora.3"
@@ -123,6 +124,26 @@ def aurora_mysql_instance_memory_gib(engine_version: str = AURORA_MYSQL_3) -> di
             return dict(facts["instance_memory_gib"])
     return {}
 
+
+def aurora_mysql_versions() -> tuple[str, ...]:
+    """The Aurora MySQL 3 engine versions a new cluster can be created with, as of the table's date."""
+    return tuple(table("aurora_mysql_versions.json")["versions"])
+
+
+def aurora_mysql_long_term_support() -> tuple[str, ...]:
+    """The Aurora MySQL 3 minor versions AWS designates long-term support ("3.10"), newest last."""
+    return tuple(table("aurora_mysql_versions.json")["long_term_support"])
+
+
+def aurora_mysql_release(engine_version: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of an Aurora MySQL engine version: 8.0.mysql_aurora.3.10.4 -> (3, 10, 4)."""
+    major, minor, patch = engine_version.rsplit(".", 3)[1:]
+    return int(major), int(minor), int(patch)
+
+
+# The default engine version: the newest patch of the newest long-term-support minor (a cluster on it is
+# upgraded only to the next LTS release, after three years at least).
+AURORA_MYSQL_DEFAULT_VERSION: str = table("aurora_mysql_versions.json")["default"]
 
 # The classes Aurora MySQL 3 runs on with their memory: the schema accepts exactly these; the monitoring stack
 # derives each one's default max_connections from its memory (see builders/monitoring.py).

@@ -28,6 +28,12 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
     "elasticloadbalancing:DescribeListeners": "ELB Describe* calls take no resource type; CodeDeploy reads listeners",
     "elasticloadbalancing:DescribeRules": "ELB Describe* calls take no resource type; CodeDeploy reads listener rules",
     "elasticloadbalancing:DescribeTargetGroups": "ELB Describe* calls take no resource type; CodeDeploy reads target groups",
+    "logs:DescribeLogGroups": "a listing of the account's log groups, no resource type; the SSM agent of an ECS Exec "
+                              "task looks its log group up",
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsessionmanagermessagegatewayservice.html
+    **{f"ssmmessages:{verb}{kind}Channel": "Session Manager's message channels have no resource type; the SSM agent "
+                                             "(instances, ECS Exec) opens them"
+       for verb in ("Create", "Open") for kind in ("Control", "Data")},
     "elasticloadbalancing:DescribeTargetHealth": "ELB Describe* calls take no resource type; ECS blue/green reads "
                                                  "the health of the new targets",
 }

@@ -112,6 +112,8 @@ def estimate(templates: TemplateSet, table: PriceTable | None = None) -> Estimat
                   if resource.get("Type") in USAGE_BASED}
         usage |= {"CodePipeline V2 action minutes" for _, pipeline in stack.of_type("AWS::CodePipeline::Pipeline")
                   if _pipeline_type(pipeline) == "V2"}
+        usage |= {"interface VPC endpoint data processing" for _, endpoint in stack.of_type("AWS::EC2::VPCEndpoint")
+                  if _interface_endpoint(endpoint)}
     return Estimate(lines=tuple(lines), table=table, usage_based=tuple(sorted(usage)))
 
 
@@ -138,6 +140,15 @@ def _stack_lines(names: Names, table: PriceTable, stack: Stack) -> Iterator[Cost
         yield from _load_balancer(names, table, stack, name, balancer)
     for name, _ in stack.of_type("AWS::EC2::NatGateway"):
         yield _hourly(stack.name, f"NAT gateway {name}", 1, table.flat("nat_gateway_hour"), "hour", hours)
+    for name, endpoint in stack.of_type("AWS::EC2::VPCEndpoint"):
+        # An interface endpoint is billed per hour in each AZ it has a network interface in (one per subnet),
+        # https://aws.amazon.com/privatelink/pricing/ ($0.01 per AZ-hour in us-east-1, plus $0.01 per GB);
+        # a gateway endpoint (S3, DynamoDB) costs nothing.
+        if _interface_endpoint(endpoint):
+            subnets = (endpoint.get("Properties") or {}).get("SubnetIds")
+            zones = len(subnets) if isinstance(subnets, list) else None
+            yield _hourly(stack.name, f"interface VPC endpoint {name} (per AZ)", zones or 0,
+                          table.flat("vpc_interface_endpoint_az_hour") if zones else None, "AZ-hour", hours)
     for name, _ in stack.of_type("AWS::EC2::EIP"):
         yield _hourly(stack.name, f"public IPv4 address {name}", 1, table.flat("public_ipv4_address_hour"), "hour", hours)
     for name, pipeline in stack.of_type("AWS::CodePipeline::Pipeline"):
@@ -197,6 +208,10 @@ def _instance_type(names: Names, stack: Stack, group: dict[str, Any]) -> str | N
 
 def _pipeline_type(pipeline: dict[str, Any]) -> str:
     return str((pipeline.get("Properties") or {}).get("PipelineType", "V1"))
+
+
+def _interface_endpoint(endpoint: dict[str, Any]) -> bool:
+    return bool((endpoint.get("Properties") or {}).get("VpcEndpointType", "Gateway") == "Interface")
 
 
 def _number(value: Any) -> float:

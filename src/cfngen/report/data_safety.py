@@ -8,7 +8,7 @@ with the stack, unencrypted, no backups) gets a warning.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,8 +200,10 @@ def analyse(templates: TemplateSet) -> tuple[Safety, ...]:
     names = Names(templates)
     rows = []
     for stack in templates.children:
+        roles = _cluster_instance_roles(stack.of_type("AWS::RDS::DBInstance"))
         for name, resource in stack.of_type(*STATEFUL_TYPES):
             kind, reader = READERS[resource["Type"]]
+            kind = f"{kind}, {roles[name]}" if name in roles else kind
             properties = resource.get("Properties") or {}
             reading = reader(names, stack.name, properties)
             deletion = _policy(resource, "DeletionPolicy", properties)
@@ -214,6 +216,33 @@ def analyse(templates: TemplateSet) -> tuple[Safety, ...]:
             rows.append(Safety(stack.name, name, kind, deletion, replace, reading.encryption, reading.backups,
                                reading.protection, tuple(warnings)))
     return tuple(rows)
+
+
+def _cluster_instance_roles(instances: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    """Writer or reader, for each instance of an Aurora cluster. Aurora makes the first instance it creates the
+    writer: the instance the cluster's others depend on (or its only one); the readers' PromotionTier orders their
+    failover. https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.CreateInstance.html"""
+    members: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, resource in instances:
+        cluster = (resource.get("Properties") or {}).get("DBClusterIdentifier")
+        if cluster is not None:
+            members.setdefault(repr(cluster), {})[name] = resource
+    roles = {}
+    for cluster_instances in members.values():
+        waited_for = {dependency for resource in cluster_instances.values()
+                      for dependency in _depends_on(resource) if dependency in cluster_instances}
+        writers = waited_for if len(waited_for) == 1 else set(cluster_instances) if len(cluster_instances) == 1 else set()
+        for name, resource in cluster_instances.items():
+            tier = (resource.get("Properties") or {}).get("PromotionTier", 1)
+            roles[name] = "writer" if name in writers else (
+                f"reader, failover tier {tier}" if writers
+                else f"writer or reader (whichever is created first), failover tier {tier}")
+    return roles
+
+
+def _depends_on(resource: dict[str, Any]) -> list[str]:
+    depends = resource.get("DependsOn") or []
+    return [depends] if isinstance(depends, str) else list(depends)
 
 
 def _policy(resource: dict[str, Any], attribute: str, properties: dict[str, Any]) -> str:
