@@ -369,7 +369,7 @@ def test_changes_report_resources_permissions_exposure_and_cost(fixture: Templat
                                      "198.51.100.0/24 → used by service-service-a/ServiceAService",)
     assert found.cost_after == pytest.approx(found.cost_before)  # a DynamoDB table on demand has no fixed cost
     text = assemble(new, region="us-east-1", changes=found).markdown()
-    assert "| removed ⚠️ stateful: its data is deleted | `state/SessionTable` |" in text
+    assert "| removed ⚠️ stateful: its data is deleted ⛔ refused at deploy | `state/SessionTable` |" in text
     assert "**Exposure gained:**" in text and "**IAM permissions lost:**" not in text
 
 
