@@ -88,10 +88,21 @@ def test_groups_open_only_inside_the_vpc_are_private(fixture: TemplateSet) -> No
     private = {f"{group.stack}/{group.resource}": group.sources for group in exposure.analyse(fixture).private_groups}
     assert private["service-service-a/ServiceATaskSecurityGroup"] == (
         "tcp 3000 from security group load-balancer/LoadBalancerSecurityGroup", "tcp 9100 from the VPC (network/Vpc)")
-    # the rule lives in the service stack, on the database's group, on the port the database stack outputs
+    # the rule lives in the service stack, on the database's group, on the port the database stack outputs:
+    # the cluster sets no Port, so Aurora MySQL's default
     assert private["database/DatabaseSecurityGroup"] == (
-        "tcp {DatabaseCluster.Endpoint.Port} from security group service-service-a/ServiceATaskSecurityGroup",)
+        "tcp 3306 from security group service-service-a/ServiceATaskSecurityGroup",)
     assert "load-balancer/LoadBalancerSecurityGroup" not in private
+
+
+@pytest.mark.parametrize(("properties", "port"), [({"Port": 3307}, "tcp 3307"),
+                                                  ({"Engine": "aurora-postgresql"}, "tcp 5432")])
+def test_the_database_port_is_resolved_from_the_cluster(fixture: TemplateSet, properties: dict[str, Any],
+                                                        port: str) -> None:
+    database = edited(fixture, "database", lambda t: t["Resources"]["DatabaseCluster"]["Properties"].update(properties))
+    private = {f"{group.stack}/{group.resource}": group.sources for group in exposure.analyse(database).private_groups}
+    assert private["database/DatabaseSecurityGroup"] == (
+        f"{port} from security group service-service-a/ServiceATaskSecurityGroup",)
 
 
 def test_every_kind_of_public_path_is_found(fixture: TemplateSet) -> None:
@@ -211,6 +222,17 @@ def test_data_safety_reads_each_stateful_type(fixture: TemplateSet) -> None:
     assert set(rows) >= {"ServiceAImageRepository", "ServiceASourceRepository", "ApiKeySecret", "SessionTable"}
     assert rows["SessionTable"].deletion_policy == "Delete (not set)"
     assert "point-in-time recovery is off" in rows["SessionTable"].warnings
+
+
+def test_a_key_deleted_with_its_stack_is_only_scheduled_for_deletion(fixture: TemplateSet) -> None:
+    def delete_with_stack(template: dict[str, Any]) -> None:
+        for resource in template["Resources"].values():
+            resource.update(DeletionPolicy="Delete", UpdateReplacePolicy="Delete")
+
+    rows = {row.resource: row for row in safety.analyse(edited(edited(fixture, "keys", delete_with_stack),
+                                                                "pipeline-service-a", delete_with_stack))}
+    assert rows["LogsKey"].warnings == () and rows["LogsKey"].deletion_protection == "30-day deletion window"
+    assert "DeletionPolicy Delete: the data goes with the resource" in rows["ServiceAArtifactBucket"].warnings
 
 
 def test_an_unprotected_database_is_flagged(fixture: TemplateSet) -> None:
