@@ -87,7 +87,7 @@ def test_exposure_lists_listeners_with_their_outside_sources_and_targets(fixture
 def test_groups_open_only_inside_the_vpc_are_private(fixture: TemplateSet) -> None:
     private = {f"{group.stack}/{group.resource}": group.sources for group in exposure.analyse(fixture).private_groups}
     assert private["service-service-a/ServiceATaskSecurityGroup"] == (
-        "tcp 3000 from security group load-balancer/LoadBalancerSecurityGroup", "tcp 9100 from the VPC (network/Vpc)")
+        "tcp 3000 from security group load-balancer/LoadBalancerSecurityGroup", "tcp 9100 from the VPC 10.0.0.0/16 (network/Vpc)")
     # the rule lives in the service stack, on the database's group, on the port the database stack outputs:
     # the cluster sets no Port, so Aurora MySQL's default
     assert private["database/DatabaseSecurityGroup"] == (
