@@ -424,12 +424,12 @@ def test_against_a_git_revision_reads_the_committed_templates(demo_stacks: Stack
     assert found is not None and found.against == "git HEAD"
     # the same resource under a new logical id: a rename, which CloudFormation carries out as a replacement
     assert [(row.resource, row.change) for row in found.rows()] == [("S3GatewayEndpoint (was OldEndpoint)", "replaced")]
-    # a revision without this blueprint's templates: every stack is new
+    # a revision without this blueprint's templates: a comparison with nothing is refused, not "everything new"
     subprocess.run([*git, "rm", "-rq", "templates"], check=True)
     subprocess.run([*git, "commit", "-qm", "nothing"], check=True)
-    empty = review(demo_stacks, against="HEAD", directory=folder, findings=[]).changes
-    assert empty is not None and {"root", "network"} <= set(empty.stacks_with("added"))
-    assert "every stack is new" in empty.note
+    with pytest.raises(UsageError, match=f"no templates of blueprint '{demo_stacks.blueprint.name}' in .* at git "
+                                         "revision HEAD"):
+        review(demo_stacks, against="HEAD", directory=folder, findings=[])
     with pytest.raises(UsageError, match="neither a directory nor a revision"):
         review(demo_stacks, against="no-such-ref", directory=folder, findings=[])
 
@@ -453,7 +453,7 @@ def test_write_picks_the_format_by_suffix(fixture: TemplateSet, tmp_path: Path) 
     report = assemble(fixture, region="us-east-1")
     assert report.write(tmp_path / "r.md").read_text().startswith("# Review of `fixture-platform`")
     html = report.write(tmp_path / "r.html").read_text()
-    assert html.startswith("<!DOCTYPE html>") and '<pre class="mermaid">flowchart TB' in html
+    assert html.startswith("<!DOCTYPE html>") and '<pre class="mermaid">flowchart LR' in html
     with pytest.raises(UsageError, match="name the file"):
         report.write(tmp_path / "r.txt")
 
@@ -501,8 +501,8 @@ def test_the_html_diagram_renders_to_svg_offline(source: str, demo_stacks: Stack
     page = assemble(templates, region="us-east-1").write(tmp_path / "review.html")
     dom = _dump_dom(chromium, page, tmp_path / "profile")
     assert 'data-diagram="rendered"' in dom, dom[dom.find("<body"):][:300]
-    drawn = dom[dom.find('<pre class="mermaid"'):dom.find("</pre>", dom.find('<pre class="mermaid"'))]
-    assert "<svg" in drawn and 'aria-roledescription="error"' not in drawn
+    drawn = dom[dom.find('<pre class="mermaid"'):dom.rfind("</pre>")]  # the architecture, then the stack wiring
+    assert drawn.count("<svg") == 2 and 'aria-roledescription="error"' not in drawn
     for stack in templates.children:
         assert f"<b>{stack.name}</b>" in drawn, stack.name
 
@@ -511,7 +511,7 @@ def test_chromium_reports_a_broken_diagram(fixture: TemplateSet, chromium: str, 
     """The browser check can fail: a diagram Mermaid cannot parse leaves the page marked as failed."""
     page = tmp_path / "broken.html"
     html = assemble(fixture, region="us-east-1").html()
-    page.write_text(html.replace('<pre class="mermaid">flowchart TB', '<pre class="mermaid">flowchart TB\n  a --> --> b', 1))
+    page.write_text(html.replace('<pre class="mermaid">flowchart LR', '<pre class="mermaid">flowchart LR\n  a --> --> b', 1))
     dom = _dump_dom(chromium, page, tmp_path / "profile")
     assert 'data-diagram="failed: ' in dom
 

@@ -23,7 +23,7 @@ from cfngen.deploy.plan import Plan, ResourceChange
 from cfngen.deploy.safety import pipeline_owned, violations
 from cfngen.errors import UsageError
 from cfngen.facts.resource_schemas import create_only_properties, forces_replacement
-from cfngen.synth import FORMATS, Format, StackSet
+from cfngen.synth import FORMATS, ROOT_NAME, Format, StackSet
 
 ResourceAction = Literal["add", "remove", "modify", "replace"]
 StackStatus = Literal["added", "removed", "modified"]
@@ -140,10 +140,10 @@ def diff(stacks: StackSet, against: str | Path = "HEAD", *, directory: str | Pat
     With a git revision, the templates are read from `directory` (default
     ``templates/<blueprint name>``, relative to the working directory) as
     committed at that revision. Returns a TemplateDiff; raises UsageError when
-    `against` is neither a directory nor a revision.
+    `against` is neither a directory nor a revision, or holds no templates of this blueprint.
     """
     directory = Path(directory) if directory is not None else Path("templates") / stacks.blueprint.name
-    old = read_templates(str(against), directory)
+    old = read_blueprint_templates(str(against), directory, stacks.blueprint.name)
     fmt: Format = "json" if any(name.endswith(".json") for name in old) else "yaml"
     return diff_texts(old, stacks.render(fmt), region=stacks.blueprint.region, against=str(against))
 
@@ -154,6 +154,21 @@ def read_templates(against: str, directory: Path) -> dict[str, str]:
     if candidate.is_dir():
         return {path.name: path.read_text(encoding="utf-8") for path in _template_files(candidate)}
     return _templates_at_revision(against, directory)
+
+
+def read_blueprint_templates(against: str, directory: Path, name: str) -> dict[str, str]:
+    """:func:`read_templates`, refusing (UsageError) a place that holds no templates of blueprint `name`: a
+    comparison with nothing would show every stack as new, and a reviewer would approve a diff that means nothing."""
+    texts = read_templates(against, directory)
+    where = against if Path(against).is_dir() else f"{directory} at git revision {against}"
+    root = next((text for file, text in texts.items() if Path(file).stem == ROOT_NAME), None)
+    if root is None:
+        raise UsageError(f"--against {against}: no templates of blueprint {name!r} in {where}")
+    description = str(decode_template(f"{ROOT_NAME} of {against}", root).get("Description", ""))
+    owner = description.split(":", 1)[0]
+    if owner != name:
+        raise UsageError(f"--against {against}: the templates in {where} are of blueprint {owner!r}, not {name!r}")
+    return texts
 
 
 def diff_texts(old: Mapping[str, str], new: Mapping[str, str], *, region: str, against: str = "") -> TemplateDiff:

@@ -134,10 +134,13 @@ def checkov_reports(directory: Path, executable: str | os.PathLike[str], *, quie
         )
     except OSError as exc:
         raise UsageError(f"cannot run checkov ({executable}): {exc.strerror}") from None
-    if result.returncode not in (0, 1):
-        raise UsageError(f"checkov failed ({executable}): {result.stderr.strip()[-2000:]}")
+    # checkov exits 1 when a check fails, with its report on stdout; an exit without a report is a run that failed,
+    # not a scan that found nothing.
+    if result.returncode not in (0, 1) or not result.stdout.strip():
+        detail = result.stderr.strip()[-2000:] or "no report on standard output"
+        raise UsageError(f"checkov failed ({executable}, exit {result.returncode}): {detail}")
     try:
-        reports = json.loads(result.stdout or "[]")
+        reports = json.loads(result.stdout)
     except ValueError:
         raise UsageError(f"checkov gave no JSON report: {result.stdout[:500]}") from None
     reports = reports if isinstance(reports, list) else [reports]

@@ -23,7 +23,7 @@ from cfngen.report.access import Access
 from cfngen.report.changes import ChangeRow, Changes
 from cfngen.report.checks import Checks
 from cfngen.report.cost import Estimate
-from cfngen.report.diagram import Diagram
+from cfngen.report.diagram import MAX_WIRING_NODES, Diagram
 from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
 from cfngen.report.quotas import NEAR, QuotaUse
@@ -140,7 +140,8 @@ def _environment(*, autoescape: bool) -> jinja2.Environment:
     )
     environment.filters.update(md=markdown_text, code=markdown_code, money=money, price=price, quantity=quantity,
                                counted=counted, number=number, change_line=change_line)
-    environment.globals.update(max_listeners=MAX_LISTENERS, near_quota_share=NEAR, refused=REFUSED)
+    environment.globals.update(max_listeners=MAX_LISTENERS, near_quota_share=NEAR, refused=REFUSED,
+                               max_wiring_nodes=MAX_WIRING_NODES)
     return environment
 
 
