@@ -501,8 +501,10 @@ def test_the_html_diagram_renders_to_svg_offline(source: str, demo_stacks: Stack
     page = assemble(templates, region="us-east-1").write(tmp_path / "review.html")
     dom = _dump_dom(chromium, page, tmp_path / "profile")
     assert 'data-diagram="rendered"' in dom, dom[dom.find("<body"):][:300]
-    drawn = dom[dom.find('<pre class="mermaid"'):dom.rfind("</pre>")]  # the architecture, then the stack wiring
-    assert drawn.count("<svg") == 2 and 'aria-roledescription="error"' not in drawn
+    start = dom.find('<pre class="mermaid"')
+    drawn = dom[start:dom.find("<script", start)]  # the architecture, then the stack wiring
+    assert drawn.count('<pre class="mermaid" data-processed="true"><svg') == 2
+    assert 'aria-roledescription="error"' not in drawn
     for stack in templates.children:
         assert f"<b>{stack.name}</b>" in drawn, stack.name
 
