@@ -27,7 +27,7 @@ from cfngen.report.diagram import MAX_WIRING_NODES, Diagram
 from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
 from cfngen.report.quotas import NEAR, QuotaUse
-from cfngen.report.safety import Safety
+from cfngen.report.data_safety import Safety
 
 MERMAID_SCRIPT = "mermaid.min.js"
 REFUSED = "this change will be refused at deploy:"
