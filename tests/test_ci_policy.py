@@ -231,3 +231,15 @@ def test_role_template_needs_one_valid_trust(arguments: list[str], capsys: pytes
         code = exit_.code
     assert code == 2
     assert capsys.readouterr().out == ""
+
+
+def test_the_benchmark_prints_the_policy_size_per_blueprint_size() -> None:
+    """benchmarks/ci_policy.py measures up to 200 services; here a smoke run, so that it never rots."""
+    import subprocess
+
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ci_policy.py"), "--sizes", "1,2"],
+                            capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["1", "2"]
+    assert all(1 <= int(row[3]) <= MANAGED_POLICIES_PER_ROLE for row in rows)
