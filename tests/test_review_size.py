@@ -88,3 +88,9 @@ def test_the_summary_puts_data_loss_first_and_lists_iam_changes() -> None:
     assert "removed state/SessionTable (AWS::DynamoDB::Table): ⚠️ stateful: its data is deleted" in decisions
     assert ("**IAM permissions gained:**\n\n- role service-service-a/ServiceATaskRole: Allow s3:GetObject on s3 "
             "shared-bucket/\\*") in text
+
+
+def test_the_full_report_of_a_summary_is_an_html_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    arguments = ["review", str(ROOT / "blueprints" / "dev.yaml"), "-o", str(tmp_path / "r.md")]
+    assert main([*arguments, "--details", str(tmp_path / "full.md")]) == 2
+    assert "name the file *.html" in capsys.readouterr().err and not (tmp_path / "r.md").exists()

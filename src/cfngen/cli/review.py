@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     """Synthesize, review, write or print."""
     if args.output is not None and args.output.suffix.lower() not in (*HTML_SUFFIXES, *MARKDOWN_SUFFIXES):
         raise UsageError(f"{args.output}: cannot tell the format; name the file *.md or *.html")
+    if args.details is not None and args.details.suffix.lower() not in HTML_SUFFIXES:
+        raise UsageError(f"--details {args.details}: the full report is an HTML page; name the file *.html")
     stacks = synthesize(load(args))
     report = review(stacks, against=args.against, checkov=args.checkov)
     output: Path | None = args.output
