@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cfngen._files import write_text
 from cfngen.errors import UsageError
 from cfngen.cli.common import add_blueprint_argument, load
 from cfngen.report import review
@@ -64,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if output is None:
         print(text, end="")
         return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    write_text(output, text)
     print(f"wrote {output}", file=sys.stderr)
     return 0
 
