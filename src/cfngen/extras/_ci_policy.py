@@ -52,9 +52,10 @@ from cfngen.synth import StackSet
 from cfngen.synth.suppress import ignore_lint_rule
 
 CLOUDFORMATION = "cloudformation.amazonaws.com"
-# What the deployer calls on the stacks it manages (plan, apply, watch, protect, replace a failed create).
+# What the deployer calls on the stacks it manages (plan, apply, watch, protect, replace a failed create);
+# DescribeEvents reads a change set's early-validation results.
 STACK_ACTIONS = (
-    "CreateChangeSet", "DeleteChangeSet", "DeleteStack", "DescribeChangeSet", "DescribeStackEvents",
+    "CreateChangeSet", "DeleteChangeSet", "DeleteStack", "DescribeChangeSet", "DescribeEvents", "DescribeStackEvents",
     "DescribeStacks", "ExecuteChangeSet", "GetStackPolicy", "GetTemplate", "ListStackResources",
     "SetStackPolicy", "UpdateTerminationProtection",
 )

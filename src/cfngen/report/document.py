@@ -28,6 +28,7 @@ from cfngen.report.access import Access
 from cfngen.report.changes import ChangeRow, Changes
 from cfngen.report.checks import Checks
 from cfngen.report.cost import Estimate
+from cfngen.report.delivery import Rollout
 from cfngen.report.diagram import MAX_WIRING_NODES, Diagram
 from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
@@ -61,6 +62,7 @@ class Report:
     cost: Estimate
     quotas: tuple[QuotaUse, ...]
     changes: Changes | None
+    delivery: tuple[Rollout, ...] = ()
 
     def markdown(self, *, max_chars: int | None = None, details: str | None = None) -> str:
         """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block).
