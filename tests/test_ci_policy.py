@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from cfnlint.decode.cfn_yaml import loads as load_template
 from moto import mock_aws
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
@@ -15,8 +18,15 @@ from troposphere.sns import Topic
 
 from cfngen import NestedStack, StackSet, ci_policy, load_blueprint, synthesize
 from cfngen.cli import main
+from cfngen.errors import UsageError
+from cfngen.extras._ci_policy import MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_LIMIT, size, split
 from cfngen.facts.resource_schemas import handler_permissions
+from cfngen.linting import lint_texts
+from cfngen.blueprint import logical_name
 from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from run import generate_blueprint  # noqa: E402 -- the benchmarks' generated blueprints of N services
 
 ACCOUNT = "123456789012"
 DEV = ROOT / "blueprints" / "dev.yaml"
@@ -113,21 +123,123 @@ def test_with_a_service_role_the_caller_only_passes_it(dev: StackSet) -> None:
 
 
 @mock_aws
-def test_iam_accepts_the_document(dev: StackSet) -> None:
+def test_iam_accepts_every_part_as_a_managed_policy_of_one_role(dev: StackSet) -> None:
     iam = boto3.client("iam", region_name="us-east-1")
     policy = ci_policy(dev, account_id=ACCOUNT)
     iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
                                                 "Principal": {"Federated": "token.actions.githubusercontent.com"}}]}))
-    iam.put_role_policy(RoleName="ci", PolicyName="deploy", PolicyDocument=policy.to_json())
-    stored = iam.get_role_policy(RoleName="ci", PolicyName="deploy")["PolicyDocument"]
-    assert stored == policy.document
+    for index, part in enumerate(policy.parts, start=1):
+        arn = iam.create_policy(PolicyName=f"deploy-{index}", PolicyDocument=json.dumps(part))["Policy"]["Arn"]
+        iam.attach_role_policy(RoleName="ci", PolicyArn=arn)
+        stored = iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]["Document"]
+        assert stored == part
+    assert len(iam.list_attached_role_policies(RoleName="ci")["AttachedPolicies"]) == len(policy.parts)
 
 
-def test_command_line_prints_the_document(capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_line_prints_the_parts_and_the_limits_they_meet(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ci-policy", str(DEV), "--account-id", ACCOUNT, "--bucket", "tpl", "--stack-name", "dev"]) == 0
-    document = json.loads(capsys.readouterr().out)
-    assert allowed(document, "cloudformation:CreateChangeSet", f"arn:aws:cloudformation:us-west-2:{ACCOUNT}:stack/dev/x")
+    printed = json.loads(capsys.readouterr().out)
+    parts = printed["ManagedPolicies"]
+    assert 1 < len(parts) <= MANAGED_POLICIES_PER_ROLE
+    for part in parts:
+        assert part["Characters"] == size(part["PolicyDocument"]) <= MANAGED_POLICY_LIMIT
+        assert f"of {MANAGED_POLICY_LIMIT:,} characters" in part["Limit"]
+    assert f"within the role's quota of {MANAGED_POLICIES_PER_ROLE}" in printed["Limit"]
+    assert any(allowed(part["PolicyDocument"], "cloudformation:CreateChangeSet",
+                       f"arn:aws:cloudformation:us-west-2:{ACCOUNT}:stack/dev/x") for part in parts)
     with pytest.raises(SystemExit):
         main(["ci-policy", str(DEV), "--account-id", "12"])
     assert "expected a 12-digit account id" in capsys.readouterr().err
+
+
+def grants(statements: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """Every (action, resource, condition) a list of statements allows, one triple each."""
+    return {(action, resource, json.dumps(item.get("Condition"), sort_keys=True))
+            for item in statements for action in item["Action"] for resource in item["Resource"]}
+
+
+def test_parts_fit_managed_policies_and_grant_exactly_the_whole(dev: StackSet) -> None:
+    policy = ci_policy(dev, account_id=ACCOUNT)
+    assert policy.size > MANAGED_POLICY_LIMIT  # the whole would not fit one managed policy
+    assert 1 < len(policy.parts) <= MANAGED_POLICIES_PER_ROLE
+    assert all(size(part) <= MANAGED_POLICY_LIMIT for part in policy.parts)
+    assert grants([item for part in policy.parts for item in part["Statement"]]) == grants(policy.document["Statement"])
+    with pytest.raises(UsageError, match="needs 3 managed policies .* more than the 2 the role may have"):
+        ci_policy(dev, account_id=ACCOUNT, max_parts=2)
+    for part in policy.parts:
+        sids = [item["Sid"] for item in part["Statement"]]
+        assert len(sids) == len(set(sids)) and all(sid.isalnum() for sid in sids)
+
+
+def test_a_statement_too_big_for_one_part_is_cut_never_widened() -> None:
+    resources = [f"arn:aws:s3:::bucket-{index:04d}/*" for index in range(400)]
+    statement = {"Sid": "Many", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": resources,
+                 "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    parts = split([statement])
+    assert len(parts) > 1 and all(size(part) <= MANAGED_POLICY_LIMIT for part in parts)
+    assert grants([item for part in parts for item in part["Statement"]]) == grants([statement])
+
+
+@pytest.mark.parametrize("services", [150])
+def test_grouped_stacks_are_reached_through_their_group_within_ten_parts(tmp_path: Path, services: int) -> None:
+    blueprint = load_blueprint(generate_blueprint(tmp_path, services))
+    stacks = synthesize(blueprint)
+    assert stacks.groups  # this size nests service stacks in group stacks
+    policy = ci_policy(stacks, account_id=ACCOUNT)
+    assert len(policy.parts) <= MANAGED_POLICIES_PER_ROLE
+    group = logical_name(stacks.groups[0].name)
+    member = stacks.child(stacks.groups[0].members[0]).logical_id
+    stack = f"arn:aws:cloudformation:us-west-2:{ACCOUNT}:stack/{blueprint.name}"
+    nested = f"{stack}-{group}-A1B2-{member}-C3D4/id"
+    assert any(allowed(part, "cloudformation:DescribeStacks", nested) for part in policy.parts)
+    assert not any(allowed(part, "cloudformation:DescribeStacks", f"{stack}-Other-A1B2/id") for part in policy.parts)
+
+
+@pytest.mark.parametrize("trust", [["--trust", "github:example-org/platform"], ["--trust-account", ACCOUNT]])
+def test_role_template_passes_cfn_lint_and_attaches_every_part(
+        trust: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ci-policy", str(DEV), "--format", "template", *trust]) == 0
+    text = capsys.readouterr().out
+    assert lint_texts({"ci-role.yaml": text}, region="us-west-2", cache=False) == []
+    template = load_template(text)
+    resources = template["Resources"]
+    policies = [item for item in resources.values() if item["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert 1 < len(policies) <= MANAGED_POLICIES_PER_ROLE
+    for item in policies:
+        assert item["Properties"]["Roles"] == [{"Ref": "DeployRole"}]
+        assert size(item["Properties"]["PolicyDocument"]) <= MANAGED_POLICY_LIMIT
+    trust_statement = resources["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    if trust[0] == "--trust":
+        assert trust_statement == [{
+            "Action": ["sts:AssumeRoleWithWebIdentity"], "Effect": "Allow",
+            "Principal": {"Federated": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/"
+                                                   "token.actions.githubusercontent.com"}},
+            "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                          "StringLike": {"token.actions.githubusercontent.com:sub": "repo:example-org/platform:*"}}}]
+    else:
+        assert trust_statement[0]["Principal"] == {"AWS": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{ACCOUNT}:root"}}
+
+
+@pytest.mark.parametrize("arguments", [["--format", "template"], ["--trust", "github:org/repo"],
+                                       ["--format", "template", "--trust", "gitlab:org/repo"]])
+def test_role_template_needs_one_valid_trust(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code: int | str | None
+    try:
+        code = main(["ci-policy", str(DEV), *arguments])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_the_benchmark_prints_the_policy_size_per_blueprint_size() -> None:
+    """benchmarks/ci_policy.py measures up to 200 services; here a smoke run, so that it never rots."""
+    import subprocess
+
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ci_policy.py"), "--sizes", "1,2"],
+                            capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["1", "2"]
+    assert all(1 <= int(row[3]) <= MANAGED_POLICIES_PER_ROLE for row in rows)

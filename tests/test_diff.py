@@ -140,7 +140,8 @@ def test_against_a_git_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     wider = synthesize(load_blueprint("blueprints/dev.yaml", overrides=["network.nat_gateways=2"]))
     assert diff(synthesize(blueprint), "HEAD").stacks == ()
     assert diff(wider, "HEAD").counts()["add"] == 2
-    assert diff(wider, "HEAD", directory="nowhere/else").stacks[0].status == "added"
+    with pytest.raises(UsageError, match="no templates of blueprint 'microservices-dev' in nowhere/else at git"):
+        diff(wider, "HEAD", directory="nowhere/else")  # nothing to compare with: not "every stack added"
     with pytest.raises(UsageError, match="neither a directory nor a revision"):
         diff(wider, "no-such-branch")
 

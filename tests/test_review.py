@@ -87,11 +87,22 @@ def test_exposure_lists_listeners_with_their_outside_sources_and_targets(fixture
 def test_groups_open_only_inside_the_vpc_are_private(fixture: TemplateSet) -> None:
     private = {f"{group.stack}/{group.resource}": group.sources for group in exposure.analyse(fixture).private_groups}
     assert private["service-service-a/ServiceATaskSecurityGroup"] == (
-        "tcp 3000 from security group load-balancer/LoadBalancerSecurityGroup", "tcp 9100 from the VPC (network/Vpc)")
-    # the rule lives in the service stack, on the database's group, on the port the database stack outputs
+        "tcp 3000 from security group load-balancer/LoadBalancerSecurityGroup", "tcp 9100 from the VPC 10.0.0.0/16 (network/Vpc)")
+    # the rule lives in the service stack, on the database's group, on the port the database stack outputs:
+    # the cluster sets no Port, so Aurora MySQL's default
     assert private["database/DatabaseSecurityGroup"] == (
-        "tcp {DatabaseCluster.Endpoint.Port} from security group service-service-a/ServiceATaskSecurityGroup",)
+        "tcp 3306 from security group service-service-a/ServiceATaskSecurityGroup",)
     assert "load-balancer/LoadBalancerSecurityGroup" not in private
+
+
+@pytest.mark.parametrize(("properties", "port"), [({"Port": 3307}, "tcp 3307"),
+                                                  ({"Engine": "aurora-postgresql"}, "tcp 5432")])
+def test_the_database_port_is_resolved_from_the_cluster(fixture: TemplateSet, properties: dict[str, Any],
+                                                        port: str) -> None:
+    database = edited(fixture, "database", lambda t: t["Resources"]["DatabaseCluster"]["Properties"].update(properties))
+    private = {f"{group.stack}/{group.resource}": group.sources for group in exposure.analyse(database).private_groups}
+    assert private["database/DatabaseSecurityGroup"] == (
+        f"{port} from security group service-service-a/ServiceATaskSecurityGroup",)
 
 
 def test_every_kind_of_public_path_is_found(fixture: TemplateSet) -> None:
@@ -211,6 +222,17 @@ def test_data_safety_reads_each_stateful_type(fixture: TemplateSet) -> None:
     assert set(rows) >= {"ServiceAImageRepository", "ServiceASourceRepository", "ApiKeySecret", "SessionTable"}
     assert rows["SessionTable"].deletion_policy == "Delete (not set)"
     assert "point-in-time recovery is off" in rows["SessionTable"].warnings
+
+
+def test_a_key_deleted_with_its_stack_is_only_scheduled_for_deletion(fixture: TemplateSet) -> None:
+    def delete_with_stack(template: dict[str, Any]) -> None:
+        for resource in template["Resources"].values():
+            resource.update(DeletionPolicy="Delete", UpdateReplacePolicy="Delete")
+
+    rows = {row.resource: row for row in data_safety.analyse(edited(edited(fixture, "keys", delete_with_stack),
+                                                                     "pipeline-service-a", delete_with_stack))}
+    assert rows["LogsKey"].warnings == () and rows["LogsKey"].deletion_protection == "30-day deletion window"
+    assert "DeletionPolicy Delete: the data goes with the resource" in rows["ServiceAArtifactBucket"].warnings
 
 
 def test_an_unprotected_database_is_flagged(fixture: TemplateSet) -> None:
@@ -369,7 +391,7 @@ def test_changes_report_resources_permissions_exposure_and_cost(fixture: Templat
                                      "198.51.100.0/24 → used by service-service-a/ServiceAService",)
     assert found.cost_after == pytest.approx(found.cost_before)  # a DynamoDB table on demand has no fixed cost
     text = assemble(new, region="us-east-1", changes=found).markdown()
-    assert "| removed ⚠️ stateful: its data is deleted | `state/SessionTable` |" in text
+    assert "| removed ⚠️ stateful: its data is deleted ⛔ refused at deploy | `state/SessionTable` |" in text
     assert "**Exposure gained:**" in text and "**IAM permissions lost:**" not in text
 
 
@@ -402,12 +424,12 @@ def test_against_a_git_revision_reads_the_committed_templates(demo_stacks: Stack
     assert found is not None and found.against == "git HEAD"
     # the same resource under a new logical id: a rename, which CloudFormation carries out as a replacement
     assert [(row.resource, row.change) for row in found.rows()] == [("S3GatewayEndpoint (was OldEndpoint)", "replaced")]
-    # a revision without this blueprint's templates: every stack is new
+    # a revision without this blueprint's templates: a comparison with nothing is refused, not "everything new"
     subprocess.run([*git, "rm", "-rq", "templates"], check=True)
     subprocess.run([*git, "commit", "-qm", "nothing"], check=True)
-    empty = review(demo_stacks, against="HEAD", directory=folder, findings=[]).changes
-    assert empty is not None and {"root", "network"} <= set(empty.stacks_with("added"))
-    assert "every stack is new" in empty.note
+    with pytest.raises(UsageError, match=f"no templates of blueprint '{demo_stacks.blueprint.name}' in .* at git "
+                                         "revision HEAD"):
+        review(demo_stacks, against="HEAD", directory=folder, findings=[])
     with pytest.raises(UsageError, match="neither a directory nor a revision"):
         review(demo_stacks, against="no-such-ref", directory=folder, findings=[])
 
@@ -431,7 +453,7 @@ def test_write_picks_the_format_by_suffix(fixture: TemplateSet, tmp_path: Path) 
     report = assemble(fixture, region="us-east-1")
     assert report.write(tmp_path / "r.md").read_text().startswith("# Review of `fixture-platform`")
     html = report.write(tmp_path / "r.html").read_text()
-    assert html.startswith("<!DOCTYPE html>") and '<pre class="mermaid">flowchart TB' in html
+    assert html.startswith("<!DOCTYPE html>") and '<pre class="mermaid">flowchart LR' in html
     with pytest.raises(UsageError, match="name the file"):
         report.write(tmp_path / "r.txt")
 
@@ -479,8 +501,10 @@ def test_the_html_diagram_renders_to_svg_offline(source: str, demo_stacks: Stack
     page = assemble(templates, region="us-east-1").write(tmp_path / "review.html")
     dom = _dump_dom(chromium, page, tmp_path / "profile")
     assert 'data-diagram="rendered"' in dom, dom[dom.find("<body"):][:300]
-    drawn = dom[dom.find('<pre class="mermaid"'):dom.find("</pre>", dom.find('<pre class="mermaid"'))]
-    assert "<svg" in drawn and 'aria-roledescription="error"' not in drawn
+    start = dom.find('<pre class="mermaid"')
+    drawn = dom[start:dom.find("<script", start)]  # the architecture, then the stack wiring
+    assert drawn.count('<pre class="mermaid" data-processed="true"><svg') == 2
+    assert 'aria-roledescription="error"' not in drawn
     for stack in templates.children:
         assert f"<b>{stack.name}</b>" in drawn, stack.name
 
@@ -489,7 +513,7 @@ def test_chromium_reports_a_broken_diagram(fixture: TemplateSet, chromium: str, 
     """The browser check can fail: a diagram Mermaid cannot parse leaves the page marked as failed."""
     page = tmp_path / "broken.html"
     html = assemble(fixture, region="us-east-1").html()
-    page.write_text(html.replace('<pre class="mermaid">flowchart TB', '<pre class="mermaid">flowchart TB\n  a --> --> b', 1))
+    page.write_text(html.replace('<pre class="mermaid">flowchart LR', '<pre class="mermaid">flowchart LR\n  a --> --> b', 1))
     dom = _dump_dom(chromium, page, tmp_path / "profile")
     assert 'data-diagram="failed: ' in dom
 

@@ -23,7 +23,8 @@ def register(commands: Any) -> None:
         "diff", help="show what a blueprint changes, per stack and resource, against committed templates",
         description="Compare the templates BLUEPRINT gives now with those committed at a git revision (default "
                     "HEAD) or written in a directory. Replacements are flagged: changed logical ids and types, "
-                    "and changes to properties that CloudFormation's resource schemas mark create-only.",
+                    "and changes to properties that CloudFormation's resource schemas mark create-only; changes "
+                    "that `cfngen deploy` would refuse are marked with its own rules and message.",
     )
     add_blueprint_argument(parser)
     parser.add_argument("--against", default="HEAD", metavar="GIT_REF|DIR",
@@ -64,6 +65,12 @@ def print_diff(result: TemplateDiff, heading: str) -> None:
     if keeping:
         output.echo(output.styled(f"{keeping} replaced or removed resources hold data (DeletionPolicy "
                                   "Retain/Snapshot): review them before deploying", "bold red"))
+    refused = result.refusals()
+    if refused:
+        output.echo(output.styled(f"{len(refused)} change{'s' if len(refused) != 1 else ''} will be refused at deploy "
+                                  "(cfngen deploy exits 3): "
+                                  + ", ".join(f"{Path(stack.file).stem}/{resource.logical_id}"
+                                              for stack, resource in refused), "bold red"))
 
 
 def _print_stack(stack: StackDiff) -> None:
@@ -88,6 +95,8 @@ def _print_resource(resource: ResourceDiff) -> None:
     if resource.keeps_data:
         line.append(output.styled("  [holds data]", "bold red"))
     output.echo(*line)
+    for message in resource.refused:
+        output.echo(output.styled(f"      this change will be refused at deploy: {message}", "bold red"))
     for change in resource.changes:
         flag = [output.styled("  (forces replacement)", "red")] if change.forces_replacement else []
         output.echo(f"      {change.path}: {_show(change.old)} -> {_show(change.new)}", *flag)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cfngen._generated import recorded_region
 from cfngen.cli import output
@@ -12,8 +12,13 @@ from cfngen.cli.common import add_set_argument, default_outdir, load_path
 from cfngen.errors import UsageError
 from cfngen.linting import Finding, lint, lint_paths, to_json, to_sarif, to_text
 
+if TYPE_CHECKING:
+    from cfngen.synth import StackSet
+
 FORMATTERS = {"text": to_text, "json": to_json, "sarif": to_sarif}
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "informational": "cyan"}
+# Where a blueprint's templates are written for its findings to point at, when the committed ones are missing or stale.
+FINDINGS_DIR = Path(".cfngen") / "lint"
 
 
 def register(commands: Any) -> None:
@@ -32,6 +37,9 @@ def register(commands: Any) -> None:
                              "or the user cache directory)")
     parser.add_argument("--jobs", type=_positive, metavar="N",
                         help="worker processes (default: one per available core)")
+    parser.add_argument("-o", "--outdir", type=Path, default=None,
+                        help="findings point at the committed templates (templates/<name>/) when they are current; "
+                             f"else at templates written here (default: {FINDINGS_DIR}/<name>/)")
     parser.set_defaults(run=run)
 
 
@@ -84,7 +92,20 @@ def _lint_target(args: argparse.Namespace) -> list[Finding]:
     blueprint = load_path(target, args)
     print_preflight_warnings(blueprint)
     stacks = synthesize(blueprint)
-    outdir = default_outdir(blueprint)
-    return [Finding(str(outdir / finding.file), finding.line, finding.column, finding.rule, finding.severity,
-                    finding.message) for finding in lint(stacks, cache=args.cache, jobs=args.jobs)]
+    findings = lint(stacks, cache=args.cache, jobs=args.jobs)
+    return _located(findings, stacks, default_outdir(blueprint), args.outdir or FINDINGS_DIR / blueprint.name)
 
+
+def _located(findings: list[Finding], stacks: StackSet, committed: Path, outdir: Path) -> list[Finding]:
+    """`findings` pointing at files that exist with the lines they name: the committed template where it is what
+    was linted, else the templates written under `outdir` (and said so on stderr)."""
+    if not findings:
+        return findings
+    rendered = stacks.render("yaml")
+    current = {name for name, text in rendered.items()
+               if (committed / name).is_file() and (committed / name).read_text(encoding="utf-8") == text}
+    if any(finding.file not in current for finding in findings):
+        stacks.write(outdir)
+        output.echo(f"findings in templates that are not committed (or not current) point at {outdir}/", err=True)
+    return [Finding(str((committed if finding.file in current else outdir) / finding.file), finding.line,
+                    finding.column, finding.rule, finding.severity, finding.message) for finding in findings]

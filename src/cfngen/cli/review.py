@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from cfngen._files import write_text
+from cfngen.errors import UsageError
 from cfngen.cli.common import add_blueprint_argument, load
 from cfngen.report import review
+from cfngen.report.document import MAX_COMMENT_CHARS
 from cfngen.synth import synthesize
+
+HTML_SUFFIXES = (".html", ".htm")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
 def register(commands: Any) -> None:
@@ -17,7 +24,9 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "review", help="write the review report of a blueprint (Markdown or HTML)",
         description="Diagram, exposure, IAM, data safety, checks and estimated cost of BLUEPRINT's templates; "
-                    "with --against, what changed. Exit 0 when the report is written, 2 on bad input.")
+                    "with --against, what changed. Markdown longer than --max-chars becomes its summary (for one "
+                    "pull-request comment), and the full report goes to an HTML page it links. "
+                    "Exit 0 when the report is written, 2 on bad input.")
     add_blueprint_argument(parser)
     parser.add_argument("-o", "--output", type=Path,
                         help="write to FILE.md or FILE.html (default: Markdown on standard output)")
@@ -25,16 +34,43 @@ def register(commands: Any) -> None:
                         help="compare with the templates in a directory, or under templates/<name>/ at a git ref")
     parser.add_argument("--checkov", metavar="PATH",
                         help="checkov executable (e.g. .venv-checkov/bin/checkov): add its scan results")
+    parser.add_argument("--max-chars", type=_positive, default=MAX_COMMENT_CHARS, metavar="N",
+                        help=f"longest Markdown to write (default {MAX_COMMENT_CHARS:,}, within GitHub's 65,536 "
+                             "for a comment); a longer report becomes its summary")
+    parser.add_argument("--details", type=Path, metavar="FILE.html",
+                        help="where the full report goes when the Markdown is a summary (default: beside -o FILE.md, "
+                             "as FILE.html; none when printing to standard output)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Synthesize, review, write or print."""
+    if args.output is not None and args.output.suffix.lower() not in (*HTML_SUFFIXES, *MARKDOWN_SUFFIXES):
+        raise UsageError(f"{args.output}: cannot tell the format; name the file *.md or *.html")
+    if args.details is not None and args.details.suffix.lower() not in HTML_SUFFIXES:
+        raise UsageError(f"--details {args.details}: the full report is an HTML page; name the file *.html")
     stacks = synthesize(load(args))
     report = review(stacks, against=args.against, checkov=args.checkov)
-    if args.output:
-        report.write(args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
-    else:
-        print(report.markdown(), end="")
+    output: Path | None = args.output
+    if output is not None and output.suffix.lower() in HTML_SUFFIXES:
+        report.write(output)
+        print(f"wrote {output}", file=sys.stderr)
+        return 0
+    details: Path | None = args.details or (output.with_suffix(".html") if output is not None else None)
+    link = None if details is None else os.path.relpath(details, output.parent if output is not None else Path.cwd())
+    text = report.markdown(max_chars=args.max_chars, details=link)
+    if details is not None and report.needs_summary(args.max_chars):
+        report.write(details)
+        print(f"wrote {details} (the full report: the Markdown is its summary)", file=sys.stderr)
+    if output is None:
+        print(text, end="")
+        return 0
+    write_text(output, text)
+    print(f"wrote {output}", file=sys.stderr)
     return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of characters, found {text!r}")
+    return int(text)

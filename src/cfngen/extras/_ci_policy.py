@@ -12,6 +12,15 @@ Four parts, each only as wide as the templates make it:
   caller's credentials: the actions its resource handlers need (the
   ``handlers.create/update/delete.permissions`` of each resource type's schema,
   shipped with cfn-lint), usable only through CloudFormation (``aws:CalledVia``).
+
+IAM caps a managed policy at 6,144 characters (whitespace excluded) and a role at
+10 managed policies (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+The document is therefore split into parts that each fit one managed policy:
+statements are packed together, and a statement too big for one part is cut into
+statements of fewer actions (or resources) with the same condition, so a part
+never grants more than the whole did. Stacks inside a group stack are reached
+through the group's name (CloudFormation names a nested stack
+``<parent stack name>-<logical id>-<suffix>``), which is exact, not wider.
 """
 
 from __future__ import annotations
@@ -28,12 +37,19 @@ from awacs.aws import (
     Condition,
     ForAnyValueStringEquals,
     Policy,
+    Principal,
     Statement,
     StringEquals,
+    StringLike,
 )
+from troposphere import GetAtt, Output, Sub, Template
+from troposphere.iam import ManagedPolicy, Role
 
+from cfngen.errors import UsageError
+from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.facts.resource_schemas import handler_permissions
 from cfngen.synth import StackSet
+from cfngen.synth.suppress import ignore_lint_rule
 
 CLOUDFORMATION = "cloudformation.amazonaws.com"
 # What the deployer calls on the stacks it manages (plan, apply, watch, protect, replace a failed create);
@@ -47,49 +63,86 @@ STACK_ACTIONS = (
 # ListBucket makes a missing object a 404 rather than a 403.
 OBJECT_ACTIONS = ("GetObject", "PutObject")
 BUCKET_ACTIONS = ("ListBucket",)
-# An IAM managed policy holds at most this many characters (whitespace excluded); inline role policies 10,240.
+# An IAM managed policy holds at most this many characters (whitespace excluded); inline role policies 10,240;
+# a role takes at most this many managed policies (the default quota, which AWS raises on request up to 20).
 MANAGED_POLICY_LIMIT = 6144
+MANAGED_POLICIES_PER_ROLE = 10
+MANAGED_POLICIES_PER_ROLE_RAISED = 20
+POLICY_VERSION = "2012-10-17"
+PROVISION_SID = "ProvisionResourcesThroughCloudFormation"
+# GitHub Actions' OIDC issuer and the audience its AWS credentials action asks for:
+# https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+# Stand for the deploying account and its partition in the role template, where CloudFormation substitutes them
+# (Fn::Sub); a part's size counts each at the length of the longest value it can take.
+ACCOUNT_PLACEHOLDER = "${AWS::AccountId}"
+PARTITION_PLACEHOLDER = "${AWS::Partition}"
+PARTITIONS = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-isob-": "aws-iso-b", "us-iso-": "aws-iso",
+              "eu-isoe-": "aws-iso-e", "us-isof-": "aws-iso-f"}
+_PLACEHOLDER_LENGTHS = {ACCOUNT_PLACEHOLDER: 12, PARTITION_PLACEHOLDER: max(len(name) for name in PARTITIONS.values())}
 
 
 @dataclass(frozen=True)
 class CiPolicy:
-    """The policy document, and what a reader must know about it."""
+    """The policy document, its split into managed policies (`parts`), and what a reader must know about it."""
 
     document: dict[str, Any]
     notes: tuple[str, ...] = ()
+    parts: tuple[dict[str, Any], ...] = ()
+    max_parts: int = MANAGED_POLICIES_PER_ROLE
 
     def to_json(self) -> str:
-        """The document as indented JSON, ready for ``aws iam put-role-policy``."""
-        return json.dumps(self.document, indent=2) + "\n"
+        """The parts as indented JSON, each with its size and the limit it meets (for ``aws iam create-policy``)."""
+        return json.dumps({
+            "ManagedPolicies": [
+                {"PolicyName": f"deploy-{index}", "Characters": size(part),
+                 "Limit": f"fits one IAM managed policy ({size(part):,} of {MANAGED_POLICY_LIMIT:,} characters "
+                          "without whitespace)",
+                 "PolicyDocument": part}
+                for index, part in enumerate(self.parts, start=1)],
+            "Limit": f"{len(self.parts)} managed policies, within the role's quota of {self.max_parts}",
+        }, indent=2) + "\n"
 
     @property
     def size(self) -> int:
-        """Characters IAM counts against its size limits (JSON without whitespace)."""
-        return len(json.dumps(self.document, separators=(",", ":")))
+        """Characters IAM counts against its size limits (JSON without whitespace), all parts together."""
+        return size(self.document)
+
+
+def size(document: Mapping[str, Any]) -> int:
+    """Characters IAM counts against a policy's size limit: the JSON without whitespace (placeholders substituted)."""
+    text = json.dumps(document, separators=(",", ":"))
+    return len(text) - sum(text.count(name) * (len(name) - length) for name, length in _PLACEHOLDER_LENGTHS.items())
 
 
 def ci_policy(
     stacks: StackSet, *, bucket: str | None = None, stack_name: str | None = None, account_id: str = "*",
-    service_role_arn: str | None = None,
+    service_role_arn: str | None = None, partition: str | None = None, max_parts: int = MANAGED_POLICIES_PER_ROLE,
 ) -> CiPolicy:
     """The IAM policy a CI role needs to plan and deploy `stacks`.
 
     `bucket` defaults to the one ``cfngen bootstrap`` creates, `stack_name` to the
     blueprint's name, `account_id` to any account. With `service_role_arn`,
     CloudFormation creates the resources with that role, so the policy only lets
-    the caller pass it.
+    the caller pass it. `partition` defaults to the region's. Raises UsageError when the parts
+    outnumber `max_parts` (the account's quota of managed policies per role).
     """
     blueprint = stacks.blueprint
     region = blueprint.region
-    partition = partition_of(region)
+    partition = partition or partition_of(region)
     stack_name = stack_name or blueprint.name
     bucket = bucket or f"cfngen-templates-{account_id}-{region}"
     templates = {name: template.to_dict() for name, template in stacks.templates().items()}
     types = sorted({str(resource.get("Type")) for template in templates.values()
                     for resource in template.get("Resources", {}).values()})
+    # The root's nested stacks are its children or the group stacks holding them; a group's pattern covers the
+    # stacks nested in it, whose names start with the group's own.
+    nested = sorted(logical_id for logical_id, resource in templates["root.yaml"].get("Resources", {}).items()
+                    if resource.get("Type") == NESTED_STACK)
     stack_arns = [f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{stack_name}/*"] + [
-        f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{stack_name}-{child.logical_id}-*/*"
-        for child in stacks.children
+        f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{stack_name}-{logical_id}-*/*"
+        for logical_id in nested
     ]
     provisioning, unknown = (set(), []) if service_role_arn else _provisioning_actions(types, region)
     stack_actions = {f"cloudformation:{action}" for action in STACK_ACTIONS}
@@ -110,22 +163,106 @@ def ci_policy(
             Condition(StringEquals({"iam:PassedToService": sorted({s for _, trusted in roles for s in trusted})}))))
     if provisioning:
         statements.append(_statement(
-            "ProvisionResourcesThroughCloudFormation",
+            PROVISION_SID,
             sorted(provisioning - stack_actions - {"iam:PassRole"}), ["*"],
             Condition(ForAnyValueStringEquals({"aws:CalledVia": [CLOUDFORMATION]}))))
     notes = [f"{kind}: cfn-lint's schema lists no handler permissions; grant what it needs by hand"
              for kind in unknown]
-    policy = CiPolicy(json.loads(Policy(Version="2012-10-17", Statement=statements).to_json()), tuple(notes))
-    if policy.size > MANAGED_POLICY_LIMIT:
-        notes.append(f"the policy is {policy.size} characters: too big for a managed policy "
-                     f"({MANAGED_POLICY_LIMIT}); attach it as an inline role policy (10,240)")
-    return CiPolicy(policy.document, tuple(notes))
+    document = json.loads(Policy(Version=POLICY_VERSION, Statement=statements).to_json())
+    parts = split(document["Statement"])
+    if len(parts) > max_parts:
+        raise UsageError(f"the CI policy of {stack_name} needs {len(parts)} managed policies of at most "
+                         f"{MANAGED_POLICY_LIMIT:,} characters, more than the {max_parts} the role may have; ask AWS "
+                         f"to raise the quota 'Managed policies per role' (up to {MANAGED_POLICIES_PER_ROLE_RAISED}) "
+                         "and pass --max-policies")
+    return CiPolicy(document, tuple(notes), parts, max_parts)
+
+
+def split(statements: list[dict[str, Any]], limit: int = MANAGED_POLICY_LIMIT) -> tuple[dict[str, Any], ...]:
+    """Policy documents of `statements`, each within `limit` characters: statements packed first-fit in order,
+    a statement too big for one document cut into several with fewer actions or resources (never wider)."""
+    budget = limit - size({"Version": POLICY_VERSION, "Statement": []})
+    parts: list[list[dict[str, Any]]] = []
+    for piece in (piece for statement in statements for piece in _cut(statement, budget)):
+        # +1: the comma between two statements
+        home = next((part for part in parts if sum(size(item) + 1 for item in part) + size(piece) <= budget), None)
+        if home is None:
+            parts.append([piece])
+        else:
+            home.append(piece)
+    return tuple({"Version": POLICY_VERSION, "Statement": part} for part in parts)
+
+
+def _cut(statement: dict[str, Any], budget: int) -> list[dict[str, Any]]:
+    """`statement` as statements of at most `budget` characters: its longest list (actions or resources) in runs."""
+    if size(statement) <= budget:
+        return [statement]
+    key = max(("Action", "Resource"), key=lambda name: size({name: _as_list(statement.get(name, []))}))
+    items = _as_list(statement[key])
+    if len(items) < 2:
+        raise UsageError(f"statement {statement.get('Sid')} alone exceeds {budget} characters and cannot be cut")
+    pieces: list[dict[str, Any]] = []
+    run: list[Any] = []
+    for item in items:
+        candidate = {**statement, "Sid": f"{statement['Sid']}{len(pieces) + 1}", key: [*run, item]}
+        if run and size(candidate) > budget:
+            pieces.append({**statement, "Sid": f"{statement['Sid']}{len(pieces) + 1}", key: run})
+            run = [item]
+        else:
+            run.append(item)
+    pieces.append({**statement, "Sid": f"{statement['Sid']}{len(pieces) + 1}", key: run})
+    return pieces
+
+
+def role_template(policy: CiPolicy, *, github_repository: str | None = None, account_id: str | None = None) -> Template:
+    """A CloudFormation template of the CI deploy role: its trust, its managed policies (`policy.parts`), its ARN.
+
+    Trust GitHub Actions of `github_repository` ("ORG/REPO") through the account's OIDC provider for
+    token.actions.githubusercontent.com, or the account `account_id` (its administrators decide who assumes it).
+    The account and partition placeholders in the parts become the deploying account's.
+    """
+    if (github_repository is None) == (account_id is None):
+        raise UsageError("the CI role trusts either a GitHub repository or an account: give exactly one")
+    template = Template(Description="cfngen CI deploy role: plans and deploys the blueprint's stacks (cfngen ci-policy)")
+    if github_repository is not None:
+        trust = Statement(
+            Effect=Allow, Action=[Action("sts", "AssumeRoleWithWebIdentity")],
+            Principal=Principal("Federated", Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}")),
+            Condition=Condition([StringEquals({f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE}),
+                                 StringLike({f"{GITHUB_OIDC_HOST}:sub": f"repo:{github_repository}:*"})]))
+    else:
+        trust = Statement(Effect=Allow, Action=[Action("sts", "AssumeRole")],
+                          Principal=Principal("AWS", Sub(f"arn:${{AWS::Partition}}:iam::{account_id}:root")))
+    role = template.add_resource(Role("DeployRole", AssumeRolePolicyDocument=Policy(
+        Version=POLICY_VERSION, Statement=[trust])))
+    for index, part in enumerate(policy.parts, start=1):
+        managed = template.add_resource(ManagedPolicy(
+            f"DeployPolicy{index}", Description=f"cfngen CI deploy policy, part {index} of {len(policy.parts)}",
+            PolicyDocument=_substituted(part), Roles=[role.ref()]))
+        if any(item["Sid"].startswith(PROVISION_SID) for item in part["Statement"]):
+            ignore_lint_rule(managed, "E9101", "CloudFormation's resource handlers act on resources that do not "
+                                               "exist yet, with the caller's credentials: usable only through "
+                                               "CloudFormation (aws:CalledVia), never directly")
+            ignore_lint_rule(managed, "W3037", "the resource types' own schemas name these handler permissions, "
+                                               "some of which IAM's action list (cfn-lint's copy) lacks")
+    template.add_output(Output("DeployRoleArn", Description="the role CI assumes", Value=GetAtt(role, "Arn")))
+    return template
+
+
+def _substituted(value: Any) -> Any:
+    """`value` with every string that names the account placeholder turned into an Fn::Sub."""
+    if isinstance(value, dict):
+        return {key: _substituted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substituted(item) for item in value]
+    if isinstance(value, str) and any(name in value for name in _PLACEHOLDER_LENGTHS):
+        return Sub(value)
+    return value
 
 
 def partition_of(region: str) -> str:
     """The ARN partition a region belongs to."""
-    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
-                              ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"), ("us-isof-", "aws-iso-f")):
+    for prefix, partition in PARTITIONS.items():
         if region.startswith(prefix):
             return partition
     return "aws"

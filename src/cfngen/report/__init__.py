@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cfngen.linting import Finding, lint
-from cfngen.report._template_diff import read_templates
+from cfngen.report._template_diff import read_blueprint_templates
 from cfngen.report import access, checks, cost, data_safety, delivery, diagram, exposure, quotas
 from cfngen.report.changes import Changes, compare
 from cfngen.report.document import Report
@@ -43,7 +43,7 @@ def review(
     caller has them already (they are computed otherwise). `checkov` is the
     scanner's executable; without it the report lists the suppressions but no
     scan counts. Raises UsageError for an `against` that is neither a directory
-    nor a revision, and when checkov cannot run.
+    nor a revision or holds no templates of this blueprint, and when checkov cannot run or fails.
     """
     templates = TemplateSet.from_stack_set(stacks)
     lint_findings = lint(stacks) if findings is None else list(findings)
@@ -84,7 +84,7 @@ def _compare(stacks: StackSet, against: StackSet | str | os.PathLike[str],
         old, label = against.render("yaml"), "the given templates"
     else:
         folder = Path(directory) if directory is not None else Path("templates") / stacks.blueprint.name
-        old = read_templates(str(against), folder)
+        old = read_blueprint_templates(str(against), folder, stacks.blueprint.name)
         label = str(against) if Path(against).is_dir() else f"git {against}"
     return compare(old, stacks.render("yaml"), name=stacks.blueprint.name, region=stacks.blueprint.region,
                    against=label)

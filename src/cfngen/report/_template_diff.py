@@ -5,6 +5,9 @@ CloudFormation will *replace* (a changed logical id, a changed type, or a
 change to a property that the resource schema marks create-only) and which of
 those hold data (their DeletionPolicy keeps or snapshots them). Both templates
 are decoded the same way (cfn-lint's decoder), so YAML and JSON compare equal.
+Each change the deployer would refuse carries the deployer's own message: the
+changes become the deployer's ResourceChange records and go through its safety
+rules (:func:`cfngen.deploy.safety.violations`), so review and deploy cannot disagree.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from cfngen.deploy.plan import Plan, ResourceChange
+from cfngen.deploy.safety import pipeline_owned, violations
 from cfngen.errors import UsageError
 from cfngen.facts.resource_schemas import create_only_properties, forces_replacement
-from cfngen.synth import FORMATS, Format, StackSet
+from cfngen.synth import FORMATS, ROOT_NAME, Format, StackSet
 
 ResourceAction = Literal["add", "remove", "modify", "replace"]
 StackStatus = Literal["added", "removed", "modified"]
@@ -57,12 +62,13 @@ class ResourceDiff:
     renamed_from: str | None = None
     reason: str = ""
     keeps_data: bool = False
+    refused: tuple[str, ...] = ()   # why the deployer would refuse this change (its safety rules' messages)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"logical_id": self.logical_id, "type": self.type, "action": self.action,
                 "renamed_from": self.renamed_from, "reason": self.reason, "keeps_data": self.keeps_data,
-                "changes": [change.to_dict() for change in self.changes]}
+                "refused": list(self.refused), "changes": [change.to_dict() for change in self.changes]}
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,10 @@ class TemplateDiff:
             for resource in stack.resources:
                 yield stack, resource
 
+    def refusals(self) -> list[tuple[StackDiff, ResourceDiff]]:
+        """The changes the deployer would refuse."""
+        return [(stack, resource) for stack, resource in self.resources() if resource.refused]
+
     def replacements(self) -> list[tuple[StackDiff, ResourceDiff]]:
         """The resources CloudFormation would replace (and those it would remove)."""
         return [(stack, resource) for stack, resource in self.resources() if resource.action in ("replace", "remove")]
@@ -130,10 +140,10 @@ def diff(stacks: StackSet, against: str | Path = "HEAD", *, directory: str | Pat
     With a git revision, the templates are read from `directory` (default
     ``templates/<blueprint name>``, relative to the working directory) as
     committed at that revision. Returns a TemplateDiff; raises UsageError when
-    `against` is neither a directory nor a revision.
+    `against` is neither a directory nor a revision, or holds no templates of this blueprint.
     """
     directory = Path(directory) if directory is not None else Path("templates") / stacks.blueprint.name
-    old = read_templates(str(against), directory)
+    old = read_blueprint_templates(str(against), directory, stacks.blueprint.name)
     fmt: Format = "json" if any(name.endswith(".json") for name in old) else "yaml"
     return diff_texts(old, stacks.render(fmt), region=stacks.blueprint.region, against=str(against))
 
@@ -144,6 +154,21 @@ def read_templates(against: str, directory: Path) -> dict[str, str]:
     if candidate.is_dir():
         return {path.name: path.read_text(encoding="utf-8") for path in _template_files(candidate)}
     return _templates_at_revision(against, directory)
+
+
+def read_blueprint_templates(against: str, directory: Path, name: str) -> dict[str, str]:
+    """:func:`read_templates`, refusing (UsageError) a place that holds no templates of blueprint `name`: a
+    comparison with nothing would show every stack as new, and a reviewer would approve a diff that means nothing."""
+    texts = read_templates(against, directory)
+    where = against if Path(against).is_dir() else f"{directory} at git revision {against}"
+    root = next((text for file, text in texts.items() if Path(file).stem == ROOT_NAME), None)
+    if root is None:
+        raise UsageError(f"--against {against}: no templates of blueprint {name!r} in {where}")
+    description = str(decode_template(f"{ROOT_NAME} of {against}", root).get("Description", ""))
+    owner = description.split(":", 1)[0]
+    if owner != name:
+        raise UsageError(f"--against {against}: the templates in {where} are of blueprint {owner!r}, not {name!r}")
+    return texts
 
 
 def diff_texts(old: Mapping[str, str], new: Mapping[str, str], *, region: str, against: str = "") -> TemplateDiff:
@@ -163,7 +188,8 @@ def diff_texts(old: Mapping[str, str], new: Mapping[str, str], *, region: str, a
 def _stack_diff(file: str, old: dict[str, Any] | None, new: dict[str, Any] | None, region: str) -> StackDiff | None:
     status: StackStatus = "added" if old is None else "removed" if new is None else "modified"
     old, new = old or {}, new or {}
-    resources = _resource_changes(old.get("Resources", {}), new.get("Resources", {}), region)
+    resources = _refused(Path(file).stem, new, _resource_changes(old.get("Resources", {}), new.get("Resources", {}),
+                                                                 region), region)
     items = tuple(
         ItemChange(section, name, "add" if name not in before else "remove" if name not in after else "modify")
         for section in SECTIONS
@@ -198,6 +224,27 @@ def _resource_changes(old: dict[str, Any], new: dict[str, Any], region: str) -> 
                                reason="deleted from the template", keeps_data=_keeps_data(old[logical_id]))
                 for logical_id in removed if logical_id not in renames.values()]
     return tuple(changes)
+
+
+def _refused(stack: str, template: Mapping[str, Any], resources: tuple[ResourceDiff, ...],
+             region: str) -> tuple[ResourceDiff, ...]:
+    """`resources` with the deployer's reasons to refuse each, from its own safety rules."""
+    plan = Plan(stack_name=stack, region=region, change_set_type="UPDATE",
+                changes=tuple(_deploy_change(stack, template, resource) for resource in resources))
+    reasons: dict[str, list[str]] = {}
+    for violation in violations(plan):
+        reasons.setdefault(violation.change.logical_id, []).append(violation.message)
+    return tuple(replace(resource, refused=tuple(reasons[resource.logical_id])) if resource.logical_id in reasons
+                 else resource for resource in resources)
+
+
+def _deploy_change(stack: str, template: Mapping[str, Any], resource: ResourceDiff) -> ResourceChange:
+    """`resource` as the row of a change set that CloudFormation would describe for it."""
+    raw = {"ResourceType": resource.type, "Action": resource.action.capitalize(), "LogicalResourceId": resource.logical_id,
+           "Details": [{"Target": {"Attribute": "Properties", "Name": change.path.removeprefix("Properties.")}}
+                       for change in resource.changes if change.path.startswith("Properties.")]}
+    return ResourceChange(stack=stack, logical_id=resource.logical_id, resource_type=resource.type,
+                          action=resource.action, pipeline_owned=pipeline_owned(template, raw))
 
 
 def _modified(logical_id: str, old: dict[str, Any], new: dict[str, Any], region: str) -> ResourceDiff:

@@ -39,6 +39,7 @@ class ChangeRow:
     change: str
     warning: str
     details: tuple[str, ...]
+    refused: tuple[str, ...] = ()   # the deployer's reasons to refuse the change
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,10 @@ class Changes:
     def stacks_with(self, status: str) -> tuple[str, ...]:
         """Stacks "added" or "removed" as a whole."""
         return tuple(_stem(stack.file) for stack in self.diff.stacks if stack.status == status)
+
+    def refused(self) -> tuple[ChangeRow, ...]:
+        """The changes the deployer would refuse."""
+        return tuple(row for row in self.rows() if row.refused)
 
     def rows(self) -> tuple[ChangeRow, ...]:
         """Every resource change, stack by stack, with a warning where data may be lost."""
@@ -154,7 +159,8 @@ def _row(stack: str, resource: ResourceDiff) -> ChangeRow:
     if len(details) > MAX_DETAILS:
         details = [*details[:MAX_DETAILS], f"{len(details) - MAX_DETAILS} more changes"]
     name = resource.logical_id + (f" (was {resource.renamed_from})" if resource.renamed_from else "")
-    return ChangeRow(stack, name, resource.type, ACTIONS[resource.action], _warning(resource), tuple(details))
+    return ChangeRow(stack, name, resource.type, ACTIONS[resource.action], _warning(resource), tuple(details),
+                     resource.refused)
 
 
 def _warning(resource: ResourceDiff) -> str:

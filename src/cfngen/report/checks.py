@@ -1,9 +1,9 @@
 """Checks: cfn-lint findings, the security scanner's counts, and every suppression with its written reason.
 
-Suppressions are read from the templates themselves (``Metadata.checkov.skip``
-and ``Metadata.cfn-lint.config.ignore_checks`` with the reasons cfngen writes
-under ``Metadata.cfngen.lint-suppressions``), so they are reported whether or
-not the scanner ran. The scanner (checkov) lives in its own virtualenv; it runs
+Suppressions are read from the templates themselves (``Metadata.checkov.skip``,
+``Metadata.cfn-lint.config.ignore_checks`` and ``Metadata.guard.SuppressedRules``, with the reasons cfngen
+writes under ``Metadata.cfngen.lint-suppressions`` and ``Metadata.cfngen.guard-suppressions``), so they are
+reported whether or not the scanners ran. The scanner (checkov) lives in its own virtualenv; it runs
 only when its executable is given.
 """
 
@@ -78,7 +78,7 @@ def analyse(templates: TemplateSet, findings: Iterable[Finding] | None, scan: Sc
 
 
 def suppressions(templates: TemplateSet) -> tuple[Suppression, ...]:
-    """Every checkov skip and cfn-lint ignore, grouped by (tool, check, reason)."""
+    """Every checkov skip, cfn-lint ignore and cfn-guard suppression, grouped by (tool, check, reason)."""
     grouped: dict[tuple[str, str, str], list[str]] = {}
     for stack in templates.stacks():
         for name, resource in sorted(stack.resources.items()):
@@ -90,6 +90,9 @@ def suppressions(templates: TemplateSet) -> tuple[Suppression, ...]:
             reasons = (metadata.get("cfngen") or {}).get("lint-suppressions") or {}
             for rule in ((metadata.get("cfn-lint") or {}).get("config") or {}).get("ignore_checks") or []:
                 grouped.setdefault(("cfn-lint", str(rule), str(reasons.get(rule) or NO_REASON)), []).append(where)
+            guard_reasons = (metadata.get("cfngen") or {}).get("guard-suppressions") or {}
+            for rule in (metadata.get("guard") or {}).get("SuppressedRules") or []:
+                grouped.setdefault(("cfn-guard", str(rule), str(guard_reasons.get(rule) or NO_REASON)), []).append(where)
     return tuple(Suppression(tool, check, reason, tuple(resources))
                  for (tool, check, reason), resources in sorted(grouped.items()))
 
@@ -134,10 +137,13 @@ def checkov_reports(directory: Path, executable: str | os.PathLike[str], *, quie
         )
     except OSError as exc:
         raise UsageError(f"cannot run checkov ({executable}): {exc.strerror}") from None
-    if result.returncode not in (0, 1):
-        raise UsageError(f"checkov failed ({executable}): {result.stderr.strip()[-2000:]}")
+    # checkov exits 1 when a check fails, with its report on stdout; an exit without a report is a run that failed,
+    # not a scan that found nothing.
+    if result.returncode not in (0, 1) or not result.stdout.strip():
+        detail = result.stderr.strip()[-2000:] or "no report on standard output"
+        raise UsageError(f"checkov failed ({executable}, exit {result.returncode}): {detail}")
     try:
-        reports = json.loads(result.stdout or "[]")
+        reports = json.loads(result.stdout)
     except ValueError:
         raise UsageError(f"checkov gave no JSON report: {result.stdout[:500]}") from None
     reports = reports if isinstance(reports, list) else [reports]

@@ -193,6 +193,11 @@ READERS: dict[str, tuple[str, Reader]] = {
 }
 # CloudFormation's own default DeletionPolicy: Snapshot for RDS clusters and stand-alone instances, Delete otherwise.
 SNAPSHOT_BY_DEFAULT = frozenset({"AWS::RDS::DBCluster"})
+# Types whose deletion by CloudFormation is only scheduled, with a waiting period in which it can be cancelled, so
+# DeletionPolicy Delete loses nothing at once (the deletion window is shown instead): "PendingWindowInDays ... the
+# waiting period before AWS KMS deletes a KMS key that has been removed from a CloudFormation stack",
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html
+DELETION_SCHEDULED = frozenset({"AWS::KMS::Key"})
 
 
 def analyse(templates: TemplateSet) -> tuple[Safety, ...]:
@@ -210,7 +215,7 @@ def analyse(templates: TemplateSet) -> tuple[Safety, ...]:
             replace = _policy(resource, "UpdateReplacePolicy", properties)
             in_cluster = resource["Type"] == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in properties
             warnings = list(reading.warnings)
-            if not in_cluster and reading.holds_data:
+            if not in_cluster and reading.holds_data and resource["Type"] not in DELETION_SCHEDULED:
                 warnings += [f"{attribute} {policy}: the data goes with the resource" for attribute, policy in
                              (("DeletionPolicy", deletion), ("UpdateReplacePolicy", replace)) if policy.startswith("Delete")]
             rows.append(Safety(stack.name, name, kind, deletion, replace, reading.encryption, reading.backups,

@@ -25,17 +25,22 @@ from cfngen._files import write_text
 from cfngen._text import visible
 from cfngen.errors import UsageError
 from cfngen.report.access import Access
-from cfngen.report.changes import Changes
+from cfngen.report.changes import ChangeRow, Changes
 from cfngen.report.checks import Checks
 from cfngen.report.cost import Estimate
 from cfngen.report.delivery import Rollout
-from cfngen.report.diagram import Diagram
+from cfngen.report.diagram import MAX_WIRING_NODES, Diagram
 from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
 from cfngen.report.quotas import NEAR, QuotaUse
 from cfngen.report.data_safety import Safety
 
 MERMAID_SCRIPT = "mermaid.min.js"
+REFUSED = "this change will be refused at deploy:"
+# GitHub refuses a pull-request comment over 65,536 characters; the default leaves room for a CI job's own lines.
+MAX_COMMENT_CHARS = 60000
+# How many items each list of a summary names, tried in turn until the summary fits.
+SUMMARY_CAPS = (50, 20, 10, 5, 1)
 DIAGRAM_SCRIPT = "diagram.js"
 # The only raw HTML the report's Markdown may hold: the tags report.md.j2 writes itself (collapsible sections,
 # line breaks in cells). Any other tag, whatever value it came with, is shown as text.
@@ -59,9 +64,56 @@ class Report:
     changes: Changes | None
     delivery: tuple[Rollout, ...] = ()
 
-    def markdown(self) -> str:
-        """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block)."""
-        text = _environment(autoescape=False).get_template("report.md.j2").render(report=self)
+    def markdown(self, *, max_chars: int | None = None, details: str | None = None) -> str:
+        """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block).
+
+        With `max_chars`, a report longer than that becomes its summary (what a reviewer must decide, the
+        warnings, exposure, IAM and data-safety changes, cost), each list cut to what fits, pointing at the full
+        report at the path `details`. Raises UsageError when not even the shortest summary fits.
+        """
+        if max_chars is None or len(self.full_markdown) <= max_chars:
+            return self.full_markdown
+        for cap in SUMMARY_CAPS:
+            text = self._render(summary=True, cap=cap, full_chars=len(self.full_markdown), max_chars=max_chars,
+                                details=details)
+            if len(text) <= max_chars:
+                return text
+        raise UsageError(f"the review's summary needs {len(text):,} characters; --max-chars {max_chars:,} is too few")
+
+    @functools.cached_property
+    def full_markdown(self) -> str:
+        """The whole report as Markdown (rendered once)."""
+        return self._render(summary=False, cap=None)
+
+    def needs_summary(self, max_chars: int) -> bool:
+        """True when the whole report is longer than `max_chars`, so :meth:`markdown` gives its summary."""
+        return len(self.full_markdown) > max_chars
+
+    def decisions(self) -> tuple[str, ...]:
+        """What a reviewer must decide: each change the deployer would refuse, then each that risks stateful data."""
+        if self.changes is None:
+            return ()
+        refused = [f"{REFUSED} {row.stack}/{row.resource} ({row.type}): {message}"
+                   for row in self.changes.refused() for message in row.refused]
+        return (*refused, *(change_line(row) for row in self.changes.rows() if row.warning.startswith("⚠️")))
+
+    def warnings(self) -> tuple[str, ...]:
+        """Everything flagged in the report, one line each: data safety, wildcards, suppressions, quotas, checks."""
+        lines = [f"{row.stack}/{row.resource}: {warning}" for row in self.safety for warning in row.warnings]
+        lines += [f"{role.stack}/{role.role}: {action} on Resource \"*\" without a documented reason"
+                  for role in self.access.roles for grant in role.grants if grant.unjustified
+                  for action, _ in grant.wildcard]
+        lines += [f"{item.tool} {item.check} suppressed without a reason on {', '.join(item.resources)}"
+                  for item in self.checks.unexplained()]
+        lines += [f"quota: {use.summary} (above the default)" for use in self.quotas if use.above]
+        lines += [f"quota: {use.summary} (at {NEAR:.0%} or more of the default)" for use in self.quotas if use.near]
+        lines += [f"cfn-lint {finding.severity}: {finding}" for finding in self.checks.findings or ()
+                  if finding.severity in ("error", "warning")]
+        lines += [f"checkov failed: {failure}" for failure in (self.checks.scan.failed if self.checks.scan else ())]
+        return tuple(lines)
+
+    def _render(self, **options: Any) -> str:
+        text = _environment(autoescape=False).get_template("report.md.j2").render(report=self, **options)
         # Optional sections leave runs of blank lines behind; one blank line separates blocks in Markdown.
         return re.sub(r"\n{3,}", "\n\n", text)
 
@@ -71,7 +123,7 @@ class Report:
         Its Content-Security-Policy lets only the page's own scripts run (by their sha256), loads nothing
         from anywhere, and sends no form: even markup that slipped into the report could run no code.
         """
-        body = _markdown_to_html(self.markdown())
+        body = _markdown_to_html(self.full_markdown)
         page = _environment(autoescape=True).get_template("page.html.j2")
         scripts = (_asset(MERMAID_SCRIPT), _asset(DIAGRAM_SCRIPT))
         return page.render(title=f"Review: {self.name}", body=Markup(body), policy=content_security_policy(scripts),
@@ -103,9 +155,16 @@ def _environment(*, autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(md=markdown_text, code=markdown_code, money=money, price=price, quantity=quantity,
-                               counted=counted, number=number)
-    environment.globals.update(max_listeners=MAX_LISTENERS, near_quota_share=NEAR, max_runs_named=MAX_RUNS_NAMED)
+                               counted=counted, number=number, change_line=change_line)
+    environment.globals.update(max_listeners=MAX_LISTENERS, near_quota_share=NEAR, max_runs_named=MAX_RUNS_NAMED,
+                               refused=REFUSED, max_wiring_nodes=MAX_WIRING_NODES)
     return environment
+
+
+def change_line(row: ChangeRow) -> str:
+    """One resource change as one line of text."""
+    warning = f": {row.warning}" if row.warning else ""
+    return f"{row.change} {row.stack}/{row.resource} ({row.type}){warning}"
 
 
 def content_security_policy(scripts: Iterable[str]) -> str:

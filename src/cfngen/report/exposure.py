@@ -176,7 +176,9 @@ def _source(names: Names, vpc_cidrs: list[Any], stack: str, rule: dict[str, Any]
 def _cidr_source(names: Names, vpc_cidrs: list[Any], origin: Origin, context: str) -> tuple[str, bool]:
     located = origin.resource(names.templates)
     if located is not None and located[1].get("Type") == "AWS::EC2::VPC":
-        return f"the VPC ({names.label(context, origin.stack, located[0])})", False
+        block = names.literal(origin.stack, (located[1].get("Properties") or {}).get("CidrBlock"))
+        return f"the VPC{f' {block}' if isinstance(block, str) else ''} ({names.label(context, origin.stack, located[0])})", \
+            False
     cidr = origin.value if isinstance(origin.value, str) else names.default(origin)
     if not isinstance(cidr, str):
         return f"{names.describe(origin.stack, origin.value)} (unknown range)", True

@@ -33,6 +33,16 @@ PSEUDO_NAMES = {"AWS::AccountId": "this account", "AWS::Region": "this region", 
 # Attributes that name the resource itself: `GetAtt X.Arn` reads as "X".
 IDENTITY_ATTRIBUTES = frozenset({"Arn", "GroupId", "Name", "Id", "LoadBalancerArn", "TargetGroupArn", "KeyArn"})
 _SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+# Attributes whose value the resource's own properties state: (type, attribute) -> property; when the property is
+# left out, the value AWS uses for the resource's engine. Aurora's defaults: 3306 for MySQL, 5432 for PostgreSQL
+# (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Overview.Endpoints.html).
+_STATED_ATTRIBUTES = {
+    ("AWS::RDS::DBCluster", "Endpoint.Port"): "Port",
+    ("AWS::RDS::DBCluster", "ReadEndpoint.Port"): "Port",
+    ("AWS::RDS::DBInstance", "Endpoint.Port"): "Port",
+}
+_ENGINE_PORTS = {"aurora-mysql": 3306, "aurora": 3306, "mysql": 3306, "mariadb": 3306,
+                 "aurora-postgresql": 5432, "postgres": 5432}
 
 Template = Mapping[str, Any]
 
@@ -240,11 +250,26 @@ class Names:
         return None
 
     def literal(self, stack: str, value: Any) -> Any:
-        """The value as a literal (following parameters, using root parameter defaults), or None."""
+        """The value as a literal (following parameters, using root parameter defaults and the attributes a
+        resource's properties state, such as a database's port), or None."""
         origin = self.origin(stack, value)
         if isinstance(origin.value, (str, int, float, bool)):
             return origin.value
+        if isinstance(origin.value, dict) and set(origin.value) == {"Fn::GetAtt"}:
+            return self._stated_attribute(origin)
         return self.default(origin)
+
+    def _stated_attribute(self, origin: Origin) -> Any:
+        target = origin.value["Fn::GetAtt"]
+        name, attribute = target.split(".", 1) if isinstance(target, str) else (target[0], ".".join(target[1:]))
+        resource = self.templates.stack(origin.stack).resources.get(str(name), {})
+        prop = _STATED_ATTRIBUTES.get((str(resource.get("Type")), attribute))
+        if prop is None:
+            return None
+        properties = resource.get("Properties") or {}
+        if prop in properties:
+            return self.literal(origin.stack, properties[prop])
+        return _ENGINE_PORTS.get(str(self.literal(origin.stack, properties.get("Engine"))))
 
     def count(self, stack: str, value: Any) -> int | None:
         """How many items a list value holds (a literal list, or a comma-joined output of a sibling), or None."""
