@@ -4,7 +4,7 @@ VENV := .venv
 SCANNER_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: demo test templates review-goldens browser typecheck clean
+.PHONY: demo test goldens browser typecheck clean
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,15 +34,10 @@ test: $(BIN)/.installed $(SCANNER_VENV)/bin/.installed browser
 	$(BIN)/mypy
 	CFNGEN_CHECKOV=$(SCANNER_VENV)/bin/checkov $(BIN)/pytest
 
-# Regenerate the committed templates of the example blueprints and the golden rendered service files
-# (review the diff, then commit).
-templates: $(BIN)/.installed
-	for blueprint in blueprints/*.yaml; do $(BIN)/cfngen synth $$blueprint || exit 1; done
-	CFNGEN_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/test_service_files.py -k golden
-
-# Regenerate the golden review reports under tests/golden/review/ (review the diff, then commit).
-review-goldens: $(BIN)/.installed
-	$(BIN)/python -m tests.review_goldens
+# Regenerate every golden file (templates/ of the example blueprints, tests/golden/render/, tests/golden/review/),
+# delete the ones nothing renders any more, and show the diff: review it, then commit.
+goldens: $(BIN)/.installed
+	$(BIN)/python -m tests.goldens
 
 clean:
 	rm -rf $(VENV) $(SCANNER_VENV) out build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .hypothesis
