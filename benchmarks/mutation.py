@@ -46,6 +46,9 @@ def run(module: str, workdir: Path) -> Counter[str]:
         (ROOT / "setup.cfg").read_text(encoding="utf-8")
         + "\n[mutmut]\nsource_paths = src\n"
         + f"only_mutate = {module}\n"
+        # mutmut runs the tests inside mutants/, a copy of src/ and tests/: the files the tests read go with them.
+        + "also_copy =\n" + "".join(f"    {path.name}\n" for path in sorted(workdir.iterdir())
+                                    if path.name not in {"src", "tests", "setup.cfg"})
         + "pytest_add_cli_args_test_selection =\n" + "".join(f"    {test}\n" for test in tests)
         + "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -x\n    -q\n",
         encoding="utf-8")
