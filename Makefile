@@ -49,7 +49,7 @@ LOCK_VENV := .venv-lock
 lock:
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet --upgrade pip
 	$(LOCK_VENV)/bin/pip install --quiet '.[test,local,mutation]'
-	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v '^cfngen=='; } > constraints.txt.new
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v '^cfngen[ =]'; } > constraints.txt.new
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet --upgrade pip
 	$(LOCK_VENV)/bin/pip install --quiet "$(SCANNER)"
 	{ sed -n '/^#/p' constraints-checkov.txt; $(LOCK_VENV)/bin/pip freeze; } > constraints-checkov.txt.new

@@ -53,6 +53,8 @@ def run(module: str, workdir: Path) -> Counter[str]:
         + "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -x\n    -q\n",
         encoding="utf-8")
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    # The scratch copy has no virtualenvs: the tests use the repository's checkov unless told another.
+    environment.setdefault("CFNGEN_CHECKOV", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
     mutmut = [sys.executable, "-m", "mutmut"]
     done = subprocess.run([*mutmut, "run", "--max-children", str(os.cpu_count() or 2)], cwd=workdir,
                           env=environment, capture_output=True, text=True, check=False)
