@@ -393,7 +393,8 @@ TASK_STOPPED = "task-crashed"
 def _add_delivery_rules(template: Template, blueprint: Blueprint, services: Sequence[Service], number: int) -> None:
     # A pipeline's or application's name is at most 49 characters, so one list of 24 of them stays
     # within EventBridge's 2048 characters per event pattern.
-    names = ", ".join(service.name for service in services)
+    names = _listed([service.name for service in services],
+                    RULE_DESCRIPTION_MAX - len(f"{blueprint.name}: CodeDeploy deployment failed: "))
     _add_rule(
         template, blueprint, "PipelineFailedRule", rule_name(blueprint, number, PIPELINE_FAILED),
         f"pipeline execution failed: {names}",
@@ -416,6 +417,20 @@ def _add_delivery_rules(template: Template, blueprint: Blueprint, services: Sequ
         message="CodeDeploy deployment <deployment> of <application>/<group> FAILED at <time>. The deployment "
                 "in the CodeDeploy console shows the failed lifecycle event and any rollback.",
     )
+
+
+# A rule's Description holds at most 512 characters:
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html#eventbridge-PutRule-request-Description
+RULE_DESCRIPTION_MAX = 512
+
+
+def _listed(names: Sequence[str], room: int) -> str:
+    """`names` joined by commas, the last ones counted instead ("a, b and 22 more") where all do not fit `room`."""
+    for shown in range(len(names), -1, -1):
+        text = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if shown < len(names) else "")
+        if len(text) <= room:
+            return text
+    return f"{len(names)} services"
 
 
 def _add_task_stopped_rule(template: Template, blueprint: Blueprint) -> None:
