@@ -190,3 +190,17 @@ def test_element_values_take_one_value_or_a_list_and_nothing_when_absent() -> No
     assert list(element_values(statement, "Action", ("S",))) == [(("S", "Action", 0), "a"), (("S", "Action", 1), "b")]
     assert list(element_values(statement, "Resource", ("S",))) == [(("S", "Resource"), "r")]
     assert list(element_values(statement, "NotAction", ("S",))) == []
+
+
+def test_every_statement_is_checked_whatever_comes_before_it() -> None:
+    """A Deny statement, or a trust policy's statement, does not end the check of the statements after it."""
+    prefix = ("Resources", "R", "Properties", "Policies", 0, "PolicyDocument", "Statement")
+    document = _policy([{"Effect": "Deny", "Action": "*", "Resource": "*"},
+                        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}])
+    assert list(wildcard_findings(document)) == [((*prefix, 1, "Resource"), (
+        "Allow statement grants s3:GetObject, s3:PutObject on Resource '*'; name the resources "
+        "('*' is only for actions that support no resource-level permission)"))]
+    trust = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}, {"Effect": "Allow", "Action": "sts:*"}]}}}}}
+    (role,) = policy_documents(trust)
+    assert [path[-2:] for path, _ in wildcard_findings(role)] == [(1, "Action")]
