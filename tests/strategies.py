@@ -46,8 +46,14 @@ def _names_of_length(draw: Any, length: int) -> str:
 
 
 @st.composite
-def services(draw: Any, count: int, with_database: bool) -> list[dict[str, Any]]:
-    """`count` valid services with unique names and unique listener ports (unique across load balancers too)."""
+def services(draw: Any, count: int, with_database: bool, long_values: bool = True) -> list[dict[str, Any]]:
+    """`count` valid services with unique names and unique listener ports (unique across load balancers too).
+
+    `long_values`: environment names and hook function names at their length limits too (each character is a
+    choice hypothesis makes: many services with them overrun its data budget).
+    """
+    long_env_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{254}", fullmatch=True) if long_values else st.nothing()
+    long_functions = st.from_regex(r"[A-Za-z0-9_-]{64}", fullmatch=True) if long_values else st.nothing()
     names_ = draw(st.lists(names(SERVICE_NAME_MAX), min_size=count, max_size=count,
                            unique_by=lambda name: name.replace("-", "").lower()))
     ports = draw(st.lists(st.integers(1, 65535), min_size=2 * count, max_size=2 * count, unique=True))
@@ -66,8 +72,7 @@ def services(draw: Any, count: int, with_database: bool) -> list[dict[str, Any]]
             "desired_count": draw(st.integers(low, high)),
             "scaling": {"min": low, "max": high, "cpu_target": draw(st.integers(10, 90))},
             "environment": draw(st.dictionaries(
-                st.one_of(st.from_regex(r"[A-Z][A-Z0-9_]{0,8}", fullmatch=True),
-                          st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{254}", fullmatch=True)).filter(
+                st.one_of(st.from_regex(r"[A-Z][A-Z0-9_]{0,8}", fullmatch=True), long_env_names).filter(
                     lambda key: not key.startswith("DB_")), st.text("abc123 -_", max_size=8), max_size=2)),
         }
         optional = {
@@ -81,8 +86,7 @@ def services(draw: Any, count: int, with_database: bool) -> list[dict[str, Any]]
             "health_check_grace_period_s": draw(st.integers(0, 7200)),
             "test_command": draw(st.sampled_from(["make test", "pytest -q && npm test", "./run-tests.sh --ci"])),
             "deploy_hooks": draw(st.dictionaries(st.sampled_from(HOOK_EVENTS), st.one_of(
-                st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True),
-                st.from_regex(r"[A-Za-z0-9_-]{64}", fullmatch=True)), min_size=1)),
+                st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True), long_functions), min_size=1)),
         }
         service.update({key: value for key, value in optional.items() if draw(st.booleans())})
         result.append(service)
@@ -128,7 +132,7 @@ def blueprints(draw: Any, min_services: int = 1, max_services: int = 6,
             "scheme": draw(st.sampled_from(["internet-facing", "internal"])),
             "services_per_load_balancer": draw(st.sampled_from(capacities)),
         },
-        "services": draw(services(count, with_database)),
+        "services": draw(services(count, with_database, long_values=max_services <= 10)),
         "pipeline": {
             "branch": draw(st.sampled_from(["main", "release/v1.2", "feature_x-y.z"])),
             "approval": draw(st.booleans()),
