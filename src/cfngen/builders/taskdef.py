@@ -34,7 +34,8 @@ from troposphere.ecs import (
 )
 
 from cfngen.blueprint import Blueprint, Service
-from cfngen.builders.base import tagged
+from cfngen.builders import contracts
+from cfngen.builders.base import owned_name, tagged
 
 # Listens for HTTP on $HTTP_PORT and answers every path with 200; runs as uid 1000, writes nothing to its
 # filesystem, and its Alpine base has the wget the container health check uses.
@@ -67,18 +68,13 @@ class TaskDefinitionValues:
 
 
 def family(blueprint: Blueprint, service: Service) -> str:
-    """The task definition family: "<blueprint>-<service>"; the service stack's revisions and the pipeline's share it."""
-    return f"{blueprint.name}-{service.name}"
+    """The task definition family: "<blueprint>--<service>"; the service stack's revisions and the pipeline's share it."""
+    return owned_name(blueprint, service.name)
 
 
 def container_name(service: Service) -> str:
     """Name of the one container; the load balancer and CodeDeploy's AppSpec address it by this name."""
     return service.name
-
-
-def image_parameter(service: Service) -> str:
-    """The root parameter holding the image of the service's first deployment: "{Svc}Image"."""
-    return f"{service.logical_name}Image"
 
 
 def task_definition_id(service: Service) -> str:
@@ -105,10 +101,10 @@ def stack_values(service: Service) -> TaskDefinitionValues:
     """The values inside the service stack: its image parameter, its roles and log group, the database's outputs."""
     database = {}
     if service.database:
-        database = {"database_host": Ref("DatabaseEndpoint"), "database_port": Ref("DatabasePort"),
-                    "database_secret_arn": Ref("DatabaseSecretArn")}
+        database = {"database_host": Ref(contracts.DATABASE_ENDPOINT), "database_port": Ref(contracts.DATABASE_PORT),
+                    "database_secret_arn": Ref(contracts.DATABASE_SECRET_ARN)}
     return TaskDefinitionValues(
-        image=Ref(image_parameter(service)),
+        image=Ref(contracts.image_parameter(service)),
         execution_role_arn=GetAtt(execution_role_id(service), "Arn"),
         task_role_arn=GetAtt(task_role_id(service), "Arn"),
         log_group_name=Ref(log_group_id(service)),

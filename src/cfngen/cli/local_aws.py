@@ -15,9 +15,16 @@ def register(commands: Any) -> None:
         "local-aws", help="run the embedded AWS emulator until interrupted",
         description="Serve moto (with cfngen's nested-stack extensions) on 127.0.0.1 and print the environment "
                     "that points boto3, the aws CLI and every cfngen command at it. State lives in memory.")
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--port", type=_port, default=0, help="port to listen on (default: any free port)")
     parser.add_argument("--region", default="us-east-1", help="AWS_DEFAULT_REGION to print (default: us-east-1)")
     parser.set_defaults(run=run)
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 0 (any free port) to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 (any free port) to 65535, found {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:

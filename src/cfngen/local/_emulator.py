@@ -1,7 +1,7 @@
 """The embedded AWS emulator: moto in server mode on a loopback port, plus small, tested extensions.
 
 moto 5 models CloudFormation well enough to show cfngen's whole deploy flow, except in
-the eleven places this module patches (only in the process that runs the emulator):
+the twelve places this module patches (only in the process that runs the emulator):
 
 1. ``GetAtt <NestedStack>.Outputs.<Name>``, which the root template uses to pass one child's
    outputs into the next child, crashes moto (its Stack model has no ``get_cfn_attribute``).
@@ -44,6 +44,9 @@ the eleven places this module patches (only in the process that runs the emulato
     no AWS client can read, and botocore retries it. :func:`_failures_answered` answers an AWS-shaped,
     not retried error instead, code ``EmulatorFailure``, whose message is moto's exception.
 
+12. moto has no drift detection (DetectStackDrift and the calls that read its result answer "not implemented").
+    :mod:`cfngen.local._drift_detection` models them for the properties it can read live.
+
 Everything else is moto as released. The extensions change nothing outside this process; they rely on
 moto's internals, hence the upper bound on moto in setup.cfg (tests/test_local_aws.py covers each one).
 """
@@ -61,6 +64,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from cfngen.facts.resource_types import NESTED_STACK
+from cfngen.local import _drift_detection
 
 NOT_EMULATED = "not-emulated"
 NOT_EMULATED_REASON = "not created: the local AWS emulator (moto) does not model {type}; a placeholder stands in for it"
@@ -119,6 +123,7 @@ def _install() -> None:
     # clean_json resolves the intrinsic functions and calls itself by its module-level name.
     setattr(parsing, "clean_json", _attributes_stand_in(parsing.clean_json))
     setattr(BaseResponse, "call_action", _failures_answered(BaseResponse.call_action))
+    _drift_detection.install()
 
 
 def _yaml_tag_constructor(loader: Any, tag: str, node: Any) -> Any:
