@@ -127,6 +127,7 @@ def blueprints(draw: Any, min_services: int = 1, max_services: int = 6,
             "desired_capacity": draw(st.integers(minimum, maximum)),
             "target_capacity": draw(st.integers(1, 100)),
             "root_volume_gib": draw(st.sampled_from([30, 64, 16384])),
+            "awsvpc_trunking": draw(st.booleans()),
         },
         "load_balancer": {
             "scheme": draw(st.sampled_from(["internet-facing", "internal"])),
