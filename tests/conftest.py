@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 
 from cfngen import StackSet, load_blueprint, synthesize
 from cfngen.local import LocalAws
@@ -16,6 +17,16 @@ from cfngen.report.checks import checkov_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "blueprints").glob("*.yaml"))
+
+# Property tests: CI runs the same examples every time (derandomize: the seed comes from each test's name), so
+# a red run is reproducible and a green one means the same thing on every machine; `CFNGEN_HYPOTHESIS=long`
+# explores ten times as many, with fresh random seeds and the example database, before a release or after a
+# change to the blueprint schema or the builders. Tests scale their example counts with `scaled()`.
+settings.register_profile("ci", max_examples=100, derandomize=True, database=None, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("long", max_examples=1000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("CFNGEN_HYPOTHESIS", "ci"))
 
 
 @pytest.fixture(scope="session", autouse=True)

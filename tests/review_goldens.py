@@ -1,6 +1,6 @@
 """Golden review reports: the example blueprints' and the hand-written platform fixture's, as Markdown.
 
-Regenerate with `make review-goldens` (runs this module), review the diff, commit.
+Regenerate with `make goldens` (tests/goldens.py), review the diff, commit.
 """
 
 from __future__ import annotations
@@ -45,13 +45,3 @@ def goldens() -> dict[str, Callable[[], str]]:
     renderers["fixture-platform.md"] = lambda: assemble(fixture_templates(), region="us-east-1").markdown()
     return renderers
 
-
-def main() -> None:
-    GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
-    for name, render in goldens().items():
-        (GOLDEN_DIR / name).write_text(render(), encoding="utf-8")
-        print(f"wrote {GOLDEN_DIR / name}")
-
-
-if __name__ == "__main__":
-    main()

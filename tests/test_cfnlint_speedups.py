@@ -18,12 +18,15 @@ import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cfngen import StackSet
+from cfngen._version import __version__
+from cfngen.cli import main
 from cfngen.linting import _speedups as cfnlint_speedups
 from tests.conftest import ROOT
 
@@ -128,8 +131,9 @@ def test_the_speedups_change_no_finding(corpus: Path) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cfnlint_speedups.py"), "--templates", str(corpus)],
                             capture_output=True, text=True, check=False, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    if "the speedups are off" in result.stdout:
-        pytest.skip("the installed cfn-lint's code under the speedups is not the verified code: they are off")
+    # CI installs exactly the verified release (constraints.txt): speedups that are off there are a failure,
+    # never a skip, or a new cfn-lint would turn this test green without checking anything.
+    assert "the speedups are off" not in result.stdout, cfnlint_speedups.off_reason()
     assert re.search(r"speedups off +[0-9.]+ s CPU", result.stdout)
     identical = re.search(r"findings identical: (\d+) findings in (\d+) templates, (\d+) distinct rules", result.stdout)
     assert identical, result.stdout
@@ -143,20 +147,55 @@ def test_the_speedups_change_no_finding(corpus: Path) -> None:
 def test_the_speedups_stay_off_for_code_they_were_not_checked_against(tmp_path: Path) -> None:
     template = tmp_path / "t.json"
     template.write_text(json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"Bogus": 1}}}}))
-    probe = ("from cfngen.linting import _speedups as s\n"
+    probe = ("import logging; logging.basicConfig(level=logging.DEBUG, format='%(name)s: %(message)s')\n"
+             "from cfngen.linting import _speedups as s\n"
              "s.VERIFIED_SOURCES['cfnlint.jsonschema.validators'] = '0' * 64\n"
              "from cfnlint.jsonschema import validators\n"
              "original = validators.create\n"
              "assert not s.apply() and validators.create is original\n"
              "l = __import__('importlib').import_module('cfngen.linting')\n"
-             f"print(len(l.lint_paths([__import__('pathlib').Path({str(template)!r})], cache=False)))\n")
+             f"print(len(l.lint_paths([__import__('pathlib').Path({str(template)!r})], cache=False)))\n"
+             "assert not s.apply()\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1"
+    # Said once (at debug level), however often the linter asks.
+    said = [line for line in done.stderr.splitlines() if line.startswith("cfngen.linting._speedups:")]
+    assert said == ["cfngen.linting._speedups: cfn-lint speedups off: cfn-lint "
+                    f"{metadata.version('cfn-lint')} is not the verified release "
+                    f"{cfnlint_speedups.VERIFIED_RELEASE} (cfnlint.jsonschema.validators differ)"]
+
+
+def test_the_installed_cfn_lint_is_the_verified_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What CI installs (constraints.txt) is what setup.cfg allows and what the speedups were verified on."""
+    monkeypatch.delenv(cfnlint_speedups.SWITCH_VARIABLE, raising=False)
+    assert cfnlint_speedups.off_reason() is None
+    release = cfnlint_speedups.VERIFIED_RELEASE
+    assert metadata.version("cfn-lint") == release
+    assert f"cfn-lint=={release}" in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+    assert f"cfn-lint=={release}" in [requirement.strip() for requirement in
+                                      (ROOT / "setup.cfg").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize(("switch", "digest", "expected"), [
+    ("1", None, "(speedups on)"),
+    ("0", None, "(speedups off: CFNGEN_CFNLINT_SPEEDUPS=0)"),
+    ("1", "0" * 64, f"(speedups off: cfn-lint {metadata.version('cfn-lint')} is not the verified release "
+                    f"{cfnlint_speedups.VERIFIED_RELEASE} (cfnlint.rules._rules differ))"),
+])
+def test_version_says_whether_the_speedups_are_on_and_why_not(
+        switch: str, digest: str | None, expected: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(cfnlint_speedups.SWITCH_VARIABLE, switch)
+    if digest:
+        monkeypatch.setitem(cfnlint_speedups.VERIFIED_SOURCES, "cfnlint.rules._rules", digest)
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"cfngen {__version__}\ncfn-lint {metadata.version('cfn-lint')} {expected}\n"
 
 
 def test_equal_arguments_give_one_validator_class_and_different_ones_another() -> None:
-    if not cfnlint_speedups.apply():
-        pytest.skip("the speedups do not apply to the installed cfn-lint")
+    assert cfnlint_speedups.apply(), cfnlint_speedups.off_reason()
     from cfnlint.jsonschema import validators
     from cfnlint.jsonschema._filter import FunctionFilter
 
@@ -176,8 +215,7 @@ def test_equal_arguments_give_one_validator_class_and_different_ones_another() -
 
 
 def test_an_evolved_context_is_the_context_cfn_lint_would_build() -> None:
-    if not cfnlint_speedups.apply():
-        pytest.skip("the speedups do not apply to the installed cfn-lint")
+    assert cfnlint_speedups.apply(), cfnlint_speedups.off_reason()
     from cfnlint.context.context import Context, Path as ContextPath
 
     context = Context(regions=["us-east-1"], ref_values={"A": 1})

@@ -18,7 +18,7 @@ from cfngen.builders.contracts import OUTPUTS, Output
 from tests.conftest import EXAMPLES, ROOT
 from tests.stack_helpers import make_blueprint
 
-WIRING = ROOT / "docs" / "wiring.md"
+DOCUMENT = ROOT / "docs" / "wiring.md"
 TABLE_START = "<!-- generated from cfngen.builders.contracts.OUTPUTS: python -m tests.test_contracts -->\n"
 TABLE_END = "<!-- end of generated table -->\n"
 CONNECTION = "arn:aws:codestar-connections:us-east-1:123456789012:connection/abcd-1234"
@@ -91,18 +91,18 @@ def wiring_table() -> str:
     return TABLE_START + "\n".join(lines) + "\n" + TABLE_END
 
 
-def _with_table(text: str) -> str:
+def with_table(text: str) -> str:
     start, end = text.index(TABLE_START), text.index(TABLE_END) + len(TABLE_END)
     return text[:start] + wiring_table() + text[end:]
 
 
 def test_docs_wiring_table_is_generated_from_the_contracts() -> None:
-    text = WIRING.read_text(encoding="utf-8")
+    text = DOCUMENT.read_text(encoding="utf-8")
     if TABLE_START not in text:
-        pytest.fail(f"{WIRING} lacks the generated table; run python -m tests.test_contracts")
-    assert text == _with_table(text), f"{WIRING} is stale; run python -m tests.test_contracts"
+        pytest.fail(f"{DOCUMENT} lacks the generated table; run python -m tests.test_contracts")
+    assert text == with_table(text), f"{DOCUMENT} is stale; run python -m tests.test_contracts"
 
 
 if __name__ == "__main__":
-    WIRING.write_text(_with_table(WIRING.read_text(encoding="utf-8")), encoding="utf-8")
-    sys.stdout.write(f"wrote {WIRING}\n")
+    DOCUMENT.write_text(with_table(DOCUMENT.read_text(encoding="utf-8")), encoding="utf-8")
+    sys.stdout.write(f"wrote {DOCUMENT}\n")

@@ -422,3 +422,16 @@ def test_with_approvals_the_accounts_roles_may_use_the_alarm_key_through_sns_onl
     assert through_sns["Condition"] == {"StringEquals": {
         "kms:ViaService": {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"}, "kms:CallerAccount": {"Ref": "AWS::AccountId"}}}
     assert "AccountPublishersEncryptThroughSns" not in [statement["Sid"] for statement in key_statements(_blueprint())]
+
+
+def test_rule_descriptions_of_many_long_service_names_stay_within_eventbridges_512_characters() -> None:
+    """Found by the property tests: 24 services of 24-character names listed in full made 650 characters."""
+    services = [{"name": f"service-{index:02d}-" + "x" * 13, "port": 80, "listener_port": 1000 + index,
+                 "test_listener_port": 2000 + index} for index in range(MAX_SERVICES_PER_LOAD_BALANCER)]
+    template = _build(Blueprint.model_validate({"name": "n" * 24, "services": services}))
+    descriptions = [rule["Description"] for rule in _resources(template, "AWS::Events::Rule").values()]
+    assert max(map(len, descriptions)) <= monitoring.RULE_DESCRIPTION_MAX
+    assert any(description.endswith(" more") and "service-00-" in description for description in descriptions)
+    short = _build(_blueprint())
+    assert not any(rule["Description"].endswith(" more")
+                   for rule in _resources(short, "AWS::Events::Rule").values())

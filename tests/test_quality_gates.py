@@ -14,7 +14,7 @@ from tests.conftest import EXAMPLES, ROOT, checkov_failures, example_ids
 def test_committed_templates_are_current(blueprint_path: Path) -> None:
     stacks = synthesize(load_blueprint(blueprint_path))
     outdir = ROOT / "templates" / stacks.blueprint.name
-    assert stacks.differences(outdir) == [], "run `make templates` and review the diff"
+    assert stacks.differences(outdir) == [], "run `make goldens` and review the diff"
 
 
 @pytest.mark.parametrize("blueprint_path", EXAMPLES, ids=example_ids())

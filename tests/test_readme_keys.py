@@ -17,7 +17,7 @@ from cfngen import Blueprint, json_schema
 from cfngen.blueprint import _model as blueprint_model
 from tests.conftest import ROOT
 
-README = ROOT / "README.md"
+DOCUMENT = ROOT / "README.md"
 TABLE_START = "<!-- generated from the blueprint schema: python -m tests.test_readme_keys -->\n"
 TABLE_END = "<!-- end of generated table -->\n"
 
@@ -80,17 +80,17 @@ def keys_table() -> str:
     return TABLE_START + "\n".join(lines) + "\n" + TABLE_END
 
 
-def _with_table(text: str) -> str:
+def with_table(text: str) -> str:
     start, end = text.index(TABLE_START), text.index(TABLE_END) + len(TABLE_END)
     return text[:start] + keys_table() + text[end:]
 
 
 def test_readme_lists_every_blueprint_key_as_the_schema_gives_it() -> None:
-    text = README.read_text(encoding="utf-8")
+    text = DOCUMENT.read_text(encoding="utf-8")
     assert TABLE_START in text, "README.md lacks the generated table of blueprint keys"
-    assert text == _with_table(text), "README.md's table of blueprint keys is stale; run python -m tests.test_readme_keys"
+    assert text == with_table(text), "README.md's table of blueprint keys is stale; run python -m tests.test_readme_keys"
 
 
 if __name__ == "__main__":
-    README.write_text(_with_table(README.read_text(encoding="utf-8")), encoding="utf-8")
-    sys.stdout.write(f"wrote {README}\n")
+    DOCUMENT.write_text(with_table(DOCUMENT.read_text(encoding="utf-8")), encoding="utf-8")
+    sys.stdout.write(f"wrote {DOCUMENT}\n")

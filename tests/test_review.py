@@ -439,7 +439,7 @@ def test_against_a_git_revision_reads_the_committed_templates(demo_stacks: Stack
 
 @pytest.mark.parametrize("name", sorted(goldens()))
 def test_golden_reports_are_current(name: str) -> None:
-    assert goldens()[name]() == (GOLDEN_DIR / name).read_text(encoding="utf-8"), "run `make review-goldens`"
+    assert goldens()[name]() == (GOLDEN_DIR / name).read_text(encoding="utf-8"), "run `make goldens`"
 
 
 def test_markdown_cells_cannot_break_tables(fixture: TemplateSet) -> None:

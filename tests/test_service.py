@@ -424,3 +424,12 @@ def test_a_service_deployment_section_replaces_the_blueprint_default() -> None:
     with pytest.raises(ValueError, match="are CodeDeploy lifecycle hooks, but the service deploys with strategy"):
         make_blueprint(services=[{**WEB, "deploy_hooks": {"AfterAllowTestTraffic": "smoke"},
                                   "deployment": {"strategy": "ecs-blue-green"}}])
+
+
+def test_a_step_percent_that_the_schemas_multiple_of_check_refuses_is_refused_at_load() -> None:
+    """Found by the property tests: 33.3 has one decimal, but 33.3 / 0.1 is not a whole number in floating point, and
+    AWS::ECS::Service's schema (multipleOf 0.1) fails it in cfn-lint; the blueprint says so and offers neighbours."""
+    with pytest.raises(ValueError, match=r"33\.3 does not pass the resource schema's multipleOf 0\.1 check"):
+        make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {"strategy": "ecs-linear",
+                                                                             "step_percent": 33.3}}])
+    make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {"strategy": "ecs-linear", "step_percent": 33.2}}])

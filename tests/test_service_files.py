@@ -1,14 +1,12 @@
 """`cfngen render`: buildspec.yml, appspec.yaml and taskdef.json, golden and checked against what consumes them.
 
 The golden files under tests/golden/render/<case>/<service>/ are what `cfngen render`
-writes for each case; `make templates` regenerates them (CFNGEN_UPDATE_GOLDEN=1).
+writes for each case; `make goldens` regenerates them (tests/goldens.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import boto3
@@ -23,15 +21,10 @@ from cfngen._jinja import render
 from cfngen.extras._service_files import StackValues, describe_stack_tree, task_definition_request
 from cfngen.local import LocalAws
 from tests.conftest import ROOT
+from tests.goldens import RENDER_CASES, RENDER_DIR
 
-FIXTURES = ROOT / "tests" / "fixtures" / "render"
-GOLDEN = ROOT / "tests" / "golden" / "render"
-# case -> (blueprint, describe-stacks JSON of its deployed stacks)
-CASES = {
-    "demo": (ROOT / "blueprints" / "demo.yaml", FIXTURES / "demo.json"),
-    "dev": (ROOT / "blueprints" / "dev.yaml", FIXTURES / "dev.json"),
-    "shop": (FIXTURES / "shop.yaml", FIXTURES / "shop.json"),
-}
+CASES = RENDER_CASES
+GOLDEN = RENDER_DIR
 
 
 def _files(directory: Path) -> dict[str, str]:
@@ -42,14 +35,11 @@ def _files(directory: Path) -> dict[str, str]:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rendered_files_match_the_golden_ones(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blueprint, values = CASES[case]
-    outdir = GOLDEN / case if os.environ.get("CFNGEN_UPDATE_GOLDEN") else tmp_path
-    if outdir != tmp_path:
-        shutil.rmtree(outdir, ignore_errors=True)
-    assert main(["render", str(blueprint), "--stack-values", str(values), "-o", str(outdir)]) == 0
+    assert main(["render", str(blueprint), "--stack-values", str(values), "-o", str(tmp_path)]) == 0
     services = [service.name for service in load_blueprint(blueprint).services]
-    assert sorted(_files(outdir)) == sorted(f"{service}/{name}" for service in services
-                                            for name in ("appspec.yaml", "buildspec.yml", "taskdef.json"))
-    assert _files(outdir) == _files(GOLDEN / case), "run `make templates` and review the diff"
+    assert sorted(_files(tmp_path)) == sorted(f"{service}/{name}" for service in services
+                                              for name in ("appspec.yaml", "buildspec.yml", "taskdef.json"))
+    assert _files(tmp_path) == _files(GOLDEN / case), "run `make goldens` and review the diff"
 
 
 def _demo() -> tuple[Blueprint, StackValues]:

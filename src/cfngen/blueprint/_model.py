@@ -260,6 +260,18 @@ class Deployment(Spec):
                     "absent = no wait. ecs-blue-green/linear/canary: a PAUSE lifecycle hook that continues "
                     "when the time is up (roll back meanwhile with `aws ecs stop-service-deployment`).")
 
+    @field_validator("step_percent", "canary_percent")
+    @classmethod
+    def _schema_multiple_of_tenth(cls, value: float) -> float:
+        """AWS::ECS::Service's schema says multipleOf 0.1, checked by dividing floats (as cfn-lint does): 33.3 / 0.1
+        is 332.99999999999994, so 33.3 fails it although it has one decimal. Only values that pass are accepted."""
+        if value / 0.1 != int(value / 0.1):
+            nearby = sorted({step / 10 for step in range(round(value * 10) - 3, round(value * 10) + 4)
+                             if step > 0 and (step / 10) / 0.1 == int((step / 10) / 0.1)}, key=lambda v: abs(v - value))
+            raise ValueError(f"{value} does not pass the resource schema's multipleOf 0.1 check (float division); "
+                             f"use {' or '.join(str(v) for v in nearby[:2])}")
+        return value
+
     @model_validator(mode="after")
     def _options_fit_strategy(self) -> Deployment:
         """Each option belongs to the strategies that use it; an option another strategy ignores is an error."""

@@ -437,7 +437,8 @@ def _add_delivery_rules(template: Template, blueprint: Blueprint, topic: Ref, se
                         number: int) -> None:
     # A pipeline's or application's name is at most 49 characters, so one list of 24 of them stays
     # within EventBridge's 2048 characters per event pattern.
-    names = ", ".join(service.name for service in services)
+    room = RULE_DESCRIPTION_MAX - len(f"{blueprint.name}: CodeDeploy deployment failed: ")
+    names = _listed([service.name for service in services], room)
     kinds = _delivery_failures(blueprint, services)
     # A pipeline starts once when it is created, before its repository holds a commit; that run fails
     # at its source stage and is no incident, so executions started by CreatePipeline are left out.
@@ -458,7 +459,7 @@ def _add_delivery_rules(template: Template, blueprint: Blueprint, topic: Ref, se
         codedeploy = [service for service in services if blueprint.deployment_of(service).uses_codedeploy]
         _add_rule(
             template, blueprint, topic, "DeploymentFailedRule", rule_name(blueprint, number, DEPLOYMENT_FAILED),
-            f"CodeDeploy deployment failed: {', '.join(service.name for service in codedeploy)}",
+            f"CodeDeploy deployment failed: {_listed([service.name for service in codedeploy], room)}",
             pattern={"source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
                      "detail": {"state": ["FAILURE"], "application": [
                          Ref(contracts.of_service(service, "CodeDeployApplicationName")) for service in codedeploy]}},
@@ -473,7 +474,7 @@ def _add_delivery_rules(template: Template, blueprint: Blueprint, topic: Ref, se
         native = [service for service in services if not blueprint.deployment_of(service).uses_codedeploy]
         _add_rule(
             template, blueprint, topic, "EcsDeploymentFailedRule", rule_name(blueprint, number, ECS_DEPLOYMENT_FAILED),
-            f"ECS deployment failed: {', '.join(service.name for service in native)}",
+            f"ECS deployment failed: {_listed([service.name for service in native], room)}",
             pattern={"source": ["aws.ecs"], "detail-type": ["ECS Deployment State Change"],
                      "resources": [iam.arn("ecs", f"service/${{{contracts.CLUSTER_NAME}}}/"
                                                   f"${{{contracts.of_service(service, 'ServiceName')}}}")
@@ -484,6 +485,20 @@ def _add_delivery_rules(template: Template, blueprint: Blueprint, topic: Ref, se
             message="ECS deployment <deployment> of <service> FAILED at <time>: <reason>. The service's "
                     "deployments tab in the ECS console shows what failed and the rollback.",
         )
+
+
+# A rule's Description holds at most 512 characters:
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html#eventbridge-PutRule-request-Description
+RULE_DESCRIPTION_MAX = 512
+
+
+def _listed(names: Sequence[str], room: int) -> str:
+    """`names` joined by commas, the last ones counted instead ("a, b and 22 more") where all do not fit `room`."""
+    for shown in range(len(names), -1, -1):
+        text = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if shown < len(names) else "")
+        if len(text) <= room:
+            return text
+    return f"{len(names)} services"
 
 
 def _add_task_stopped_rule(template: Template, blueprint: Blueprint, topic: Ref) -> None:

@@ -33,6 +33,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"cfngen: error: {message}\n")
 
 
+class _Version(argparse.Action):
+    """--version: cfngen's version, and cfn-lint's with whether the speedups are on (read when asked, not before)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        from cfngen.linting import _speedups
+
+        print(f"cfngen {__version__}\n{_speedups.status()}")
+        parser.exit()
+
+
 def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser of every command, or of only the command `argv` names.
 
@@ -41,7 +52,8 @@ def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     the others than running, so a command line that names one loads only that one.
     """
     root = _Parser(prog="cfngen", description="Blueprints in, reviewed nested CloudFormation out, deployed by change sets.")
-    root.add_argument("--version", action="version", version=f"cfngen {__version__}")
+    root.add_argument("--version", action=_Version, nargs=0, help="show the versions of cfngen and cfn-lint, "
+                                                                   "and whether cfngen's cfn-lint speedups are on")
     commands = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     for name in COMMANDS if argv is None else _commands_needed(argv):

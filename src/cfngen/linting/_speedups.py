@@ -18,25 +18,34 @@ Profiling cfn-lint on cfngen's templates showed more than a third of its time ou
    children up in the rules' dict and offers a resource only to the rules that can match it.
 
 They patch cfn-lint in this process and change no finding. They apply only where the modules they
-patch or rely on are byte for byte those recorded in :data:`VERIFIED_SOURCES`, which they were checked
-against (``benchmarks/cfnlint_speedups.py`` compares every finding over cfn-lint's own test templates,
-tests/test_cfnlint_speedups.py over cfngen's templates and mutations of them). Another cfn-lint
-release is left as it is, correct and slower, until the speedups are checked against it again.
-``CFNGEN_CFNLINT_SPEEDUPS=0`` leaves cfn-lint as it is too.
+patch or rely on are byte for byte those recorded in :data:`VERIFIED_SOURCES` (of :data:`VERIFIED_RELEASE`,
+the release setup.cfg pins and constraints.txt installs), which they were checked against
+(``benchmarks/cfnlint_speedups.py`` compares every finding over cfn-lint's own test templates,
+tests/test_cfnlint_speedups.py over cfngen's templates and mutations of them, and fails when the installed
+cfn-lint is not the verified code). Another cfn-lint release is left as it is, correct and slower, until the
+speedups are checked against it again; ``CFNGEN_CFNLINT_SPEEDUPS=0`` leaves cfn-lint as it is too. Either
+way they say so once, in a debug log line, and ``cfngen --version`` says whether they are on and why not.
+
+To move to a new cfn-lint release: ``make lock``, then ``benchmarks/cfnlint_speedups.py --unverified``;
+when every finding is identical, record the new digests (it prints them) and the release here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
+import logging
 import os
 from collections.abc import Callable, Hashable, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+logger = logging.getLogger(__name__)
+
 SWITCH_VARIABLE = "CFNGEN_CFNLINT_SPEEDUPS"
-# sha256 of each module the speedups patch or rely on, as cfn-lint 1.58.0 has it.
+VERIFIED_RELEASE = "1.58.0"
+# sha256 of each module the speedups patch or rely on, as cfn-lint VERIFIED_RELEASE has it.
 VERIFIED_SOURCES = {
     "cfnlint.jsonschema.validators": "6494508f68508e392b0caff55d51ce061d2621dd2edaf9ed2621456ebdad3605",
     "cfnlint.context.context": "785e6ca7d57cde01cc8aed6d398a192debdfa611831f2a801e7f27de2be31aff",
@@ -61,20 +70,41 @@ def apply() -> bool:
 
 
 def source_digests() -> dict[str, str]:
-    """sha256 of each module the speedups patch or rely on, as the installed cfn-lint has it."""
-    return {name: hashlib.sha256(Path(str(importlib.import_module(name).__file__)).read_bytes()).hexdigest()
-            for name in VERIFIED_SOURCES}
+    """sha256 of each module the speedups patch or rely on, as the installed cfn-lint has it.
+
+    Read from the installed files, without importing cfn-lint (a second's work that `cfngen --version` skips).
+    """
+    distribution = metadata.distribution("cfn-lint")
+    return {name: hashlib.sha256(Path(str(distribution.locate_file(name.replace(".", "/") + ".py"))).read_bytes())
+            .hexdigest() for name in VERIFIED_SOURCES}
+
+
+def off_reason() -> str | None:
+    """Why the speedups are off in this process (or would be, before :func:`apply`); None when they apply."""
+    if os.environ.get(SWITCH_VARIABLE, "1") == "0":
+        return f"{SWITCH_VARIABLE}=0"
+    changed = sorted(name for name, digest in source_digests().items() if VERIFIED_SOURCES[name] != digest)
+    if changed:
+        return (f"cfn-lint {metadata.version('cfn-lint')} is not the verified release {VERIFIED_RELEASE} "
+                f"({', '.join(changed)} differ)")
+    return None
+
+
+def status() -> str:
+    """The installed cfn-lint and whether the speedups are on, for `cfngen --version`."""
+    reason = off_reason()
+    return f"cfn-lint {metadata.version('cfn-lint')} (speedups {'on' if reason is None else 'off: ' + reason})"
 
 
 def _apply() -> bool:
-    if os.environ.get(SWITCH_VARIABLE, "1") == "0":
+    reason = off_reason()
+    if reason is not None:
+        logger.debug("cfn-lint speedups off: %s", reason)
         return False
     from cfnlint.context import context
     from cfnlint.jsonschema import validators
     from cfnlint.rules._rules import Rules
 
-    if source_digests() != VERIFIED_SOURCES:
-        return False
     validators.create = _memoised(validators.create)
     for existing in (validators.CfnTemplateValidator, validators.StandardValidator):
         _with_field_names(existing)
@@ -84,6 +114,12 @@ def _apply() -> bool:
 
 
 def _memoised(create: Callable[..., type]) -> Callable[..., type]:
+    """``create`` returning one class per equal arguments.
+
+    Upstream (cfn-lint 1.58.0, cfnlint/jsonschema/validators.py): ``create(validators, function_filter,
+    fn_resolvers)`` defines a new ``@dataclass class Validator`` on every call, and ``Validator.extend``
+    calls it for every rule that extends a validator. The class keeps the arguments and nothing else.
+    """
     classes: dict[Hashable, type] = {}
 
     def memoised_create(validators: Any = None, function_filter: Any = None, fn_resolvers: Any = None) -> type:
@@ -111,7 +147,11 @@ def _value_key(function_filter: Any) -> Hashable:
 
 
 def _with_field_names(cls: type) -> type:
-    """`cls` (a validator class) with an ``evolve`` that looks its ``__init__`` fields up once, not per call."""
+    """`cls` (a validator class) with an ``evolve`` that looks its ``__init__`` fields up once, not per call.
+
+    Upstream (cfn-lint 1.58.0, cfnlint/jsonschema/validators.py, ``Validator.evolve``): for each field of
+    ``fields(Validator)`` with ``init``, ``kwargs.setdefault(name, getattr(self, name))``, then ``cls(**kwargs)``.
+    """
     names = tuple(field.name for field in dataclasses.fields(cls) if field.init)
 
     def evolve(self: Any, **changes: Any) -> Any:
@@ -125,7 +165,13 @@ def _with_field_names(cls: type) -> type:
 
 
 def _context_evolve(cls: type) -> Callable[..., Any]:
-    """``Context.evolve``: the fields copied, with the changes and ``ref_values`` merged, without ``__init__``."""
+    """``Context.evolve``: the fields copied, with the changes and ``ref_values`` merged, without ``__init__``.
+
+    Upstream (cfn-lint 1.58.0, cfnlint/context/context.py, ``Context.evolve``): ``ref_values`` merged into a
+    copy of the current ones, every ``init`` field of ``fields(Context)`` defaulted from ``self``, then
+    ``cls(**kwargs)``. Context is ``@dataclass(frozen=True)`` with no ``__post_init__``, so ``__init__`` only
+    sets the fields: setting them on a bare object is the same object.
+    """
     names = frozenset(field.name for field in dataclasses.fields(cls))
     original = cls.evolve  # type: ignore[attr-defined]
 
@@ -144,7 +190,11 @@ def _context_evolve(cls: type) -> Callable[..., Any]:
 
 
 def _run_rules(self: Any, filename: str | None, cfn: Any, config: Any) -> Iterator[Any]:
-    """cfn-lint 1.58.0's ``Rules.run``, but for the two places marked, which do the same in less time."""
+    """cfn-lint 1.58.0's ``Rules.run``, but for the two places marked, which do the same in less time.
+
+    Upstream: cfnlint/rules/_rules.py, ``Rules.run``, copied line for line but for the
+    ``any(key == r for r in self.data.keys())`` child lookup and the loop offering each resource to every rule.
+    """
     enabled_rule_ids = set()
     for rule_id, rule in self.data.items():
         rule.configure(config.configure_rules.get(rule_id, None), config.include_experimental)

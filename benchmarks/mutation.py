@@ -1,0 +1,112 @@
+"""Mutation check of the safety-critical modules: which deliberate bugs does the test suite miss?
+
+    .venv/bin/python benchmarks/mutation.py [MODULE ...]      (or `make mutation`)
+
+mutmut (the `mutation` extra) changes one thing at a time in each module (a comparison flipped,
+a constant changed, a call dropped...) and runs the tests that reach the changed function; a
+mutant the tests do not fail on "survives". The run happens in a scratch copy of the repository
+(mutmut writes its mutants beside the configuration it reads), so the working tree stays as it is.
+It prints each surviving mutant's diff and, per module, the score: killed / (killed + survived).
+Mutants no test reaches count as survived; mutants that time out count as killed (an infinite
+loop is a failure a user would see). Slow (minutes per module), hence not part of `make test`:
+run it before resolving an issue that touches these modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# module -> the test files that state its promises (the ones mutmut runs against its mutants).
+MODULES: dict[str, tuple[str, ...]] = {
+    "src/cfngen/deploy/safety.py": ("tests/test_deploy_recorded.py", "tests/test_review.py",
+                                    "tests/test_mutation_kills.py"),
+    "src/cfngen/deploy/plan.py": ("tests/test_deploy_recorded.py", "tests/test_deploy_parts.py",
+                                  "tests/test_mutation_kills.py"),
+    "src/cfngen/facts/iam.py": ("tests/test_least_privilege.py", "tests/lint_rules/test_wildcard_permission.py",
+                                "tests/test_mutation_kills.py"),
+    "src/cfngen/blueprint/_model.py": ("tests/test_bad_inputs.py", "tests/test_load_balancer.py",
+                                       "tests/test_mutation_kills.py"),
+}
+KILLED = {"killed", "timeout", "caught by type check"}
+
+
+def run(module: str, workdir: Path) -> Counter[str]:
+    """Run mutmut over `module` in `workdir` (a fresh copy); print the survivors; return the count per status."""
+    tests = [test for test in MODULES[module] if (ROOT / test).exists()]
+    (workdir / "setup.cfg").write_text(
+        (ROOT / "setup.cfg").read_text(encoding="utf-8")
+        + "\n[mutmut]\nsource_paths = src\n"
+        + f"only_mutate = {module}\n"
+        # mutmut runs the tests inside mutants/, a copy of src/ and tests/: the files the tests read go with them.
+        + "also_copy =\n" + "".join(f"    {path.name}\n" for path in sorted(workdir.iterdir())
+                                    if path.name not in {"src", "tests", "setup.cfg"})
+        + "pytest_add_cli_args_test_selection =\n" + "".join(f"    {test}\n" for test in tests)
+        + "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -x\n    -q\n",
+        encoding="utf-8")
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    # The scratch copy has no virtualenvs: the tests use the repository's checkov unless told another.
+    environment.setdefault("CFNGEN_CHECKOV", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
+    mutmut = [sys.executable, "-m", "mutmut"]
+    done = subprocess.run([*mutmut, "run", "--max-children", str(os.cpu_count() or 2)], cwd=workdir,
+                          env=environment, capture_output=True, text=True, check=False)
+    if done.returncode != 0:  # e.g. the tests fail without any mutant: mutmut stops before mutating
+        raise SystemExit(f"mutmut run failed on {module}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=workdir, env=environment,
+                             capture_output=True, text=True, check=True).stdout
+    statuses: Counter[str] = Counter()
+    for line in results.splitlines():
+        match = re.match(r"\s*(\S+): (.+)$", line)
+        if not match:
+            continue
+        name, status = match.groups()
+        statuses[status] += 1
+        if status not in KILLED:
+            diff = subprocess.run([*mutmut, "show", name], cwd=workdir, env=environment, capture_output=True,
+                                  text=True, check=False).stdout
+            print(f"--- {status}: {name}\n{diff}")
+    return statuses
+
+
+def _copy_worktree(workdir: Path) -> None:
+    """The repository's files (tracked, and new ones git does not ignore) as they are now, into `workdir`."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, workdir / name)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", default=list(MODULES), choices=list(MODULES), metavar="MODULE",
+                        help=f"modules to mutate (default: all of {', '.join(MODULES)})")
+    arguments = parser.parse_args()
+    scores = {}
+    for module in arguments.modules:
+        with tempfile.TemporaryDirectory(prefix="cfngen-mutation-") as scratch:
+            workdir = Path(scratch)
+            _copy_worktree(workdir)
+            print(f"=== {module}", flush=True)
+            statuses = run(module, workdir)
+        killed = sum(count for status, count in statuses.items() if status in KILLED)
+        total = sum(statuses.values())
+        scores[module] = (killed, total, dict(statuses))
+    print("\nmodule                               killed / mutants   score   statuses")
+    for module, (killed, total, statuses) in scores.items():
+        score = f"{100 * killed / total:.0f} %" if total else "-"
+        print(f"{module:36} {killed:6} / {total:<7}  {score:>6}   {statuses}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
