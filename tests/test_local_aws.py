@@ -81,7 +81,8 @@ def test_a_get_att_on_a_missing_output_is_a_template_error(aws: LocalAws) -> Non
 
 def test_a_type_moto_does_not_model_gets_a_visible_placeholder(aws: LocalAws) -> None:
     template = {"Resources": {
-        "Provider": {"Type": "AWS::ECS::CapacityProvider", "Properties": {"AutoScalingGroupProvider": {}}},
+        "Provider": {"Type": "AWS::WAFv2::IPSet", "Properties": {"Addresses": [], "IPAddressVersion": "IPV4",
+                                                                 "Scope": "REGIONAL"}},
         "Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Fn::GetAtt": ["Provider", "Arn"]}}},
     }, "Outputs": {"ProviderName": {"Value": {"Ref": "Provider"}}}}
     stack = _create("placeholders", json.dumps(template))
@@ -89,37 +90,60 @@ def test_a_type_moto_does_not_model_gets_a_visible_placeholder(aws: LocalAws) ->
     assert stack["Outputs"][0]["OutputValue"] == "not-emulated:Provider"
     events = cloudformation().describe_stack_events(StackName="placeholders")["StackEvents"]
     reasons = {event["LogicalResourceId"]: event.get("ResourceStatusReason", "") for event in events}
-    assert "does not model AWS::ECS::CapacityProvider" in reasons["Provider"]
+    assert "does not model AWS::WAFv2::IPSet" in reasons["Provider"]
     groups = boto3.client("logs", region_name="us-west-2").describe_log_groups()["logGroups"]
     assert [group["logGroupName"] for group in groups] == ["not-emulated:Provider.Arn"]
 
 
-def test_a_model_that_fails_gets_a_placeholder_and_a_failed_update_keeps_the_old_resource(aws: LocalAws) -> None:
-    def group(source: str | None) -> dict[str, Any]:
-        rules = [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "SourceSecurityGroupId": source}] if source else []
-        return {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "g", "SecurityGroupIngress": rules}}
+def _group(source: str | None) -> dict[str, Any]:
+    """A security group; with `source`, an ingress rule from that group (moto refuses a group it does not know)."""
+    rules = [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "SourceSecurityGroupId": source}] if source else []
+    return {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "g", "SecurityGroupIngress": rules}}
 
-    # moto refuses an ingress rule from a group it does not know: the emulator stands in for it.
-    _create("tolerant", json.dumps({"Resources": {"Broken": group("sg-unknown"), "Fine": group(None)}}))
+
+def _events(stack: str) -> list[tuple[str, str, str]]:
+    """(logical id, status, reason) of a stack's events, oldest first."""
+    events = cloudformation().describe_stack_events(StackName=stack)["StackEvents"]
+    return [(event["LogicalResourceId"], event["ResourceStatus"], event.get("ResourceStatusReason", ""))
+            for event in reversed(events)]
+
+
+def test_a_resource_that_fails_to_create_rolls_the_stack_back(aws: LocalAws) -> None:
+    """AWS: a resource that fails makes the create fail and roll back to ROLLBACK_COMPLETE, deleting what it made
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.html)."""
+    stack = _create("tolerant", json.dumps({"Resources": {"Fine": _group(None), "Broken": _group("sg-unknown")}}))
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = _events("tolerant")
+    assert ("Broken", "CREATE_FAILED",
+            "InvalidGroup.NotFound: The security group 'sg-unknown' does not exist") in events
+    assert events[-1][:2] == ("tolerant", "ROLLBACK_COMPLETE")
+    assert local_aws.stand_ins("us-west-2") == {}, "no placeholder for a type moto models"
+    groups = boto3.client("ec2", region_name="us-west-2").describe_security_groups()["SecurityGroups"]
+    # (moto leaves the half-made "Broken" group behind: its model creates the group before it fails on the rule.)
+    assert not [group for group in groups if "-Fine-" in group["GroupName"]], "the rollback deleted what it made"
+
+
+def test_a_failed_update_rolls_back_and_the_next_update_works(aws: LocalAws) -> None:
+    """AWS: a failed update restores the previous resources and ends UPDATE_ROLLBACK_COMPLETE; the stack can be
+    updated again (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks.html)."""
+    _create("updated", json.dumps({"Resources": {"Fine": _group(None)}}))
     client = cloudformation()
-    broken = client.describe_stack_resource(StackName="tolerant", LogicalResourceId="Broken")["StackResourceDetail"]
-    fine = client.describe_stack_resource(StackName="tolerant", LogicalResourceId="Fine")["StackResourceDetail"]
-    assert broken["PhysicalResourceId"] == "not-emulated:Broken"
-    assert fine["PhysicalResourceId"].startswith("sg-")
-    assert local_aws.stand_ins("us-west-2") == {"AWS::EC2::SecurityGroup": ["tolerant: Broken"]}
-    summary = local_aws.summary(local_aws.stand_ins("us-west-2"))
-    assert summary.splitlines()[1] == "  AWS::EC2::SecurityGroup: tolerant: Broken"
+    before = client.describe_stack_resource(StackName="updated", LogicalResourceId="Fine")["StackResourceDetail"]
 
-    update = client.create_change_set(StackName="tolerant", ChangeSetName="u", ChangeSetType="UPDATE",
-                                      TemplateBody=json.dumps({"Resources": {"Broken": group("sg-unknown"),
-                                                                             "Fine": group("sg-unknown")}}))
-    client.execute_change_set(ChangeSetName=update["Id"])
-    assert client.describe_stacks(StackName="tolerant")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
-    events = client.describe_stack_events(StackName="tolerant")["StackEvents"]
-    assert [event["ResourceStatusReason"].split(":")[0] for event in events if event["LogicalResourceId"] == "Fine"] \
-        == ["not updated"]
-    after = client.describe_stack_resource(StackName="tolerant", LogicalResourceId="Fine")["StackResourceDetail"]
-    assert after["PhysicalResourceId"] == fine["PhysicalResourceId"]
+    def update(name: str, resources: dict[str, Any]) -> str:
+        change_set = client.create_change_set(StackName="updated", ChangeSetName=name, ChangeSetType="UPDATE",
+                                              TemplateBody=json.dumps({"Resources": resources}))
+        client.execute_change_set(ChangeSetName=change_set["Id"])
+        status: str = client.describe_stacks(StackName="updated")["Stacks"][0]["StackStatus"]
+        return status
+
+    assert update("bad", {"Fine": _group(None), "Added": _group("sg-unknown")}) == "UPDATE_ROLLBACK_COMPLETE"
+    assert ("Added", "CREATE_FAILED", "InvalidGroup.NotFound: The security group 'sg-unknown' does not exist") \
+        in _events("updated")
+    assert client.get_template(StackName="updated")["TemplateBody"] == {"Resources": {"Fine": _group(None)}}
+    after = client.describe_stack_resource(StackName="updated", LogicalResourceId="Fine")["StackResourceDetail"]
+    assert after["PhysicalResourceId"] == before["PhysicalResourceId"]
+    assert update("good", {"Fine": _group(None), "Other": _group(None)}) == "UPDATE_COMPLETE"
 
 
 def test_a_template_error_is_still_an_error(aws: LocalAws) -> None:
@@ -227,13 +251,14 @@ def test_a_placeholder_passes_into_a_number_parameter(aws: LocalAws) -> None:
     child = {"Parameters": {"Port": {"Type": "Number"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
              "Outputs": {"Port": {"Value": {"Ref": "Port"}}}}
     root = {"Resources": {
-        "Database": {"Type": "AWS::RDS::DBCluster", "Properties": {"Engine": "aurora-mysql"}},
+        "Endpoint": {"Type": "AWS::DAX::Cluster", "Properties": {}},  # a type moto does not model
         "Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
             "TemplateURL": _upload(aws, "port.json", child),
-            "Parameters": {"Port": {"Fn::GetAtt": ["Database", "Endpoint.Port"]}}}}},
+            "Parameters": {"Port": {"Fn::GetAtt": ["Endpoint", "ClusterDiscoveryEndpointPort"]}}}}},
         "Outputs": {"Port": {"Value": {"Fn::GetAtt": ["Child", "Outputs.Port"]}}}}
     stack = _create("numbers", json.dumps(root))
-    assert stack["Outputs"] == [{"OutputKey": "Port", "OutputValue": "not-emulated:Database.Endpoint.Port"}]
+    assert stack["Outputs"] == [{"OutputKey": "Port",
+                                 "OutputValue": "not-emulated:Endpoint.ClusterDiscoveryEndpointPort"}]
 
 
 def test_a_network_load_balancer_takes_tcp_listeners_and_missing_attributes_stand_in(aws: LocalAws) -> None:
@@ -297,17 +322,39 @@ def test_a_replan_with_parameters_left_at_their_defaults_finds_no_changes(aws: L
 
 
 def test_a_request_moto_fails_on_gets_an_aws_error_naming_the_failure(aws: LocalAws) -> None:
-    # A nested stack's Number parameter given a word: AWS would fail the nested stack; moto fails the request.
-    child = {"Parameters": {"Port": {"Type": "Number"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
-    root = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-        "TemplateURL": _upload(aws, "port.json", child), "Parameters": {"Port": "http"}}}}}
+    # A Number parameter given a word: AWS refuses the change set; moto fails the execution request on it.
+    root = {"Parameters": {"Port": {"Type": "Number"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    client = cloudformation()
+    change_set = client.create_change_set(StackName="moto-fails", ChangeSetName="first", ChangeSetType="CREATE",
+                                          TemplateBody=json.dumps(root),
+                                          Parameters=[{"ParameterKey": "Port", "ParameterValue": "http"}])
     with pytest.raises(ClientError) as raised:
-        _create("moto-fails", json.dumps(root))
+        client.execute_change_set(ChangeSetName=change_set["Id"])
     assert raised.value.response["Error"] == {
         "Code": local_aws.EMULATOR_FAILURE, "Type": "Sender",
         "Message": local_aws.EMULATOR_FAILURE_MESSAGE.format(
             error="ValueError: could not convert string to float: 'http'")}
     assert raised.value.response["ResponseMetadata"]["RetryAttempts"] == 0, "a failure of the emulator is not retried"
+
+
+def test_a_nested_stack_that_fails_fails_its_resource_in_the_parent_with_the_reason(aws: LocalAws) -> None:
+    """AWS: the child rolls back, and the parent's resource fails with "Embedded stack <arn> was not successfully
+    created: The following resource(s) failed to create: [...]" (the child's events hold the resource's reason)."""
+    child = {"Parameters": {"Port": {"Type": "Number"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    root = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+        "TemplateURL": _upload(aws, "port.json", child), "Parameters": {"Port": "http"}}}}}
+    assert _create("nested-fails", json.dumps(root))["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [event for event in _events("nested-fails") if event[1] == "CREATE_FAILED"]
+    assert failed == [("Child", "CREATE_FAILED", "ValueError: could not convert string to float: 'http'")]
+
+
+def test_a_nested_stack_whose_template_is_missing_fails_naming_it(aws: LocalAws) -> None:
+    url = _upload(aws, "present.json", PRODUCER).replace("present.json", "missing.json")
+    root = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}}}
+    assert _create("no-template", json.dumps(root))["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [event for event in _events("no-template") if event[1] == "CREATE_FAILED"]
+    assert [event[0] for event in failed] == ["Child"]
+    assert "missing.json" in failed[0][2] or "NoSuchKey" in failed[0][2], failed
 
 
 def test_a_port_in_use_is_bad_input_not_a_hang(capsys: pytest.CaptureFixture[str]) -> None:
