@@ -112,6 +112,7 @@ class LocalAws:
     def stop(self) -> None:
         """Stop serving."""
         if self._thread is not None:
+            resource_handlers.stop_serving(self.endpoint_url)
             self._server.shutdown()
             self._server.server_close()
             self._thread.join()

@@ -41,7 +41,9 @@ def _on_waiting_stack(create_change_set: Callable[..., tuple[str, str]]) -> Call
         if existing.status != REVIEW:
             raise ValidationError(message=f"Stack [{stack_name}] already exists and cannot be created again with "
                                           f"the changeSet [{change_set_name}].")
-        # moto's UPDATE path puts a change set on the existing stack; it stays a CREATE change set.
+        # moto's UPDATE path puts a change set on the existing stack; it stays a CREATE change set. That path
+        # compares templates, and a stack in review has none yet (moto's empty dict would not parse).
+        existing.template = "{}"
         change_set_id, stack_id = create_change_set(backend, stack_name, change_set_name, template, parameters,
                                                     description, "UPDATE", **kwargs)
         change_set = backend.change_sets[change_set_id]

@@ -1,8 +1,8 @@
 """CodePipeline accepts a role whose trust policy names its service in a list of principals.
 
 Emulator: moto compares each statement's ``Principal.Service`` to the string ``codepipeline.amazonaws.com``, so a
-trust policy that lists the service (``Service: [codepipeline.amazonaws.com]``, cfngen's form) was refused: "CodePipeline
-is not authorized to perform AssumeRole on role ...".
+trust policy that lists the service (``Service: [codepipeline.amazonaws.com]``, cfngen's form) was refused:
+"CodePipeline is not authorized to perform AssumeRole on role ...".
 AWS: a principal element's value is a string or an array of strings
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-services).
 Test: tests/test_local_aws.py::test_types_with_a_moto_backend_are_created_in_it

@@ -21,12 +21,17 @@ from typing import Any
 from cfngen.local.patches import Target
 
 TARGETS = (Target("moto.cloudformation.parsing:resource_class_from_type", "ca766bc34c1950ae"),)
-_ENDPOINT: list[str] = []  # the emulator's own URL, set when it starts serving
+_ENDPOINTS: list[str] = []  # the serving emulators of this process (they share moto's backends)
 
 
 def serve_from(endpoint_url: str) -> None:
-    """Where the handlers send their API calls (the emulator that runs them)."""
-    _ENDPOINT[:] = [endpoint_url]
+    """Where the handlers may send their API calls: an emulator of this process started serving."""
+    _ENDPOINTS.append(endpoint_url)
+
+
+def stop_serving(endpoint_url: str) -> None:
+    """That emulator stopped."""
+    _ENDPOINTS.remove(endpoint_url)
 
 
 def apply() -> None:
@@ -55,7 +60,7 @@ class Spec:
     renames: Mapping[str, str] = field(default_factory=dict)  # property -> API member, where the names differ
     physical: Callable[[dict[str, Any], dict[str, Any]], str] = lambda params, response: ""
     deleting: Callable[[str, dict[str, Any]], dict[str, Any]] = lambda physical, params: {}
-    attributes: Callable[[Any, str], dict[str, Any]] = lambda client, physical: {}
+    attributes: Callable[[Any, str, dict[str, Any]], dict[str, Any]] = lambda client, physical, params: {}
     prepare: Callable[[dict[str, Any]], dict[str, Any]] = lambda properties: properties
     put: bool = False  # the create call overwrites: an update calls it again (else an update replaces)
 
@@ -64,7 +69,7 @@ def _named(key: str) -> Callable[[dict[str, Any], dict[str, Any]], str]:
     return lambda params, response: str(params[key])
 
 
-def _cluster_attributes(client: Any, identifier: str) -> dict[str, Any]:
+def _cluster_attributes(client: Any, identifier: str, params: dict[str, Any]) -> dict[str, Any]:
     cluster = client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]
     return {"Endpoint.Address": cluster["Endpoint"], "Endpoint.Port": str(cluster["Port"]),
             "ReadEndpoint.Address": cluster.get("ReaderEndpoint", ""), "DBClusterArn": cluster["DBClusterArn"],
@@ -72,16 +77,15 @@ def _cluster_attributes(client: Any, identifier: str) -> dict[str, Any]:
             "MasterUserSecret.SecretArn": cluster.get("MasterUserSecret", {}).get("SecretArn", "")}
 
 
-def _instance_attributes(client: Any, identifier: str) -> dict[str, Any]:
+def _instance_attributes(client: Any, identifier: str, params: dict[str, Any]) -> dict[str, Any]:
     instance = client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
     endpoint = instance.get("Endpoint", {})
     return {"Endpoint.Address": endpoint.get("Address", ""), "Endpoint.Port": str(endpoint.get("Port", "")),
             "DBInstanceArn": instance["DBInstanceArn"]}
 
 
-def _repository_attributes(client: Any, repository_id: str) -> dict[str, Any]:
-    listed = client.list_repositories()["repositories"]
-    name = next(entry["repositoryName"] for entry in listed if entry["repositoryId"] == repository_id)
+def _repository_attributes(client: Any, repository_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["repositoryName"]
     metadata = client.get_repository(repositoryName=name)["repositoryMetadata"]
     return {"Arn": metadata["Arn"], "Name": name, "CloneUrlHttp": metadata.get("cloneUrlHttp", ""),
             "CloneUrlSsh": metadata.get("cloneUrlSsh", "")}
@@ -116,7 +120,7 @@ SPECS: dict[str, Spec] = {
     "AWS::CloudWatch::Alarm": Spec(
         "cloudwatch", "put_metric_alarm", "delete_alarms", name="AlarmName", put=True,
         physical=_named("AlarmName"), deleting=lambda physical, params: {"AlarmNames": [physical]},
-        attributes=lambda client, name: {"Arn": client.describe_alarms(AlarmNames=[name])["MetricAlarms"][0][
+        attributes=lambda client, name, params: {"Arn": client.describe_alarms(AlarmNames=[name])["MetricAlarms"][0][
             "AlarmArn"]}),
     "AWS::SNS::Subscription": Spec(
         "sns", "subscribe", "unsubscribe", physical=lambda params, response: str(response["SubscriptionArn"]),
@@ -131,11 +135,11 @@ SPECS: dict[str, Spec] = {
         "codecommit", "create_repository", "delete_repository", name="RepositoryName",
         physical=lambda params, response: str(response["repositoryMetadata"]["repositoryId"]),
         deleting=lambda physical, params: {"repositoryName": params["repositoryName"]},
-        attributes=lambda client, physical: _repository_attributes(client, physical)),
+        attributes=_repository_attributes),
     "AWS::CodeBuild::Project": Spec(
         "codebuild", "create_project", "delete_project", name="Name", physical=_named("name"),
         deleting=lambda physical, params: {"name": physical},
-        attributes=lambda client, name: {"Arn": client.batch_get_projects(names=[name])["projects"][0]["arn"]}),
+        attributes=lambda client, name, params: {"Arn": client.batch_get_projects(names=[name])["projects"][0]["arn"]}),
     "AWS::CodePipeline::Pipeline": Spec(
         "codepipeline", "create_pipeline", "delete_pipeline", name="Name", wrap="pipeline",
         physical=lambda params, response: str(params["pipeline"]["name"]),
@@ -189,9 +193,9 @@ SPECS: dict[str, Spec] = {
 def _client(service: str, region_name: str) -> Any:
     import boto3
 
-    if not _ENDPOINT:
+    if not _ENDPOINTS:
         raise RuntimeError("the emulator's handlers run only in a serving emulator")
-    return boto3.client(service, endpoint_url=_ENDPOINT[0], region_name=region_name,
+    return boto3.client(service, endpoint_url=_ENDPOINTS[-1], region_name=region_name,
                         aws_access_key_id="cfngen-local", aws_secret_access_key="cfngen-local")
 
 
@@ -283,7 +287,8 @@ class _Handled:
 
     def get_cfn_attribute(self, attribute: str) -> Any:
         """From the service (AttributeError, hence a placeholder value, for one it does not give)."""
-        values = self.spec.attributes(_client(self.spec.service, self.region_name), self.physical_resource_id)
+        values = self.spec.attributes(_client(self.spec.service, self.region_name), self.physical_resource_id,
+                                      self.params)
         if attribute not in values:
             raise AttributeError(attribute)
         return values[attribute]

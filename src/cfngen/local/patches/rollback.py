@@ -43,9 +43,9 @@ def _nested_create(create: Callable[[Any], None]) -> Callable[[Any], None]:
             create(stack)
         except ResourceFailed as failure:
             roll_back_create(stack, failure)
-            raise ResourceFailed(stack.stack_id, stack.name, f"Embedded stack {stack.stack_id} was not successfully created: "
-                                             f"The following resource(s) failed to create: [{failure.logical_id}]. "
-                                             f"({failure.logical_id}: {failure.reason})") from None
+            raise ResourceFailed(stack.stack_id, stack.name, (
+                f"Embedded stack {stack.stack_id} was not successfully created: The following resource(s) failed "
+                f"to create: [{failure.logical_id}]. ({failure.logical_id}: {failure.reason})")) from None
 
     return create_resources
 
@@ -58,10 +58,10 @@ def _nested_update(update: Callable[..., None]) -> Callable[..., None]:
             update(stack, template, role_arn=role_arn, parameters=parameters, tags=tags)
         except ResourceFailed as failure:
             roll_back_update(stack, before, failure)
-            raise ResourceFailed(stack.stack_id, stack.name, f"Embedded stack {stack.stack_id} was not successfully updated. "
-                                             "Currently in UPDATE_ROLLBACK_IN_PROGRESS with reason: The following "
-                                             f"resource(s) failed to update: [{failure.logical_id}]. "
-                                             f"({failure.logical_id}: {failure.reason})") from None
+            raise ResourceFailed(stack.stack_id, stack.name, (
+                f"Embedded stack {stack.stack_id} was not successfully updated. Currently in "
+                "UPDATE_ROLLBACK_IN_PROGRESS with reason: The following resource(s) failed to update: "
+                f"[{failure.logical_id}]. ({failure.logical_id}: {failure.reason})")) from None
 
     return update_stack
 
