@@ -179,7 +179,7 @@ def test_termination_protection_can_be_turned_on(aws: LocalAws) -> None:
 
 def test_local_aws_command_serves_until_stopped(capsys: pytest.CaptureFixture[str]) -> None:
     stop = threading.Event()
-    args = argparse.Namespace(port=0, region="eu-west-1")
+    args = argparse.Namespace(port=0, region="eu-west-1", management=False, lambda_docker=False)
     runner = threading.Thread(target=local_aws_command.run, args=(args, stop))
     runner.start()
     try:
@@ -264,7 +264,7 @@ def test_a_placeholder_passes_into_a_number_parameter(aws: LocalAws) -> None:
                                  "OutputValue": "not-emulated:Endpoint.ClusterDiscoveryEndpointPort"}]
 
 
-def test_a_network_load_balancer_takes_tcp_listeners_and_missing_attributes_stand_in(aws: LocalAws) -> None:
+def test_a_network_load_balancer_takes_tcp_listeners_and_gives_its_full_names(aws: LocalAws) -> None:
     resources: dict[str, Any] = {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
         "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24"}},
@@ -276,23 +276,27 @@ def test_a_network_load_balancer_takes_tcp_listeners_and_missing_attributes_stan
             "LoadBalancerArn": {"Ref": "Balancer"}, "Port": 80, "Protocol": "TCP",
             "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Targets"}}]}}}
     outputs = {"TargetGroupName": {"Value": {"Fn::GetAtt": ["Targets", "TargetGroupName"]}},
-               "FullName": {"Value": {"Fn::GetAtt": ["Balancer", "LoadBalancerFullName"]}}}
+               "TargetGroupFullName": {"Value": {"Fn::GetAtt": ["Targets", "TargetGroupFullName"]}},
+               "FullName": {"Value": {"Fn::GetAtt": ["Balancer", "LoadBalancerFullName"]}},
+               "Zone": {"Value": {"Fn::GetAtt": ["Balancer", "CanonicalHostedZoneID"]}}}
     stack = _create("nlb", json.dumps({"Resources": resources, "Outputs": outputs}))
-    assert {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]} == {
-        "TargetGroupName": "not-emulated:Targets.TargetGroupName",
-        "FullName": "not-emulated:Balancer.LoadBalancerFullName"}
     elbv2 = boto3.client("elbv2", region_name="us-west-2")
     balancer = elbv2.describe_load_balancers()["LoadBalancers"][0]
+    group = elbv2.describe_target_groups()["TargetGroups"][0]
+    assert {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]} == {
+        "TargetGroupName": "blue", "TargetGroupFullName": group["TargetGroupArn"].split(":", 5)[5],
+        "FullName": balancer["LoadBalancerArn"].split(":loadbalancer/")[1],
+        "Zone": "not-emulated:Balancer.CanonicalHostedZoneID"}
     assert balancer["Type"] == "network"
     assert [listener["Protocol"] for listener in elbv2.describe_listeners(
         LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]] == ["TCP"]
     assert local_aws.stand_ins("us-west-2") == {
-        "AWS::ElasticLoadBalancingV2::LoadBalancer": ["nlb: Balancer.LoadBalancerFullName"],
-        "AWS::ElasticLoadBalancingV2::TargetGroup": ["nlb: Targets.TargetGroupName"]}
+        "AWS::ElasticLoadBalancingV2::LoadBalancer": ["nlb: Balancer.CanonicalHostedZoneID"]}
     events = cloudformation().describe_stack_events(StackName="nlb")["StackEvents"]
-    reasons = [event.get("ResourceStatusReason", "") for event in events if event["LogicalResourceId"] == "Targets"]
+    reasons = [event.get("ResourceStatusReason", "") for event in events if event["LogicalResourceId"] == "Balancer"]
     assert [reason for reason in reasons if reason.startswith("attribute")] == [
-        local_aws.ATTRIBUTE_REASON.format(attribute="TargetGroupName", type="AWS::ElasticLoadBalancingV2::TargetGroup")]
+        local_aws.ATTRIBUTE_REASON.format(attribute="CanonicalHostedZoneID",
+                                          type="AWS::ElasticLoadBalancingV2::LoadBalancer")]
 
 
 def test_depends_on_is_created_first_even_when_a_resource_is_referred_to_earlier(aws: LocalAws) -> None:

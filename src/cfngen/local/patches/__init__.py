@@ -47,6 +47,7 @@ def _patches() -> tuple[ModuleType, ...]:
         codebuild_pipeline_source,
         codepipeline_trust,
         dependencies_first,
+        elbv2_attributes,
         failures_answered,
         last_updated_time,
         model_failures,
@@ -72,8 +73,8 @@ def _patches() -> tuple[ModuleType, ...]:
     return (yaml_get_att, template_url, nested_stack_outputs, not_emulated, resource_handlers, policy_conditions,
             codebuild_pipeline_source, codepipeline_trust, model_failures, dependencies_first, record_change_set,
             nested_update_in_place, termination_protection, ssm_parameter_name, placeholders_pass,
-            attribute_stand_in, typed_load_balancer, failures_answered, rollback, change_set_on_review_stack,
-            last_updated_time, obsolete_change_sets, one_operation_at_a_time, nested_parameters)
+            attribute_stand_in, typed_load_balancer, elbv2_attributes, failures_answered, rollback,
+            change_set_on_review_stack, last_updated_time, obsolete_change_sets, one_operation_at_a_time, nested_parameters)
 
 
 def problems() -> list[str]:

@@ -4,7 +4,7 @@ Emulator: ``GetAtt`` of an attribute a model lacks (``TargetGroupName`` of a tar
 (HTTP 500). AWS: every documented return value exists
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-targetgroup.html#aws-resource-elasticloadbalancingv2-targetgroup-return-values);
 the emulator gives ``not-emulated:<Id>.<Attribute>`` and says so, as for a whole resource it does not model.
-Test: tests/test_local_aws.py::test_a_network_load_balancer_takes_tcp_listeners_and_missing_attributes_stand_in
+Test: tests/test_local_aws.py::test_a_network_load_balancer_takes_tcp_listeners_and_gives_its_full_names
 """
 
 from __future__ import annotations

@@ -90,12 +90,15 @@ def snapshot(stack: Any) -> tuple[Any, dict[str, Any]]:
 
 def roll_back_create(stack: Any, failure: ResourceFailed) -> None:
     """Delete what the failed create made (retained resources stay, as on AWS); the stack ends ROLLBACK_COMPLETE."""
+    from moto.cloudformation.parsing import OutputMap
+
     stack.status = "ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=(
         f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user."))
     try:
         stack.resource_map.delete()
         stack.resource_map._resource_json_map = {}  # moto's map would create what is gone again when listed
+        stack.output_map = OutputMap(stack.resource_map, {"Outputs": {}}, stack.stack_id)  # AWS shows none
     except Exception as exc:  # what AWS reports as ROLLBACK_FAILED: a resource it could not delete
         stack.status = "ROLLBACK_FAILED"
         stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=f"{type(exc).__name__}: {exc}"[:500])

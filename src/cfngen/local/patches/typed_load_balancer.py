@@ -3,7 +3,7 @@
 Emulator: moto ignores ``Type``, so a Network Load Balancer became an application one that refuses TCP listeners.
 AWS: ``Type`` selects the kind of load balancer
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-loadbalancer.html#cfn-elasticloadbalancingv2-loadbalancer-type).
-Test: tests/test_local_aws.py::test_a_network_load_balancer_takes_tcp_listeners_and_missing_attributes_stand_in
+Test: tests/test_local_aws.py::test_a_network_load_balancer_takes_tcp_listeners_and_gives_its_full_names
 """
 
 from __future__ import annotations
