@@ -699,3 +699,56 @@ def test_lambda_functions_do_not_run_in_docker_unless_asked_for(aws: LocalAws) -
                               Code={"ZipFile": b"not run"})
     answer = functions.invoke(FunctionName="fn", Payload=b"")
     assert answer["Payload"].read() == b"Simple Lambda happy path OK"
+
+
+def test_a_resource_removed_and_added_back_is_created_anew(aws: LocalAws) -> None:
+    """AWS: a resource removed from the template is deleted, and one added back later is a new resource
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html)."""
+    url = _upload(aws, "producer.json", PRODUCER)
+    child = {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}
+    topic = {"Type": "AWS::SNS::Topic"}
+    _create("readded", json.dumps({"Resources": {"Topic": topic, "Child": child}}))
+    client = cloudformation()
+
+    def update(name: str, resources: dict[str, Any]) -> None:
+        change_set = client.create_change_set(StackName="readded", ChangeSetName=name, ChangeSetType="UPDATE",
+                                              TemplateBody=json.dumps({"Resources": resources}))
+        client.execute_change_set(ChangeSetName=change_set["Id"])
+
+    first = client.describe_stack_resource(StackName="readded", LogicalResourceId="Child")["StackResourceDetail"]
+    update("remove", {"Topic": topic})
+    update("add-back", {"Topic": topic, "Child": child})
+    again = client.describe_stack_resource(StackName="readded", LogicalResourceId="Child")["StackResourceDetail"]
+    assert again["PhysicalResourceId"] != first["PhysicalResourceId"]
+    child_stack = client.describe_stacks(StackName=again["PhysicalResourceId"])["Stacks"][0]
+    assert child_stack["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_an_added_resource_reads_the_updated_output_of_a_modified_one(aws: LocalAws) -> None:
+    """AWS: an update creates or updates what a resource refers to before it (here: the producer's new output before
+    the consumer added in the same update), (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html)."""
+    producer = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": {}}
+    grown = {**producer, "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}}}}
+    consumer = {"Parameters": {"TopicArn": {"Type": "String"}}, "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+                "Outputs": {"Used": {"Value": {"Ref": "TopicArn"}}}}
+
+    def root(producer_url: str, with_consumer: bool) -> dict[str, Any]:
+        resources: dict[str, Any] = {"Producer": {"Type": "AWS::CloudFormation::Stack",
+                                                  "Properties": {"TemplateURL": producer_url}}}
+        if with_consumer:
+            resources["Consumer"] = {"Type": "AWS::CloudFormation::Stack", "Properties": {
+                "TemplateURL": _upload(aws, "consumer.json", consumer),
+                "Parameters": {"TopicArn": {"Fn::GetAtt": ["Producer", "Outputs.TopicArn"]}}}}
+        return {"Resources": resources}
+
+    _create("ordered-update", json.dumps(root(_upload(aws, "producer.json", producer), False)))
+    client = cloudformation()
+    change_set = client.create_change_set(
+        StackName="ordered-update", ChangeSetName="both", ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(root(_upload(aws, "grown.json", grown), True)))
+    client.execute_change_set(ChangeSetName=change_set["Id"])
+    assert client.describe_stacks(StackName="ordered-update")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    consumer_id = client.describe_stack_resource(StackName="ordered-update", LogicalResourceId="Consumer")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    used = client.describe_stacks(StackName=consumer_id)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    assert used.startswith("arn:aws:sns:us-west-2:")

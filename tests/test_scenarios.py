@@ -43,7 +43,8 @@ def _stacks_named(name: str) -> list[dict[str, Any]]:
 
 def _blueprint(tmp_path: Path, services: list[str], tags: dict[str, str] | None = None) -> Path:
     lines = [f"name: {STACK}", f"region: {REGION}", "services:"]
-    lines += [f"  - name: {service}\n    port: {8080 + index}" for index, service in enumerate(services)]
+    lines += [f"  - name: {service}\n    port: {8080 + index}\n    listener_port: {80 + index}\n"
+              f"    test_listener_port: {9080 + index}" for index, service in enumerate(services)]
     if tags:
         lines += ["tags:"] + [f"  {key}: {value}" for key, value in tags.items()]
     path = tmp_path / f"{STACK}-{len(services)}-{len(tags or {})}.yaml"
@@ -93,7 +94,7 @@ def test_first_create_interrupted_after_execution_ends_protected(bootstrapped: L
     from cfngen import Deployer, load_blueprint, synthesize
 
     deployer = Deployer(region=REGION, poll_s=0.05)
-    plan = deployer.plan(synthesize(load_blueprint(MINIMAL)))
+    plan = deployer.plan(deployer.package(synthesize(load_blueprint(MINIMAL))))
     _cloudformation().execute_change_set(ChangeSetName=plan.change_set_id)  # ... and the process was killed
     assert main(["deploy", str(MINIMAL), "--yes"]) == 0
     assert _stacks_named(STACK)[0]["EnableTerminationProtection"] is True
@@ -162,7 +163,9 @@ def test_remove_and_add_back_a_service(bootstrapped: LocalAws, tmp_path: Path,
     imported (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resource-import.html)."""
     both, one = _blueprint(tmp_path, ["web", "api"]), _blueprint(tmp_path, ["web"])
     assert main(["deploy", str(both), "--yes"]) == 0
-    assert main(["deploy", str(one), "--yes"]) == 0
+    removed = [option for stack in ("PipelineApi", "RegistryApi", "ServiceApi")
+               for option in ("--allow-replace", stack)]
+    assert main(["deploy", str(one), "--yes", *removed]) == 0
     assert main(["deploy", str(both), "--yes"]) == 0
     resources = _cloudformation().describe_stack_resources(StackName=STACK)["StackResources"]
     for resource in resources:

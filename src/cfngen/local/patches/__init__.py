@@ -60,21 +60,24 @@ def _patches() -> tuple[ModuleType, ...]:
         placeholders_pass,
         policy_conditions,
         record_change_set,
+        removed_resources,
         resource_handlers,
         rollback,
         ssm_parameter_name,
         template_url,
         termination_protection,
         typed_load_balancer,
+        update_order,
         yaml_get_att,
     )
 
     # Order matters where two patches wrap the same function: the later one runs outside the earlier one.
     return (yaml_get_att, template_url, nested_stack_outputs, not_emulated, resource_handlers, policy_conditions,
             codebuild_pipeline_source, codepipeline_trust, model_failures, dependencies_first, record_change_set,
-            nested_update_in_place, termination_protection, ssm_parameter_name, placeholders_pass,
-            attribute_stand_in, typed_load_balancer, elbv2_attributes, failures_answered, rollback,
-            change_set_on_review_stack, last_updated_time, obsolete_change_sets, one_operation_at_a_time, nested_parameters)
+            removed_resources, update_order, nested_update_in_place, termination_protection, ssm_parameter_name,
+            placeholders_pass, attribute_stand_in, typed_load_balancer, elbv2_attributes, failures_answered, rollback,
+            change_set_on_review_stack, last_updated_time, obsolete_change_sets, one_operation_at_a_time,
+            nested_parameters)
 
 
 def problems() -> list[str]:
