@@ -752,3 +752,43 @@ def test_an_added_resource_reads_the_updated_output_of_a_modified_one(aws: Local
         "StackResourceDetail"]["PhysicalResourceId"]
     used = client.describe_stacks(StackName=consumer_id)["Stacks"][0]["Outputs"][0]["OutputValue"]
     assert used.startswith("arn:aws:sns:us-west-2:")
+
+
+def test_a_pipeline_and_its_build_project_are_created_as_the_template_says(aws: LocalAws) -> None:
+    """AWS: a CodeBuild project with a CODEPIPELINE source and artifacts has no location
+    (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ProjectSource.html), and a pipeline's role may list
+    its service principals (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html);
+    the pipeline exists with its stages and role."""
+    def role(service: str) -> dict[str, Any]:
+        return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"],
+                                                    "Principal": {"Service": [service]}}]}}}
+
+    artifacts = {"Type": "AWS::S3::Bucket"}
+    action = {"Name": "Build", "ActionTypeId": {"Category": "Build", "Owner": "AWS", "Provider": "CodeBuild",
+                                                "Version": "1"},
+              "Configuration": {"ProjectName": {"Ref": "Project"}}, "InputArtifacts": [{"Name": "Source"}],
+              "OutputArtifacts": [{"Name": "Built"}], "RunOrder": "1"}
+    source = {"Name": "Source", "ActionTypeId": {"Category": "Source", "Owner": "AWS", "Provider": "S3",
+                                                 "Version": "1"},
+              "Configuration": {"S3Bucket": {"Ref": "Artifacts"}, "S3ObjectKey": "source.zip"},
+              "OutputArtifacts": [{"Name": "Source"}]}
+    resources = {
+        "Artifacts": artifacts, "BuildRole": role("codebuild.amazonaws.com"),
+        "PipelineRole": role("codepipeline.amazonaws.com"),
+        "Project": {"Type": "AWS::CodeBuild::Project", "Properties": {
+            "Name": "build", "ServiceRole": {"Fn::GetAtt": ["BuildRole", "Arn"]},
+            "Source": {"Type": "CODEPIPELINE", "BuildSpec": "version: 0.2"}, "Artifacts": {"Type": "CODEPIPELINE"},
+            "Environment": {"Type": "LINUX_CONTAINER", "ComputeType": "BUILD_GENERAL1_SMALL",
+                            "Image": "aws/codebuild/standard:7.0"}}},
+        "Pipeline": {"Type": "AWS::CodePipeline::Pipeline", "Properties": {
+            "Name": "delivery", "RoleArn": {"Fn::GetAtt": ["PipelineRole", "Arn"]},
+            "ArtifactStore": {"Type": "S3", "Location": {"Ref": "Artifacts"}},
+            "Stages": [{"Name": "Source", "Actions": [source]}, {"Name": "Build", "Actions": [action]}]}}}
+    assert _create("delivery", json.dumps({"Resources": resources}))["StackStatus"] == "CREATE_COMPLETE"
+    pipeline = boto3.client("codepipeline", region_name="us-west-2").get_pipeline(name="delivery")["pipeline"]
+    assert [stage["name"] for stage in pipeline["stages"]] == ["Source", "Build"]
+    assert pipeline["stages"][1]["actions"][0]["configuration"] == {"ProjectName": "build"}
+    assert ":role/delivery-PipelineRole-" in pipeline["roleArn"]
+    project = boto3.client("codebuild", region_name="us-west-2").batch_get_projects(names=["build"])["projects"][0]
+    assert project["source"]["type"] == "CODEPIPELINE" and ":role/delivery-BuildRole-" in project["serviceRole"]

@@ -133,8 +133,8 @@ def test_concurrent_deploys_one_applies_the_other_is_refused(bootstrapped: Local
     assert tags["Run"] == "first"
 
 
-def test_a_failing_resource_names_its_root_cause_and_replace_failed_recovers(bootstrapped: LocalAws,
-                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_resource_names_its_root_cause_and_replace_failed_recovers(
+        bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     """AWS: a resource that cannot be created (an ECR repository whose name exists already) fails its nested stack,
     which fails its resource in the root, and the first create rolls back to ROLLBACK_COMPLETE
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html); a stack in

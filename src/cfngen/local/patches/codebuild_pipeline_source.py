@@ -5,7 +5,7 @@ CODEPIPELINE, no location) was refused ("Project source location is required").
 AWS: "If the source type is CODEPIPELINE ... do not specify this property" and likewise for CODEPIPELINE artifacts
 (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ProjectSource.html,
 https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ProjectArtifacts.html).
-Test: tests/test_local_aws.py::test_types_with_a_moto_backend_are_created_in_it
+Test: tests/test_local_aws.py::test_a_pipeline_and_its_build_project_are_created_as_the_template_says
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ trust policy that lists the service (``Service: [codepipeline.amazonaws.com]``, 
 "CodePipeline is not authorized to perform AssumeRole on role ...".
 AWS: a principal element's value is a string or an array of strings
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-services).
-Test: tests/test_local_aws.py::test_types_with_a_moto_backend_are_created_in_it
+Test: tests/test_local_aws.py::test_a_pipeline_and_its_build_project_are_created_as_the_template_says
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def _updating_first(getitem: Callable[[Any, str], Any]) -> Callable[[Any, str], 
 def _once(update_resource: Callable[..., Any]) -> Callable[..., Any]:
     def update_unless_done(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str,
                            region_name: str) -> Any:
-        done = getattr(resources_map, DONE, set())
+        done: set[str] = getattr(resources_map, DONE, set())
         if logical_id in done:
             done.discard(logical_id)
             return resources_map._parsed_resources[logical_id]
