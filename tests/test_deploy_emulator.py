@@ -249,7 +249,7 @@ def test_the_full_demo_blueprint_deploys_with_its_sibling_wiring(aws: LocalAws, 
 def test_package_points_group_stacks_at_their_members(deployer: Deployer, dev: StackSet,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # A blueprint large enough to need group stacks takes minutes to lint; force the grouped layout instead.
-    monkeypatch.setattr(sys.modules["cfngen.synth._stackset"], "_flat_root_counts", lambda children, wiring: (501, 0, 0))
+    monkeypatch.setattr(sys.modules["cfngen.synth._grouping"], "flat_root_counts", lambda children, wiring: (501, 0, 0))
     grouped = synthesize(dev.blueprint.model_copy(update={"region": REGION}))
     assert {name for group in grouped.groups for name in group.members} == {
         child.name for child in grouped.children if child.service}

@@ -14,7 +14,7 @@ from cfngen import load_blueprint, synthesize
 from cfngen.blueprint import MAX_SERVICES_PER_LOAD_BALANCER, Blueprint
 from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
 from cfngen.builders import monitoring
-from cfngen.builders.alarm_names import SERVICE_ALARM_KINDS, service_alarm_names
+from cfngen.builders.contracts import OUTPUTS, SERVICE_ALARM_KINDS, service_alarm_names
 from cfngen.builders.keys import KEY_ADMIN_ACTIONS
 from cfngen.linting import lint_texts
 from tests.conftest import EXAMPLES, ROOT, checkov_failures, example_ids
@@ -51,13 +51,9 @@ def _build(blueprint: Blueprint) -> dict[str, Any]:
 
 
 def _wiring_contract_names(blueprint: Blueprint) -> set[str]:
-    """Every output name docs/wiring.md promises, with {Svc} expanded for the blueprint's services."""
-    table = [line for line in (ROOT / "docs" / "wiring.md").read_text().splitlines() if line.startswith("| ")]
-    names: set[str] = set()
-    for line in table:
-        for name in re.findall(r"`([A-Za-z{}]+)`", line.split("|")[3]):
-            names |= {name.replace("{Svc}", service.logical_name) for service in blueprint.services}
-    return names
+    """Every output name the wiring contract declares, for the blueprint's services and first load balancer."""
+    return {output.name.replace("{Svc}", service.logical_name).replace("LoadBalancer<n>", "LoadBalancer")
+            for output in OUTPUTS for service in blueprint.services}
 
 
 FULL = {"database": {"readers": 2}, "alarms": {"email": "ops@example.com"}, "budget": {"monthly_usd": 300},

@@ -9,7 +9,7 @@ import pytest
 
 from cfngen import Blueprint, load_blueprint
 from cfngen.builders import pipeline
-from cfngen.builders.alarm_names import service_alarm_name, service_alarm_names
+from cfngen.builders.contracts import service_alarm_name, service_alarm_names
 from cfngen.linting import lint_texts
 from tests.conftest import ROOT, checkov_failures
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import graphlib
 import subprocess
 import sys
+from pathlib import Path
 
 import cfngen
 
@@ -17,6 +20,33 @@ def test_every_public_member_is_declared() -> None:
     public = {name for name in dir(cfngen) if not name.startswith("_") and name != "annotations"}
     modules = {name for name in public if type(getattr(cfngen, name)).__name__ == "module"}
     assert public - modules == set(cfngen.__all__) - {"__version__"}
+
+
+def test_all_is_sorted() -> None:
+    assert cfngen.__all__ == sorted(cfngen.__all__)
+
+
+def test_no_module_of_cfngen_imports_itself_back_through_another() -> None:
+    """No import cycle among cfngen's modules, deferred and type-checking imports included."""
+    package = Path(cfngen.__file__).parent
+    modules = {".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__"): path
+               for path in package.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+        targets = set()
+        for name in imported:
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name and name != module and not module.startswith(name + "."):
+                targets.add(name)
+        graph[module] = targets
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError naming the cycle
 
 
 def test_package_is_typed() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from cfngen import Blueprint, StackSet, UsageError, review, synthesize
 from cfngen.report import assemble, changes, checks
-from cfngen.report import access, cost, diagram, exposure, safety
+from cfngen.report import access, cost, data_safety, diagram, exposure
 from cfngen.report.model import Names, TemplateSet, counted, readable_arn
 from tests.review_goldens import GOLDEN_DIR, edited, fixture_templates, goldens
 
@@ -200,7 +200,7 @@ def test_resource_policies_are_listed(fixture: TemplateSet) -> None:
 
 
 def test_data_safety_reads_each_stateful_type(fixture: TemplateSet) -> None:
-    rows = {row.resource: row for row in safety.analyse(fixture)}
+    rows = {row.resource: row for row in data_safety.analyse(fixture)}
     cluster = rows["DatabaseCluster"]
     assert (cluster.deletion_policy, cluster.encryption, cluster.backups, cluster.deletion_protection, cluster.warnings) \
         == ("Snapshot", "yes (AWS managed key)", "automated, 7 days", "on", ())
@@ -219,7 +219,7 @@ def test_an_unprotected_database_is_flagged(fixture: TemplateSet) -> None:
         cluster.pop("DeletionPolicy")
         cluster["Properties"].update(StorageEncrypted=False, DeletionProtection=False)
 
-    (row,) = [row for row in safety.analyse(edited(fixture, "database", expose)) if row.resource == "DatabaseCluster"]
+    (row,) = [row for row in data_safety.analyse(edited(fixture, "database", expose)) if row.resource == "DatabaseCluster"]
     assert row.deletion_policy == "Snapshot (not set)"  # CloudFormation's default for RDS clusters
     assert row.warnings == ("storage is not encrypted", "deletion protection is off")
 

@@ -21,7 +21,7 @@ from cfngen import Blueprint, NestedStack, Service, synthesize
 from cfngen.blueprint import validate
 from cfngen.builders import keys, network, registry
 from cfngen.builders.base import add_output, add_parameter, new_template
-from cfngen.synth import _stackset as synth
+from cfngen.synth import _writing as synth
 from cfngen.linting import lint_texts
 from cfngen.synth import MAX_GROUP_SERVICES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, StackSet
 from cfngen.blueprint._yamlsource import SourceMap

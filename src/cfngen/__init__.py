@@ -83,10 +83,10 @@ __all__ = [
     "json_schema",
     "lint",
     "load_blueprint",
-    "review",
-    "scaffold",
     "load_stack_values",
     "render_service_files",
+    "review",
+    "scaffold",
     "synthesize",
 ]
 

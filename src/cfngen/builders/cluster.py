@@ -51,6 +51,7 @@ from troposphere.ecs import (
 from troposphere.iam import InstanceProfile
 
 from cfngen.blueprint import Blueprint
+from cfngen.builders import contracts
 from cfngen.builders import iam
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen._jinja import render
@@ -71,9 +72,9 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
 def build(blueprint: Blueprint) -> Template:
     """ECS cluster, instance role and security group, launch template, Auto Scaling group and capacity provider."""
     template = new_template(blueprint, "ECS cluster on EC2 with a capacity provider over the private subnets")
-    add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the container instances")
-    add_parameter(template, "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private subnets, one per AZ")
-    add_parameter(template, "EcsAmiId", "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+    add_parameter(template, contracts.VPC_ID, "AWS::EC2::VPC::Id", "VPC of the container instances")
+    add_parameter(template, contracts.PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Private subnets, one per AZ")
+    add_parameter(template, contracts.ECS_AMI_ID, "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
                   "Public SSM parameter naming the current ECS-optimised Amazon Linux 2023 AMI",
                   Default=ECS_AMI_PARAMETER)
     _add_cluster(template, blueprint)
@@ -121,7 +122,7 @@ def _add_instance_security_group(template: Template, blueprint: Blueprint) -> No
     template.add_resource(SecurityGroup(
         "InstanceSecurityGroup",
         GroupDescription=f"{blueprint.name} ECS container instances: no inbound traffic",
-        VpcId=Ref("VpcId"),
+        VpcId=Ref(contracts.VPC_ID),
     ))
 
 
@@ -140,7 +141,7 @@ def _add_launch_template(template: Template, blueprint: Blueprint) -> None:
         LaunchTemplateData=LaunchTemplateData(
             TagSpecifications=[TagSpecifications(ResourceType=kind, Tags=Tags(**tags))
                                for kind in LAUNCHED_RESOURCE_TYPES],
-            ImageId=Ref("EcsAmiId"),
+            ImageId=Ref(contracts.ECS_AMI_ID),
             InstanceType=blueprint.cluster.instance_type,
             IamInstanceProfile=IamInstanceProfile(Arn=GetAtt("InstanceProfile", "Arn")),
             NetworkInterfaces=[NetworkInterfaces(
@@ -163,7 +164,7 @@ def _add_auto_scaling_group(template: Template, blueprint: Blueprint) -> None:
         "AutoScalingGroup",
         # Deleted before these (see the module docstring): the cluster and the agent's role outlive the instances.
         DependsOn=["Cluster", "InstanceProfile", "InstanceRole"],
-        VPCZoneIdentifier=Ref("PrivateSubnetIds"),
+        VPCZoneIdentifier=Ref(contracts.PRIVATE_SUBNET_IDS),
         LaunchTemplate=LaunchTemplateSpecification(
             LaunchTemplateId=Ref("LaunchTemplate"),
             Version=GetAtt("LaunchTemplate", "LatestVersionNumber"),
@@ -202,8 +203,8 @@ def _add_capacity_provider(template: Template, blueprint: Blueprint) -> None:
 
 
 def _add_outputs(template: Template) -> None:
-    add_output(template, "ClusterName", Ref("Cluster"), "ECS cluster name")
-    add_output(template, "ClusterArn", GetAtt("Cluster", "Arn"), "ECS cluster ARN")
+    add_output(template, contracts.CLUSTER_NAME, Ref("Cluster"), "ECS cluster name")
+    add_output(template, contracts.CLUSTER_ARN, GetAtt("Cluster", "Arn"), "ECS cluster ARN")
     # Consumers start once this whole stack is complete, so the provider is associated when a service uses it.
-    add_output(template, "CapacityProviderName", Ref("CapacityProvider"), "Capacity provider of the cluster")
-    add_output(template, "AutoScalingGroupName", Ref("AutoScalingGroup"), "Auto Scaling group of the container instances")
+    add_output(template, contracts.CAPACITY_PROVIDER_NAME, Ref("CapacityProvider"), "Capacity provider of the cluster")
+    add_output(template, contracts.AUTO_SCALING_GROUP_NAME, Ref("AutoScalingGroup"), "Auto Scaling group of the container instances")

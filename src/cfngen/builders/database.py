@@ -25,6 +25,7 @@ from troposphere.logs import LogGroup
 from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSubnetGroup
 
 from cfngen.blueprint import Blueprint, Database
+from cfngen.builders import contracts
 from cfngen.builders import iam
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.synth._stack import NestedStack
@@ -50,9 +51,9 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
 def build(blueprint: Blueprint, database: Database) -> Template:
     """Subnet group, security group, parameter group, encrypted Aurora MySQL cluster and its instances."""
     template = new_template(blueprint, f"Aurora MySQL cluster, one writer and {database.readers} reader(s)")
-    add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the database")
-    add_parameter(template, "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private subnets, one per AZ")
-    add_parameter(template, "LogsKmsKeyArn", "String", "KMS key that encrypts the exported logs")
+    add_parameter(template, contracts.VPC_ID, "AWS::EC2::VPC::Id", "VPC of the database")
+    add_parameter(template, contracts.PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Private subnets, one per AZ")
+    add_parameter(template, contracts.LOGS_KMS_KEY_ARN, "String", "KMS key that encrypts the exported logs")
     _add_network(template, blueprint)
     _add_parameter_group(template, blueprint)
     _add_monitoring_role(template, blueprint)
@@ -82,12 +83,12 @@ def _add_network(template: Template, blueprint: Blueprint) -> None:
     template.add_resource(DBSubnetGroup(
         "DatabaseSubnetGroup",
         DBSubnetGroupDescription=f"{blueprint.name} database: the private subnets of every AZ",
-        SubnetIds=Ref("PrivateSubnetIds"),
+        SubnetIds=Ref(contracts.PRIVATE_SUBNET_IDS),
     ))
     template.add_resource(SecurityGroup(
         "DatabaseSecurityGroup",
         GroupDescription=f"{blueprint.name} database: MySQL from the services that use it (their own rules)",
-        VpcId=Ref("VpcId"),
+        VpcId=Ref(contracts.VPC_ID),
         # An Aurora cluster opens no connections of its own; this rule replaces the default allow-all egress.
         SecurityGroupEgress=[SecurityGroupRule(IpProtocol="icmp", FromPort=-1, ToPort=-1, CidrIp="127.0.0.1/32",
                                                  Description="no egress: matches nothing routable")],
@@ -128,7 +129,7 @@ def _add_log_groups(template: Template, blueprint: Blueprint) -> None:
             logical_id,
             LogGroupName=_log_group_name(blueprint, export),
             RetentionInDays=blueprint.logs.retention_days,
-            KmsKeyId=Ref("LogsKmsKeyArn"),
+            KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         ))
@@ -181,14 +182,14 @@ def _add_instances(template: Template, blueprint: Blueprint, database: Database)
 
 
 def _add_outputs(template: Template, database: Database) -> None:
-    add_output(template, "DatabaseClusterId", Ref("DatabaseCluster"), "Aurora cluster identifier")
-    add_output(template, "DatabaseEndpoint", GetAtt("DatabaseCluster", "Endpoint.Address"), "Writer endpoint")
-    add_output(template, "DatabaseReaderEndpoint", GetAtt("DatabaseCluster", "ReadEndpoint.Address"),
+    add_output(template, contracts.DATABASE_CLUSTER_ID, Ref("DatabaseCluster"), "Aurora cluster identifier")
+    add_output(template, contracts.DATABASE_ENDPOINT, GetAtt("DatabaseCluster", "Endpoint.Address"), "Writer endpoint")
+    add_output(template, contracts.DATABASE_READER_ENDPOINT, GetAtt("DatabaseCluster", "ReadEndpoint.Address"),
                "Reader endpoint, balanced over the readers")
-    add_output(template, "DatabasePort", GetAtt("DatabaseCluster", "Endpoint.Port"), "MySQL port")
-    add_output(template, "DatabaseSecretArn", GetAtt("DatabaseCluster", "MasterUserSecret.SecretArn"),
+    add_output(template, contracts.DATABASE_PORT, GetAtt("DatabaseCluster", "Endpoint.Port"), "MySQL port")
+    add_output(template, contracts.DATABASE_SECRET_ARN, GetAtt("DatabaseCluster", "MasterUserSecret.SecretArn"),
                "ARN (never the value) of the secret RDS keeps the master username and password in")
-    add_output(template, "DatabaseSecurityGroupId", GetAtt("DatabaseSecurityGroup", "GroupId"),
+    add_output(template, contracts.DATABASE_SECURITY_GROUP_ID, GetAtt("DatabaseSecurityGroup", "GroupId"),
                "Security group of the database; services add their own ingress rules to it")
-    add_output(template, "DatabaseInstanceIds", Join(",", [Ref(logical_id) for logical_id in instance_ids(database)]),
+    add_output(template, contracts.DATABASE_INSTANCE_IDS, Join(",", [Ref(logical_id) for logical_id in instance_ids(database)]),
                "Instance identifiers, writer first, comma-separated")

@@ -15,6 +15,7 @@ from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Key
 
 from cfngen.blueprint import Blueprint
+from cfngen.builders import contracts
 from cfngen.builders import iam
 from cfngen.builders.base import add_output, new_template
 from cfngen.synth._stack import NestedStack
@@ -44,7 +45,7 @@ def build(blueprint: Blueprint) -> Template:
     # Keys are stateful: logs encrypted with a deleted key are lost for good.
     key.DeletionPolicy = "Retain"
     key.UpdateReplacePolicy = "Retain"
-    add_output(template, "LogsKmsKeyArn", GetAtt("LogsKey", "Arn"), "KMS key ARN for log group encryption")
+    add_output(template, contracts.LOGS_KMS_KEY_ARN, GetAtt("LogsKey", "Arn"), "KMS key ARN for log group encryption")
     return template
 
 

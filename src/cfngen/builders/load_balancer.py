@@ -4,7 +4,7 @@ One balancer holds at most 50 listeners, so services are spread over as many
 balancers as `Blueprint.load_balancers` says, one stack each: ``load-balancer``
 for the first (its outputs keep their plain names, so a blueprint that fits on
 one balancer never sees the others) and ``load-balancer-<n>`` for the n-th,
-whose outputs are numbered (``LoadBalancer<n>Arn``); :func:`output_name` gives
+whose outputs are numbered (``LoadBalancer<n>Arn``); :func:`cfngen.builders.contracts.of_load_balancer` gives
 every consumer the name of its service's balancer.
 
 Blue/green with CodeDeploy needs, per service, a production listener (clients)
@@ -22,6 +22,8 @@ container ports inside the VPC.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from collections.abc import Iterator, Sequence
 
 from troposphere import GetAtt, Ref, Template
@@ -37,12 +39,14 @@ from troposphere.elasticloadbalancingv2 import (
 )
 
 from cfngen.blueprint import Blueprint, Service
+from cfngen.builders import contracts
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.synth.suppress import skip_check
 from cfngen.synth._stack import NestedStack
 
 WORLD = "0.0.0.0/0"
-COLOURS = ("Blue", "Green")
+COLOURS: tuple[Literal["Blue", "Green"], ...] = ("Blue", "Green")
+ROLES: tuple[Literal["Production", "Test"], ...] = ("Production", "Test")
 HEALTH_CHECK_INTERVAL_S = 10
 HEALTHY_THRESHOLD = 3
 UNHEALTHY_THRESHOLD = 3
@@ -51,17 +55,12 @@ UNHEALTHY_THRESHOLD = 3
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
     """One stack per load balancer; each balancer's DNS name is also an output of the root."""
     for number in range(1, len(blueprint.load_balancers) + 1):
-        yield NestedStack(stack_name(number), build(blueprint, number), root_outputs=(output_name(number, "DnsName"),))
+        yield NestedStack(stack_name(number), build(blueprint, number), root_outputs=(contracts.of_load_balancer(number, "DnsName"),))
 
 
 def stack_name(number: int) -> str:
     """Name of the stack of load balancer `number` (from 1)."""
     return "load-balancer" if number == 1 else f"load-balancer-{number}"
-
-
-def output_name(number: int, attribute: str) -> str:
-    """Name of the output `attribute` (Arn, FullName, DnsName, SecurityGroupId) of load balancer `number`."""
-    return f"LoadBalancer{attribute}" if number == 1 else f"LoadBalancer{number}{attribute}"
 
 
 def build(blueprint: Blueprint, number: int = 1) -> Template:
@@ -71,8 +70,8 @@ def build(blueprint: Blueprint, number: int = 1) -> Template:
     which = "" if number == 1 else f" {number}"
     template = new_template(blueprint, f"{blueprint.load_balancer.scheme} Network Load Balancer{which}, "
                                        "listeners and blue/green target groups per service")
-    add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the load balancer and its targets")
-    add_parameter(template, "VpcCidr", "String", "VPC CIDR: the source of test traffic (and of all traffic when internal)")
+    add_parameter(template, contracts.VPC_ID, "AWS::EC2::VPC::Id", "VPC of the load balancer and its targets")
+    add_parameter(template, contracts.VPC_CIDR, "String", "VPC CIDR: the source of test traffic (and of all traffic when internal)")
     add_parameter(template, _subnets_parameter(blueprint), "List<AWS::EC2::Subnet::Id>",
                   "Subnets of the load balancer, one per AZ")
     _add_security_group(template, blueprint, services)
@@ -94,7 +93,7 @@ def _subnets_parameter(blueprint: Blueprint) -> str:
 
 
 def _add_security_group(template: Template, blueprint: Blueprint, services: Sequence[Service]) -> None:
-    clients = WORLD if is_internet_facing(blueprint) else Ref("VpcCidr")
+    clients = WORLD if is_internet_facing(blueprint) else Ref(contracts.VPC_CIDR)
     ingress = []
     for service in services:
         ingress.append(SecurityGroupRule(
@@ -103,18 +102,18 @@ def _add_security_group(template: Template, blueprint: Blueprint, services: Sequ
         ))
         ingress.append(SecurityGroupRule(
             IpProtocol="tcp", FromPort=service.test_listener_port, ToPort=service.test_listener_port,
-            CidrIp=Ref("VpcCidr"), Description=f"{service.name} test listener, from inside the VPC only",
+            CidrIp=Ref(contracts.VPC_CIDR), Description=f"{service.name} test listener, from inside the VPC only",
         ))
     # One rule per container port: services may share one, and a group refuses a duplicate rule.
     egress = [
-        SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=Ref("VpcCidr"),
+        SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=Ref(contracts.VPC_CIDR),
                           Description=f"tasks on port {port}: traffic and health checks")
         for port in sorted({service.port for service in services})
     ]
     group = template.add_resource(SecurityGroup(
         "LoadBalancerSecurityGroup",
         GroupDescription=f"{blueprint.name} Network Load Balancer: listener ports in, container ports out",
-        VpcId=Ref("VpcId"),
+        VpcId=Ref(contracts.VPC_ID),
         SecurityGroupIngress=ingress,
         SecurityGroupEgress=egress,
     ))
@@ -150,7 +149,7 @@ def _add_target_groups(template: Template, service: Service) -> None:
             TargetType="ip",
             Protocol="TCP",
             Port=service.port,
-            VpcId=Ref("VpcId"),
+            VpcId=Ref(contracts.VPC_ID),
             HealthCheckIntervalSeconds=HEALTH_CHECK_INTERVAL_S,
             HealthyThresholdCount=HEALTHY_THRESHOLD,
             UnhealthyThresholdCount=UNHEALTHY_THRESHOLD,
@@ -175,24 +174,24 @@ def _add_listeners(template: Template, service: Service) -> None:
 
 
 def _add_outputs(template: Template, number: int, services: Sequence[Service]) -> None:
-    add_output(template, output_name(number, "Arn"), Ref("LoadBalancer"), "Network Load Balancer ARN")
-    add_output(template, output_name(number, "FullName"), GetAtt("LoadBalancer", "LoadBalancerFullName"),
+    add_output(template, contracts.of_load_balancer(number, "Arn"), Ref("LoadBalancer"), "Network Load Balancer ARN")
+    add_output(template, contracts.of_load_balancer(number, "FullName"), GetAtt("LoadBalancer", "LoadBalancerFullName"),
                "Load balancer dimension value of its CloudWatch metrics (net/<name>/<id>)")
-    add_output(template, output_name(number, "DnsName"), GetAtt("LoadBalancer", "DNSName"),
+    add_output(template, contracts.of_load_balancer(number, "DnsName"), GetAtt("LoadBalancer", "DNSName"),
                f"DNS name clients of {', '.join(service.name for service in services)} connect to")
-    add_output(template, output_name(number, "SecurityGroupId"), GetAtt("LoadBalancerSecurityGroup", "GroupId"),
+    add_output(template, contracts.of_load_balancer(number, "SecurityGroupId"), GetAtt("LoadBalancerSecurityGroup", "GroupId"),
                "Security group of the load balancer: the one source the tasks admit")
     for service in services:
         prefix = service.logical_name
-        for role in ("Production", "Test"):
-            add_output(template, f"{prefix}{role}ListenerArn", Ref(f"{prefix}{role}Listener"),
+        for role in ROLES:
+            add_output(template, contracts.of_listener(service, role), Ref(f"{prefix}{role}Listener"),
                        f"{role} listener of {service.name}")
         # The service starts behind blue; CodeDeploy and the alarms find both by name.
-        add_output(template, f"{prefix}BlueTargetGroupArn", Ref(f"{prefix}BlueTargetGroup"),
+        add_output(template, contracts.of_service(service, "BlueTargetGroupArn"), Ref(f"{prefix}BlueTargetGroup"),
                    f"Blue target group ARN of {service.name}")
         for colour in COLOURS:
             group = f"{prefix}{colour}TargetGroup"
-            add_output(template, f"{group}Name", GetAtt(group, "TargetGroupName"),
+            add_output(template, contracts.of_target_group(service, colour, "Name"), GetAtt(group, "TargetGroupName"),
                        f"{colour} target group name of {service.name}")
-            add_output(template, f"{group}FullName", GetAtt(group, "TargetGroupFullName"),
+            add_output(template, contracts.of_target_group(service, colour, "FullName"), GetAtt(group, "TargetGroupFullName"),
                        f"{colour} target group dimension value of the CloudWatch metrics of {service.name}")

@@ -19,7 +19,7 @@ of their own, publishing to the topic it receives. Failure rules match a list of
 applications, one rule per kind and stack, so the account's 300 rules per event bus are not spent
 one per service, and have fixed names the topic policy lists.
 
-A service's alarms take their names from :mod:`cfngen.builders.alarm_names`, the function the
+A service's alarms take their names from :mod:`cfngen.builders.contracts`, the function the
 pipeline stack, built earlier, uses to name them in the service's CodeDeploy deployment group for
 automatic rollback: the two stacks agree on plain strings and nothing flows from this stack to it.
 """
@@ -45,8 +45,9 @@ from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 from cfngen.blueprint import Blueprint, Database, Service
 from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
 from cfngen.blueprint import Budget as BudgetSpec
+from cfngen.builders import contracts
 from cfngen.builders import iam, load_balancer
-from cfngen.builders.alarm_names import service_alarm_name
+from cfngen.builders.contracts import service_alarm_name
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.builders.keys import key_administrators
 from cfngen.synth._stack import NestedStack
@@ -77,17 +78,17 @@ def build(blueprint: Blueprint) -> Template:
     services = blueprint.load_balancers[0]
     _add_platform_parameters(template, blueprint)
     _add_service_parameters(template, services, 1)
-    _add_topic(template, blueprint)
-    _add_services(template, blueprint, services, 1)
-    _add_task_stopped_rule(template, blueprint)
-    _add_cluster_alarms(template, blueprint)
+    topic = _add_topic(template, blueprint)
+    alarms = _add_services(template, blueprint, topic, services, 1)
+    _add_task_stopped_rule(template, blueprint, topic)
+    alarms += _add_cluster_alarms(template, blueprint, topic)
     if blueprint.database is not None:
-        _add_database_alarms(template, blueprint, blueprint.database)
+        alarms += _add_database_alarms(template, blueprint, topic, blueprint.database)
     if blueprint.budget is not None:
         _add_budget(template, blueprint, blueprint.budget)
     _add_topic_policy(template, blueprint)
-    _add_dashboard(template, blueprint, services, 1)
-    add_output(template, "AlarmTopicArn", Ref(TOPIC), "SNS topic that receives alarms, failures and budget alerts")
+    _add_dashboard(template, blueprint, services, 1, alarms)
+    add_output(template, contracts.ALARM_TOPIC_ARN, Ref(TOPIC), "SNS topic that receives alarms, failures and budget alerts")
     return template
 
 
@@ -96,11 +97,11 @@ def build_services(blueprint: Blueprint, number: int) -> Template:
     services = blueprint.load_balancers[number - 1]
     template = new_template(blueprint, f"alarms, failure notifications and dashboard of the services of "
                                        f"load balancer {number}")
-    add_parameter(template, "ClusterName", "String", "ECS cluster the services run in")
-    add_parameter(template, "AlarmTopicArn", "String", "SNS topic that receives alarms and failures")
+    add_parameter(template, contracts.CLUSTER_NAME, "String", "ECS cluster the services run in")
+    topic = Ref(add_parameter(template, contracts.ALARM_TOPIC_ARN, "String", "SNS topic that receives alarms and failures"))
     _add_service_parameters(template, services, number)
-    _add_services(template, blueprint, services, number)
-    _add_dashboard(template, blueprint, services, number)
+    alarms = _add_services(template, blueprint, topic, services, number)
+    _add_dashboard(template, blueprint, services, number, alarms)
     return template
 
 
@@ -140,40 +141,37 @@ def _alarm_name(blueprint: Blueprint, *parts: str) -> str:
 
 
 def _add_platform_parameters(template: Template, blueprint: Blueprint) -> None:
-    add_parameter(template, "ClusterName", "String", "ECS cluster the services run in")
-    add_parameter(template, "AutoScalingGroupName", "String", "Auto Scaling group of the cluster's instances")
+    add_parameter(template, contracts.CLUSTER_NAME, "String", "ECS cluster the services run in")
+    add_parameter(template, contracts.AUTO_SCALING_GROUP_NAME, "String", "Auto Scaling group of the cluster's instances")
     if blueprint.database is not None:
-        add_parameter(template, "DatabaseClusterId", "String", "Aurora DB cluster identifier")
-        add_parameter(template, "DatabaseInstanceIds", "CommaDelimitedList",
+        add_parameter(template, contracts.DATABASE_CLUSTER_ID, "String", "Aurora DB cluster identifier")
+        add_parameter(template, contracts.DATABASE_INSTANCE_IDS, "CommaDelimitedList",
                       "Aurora DB instance identifiers, writer first")
 
 
 def _add_service_parameters(template: Template, services: Sequence[Service], number: int) -> None:
-    add_parameter(template, load_balancer.output_name(number, "FullName"), "String",
+    add_parameter(template, contracts.of_load_balancer(number, "FullName"), "String",
                   "Network Load Balancer, as net/<name>/<id>")
     for service in services:
-        prefix = service.logical_name
-        add_parameter(template, f"{prefix}ServiceName", "String", f"ECS service of {service.name}")
-        for colour in ("Blue", "Green"):
-            add_parameter(template, f"{prefix}{colour}TargetGroupFullName", "String",
+        add_parameter(template, contracts.of_service(service, "ServiceName"), "String", f"ECS service of {service.name}")
+        for colour in load_balancer.COLOURS:
+            add_parameter(template, contracts.of_target_group(service, colour, "FullName"), "String",
                           f"{colour.lower()} target group of {service.name}, as targetgroup/<name>/<id>")
-        add_parameter(template, f"{prefix}PipelineName", "String", f"CodePipeline of {service.name}")
-        add_parameter(template, f"{prefix}CodeDeployApplicationName", "String",
+        add_parameter(template, contracts.of_service(service, "PipelineName"), "String", f"CodePipeline of {service.name}")
+        add_parameter(template, contracts.of_service(service, "CodeDeployApplicationName"), "String",
                       f"CodeDeploy application of {service.name}")
 
 
-def _add_services(template: Template, blueprint: Blueprint, services: Sequence[Service], number: int) -> None:
-    for service in services:
-        _add_service_alarms(template, blueprint, service, number)
-    _add_delivery_rules(template, blueprint, services, number)
+def _add_services(template: Template, blueprint: Blueprint, topic: Ref, services: Sequence[Service],
+                  number: int) -> list[str]:
+    """The services' alarms and delivery rules, notifying `topic`; returns the alarms' names."""
+    alarms = [name for service in services for name in _add_service_alarms(template, blueprint, topic, service, number)]
+    _add_delivery_rules(template, blueprint, topic, services, number)
+    return alarms
 
 
-def _topic(template: Template) -> Ref:
-    """The alarm topic: this stack's own, or the one the platform's monitoring stack passes in."""
-    return Ref(TOPIC) if TOPIC in template.resources else Ref("AlarmTopicArn")
-
-
-def _add_topic(template: Template, blueprint: Blueprint) -> None:
+def _add_topic(template: Template, blueprint: Blueprint) -> Ref:
+    """The alarm topic and its key; returns the topic every alarm and rule of this stack notifies."""
     key = template.add_resource(Key(
         "AlarmKey",
         Description=f"{blueprint.name}: encrypts the alarm topic; CloudWatch, EventBridge and Budgets may publish",
@@ -194,6 +192,7 @@ def _add_topic(template: Template, blueprint: Blueprint) -> None:
         template.add_resource(SubscriptionResource(
             "AlarmEmailSubscription", TopicArn=Ref(TOPIC), Protocol="email", Endpoint=blueprint.alarms.email,
         ))
+    return Ref(TOPIC)
 
 
 def _publisher_principals(blueprint: Blueprint) -> list[str]:
@@ -268,17 +267,20 @@ def _math(expression: str, label: str, **queries: tuple[str, str, str, dict[str,
 
 
 def _add_alarm(
-    template: Template, blueprint: Blueprint, logical_id: str, *, name: str, condition: str, threshold: float,
-    consequence: str = "", missing_data: str = "notBreaching", **watched: Any,
-) -> None:
-    """An alarm on `watched` (see _metric, _math) above `threshold` for evaluation_minutes, notifying the topic."""
+    template: Template, blueprint: Blueprint, topic: Ref, logical_id: str, *, name: str, condition: str,
+    threshold: float, consequence: str = "", missing_data: str = "notBreaching", **watched: Any,
+) -> str:
+    """An alarm on `watched` (see _metric, _math) above `threshold` for evaluation_minutes, notifying `topic`.
+
+    Returns the alarm's name, for the dashboard's alarm widgets.
+    """
     minutes = blueprint.alarms.evaluation_minutes
     template.add_resource(Alarm(
         logical_id,
         AlarmName=name,
         AlarmDescription=f"{condition} for {minutes} minute{'s' if minutes > 1 else ''}.{consequence}",
-        AlarmActions=[_topic(template)],
-        OKActions=[_topic(template)],
+        AlarmActions=[topic],
+        OKActions=[topic],
         Threshold=threshold,
         ComparisonOperator="GreaterThanThreshold",
         EvaluationPeriods=minutes,
@@ -286,102 +288,110 @@ def _add_alarm(
         TreatMissingData=missing_data,
         **watched,
     ))
+    return name
 
 
-def _add_service_alarms(template: Template, blueprint: Blueprint, service: Service, number: int) -> None:
+def _add_service_alarms(template: Template, blueprint: Blueprint, topic: Ref, service: Service,
+                        number: int) -> list[str]:
     prefix = service.logical_name
     thresholds = blueprint.alarms
-    cluster, ecs_service = Ref("ClusterName"), Ref(f"{prefix}ServiceName")
+    cluster, ecs_service = Ref(contracts.CLUSTER_NAME), Ref(contracts.of_service(service, "ServiceName"))
     name = functools.partial(service_alarm_name, blueprint, service)
-    _add_alarm(
-        template, blueprint, f"{prefix}CpuHighAlarm", name=name("cpu-high"),
+    names: list[str] = []
+    names.append(_add_alarm(
+        template, blueprint, topic, f"{prefix}CpuHighAlarm", name=name("cpu-high"),
         threshold=thresholds.cpu_high_percent,
         condition=f"{service.name}: average CPU above {thresholds.cpu_high_percent}% of the tasks' reservation",
         consequence=ROLLS_BACK,
         **_metric("AWS/ECS", "CPUUtilization", "Average", ClusterName=cluster, ServiceName=ecs_service),
-    )
-    _add_alarm(
-        template, blueprint, f"{prefix}MemoryHighAlarm", name=name("memory-high"),
+    ))
+    names.append(_add_alarm(
+        template, blueprint, topic, f"{prefix}MemoryHighAlarm", name=name("memory-high"),
         threshold=thresholds.memory_high_percent,
         condition=f"{service.name}: average memory above {thresholds.memory_high_percent}% of the tasks' reservation",
         consequence=ROLLS_BACK,
         **_metric("AWS/ECS", "MemoryUtilization", "Average", ClusterName=cluster, ServiceName=ecs_service),
-    )
+    ))
     # Container Insights publishes the service's running and desired task counts every minute.
     # Comparing with the live desired count follows auto scaling, where the blueprint's
     # desired_count (a creation-time value) or scaling.min would fire after every scale-out or
     # miss a shortfall above the minimum; AWS/ECS itself has no task count metric. Missing data
     # stays visible (INSUFFICIENT_DATA): it means Container Insights stopped reporting.
     insights = {"ClusterName": cluster, "ServiceName": ecs_service}
-    _add_alarm(
-        template, blueprint, f"{prefix}RunningTasksLowAlarm", name=name("running-tasks-low"),
+    names.append(_add_alarm(
+        template, blueprint, topic, f"{prefix}RunningTasksLowAlarm", name=name("running-tasks-low"),
         threshold=0, missing_data="missing",
         condition=f"{service.name}: fewer tasks running than desired (tasks fail to start or crash)",
         consequence=ROLLS_BACK,
         **_math("desired - running", "desired minus running tasks",
                 desired=("ECS/ContainerInsights", "DesiredTaskCount", "Average", insights),
                 running=("ECS/ContainerInsights", "RunningTaskCount", "Average", insights)),
-    )
+    ))
     # Production traffic moves between the blue and the green target group on every blue/green
     # deployment, so the alarm adds both: watching only blue would go blind after the first deploy.
-    balancer = Ref(load_balancer.output_name(number, "FullName"))
-    _add_alarm(
-        template, blueprint, f"{prefix}UnhealthyTargetsAlarm", name=name("unhealthy-targets"), threshold=0,
+    balancer = Ref(contracts.of_load_balancer(number, "FullName"))
+    names.append(_add_alarm(
+        template, blueprint, topic, f"{prefix}UnhealthyTargetsAlarm", name=name("unhealthy-targets"), threshold=0,
         condition=f"{service.name}: unhealthy targets in the blue or green target group",
         consequence=ROLLS_BACK,
         **_math("SUM([FILL(blue, 0), FILL(green, 0)])", "unhealthy targets, blue and green", **{
-            colour: ("AWS/NetworkELB", "UnHealthyHostCount", "Maximum", {
-                "TargetGroup": Ref(f"{prefix}{colour.title()}TargetGroupFullName"), "LoadBalancer": balancer})
-            for colour in ("blue", "green")}),
-    )
+            colour.lower(): ("AWS/NetworkELB", "UnHealthyHostCount", "Maximum", {
+                "TargetGroup": Ref(contracts.of_target_group(service, colour, "FullName")), "LoadBalancer": balancer})
+            for colour in load_balancer.COLOURS}),
+    ))
+    return names
 
 
-def _add_cluster_alarms(template: Template, blueprint: Blueprint) -> None:
+def _add_cluster_alarms(template: Template, blueprint: Blueprint, topic: Ref) -> list[str]:
     threshold = blueprint.alarms.cluster_reservation_high_percent
+    names = []
     for resource, metric in (("CPU", "CPUReservation"), ("memory", "MemoryReservation")):
-        _add_alarm(
-            template, blueprint, f"Cluster{resource.title()}ReservationHighAlarm",
+        names.append(_add_alarm(
+            template, blueprint, topic, f"Cluster{resource.title()}ReservationHighAlarm",
             name=_alarm_name(blueprint, "cluster", f"{resource.lower()}-reservation-high"), threshold=threshold,
             condition=f"ECS cluster: tasks reserve more than {threshold}% of the instances' {resource}",
             consequence=" Instances are not added fast enough, or the Auto Scaling group is at max_size.",
-            **_metric("AWS/ECS", metric, "Maximum", ClusterName=Ref("ClusterName")),
-        )
+            **_metric("AWS/ECS", metric, "Maximum", ClusterName=Ref(contracts.CLUSTER_NAME)),
+        ))
+    return names
 
 
-def _add_database_alarms(template: Template, blueprint: Blueprint, database: Database) -> None:
+def _add_database_alarms(template: Template, blueprint: Blueprint, topic: Ref, database: Database) -> list[str]:
     thresholds = blueprint.alarms
     max_connections, connections_limit = _connections_alarm_threshold(blueprint, database)
+    names = []
     for index in range(database.readers + 1):
         number = index + 1
         role = "the writer at creation" if index == 0 else "a reader at creation"
-        instance = Select(index, Ref("DatabaseInstanceIds"))
-        _add_alarm(
-            template, blueprint, f"DatabaseInstance{number}CpuHighAlarm",
+        instance = Select(index, Ref(contracts.DATABASE_INSTANCE_IDS))
+        names.append(_add_alarm(
+            template, blueprint, topic, f"DatabaseInstance{number}CpuHighAlarm",
             name=_alarm_name(blueprint, "database", str(number), "cpu-high"),
             threshold=thresholds.database_cpu_high_percent,
             condition=f"Aurora instance {number} ({role}): CPU above {thresholds.database_cpu_high_percent}%",
             **_metric("AWS/RDS", "CPUUtilization", "Average", DBInstanceIdentifier=instance),
-        )
-        _add_alarm(
-            template, blueprint, f"DatabaseInstance{number}ConnectionsHighAlarm",
+        ))
+        names.append(_add_alarm(
+            template, blueprint, topic, f"DatabaseInstance{number}ConnectionsHighAlarm",
             name=_alarm_name(blueprint, "database", str(number), "connections-high"),
             threshold=connections_limit,
             condition=f"Aurora instance {number} ({role}): more than {connections_limit} connections, "
                       f"{thresholds.database_connections_high_percent}% of the {max_connections} that "
                       f"{database.instance_class} allows by default",
             **_metric("AWS/RDS", "DatabaseConnections", "Maximum", DBInstanceIdentifier=instance),
-        )
+        ))
         if database.readers:
             # Only a reader publishes AuroraReplicaLag; every instance gets the alarm because a
             # failover swaps the roles, and the writer's missing data counts as healthy.
-            _add_alarm(
-                template, blueprint, f"DatabaseInstance{number}ReplicaLagHighAlarm",
+            names.append(_add_alarm(
+                template, blueprint, topic, f"DatabaseInstance{number}ReplicaLagHighAlarm",
                 name=_alarm_name(blueprint, "database", str(number), "replica-lag-high"),
                 threshold=thresholds.replica_lag_high_ms,
                 condition=f"Aurora instance {number} ({role}): replica lag above "
                           f"{thresholds.replica_lag_high_ms} ms while it is a reader",
                 **_metric("AWS/RDS", "AuroraReplicaLag", "Maximum", DBInstanceIdentifier=instance),
-            )
+            ))
+    return names
 
 
 PIPELINE_FAILED = "pipeline-failed"
@@ -390,27 +400,28 @@ DELIVERY_FAILURES = (PIPELINE_FAILED, DEPLOYMENT_FAILED)
 TASK_STOPPED = "task-crashed"
 
 
-def _add_delivery_rules(template: Template, blueprint: Blueprint, services: Sequence[Service], number: int) -> None:
+def _add_delivery_rules(template: Template, blueprint: Blueprint, topic: Ref, services: Sequence[Service],
+                        number: int) -> None:
     # A pipeline's or application's name is at most 49 characters, so one list of 24 of them stays
     # within EventBridge's 2048 characters per event pattern.
     names = ", ".join(service.name for service in services)
     _add_rule(
-        template, blueprint, "PipelineFailedRule", rule_name(blueprint, number, PIPELINE_FAILED),
+        template, blueprint, topic, "PipelineFailedRule", rule_name(blueprint, number, PIPELINE_FAILED),
         f"pipeline execution failed: {names}",
         pattern={"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
                  "detail": {"state": ["FAILED"],
-                            "pipeline": [Ref(f"{service.logical_name}PipelineName") for service in services]}},
+                            "pipeline": [Ref(contracts.of_service(service, "PipelineName")) for service in services]}},
         paths={"pipeline": "$.detail.pipeline", "execution": "$.detail.execution-id", "time": "$.time"},
         message="CodePipeline <pipeline> FAILED at <time> (execution <execution>). The execution in the "
                 "CodePipeline console shows the failed stage and action.",
     )
     # Every service has a CodeDeploy application of its own, so the application names the service.
     _add_rule(
-        template, blueprint, "DeploymentFailedRule", rule_name(blueprint, number, DEPLOYMENT_FAILED),
+        template, blueprint, topic, "DeploymentFailedRule", rule_name(blueprint, number, DEPLOYMENT_FAILED),
         f"CodeDeploy deployment failed: {names}",
         pattern={"source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
                  "detail": {"state": ["FAILURE"], "application": [
-                     Ref(f"{service.logical_name}CodeDeployApplicationName") for service in services]}},
+                     Ref(contracts.of_service(service, "CodeDeployApplicationName")) for service in services]}},
         paths={"application": "$.detail.application", "group": "$.detail.deploymentGroup",
                "deployment": "$.detail.deploymentId", "time": "$.time"},
         message="CodeDeploy deployment <deployment> of <application>/<group> FAILED at <time>. The deployment "
@@ -418,11 +429,11 @@ def _add_delivery_rules(template: Template, blueprint: Blueprint, services: Sequ
     )
 
 
-def _add_task_stopped_rule(template: Template, blueprint: Blueprint) -> None:
+def _add_task_stopped_rule(template: Template, blueprint: Blueprint, topic: Ref) -> None:
     # Every task in the cluster belongs to a service of this platform. A task the scheduler stops
     # (deployments, scale-in) has another stopCode, so only crashes match.
     _add_rule(
-        template, blueprint, "TaskStoppedRule", rule_name(blueprint, 1, TASK_STOPPED),
+        template, blueprint, topic, "TaskStoppedRule", rule_name(blueprint, 1, TASK_STOPPED),
         "task stopped, essential container exited non-zero",
         pattern={"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
                  "detail": {"clusterArn": [iam.arn("ecs", "cluster/${ClusterName}")],
@@ -435,7 +446,7 @@ def _add_task_stopped_rule(template: Template, blueprint: Blueprint) -> None:
     )
 
 
-def _add_rule(template: Template, blueprint: Blueprint, logical_id: str, name: str, description: str, *,
+def _add_rule(template: Template, blueprint: Blueprint, topic: Ref, logical_id: str, name: str, description: str, *,
               pattern: dict[str, Any], paths: dict[str, str], message: str) -> None:
     template.add_resource(Rule(
         logical_id,
@@ -444,19 +455,19 @@ def _add_rule(template: Template, blueprint: Blueprint, logical_id: str, name: s
         State="ENABLED",
         EventPattern=pattern,
         Targets=[Target(
-            Id="AlarmTopic", Arn=_topic(template),
+            Id="AlarmTopic", Arn=topic,
             # A JSON string template: SNS delivers the message as plain text.
             InputTransformer=InputTransformer(InputPathsMap=paths, InputTemplate=json.dumps(message)),
         )],
     ))
 
 
-def _add_dashboard(template: Template, blueprint: Blueprint, services: Sequence[Service], number: int) -> None:
+def _add_dashboard(template: Template, blueprint: Blueprint, services: Sequence[Service], number: int,
+                   alarms: Sequence[str]) -> None:
     """The platform's dashboard (load balancer 1), or the dashboard of the services of load balancer `number`."""
     platform = number == 1
     sections = [
-        ("Alarms", _alarm_widgets([resource.AlarmName for resource in template.resources.values()
-                                   if isinstance(resource, Alarm)])),
+        ("Alarms", _alarm_widgets(alarms)),
         ("Services", [widget for service in services for widget in _service_widgets(blueprint, service, number)]),
     ]
     if platform:
@@ -466,7 +477,7 @@ def _add_dashboard(template: Template, blueprint: Blueprint, services: Sequence[
     variables: dict[str, Any] = {}
     if platform and blueprint.database is not None:
         sections.append(("Database", _database_widgets(blueprint, blueprint.database)))
-        variables = {f"DatabaseInstance{index + 1}": Select(index, Ref("DatabaseInstanceIds"))
+        variables = {f"DatabaseInstance{index + 1}": Select(index, Ref(contracts.DATABASE_INSTANCE_IDS))
                      for index in range(blueprint.database.readers + 1)}
     sections.append(("Pipelines", _pipeline_widgets(blueprint, number)))
     # The body is JSON with ${...} placeholders that Fn::Sub fills with this stack's parameters. Each
@@ -532,10 +543,10 @@ def _service_widgets(blueprint: Blueprint, service: Service, number: int) -> lis
             ["ECS/ContainerInsights", "DesiredTaskCount", *dimensions, {"label": "desired"}],
         ], stat="Average"),
         _graph(f"{service.name}: targets", [
-            ["AWS/NetworkELB", f"{health}HostCount", "TargetGroup", f"${{{prefix}{colour}TargetGroupFullName}}",
-             "LoadBalancer", f"${{{load_balancer.output_name(number, 'FullName')}}}",
+            ["AWS/NetworkELB", f"{health}HostCount", "TargetGroup", f"${{{contracts.of_target_group(service, colour, 'FullName')}}}",
+             "LoadBalancer", f"${{{contracts.of_load_balancer(number, 'FullName')}}}",
              {"label": f"{health.lower()} ({colour.lower()})"}]
-            for health in ("Healthy", "UnHealthy") for colour in ("Blue", "Green")
+            for health in ("Healthy", "UnHealthy") for colour in load_balancer.COLOURS
         ], stat="Maximum"),
     ]
 
@@ -560,12 +571,12 @@ def _cluster_widgets(blueprint: Blueprint) -> list[dict[str, Any]]:
 
 
 def _load_balancer_widgets(services: Sequence[Service], number: int) -> list[dict[str, Any]]:
-    balancer = ["LoadBalancer", f"${{{load_balancer.output_name(number, 'FullName')}}}"]
+    balancer = ["LoadBalancer", f"${{{contracts.of_load_balancer(number, 'FullName')}}}"]
     return [
         _graph("Load balancer: healthy targets", [
-            ["AWS/NetworkELB", "HealthyHostCount", "TargetGroup", f"${{{service.logical_name}{colour}TargetGroupFullName}}",
+            ["AWS/NetworkELB", "HealthyHostCount", "TargetGroup", f"${{{contracts.of_target_group(service, colour, 'FullName')}}}",
              *balancer, {"label": f"{service.name} ({colour.lower()})"}]
-            for service in services for colour in ("Blue", "Green")
+            for service in services for colour in load_balancer.COLOURS
         ], stat="Minimum"),
         _graph("Load balancer: active flows", [
             ["AWS/NetworkELB", "ActiveFlowCount", *balancer, {"label": "active"}],

@@ -29,6 +29,7 @@ from troposphere.ec2 import (
 from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint
+from cfngen.builders import contracts
 from cfngen.builders import iam
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.synth._stack import NestedStack
@@ -44,7 +45,7 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
 def build(blueprint: Blueprint) -> Template:
     """VPC, subnets, gateways, routes, S3 endpoint and flow logs for `blueprint.network`."""
     template = new_template(blueprint, f"VPC over {blueprint.network.availability_zones} AZs with public and private subnets")
-    add_parameter(template, "LogsKmsKeyArn", "String", "KMS key that encrypts the flow log group")
+    add_parameter(template, contracts.LOGS_KMS_KEY_ARN, "String", "KMS key that encrypts the flow log group")
     _add_vpc(template, blueprint)
     _add_subnets(template, blueprint)
     _add_public_routing(template, blueprint)
@@ -127,7 +128,7 @@ def _add_s3_endpoint(template: Template, blueprint: Blueprint) -> None:
 
 def _add_flow_logs(template: Template, blueprint: Blueprint) -> None:
     template.add_resource(LogGroup("FlowLogGroup", RetentionInDays=blueprint.logs.retention_days,
-                                   KmsKeyId=Ref("LogsKmsKeyArn"), DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
+                                   KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN), DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
     template.add_resource(iam.service_role(
         "FlowLogRole", "vpc-flow-logs.amazonaws.com",
         {"deliver-flow-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
@@ -141,9 +142,9 @@ def _add_flow_logs(template: Template, blueprint: Blueprint) -> None:
 
 def _add_outputs(template: Template, blueprint: Blueprint) -> None:
     zones = list(_zone_ids(blueprint))
-    add_output(template, "VpcId", Ref("Vpc"), "VPC id")
-    add_output(template, "VpcCidr", GetAtt("Vpc", "CidrBlock"), "VPC IPv4 CIDR")
-    add_output(template, "PublicSubnetIds", Join(",", [Ref(f"PublicSubnet{zone}") for zone in zones]),
+    add_output(template, contracts.VPC_ID, Ref("Vpc"), "VPC id")
+    add_output(template, contracts.VPC_CIDR, GetAtt("Vpc", "CidrBlock"), "VPC IPv4 CIDR")
+    add_output(template, contracts.PUBLIC_SUBNET_IDS, Join(",", [Ref(f"PublicSubnet{zone}") for zone in zones]),
                "Public subnet ids, one per AZ, comma-separated")
-    add_output(template, "PrivateSubnetIds", Join(",", [Ref(f"PrivateSubnet{zone}") for zone in zones]),
+    add_output(template, contracts.PRIVATE_SUBNET_IDS, Join(",", [Ref(f"PrivateSubnet{zone}") for zone in zones]),
                "Private subnet ids, one per AZ, comma-separated")

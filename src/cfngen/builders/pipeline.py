@@ -74,8 +74,9 @@ from troposphere.s3 import (
 )
 
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
+from cfngen.builders import contracts
 from cfngen.builders import iam, taskdef
-from cfngen.builders.alarm_names import service_alarm_names
+from cfngen.builders.contracts import service_alarm_names
 from cfngen.builders.base import add_output, add_parameter, new_template, tagged
 from cfngen.builders.registry import uses_codecommit
 from cfngen.synth.suppress import skip_check
@@ -99,7 +100,7 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
     """One pipeline stack per service; the root lists every pipeline's name."""
     for service in blueprint.services:
         yield NestedStack(f"pipeline-{service.name}", build(blueprint, service),
-                          root_outputs=(f"{service.logical_name}PipelineName",), service=service.name)
+                          root_outputs=(contracts.of_service(service, "PipelineName"),), service=service.name)
 
 
 def build(blueprint: Blueprint, service: Service) -> Template:
@@ -122,25 +123,24 @@ def physical_name(blueprint: Blueprint, service: Service) -> str:
 
 
 def _add_parameters(template: Template, blueprint: Blueprint, service: Service) -> None:
-    prefix = service.logical_name
     inputs = [
-        ("LogsKmsKeyArn", "KMS key that encrypts the build log group"),
-        ("ClusterName", "ECS cluster the service runs in"),
-        (f"{prefix}ServiceName", f"ECS service of {service.name}"),
-        (f"{prefix}ServiceArn", f"ECS service ARN of {service.name}"),
-        (f"{prefix}ExecutionRoleArn", f"Task execution role of {service.name} (passed to ECS on deploy)"),
-        (f"{prefix}TaskRoleArn", f"Task role of {service.name} (passed to ECS on deploy)"),
-        (f"{prefix}RepositoryUri", f"ECR repository URI the build pushes {service.name}'s images to"),
-        (f"{prefix}RepositoryArn", f"ECR repository ARN of {service.name}"),
-        (f"{prefix}ProductionListenerArn", f"Production listener of {service.name}"),
-        (f"{prefix}TestListenerArn", f"Test listener of {service.name}"),
-        (f"{prefix}BlueTargetGroupName", f"Blue target group of {service.name}"),
-        (f"{prefix}GreenTargetGroupName", f"Green target group of {service.name}"),
+        (contracts.LOGS_KMS_KEY_ARN, "KMS key that encrypts the build log group"),
+        (contracts.CLUSTER_NAME, "ECS cluster the service runs in"),
+        (contracts.of_service(service, "ServiceName"), f"ECS service of {service.name}"),
+        (contracts.of_service(service, "ServiceArn"), f"ECS service ARN of {service.name}"),
+        (contracts.of_service(service, "ExecutionRoleArn"), f"Task execution role of {service.name} (passed to ECS on deploy)"),
+        (contracts.of_service(service, "TaskRoleArn"), f"Task role of {service.name} (passed to ECS on deploy)"),
+        (contracts.of_service(service, "RepositoryUri"), f"ECR repository URI the build pushes {service.name}'s images to"),
+        (contracts.of_service(service, "RepositoryArn"), f"ECR repository ARN of {service.name}"),
+        (contracts.of_service(service, "ProductionListenerArn"), f"Production listener of {service.name}"),
+        (contracts.of_service(service, "TestListenerArn"), f"Test listener of {service.name}"),
+        (contracts.of_service(service, "BlueTargetGroupName"), f"Blue target group of {service.name}"),
+        (contracts.of_service(service, "GreenTargetGroupName"), f"Green target group of {service.name}"),
     ]
     if uses_codecommit(blueprint):
         inputs += [
-            (f"{prefix}SourceRepositoryName", f"CodeCommit repository of {service.name}"),
-            (f"{prefix}SourceRepositoryArn", f"CodeCommit repository ARN of {service.name}"),
+            (contracts.of_service(service, "SourceRepositoryName"), f"CodeCommit repository of {service.name}"),
+            (contracts.of_service(service, "SourceRepositoryArn"), f"CodeCommit repository ARN of {service.name}"),
         ]
     for name, description in inputs:
         add_parameter(template, name, "String", description)
@@ -192,11 +192,11 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         f"{prefix}BuildLogGroup",
         LogGroupName=f"/aws/codebuild/{name}",
         RetentionInDays=blueprint.logs.retention_days,
-        KmsKeyId=Ref("LogsKmsKeyArn"),
+        KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     ))
-    repository = Ref(f"{prefix}RepositoryArn")
+    repository = Ref(contracts.of_service(service, "RepositoryArn"))
     template.add_resource(iam.service_role(
         f"{prefix}BuildRole", "codebuild.amazonaws.com",
         {
@@ -225,7 +225,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
             Image=BUILD_IMAGE,
             PrivilegedMode=True,
             EnvironmentVariables=[
-                EnvironmentVariable(Name="REPOSITORY_URI", Type="PLAINTEXT", Value=Ref(f"{prefix}RepositoryUri")),
+                EnvironmentVariable(Name="REPOSITORY_URI", Type="PLAINTEXT", Value=Ref(contracts.of_service(service, "RepositoryUri"))),
                 EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT",
                                     Value=taskdef.container_name(service)),
             ],
@@ -244,14 +244,14 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
     alarms = service_alarm_names(blueprint, service)
     policies = {
         "shift-traffic-of-one-service": [
-            iam.allow([ecs.DescribeServices, ecs.UpdateServicePrimaryTaskSet], [Ref(f"{prefix}ServiceArn")]),
+            iam.allow([ecs.DescribeServices, ecs.UpdateServicePrimaryTaskSet], [Ref(contracts.of_service(service, "ServiceArn"))]),
             iam.allow([ecs.CreateTaskSet, ecs.DeleteTaskSet], [_task_sets(prefix)]),
             iam.allow([elasticloadbalancing.ModifyListener],
-                      [Ref(f"{prefix}ProductionListenerArn"), Ref(f"{prefix}TestListenerArn")]),
+                      [Ref(contracts.of_service(service, "ProductionListenerArn")), Ref(contracts.of_service(service, "TestListenerArn"))]),
             iam.allow([elasticloadbalancing.DescribeListeners, elasticloadbalancing.DescribeRules,
                        elasticloadbalancing.DescribeTargetGroups], ["*"]),
             iam.allow([cloudwatch.DescribeAlarms], [iam.arn("cloudwatch", f"alarm:{alarm}") for alarm in alarms]),
-            _pass_task_roles(prefix),
+            _pass_task_roles(service),
         ],
     }
     hooks = service.deploy_hooks
@@ -276,12 +276,12 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
                 Action="TERMINATE", TerminationWaitTimeInMinutes=blueprint.pipeline.termination_wait_minutes,
             ),
         ),
-        ECSServices=[ECSService(ClusterName=Ref("ClusterName"), ServiceName=Ref(f"{prefix}ServiceName"))],
+        ECSServices=[ECSService(ClusterName=Ref(contracts.CLUSTER_NAME), ServiceName=Ref(contracts.of_service(service, "ServiceName")))],
         LoadBalancerInfo=LoadBalancerInfo(TargetGroupPairInfoList=[TargetGroupPairInfo(
-            TargetGroups=[TargetGroupInfo(Name=Ref(f"{prefix}BlueTargetGroupName")),
-                          TargetGroupInfo(Name=Ref(f"{prefix}GreenTargetGroupName"))],
-            ProdTrafficRoute=TrafficRoute(ListenerArns=[Ref(f"{prefix}ProductionListenerArn")]),
-            TestTrafficRoute=TrafficRoute(ListenerArns=[Ref(f"{prefix}TestListenerArn")]),
+            TargetGroups=[TargetGroupInfo(Name=Ref(contracts.of_service(service, "BlueTargetGroupName"))),
+                          TargetGroupInfo(Name=Ref(contracts.of_service(service, "GreenTargetGroupName")))],
+            ProdTrafficRoute=TrafficRoute(ListenerArns=[Ref(contracts.of_service(service, "ProductionListenerArn"))]),
+            TestTrafficRoute=TrafficRoute(ListenerArns=[Ref(contracts.of_service(service, "TestListenerArn"))]),
         )]),
         AutoRollbackConfiguration=AutoRollbackConfiguration(
             Enabled=True, Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
@@ -296,7 +296,7 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
         f"{prefix}PipelineRole", "codepipeline.amazonaws.com",
         {
             "use-artifacts": _artifact_statements(prefix),
-            "read-source": [_source_statement(blueprint, prefix)],
+            "read-source": [_source_statement(blueprint, service)],
             "run-build": [iam.allow([codebuild.StartBuild, codebuild.BatchGetBuilds],
                                     [GetAtt(f"{prefix}BuildProject", "Arn")])],
             "deploy": _deploy_statements(blueprint, service),
@@ -346,7 +346,6 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
 
 
 def _source_action(blueprint: Blueprint, service: Service) -> Actions:
-    prefix = service.logical_name
     source = blueprint.pipeline.source
     if uses_codecommit(blueprint):
         # Change detection comes from the EventBridge rule (_add_source_trigger), never from polling.
@@ -354,7 +353,7 @@ def _source_action(blueprint: Blueprint, service: Service) -> Actions:
             Name="Source",
             ActionTypeId=ActionTypeId(Category="Source", Owner="AWS", Provider="CodeCommit", Version="1"),
             OutputArtifacts=[OutputArtifacts(Name=SOURCE_ARTIFACT)],
-            Configuration={"RepositoryName": Ref(f"{prefix}SourceRepositoryName"),
+            Configuration={"RepositoryName": Ref(contracts.of_service(service, "SourceRepositoryName")),
                            "BranchName": blueprint.pipeline.branch, "PollForSourceChanges": False,
                            "OutputArtifactFormat": "CODE_ZIP"},
         )
@@ -368,12 +367,12 @@ def _source_action(blueprint: Blueprint, service: Service) -> Actions:
     )
 
 
-def _source_statement(blueprint: Blueprint, prefix: str) -> Statement:
+def _source_statement(blueprint: Blueprint, service: Service) -> Statement:
     connection_arn = blueprint.pipeline.source.connection_arn
     if connection_arn is None:
         return iam.allow([codecommit.GetBranch, codecommit.GetCommit, codecommit.GetRepository,
                           codecommit.UploadArchive, codecommit.GetUploadArchiveStatus, codecommit.CancelUploadArchive],
-                         [Ref(f"{prefix}SourceRepositoryArn")])
+                         [Ref(contracts.of_service(service, "SourceRepositoryArn"))])
     # Connections carry the service prefix of their ARN: codestar-connections, or codeconnections for new ones.
     return iam.allow([Action(connection_arn.split(":")[2], "UseConnection")], [connection_arn])
 
@@ -389,7 +388,7 @@ def _deploy_statements(blueprint: Blueprint, service: Service) -> list[Statement
                   [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")]),
         # CodeDeployToECS registers the rendered taskdef.json as a new revision of the service's family.
         iam.allow([ecs.RegisterTaskDefinition], [revisions]),
-        _pass_task_roles(prefix),
+        _pass_task_roles(service),
     ]
     if blueprint.tags:
         # taskdef.json carries the blueprint's tags, and ECS authorizes tags given at registration as
@@ -413,7 +412,7 @@ def _add_source_trigger(template: Template, blueprint: Blueprint, service: Servi
         EventPattern={
             "source": ["aws.codecommit"],
             "detail-type": ["CodeCommit Repository State Change"],
-            "resources": [Ref(f"{prefix}SourceRepositoryArn")],
+            "resources": [Ref(contracts.of_service(service, "SourceRepositoryArn"))],
             "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"],
                        "referenceName": [blueprint.pipeline.branch]},
         },
@@ -424,12 +423,12 @@ def _add_source_trigger(template: Template, blueprint: Blueprint, service: Servi
 
 def _add_outputs(template: Template, service: Service) -> None:
     prefix = service.logical_name
-    add_output(template, f"{prefix}PipelineName", Ref(f"{prefix}Pipeline"), f"Delivery pipeline of {service.name}")
-    add_output(template, f"{prefix}BuildProjectName", Ref(f"{prefix}BuildProject"),
+    add_output(template, contracts.of_service(service, "PipelineName"), Ref(f"{prefix}Pipeline"), f"Delivery pipeline of {service.name}")
+    add_output(template, contracts.of_service(service, "BuildProjectName"), Ref(f"{prefix}BuildProject"),
                f"CodeBuild project of {service.name}")
-    add_output(template, f"{prefix}CodeDeployApplicationName", Ref(f"{prefix}CodeDeployApplication"),
+    add_output(template, contracts.of_service(service, "CodeDeployApplicationName"), Ref(f"{prefix}CodeDeployApplication"),
                f"CodeDeploy application of {service.name}")
-    add_output(template, f"{prefix}DeploymentGroupName", Ref(f"{prefix}DeploymentGroup"),
+    add_output(template, contracts.of_service(service, "DeploymentGroupName"), Ref(f"{prefix}DeploymentGroup"),
                f"CodeDeploy deployment group of {service.name}")
 
 
@@ -441,9 +440,10 @@ def _artifact_statements(prefix: str) -> list[Statement]:
     ]
 
 
-def _pass_task_roles(prefix: str) -> Statement:
+def _pass_task_roles(service: Service) -> Statement:
     """iam:PassRole for the service's two task roles, and only to ECS tasks."""
-    return iam.allow([iam_actions.PassRole], [Ref(f"{prefix}ExecutionRoleArn"), Ref(f"{prefix}TaskRoleArn")],
+    roles = [Ref(contracts.of_service(service, "ExecutionRoleArn")), Ref(contracts.of_service(service, "TaskRoleArn"))]
+    return iam.allow([iam_actions.PassRole], roles,
                      condition=Condition(StringEquals({"iam:PassedToService": ECS_TASKS_PRINCIPAL})))
 
 

@@ -21,6 +21,7 @@ from troposphere.codecommit import Repository as CodeCommitRepository
 from troposphere.ecr import EncryptionConfiguration, ImageScanningConfiguration, LifecyclePolicy, Repository
 
 from cfngen.blueprint import Blueprint, Service
+from cfngen.builders import contracts
 from cfngen.builders.base import add_output, new_template
 from cfngen.synth.suppress import skip_check
 from cfngen.synth._stack import NestedStack
@@ -76,9 +77,9 @@ def _add_image_repository(template: Template, blueprint: Blueprint, service: Ser
     ))
     skip_check(repository, "CKV_AWS_136", "images are encrypted at rest with ECR's AES-256 service key; "
                                           "a customer-managed key would add cost and key policy coupling to every puller")
-    add_output(template, f"{prefix}RepositoryName", Ref(repository), f"ECR repository of {service.name}")
-    add_output(template, f"{prefix}RepositoryArn", GetAtt(repository, "Arn"), f"ECR repository ARN of {service.name}")
-    add_output(template, f"{prefix}RepositoryUri", GetAtt(repository, "RepositoryUri"),
+    add_output(template, contracts.of_service(service, "RepositoryName"), Ref(repository), f"ECR repository of {service.name}")
+    add_output(template, contracts.of_service(service, "RepositoryArn"), GetAtt(repository, "Arn"), f"ECR repository ARN of {service.name}")
+    add_output(template, contracts.of_service(service, "RepositoryUri"), GetAtt(repository, "RepositoryUri"),
                f"ECR repository URI of {service.name}")
 
 
@@ -92,7 +93,7 @@ def _add_source_repository(template: Template, blueprint: Blueprint, service: Se
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     ))
-    add_output(template, f"{prefix}SourceRepositoryName", GetAtt(repository, "Name"),
+    add_output(template, contracts.of_service(service, "SourceRepositoryName"), GetAtt(repository, "Name"),
                f"CodeCommit repository of {service.name}")
-    add_output(template, f"{prefix}SourceRepositoryArn", GetAtt(repository, "Arn"),
+    add_output(template, contracts.of_service(service, "SourceRepositoryArn"), GetAtt(repository, "Arn"),
                f"CodeCommit repository ARN of {service.name}")

@@ -40,14 +40,14 @@ from troposphere.ecs import Service as EcsService
 from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint, Service
-from cfngen.builders import iam, load_balancer
+from cfngen.builders import contracts
+from cfngen.builders import iam
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
     container_name,
     execution_role_id,
     family,
-    image_parameter,
     log_group_id,
     task_definition,
     task_definition_id,
@@ -87,28 +87,27 @@ def build(blueprint: Blueprint, service: Service) -> Template:
 
 
 def _load_balancer_security_group(blueprint: Blueprint, service: Service) -> str:
-    return load_balancer.output_name(blueprint.load_balancer_of(service), "SecurityGroupId")
+    return contracts.of_load_balancer(blueprint.load_balancer_of(service), "SecurityGroupId")
 
 
 def _add_parameters(template: Template, blueprint: Blueprint, service: Service) -> None:
-    prefix = service.logical_name
-    add_parameter(template, "ClusterName", "String", "ECS cluster the service runs in")
-    add_parameter(template, "CapacityProviderName", "String", "Capacity provider the tasks are placed with")
-    add_parameter(template, "VpcId", "AWS::EC2::VPC::Id", "VPC of the tasks")
-    add_parameter(template, "PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>", "Subnets of the tasks, one per AZ")
+    add_parameter(template, contracts.CLUSTER_NAME, "String", "ECS cluster the service runs in")
+    add_parameter(template, contracts.CAPACITY_PROVIDER_NAME, "String", "Capacity provider the tasks are placed with")
+    add_parameter(template, contracts.VPC_ID, "AWS::EC2::VPC::Id", "VPC of the tasks")
+    add_parameter(template, contracts.PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Subnets of the tasks, one per AZ")
     add_parameter(template, _load_balancer_security_group(blueprint, service), "AWS::EC2::SecurityGroup::Id",
                   "Security group of the load balancer, the only source the tasks admit")
-    add_parameter(template, f"{prefix}BlueTargetGroupArn", "String", "Target group the service starts behind")
-    add_parameter(template, f"{prefix}RepositoryArn", "String", "ECR repository the service's images come from")
-    add_parameter(template, "LogsKmsKeyArn", "String", "KMS key that encrypts the log group")
-    add_parameter(template, image_parameter(service), "String",
+    add_parameter(template, contracts.of_service(service, "BlueTargetGroupArn"), "String", "Target group the service starts behind")
+    add_parameter(template, contracts.of_service(service, "RepositoryArn"), "String", "ECR repository the service's images come from")
+    add_parameter(template, contracts.LOGS_KMS_KEY_ARN, "String", "KMS key that encrypts the log group")
+    add_parameter(template, contracts.image_parameter(service), "String",
                   f"Image of the first deployment of {service.name}; later images arrive through its pipeline",
                   Default=service.image or PLACEHOLDER_IMAGE)
     if service.database:
-        add_parameter(template, "DatabaseEndpoint", "String", "Writer endpoint of the database")
-        add_parameter(template, "DatabasePort", "Number", "Port of the database")
-        add_parameter(template, "DatabaseSecretArn", "String", "Secret holding the database's username and password")
-        add_parameter(template, "DatabaseSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
+        add_parameter(template, contracts.DATABASE_ENDPOINT, "String", "Writer endpoint of the database")
+        add_parameter(template, contracts.DATABASE_PORT, "Number", "Port of the database")
+        add_parameter(template, contracts.DATABASE_SECRET_ARN, "String", "Secret holding the database's username and password")
+        add_parameter(template, contracts.DATABASE_SECURITY_GROUP_ID, "AWS::EC2::SecurityGroup::Id",
                       "Security group of the database")
 
 
@@ -116,22 +115,21 @@ def _add_log_group(template: Template, blueprint: Blueprint, service: Service) -
     template.add_resource(LogGroup(
         log_group_id(service),
         RetentionInDays=blueprint.logs.retention_days,
-        KmsKeyId=Ref("LogsKmsKeyArn"),
+        KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     ))
 
 
 def _add_roles(template: Template, service: Service) -> None:
-    prefix = service.logical_name
     statements = [
         iam.allow([ecr.GetAuthorizationToken], ["*"]),
         iam.allow([ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
-                  [Ref(f"{prefix}RepositoryArn")]),
+                  [Ref(contracts.of_service(service, "RepositoryArn"))]),
         iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group_id(service), "Arn")]),
     ]
     if service.database:
-        statements.append(iam.allow([secretsmanager.GetSecretValue], [Ref("DatabaseSecretArn")]))
+        statements.append(iam.allow([secretsmanager.GetSecretValue], [Ref(contracts.DATABASE_SECRET_ARN)]))
     template.add_resource(iam.service_role(
         execution_role_id(service), "ecs-tasks.amazonaws.com", {"start-tasks": statements},
         description=f"ECS starting {service.name} tasks: its image repository, its log group"
@@ -147,7 +145,7 @@ def _add_task_security_group(template: Template, blueprint: Blueprint, service: 
     template.add_resource(SecurityGroup(
         f"{service.logical_name}TaskSecurityGroup",
         GroupDescription=f"{blueprint.name} {service.name} tasks: container port from the load balancer only",
-        VpcId=Ref("VpcId"),
+        VpcId=Ref(contracts.VPC_ID),
         SecurityGroupIngress=[SecurityGroupRule(
             IpProtocol="tcp", FromPort=service.port, ToPort=service.port,
             SourceSecurityGroupId=Ref(_load_balancer_security_group(blueprint, service)),
@@ -162,10 +160,10 @@ def _add_database_access(template: Template, service: Service) -> None:
     # to that group. The database never needs to know the services, and removing a service removes its rule.
     template.add_resource(SecurityGroupIngress(
         f"{service.logical_name}DatabaseIngress",
-        GroupId=Ref("DatabaseSecurityGroupId"),
+        GroupId=Ref(contracts.DATABASE_SECURITY_GROUP_ID),
         IpProtocol="tcp",
-        FromPort=Ref("DatabasePort"),
-        ToPort=Ref("DatabasePort"),
+        FromPort=Ref(contracts.DATABASE_PORT),
+        ToPort=Ref(contracts.DATABASE_PORT),
         SourceSecurityGroupId=Ref(f"{service.logical_name}TaskSecurityGroup"),
         Description=f"MySQL from the {service.name} tasks",
     ))
@@ -179,17 +177,17 @@ def _add_service(template: Template, blueprint: Blueprint, service: Service) -> 
         # revision this stack registers the one ECS resolves the family to at creation.
         DependsOn=[task_definition_id(service)],
         ServiceName=service.name,
-        Cluster=Ref("ClusterName"),
+        Cluster=Ref(contracts.CLUSTER_NAME),
         TaskDefinition=family(blueprint, service),
         DeploymentController=DeploymentController(Type="CODE_DEPLOY"),
         DesiredCount=service.desired_count,
-        CapacityProviderStrategy=[CapacityProviderStrategyItem(CapacityProvider=Ref("CapacityProviderName"), Weight=1)],
+        CapacityProviderStrategy=[CapacityProviderStrategyItem(CapacityProvider=Ref(contracts.CAPACITY_PROVIDER_NAME), Weight=1)],
         PlacementStrategies=[PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
                              PlacementStrategy(Type="spread", Field="instanceId")],
         LoadBalancers=[ServiceLoadBalancer(ContainerName=container_name(service), ContainerPort=service.port,
-                                           TargetGroupArn=Ref(f"{prefix}BlueTargetGroupArn"))],
+                                           TargetGroupArn=Ref(contracts.of_service(service, "BlueTargetGroupArn")))],
         NetworkConfiguration=NetworkConfiguration(AwsvpcConfiguration=AwsvpcConfiguration(
-            Subnets=Ref("PrivateSubnetIds"),
+            Subnets=Ref(contracts.PRIVATE_SUBNET_IDS),
             SecurityGroups=[Ref(f"{prefix}TaskSecurityGroup")],
             AssignPublicIp="DISABLED",
         )),
@@ -226,13 +224,13 @@ def _add_auto_scaling(template: Template, service: Service) -> None:
 
 def _add_outputs(template: Template, service: Service) -> None:
     prefix = service.logical_name
-    add_output(template, f"{prefix}ServiceName", GetAtt(service_id(service), "Name"), f"ECS service name of {service.name}")
-    add_output(template, f"{prefix}ServiceArn", Ref(service_id(service)), f"ECS service ARN of {service.name}")
-    add_output(template, f"{prefix}TaskSecurityGroupId", GetAtt(f"{prefix}TaskSecurityGroup", "GroupId"),
+    add_output(template, contracts.of_service(service, "ServiceName"), GetAtt(service_id(service), "Name"), f"ECS service name of {service.name}")
+    add_output(template, contracts.of_service(service, "ServiceArn"), Ref(service_id(service)), f"ECS service ARN of {service.name}")
+    add_output(template, contracts.of_service(service, "TaskSecurityGroupId"), GetAtt(f"{prefix}TaskSecurityGroup", "GroupId"),
                f"Security group of the {service.name} tasks")
-    add_output(template, f"{prefix}ExecutionRoleArn", GetAtt(execution_role_id(service), "Arn"),
+    add_output(template, contracts.of_service(service, "ExecutionRoleArn"), GetAtt(execution_role_id(service), "Arn"),
                f"Task execution role of {service.name}")
-    add_output(template, f"{prefix}TaskRoleArn", GetAtt(task_role_id(service), "Arn"), f"Task role of {service.name}")
-    add_output(template, f"{prefix}LogGroupName", Ref(log_group_id(service)), f"Log group of {service.name}")
-    add_output(template, f"{prefix}TaskDefinitionArn", Ref(task_definition_id(service)),
+    add_output(template, contracts.of_service(service, "TaskRoleArn"), GetAtt(task_role_id(service), "Arn"), f"Task role of {service.name}")
+    add_output(template, contracts.of_service(service, "LogGroupName"), Ref(log_group_id(service)), f"Log group of {service.name}")
+    add_output(template, contracts.of_service(service, "TaskDefinitionArn"), Ref(task_definition_id(service)),
                f"Task definition revision of {service.name}'s first deployment (later ones come from its pipeline)")

@@ -34,6 +34,7 @@ from troposphere.ecs import (
 )
 
 from cfngen.blueprint import Blueprint, Service
+from cfngen.builders import contracts
 from cfngen.builders.base import tagged
 
 # Listens for HTTP on $HTTP_PORT and answers every path with 200; runs as uid 1000, writes nothing to its
@@ -76,11 +77,6 @@ def container_name(service: Service) -> str:
     return service.name
 
 
-def image_parameter(service: Service) -> str:
-    """The root parameter holding the image of the service's first deployment: "{Svc}Image"."""
-    return f"{service.logical_name}Image"
-
-
 def task_definition_id(service: Service) -> str:
     """Logical id of the service's task definition."""
     return f"{service.logical_name}TaskDefinition"
@@ -105,10 +101,10 @@ def stack_values(service: Service) -> TaskDefinitionValues:
     """The values inside the service stack: its image parameter, its roles and log group, the database's outputs."""
     database = {}
     if service.database:
-        database = {"database_host": Ref("DatabaseEndpoint"), "database_port": Ref("DatabasePort"),
-                    "database_secret_arn": Ref("DatabaseSecretArn")}
+        database = {"database_host": Ref(contracts.DATABASE_ENDPOINT), "database_port": Ref(contracts.DATABASE_PORT),
+                    "database_secret_arn": Ref(contracts.DATABASE_SECRET_ARN)}
     return TaskDefinitionValues(
-        image=Ref(image_parameter(service)),
+        image=Ref(contracts.image_parameter(service)),
         execution_role_arn=GetAtt(execution_role_id(service), "Arn"),
         task_role_arn=GetAtt(task_role_id(service), "Arn"),
         log_group_name=Ref(log_group_id(service)),

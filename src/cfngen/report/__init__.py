@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cfngen.linting import Finding, lint
 from cfngen.report._template_diff import read_templates
-from cfngen.report import access, checks, cost, diagram, exposure, quotas, safety
+from cfngen.report import access, checks, cost, data_safety, diagram, exposure, quotas
 from cfngen.report.changes import Changes, compare
 from cfngen.report.document import Report
 from cfngen.report.model import TemplateSet
@@ -69,7 +69,7 @@ def assemble(
         diagram=diagram.build(templates, highlighted=highlighted),
         exposure=found_exposure,
         access=access.analyse(templates),
-        safety=safety.analyse(templates),
+        safety=data_safety.analyse(templates),
         checks=checks.analyse(templates, findings, scan),
         cost=cost.estimate(templates),
         quotas=quotas.analyse(templates),

@@ -27,7 +27,7 @@ from cfngen.report.diagram import Diagram
 from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
 from cfngen.report.quotas import NEAR, QuotaUse
-from cfngen.report.safety import Safety
+from cfngen.report.data_safety import Safety
 
 MERMAID_SCRIPT = "mermaid.min.js"
 

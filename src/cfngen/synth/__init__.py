@@ -1,11 +1,12 @@
 """Synthesis, the second stage: a Blueprint -> a ``StackSet`` of nested templates.
 
 ``_stack`` holds the stack model every builder returns (``NestedStack``, the
-per-stack quotas, the generated mark); it sits below ``cfngen.builders`` (one module
-per nested stack), which synthesis runs. ``_stackset`` runs the builders in wiring order, wires each
-child's parameters to an earlier child's outputs through the root, groups
-service stacks when the root outgrows its quotas, and renders and writes the
-files (``_yamldump``). ``suppress`` writes reasoned check suppressions into a
+per-stack quotas, the generated mark); it sits below ``cfngen.builders`` (one
+module per nested stack), which synthesis runs. ``_stackset`` runs them in
+wiring order; ``_wiring`` wires each child's parameters to an earlier child's
+outputs through the root; ``_grouping`` moves service stacks into group stacks
+when the root outgrows its quotas; ``_writing`` renders (``_yamldump``) and
+writes the files. ``suppress`` writes reasoned check suppressions into a
 resource's metadata.
 """
 
