@@ -162,7 +162,7 @@ def summary(missing: Mapping[str, Iterable[str]]) -> str:
     """The lines that tell a user what the emulator did not really create."""
     if not missing:
         return "the local emulator created every resource"
-    lines = ["not emulated (placeholders, placeholder attribute values or old versions; on AWS they are real):"]
+    lines = ["not emulated (placeholders or placeholder attribute values; on AWS they are real):"]
     lines += [f"  {resource_type}: {', '.join(where)}" for resource_type, where in missing.items()]
     return "\n".join(lines)
 
