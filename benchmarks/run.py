@@ -183,8 +183,10 @@ def _sizes(text: str) -> list[int]:
 def generate_blueprint(directory: Path, services: int) -> Path:
     """Write a blueprint with `services` services into `directory`; returns its path.
 
-    The platform is the example blueprint's; every service is services/service-a
-    under its own name, with its own container and listener ports.
+    The platform is the example blueprint's, its cluster grown so that the load's
+    preflight can place the tasks (an m5.2xlarge with ENI trunking holds 32 of
+    service-a's 256-CPU-unit tasks); every service is services/service-a under
+    its own name, with its own container and listener ports.
     """
     base = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     shape = yaml.safe_load(SERVICE_SHAPE.read_text(encoding="utf-8"))
@@ -197,7 +199,10 @@ def generate_blueprint(directory: Path, services: int) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(service, sort_keys=False), encoding="utf-8")
         entries.append(f"services/{name}/service.yaml")
-    blueprint = {**base, "name": f"bench-{services}", "services": entries}
+    tasks = (services + 1) * shape["desired_count"]  # every service's, and a blue/green deployment's second set
+    cluster = {**base["cluster"], "instance_type": "m5.2xlarge", "awsvpc_trunking": True,
+               "max_size": max(base["cluster"]["max_size"], -(-tasks // 32))}
+    blueprint = {**base, "name": f"bench-{services}", "cluster": cluster, "services": entries}
     path = directory / "blueprint.yaml"
     path.write_text(yaml.safe_dump(blueprint, sort_keys=False), encoding="utf-8")
     return path

@@ -73,7 +73,7 @@ def test_pass_role_only_for_the_roles_created_and_the_services_that_trust_them(d
                       for service in [item["Principal"]["Service"]] for service in
                       (service if isinstance(service, list) else [service])})
     assert trusted  # the flow logs role, at least
-    role = f"arn:aws:iam::{ACCOUNT}:role/microservices-dev-Network-ABC-FlowLogRole-XYZ"
+    role = f"arn:aws:iam::{ACCOUNT}:role/microservices-dev/microservices-dev-Network-ABC-FlowLogRole-XYZ"
     for service in trusted:
         assert allowed(document, "iam:PassRole", role, **{"iam:PassedToService": service})
     assert not allowed(document, "iam:PassRole", role, **{"iam:PassedToService": "lambda.amazonaws.com"})

@@ -97,3 +97,83 @@ def test_unknown_command_is_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit) as exit_info:
         main(["synthesise"])
     assert exit_info.value.code == 2
+
+
+MINIMAL = ROOT / "tests" / "blueprints" / "minimal.yaml"
+
+
+def _one_line_usage_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if not line.startswith("warning: ")]  # preflight warnings
+    assert "Traceback" not in err and len(lines) == 1 and lines[0].startswith("cfngen: error: "), err
+    return lines[0]
+
+
+def test_synth_to_an_existing_file_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "templates"
+    target.write_text("not a folder\n")
+    assert main(["synth", str(MINIMAL), "-o", str(target)]) == 2
+    assert "is not a directory" in _one_line_usage_error(capsys)
+    assert target.read_text() == "not a folder\n"
+
+
+def test_synth_to_a_path_that_cannot_be_made_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("")
+    assert main(["synth", str(MINIMAL), "-o", str(tmp_path / "file" / "templates")]) == 2
+    assert "cannot write the templates to" in _one_line_usage_error(capsys)
+
+
+def test_synth_never_overwrites_a_file_it_did_not_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`-o .` next to a blueprint called network.yaml overwrote the blueprint with a template."""
+    blueprint = tmp_path / "network.yaml"
+    shutil.copy(MINIMAL, blueprint)
+    before = blueprint.read_text()
+    assert main(["synth", str(blueprint), "-o", str(tmp_path)]) == 2
+    assert f"{blueprint}: is not a template cfngen generated; refusing to overwrite it" in _one_line_usage_error(capsys)
+    assert blueprint.read_text() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["network.yaml"]
+
+
+def test_synth_in_one_format_removes_the_other_formats_generated_files(tmp_path: Path) -> None:
+    assert main(["synth", str(MINIMAL), "-o", str(tmp_path)]) == 0
+    mine = tmp_path / "notes.json"
+    mine.write_text('{"hand": "written"}\n')
+    assert main(["synth", str(MINIMAL), "-o", str(tmp_path), "--format", "json"]) == 0
+    assert not list(tmp_path.glob("*.yaml"))
+    assert mine.exists()
+    assert main(["synth", str(MINIMAL), "-o", str(tmp_path)]) == 0
+    assert sorted(path.name for path in tmp_path.glob("*.json")) == ["notes.json"]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_lint_directory_uses_the_region_recorded_by_synth(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["synth", str(DEMO), "-o", str(tmp_path), "--format", fmt]) == 0  # the demo is in us-west-2
+    regions: list[str] = []
+
+    def record(paths: object, *, region: str, **options: object) -> list[object]:
+        regions.append(region)
+        return []
+
+    monkeypatch.setattr("cfngen.cli.lint.lint_paths", record)
+    assert main(["lint", str(tmp_path)]) == 0
+    assert main(["lint", str(tmp_path), "--region", "eu-west-1"]) == 0
+    assert regions == ["us-west-2", "eu-west-1"]
+
+
+def test_synth_and_lint_print_preflight_warnings_and_exit_0(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The demo's two services may scale to 10 tasks each; its 6 t3.small instances hold 12."""
+    assert main(["synth", str(DEMO), "-o", str(tmp_path)]) == 0
+    assert "warning: cluster.max_size: the services cannot all scale to scaling.max" in capsys.readouterr().err
+    assert main(["lint", str(DEMO)]) == 0
+    assert "warning: cluster.max_size:" in capsys.readouterr().err
+
+
+def test_local_aws_port_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["local-aws", "--port", "70000"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "expected a port number from 0 (any free port) to 65535, found '70000'" in err
+    assert "Traceback" not in err

@@ -53,6 +53,7 @@ def _expect_plan(stubber: Stubber) -> None:
     stubber.add_response("describe_stacks", recorded.stack("UPDATE_COMPLETE"), {"StackName": "shop"})
     stubber.add_response("create_change_set", {"Id": recorded.ROOT_CHANGE_SET, "StackId": recorded.ROOT}, {
         "StackName": "shop", "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "IncludeNestedStacks": True,
+        "ImportExistingResources": True,
         "Capabilities": ["CAPABILITY_AUTO_EXPAND", "CAPABILITY_IAM"], "Parameters": [],
         "Tags": [{"Key": "Project", "Value": "shop"}], "Description": ANY, "TemplateURL": CHILD_URL.format("r" * 64)})
     stubber.add_response("describe_change_set", recorded.ROOT_PAGE_1, {"ChangeSetName": recorded.ROOT_CHANGE_SET})

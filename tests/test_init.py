@@ -84,3 +84,20 @@ def test_prompts_ask_for_what_flags_omit_and_insist_on_valid_answers(
     (service,) = blueprint.services
     assert (service.name, service.port, service.database) == ("ledger", 7000, True)
     assert service.health_check is not None and service.health_check.path == "/status"
+
+
+def test_end_of_input_at_a_prompt_is_bad_input_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", TerminalInput(""))  # Ctrl-D at the first prompt
+    assert main(["init", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no answer given (end of input); nothing was written" in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_init_into_a_folder_that_cannot_be_made_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("")
+    assert main(["init", str(tmp_path / "file" / "project"), "--name", "shop", "--no-input"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write into {tmp_path / 'file' / 'project'}" in err and err.count("\n") == 1

@@ -55,7 +55,7 @@ name: shop-dev
 tags:
   Environment: dev
 cluster:
-  max_size: 3
+  max_size: 4
 services:
   - name: web
     environment:
@@ -69,7 +69,7 @@ services:
     assert blueprint.name == "shop-dev"
     assert blueprint.region == "us-west-2"
     assert blueprint.tags == {"Project": "shop", "Environment": "dev"}
-    assert (blueprint.cluster.min_size, blueprint.cluster.max_size) == (2, 3)
+    assert (blueprint.cluster.min_size, blueprint.cluster.max_size) == (2, 4)
     assert [service.name for service in blueprint.services] == ["web", "api", "worker"]
     assert blueprint.service("web").environment == {"LOG_LEVEL": "debug", "FEATURE": "on"}
     assert blueprint.service("web").port == 8080

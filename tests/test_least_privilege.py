@@ -3,7 +3,8 @@
 Fails on: `Action: "*"` or `service:*`; NotAction/NotResource; `Resource: "*"` on an
 action outside iam.ACTIONS_WITHOUT_RESOURCE_LEVEL; iam:PassRole without named
 roles and an iam:PassedToService condition; a trust policy with anything but one
-service principal.
+service principal; a trust policy whose aws:SourceAccount condition is there for a service that does not
+document sending the key (the role could never be assumed), or missing for one that does.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from cfngen import Blueprint, load_blueprint, synthesize
-from cfngen.builders.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL
+from cfngen.builders.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL, SOURCE_ACCOUNT_DOCUMENTED
 from cfngen.facts.iam import PolicyDocument, element_values, policy_documents, wildcard_findings
 from tests.conftest import EXAMPLES
 
@@ -70,6 +71,11 @@ def _trust_problems(policy: PolicyDocument, statement: Mapping[str, Any]) -> lis
         found.append(f"trusts {json.dumps(principal)}; expected exactly one service principal")
     if [action for _, action in element_values(statement, "Action", ())] != ["sts:AssumeRole"]:
         found.append("a trust policy allows sts:AssumeRole and nothing else")
+    guarded = "aws:SourceAccount" in json.dumps(statement.get("Condition", {}))
+    documented = all(service in SOURCE_ACCOUNT_DOCUMENTED for service in services)
+    if guarded != documented:
+        found.append(f"{services}: aws:SourceAccount {'present' if guarded else 'missing'}, but the service "
+                     f"{'does not document sending it' if guarded else 'documents sending it'}")
     return found
 
 
@@ -111,6 +117,41 @@ def test_pipeline_roles_pass_only_the_services_task_roles() -> None:
         assert execution_role.endswith("ExecutionRoleArn") and task_role.endswith("TaskRoleArn")
 
 
+def _role_statements(stack: str, role_suffix: str) -> list[Mapping[str, Any]]:
+    return [statement for name, policy in _policies() if f"/{stack}-" in name and policy.kind != "trust"
+            and policy.resource.endswith(role_suffix) for _, statement in policy.statements()]
+
+
+def test_the_build_cannot_write_the_artifact_the_deploy_stage_reads() -> None:
+    """The build runs the service's code: it writes its own output folder only, never the source artifact that
+    holds taskdef.json and appspec.yaml, and reads nothing but that source artifact."""
+    statements = _role_statements("pipeline", "BuildRole")
+    assert statements
+    for statement in statements:
+        actions = [action for _, action in element_values(statement, "Action", ())]
+        resources = [json.dumps(resource) for _, resource in element_values(statement, "Resource", ())]
+        if "s3:PutObject" in actions:
+            assert actions == ["s3:PutObject"] and len(resources) == 1 and "/BuildOutpu/*" in resources[0]
+        if "s3:GetObject" in actions:
+            assert len(resources) == 1 and "/SourceOutp/*" in resources[0]
+
+
+def test_the_pipeline_registers_no_privileged_task_definition() -> None:
+    registers = [statement for statement in _role_statements("pipeline", "PipelineRole")
+                 if "ecs:RegisterTaskDefinition" in statement["Action"]]
+    assert registers
+    for statement in registers:
+        assert statement["Condition"] == {"BoolIfExists": {"ecs:privileged": "false"}}
+
+
+@pytest.mark.parametrize("name", sorted(name for name in TEMPLATES if name.endswith("/cluster.yaml")))
+def test_container_instances_refuse_privileged_containers(name: str) -> None:
+    (launch_template,) = [resource for resource in TEMPLATES[name]["Resources"].values()
+                          if resource["Type"] == "AWS::EC2::LaunchTemplate"]
+    user_data = json.dumps(launch_template["Properties"]["LaunchTemplateData"]["UserData"])
+    assert "ECS_DISABLE_PRIVILEGED=true" in user_data
+
+
 def _policy(statement: dict[str, Any], *, key: str = "PolicyDocument",
             resource_type: str = "AWS::IAM::ManagedPolicy") -> PolicyDocument:
     document = {"Version": "2012-10-17", "Statement": [statement]}
@@ -135,6 +176,13 @@ BAD_POLICIES = {
                                                                                 "ecs.amazonaws.com"]},
                                    "Action": "sts:AssumeRole"}, key="AssumeRolePolicyDocument",
                                   resource_type="AWS::IAM::Role"),
+    "trust a service on a key it does not send": _policy(
+        {"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}, key="AssumeRolePolicyDocument",
+        resource_type="AWS::IAM::Role"),
+    "trust a service without the key it sends": _policy(
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        key="AssumeRolePolicyDocument", resource_type="AWS::IAM::Role"),
     "trust everyone": _policy({"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
                               key="AssumeRolePolicyDocument", resource_type="AWS::IAM::Role"),
 }
@@ -143,6 +191,17 @@ BAD_POLICIES = {
 @pytest.mark.parametrize("name", sorted(BAD_POLICIES))
 def test_each_pattern_is_caught(name: str) -> None:
     assert problems(BAD_POLICIES[name]) != []
+
+
+def test_each_source_account_principal_cites_its_documentation() -> None:
+    """The condition is kept only where an AWS page says the service sends the key; the page is named beside it."""
+    for service, page in SOURCE_ACCOUNT_DOCUMENTED.items():
+        assert service.endswith(".amazonaws.com") and page.startswith("https://docs.aws.amazon.com/"), service
+    trusted = {policy.document["Statement"][0]["Principal"]["Service"][0] for _, policy in _policies()
+               if policy.kind == "trust"}
+    assert {"ec2.amazonaws.com", "codepipeline.amazonaws.com", "monitoring.rds.amazonaws.com"} <= trusted
+    assert not {"ec2.amazonaws.com", "codepipeline.amazonaws.com", "monitoring.rds.amazonaws.com"} & set(
+        SOURCE_ACCOUNT_DOCUMENTED), "no AWS page shows these services sending aws:SourceAccount"
 
 
 def test_allow_list_holds_only_actions_without_resource_types() -> None:

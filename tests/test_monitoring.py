@@ -81,7 +81,7 @@ def test_service_alarms_take_their_names_from_the_alarm_names_function() -> None
                    if logical_id.startswith(service.logical_name)}
         assert created == set(service_alarm_names(blueprint, service))
         assert len(created) == len(SERVICE_ALARM_KINDS)
-    assert alarms["WebFrontRunningTasksLowAlarm"]["AlarmName"] == "shop-web-front-running-tasks-low"
+    assert alarms["WebFrontRunningTasksLowAlarm"]["AlarmName"] == "shop--web-front-running-tasks-low"
     all_names = [props["AlarmName"] for props in alarms.values()]
     assert len(all_names) == len(set(all_names))
     assert all(len(name) <= 255 for name in all_names)
@@ -212,7 +212,7 @@ def test_topic_policy_admits_each_publisher_only_from_this_account_and_its_sourc
     sources = statements["EventBridgeRulesPublish"]["Condition"]["ArnEquals"]["aws:SourceArn"]
     assert sorted(source["Fn::Sub"] for source in sources) == [
         f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{name}" for name in names]
-    assert "alarm:shop-*" in statements["CloudWatchAlarmsPublish"]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert "alarm:shop--*" in statements["CloudWatchAlarmsPublish"]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
     assert "budget/shop-monthly" in statements["BudgetsPublish"]["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
     (plain,) = _resources(_build(_blueprint()), "AWS::SNS::TopicPolicy").values()
     assert "BudgetsPublish" not in {statement["Sid"] for statement in plain["PolicyDocument"]["Statement"]}
@@ -227,8 +227,8 @@ def test_email_subscription_only_with_an_alarm_email() -> None:
 def test_failure_rules_match_the_services_pipeline_deployment_and_crashed_tasks() -> None:
     rules = _resources(_build(_blueprint()), "AWS::Events::Rule")
     assert {name: rule["Name"] for name, rule in rules.items()} == {
-        "PipelineFailedRule": "shop-pipeline-failed", "DeploymentFailedRule": "shop-deployment-failed",
-        "TaskStoppedRule": "shop-task-crashed"}
+        "PipelineFailedRule": "shop--pipeline-failed", "DeploymentFailedRule": "shop--deployment-failed",
+        "TaskStoppedRule": "shop--task-crashed"}
     pipeline = rules["PipelineFailedRule"]["EventPattern"]
     assert pipeline["detail"] == {"state": ["FAILED"],
                                   "pipeline": [{"Ref": "ApiPipelineName"}, {"Ref": "WebFrontPipelineName"}]}
@@ -362,9 +362,9 @@ def test_services_of_each_further_load_balancer_get_a_monitoring_stack_of_their_
     assert {"AlarmTopicArn", "ClusterName"} <= set(third["Parameters"]) and "Outputs" not in third
     for props in [*_resources(third, "AWS::CloudWatch::Alarm").values()]:
         assert props["AlarmActions"] == [{"Ref": "AlarmTopicArn"}]
-    assert third["Resources"]["Dashboard"]["Properties"]["DashboardName"] == "big-3"
+    assert third["Resources"]["Dashboard"]["Properties"]["DashboardName"] == "big--dashboard-3"
     names = {rule["Name"] for template in stacks.values() for rule in _resources(template, "AWS::Events::Rule").values()}
-    assert names == {"big-task-crashed", *(f"big-{kind}{suffix}" for kind in ("pipeline-failed", "deployment-failed")
+    assert names == {"big--task-crashed", *(f"big--{kind}{suffix}" for kind in ("pipeline-failed", "deployment-failed")
                                            for suffix in ("", "-2", "-3"))}
     (policy,) = _resources(stacks["monitoring"], "AWS::SNS::TopicPolicy").values()
     statement = next(statement for statement in policy["PolicyDocument"]["Statement"]

@@ -49,8 +49,7 @@ def test_overrides_apply_after_layering_and_can_create_sections(tmp_path: Path) 
 
 def test_a_bad_value_is_reported_against_its_set_argument() -> None:
     assert problems("cluster.max_size=many") == [
-        "--set cluster.max_size=many: cluster.max_size: Input should be a valid integer, "
-        "unable to parse string as an integer, found 'many'"]
+        "--set cluster.max_size=many: cluster.max_size: expected a whole number, found the text 'many'"]
     assert problems("cluster.max_sise=3") == [
         "--set cluster.max_sise=3: cluster.max_sise: unknown key 'max_sise'; did you mean 'max_size'?"]
     # a cross-field rule broken by an override points at the override

@@ -188,7 +188,7 @@ def test_deploy_hooks_take_known_events_and_function_names() -> None:
 def test_alarm_names_are_fixed_per_kind() -> None:
     blueprint = _blueprint()
     assert service_alarm_names(blueprint, blueprint.services[0]) == [
-        "shop-web-cpu-high", "shop-web-memory-high", "shop-web-running-tasks-low", "shop-web-unhealthy-targets"]
+        "shop--web-cpu-high", "shop--web-memory-high", "shop--web-running-tasks-low", "shop--web-unhealthy-targets"]
     with pytest.raises(ValueError, match="unknown alarm kind"):
         service_alarm_name(blueprint, blueprint.services[0], "disk-full")
 
@@ -207,7 +207,7 @@ def test_each_role_trusts_the_one_service_that_assumes_it() -> None:
 
 def test_pipeline_may_tag_only_the_revisions_it_registers_and_only_when_they_carry_tags() -> None:
     tagged = Blueprint.model_validate({**_blueprint().model_dump(), "tags": {"CostCenter": "cc-7"}})
-    revisions = {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/shop-web:*"}
+    revisions = {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/shop--web:*"}
     (tagging,) = [statement for statement in _statements(_template(tagged), "WebPipelineRole")
                   if "ecs:TagResource" in statement["Action"]]
     assert tagging["Action"] == ["ecs:TagResource"] and tagging["Resource"] == [revisions]

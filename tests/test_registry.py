@@ -41,7 +41,7 @@ def test_image_repository_scans_keeps_tags_immutable_and_the_newest_images() -> 
 
 def test_codecommit_by_default_and_none_with_a_connection() -> None:
     default = _template()
-    assert default["Resources"]["WebSourceRepository"]["Properties"]["RepositoryName"] == "shop-web"
+    assert default["Resources"]["WebSourceRepository"]["Properties"]["RepositoryName"] == "shop--web"
     assert {"WebSourceRepositoryName", "WebSourceRepositoryArn"} <= set(default["Outputs"])
     connected = _template(source={"connection_arn": CONNECTION, "repository": "example/web"})
     assert "WebSourceRepository" not in connected["Resources"]

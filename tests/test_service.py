@@ -78,7 +78,7 @@ def test_service_names_the_task_definition_family_not_a_revision() -> None:
     blueprint, template = _build()
     service_body = next(body for body in template["Resources"].values() if body["Type"] == "AWS::ECS::Service")
     family = _of_type(template, "AWS::ECS::TaskDefinition")["Family"]
-    assert family == "unit-web"
+    assert family == "unit--web"
     assert service_body["Properties"]["TaskDefinition"] == family
     assert service_body["DependsOn"] == ["WebTaskDefinition"]
 

@@ -62,7 +62,7 @@ def test_taskdef_is_the_service_stacks_task_definition_with_the_image_placeholde
     stack = service_stack.build(blueprint, service).to_dict()
     (properties,) = [resource["Properties"] for resource in stack["Resources"].values()
                      if resource["Type"] == "AWS::ECS::TaskDefinition"]
-    assert request["family"] == properties["Family"] == "microservices-demo-service-a"
+    assert request["family"] == properties["Family"] == "microservices-demo--service-a"
     assert request["cpu"] == properties["Cpu"] and request["memory"] == properties["Memory"]
     (container,) = request["containerDefinitions"]
     (stack_container,) = properties["ContainerDefinitions"]

@@ -25,7 +25,7 @@ from cfngen._version import __version__
 if _typing.TYPE_CHECKING:
     from cfngen.blueprint import Blueprint, Service, load_blueprint
     from cfngen.extras._ci_policy import CiPolicy, ci_policy
-    from cfngen.deploy import Deployer, Outcome, Package, Plan, ResourceChange
+    from cfngen.deploy import Deployer, DriftReport, Outcome, Package, Plan, ResourceChange, Teardown
     from cfngen.report._template_diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
     from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
     from cfngen.linting import Finding, lint
@@ -39,7 +39,7 @@ if _typing.TYPE_CHECKING:
 _SOURCES = {name: module for module, names in {
     "cfngen.blueprint": ("Blueprint", "Service", "load_blueprint"),
     "cfngen.extras._ci_policy": ("CiPolicy", "ci_policy"),
-    "cfngen.deploy": ("Deployer", "Outcome", "Package", "Plan", "ResourceChange"),
+    "cfngen.deploy": ("Deployer", "DriftReport", "Outcome", "Package", "Plan", "ResourceChange", "Teardown"),
     "cfngen.report._template_diff": ("PropertyChange", "ResourceDiff", "StackDiff", "TemplateDiff", "diff"),
     "cfngen.errors": ("BlueprintError", "CfngenError", "DeployError", "Problem", "SafetyError", "SynthError",
                       "UsageError"),
@@ -59,6 +59,7 @@ __all__ = [
     "CiPolicy",
     "DeployError",
     "Deployer",
+    "DriftReport",
     "Finding",
     "NestedStack",
     "Outcome",
@@ -75,6 +76,7 @@ __all__ = [
     "StackSet",
     "StackValues",
     "SynthError",
+    "Teardown",
     "TemplateDiff",
     "UsageError",
     "__version__",

@@ -2,12 +2,13 @@
 
 YAML is read with a source map (``_yamlsource``), service files and ``extends``
 layers are included, ``--set`` overrides applied (``_overrides``), and the
-result is validated by the pydantic models (``_model``) in ``_loader``. Every
+result is validated by the pydantic models (``_model``) in ``_loader``, then
+checked against the AWS facts (``_preflight``). Every
 problem names its file, line, column and field. ``_schema`` derives the JSON
 Schema of the files from the same models. Nothing here imports a later stage.
 """
 
-from cfngen.blueprint._loader import EXTENDS, load_blueprint, validate
+from cfngen.blueprint._loader import EXTENDS, load_blueprint, project_root, validate
 from cfngen.blueprint._model import (
     HOOK_EVENTS,
     LOG_RETENTION_DAYS,
@@ -21,6 +22,7 @@ from cfngen.blueprint._model import (
     Service,
     logical_name,
 )
+from cfngen.blueprint._preflight import PreflightWarning, preflight_problems, preflight_warnings
 
 __all__ = [
     "EXTENDS",
@@ -33,8 +35,12 @@ __all__ = [
     "Budget",
     "Database",
     "HealthCheck",
+    "PreflightWarning",
     "Service",
     "load_blueprint",
     "logical_name",
+    "preflight_problems",
+    "preflight_warnings",
+    "project_root",
     "validate",
 ]

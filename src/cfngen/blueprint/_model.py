@@ -10,13 +10,15 @@ from __future__ import annotations
 import difflib
 import functools
 import ipaddress
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cfngen.facts import aws
 from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
@@ -43,9 +45,10 @@ TASK_CPU_UNITS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 
 
 class Spec(BaseModel):
-    """Base of every blueprint model: immutable, and unknown keys are errors."""
+    """Base of every blueprint model: immutable, unknown keys are errors, and values are never coerced
+    (the text "true" is not a boolean, "8080" not a number: a quoted value is a mistake to point out)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False, strict=True)
 
 
 def logical_name(name: str) -> str:
@@ -102,6 +105,10 @@ class Cluster(Spec):
     desired_capacity: int = Field(2, ge=0, le=1000, description="Auto Scaling group desired size at creation.")
     target_capacity: int = Field(80, ge=1, le=100, description="Capacity provider managed scaling target, percent.")
     root_volume_gib: int = Field(30, ge=30, le=16384, description="Encrypted gp3 root volume size (the AL2023 ECS AMI needs 30).")
+    awsvpc_trunking: bool = Field(
+        False, description="Count on ENI trunking: an instance of a type that supports it holds more awsvpc tasks "
+                           "(c5.large: 10 instead of 2). Needs the awsvpcTrunking ECS account setting turned on "
+                           "for the instances' role (CloudFormation cannot set it); burstable types never trunk.")
 
     @model_validator(mode="after")
     def _sizes_ordered(self) -> Cluster:
@@ -181,6 +188,17 @@ class Scaling(Spec):
         return self
 
 
+# The reference grammar of container registries (the distribution project's reference package:
+# https://github.com/distribution/reference/blob/main/regexp.go): domain[:port]/path-components[:tag][@digest].
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?",
+    re.ASCII,
+)
+
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)]
 # The lifecycle events an ECS blue/green deployment can hook, in the order CodeDeploy runs them.
 HookEvent = Literal["BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"]
@@ -231,6 +249,16 @@ class Service(Spec):
         """ECS accepts these CPU unit sizes."""
         if value not in TASK_CPU_UNITS:
             raise ValueError(f"expected one of {', '.join(map(str, TASK_CPU_UNITS))}, found {value}")
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image_reference(cls, value: str | None) -> str | None:
+        """An image reference ECS can pull: the registry's reference grammar."""
+        if value is not None and not IMAGE_REFERENCE.fullmatch(value):
+            raise ValueError(f"{value!r} is not an image reference; expected [registry/]repository[:tag][@digest], "
+                             "such as public.ecr.aws/nginx/nginx:1.27 (lowercase repository, tag of letters, "
+                             "digits, '.', '_' and '-')")
         return value
 
     @field_validator("environment")
@@ -341,6 +369,18 @@ class Logs(Spec):
         return value
 
 
+def _known_region(value: str) -> str:
+    """A region botocore's endpoint data lists: an unknown one fails every later step."""
+    known = aws.regions()
+    if value not in known:
+        hint = difflib.get_close_matches(value, sorted(known), n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise ValueError(f"unknown AWS region {value!r}{suggestion}")
+    return value
+
+
+# A type rather than a field validator, so that `cfngen init` checks an answer exactly as the file is checked.
+Region = Annotated[str, AfterValidator(_known_region)]
 TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w\s.:/=+\-@]+$")]
 TagValue = Annotated[str, Field(max_length=256, pattern=r"^[\w\s.:/=+\-@]*$")]
 
@@ -349,7 +389,7 @@ class Blueprint(Spec):
     """A whole platform: network, cluster, load balancer, optional database, services, delivery."""
 
     name: str = Field(..., pattern=NAME_PATTERN, max_length=BLUEPRINT_NAME_MAX, description="Platform name.")
-    region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$", description="AWS region.")
+    region: Region = Field("us-east-1", description="AWS region (one that botocore's endpoint data lists).")
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, description="Tags on every stack and resource.")
     network: Network = Field(Network(), description="VPC.")
     cluster: Cluster = Field(Cluster(), description="ECS cluster capacity.")
@@ -379,10 +419,12 @@ class Blueprint(Spec):
         for index, service in enumerate(self.services):
             key = service.logical_name
             if key in seen_names:
+                other = self.services[seen_names[key]].name
+                reason = ("service names must be unique" if other == service.name else
+                          f"both give the logical id {key!r} that cfngen derives resource names from; rename one")
                 errors.append((
                     ("services", index, "name"),
-                    f"{service.name!r} clashes with services[{seen_names[key]}] "
-                    f"({self.services[seen_names[key]].name!r}): service names must be unique",
+                    f"{service.name!r} clashes with services[{seen_names[key]}] ({other!r}): {reason}",
                 ))
             seen_names.setdefault(key, index)
             if service.database and self.database is None:

@@ -9,6 +9,7 @@ services.web.user=1000`` keeps the text "1000" rather than the number.
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,9 +19,14 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from cfngen.errors import BlueprintError, Problem
-from cfngen.blueprint._yamlsource import Mark, Path_, SourceMap, kind, loads_yaml
+from cfngen.blueprint._yamlsource import Mark, Path_, SourceMap, has_surrogate, kind, loads_yaml
 
 _NULLS = ("null", "Null", "NULL", "~")
+# YAML 1.1 reads 0x1F90, 0o17, 1_000, 1:30 and .inf as numbers and yes/off as booleans; an override of a number
+# or a boolean must be written the one plain way, so what is typed is what is meant.
+_PLAIN_INT = re.compile(r"[-+]?[0-9]+")
+_PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_PLAIN_BOOL = ("true", "false")
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class Override:
     @classmethod
     def parse(cls, text: str) -> Override:
         """Read ``a.b.c=value``; raises ValueError naming what is wrong."""
+        if has_surrogate(text):
+            # argv bytes that are not UTF-8 arrive as lone surrogates, which no template can hold
+            raise ValueError("is not UTF-8 text; the shell passed bytes that are not UTF-8")
         dotted, equals, value = text.partition("=")
         if not equals:
             raise ValueError(f"expected PATH=VALUE, such as cluster.min_size=1; found {text!r}")
@@ -62,7 +71,7 @@ def apply_overrides(
         try:
             override = item if isinstance(item, Override) else Override.parse(item)
         except ValueError as exc:
-            problems.append(Problem(Path(f"--set {item}"), 0, 0, "", str(exc)))
+            problems.append(Problem(Path(f"--set {printable(str(item))}"), 0, 0, "", str(exc)))
             continue
         problem = _apply(data, source, override, schema, keyed_lists)
         if problem is not None:
@@ -127,7 +136,25 @@ def _typed(text: str, annotation: Any) -> Any:
     if not text.strip():
         return None
     value, _ = loads_yaml(text, Path("--set"))
+    if isinstance(value, bool) and text.strip() not in _PLAIN_BOOL:
+        raise _refused(f"{text!r} is read as {str(value).lower()}; write true or false")
+    if isinstance(value, int) and not isinstance(value, bool) and not _PLAIN_INT.fullmatch(text.strip()):
+        raise _refused(f"{text!r} is not a decimal whole number; write {value} if that is what you mean")
+    if isinstance(value, float) and not _PLAIN_FLOAT.fullmatch(text.strip()):
+        raise _refused(f"{text!r} is not a plain decimal number; write it with digits and a point, such as 1.5")
     return value
+
+
+def _refused(message: str) -> BlueprintError:
+    return BlueprintError([Problem(Path("--set"), 0, 0, "", message)])
+
+
+def printable(text: str) -> str:
+    """`text` as a message can show it: bytes that were not UTF-8 as \\x escapes."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def annotation_at(model: type[BaseModel], path: Sequence[str | int]) -> Any:

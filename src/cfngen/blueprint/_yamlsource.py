@@ -3,12 +3,18 @@
 PyYAML composes the document into nodes that carry their marks; we convert the
 nodes ourselves so that we can (a) record a file:line:column for every path,
 (b) refuse every tag outside plain YAML data, duplicate keys and recursive
-aliases, and (c) bound alias expansion, so a "billion laughs" file fails fast
-instead of eating the machine.
+aliases, and (c) bound alias expansion over a whole load (every file it
+includes counts against one :class:`Budget`), so a "billion laughs" file, or a
+large file included many times, fails fast instead of eating the machine. Only
+regular files are read, at most MAX_FILE_BYTES of them: a device or a pipe
+named as a file (``/dev/zero``, ``/dev/stdin``) is refused before it is read.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +36,19 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
 # The C loader is several times faster; PyYAML built without libyaml lacks it.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class Budget:
+    """Values a load may still convert, aliases expanded, shared by every file of one load."""
+
+    remaining: int = MAX_NODES
 
 
 @dataclass(frozen=True)
@@ -190,16 +204,14 @@ def _entry_key(entry: Any, key: str) -> Hashable | None:
     return value if isinstance(value, str) else None
 
 
-def load_yaml(path: Path) -> tuple[Any, SourceMap]:
+def load_yaml(path: Path, budget: Budget | None = None) -> tuple[Any, SourceMap]:
     """Load one YAML document safely; return its plain data and its source map.
 
+    `budget` bounds the values converted, shared by the files of one load.
     Raises BlueprintError naming the file and position of the first problem.
     """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _error(Mark(path, 1, 1), f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
-        text = path.read_text(encoding="utf-8")
+        text = _read_regular_file(path).decode("utf-8")
     except FileNotFoundError:
         raise _error(Mark(path, 0, 0), "file not found") from None
     except IsADirectoryError:
@@ -208,10 +220,29 @@ def load_yaml(path: Path) -> tuple[Any, SourceMap]:
         raise _error(Mark(path, 1, 1), f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise _error(Mark(path, 0, 0), f"cannot read: {exc.strerror}") from None
-    return loads_yaml(text, path)
+    return loads_yaml(text, path, budget)
 
 
-def loads_yaml(text: str, path: Path) -> tuple[Any, SourceMap]:
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of the regular file at `path`, at most MAX_FILE_BYTES; BlueprintError for anything else.
+
+    Opened without blocking (a FIFO would wait for a writer) and checked on the open descriptor, so what is
+    read is what was checked.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+    with os.fdopen(descriptor, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise _error(Mark(path, 0, 0), "is not a regular file (a device, pipe or socket); expected a YAML file")
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise _error(Mark(path, 1, 1), f"file is larger than {MAX_FILE_BYTES} bytes, the limit")
+    return data
+
+
+def loads_yaml(text: str, path: Path, budget: Budget | None = None) -> tuple[Any, SourceMap]:
     """Like load_yaml, for text already read; `path` names it in messages."""
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
@@ -227,16 +258,16 @@ def loads_yaml(text: str, path: Path) -> tuple[Any, SourceMap]:
     if len(nodes) > 1:
         second = nodes[1].start_mark
         raise _error(Mark(path, second.line + 1, 1), "more than one YAML document; expected exactly one")
-    converter = _Converter(path)
+    converter = _Converter(path, budget or Budget())
     data = converter.convert(nodes[0], ())
     return data, converter.source
 
 
 class _Converter:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, budget: Budget) -> None:
         self.path = path
         self.source = SourceMap()
-        self.visited = 0
+        self.budget = budget
         self.in_progress: set[int] = set()
         self.constructor = yaml.constructor.SafeConstructor()
 
@@ -244,9 +275,10 @@ class _Converter:
         return Mark(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def convert(self, node: yaml.Node, path: Path_) -> Any:
-        self.visited += 1
-        if self.visited > MAX_NODES:
-            raise _error(self.mark(node), f"more than {MAX_NODES} values after expanding aliases (alias bomb?)")
+        self.budget.remaining -= 1
+        if self.budget.remaining < 0:
+            raise _error(self.mark(node), f"more than {MAX_NODES} values after expanding aliases, in this file and "
+                                          "the files loaded before it (alias bomb?)")
         if id(node) in self.in_progress:
             raise _error(self.mark(node), "recursive alias: a value contains itself")
         self.source.values[path] = self.mark(node)
@@ -265,7 +297,11 @@ class _Converter:
     def scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise _error(self.mark(node), f"YAML tag {node.tag!r} is not allowed; write plain data")
-        return self.constructor.construct_object(node, deep=True)
+        value = self.constructor.construct_object(node, deep=True)
+        if isinstance(value, str) and has_surrogate(value):
+            raise _error(self.mark(node), "text holds a lone surrogate escape (such as \\ud800), which is not a "
+                                          "character; write the character itself")
+        return value
 
     def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -283,6 +319,11 @@ class _Converter:
             self.source.keys[path + (key,)] = self.mark(key_node)
             result[key] = self.convert(value_node, path + (key,))
         return result
+
+
+def has_surrogate(text: str) -> bool:
+    """True when `text` holds a lone surrogate: not a character, so it cannot be written out as UTF-8."""
+    return _SURROGATE.search(text) is not None
 
 
 def kind(value: Any) -> str:

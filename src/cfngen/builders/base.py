@@ -10,6 +10,11 @@ from cfngen.blueprint import Blueprint
 from cfngen.synth._stack import GENERATED_MARK
 
 Resource = TypeVar("Resource", bound=AWSObject)
+# Names cfngen chooses for a blueprint's resources are "<blueprint>--<rest>". Blueprint and service names never
+# contain "--" (NAME_PATTERN), so blueprint "shop" with service "prod-api" ("shop--prod-api") and blueprint
+# "shop-prod" with service "api" ("shop-prod--api") cannot derive the same name, and the pattern "shop--*"
+# matches no name of blueprint "shop-prod" (with one "-", "shop-*" matched both).
+OWNER_SEPARATOR = "--"
 
 
 def new_template(blueprint: Blueprint, purpose: str) -> Template:
@@ -25,6 +30,22 @@ def add_parameter(template: Template, name: str, type_: str, description: str, *
 def add_output(template: Template, name: str, value: Any, description: str) -> Output:
     """Expose `value` to sibling stacks (and to the root) under `name`."""
     return template.add_output(Output(name, Value=value, Description=description))
+
+
+def owned_name(blueprint: Blueprint, *parts: str) -> str:
+    """A physical name owned by `blueprint`: "<blueprint>--<part>-<part>..." (see OWNER_SEPARATOR)."""
+    return blueprint.name + OWNER_SEPARATOR + "-".join(parts)
+
+
+def role_path(blueprint: Blueprint) -> str:
+    """The IAM path of every role of `blueprint`: "/<blueprint>/".
+
+    CloudFormation names a role after its (nested) stack, "<stack>-<child>-<random>-<role>-<random>", cut to 64
+    characters, so no name pattern can tell blueprint "shop"'s roles from "shop-prod"'s: `role/shop-*` matches
+    both. The path can: `role/shop/*` matches no role under `/shop-prod/`. A policy that must name the roles of a
+    blueprint (the CI role's iam:PassRole) names them by path.
+    """
+    return f"/{blueprint.name}/"
 
 
 def tagged(resource: Resource, blueprint: Blueprint) -> Resource:

@@ -53,7 +53,7 @@ from troposphere.iam import InstanceProfile
 from cfngen.blueprint import Blueprint
 from cfngen.builders import contracts
 from cfngen.builders import iam
-from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen._jinja import render
 from cfngen.synth._stack import NestedStack
 
@@ -112,6 +112,7 @@ def _add_instance_role(template: Template, blueprint: Blueprint) -> None:
             iam.allow([ecs.Poll, ecs.StartTelemetrySession], [instances_arn]),
             iam.allow([ecs.DiscoverPollEndpoint], ["*"]),
         ]},
+        path=role_path(blueprint),
         description=f"ECS agent on the container instances of {cluster_name(blueprint)}: register and report only",
     ))
     template.add_resource(InstanceProfile("InstanceProfile", Roles=[Ref("InstanceRole")]))

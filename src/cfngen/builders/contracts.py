@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cfngen.blueprint import Blueprint, Service
+from cfngen.builders.base import owned_name
 
 # Platform-wide outputs, one stack each.
 LOGS_KMS_KEY_ARN = "LogsKmsKeyArn"
@@ -82,7 +83,7 @@ def image_parameter(service: Service) -> str:
 
 
 def service_alarm_name(blueprint: Blueprint, service: Service, kind: str) -> str:
-    """The alarm name for one `kind` of SERVICE_ALARM_KINDS: "<blueprint>-<service>-<kind>".
+    """The alarm name for one `kind` of SERVICE_ALARM_KINDS: "<blueprint>--<service>-<kind>".
 
     The pipeline stack's deployment group rolls back on these alarms, and the monitoring stack
     creates them: computing the names here, instead of passing them as outputs, keeps the
@@ -90,7 +91,7 @@ def service_alarm_name(blueprint: Blueprint, service: Service, kind: str) -> str
     """
     if kind not in SERVICE_ALARM_KINDS:
         raise ValueError(f"unknown alarm kind {kind!r}; expected one of {', '.join(SERVICE_ALARM_KINDS)}")
-    return f"{blueprint.name}-{service.name}-{kind}"
+    return owned_name(blueprint, service.name, kind)
 
 
 def service_alarm_names(blueprint: Blueprint, service: Service) -> list[str]:

@@ -27,7 +27,7 @@ from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSu
 from cfngen.blueprint import Blueprint, Database
 from cfngen.builders import contracts
 from cfngen.builders import iam
-from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.synth._stack import NestedStack
 
 ENGINE = "aurora-mysql"
@@ -119,6 +119,7 @@ def _add_monitoring_role(template: Template, blueprint: Blueprint) -> None:
             iam.allow([logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams, logs.GetLogEvents],
                       [iam.arn("logs", f"{metrics}:log-stream:*")]),
         ]},
+        path=role_path(blueprint),
         description=f"RDS Enhanced Monitoring of the {blueprint.name} database: its OS metrics log group only",
     ))
 

@@ -1,7 +1,8 @@
 """Least-privilege IAM, built only from awacs objects.
 
 Every role cfngen creates goes through :func:`service_role`: one trusted
-service principal (with a confused-deputy guard on the account), inline
+service principal (with a confused-deputy guard on the account where the
+service documents that it sends the key, see SOURCE_ACCOUNT_DOCUMENTED), inline
 policies whose statements name exact resources. ARNs are built with
 ``arn:${AWS::Partition}:...`` so templates work in every partition.
 
@@ -49,26 +50,46 @@ def policy_document(*statements: Statement) -> Policy:
     return Policy(Version="2012-10-17", Statement=list(statements))
 
 
+# Service principals whose AWS documentation shows `aws:SourceAccount` in the trust policy of the roles they
+# assume, i.e. the service sends that key when it calls sts:AssumeRole. Only these get the confused-deputy
+# condition: a condition on a key the service does not send denies every AssumeRole, and the role is dead on
+# arrival. Not listed, so trusted without the condition (their role pages show no such key):
+# ec2.amazonaws.com (instance profiles, https://docs.aws.amazon.com/AmazonECS/latest/developerguide/instance_IAM_role.html),
+# codepipeline.amazonaws.com (https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html),
+# monitoring.rds.amazonaws.com (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html).
+SOURCE_ACCOUNT_DOCUMENTED: Mapping[str, str] = {
+    "ecs-tasks.amazonaws.com": "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html",
+    "vpc-flow-logs.amazonaws.com": "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html",
+    "codebuild.amazonaws.com": "https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html",
+    "codedeploy.amazonaws.com": "https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html",
+    "events.amazonaws.com":
+        "https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html",
+}
+
+
 def trust(service_principal: str) -> Policy:
-    """Trust policy for exactly one AWS service, limited to this account (confused-deputy guard)."""
-    return policy_document(
-        Statement(
-            Effect=Allow,
-            Principal=Principal("Service", [service_principal]),
-            Action=[Action("sts", "AssumeRole")],
-            Condition=Condition(StringEquals({"aws:SourceAccount": AccountId})),
-        )
+    """Trust policy for exactly one AWS service; limited to this account (confused-deputy guard) when the
+    service documents that it sends aws:SourceAccount (SOURCE_ACCOUNT_DOCUMENTED)."""
+    statement = Statement(
+        Effect=Allow,
+        Principal=Principal("Service", [service_principal]),
+        Action=[Action("sts", "AssumeRole")],
     )
+    if service_principal in SOURCE_ACCOUNT_DOCUMENTED:
+        statement.Condition = Condition(StringEquals({"aws:SourceAccount": AccountId}))
+    return policy_document(statement)
 
 
 def service_role(
-    logical_id: str, service_principal: str, policies: Mapping[str, Sequence[Statement]], *, description: str
+    logical_id: str, service_principal: str, policies: Mapping[str, Sequence[Statement]], *, description: str,
+    path: str,
 ) -> Role:
-    """A role that one AWS service assumes, with one inline policy per entry of `policies`."""
+    """A role that one AWS service assumes, with one inline policy per entry of `policies`, under IAM `path`."""
     role = Role(
         logical_id,
         AssumeRolePolicyDocument=trust(service_principal),
         Description=description,
+        Path=path,
     )
     if policies:
         role.Policies = [

@@ -48,7 +48,7 @@ from cfngen.blueprint import Budget as BudgetSpec
 from cfngen.builders import contracts
 from cfngen.builders import iam, load_balancer
 from cfngen.builders.contracts import service_alarm_name
-from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.base import add_output, add_parameter, new_template, owned_name
 from cfngen.builders.keys import key_administrators
 from cfngen.synth._stack import NestedStack
 
@@ -112,7 +112,7 @@ def rule_name(blueprint: Blueprint, number: int, kind: str) -> str:
 
 def dashboard_name(blueprint: Blueprint, number: int) -> str:
     """Name of the dashboard of the monitoring stack of load balancer `number`."""
-    return blueprint.name if number == 1 else f"{blueprint.name}-{number}"
+    return owned_name(blueprint, "dashboard") if number == 1 else owned_name(blueprint, "dashboard", str(number))
 
 
 def aurora_mysql_max_connections(instance_class: str) -> int:
@@ -137,7 +137,7 @@ def _connections_alarm_threshold(blueprint: Blueprint, database: Database) -> tu
 
 
 def _alarm_name(blueprint: Blueprint, *parts: str) -> str:
-    return "-".join((blueprint.name, *parts))
+    return owned_name(blueprint, *parts)
 
 
 def _add_platform_parameters(template: Template, blueprint: Blueprint) -> None:
@@ -226,7 +226,7 @@ def _add_topic_policy(template: Template, blueprint: Blueprint) -> None:
     rules = [iam.arn("events", f"rule/{name}") for name in _rule_names(blueprint)]
     statements = [
         _publish("CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com",
-                 ArnLike({"aws:SourceArn": iam.arn("cloudwatch", f"alarm:{blueprint.name}-*")})),
+                 ArnLike({"aws:SourceArn": iam.arn("cloudwatch", "alarm:" + owned_name(blueprint, "*"))})),
         _publish("EventBridgeRulesPublish", "events.amazonaws.com", ArnEquals({"aws:SourceArn": rules})),
     ]
     if blueprint.budget is not None:

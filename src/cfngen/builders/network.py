@@ -31,7 +31,7 @@ from troposphere.logs import LogGroup
 from cfngen.blueprint import Blueprint
 from cfngen.builders import contracts
 from cfngen.builders import iam
-from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.synth._stack import NestedStack
 
 PRIVATE_SLOT_OFFSET = 8
@@ -133,6 +133,7 @@ def _add_flow_logs(template: Template, blueprint: Blueprint) -> None:
         "FlowLogRole", "vpc-flow-logs.amazonaws.com",
         {"deliver-flow-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
                                          [GetAtt("FlowLogGroup", "Arn")])]},
+        path=role_path(blueprint),
         description="Lets VPC Flow Logs write to this VPC's flow log group only",
     ))
     template.add_resource(FlowLog("FlowLog", ResourceId=Ref("Vpc"), ResourceType="VPC", TrafficType="ALL",

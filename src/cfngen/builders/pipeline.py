@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from awacs import awslambda, cloudwatch, codebuild, codecommit, codedeploy, codepipeline, ecr, ecs
 from awacs import elasticloadbalancing, logs, s3
 from awacs import iam as iam_actions
-from awacs.aws import Action, Bool, Condition, Deny, Principal, Statement, StringEquals
+from awacs.aws import Action, Bool, BoolIfExists, Condition, Deny, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.codebuild import Artifacts, CloudWatchLogs, Environment, EnvironmentVariable, LogsConfig, Project
 from troposphere.codebuild import Source as BuildSource
@@ -77,10 +77,10 @@ from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import contracts
 from cfngen.builders import iam, taskdef
 from cfngen.builders.contracts import service_alarm_names
-from cfngen.builders.base import add_output, add_parameter, new_template, tagged
+from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.registry import uses_codecommit
 from cfngen.synth.suppress import skip_check
-from cfngen.synth._stack import NestedStack
+from cfngen.synth._stack import TEST_COMMAND_METADATA, NestedStack
 
 # Where CodeBuild and CodeDeployToECS find the rendered files (`cfngen render`) in the source artifact.
 BUILDSPEC_FILE = "buildspec.yml"
@@ -119,7 +119,7 @@ def build(blueprint: Blueprint, service: Service) -> Template:
 
 def physical_name(blueprint: Blueprint, service: Service) -> str:
     """The name of the service's pipeline, build project, CodeDeploy application and deployment group."""
-    return f"{blueprint.name}-{service.name}"
+    return owned_name(blueprint, service.name)
 
 
 def _add_parameters(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -201,7 +201,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         f"{prefix}BuildRole", "codebuild.amazonaws.com",
         {
             "write-build-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
-            "use-artifacts": _artifact_statements(prefix),
+            "use-artifacts": _build_artifact_statements(blueprint, service),
             "push-image": [
                 iam.allow([ecr.GetAuthorizationToken], ["*"]),
                 iam.allow([ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.CompleteLayerUpload,
@@ -209,6 +209,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
                            ecr.UploadLayerPart], [repository]),
             ],
         },
+        path=role_path(blueprint),
         description=f"Lets CodeBuild build {service.name}: push to its repository, write its logs, use its artifacts",
     ))
     # Tagged here: the CodeBuild schema does not say whether the stack's tags reach a project.
@@ -235,6 +236,10 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
     ), blueprint))
     skip_check(project, "CKV_AWS_316", "the build runs `docker build`, which needs the Docker daemon that only "
                                        "privileged mode starts; the build role can push to one repository only")
+    if service.test_command:
+        metadata = dict(project.Metadata)
+        metadata["cfngen"] = {**metadata.get("cfngen", {}), TEST_COMMAND_METADATA: service.test_command}
+        project.Metadata = metadata
 
 
 def _add_deployment(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -261,6 +266,7 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
                                          if event in hooks])]
     template.add_resource(iam.service_role(
         f"{prefix}CodeDeployRole", "codedeploy.amazonaws.com", policies,
+        path=role_path(blueprint),
         description=f"Lets CodeDeploy shift {service.name} between its blue and green task sets",
     ))
     template.add_resource(DeploymentGroup(
@@ -301,6 +307,7 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
                                     [GetAtt(f"{prefix}BuildProject", "Arn")])],
             "deploy": _deploy_statements(blueprint, service),
         },
+        path=role_path(blueprint),
         description=f"Lets CodePipeline run {service.name}'s pipeline: read its source, build, deploy it",
     ))
     stages = [
@@ -387,7 +394,12 @@ def _deploy_statements(blueprint: Blueprint, service: Service) -> list[Statement
         iam.allow([codedeploy.GetDeploymentConfig],
                   [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")]),
         # CodeDeployToECS registers the rendered taskdef.json as a new revision of the service's family.
-        iam.allow([ecs.RegisterTaskDefinition], [revisions]),
+        # The source repository's taskdef.json is registered as it stands: whatever it says, no privileged
+        # container (ecs:privileged is a condition key of RegisterTaskDefinition; absent when no container asks,
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
+        # The roles it may name are the two that _pass_task_roles lets the pipeline pass.
+        iam.allow([ecs.RegisterTaskDefinition], [revisions],
+                  condition=Condition(BoolIfExists({"ecs:privileged": "false"}))),
         _pass_task_roles(service),
     ]
     if blueprint.tags:
@@ -404,6 +416,7 @@ def _add_source_trigger(template: Template, blueprint: Blueprint, service: Servi
     template.add_resource(iam.service_role(
         f"{prefix}SourceEventRole", "events.amazonaws.com",
         {"start-pipeline": [iam.allow([codepipeline.StartPipelineExecution], [pipeline_arn])]},
+        path=role_path(blueprint),
         description=f"Lets EventBridge start {service.name}'s pipeline when its branch changes",
     ))
     template.add_resource(Rule(
@@ -436,6 +449,25 @@ def _artifact_statements(prefix: str) -> list[Statement]:
     bucket = f"{prefix}ArtifactBucket"
     return [
         iam.allow([s3.GetObject, s3.GetObjectVersion, s3.PutObject], [Sub(f"${{{bucket}.Arn}}/*")]),
+        iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
+    ]
+
+
+def _build_artifact_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
+    """The build reads the source artifact and writes its own output, nowhere else in the artifact bucket.
+
+    The deploy stage reads taskdef.json and appspec.yaml from the source artifact: a build (which runs the
+    service's own code) that could overwrite them would choose what gets deployed. CodePipeline stores an
+    artifact under `<pipeline name, first 20 characters>/<artifact name, first 10 characters>/<random id>`
+    in the bucket (the folder "is created for you based on the name of the pipeline",
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html; the truncation:
+    https://repost.aws/questions/QUI91tw7A9SUOMohJurNqmgA).
+    """
+    bucket = f"{service.logical_name}ArtifactBucket"
+    folder = physical_name(blueprint, service)[:20]
+    return [
+        iam.allow([s3.GetObject, s3.GetObjectVersion], [Sub(f"${{{bucket}.Arn}}/{folder}/{SOURCE_ARTIFACT[:10]}/*")]),
+        iam.allow([s3.PutObject], [Sub(f"${{{bucket}.Arn}}/{folder}/{BUILD_ARTIFACT[:10]}/*")]),
         iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
     ]
 

@@ -22,7 +22,7 @@ from troposphere.ecr import EncryptionConfiguration, ImageScanningConfiguration,
 
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import contracts
-from cfngen.builders.base import add_output, new_template
+from cfngen.builders.base import add_output, new_template, owned_name
 from cfngen.synth.suppress import skip_check
 from cfngen.synth._stack import NestedStack
 
@@ -87,7 +87,7 @@ def _add_source_repository(template: Template, blueprint: Blueprint, service: Se
     prefix = service.logical_name
     repository = template.add_resource(CodeCommitRepository(
         f"{prefix}SourceRepository",
-        RepositoryName=f"{blueprint.name}-{service.name}",
+        RepositoryName=owned_name(blueprint, service.name),
         RepositoryDescription=f"Source of {service.name} ({blueprint.name}); a push to "
                               f"{blueprint.pipeline.branch} deploys it",
         DeletionPolicy="Retain",

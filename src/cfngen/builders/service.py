@@ -42,7 +42,7 @@ from troposphere.logs import LogGroup
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import contracts
 from cfngen.builders import iam
-from cfngen.builders.base import add_output, add_parameter, new_template
+from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
     container_name,
@@ -75,7 +75,7 @@ def build(blueprint: Blueprint, service: Service) -> Template:
     template = new_template(blueprint, f"ECS service {service.name} under CodeDeploy blue/green, with auto scaling")
     _add_parameters(template, blueprint, service)
     _add_log_group(template, blueprint, service)
-    _add_roles(template, service)
+    _add_roles(template, blueprint, service)
     _add_task_security_group(template, blueprint, service)
     if service.database:
         _add_database_access(template, service)
@@ -121,7 +121,7 @@ def _add_log_group(template: Template, blueprint: Blueprint, service: Service) -
     ))
 
 
-def _add_roles(template: Template, service: Service) -> None:
+def _add_roles(template: Template, blueprint: Blueprint, service: Service) -> None:
     statements = [
         iam.allow([ecr.GetAuthorizationToken], ["*"]),
         iam.allow([ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
@@ -132,11 +132,13 @@ def _add_roles(template: Template, service: Service) -> None:
         statements.append(iam.allow([secretsmanager.GetSecretValue], [Ref(contracts.DATABASE_SECRET_ARN)]))
     template.add_resource(iam.service_role(
         execution_role_id(service), "ecs-tasks.amazonaws.com", {"start-tasks": statements},
+        path=role_path(blueprint),
         description=f"ECS starting {service.name} tasks: its image repository, its log group"
                     + (", the database secret" if service.database else ""),
     ))
     template.add_resource(iam.service_role(
         task_role_id(service), "ecs-tasks.amazonaws.com", {},
+        path=role_path(blueprint),
         description=f"The {service.name} application itself: no permissions until the service needs some",
     ))
 

@@ -35,7 +35,7 @@ from troposphere.ecs import (
 
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import contracts
-from cfngen.builders.base import tagged
+from cfngen.builders.base import owned_name, tagged
 
 # Listens for HTTP on $HTTP_PORT and answers every path with 200; runs as uid 1000, writes nothing to its
 # filesystem, and its Alpine base has the wget the container health check uses.
@@ -68,8 +68,8 @@ class TaskDefinitionValues:
 
 
 def family(blueprint: Blueprint, service: Service) -> str:
-    """The task definition family: "<blueprint>-<service>"; the service stack's revisions and the pipeline's share it."""
-    return f"{blueprint.name}-{service.name}"
+    """The task definition family: "<blueprint>--<service>"; the service stack's revisions and the pipeline's share it."""
+    return owned_name(blueprint, service.name)
 
 
 def container_name(service: Service) -> str:

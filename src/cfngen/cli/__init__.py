@@ -13,14 +13,15 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from cfngen._text import visible
 from cfngen._version import __version__
 from cfngen.errors import CfngenError
 
 # Command name -> its module under cfngen.cli, in the order `cfngen --help` lists them.
 COMMANDS = {
     "init": "init", "synth": "synth", "lint": "lint", "diff": "diff", "review": "review", "schema": "schema",
-    "render": "render", "bootstrap": "bootstrap", "plan": "plan", "deploy": "deploy", "local-aws": "local_aws",
-    "ci-policy": "ci_policy",
+    "render": "render", "bootstrap": "bootstrap", "plan": "plan", "deploy": "deploy", "destroy": "destroy",
+    "drift": "drift", "local-aws": "local_aws", "ci-policy": "ci_policy",
 }
 
 
@@ -66,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except CfngenError as exc:
-        print(f"cfngen: error: {exc}", file=sys.stderr)
+        # Messages quote input values: a terminal must show their control characters, not obey them.
+        print(f"cfngen: error: {visible(str(exc), keep=chr(10))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("cfngen: interrupted", file=sys.stderr)

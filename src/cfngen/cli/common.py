@@ -60,7 +60,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
-    """What to plan: --stack-name, --param, --replace-failed, --no-termination-protection."""
+    """What to plan: --stack-name, --param, --replace-failed, --no-termination-protection, --revert-drift."""
     parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                         help="root template parameter (repeatable); others keep their previous values on update")
@@ -68,6 +68,9 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="delete and re-create a stack whose first create failed (ROLLBACK_COMPLETE)")
     parser.add_argument("--no-termination-protection", dest="termination_protection", action="store_false",
                         help="do not turn termination protection on when the stack is first created")
+    parser.add_argument("--revert-drift", action="store_true",
+                        help="drift-aware change set: also bring properties changed outside CloudFormation back to "
+                             "the template (the plan shows template value, live value and the change per property)")
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -110,7 +113,8 @@ def make_plan(args: argparse.Namespace, blueprint: Blueprint) -> tuple[Deployer,
     target = deployer(args, args.region or blueprint.region)
     pkg = target.package(stacks)
     plan = target.plan(pkg, stack_name=args.stack_name, parameters=dict(args.param),
-                       replace_failed=args.replace_failed, termination_protection=args.termination_protection)
+                       replace_failed=args.replace_failed, termination_protection=args.termination_protection,
+                       revert_drift=args.revert_drift)
     return target, pkg, plan
 
 

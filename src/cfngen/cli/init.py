@@ -80,8 +80,15 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Gather the answers, scaffold, say what to do next."""
     interactive = sys.stdin.isatty() and not args.no_input
-    answers = gather(args, interactive=interactive)
-    written = scaffold(args.directory, answers)
+    try:
+        answers = gather(args, interactive=interactive)
+    except EOFError:  # Ctrl-D at a prompt
+        raise UsageError("no answer given (end of input); nothing was written. Answer with flags, or take the "
+                         "defaults with --no-input") from None
+    try:
+        written = scaffold(args.directory, answers)
+    except OSError as exc:
+        raise UsageError(f"cannot write into {args.directory}: {exc.strerror or exc}") from None
     output.echo(output.styled(f"created the {answers.name} platform:", "green"))
     for path in written:
         output.echo(f"  {path}")

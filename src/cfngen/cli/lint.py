@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cfngen._generated import recorded_region
 from cfngen.cli import output
 from cfngen.cli.common import add_set_argument, default_outdir, load_path
 from cfngen.errors import UsageError
@@ -24,7 +25,8 @@ def register(commands: Any) -> None:
     add_set_argument(parser)
     parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format (default: text)")
     parser.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
-    parser.add_argument("--region", help="region to lint a directory for (a blueprint names its own)")
+    parser.add_argument("--region", help="region to lint a directory for (default: the one its root template "
+                                         "records, else us-east-1; a blueprint names its own)")
     parser.add_argument("--no-cache", dest="cache", action="store_false",
                         help="lint every template, even those linted clean before (cache: $CFNGEN_CACHE_DIR "
                              "or the user cache directory)")
@@ -72,13 +74,17 @@ def _lint_target(args: argparse.Namespace) -> list[Finding]:
         paths = sorted([*target.glob("*.yaml"), *target.glob("*.json")])
         if not paths:
             raise UsageError(f"{target}: no *.yaml or *.json templates in this directory")
-        return lint_paths(paths, region=args.region or "us-east-1", cache=args.cache, jobs=args.jobs)
+        region = args.region or recorded_region(target) or "us-east-1"
+        return lint_paths(paths, region=region, cache=args.cache, jobs=args.jobs)
     if not target.exists():
         raise UsageError(f"{target}: no such file or directory")
+    from cfngen.cli.synth import print_preflight_warnings
     from cfngen.synth import synthesize
 
     blueprint = load_path(target, args)
+    print_preflight_warnings(blueprint)
     stacks = synthesize(blueprint)
     outdir = default_outdir(blueprint)
     return [Finding(str(outdir / finding.file), finding.line, finding.column, finding.rule, finding.severity,
                     finding.message) for finding in lint(stacks, cache=args.cache, jobs=args.jobs)]
+

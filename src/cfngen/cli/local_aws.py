@@ -17,7 +17,7 @@ def register(commands: Any) -> None:
                     "the aws CLI and every cfngen command at it. State lives in memory. It answers only requests "
                     "addressed to localhost or 127.0.0.1, sends no CORS headers, and keeps moto's management "
                     "endpoints and Lambda execution off unless asked for.")
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--port", type=_port, default=0, help="port to listen on (default: any free port)")
     parser.add_argument("--region", default="us-east-1", help="AWS_DEFAULT_REGION to print (default: us-east-1)")
     parser.add_argument("--management", action="store_true",
                         help="also serve moto's /moto-api endpoints (state dump with parameter values, reset, request "
@@ -25,6 +25,13 @@ def register(commands: Any) -> None:
     parser.add_argument("--lambda-docker", action="store_true",
                         help="let moto run Lambda functions (and Batch jobs) in Docker containers where Docker exists")
     parser.set_defaults(run=run)
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 0 (any free port) to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 (any free port) to 65535, found {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:

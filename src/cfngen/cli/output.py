@@ -4,7 +4,8 @@ Every command prints through these helpers so that the same rules hold
 everywhere: colour and box drawing only when stdout is a terminal (rich decides,
 honouring ``NO_COLOR``, ``FORCE_COLOR`` and ``TTY_COMPATIBLE``), plain aligned
 text in pipes and CI logs, ``--json`` for anything a script may read, and a
-spinner on stderr for any step that takes more than a second.
+spinner on stderr for any step that takes more than a second. Values may come from a pull request: their
+control characters (ESC, CR, ...) are printed as escapes, never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from cfngen._text import visible
 
 # Only steps slower than this show a progress display: a spinner that flashes by is noise.
 PROGRESS_DELAY_S = 1.0
@@ -54,12 +57,12 @@ def is_terminal() -> bool:
 
 def styled(text: str, style: str) -> Text:
     """`text` in `style` (a rich style such as "red" or "bold green") on a terminal, plain elsewhere."""
-    return Text(text, style=style)
+    return Text(visible(text), style=style)
 
 
 def echo(*parts: Cell, err: bool = False) -> None:
     """Print one line made of `parts`; styles apply only on a terminal."""
-    line = Text.assemble(*(part if isinstance(part, Text) else str(part) for part in parts))
+    line = Text.assemble(*(part if isinstance(part, Text) else visible(str(part)) for part in parts))
     if err:
         Console(file=sys.stderr, highlight=False, soft_wrap=True).print(line)
     else:
@@ -81,7 +84,7 @@ def table(columns: Sequence[Column | str], rows: Iterable[Sequence[Cell]], *, ti
         for head in heads:
             rich_table.add_column(head.header, justify=head.justify)
         for row in cells:
-            rich_table.add_row(*(cell if isinstance(cell, Text) else str(cell) for cell in row))
+            rich_table.add_row(*(cell if isinstance(cell, Text) else visible(str(cell)) for cell in row))
         console.print(rich_table)
         return
     sys.stdout.write(plain_table(heads, cells, title=title))
@@ -122,4 +125,4 @@ def progress(message: str) -> Iterator[None]:
 
 
 def _plain(cell: Cell) -> str:
-    return cell.plain if isinstance(cell, Text) else str(cell)
+    return cell.plain if isinstance(cell, Text) else visible(str(cell))

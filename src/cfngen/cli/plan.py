@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from cfngen.cli import output
 from cfngen.cli.common import (add_aws_arguments, add_blueprint_argument, add_plan_arguments, load, make_plan,
                                report_plan)
+from cfngen.deploy.plan import Plan
 from cfngen.deploy.safety import violations
 
 CHANGES_PRESENT = 4
@@ -31,7 +34,8 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan, print, optionally save."""
-    _, _, plan = make_plan(args, load(args))
+    _, pkg, plan = make_plan(args, load(args))
+    plan = _masked(plan, pkg.root)
     if args.out:
         plan.save(args.out)
     if args.json:
@@ -41,3 +45,15 @@ def run(args: argparse.Namespace) -> int:
         if args.out:
             print(f"plan written to {args.out}; apply exactly this with `cfngen deploy --plan {args.out}`")
     return CHANGES_PRESENT if args.detailed_exitcode and plan.has_changes else 0
+
+
+def _masked(plan: Plan, root: Mapping[str, Any]) -> Plan:
+    """The plan with the values of NoEcho parameters masked, as CloudFormation itself shows them.
+
+    The plan file and --json only record the values (apply executes the change set, which holds them), so
+    nothing is lost; a secret passed with --param must not land in a file or a CI log in plain text.
+    """
+    declared = root.get("Parameters") or {}
+    hidden = {key for key, spec in declared.items() if str(spec.get("NoEcho", "")).lower() == "true"}
+    return dataclasses.replace(plan, parameters={key: "****" if key in hidden else value
+                                                 for key, value in plan.parameters.items()})

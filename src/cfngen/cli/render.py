@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cfngen._files import refuse_links, write_text
 from cfngen.cli.common import add_blueprint_argument, load
 from cfngen.errors import UsageError
 from cfngen.extras._service_files import load_stack_values, render_service_files
@@ -29,7 +30,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Render, then write every file (all of them are checked before the first is written)."""
+    """Render, then write every file (all of them, and their paths, are checked before the first is written)."""
     blueprint = load(args)
     if not args.stack_values:
         raise UsageError("taskdef.json needs the deployed stacks' role ARNs, log group and database values: pass "
@@ -38,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     values = load_stack_values(args.stack_values)
     names = [args.service] if args.service else [service.name for service in blueprint.services]
     rendered = {name: render_service_files(blueprint, name, stack_values=values) for name in names}
-    for name, files in rendered.items():
-        directory = args.outdir if args.service else args.outdir / name
-        directory.mkdir(parents=True, exist_ok=True)
-        for file_name, text in files.items():
-            (directory / file_name).write_text(text, encoding="utf-8")
-            print(directory / file_name)
+    targets = {(args.outdir if args.service else args.outdir / name) / file_name: text
+               for name, files in rendered.items() for file_name, text in files.items()}
+    for path in targets:
+        refuse_links(path)
+    for path, text in targets.items():
+        write_text(path, text)
+        print(path)
     return 0

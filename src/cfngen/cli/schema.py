@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cfngen._files import write_text
 from cfngen.blueprint._schema import json_schema_text
 
 
@@ -24,8 +25,7 @@ def run(args: argparse.Namespace) -> int:
     """Print or write the schema."""
     text = json_schema_text("service" if args.service else "blueprint")
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
+        write_text(args.output, text)
         print(f"wrote {args.output}")
     else:
         print(text, end="")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cfngen.cli import output
+from cfngen.blueprint import Blueprint, preflight_warnings
 from cfngen.cli.common import add_blueprint_argument, default_outdir, load
 from cfngen.synth import FORMATS, StackSet, synthesize
 
@@ -27,6 +28,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Synthesize, then write or check."""
     blueprint = load(args)
+    print_preflight_warnings(blueprint)
     with output.progress(f"synthesizing {blueprint.name}"):
         stacks = synthesize(blueprint)
     outdir = args.outdir or default_outdir(blueprint)
@@ -38,6 +40,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_summary(stacks, outdir, args.format)
     return 0
+
+
+def print_preflight_warnings(blueprint: Blueprint) -> None:
+    """Print on stderr what may work but can fail at peak (the blueprint is valid: the command goes on)."""
+    for warning in preflight_warnings(blueprint):
+        output.echo(output.styled("warning", "yellow"), f": {warning}", err=True)
 
 
 def _check(stacks: StackSet, outdir: Path, args: argparse.Namespace) -> int:

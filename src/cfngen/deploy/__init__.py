@@ -5,6 +5,8 @@
     plan = d.plan(pkg, stack_name="microservices-demo", parameters={...})
     print(plan.render())               # every change, nested stacks included
     d.apply(plan)                      # execute, stream events, wait; raises on failure
+    print(d.drift("microservices-demo").render())   # drift of every stack of the tree
+    d.destroy(d.teardown("microservices-demo"))     # what goes and what stays (render() it first), then delete
 
 Every AWS call goes through clients with botocore's adaptive retry mode (throttling and
 transient errors are retried with back-off); every wait is our own loop with a timeout.
@@ -21,7 +23,10 @@ from typing import Any
 
 from cfngen.deploy import aws
 from cfngen.deploy import bootstrap as bootstrap_stack
-from cfngen.deploy import safety
+from cfngen.deploy import _destroy, _drift, safety
+from cfngen.deploy._change_set_options import REVERT_DRIFT, change_set_options, not_drift_aware
+from cfngen.deploy._destroy import Teardown
+from cfngen.deploy._drift import DriftReport
 from cfngen.deploy.events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
 from cfngen.deploy.package import Package, inline, package
 from cfngen.deploy.plan import ROOT_PATH, Plan, ResourceChange, describe_tree
@@ -109,11 +114,13 @@ class Deployer:
             return package(stacks, s3=self._s3, bucket=bucket, region=self.region)
 
     def plan(self, pkg: Package, *, stack_name: str | None = None, parameters: Mapping[str, str] | None = None,
-             replace_failed: bool = False, termination_protection: bool = True) -> Plan:
+             replace_failed: bool = False, termination_protection: bool = True, revert_drift: bool = False) -> Plan:
         """Create one change set on the root (nested stacks included), wait for it and describe the whole tree.
 
         A change set with nothing to do is deleted and the plan says "no changes". A stack in
-        ROLLBACK_COMPLETE is deleted first only with `replace_failed`. Raises DeployError when the
+        ROLLBACK_COMPLETE is deleted first only with `replace_failed`. Retained resources of the same names are
+        adopted (rows with the action "import"); `revert_drift` makes a drift-aware change set instead, whose
+        rows show each drifted property's template and live value. Raises DeployError when the
         stack's state needs a person, UsageError for unknown parameters.
         """
         name = stack_name or pkg.name
@@ -130,7 +137,8 @@ class Deployer:
                 StackName=name, ChangeSetName=_change_set_name(pkg), ChangeSetType=change_set_type,
                 IncludeNestedStacks=True, Capabilities=list(pkg.capabilities), Parameters=arguments,
                 Tags=[{"Key": key, "Value": value} for key, value in sorted(pkg.tags.items())],
-                Description=f"cfngen plan of {pkg.name}", **pkg.template_source())
+                Description=f"cfngen plan of {pkg.name}", **pkg.template_source(),
+                **change_set_options(change_set_type, revert_drift=revert_drift))
             change_set = self._created(created["Id"])
             after = self._describe(created["StackId"])
             plan = Plan(
@@ -143,12 +151,15 @@ class Deployer:
                 reason = change_set.get("StatusReason", "")
                 self._cloudformation.delete_change_set(ChangeSetName=created["Id"])
                 if any(marker in reason for marker in NO_CHANGES):
-                    return replace(plan, status_reason=reason)
+                    ignored = (name,) if revert_drift and change_set.get("DeploymentMode") != REVERT_DRIFT else ()
+                    return replace(plan, status_reason=reason, not_drift_aware=ignored)
                 raise DeployError(f"CloudFormation could not create the change set for {name}: {reason}")
             tree = describe_tree(self._cloudformation, created["Id"],
                                  lambda path, raw: safety.pipeline_owned(_template_at(pkg, path), raw))
+            unreverted = not_drift_aware(self._cloudformation, (created["Id"], *tree.nested_change_sets)) \
+                if revert_drift else ()
         return replace(plan, change_set_id=created["Id"], changes=tree.changes,
-                        nested_change_sets=tree.nested_change_sets)
+                       nested_change_sets=tree.nested_change_sets, not_drift_aware=unreverted)
 
     def apply(self, plan: Plan, *, allow_replace: Collection[str] = (), pkg: Package | None = None) -> Outcome:
         """Execute exactly the plan's change set, stream events until the stack settles, protect a new stack.
@@ -175,6 +186,58 @@ class Deployer:
             self._protect(plan)
             stack = self._describe(plan.stack_id)
         return Outcome(plan.stack_name, "applied", status, _outputs(stack) if stack else {}, events)
+
+    def teardown(self, stack_name: str) -> Teardown | None:
+        """What destroy() would delete and keep of the stack tree `stack_name`; None when there is no such stack."""
+        with self._calls.translated():
+            stack = self._settled(stack_name)
+            return None if stack is None else _destroy.inventory(self._cloudformation, stack, self.region)
+
+    def destroy(self, teardown: Teardown) -> Outcome:
+        """Delete the tree `teardown` lists: termination protection off, Auto Scaling groups' scale-in protection
+        off, DeleteStack on the root, events streamed until it is gone.
+
+        Raises SafetyError (nothing deleted) when the stack is another one than the one listed (re-created
+        meanwhile), DeployError when the deletion fails (naming the first resource that failed and why).
+        """
+        from botocore.config import Config
+
+        with self._calls.translated():
+            stack = self._settled(teardown.stack_name)
+            if stack is None:
+                return Outcome(teardown.stack_name, "already gone", "DELETE_COMPLETE")
+            if stack["StackId"] != teardown.stack_id:
+                raise SafetyError(f"stack {teardown.stack_name} is not the one listed ({teardown.stack_id}); "
+                                  "it was re-created meanwhile: run destroy again to see what it holds now")
+            autoscaling = self._calls.client(self._session, "autoscaling",
+                                             Config(region_name=self.region, retries=aws.retries()))
+            _destroy.release_scale_in_protection(autoscaling, teardown.protected_groups)
+            if stack.get("EnableTerminationProtection"):
+                self._cloudformation.update_termination_protection(StackName=stack["StackId"],
+                                                                   EnableTerminationProtection=False)
+            watcher = EventWatcher(self._cloudformation, stack["StackId"])
+            watcher.mark_seen()
+            self._cloudformation.delete_stack(StackName=stack["StackId"])
+            status = self._wait_settled(stack["StackId"], teardown.stack_name, watcher)
+        events = tuple(watcher.events)
+        if status != "DELETE_COMPLETE":
+            raise DeployError(_failure(teardown.stack_name, status, events))
+        return Outcome(teardown.stack_name, "destroyed", status, {}, events)
+
+    def drift(self, stack_name: str) -> DriftReport:
+        """Detect drift on every stack of the tree `stack_name` and wait for each; UsageError when there is
+        no such stack, DeployError when a detection does not finish within the timeout."""
+        with self._calls.translated():
+            stack = self._settled(stack_name)
+            if stack is None:
+                raise UsageError(f"stack {stack_name} does not exist in {self.region}: nothing to compare")
+
+            def wait(check: Any, what: str) -> dict[str, Any]:
+                return poll(check, what=what, timeout_s=self.timeout_s, interval_s=self.poll_s,
+                            progress=self.progress, on_timeout=lambda: DeployError(
+                                f"{what}: not finished after {self.timeout_s:.0f} s"))
+
+            return _drift.detect(self._cloudformation, stack, self.region, wait)
 
     def _describe(self, name: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
@@ -317,4 +380,4 @@ def _failure(name: str, status: str, events: tuple[StackEvent, ...]) -> str:
             f"in stack {cause.stack_name}: {cause.reason or cause.status}")
 
 
-__all__ = ["ConsoleProgress", "Deployer", "Outcome", "Package", "Plan", "ResourceChange"]
+__all__ = ["ConsoleProgress", "Deployer", "DriftReport", "Outcome", "Package", "Plan", "ResourceChange", "Teardown"]

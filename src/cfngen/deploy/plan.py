@@ -8,11 +8,12 @@ CloudFormation describes a nested change set as a ``ResourceChange`` of type
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from cfngen._files import write_text
 from cfngen.errors import UsageError
 from cfngen.facts.resource_types import NESTED_STACK
 
@@ -21,6 +22,9 @@ ROOT_PATH = "root"
 ACTIONS = {"Add": "add", "Modify": "modify", "Remove": "remove", "Import": "import", "Dynamic": "dynamic"}
 REPLACEMENTS = {"True": "true", "Conditional": "conditional"}
 RECREATING = ("Always", "Conditionally")
+# What a property change of a drift-aware change set does (its AttributeChangeType), in the plan's words.
+DRIFT_EFFECTS = {"Modify": "sets the template value", "Add": "adds the template value",
+                 "Remove": "removes the live value", "SyncWithActual": "keeps the live value (the template matches it)"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class ResourceChange:
     causes: tuple[str, ...] = ()
     physical_id: str = ""
     pipeline_owned: tuple[str, ...] = ()
+    # drift-aware change sets only: (property path, template value, live value, what the change does)
+    properties: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def replaces(self) -> bool:
@@ -64,6 +70,7 @@ class Plan:
     termination_protection: bool = True
     stack_policy: str = ""
     status_reason: str = ""
+    not_drift_aware: tuple[str, ...] = ()  # --revert-drift: stacks whose change set CloudFormation left plain
 
     @property
     def has_changes(self) -> bool:
@@ -74,18 +81,35 @@ class Plan:
         """The whole nested tree of changes as a table, with a one-line summary."""
         head = f"stack {self.stack_name} ({self.region}), {self.change_set_type.lower()}"
         if not self.has_changes:
-            return f"{head}: no changes"
-        header = ("stack", "logical id", "type", "action", "replacement", "caused by")
-        rows = [(c.stack, c.logical_id, c.resource_type, c.action, c.replacement or "-", ", ".join(c.causes) or "-")
-                for c in self.changes]
-        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
-                 for row in (header, *rows)]
+            return "\n".join([f"{head}: no changes", *self._property_changes()])
+        lines = _table(("stack", "logical id", "type", "action", "replacement", "caused by"),
+                       [(c.stack, c.logical_id, c.resource_type, c.action, c.replacement or "-",
+                         ", ".join(c.causes) or "-") for c in self.changes])
         counts: dict[str, int] = {}
         for change in self.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
         summary = ", ".join(f"{count} to {action}" for action, count in sorted(counts.items()))
-        return "\n".join([head, *lines, f"{len(self.changes)} changes: {summary}"])
+        return "\n".join([head, *lines, f"{len(self.changes)} changes: {summary}", *self._adopted(),
+                          *self._property_changes()])
+
+    def _adopted(self) -> list[str]:
+        """Retained resources of the same names that the change set imports instead of creating anew."""
+        adopted = [change for change in self.changes if change.action == "import"]
+        if not adopted:
+            return []
+        return [f"adopts {len(adopted)} existing resource{'s' if len(adopted) != 1 else ''} (kept by an earlier "
+                "stack; ImportExistingResources):",
+                *(f"  {c.stack} {c.logical_id} {c.resource_type} {c.physical_id}".rstrip() for c in adopted)]
+
+    def _property_changes(self) -> list[str]:
+        """Drift-aware change sets: per property, the template value, the live value and what the change does."""
+        rows = [(c.stack, c.logical_id, *prop) for c in self.changes for prop in c.properties]
+        lines = ["property changes (drift-aware change set):",
+                 *_table(("stack", "logical id", "property", "template", "live", "change"), rows)] if rows else []
+        if self.not_drift_aware:
+            lines.append("not drift-aware (CloudFormation did not apply REVERT_DRIFT; drift in these stays): "
+                         + ", ".join(self.not_drift_aware))
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain JSON-ready data (what --json prints and --out writes)."""
@@ -96,10 +120,8 @@ class Plan:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def save(self, path: str | Path) -> Path:
-        """Write the plan file; returns its path."""
-        target = Path(path)
-        target.write_text(self.to_json(), encoding="utf-8")
-        return target
+        """Write the plan file, readable by its owner only (it holds parameter values); returns its path."""
+        return write_text(path, self.to_json(), mode=0o600)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Plan:
@@ -111,9 +133,10 @@ class Plan:
             values = {key: value for key, value in data.items() if key in names}
             values["changes"] = tuple(
                 ResourceChange(**{**change, "causes": tuple(change.get("causes", ())),
-                                  "pipeline_owned": tuple(change.get("pipeline_owned", ()))})
+                                  "pipeline_owned": tuple(change.get("pipeline_owned", ())),
+                                  "properties": tuple(tuple(row) for row in change.get("properties", ()))})
                 for change in values.get("changes", ()))
-            for key in ("nested_change_sets", "previous_parameters", "capabilities"):
+            for key in ("nested_change_sets", "previous_parameters", "capabilities", "not_drift_aware"):
                 values[key] = tuple(values.get(key, ()))
             return cls(**values)
         except TypeError as exc:
@@ -129,6 +152,13 @@ class Plan:
         except ValueError as exc:
             raise UsageError(f"{path}: not JSON: {exc}") from None
         return cls.from_dict(data)
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Columns padded to their widest cell; the last one is not padded."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+            for row in (header, *rows)]
 
 
 @dataclass(frozen=True)
@@ -187,7 +217,18 @@ def to_change(stack: str, raw: Mapping[str, Any], pipeline_owned: tuple[str, ...
         stack=stack, logical_id=raw.get("LogicalResourceId", ""), resource_type=raw.get("ResourceType", ""),
         action=action, replacement=replacement, causes=tuple(dict.fromkeys(causes)),
         physical_id=raw.get("PhysicalResourceId", ""), pipeline_owned=pipeline_owned,
+        properties=tuple(_drift_row(detail["Target"]) for detail in details
+                         if "BeforeValueFrom" in detail.get("Target", {})),
     )
+
+
+def _drift_row(target: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """A property of a drift-aware change set (BeforeValueFrom is set only there): path, template value, live
+    value (ActualValue of its drift, else the before value read from the live resource), what the change does.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceTargetDefinition.html"""
+    live = target.get("Drift", {}).get("ActualValue", target.get("BeforeValue", ""))
+    effect = DRIFT_EFFECTS.get(target.get("AttributeChangeType", ""), str(target.get("AttributeChangeType", "")))
+    return (str(target.get("Path") or target.get("Name") or "?"), str(target.get("AfterValue", "")), str(live), effect)
 
 
 def _target(detail: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from cfngen._files import refuse_links, write_text
 from cfngen.blueprint import validate
 from cfngen.errors import UsageError
 from cfngen.blueprint._yamlsource import loads_yaml
@@ -48,15 +50,13 @@ def scaffold(directory: str | Path, answers: Answers) -> list[Path]:
                "service_file": f"../{service_file.as_posix()}"}
     files = {blueprint_file: _render("blueprint.yaml.j2", context), service_file: _render("service.yaml.j2", context)}
     _check(root / blueprint_file, files[blueprint_file], files[service_file])
-    existing = [str(root / path) for path in files if (root / path).exists()]
+    # lexists: a dangling link "does not exist" but writing through it would create its target
+    existing = [str(root / path) for path in files if os.path.lexists(root / path)]
     if existing:
         raise UsageError(f"refusing to overwrite {', '.join(existing)}; choose another directory or name")
-    written = []
-    for path, text in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text, encoding="utf-8")
-        written.append(root / path)
-    return written
+    for path in files:
+        refuse_links(root / path, root=root)
+    return [write_text(root / path, text, root=root) for path, text in files.items()]
 
 
 def _check(blueprint_path: Path, blueprint_text: str, service_text: str) -> None:

@@ -4,7 +4,8 @@ Resource changes come from :mod:`cfngen.report._template_diff` (the same compari
 diff` prints: renames, replacements forced by create-only properties, whether
 the old resource's data is kept). This module adds what a template diff does
 not say: IAM permissions and exposure gained and lost, compared as sets of
-facts, and the estimated cost before and after.
+facts, what runs and with what (:mod:`cfngen.report.runs`), and the estimated
+cost before and after.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from cfngen.report._template_diff import ABSENT, PropertyChange, ResourceDiff, TemplateDiff, diff_texts
-from cfngen.report import access, exposure
+from cfngen.report import access, exposure, runs
 from cfngen.report.access import Permission
 from cfngen.report.cost import estimate
 from cfngen.report.model import TemplateSet
@@ -24,6 +25,7 @@ from cfngen.facts.resource_types import STATEFUL_TYPES
 ACTIONS = {"add": "added", "modify": "modified", "replace": "replaced", "remove": "removed"}
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
 MAX_DETAILS = 8
+RUN_KINDS = ("image", "command", "environment", "build", "hook")
 SHORT_VALUE = 60
 
 
@@ -40,6 +42,23 @@ class ChangeRow:
 
 
 @dataclass(frozen=True)
+class RunChange:
+    """One change to what runs: an image, command, environment variable, build setting or hook."""
+
+    kind: str
+    where: str
+    name: str
+    before: str   # "" when added
+    after: str    # "" when removed
+    note: str
+
+    @property
+    def change(self) -> str:
+        """"added", "removed" or "changed"."""
+        return "added" if not self.before else "removed" if not self.after else "changed"
+
+
+@dataclass(frozen=True)
 class Changes:
     """Everything that differs between the templates under review and the earlier ones."""
 
@@ -52,6 +71,16 @@ class Changes:
     exposure_lost: tuple[str, ...]
     cost_before: float
     cost_after: float
+    runs_changed: tuple[RunChange, ...] = ()
+
+    def runs_kinds(self) -> tuple[str, ...]:
+        """The kinds of what-runs facts that changed (image, command, ...), in a fixed order."""
+        kinds = {change.kind for change in self.runs_changed}
+        return tuple(kind for kind in RUN_KINDS if kind in kinds)
+
+    def runs_flagged(self) -> int:
+        """How many what-runs changes carry a warning (a secret-looking value, a hook outside the blueprint)."""
+        return sum(1 for change in self.runs_changed if change.note and change.after)
 
     def count(self, change: str) -> int:
         """How many resources were `change`d ("added", "modified", "replaced", "removed")."""
@@ -70,7 +99,7 @@ class Changes:
     def empty(self) -> bool:
         """True when nothing differs."""
         return not (self.diff or self.permissions_gained or self.permissions_lost
-                    or self.exposure_gained or self.exposure_lost)
+                    or self.exposure_gained or self.exposure_lost or self.runs_changed)
 
 
 def compare(old: Mapping[str, str], new: Mapping[str, str], *, name: str, region: str, against: str) -> Changes:
@@ -91,7 +120,19 @@ def compare(old: Mapping[str, str], new: Mapping[str, str], *, name: str, region
         exposure_lost=tuple(sorted(old_paths - new_paths)),
         cost_before=estimate(before).total,
         cost_after=estimate(after).total,
+        runs_changed=runs_changed(runs.analyse(before), runs.analyse(after)),
     )
+
+
+def runs_changed(before: tuple[runs.Running, ...], after: tuple[runs.Running, ...]) -> tuple[RunChange, ...]:
+    """Every what-runs fact added, removed or changed in value, in the order of RUN_KINDS, then by place."""
+    old = {fact.key: fact for fact in before}
+    new = {fact.key: fact for fact in after}
+    changes = [RunChange(kind, where, name, old[key].value if key in old else "", new[key].value if key in new else "",
+                         (new.get(key) or old[key]).note)
+               for key in sorted(old.keys() | new.keys()) for kind, where, name in [key]
+               if key not in old or key not in new or old[key].value != new[key].value]
+    return tuple(sorted(changes, key=lambda change: (RUN_KINDS.index(change.kind), change.where, change.name)))
 
 
 def _grouped(facts: set[Permission]) -> tuple[str, ...]:

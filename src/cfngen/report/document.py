@@ -8,8 +8,11 @@ in ``assets/`` and draws the diagram offline.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,6 +21,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from cfngen._files import write_text
+from cfngen._text import visible
 from cfngen.errors import UsageError
 from cfngen.report.access import Access
 from cfngen.report.changes import Changes
@@ -30,6 +35,11 @@ from cfngen.report.quotas import NEAR, QuotaUse
 from cfngen.report.data_safety import Safety
 
 MERMAID_SCRIPT = "mermaid.min.js"
+DIAGRAM_SCRIPT = "diagram.js"
+# The only raw HTML the report's Markdown may hold: the tags report.md.j2 writes itself (collapsible sections,
+# line breaks in cells). Any other tag, whatever value it came with, is shown as text.
+OWN_TAGS = re.compile(r"</?(?:details|summary|code|br)(?: open)?>")
+MAX_RUNS_NAMED = 5  # what-runs changes the summary names; section 8 lists all
 
 
 @dataclass(frozen=True)
@@ -54,11 +64,16 @@ class Report:
         return re.sub(r"\n{3,}", "\n\n", text)
 
     def html(self) -> str:
-        """The report as one HTML page that works offline: styles, content and diagram script inline."""
+        """The report as one HTML page that works offline: styles, content and diagram script inline.
+
+        Its Content-Security-Policy lets only the page's own scripts run (by their sha256), loads nothing
+        from anywhere, and sends no form: even markup that slipped into the report could run no code.
+        """
         body = _markdown_to_html(self.markdown())
         page = _environment(autoescape=True).get_template("page.html.j2")
-        return page.render(title=f"Review: {self.name}", body=Markup(body),
-                           script=Markup(_asset(MERMAID_SCRIPT)))
+        scripts = (_asset(MERMAID_SCRIPT), _asset(DIAGRAM_SCRIPT))
+        return page.render(title=f"Review: {self.name}", body=Markup(body), policy=content_security_policy(scripts),
+                           scripts=[Markup(script) for script in scripts])
 
     def write(self, path: str | Path) -> Path:
         """Write Markdown (.md) or HTML (.html, .htm) by the file's suffix; returns the path."""
@@ -66,9 +81,7 @@ class Report:
         renderers = {".md": self.markdown, ".markdown": self.markdown, ".html": self.html, ".htm": self.html}
         if target.suffix.lower() not in renderers:
             raise UsageError(f"{target}: cannot tell the format; name the file *.md or *.html")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(renderers[target.suffix.lower()](), encoding="utf-8")
-        return target
+        return write_text(target, renderers[target.suffix.lower()]())
 
 
 @functools.lru_cache(maxsize=None)
@@ -82,29 +95,53 @@ def _environment(*, autoescape: bool) -> jinja2.Environment:
         loader=jinja2.FunctionLoader(lambda name: _asset(name)),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
+        finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     environment.filters.update(md=markdown_text, code=markdown_code, money=money, price=price, quantity=quantity,
                                counted=counted, number=number)
-    environment.globals.update(max_listeners=MAX_LISTENERS, near_quota_share=NEAR)
+    environment.globals.update(max_listeners=MAX_LISTENERS, near_quota_share=NEAR, max_runs_named=MAX_RUNS_NAMED)
     return environment
+
+
+def content_security_policy(scripts: Iterable[str]) -> str:
+    """The page's policy: nothing loads, only `scripts` (inline, by hash) run; Mermaid's SVG needs inline styles."""
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+                      for script in scripts)
+    return (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+            "base-uri 'none'; form-action 'none'")
+
+
+def _finalize(value: Any) -> Any:
+    """Every value a template prints, control characters shown as escapes (Markup: cfngen's own, left as is)."""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return visible(value, keep="\n\t")
+
+
+def _one_line(value: Any) -> str:
+    return visible(str(value), keep="\n\t").replace("\n", " ").replace("\t", " ")
 
 
 def markdown_text(value: Any) -> str:
     """Plain text made safe inside Markdown, table cells included: no emphasis, links, HTML or cell breaks."""
-    text = str(value).replace("\n", " ")
+    text = _one_line(value)
     for special in ("\\", "`", "*", "_", "[", "]", "|", "#"):
         text = text.replace(special, "\\" + special)
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def markdown_code(value: Any) -> str:
-    """`value` as an inline code span that survives a table cell."""
-    text = str(value).replace("\n", " ").replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    padding = " " if "`" in text else ""
+    """`value` as an inline code span that survives a table cell and any backticks in the value.
+
+    CommonMark closes a code span only with a run of backticks as long as the opening one, so the fence is one
+    longer than the longest run inside; the spaces keep a backtick at either end apart from the fence.
+    """
+    text = _one_line(value).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    padding = " " if "`" in text or (text.startswith(" ") and text.endswith(" ")) else ""
     return f"{fence}{padding}{text}{padding}{fence}"
 
 
@@ -133,7 +170,8 @@ def quantity(value: float) -> str:
 def _markdown_to_html(text: str) -> str:
     from markdown_it import MarkdownIt
 
-    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    # Links and images are off: the report writes none, and a value must not make one.
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table").disable(["link", "image", "autolink"])
     default_fence = parser.renderer.rules["fence"]  # type: ignore[attr-defined]
 
     def fence(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
@@ -150,6 +188,17 @@ def _markdown_to_html(text: str) -> str:
         # Names like "pipeline-service-a/ServiceAArtifactBucket" may wrap after a slash, never inside a word.
         return "<code>" + escapeHtml(tokens[index].content).replace("/", "/<wbr>") + "</code>"
 
+    def own_html(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+        from markdown_it.common.utils import escapeHtml
+
+        content, parts, last = tokens[index].content, [], 0
+        for tag in OWN_TAGS.finditer(content):
+            parts += [escapeHtml(content[last:tag.start()]), tag.group()]
+            last = tag.end()
+        return "".join([*parts, escapeHtml(content[last:])])
+
+    parser.add_render_rule("html_block", own_html)
+    parser.add_render_rule("html_inline", own_html)
     parser.add_render_rule("fence", fence)
     parser.add_render_rule("code_inline", code_inline)
     return str(parser.render(text))

@@ -15,12 +15,13 @@ from pathlib import Path
 from troposphere import GetAtt, Output, Template
 
 from cfngen import _parallel as parallel
+from cfngen._files import refuse_links, write_text
 from cfngen.blueprint import Blueprint, logical_name
 from cfngen.errors import SynthError, UsageError
 from cfngen.synth import _writing
 from cfngen.synth._grouping import MAX_GROUP_SERVICES, StackGroup, build_groups, group_services
-from cfngen.synth._stack import (FORMATS, GENERATED_MARK, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, ROOT_NAME,
-                                 Format, NestedStack)
+from cfngen.synth._stack import (FORMATS, GENERATED_MARK, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES,
+                                 ROOT_METADATA_KEY, ROOT_NAME, Format, NestedStack)
 from cfngen.synth._wiring import add_stacks, wire
 
 __all__ = ["MAX_GROUP_SERVICES", "StackSet", "synthesize"]
@@ -67,22 +68,35 @@ class StackSet:
         return dict(self._texts[fmt])
 
     def write(self, outdir: str | Path, fmt: Format = "yaml") -> list[Path]:
-        """Write every template under `outdir`; remove files cfngen wrote before that no longer exist.
+        """Write every template under `outdir`; remove files cfngen wrote before that no longer exist (in
+        either format: a synth in one format leaves no template of the other behind).
 
         Returns the paths written, root first.
+        Raises UsageError, writing nothing, where `outdir` is not a directory, holds a file of the same name that
+        cfngen did not generate (a blueprint next to `-o .`), or where it or a file in it is a symbolic link (a pull
+        request can commit one pointing anywhere); UsageError too for a path the system refuses.
         """
         rendered = self.render(fmt)
         directory = Path(outdir)
-        directory.mkdir(parents=True, exist_ok=True)
-        for stale in _writing.stale_files(directory, rendered, fmt):
-            stale.unlink()
-        written = []
-        for name, text in rendered.items():
-            path = directory / name
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                path.write_text(text, encoding="utf-8")
-            written.append(path)
-        return written
+        paths = {name: directory / name for name in rendered}
+        for path in paths.values():
+            refuse_links(path)
+        if directory.exists() and not directory.is_dir():
+            raise UsageError(f"{directory}: is not a directory; -o names the folder the templates are written to")
+        foreign = [path for path in paths.values() if path.exists() and not _writing.is_generated(path)]
+        if foreign:
+            raise UsageError(f"{foreign[0]}: is not a template cfngen generated; refusing to overwrite it "
+                             "(choose another output directory)")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for stale in _writing.stale_files(directory, rendered):
+                stale.unlink()
+            for name, text in rendered.items():
+                if not paths[name].exists() or paths[name].read_text(encoding="utf-8") != text:
+                    write_text(paths[name], text)
+        except OSError as exc:
+            raise UsageError(f"cannot write the templates to {directory}: {exc.strerror or exc}") from None
+        return list(paths.values())
 
     def differences(self, outdir: str | Path, fmt: Format = "yaml") -> list[str]:
         """What differs between `outdir` and what this StackSet renders: one line per file, empty when equal."""
@@ -95,7 +109,7 @@ class StackSet:
                 lines.append(f"missing: {path}")
             elif path.read_text(encoding="utf-8") != text:
                 lines.append(f"stale:   {path}")
-        lines += [f"extra:   {path}" for path in _writing.stale_files(directory, rendered, fmt)]
+        lines += [f"extra:   {path}" for path in _writing.stale_files(directory, rendered)]
         return lines
 
     def digest(self) -> str:
@@ -140,6 +154,8 @@ def _build_root(stack_set: StackSet, groups: list[NestedStack], fmt: Format) -> 
     """The root: every platform-wide child and every group, each group where its last member stood."""
     blueprint = stack_set.blueprint
     root = Template(Description=f"{blueprint.name}: root stack, nested stacks wired by outputs {GENERATED_MARK}")
+    # What the templates were generated for, so that `cfngen lint DIR` checks them against that region.
+    root.set_metadata({ROOT_METADATA_KEY: {"region": blueprint.region}})
     units = list(stack_set.children)
     wiring = stack_set.wiring
     if groups:

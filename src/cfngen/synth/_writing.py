@@ -14,24 +14,29 @@ from pathlib import Path
 from troposphere import Template
 
 from cfngen import _parallel as parallel
-from cfngen.synth._stack import GENERATED_MARK, HEADER, Format
+from cfngen.synth._stack import FORMATS, GENERATED_MARK, HEADER, Format
 from cfngen.synth._yamldump import to_yaml
 
 # Blueprints of this many files or more are rendered by a worker per core (at most one per this many files).
 PARALLEL_RENDER_FILES = 64
 
 
-def stale_files(directory: Path, rendered: Mapping[str, str], fmt: Format) -> Iterator[Path]:
-    """Files in `directory` that cfngen generated earlier but would not generate now."""
+def stale_files(directory: Path, rendered: Mapping[str, str]) -> Iterator[Path]:
+    """Files in `directory` that cfngen generated earlier, in any format, but would not generate now (`rendered`)."""
     if not directory.is_dir():
         return
-    for path in sorted(directory.glob(f"*.{fmt}")):
-        if path.name not in rendered and _is_generated(path):
+    for path in sorted(path for extension in FORMATS for path in directory.glob(f"*.{extension}")):
+        if path.name not in rendered and is_generated(path):
             yield path
 
 
-def _is_generated(path: Path) -> bool:
-    """True for files cfngen wrote: a YAML header line, or a JSON Description that says so."""
+def is_generated(path: Path) -> bool:
+    """True for files cfngen wrote: a YAML header line, or a JSON Description that says so.
+
+    A link is never a file cfngen wrote, and reading one may read anything (/dev/zero).
+    """
+    if path.is_symlink() or not path.is_file():
+        return False
     text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix == ".yaml":
         return text.startswith(HEADER.split("{", 1)[0])

@@ -47,6 +47,7 @@ def _patches() -> tuple[ModuleType, ...]:
         codebuild_pipeline_source,
         codepipeline_trust,
         dependencies_first,
+        drift_detection,
         elbv2_attributes,
         failures_answered,
         last_updated_time,
@@ -77,7 +78,7 @@ def _patches() -> tuple[ModuleType, ...]:
             removed_resources, update_order, nested_update_in_place, termination_protection, ssm_parameter_name,
             placeholders_pass, attribute_stand_in, typed_load_balancer, elbv2_attributes, failures_answered, rollback,
             change_set_on_review_stack, last_updated_time, obsolete_change_sets, one_operation_at_a_time,
-            nested_parameters)
+            nested_parameters, drift_detection)
 
 
 def problems() -> list[str]:

@@ -1,0 +1,60 @@
+"""`cfngen destroy`: delete a blueprint's whole stack tree, after listing what goes and what stays."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from cfngen.cli import output
+from cfngen.cli.common import add_aws_arguments, add_set_argument, confirm, deployer, in_ci, load
+from cfngen.errors import UsageError
+
+
+def register(commands: Any) -> None:
+    """Add the destroy command."""
+    parser = commands.add_parser(
+        "destroy", help="delete a blueprint's stack tree (retained resources and their data stay)",
+        description="Lists what will be deleted and what is retained, asks, then deletes the root stack and every "
+                    "nested stack (turning termination protection off as part of this command only). Exit 0 when "
+                    "the stack is gone (or was never there), 1 the deletion failed, 2 bad input or nobody to ask "
+                    "(pass --yes; CI=true is not enough for a deletion), 3 the stack changed since it was listed.")
+    parser.add_argument("blueprint", metavar="BLUEPRINT", type=Path, help="blueprint YAML file")
+    add_set_argument(parser)
+    parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
+    add_aws_arguments(parser)
+    parser.add_argument("--yes", action="store_true", help="delete without asking (needed where nobody can answer)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """List, confirm, delete, then say what was kept and how to remove it."""
+    blueprint = load(args)
+    target = deployer(args, args.region or blueprint.region)
+    name = args.stack_name or blueprint.name
+    teardown = target.teardown(name)
+    if teardown is None:
+        if args.json:
+            output.print_json({"stack_name": name, "result": "not found"})
+        else:
+            print(f"stack {name} does not exist in {target.region}: nothing to destroy")
+        return 0
+    print(teardown.render(), file=sys.stderr if args.json else sys.stdout)
+    if not args.yes:
+        if in_ci() or not sys.stdin.isatty():
+            raise UsageError(f"destroy deletes stack {name} and everything listed above; with nobody to ask, "
+                             "it runs only with --yes")
+        if not confirm(f"delete stack {name} and all its nested stacks in {target.region}?"):
+            print("not destroyed", file=sys.stderr)
+            return 0
+    outcome = target.destroy(teardown)
+    if args.json:
+        output.print_json({"teardown": teardown.to_dict(), "outcome": outcome.to_dict()})
+        return 0
+    print(f"{outcome.stack_name}: {outcome.result} ({outcome.stack_status})")
+    if teardown.kept:
+        print(f"kept ({len(teardown.kept)}); deploying the blueprint again adopts those it names, "
+              "or remove them with:")
+        print(teardown.removals())
+    return 0
