@@ -792,3 +792,24 @@ def test_a_pipeline_and_its_build_project_are_created_as_the_template_says(aws: 
     assert ":role/delivery-PipelineRole-" in pipeline["roleArn"]
     project = boto3.client("codebuild", region_name="us-west-2").batch_get_projects(names=["build"])["projects"][0]
     assert project["source"]["type"] == "CODEPIPELINE" and ":role/delivery-BuildRole-" in project["serviceRole"]
+
+
+def test_import_existing_resources_adopts_a_retained_repository(aws: LocalAws) -> None:
+    """AWS: with ImportExistingResources a change set adopts an existing resource of the template's custom name;
+    without it the create fails "already exists"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html)."""
+    template = json.dumps({"Resources": {"Images": {
+        "Type": "AWS::ECR::Repository", "DeletionPolicy": "Retain", "Properties": {"RepositoryName": "kept/images"}}}})
+    _create("first", template)
+    cloudformation().delete_stack(StackName="first")
+    arn = boto3.client("ecr", region_name="us-west-2").describe_repositories()["repositories"][0]["repositoryArn"]
+    assert _create("plain", template)["StackStatus"] == "ROLLBACK_COMPLETE"
+    client = cloudformation()
+    change_set = client.create_change_set(StackName="adopting", ChangeSetName="first", ChangeSetType="CREATE",
+                                          TemplateBody=template, ImportExistingResources=True)
+    client.execute_change_set(ChangeSetName=change_set["Id"])
+    assert client.describe_stacks(StackName="adopting")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    adopted = client.describe_stack_resource(StackName="adopting", LogicalResourceId="Images")["StackResourceDetail"]
+    assert adopted["PhysicalResourceId"] == "kept/images"
+    assert boto3.client("ecr", region_name="us-west-2").describe_repositories()["repositories"][0][
+        "repositoryArn"] == arn

@@ -2,7 +2,7 @@
 
 Emulator: moto answers "not implemented" to DetectStackDrift, DescribeStackDriftDetectionStatus and
 DescribeStackResourceDrifts.
-AWS (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/detect-drift-stack.html):
+AWS: (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/detect-drift-stack.html)
 DetectStackDrift compares each resource's live properties with the properties the stack's template
 and parameters give it, on that stack only (a nested stack's own resources need a detection on the
 nested stack); resource types without drift support are NOT_CHECKED. The detection runs in the
