@@ -154,13 +154,11 @@ def test_a_failing_resource_names_its_root_cause_and_replace_failed_recovers(
     _replans_clean(MINIMAL, capsys)
 
 
-@pytest.mark.xfail(strict=True, reason="deployer (issue 19): a re-added service adopts the retained, fixed-name "
-                                       "resources its removal left (ImportExistingResources)")
 def test_remove_and_add_back_a_service(bootstrapped: LocalAws, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     """AWS: removing a service deletes its nested stacks but keeps their retained resources (the ECR repository);
-    adding it back creates new nested stacks, whose create fails on "already exists" unless those resources are
-    imported (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resource-import.html)."""
+    adding it back creates new nested stacks, which adopt those resources (ImportExistingResources, else "already
+    exists": https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resource-import.html)."""
     both, one = _blueprint(tmp_path, ["web", "api"]), _blueprint(tmp_path, ["web"])
     assert main(["deploy", str(both), "--yes"]) == 0
     removed = [option for stack in ("PipelineApi", "RegistryApi", "ServiceApi")
@@ -174,18 +172,16 @@ def test_remove_and_add_back_a_service(bootstrapped: LocalAws, tmp_path: Path,
     _replans_clean(both, capsys)
 
 
-@pytest.mark.xfail(strict=True, reason="deployer (issue 19): `cfngen destroy`, and a re-create that adopts the "
-                                       "retained resources of the destroyed stack (ImportExistingResources)")
 def test_destroy_and_create_again(bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
-    """AWS: deleting a protected stack is refused until its protection is turned off
+    """AWS: deleting a protected stack is refused until its protection is turned off (`cfngen destroy` does that)
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html); the deletion keeps
-    resources with DeletionPolicy Retain, so creating the stack again must adopt them."""
+    resources with DeletionPolicy Retain, and creating the stack again adopts them (ImportExistingResources,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html)."""
     assert main(["deploy", str(MINIMAL), "--yes"]) == 0
     client = _cloudformation()
     with pytest.raises(client.exceptions.ClientError, match="TerminationProtection is enabled"):
         client.delete_stack(StackName=STACK)
-    client.update_termination_protection(StackName=STACK, EnableTerminationProtection=False)
-    client.delete_stack(StackName=STACK)
+    assert main(["destroy", str(MINIMAL), "--yes"]) == 0
     assert _stacks_named(STACK) == []
     assert boto3.client("ecr", region_name=REGION).describe_repositories(repositoryNames=[IMAGES]), "retained"
     assert main(["deploy", str(MINIMAL), "--yes"]) == 0
@@ -199,7 +195,8 @@ def test_the_deployed_demo_can_be_inspected_with_boto3(aws: LocalAws, capsys: py
     out = capsys.readouterr().out
     region = "us-west-2"
     pipelines = boto3.client("codepipeline", region_name=region)
-    pipeline = pipelines.get_pipeline(name="microservices-demo-service-a")["pipeline"]
+    name = next(entry["name"] for entry in pipelines.list_pipelines()["pipelines"] if entry["name"].endswith("service-a"))
+    pipeline = pipelines.get_pipeline(name=name)["pipeline"]
     assert [stage["name"] for stage in pipeline["stages"]] == ["Source", "Build", "Deploy"]
     assert ":role/microservices-demo-PipelineServiceA-" in pipeline["roleArn"]
     alarms = [alarm for alarm in boto3.client("cloudwatch", region_name=region).describe_alarms()["MetricAlarms"]

@@ -63,6 +63,8 @@ class Spec:
     attributes: Callable[[Any, str, dict[str, Any]], dict[str, Any]] = lambda client, physical, params: {}
     prepare: Callable[[dict[str, Any]], dict[str, Any]] = lambda properties: properties
     put: bool = False  # the create call overwrites: an update calls it again (else an update replaces)
+    # Where moto's service lacks the delete action (CodeDeploy): remove it from the backend.
+    remove: Callable[[str, str, str, dict[str, Any]], None] | None = None
 
 
 def _named(key: str) -> Callable[[dict[str, Any], dict[str, Any]], str]:
@@ -89,6 +91,20 @@ def _repository_attributes(client: Any, repository_id: str, params: dict[str, An
     metadata = client.get_repository(repositoryName=name)["repositoryMetadata"]
     return {"Arn": metadata["Arn"], "Name": name, "CloneUrlHttp": metadata.get("cloneUrlHttp", ""),
             "CloneUrlSsh": metadata.get("cloneUrlSsh", "")}
+
+
+def _forget_application(account_id: str, region_name: str, name: str, params: dict[str, Any]) -> None:
+    from moto.codedeploy.models import codedeploy_backends
+
+    backend = codedeploy_backends[account_id][region_name]
+    backend.applications.pop(name, None)
+    backend.deployment_groups.pop(name, None)
+
+
+def _forget_deployment_group(account_id: str, region_name: str, name: str, params: dict[str, Any]) -> None:
+    from moto.codedeploy.models import codedeploy_backends
+
+    codedeploy_backends[account_id][region_name].deployment_groups.get(params["applicationName"], {}).pop(name, None)
 
 
 def _scaling_target(properties: dict[str, Any]) -> dict[str, Any]:
@@ -145,13 +161,11 @@ SPECS: dict[str, Spec] = {
         physical=lambda params, response: str(params["pipeline"]["name"]),
         deleting=lambda physical, params: {"name": physical}),
     "AWS::CodeDeploy::Application": Spec(
-        "codedeploy", "create_application", "delete_application", name="ApplicationName",
-        physical=_named("applicationName"), deleting=lambda physical, params: {"applicationName": physical}),
+        "codedeploy", "create_application", name="ApplicationName", physical=_named("applicationName"),
+        remove=_forget_application),
     "AWS::CodeDeploy::DeploymentGroup": Spec(
-        "codedeploy", "create_deployment_group", "delete_deployment_group", name="DeploymentGroupName",
-        physical=_named("deploymentGroupName"),
-        deleting=lambda physical, params: {"applicationName": params["applicationName"],
-                                           "deploymentGroupName": physical}),
+        "codedeploy", "create_deployment_group", name="DeploymentGroupName", physical=_named("deploymentGroupName"),
+        remove=_forget_deployment_group),
     "AWS::Budgets::Budget": Spec(
         "budgets", "create_budget", "delete_budget", prepare=_budget_account,
         physical=lambda params, response: str(params["Budget"]["BudgetName"]),
@@ -272,7 +286,9 @@ class _Handled:
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Call the type's delete API (types without one go with their parent)."""
-        if self.spec.delete:
+        if self.spec.remove:
+            self.spec.remove(account_id, region_name, self.physical_resource_id, self.params)
+        elif self.spec.delete:
             client = _client(self.spec.service, region_name)
             getattr(client, self.spec.delete)(**self.spec.deleting(self.physical_resource_id, self.params))
 
