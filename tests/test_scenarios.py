@@ -198,7 +198,7 @@ def test_the_deployed_demo_can_be_inspected_with_boto3(aws: LocalAws, capsys: py
     name = next(entry["name"] for entry in pipelines.list_pipelines()["pipelines"] if entry["name"].endswith("service-a"))
     pipeline = pipelines.get_pipeline(name=name)["pipeline"]
     assert [stage["name"] for stage in pipeline["stages"]] == ["Source", "Build", "Deploy"]
-    assert ":role/microservices-demo-PipelineServiceA-" in pipeline["roleArn"]
+    assert "-PipelineServiceA-" in pipeline["roleArn"] and "ServiceAPipelineRole" in pipeline["roleArn"]
     alarms = [alarm for alarm in boto3.client("cloudwatch", region_name=region).describe_alarms()["MetricAlarms"]
               if not alarm["AlarmName"].startswith("TargetTracking-")]  # (those, the scaling policies' own)
     topics = [topic["TopicArn"] for topic in boto3.client("sns", region_name=region).list_topics()["Topics"]]
