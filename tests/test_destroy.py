@@ -154,6 +154,6 @@ def test_destroy_json(deployed: LocalAws, capsys: pytest.CaptureFixture[str]) ->
     assert "retained" in captured.err, "the listing goes to stderr, the document to stdout"
     assert report["outcome"]["result"] == "destroyed"
     kept = {entry["logical_id"]: entry for entry in report["teardown"]["kept"]}
-    assert kept["WebBuildLogGroup"]["physical_id"] == f"/aws/codebuild/{NAME}--web"  # owned_name: blueprint--service
+    assert kept["WebBuildLogGroup"]["physical_id"] == f"/aws/codebuild/{NAME}--web"
     assert kept["WebBuildLogGroup"]["removal"].startswith("aws cloudcontrol delete-resource --type-name "
                                                           "AWS::Logs::LogGroup")
