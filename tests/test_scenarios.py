@@ -135,19 +135,23 @@ def test_concurrent_deploys_one_applies_the_other_is_refused(bootstrapped: Local
 
 def test_a_failing_resource_names_its_root_cause_and_replace_failed_recovers(
         bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
-    """AWS: a resource that cannot be created (an ECR repository whose name exists already) fails its nested stack,
-    which fails its resource in the root, and the first create rolls back to ROLLBACK_COMPLETE
-    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html); a stack in
-    ROLLBACK_COMPLETE can only be deleted and created again (`--replace-failed`)."""
-    ecr = boto3.client("ecr", region_name=REGION)
-    ecr.create_repository(repositoryName=IMAGES)
+    """AWS: a resource that cannot be created fails its nested stack, which fails its resource in the root, and the
+    first create rolls back to ROLLBACK_COMPLETE (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html);
+    a stack in ROLLBACK_COMPLETE can only be deleted and created again (`--replace-failed`). The failure here: a
+    build project of the pipeline's name exists already (the emulator adopts only repositories and log groups under
+    ImportExistingResources; on AWS this stands for any resource that fails to create)."""
+    builds = boto3.client("codebuild", region_name=REGION)
+    project = f"{STACK}--web"
+    builds.create_project(name=project, source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+                          artifacts={"type": "NO_ARTIFACTS"}, serviceRole="arn:aws:iam::123456789012:role/x",
+                          environment={"type": "LINUX_CONTAINER", "image": "i", "computeType": "BUILD_GENERAL1_SMALL"})
     assert main(["deploy", str(MINIMAL), "--yes"]) == 1
     error = capsys.readouterr().err
     assert f"{STACK} ended ROLLBACK_COMPLETE" in error
-    assert f"stack/{STACK}-RegistryWeb-" in error, "the nested stack"
-    assert "WebImageRepository" in error and "already exists" in error, "the resource and the reason"
+    assert f"stack/{STACK}-PipelineWeb-" in error, "the nested stack"
+    assert "WebBuildProject" in error and "already exists" in error, "the resource and the reason"
     assert [stack["StackStatus"] for stack in _stacks_named(STACK)] == ["ROLLBACK_COMPLETE"]
-    ecr.delete_repository(repositoryName=IMAGES)
+    builds.delete_project(name=project)
     assert main(["deploy", str(MINIMAL), "--yes"]) == 1
     assert "--replace-failed" in capsys.readouterr().err
     assert main(["deploy", str(MINIMAL), "--yes", "--replace-failed"]) == 0
