@@ -199,7 +199,8 @@ def test_the_deployed_demo_can_be_inspected_with_boto3(aws: LocalAws, capsys: py
     out = capsys.readouterr().out
     region = "us-west-2"
     pipelines = boto3.client("codepipeline", region_name=region)
-    name = next(entry["name"] for entry in pipelines.list_pipelines()["pipelines"] if entry["name"].endswith("service-a"))
+    name = next(entry["name"] for entry in pipelines.list_pipelines()["pipelines"]
+                if entry["name"].endswith("service-a"))
     pipeline = pipelines.get_pipeline(name=name)["pipeline"]
     assert [stage["name"] for stage in pipeline["stages"]] == ["Source", "Build", "Deploy"]
     assert "-PipelineServiceA-" in pipeline["roleArn"] and "ServiceAPipelineRole" in pipeline["roleArn"]

@@ -75,7 +75,8 @@ def _patches() -> tuple[ModuleType, ...]:
 
     # Order matters where two patches wrap the same function: the later one runs outside the earlier one.
     return (yaml_get_att, template_url, nested_stack_outputs, not_emulated, resource_handlers, policy_conditions,
-            codebuild_pipeline_source, codepipeline_trust, import_existing, model_failures, dependencies_first, record_change_set,
+            codebuild_pipeline_source, codepipeline_trust, import_existing, model_failures, dependencies_first,
+            record_change_set,
             removed_resources, update_order, nested_update_in_place, termination_protection, ssm_parameter_name,
             placeholders_pass, attribute_stand_in, typed_load_balancer, elbv2_attributes, failures_answered, rollback,
             change_set_on_review_stack, last_updated_time, obsolete_change_sets, one_operation_at_a_time,
