@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from cfngen import Plan, ResourceChange, load_blueprint, synthesize
+from cfngen import load_blueprint, synthesize
 from cfngen.cli import main
 from cfngen.linting import Finding
 from cfngen.local import LocalAws
@@ -70,15 +70,13 @@ def test_deploy_asks_unless_told_not_to(bootstrapped: LocalAws, monkeypatch: pyt
     assert "applied (CREATE_COMPLETE)" in capsys.readouterr().out
 
 
-def test_a_plan_that_replaces_stateful_resources_is_blocked(bootstrapped: LocalAws, tmp_path: Path,
+def test_deploy_plan_needs_the_blueprint_it_was_made_from(bootstrapped: LocalAws, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    plan = Plan(stack_name="microservices-minimal", region="us-east-1", change_set_type="UPDATE",
-                change_set_id="arn:aws:cloudformation:us-east-1:123456789012:changeSet/x/1", changes=(
-                    ResourceChange("root/Registry", "WebImageRepository", "AWS::ECR::Repository", "replace", "true",
-                                   ("RepositoryName",)),))
-    path = plan.save(tmp_path / "plan.json")
-    assert main(["deploy", "--plan", str(path), "--yes"]) == 3
-    assert "--allow-replace WebImageRepository" in capsys.readouterr().err
+    plan_file = tmp_path / "plan.json"
+    assert main(["plan", DEV, "--out", str(plan_file)]) == 0
+    capsys.readouterr()
+    assert main(["deploy", "--plan", str(plan_file), "--yes"]) == 2
+    assert "the stack policy and the templates are taken from it" in capsys.readouterr().err
 
 
 def test_a_stale_plan_is_blocked(bootstrapped: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,7 +89,7 @@ def test_a_stale_plan_is_blocked(bootstrapped: LocalAws, tmp_path: Path, capsys:
     stack = moto_stack("microservices-minimal", "us-east-1")
     stack.status = "UPDATE_ROLLBACK_COMPLETE"  # somebody else deployed (and rolled back) since
     capsys.readouterr()
-    assert main(["deploy", "--plan", str(stale), "--yes"]) == 3
+    assert main(["deploy", "--plan", str(stale), str(tagged), "--yes"]) == 3
     assert "changed since the plan was made" in capsys.readouterr().err
 
 
@@ -107,7 +105,7 @@ def test_a_failed_first_create_needs_replace_failed(bootstrapped: LocalAws,
 def test_templates_with_lint_errors_are_not_planned(bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     error = Finding("network.yaml", 3, 5, "E3012", "error", "Property Foo should be of type String")
-    monkeypatch.setattr(sys.modules["cfngen.linting"], "lint", lambda stacks: [error])
+    monkeypatch.setattr(sys.modules["cfngen.linting"], "lint_texts", lambda texts, region: [error])
     assert main(["plan", DEV]) == 1
     err = capsys.readouterr().err
     assert "lint: network.yaml:3:5 E3012" in err and "cfn-lint found 1 error(s)" in err

@@ -156,9 +156,15 @@ def test_a_failed_first_create_is_replaced_only_when_asked(deployer: Deployer, d
     failed.status = "ROLLBACK_COMPLETE"  # a first create that failed and rolled back everything it made
     with pytest.raises(DeployError, match="ROLLBACK_COMPLETE.*--replace-failed"):
         deployer.plan(deployer.package(dev))
-    plan = deployer.plan(deployer.package(dev), replace_failed=True)
-    assert plan.change_set_type == "CREATE" and plan.stack_id != failed.stack_id
-    assert deployer.apply(plan).stack_status == "CREATE_COMPLETE"
+    package = deployer.package(dev)
+    plan = deployer.plan(package, replace_failed=True)
+    assert (plan.change_set_type, plan.replaces_stack, plan.change_set_id) == ("CREATE", failed.stack_id, "")
+    assert moto_stack("microservices-minimal", REGION).status == "ROLLBACK_COMPLETE", "planning deletes nothing"
+    assert "is deleted at apply" in plan.render()
+    assert {change.logical_id for change in plan.changes} == {child.logical_id for child in dev.children}
+    outcome = deployer.apply(plan, pkg=package)
+    assert outcome.stack_status == "CREATE_COMPLETE"
+    assert moto_stack("microservices-minimal", REGION).stack_id != failed.stack_id
 
 
 def test_an_update_rollback_complete_stack_is_updatable(deployer: Deployer, dev: StackSet) -> None:

@@ -149,4 +149,4 @@ def test_aws_clients_retry_throttling_in_adaptive_mode() -> None:
     deployer = Deployer(session=session, bucket="b")
     for client in (deployer._cloudformation, deployer._s3):
         assert client.meta.config.retries["mode"] == "adaptive"
-        assert client.meta.config.retries["total_max_attempts"] == 11, "ten retries after the first attempt"
+        assert client.meta.config.retries["total_max_attempts"] == 10, "ten attempts in all, as AWS_MAX_ATTEMPTS counts"

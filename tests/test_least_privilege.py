@@ -107,14 +107,43 @@ def test_every_role_has_its_trust_policy_walked() -> None:
     assert roles and roles == trusts
 
 
-def test_pipeline_roles_pass_only_the_services_task_roles() -> None:
+def test_pipeline_roles_pass_only_the_services_task_roles_and_infrastructure_role() -> None:
     passes = [statement for name, policy in _policies() if "pipeline-" in name
               for _, statement in policy.statements() if statement.get("Action") == ["iam:PassRole"]]
     assert passes, "the pipeline stacks pass the task roles to ECS"
+    infrastructure = [statement for statement in passes
+                      if statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}]
+    # One per ecs-blue-green/linear/canary service of the delivery example: the role ECS shifts traffic with.
+    assert len(infrastructure) == 3
+    for statement in infrastructure:
+        (role,) = statement["Resource"]
+        assert role["Ref"].endswith("InfrastructureRoleArn")
     for statement in passes:
+        if statement in infrastructure:
+            continue
         assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
         execution_role, task_role = sorted(resource["Ref"] for resource in statement["Resource"])
         assert execution_role.endswith("ExecutionRoleArn") and task_role.endswith("TaskRoleArn")
+
+
+def test_ecs_infrastructure_roles_touch_only_their_services_target_groups_and_listeners() -> None:
+    """What AmazonECSInfrastructureRolePolicyForLoadBalancers allows on every load balancer, narrowed to one
+    service: its two target groups, its two listeners; Describe calls have no resource type."""
+    roles = {(name, policy.resource): policy for name, policy in _policies()
+             if policy.resource.endswith("InfrastructureRole") and policy.kind == "permissions"}
+    assert len(roles) == 3
+    for (_, logical_id), policy in roles.items():
+        prefix = logical_id.removesuffix("InfrastructureRole")
+        grants = {action: [resource.get("Ref", resource) if isinstance(resource, dict) else resource
+                           for resource in statement["Resource"]]
+                  for _, statement in policy.statements() for action in statement["Action"]}
+        assert grants == {
+            "elasticloadbalancing:DescribeListeners": ["*"], "elasticloadbalancing:DescribeRules": ["*"],
+            "elasticloadbalancing:DescribeTargetGroups": ["*"], "elasticloadbalancing:DescribeTargetHealth": ["*"],
+            "elasticloadbalancing:RegisterTargets": [f"{prefix}BlueTargetGroupArn", f"{prefix}GreenTargetGroupArn"],
+            "elasticloadbalancing:DeregisterTargets": [f"{prefix}BlueTargetGroupArn", f"{prefix}GreenTargetGroupArn"],
+            "elasticloadbalancing:ModifyListener": [f"{prefix}ProductionListenerArn", f"{prefix}TestListenerArn"],
+        }
 
 
 def _role_statements(stack: str, role_suffix: str) -> list[Mapping[str, Any]]:

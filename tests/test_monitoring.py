@@ -100,6 +100,12 @@ def test_every_alarm_a_deployment_group_rolls_back_on_is_an_alarm_the_monitoring
             assert group["AlarmConfiguration"]["Enabled"] is True
             assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
             named += [alarm["Name"] for alarm in group["AlarmConfiguration"]["Alarms"]]
+        # Services under the ECS controller roll back on the same alarms, named in the service itself.
+        for service in _resources(child.template.to_dict(), "AWS::ECS::Service").values():
+            alarms = service.get("DeploymentConfiguration", {}).get("Alarms")
+            if alarms is not None:
+                assert alarms["Enable"] is True and alarms["Rollback"] is True
+                named += alarms["AlarmNames"]
     assert len(named) == len(SERVICE_ALARM_KINDS) * len(stack_set.blueprint.services)
     assert set(named) <= created, f"named by a deployment group, created by nobody: {sorted(set(named) - created)}"
 
@@ -230,8 +236,10 @@ def test_failure_rules_match_the_services_pipeline_deployment_and_crashed_tasks(
         "PipelineFailedRule": "shop--pipeline-failed", "DeploymentFailedRule": "shop--deployment-failed",
         "TaskStoppedRule": "shop--task-crashed"}
     pipeline = rules["PipelineFailedRule"]["EventPattern"]
+    # The run CodePipeline starts when it creates a pipeline, before its repository has a commit, pages nobody.
     assert pipeline["detail"] == {"state": ["FAILED"],
-                                  "pipeline": [{"Ref": "ApiPipelineName"}, {"Ref": "WebFrontPipelineName"}]}
+                                  "pipeline": [{"Ref": "ApiPipelineName"}, {"Ref": "WebFrontPipelineName"}],
+                                  "execution-trigger": {"trigger-type": [{"anything-but": ["CreatePipeline"]}]}}
     deployment = rules["DeploymentFailedRule"]["EventPattern"]
     assert deployment["source"] == ["aws.codedeploy"] and deployment["detail"]["state"] == ["FAILURE"]
     assert deployment["detail"]["application"] == [{"Ref": "ApiCodeDeployApplicationName"},
@@ -243,8 +251,22 @@ def test_failure_rules_match_the_services_pipeline_deployment_and_crashed_tasks(
                                               "cluster/${ClusterName}"}]
 
 
-def test_rule_messages_are_readable_text_with_every_placeholder_mapped() -> None:
-    for rule in _resources(_build(_blueprint()), "AWS::Events::Rule").values():
+def test_ecs_deployments_fail_into_a_rule_of_their_own_and_codedeploys_only_where_used() -> None:
+    blueprint = _blueprint(deployment={"strategy": "ecs-blue-green"})
+    rules = _resources(_build(blueprint), "AWS::Events::Rule")
+    assert set(rules) == {"PipelineFailedRule", "EcsDeploymentFailedRule", "TaskStoppedRule"}
+    pattern = rules["EcsDeploymentFailedRule"]["EventPattern"]
+    assert pattern["detail-type"] == ["ECS Deployment State Change"]
+    assert pattern["detail"] == {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}
+    assert pattern["resources"][0] == {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
+                                                  "service/${ClusterName}/${ApiServiceName}"}
+    policy = _resources(_build(blueprint), "AWS::SNS::TopicPolicy")["AlarmTopicPolicy"]
+    assert "shop--ecs-deployment-failed" in json.dumps(policy) and "shop--deployment-failed" not in json.dumps(policy)
+
+
+@pytest.mark.parametrize("deployment", ["codedeploy", "ecs-canary"])
+def test_rule_messages_are_readable_text_with_every_placeholder_mapped(deployment: str) -> None:
+    for rule in _resources(_build(_blueprint(deployment={"strategy": deployment})), "AWS::Events::Rule").values():
         (target,) = rule["Targets"]
         assert target["Arn"] == {"Ref": "AlarmTopic"}
         transformer = target["InputTransformer"]
@@ -385,3 +407,18 @@ def test_demo_blueprint_shows_every_optional_section() -> None:
     assert {"database", "pipeline", "alarms", "budget", "logs", "tags"} <= set(optional) <= set(written)
     assert demo.database is not None and demo.budget is not None and demo.alarms.email is not None
     assert {child.name for child in synthesize(demo).children} >= {"database", "monitoring", "pipeline-service-a"}
+
+
+def test_with_approvals_the_accounts_roles_may_use_the_alarm_key_through_sns_only() -> None:
+    """The pipelines publish approval requests with their own roles; the key lets the account's roles use it
+    only through SNS in this account, and only when the blueprint has approvals."""
+    def key_statements(blueprint: Blueprint) -> list[dict[str, Any]]:
+        (key,) = _resources(_build(blueprint), "AWS::KMS::Key").values()
+        return list(key["KeyPolicy"]["Statement"])
+
+    (through_sns,) = [statement for statement in key_statements(_blueprint(pipeline={"approval": True}))
+                      if statement["Sid"] == "AccountPublishersEncryptThroughSns"]
+    assert through_sns["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert through_sns["Condition"] == {"StringEquals": {
+        "kms:ViaService": {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"}, "kms:CallerAccount": {"Ref": "AWS::AccountId"}}}
+    assert "AccountPublishersEncryptThroughSns" not in [statement["Sid"] for statement in key_statements(_blueprint())]

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+import yaml
+from botocore.validate import ParamValidator
 
 from cfngen import Blueprint, load_blueprint
 from cfngen.builders import pipeline
+from cfngen.builders.taskdef import family
 from cfngen.builders.contracts import service_alarm_name, service_alarm_names
+from cfngen.extras._service_files import StackValues, render_service_files
+from cfngen.local import LocalAws
 from cfngen.linting import lint_texts
 from tests.conftest import ROOT, checkov_failures
 
@@ -69,7 +78,7 @@ def test_stack_per_service_with_the_wired_names() -> None:
         "LogsKmsKeyArn", "ClusterName", "ServiceAServiceName", "ServiceAServiceArn", "ServiceAExecutionRoleArn",
         "ServiceATaskRoleArn", "ServiceARepositoryUri", "ServiceARepositoryArn", "ServiceAProductionListenerArn",
         "ServiceATestListenerArn", "ServiceABlueTargetGroupName", "ServiceAGreenTargetGroupName",
-        "ServiceASourceRepositoryName", "ServiceASourceRepositoryArn",
+        "ServiceASourceRepositoryName", "ServiceASourceRepositoryArn", "CapacityProviderName",
     ])
     assert stacks[0].root_outputs == ("ServiceAPipelineName",)
 
@@ -94,7 +103,7 @@ def test_build_is_privileged_with_a_written_skip_and_logs_to_an_encrypted_group(
     (skip,) = project["Metadata"]["checkov"]["skip"]
     assert skip["id"] == "CKV_AWS_316" and "docker build" in skip["comment"]
     names = {variable["Name"] for variable in project["Properties"]["Environment"]["EnvironmentVariables"]}
-    assert names == {"REPOSITORY_URI", "CONTAINER_NAME"}
+    assert names == {"REPOSITORY_URI", "CONTAINER_NAME", "TASK_FAMILY", "CAPACITY_PROVIDER"}
     log_group = _one(template, "AWS::Logs::LogGroup")
     assert log_group["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"} and log_group["RetentionInDays"] == 30
     assert project["Properties"]["LogsConfig"]["CloudWatchLogs"]["GroupName"] == {"Ref": "WebBuildLogGroup"}
@@ -104,8 +113,9 @@ def test_build_role_pushes_to_one_repository() -> None:
     statements = _statements(_template(_blueprint()), "WebBuildRole")
     pushes = [statement for statement in statements if "ecr:PutImage" in statement["Action"]]
     assert [statement["Resource"] for statement in pushes] == [[{"Ref": "WebRepositoryArn"}]]
-    (login,) = [statement for statement in statements if statement["Resource"] == ["*"]]
-    assert login["Action"] == ["ecr:GetAuthorizationToken"]
+    unscoped = [statement["Action"] for statement in statements if statement["Resource"] == ["*"]]
+    # ECR's login token is account-wide; DescribeTaskDefinition has no resource type (cfngen.facts.iam).
+    assert unscoped == [["ecr:GetAuthorizationToken"], ["ecs:DescribeTaskDefinition"]]
 
 
 def test_deployment_group_is_blue_green_with_traffic_control_and_rolls_back() -> None:
@@ -155,17 +165,38 @@ def test_pipeline_stages_with_codecommit_source_started_by_eventbridge() -> None
     configuration = dict(deploy["Configuration"])
     assert configuration.pop("ApplicationName") == {"Ref": "WebCodeDeployApplication"}
     assert configuration.pop("DeploymentGroupName") == {"Ref": "WebDeploymentGroup"}
+    # The build writes taskdef.json and appspec.yaml beside imageDetail.json: the source holds only code.
     assert configuration == {
-        "TaskDefinitionTemplateArtifact": "SourceOutput", "TaskDefinitionTemplatePath": "taskdef.json",
-        "AppSpecTemplateArtifact": "SourceOutput", "AppSpecTemplatePath": "appspec.yaml",
+        "TaskDefinitionTemplateArtifact": "BuildOutput", "TaskDefinitionTemplatePath": "taskdef.json",
+        "AppSpecTemplateArtifact": "BuildOutput", "AppSpecTemplatePath": "appspec.yaml",
         "Image1ArtifactName": "BuildOutput", "Image1ContainerName": "IMAGE1_NAME",
     }
+    assert deploy["InputArtifacts"] == [{"Name": "BuildOutput"}]
+
+
+def test_a_repository_buildspec_reads_the_repository_files() -> None:
+    template = _template(_blueprint(buildspec="repository"))
+    assert template["Resources"]["WebBuildProject"]["Properties"]["Source"]["BuildSpec"] == "buildspec.yml"
+    (deploy,) = _one(template, "AWS::CodePipeline::Pipeline")["Stages"][-1]["Actions"]
+    assert deploy["Configuration"]["TaskDefinitionTemplateArtifact"] == "SourceOutput"
+    assert deploy["InputArtifacts"] == [{"Name": "SourceOutput"}, {"Name": "BuildOutput"}]
+    assert "CapacityProviderName" not in template["Parameters"]
+    assert not [statement for statement in _statements(template, "WebBuildRole")
+                if "ecs:DescribeTaskDefinition" in statement["Action"]]
 
 
 def test_connection_source_and_manual_approval() -> None:
     template = _template(VARIANTS["connection-with-approval"])
     stages = _one(template, "AWS::CodePipeline::Pipeline")["Stages"]
     assert [stage["Name"] for stage in stages] == ["Source", "Build", "Approve", "Deploy"]
+    (approve,) = stages[2]["Actions"]
+    topic = {"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:shop-alarms"}
+    assert approve["Configuration"]["NotificationArn"] == topic
+    notify = {tuple(statement["Action"]): statement for statement in _statements(template, "WebPipelineRole")}
+    assert notify[("sns:Publish",)]["Resource"] == [topic]
+    key_use = notify[("kms:Decrypt", "kms:GenerateDataKey")]
+    assert key_use["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": "alias/shop-alarms"}
+    assert key_use["Condition"]["StringEquals"] == {"kms:ViaService": {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"}}
     (source,) = stages[0]["Actions"]
     assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
     assert source["Configuration"]["ConnectionArn"] == CONNECTION
@@ -215,3 +246,90 @@ def test_pipeline_may_tag_only_the_revisions_it_registers_and_only_when_they_car
     untagged = [action for statement in _statements(_template(_blueprint()), "WebPipelineRole")
                 for action in statement["Action"]]
     assert "ecs:RegisterTaskDefinition" in untagged and "ecs:TagResource" not in untagged
+
+
+def _commands(buildspec: str, phase: str) -> list[str]:
+    commands: list[str] = yaml.safe_load(buildspec)["phases"][phase]["commands"]
+    return commands
+
+
+def test_the_build_derives_taskdef_and_appspec_from_the_revision_the_stacks_registered(
+        aws: LocalAws, tmp_path: Path) -> None:
+    """The generated buildspec's own commands, run on what ECS answers for the registered revision: taskdef.json
+    is a RegisterTaskDefinition request (botocore's model) with <IMAGE1_NAME>, appspec.yaml names the
+    capacity provider."""
+    blueprint = Blueprint.model_validate({**_blueprint().model_dump(), "tags": {"CostCenter": "cc-7"}})
+    service = blueprint.services[0]
+    buildspec = pipeline.build_spec(blueprint, service)
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    values = StackValues(values={"WebExecutionRoleArn": "arn:aws:iam::123456789012:role/x",
+                                 "WebTaskRoleArn": "arn:aws:iam::123456789012:role/t", "WebLogGroupName": "g",
+                                 "CapacityProviderName": "shop-capacity"},
+                         partition="aws", region="us-east-1", account_id="123456789012")
+    # What the service stack registers: its task definition as the ECS API takes it, with an image.
+    registered = json.loads(render_service_files(blueprint, "web", stack_values=values)["taskdef.json"])
+    registered["containerDefinitions"][0]["image"] = "old:1"
+    ecs.register_task_definition(**registered)
+    (describe, derive, appspec) = _commands(buildspec, "post_build")
+    assert describe == ('aws ecs describe-task-definition --task-definition "$TASK_FAMILY" --output json '
+                        '> registered.json')
+    (tmp_path / "registered.json").write_text(json.dumps(ecs.describe_task_definition(taskDefinition=family(blueprint, service)),
+                                                         default=str))
+    env = {**os.environ, "CONTAINER_NAME": "web", "CAPACITY_PROVIDER": "shop-capacity"}
+    for command in (derive, appspec):
+        subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, check=True)
+    request = json.loads((tmp_path / "taskdef.json").read_text())
+    assert request["family"] == family(blueprint, service)
+    assert request["containerDefinitions"][0]["image"] == "<IMAGE1_NAME>"
+    assert request["tags"] == [{"key": "CostCenter", "value": "cc-7"}]
+    report = ParamValidator().validate(request, _register_shape())
+    assert not report.has_errors(), report.generate_report()
+    spec = yaml.safe_load((tmp_path / "appspec.yaml").read_text())
+    (target,) = spec["Resources"]
+    properties = target["TargetService"]["Properties"]
+    assert properties["CapacityProviderStrategy"] == [{"CapacityProvider": "shop-capacity", "Base": 0, "Weight": 1}]
+    assert properties["LoadBalancerInfo"] == {"ContainerName": "web", "ContainerPort": 8080}
+    assert spec["Hooks"] == [{"AfterAllowTestTraffic": "web-smoke-test"}]
+    assert yaml.safe_load(buildspec)["artifacts"]["files"] == ["imageDetail.json", "taskdef.json", "appspec.yaml"]
+
+
+def _register_shape() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
+
+
+def _ecs_blueprint(strategy: str) -> Blueprint:
+    return Blueprint.model_validate({"name": "shop", "deployment": {"strategy": strategy},
+                                     "services": [{"name": "web", "port": 8080}]})
+
+
+@pytest.mark.parametrize("strategy", ["ecs-blue-green", "ecs-rolling"])
+def test_ecs_strategies_deploy_through_a_stack_update_not_codedeploy(strategy: str) -> None:
+    template = _template(_ecs_blueprint(strategy))
+    types = {resource["Type"] for resource in template["Resources"].values()}
+    assert not {"AWS::CodeDeploy::Application", "AWS::CodeDeploy::DeploymentGroup"} & types
+    stages = _one(template, "AWS::CodePipeline::Pipeline")["Stages"]
+    (deploy,) = stages[-1]["Actions"]
+    assert deploy["ActionTypeId"]["Provider"] == "CodeBuild"
+    assert deploy["Configuration"] == {"ProjectName": {"Ref": "WebDeployProject"}}
+    project = template["Resources"]["WebDeployProject"]["Properties"]
+    assert "PrivilegedMode" not in project["Environment"]
+    commands = _commands(project["Source"]["BuildSpec"], "build")
+    assert "--use-previous-template" in commands[0] and "ParameterKey=WebImage,ParameterValue=$IMAGE_URI" in commands[0]
+    assert "UsePreviousValue=true" in commands[0] and "*/shop/*" in commands[0]
+    # A blue/green rollout bakes 15 minutes by default; the project waits for it, and an hour more.
+    assert project["TimeoutInMinutes"] == (75 if strategy == "ecs-blue-green" else 60)
+
+
+def test_the_deploy_role_updates_only_the_blueprints_stacks_and_that_services_revisions() -> None:
+    statements = _statements(_template(_ecs_blueprint("ecs-canary")), "WebDeployRole")
+    grants = {action: statement["Resource"] for statement in statements for action in statement["Action"]}
+    stacks = [{"Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/shop/*"},
+              {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/shop-*/*"}]
+    assert grants["cloudformation:ExecuteChangeSet"] == stacks == grants["cloudformation:UpdateStack"]
+    assert grants["ecs:RegisterTaskDefinition"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/shop--web:*"}]
+    assert grants["ecs:UpdateService"] == [{"Ref": "WebServiceArn"}]
+    assert sorted(action for action, resources in grants.items() if resources == ["*"]) == [
+        "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition"]

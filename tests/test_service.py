@@ -11,6 +11,7 @@ import pytest
 from cfngen import synthesize
 from cfngen.blueprint import Blueprint
 from cfngen.builders import iam
+from cfngen.builders.contracts import service_alarm_names
 from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES
 from cfngen.builders.service import build
 from cfngen.builders.taskdef import (
@@ -329,3 +330,87 @@ def test_one_stack_per_service_with_the_contracted_outputs() -> None:
             "ServiceName", "ServiceArn", "TaskSecurityGroupId", "ExecutionRoleArn", "TaskRoleArn", "LogGroupName",
             "TaskDefinitionArn")}
         assert len(resources(stacks.child(name).template, "AWS::ECS::Service")) == 1
+
+
+def _ecs(**deployment: Any) -> dict[str, Any]:
+    _, template = _build({**WEB, "deployment": deployment})
+    return template
+
+
+def test_ecs_strategies_let_cloudformation_roll_out_each_revision_and_roll_back_on_the_alarms() -> None:
+    """Under the ECS controller the service names the revision this stack registers, so a new one is an
+    update ECS rolls out with the strategy; every strategy rolls back on the service's own alarms."""
+    for strategy, name in (("ecs-blue-green", "BLUE_GREEN"), ("ecs-linear", "LINEAR"), ("ecs-canary", "CANARY"),
+                           ("ecs-rolling", "ROLLING")):
+        template = _ecs(strategy=strategy)
+        service = _of_type(template, "AWS::ECS::Service")
+        assert service["DeploymentController"] == {"Type": "ECS"}
+        assert service["TaskDefinition"] == {"Ref": "WebTaskDefinition"}
+        configuration = service["DeploymentConfiguration"]
+        assert configuration["Strategy"] == name
+        blueprint = make_blueprint(services=[{**WEB, "deployment": {"strategy": strategy}}])
+        assert configuration["Alarms"] == {"AlarmNames": service_alarm_names(blueprint, blueprint.services[0]),
+                                           "Enable": True, "Rollback": True}
+
+
+def test_ecs_blue_green_names_the_green_target_group_both_listeners_and_a_role_of_its_own() -> None:
+    template = _ecs(strategy="ecs-blue-green", bake_minutes=10, wait_minutes=5)
+    service = _of_type(template, "AWS::ECS::Service")
+    (target,) = service["LoadBalancers"]
+    assert target["TargetGroupArn"] == {"Ref": "WebBlueTargetGroupArn"}
+    assert target["AdvancedConfiguration"] == {
+        "AlternateTargetGroupArn": {"Ref": "WebGreenTargetGroupArn"},
+        "ProductionListenerRule": {"Ref": "WebProductionListenerArn"},
+        "TestListenerRule": {"Ref": "WebTestListenerArn"},
+        "RoleArn": {"Fn::GetAtt": ["WebInfrastructureRole", "Arn"]},
+    }
+    configuration = service["DeploymentConfiguration"]
+    assert configuration["BakeTimeInMinutes"] == 10
+    # wait_minutes: the green tasks serve the test listener alone for 5 minutes, then ECS continues.
+    assert configuration["LifecycleHooks"] == [{
+        "TargetType": "PAUSE", "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+        "TimeoutConfiguration": {"TimeoutInMinutes": 5, "Action": "CONTINUE"}}]
+    role = template["Resources"]["WebInfrastructureRole"]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": ["ecs.amazonaws.com"]}
+    assert template["Outputs"]["WebInfrastructureRoleArn"]["Value"] == {"Fn::GetAtt": ["WebInfrastructureRole", "Arn"]}
+
+
+def test_linear_canary_and_rolling_carry_their_own_settings_only() -> None:
+    linear = _of_type(_ecs(strategy="ecs-linear", step_percent=25, step_bake_minutes=3), "AWS::ECS::Service")
+    assert linear["DeploymentConfiguration"]["LinearConfiguration"] == {"StepPercent": 25.0,
+                                                                         "StepBakeTimeInMinutes": 3}
+    canary = _of_type(_ecs(strategy="ecs-canary", canary_percent=10), "AWS::ECS::Service")
+    assert canary["DeploymentConfiguration"]["CanaryConfiguration"] == {"CanaryPercent": 10.0,
+                                                                         "CanaryBakeTimeInMinutes": 10}
+    rolling_template = _ecs(strategy="ecs-rolling")
+    rolling = _of_type(rolling_template, "AWS::ECS::Service")
+    assert rolling["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert "AdvancedConfiguration" not in rolling["LoadBalancers"][0]
+    assert "WebInfrastructureRole" not in rolling_template["Resources"]
+    assert "WebGreenTargetGroupArn" not in rolling_template["Parameters"]
+
+
+@pytest.mark.parametrize(("deployment", "field"), [
+    ({"strategy": "ecs-rolling", "step_percent": 20}, "step_percent"),
+    ({"strategy": "ecs-linear", "canary_percent": 20}, "canary_percent"),
+    ({"strategy": "codedeploy", "bake_minutes": 5}, "bake_minutes"),
+    ({"strategy": "ecs-rolling", "wait_minutes": 5}, "wait_minutes"),
+    ({"strategy": "ecs-linear", "step_percent": 2}, "step_percent"),
+    ({"strategy": "blue-green"}, "strategy"),
+])
+def test_deployment_options_that_the_strategy_ignores_are_errors(deployment: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        make_blueprint(services=[{**WEB, "deployment": deployment}])
+
+
+def test_a_service_deployment_section_replaces_the_blueprint_default() -> None:
+    blueprint = make_blueprint(services=[WEB, {"name": "api", "port": 8080, "listener_port": 81,
+                                               "test_listener_port": 8081,
+                                               "deployment": {"strategy": "codedeploy"}}],
+                               deployment={"strategy": "ecs-canary", "canary_percent": 20})
+    web, api = blueprint.services
+    assert blueprint.deployment_of(web).canary_percent == 20 and blueprint.deployment_of(api).uses_codedeploy
+    with pytest.raises(ValueError, match="are CodeDeploy lifecycle hooks, but the service deploys with strategy"):
+        make_blueprint(services=[{**WEB, "deploy_hooks": {"AfterAllowTestTraffic": "smoke"},
+                                  "deployment": {"strategy": "ecs-blue-green"}}])

@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import boto3
 import jinja2
 import pytest
 import yaml
@@ -19,7 +20,8 @@ from cfngen import Blueprint, UsageError, load_blueprint, load_stack_values, ren
 from cfngen.builders import service as service_stack
 from cfngen.cli import main
 from cfngen._jinja import render
-from cfngen.extras._service_files import StackValues, task_definition_request
+from cfngen.extras._service_files import StackValues, describe_stack_tree, task_definition_request
+from cfngen.local import LocalAws
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "render"
@@ -132,13 +134,17 @@ def test_missing_deployed_values_are_listed() -> None:
         render_service_files(blueprint, "service-a", stack_values=values)
 
 
-def test_conflicting_stack_values_are_refused(tmp_path: Path) -> None:
+def test_conflicting_stack_values_are_refused_when_a_file_needs_them(tmp_path: Path) -> None:
+    blueprint, _ = _demo()
     stacks = json.loads(CASES["demo"][1].read_text(encoding="utf-8"))
-    stacks["Stacks"][1]["Parameters"][0]["ParameterValue"] = "another-cluster"
+    stacks["Stacks"][1]["Parameters"][0]["ParameterValue"] = "another-cluster"  # no file needs ClusterName
+    stacks["Stacks"][1]["Outputs"].append({"OutputKey": "ServiceAExecutionRoleArn", "OutputValue": "arn:other"})
     path = tmp_path / "stacks.json"
     path.write_text(json.dumps(stacks), encoding="utf-8")
-    with pytest.raises(UsageError, match="pass the stacks of one deployed blueprint only"):
-        load_stack_values([path])
+    values = load_stack_values([path])
+    render_service_files(blueprint, "service-b", stack_values=values)
+    with pytest.raises(UsageError, match="ServiceAExecutionRoleArn is .* pass the stacks of one deployed blueprint"):
+        render_service_files(blueprint, "service-a", stack_values=values)
 
 
 def test_unknown_intrinsic_in_a_task_definition_is_an_error() -> None:
@@ -147,12 +153,65 @@ def test_unknown_intrinsic_in_a_task_definition_is_an_error() -> None:
         task_definition_request({"Family": {"Fn::ImportValue": "x"}}, {}, [], values)
 
 
-def test_cli_needs_stack_values_and_a_known_service(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_without_stack_values_reads_aws_and_names_a_missing_service(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     blueprint, values = CASES["demo"]
-    assert main(["render", str(blueprint)]) == 2
-    assert "--stack-values" in capsys.readouterr().err
+    for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["render", str(blueprint), "-o", str(tmp_path)]) == 2
+    assert "Unable to locate credentials for CloudFormation DescribeStacks" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
     assert main(["render", str(blueprint), "--service", "nope", "--stack-values", str(values)]) == 2
     assert "has no service 'nope'; it has service-a, service-b" in capsys.readouterr().err
+
+
+def test_stack_values_of_a_whole_region_are_filtered_to_the_blueprints_stacks(tmp_path: Path) -> None:
+    """describe-stacks of a region holds other blueprints' stacks (here another account and region, whose
+    values would clash and whose place differs): only the root stack's tree counts."""
+    blueprint, values = CASES["demo"]
+    region = json.loads(values.read_text())
+    region["Stacks"] += json.loads(CASES["shop"][1].read_text())["Stacks"]
+    mixed = tmp_path / "region.json"
+    mixed.write_text(json.dumps(region))
+    with pytest.raises(UsageError, match="one account and region"):
+        load_stack_values([mixed])
+    assert main(["render", str(blueprint), "--stack-values", str(mixed), "-o", str(tmp_path / "out")]) == 0
+    assert _files(tmp_path / "out") == _files(GOLDEN / "demo")
+    assert main(["render", str(blueprint), "--stack-values", str(mixed), "--stack-name", "other",
+                 "-o", str(tmp_path / "none")]) == 2
+
+
+def test_render_reads_the_deployed_stacks_of_the_root_stack_itself(
+        aws: LocalAws, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Deployed to the emulator, then rendered from what `describe-stacks` says of the root and its nested
+    stacks: the same files as from a --stack-values file of those stacks."""
+    minimal = str(ROOT / "tests" / "blueprints" / "minimal.yaml")
+    assert main(["bootstrap", "--region", "us-east-1"]) == 0
+    assert main(["deploy", minimal, "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["render", minimal, "-o", str(tmp_path / "read")]) == 0
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    dump = tmp_path / "stacks.json"
+    tree = describe_stack_tree(cloudformation, "microservices-minimal")
+    # AWS names the root of every nested stack (RootId); moto 5.2 does not model it yet, so the dump gets
+    # what AWS would print. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Stack.html
+    root_id = tree["Stacks"][0]["StackId"]
+    for stack in tree["Stacks"][1:]:
+        stack.setdefault("RootId", root_id)
+    dump.write_text(json.dumps(tree, default=str))
+    assert main(["render", minimal, "--stack-values", str(dump), "-o", str(tmp_path / "file")]) == 0
+    assert _files(tmp_path / "read") == _files(tmp_path / "file")
+    taskdef = json.loads((tmp_path / "read" / "web" / "taskdef.json").read_text())
+    outputs = {output["OutputKey"]: output["OutputValue"]
+               for stack in cloudformation.describe_stacks()["Stacks"] for output in stack.get("Outputs", [])}
+    assert taskdef["executionRoleArn"] == outputs["WebExecutionRoleArn"]
+    # AWS's own answer, translated as for deploy (exit 1: AWS refused), and nothing written.
+    assert main(["render", minimal, "--stack-name", "nope", "-o", str(tmp_path / "nope")]) == 1
+    assert "DescribeStacks: ValidationError: Stack with id nope does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "nope").exists()
 
 
 def test_cli_renders_one_service_into_the_directory_itself(tmp_path: Path) -> None:

@@ -120,8 +120,10 @@ def test_every_log_group_keeps_the_blueprint_retention_encrypted(example: tuple[
     blueprint, stack_set = example
     groups = [(name, logical_id, resource) for name, template in _children(stack_set).items()
               for logical_id, resource in template["Resources"].items() if resource["Type"] == "AWS::Logs::LogGroup"]
-    # services, pipelines, VPC flow logs, the database's exported logs
-    assert len(groups) == 2 * len(blueprint.services) + 1 + (len(LOG_EXPORTS) if blueprint.database else 0)
+    # services, pipelines (and the stack-update project of each ecs-* service), VPC flow logs, the database's logs
+    stack_updates = sum(not blueprint.deployment_of(service).uses_codedeploy for service in blueprint.services)
+    assert len(groups) == (2 * len(blueprint.services) + stack_updates + 1
+                           + (len(LOG_EXPORTS) if blueprint.database else 0))
     for name, logical_id, resource in groups:
         properties = resource["Properties"]
         assert properties["RetentionInDays"] == blueprint.logs.retention_days, f"{name}/{logical_id}"

@@ -206,6 +206,69 @@ HOOK_EVENTS: tuple[str, ...] = get_args(HookEvent)
 LambdaFunctionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
+DeploymentStrategy = Literal["codedeploy", "ecs-blue-green", "ecs-linear", "ecs-canary", "ecs-rolling"]
+DEPLOYMENT_STRATEGIES: tuple[str, ...] = get_args(DeploymentStrategy)
+# Strategies under the ECS deployment controller whose traffic moves between the blue and green target groups.
+ECS_TRAFFIC_SHIFTING_STRATEGIES = ("ecs-blue-green", "ecs-linear", "ecs-canary")
+
+
+class Deployment(Spec):
+    """How a new task definition reaches a service: who rolls it out, how traffic moves, what rolls it back.
+
+    ``codedeploy`` (default) is the guide's design: CodeDeploy blue/green driven by the pipeline.
+    The ``ecs-*`` strategies use the ECS deployment controller, so CloudFormation itself rolls out a new
+    task definition: ``ecs-blue-green`` (all at once after the test listener), ``ecs-linear`` and
+    ``ecs-canary`` (production traffic in steps), ``ecs-rolling`` (rolling update with the deployment
+    circuit breaker). Every strategy rolls back on the service's alarms.
+    """
+
+    strategy: DeploymentStrategy = Field("codedeploy", description="Who rolls out a new task definition and how.")
+    bake_minutes: int | None = Field(
+        None, ge=0, le=1440,
+        description="ecs-* strategies: minutes the old tasks stay after all traffic moved, to roll back to at "
+                    "once; absent = ECS's default (15 for blue/green, linear and canary; none for rolling).")
+    step_percent: float = Field(10.0, ge=3, le=100, multiple_of=0.1,
+                                description="ecs-linear: percent of production traffic shifted per step.")
+    step_bake_minutes: int = Field(6, ge=0, le=1440, description="ecs-linear: minutes between two steps.")
+    canary_percent: float = Field(5.0, ge=0.1, le=100, multiple_of=0.1,
+                                  description="ecs-canary: percent of production traffic the canary takes.")
+    canary_bake_minutes: int = Field(10, ge=0, le=1440,
+                                     description="ecs-canary: minutes the canary runs before the rest shifts.")
+    wait_minutes: int | None = Field(
+        None, ge=1, le=1440,
+        description="Minutes the green tasks serve the test listener only, before production traffic moves; "
+                    "absent = no wait. ecs-blue-green/linear/canary: a PAUSE lifecycle hook that continues "
+                    "when the time is up (roll back meanwhile with `aws ecs stop-service-deployment`).")
+
+    @model_validator(mode="after")
+    def _options_fit_strategy(self) -> Deployment:
+        """Each option belongs to the strategies that use it; an option another strategy ignores is an error."""
+        errors: list[tuple[tuple[str | int, ...], str]] = []
+        if self.strategy == "codedeploy" and self.bake_minutes is not None:
+            errors.append((("bake_minutes",), "applies to the ecs-* strategies; under codedeploy the blue tasks "
+                                              "stay pipeline.termination_wait_minutes"))
+        if self.wait_minutes is not None and self.strategy not in ECS_TRAFFIC_SHIFTING_STRATEGIES:
+            errors.append((("wait_minutes",), f"applies to {', '.join(ECS_TRAFFIC_SHIFTING_STRATEGIES)}; "
+                                              f"strategy {self.strategy!r} has no test traffic stage to wait in"))
+        for name, strategy in (("step_percent", "ecs-linear"), ("step_bake_minutes", "ecs-linear"),
+                               ("canary_percent", "ecs-canary"), ("canary_bake_minutes", "ecs-canary")):
+            if getattr(self, name) != type(self).model_fields[name].default and self.strategy != strategy:
+                errors.append(((name,), f"applies to strategy {strategy!r} only, not {self.strategy!r}"))
+        if errors:
+            raise CrossFieldErrors(errors)
+        return self
+
+    @property
+    def uses_codedeploy(self) -> bool:
+        """True when CodeDeploy, driven by the pipeline, rolls the service out (CODE_DEPLOY controller)."""
+        return self.strategy == "codedeploy"
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """True for blue/green, linear and canary: two target groups and a test listener take part."""
+        return self.strategy in ("codedeploy", *ECS_TRAFFIC_SHIFTING_STRATEGIES)
+
+
 class Service(Spec):
     """One microservice: its container, its listeners and how it scales."""
 
@@ -237,6 +300,8 @@ class Service(Spec):
     health_check_grace_period_s: int = Field(60, ge=0, le=7200,
                                              description="Seconds ECS ignores failing health checks of a new task.")
     test_command: str | None = Field(None, description="Command the build runs to test the service.")
+    deployment: Deployment | None = Field(
+        None, description="How new versions reach this service; absent = the blueprint's deployment section.")
     deploy_hooks: dict[HookEvent, LambdaFunctionName] = Field(
         default_factory=dict,
         description="CodeDeploy lifecycle hooks of the blue/green deployment: event -> name of a Lambda function "
@@ -319,6 +384,11 @@ class Pipeline(Spec):
     keep_images: int = Field(20, ge=1, le=1000, description="ECR lifecycle: images kept per repository.")
     artifact_retention_days: int = Field(30, ge=1, le=3650,
                                          description="Days the artifact bucket keeps pipeline artifacts.")
+    buildspec: Literal["generated", "repository"] = Field(
+        "generated",
+        description="generated: the build project carries cfngen's buildspec, and a service repository needs only "
+                    "its code and Dockerfile; repository: each repository's own buildspec.yml (and, under "
+                    "codedeploy, its appspec.yaml and taskdef.json: `cfngen render` writes them).")
 
     @field_validator("deployment_config")
     @classmethod
@@ -397,6 +467,8 @@ class Blueprint(Spec):
     database: Database | None = Field(None, description="Aurora MySQL; absent = no database.")
     services: list[Service] = Field(..., min_length=1, max_length=MAX_SERVICES, description="The microservices.")
     pipeline: Pipeline = Field(Pipeline(), description="CI/CD pipeline settings.")
+    deployment: Deployment = Field(Deployment(), description="Default deployment of every service that has "
+                                                             "no deployment section of its own.")
     alarms: Alarms = Field(Alarms(), description="Alarm settings.")
     budget: Budget | None = Field(None, description="Monthly budget; absent = none.")
     logs: Logs = Field(Logs(), description="Log retention.")
@@ -427,6 +499,10 @@ class Blueprint(Spec):
                     f"{service.name!r} clashes with services[{seen_names[key]}] ({other!r}): {reason}",
                 ))
             seen_names.setdefault(key, index)
+            if service.deploy_hooks and not self.deployment_of(service).uses_codedeploy:
+                errors.append((("services", index, "deploy_hooks"),
+                               f"are CodeDeploy lifecycle hooks, but the service deploys with strategy "
+                               f"{self.deployment_of(service).strategy!r}"))
             if service.database and self.database is None:
                 errors.append((("services", index, "database"),
                                "is true but the blueprint has no database section"))
@@ -454,6 +530,10 @@ class Blueprint(Spec):
         # memoised on what decides it, since builders ask once per service.
         pins = tuple((service.name, service.load_balancer) for service in self.services)
         return _numbering(pins, self.load_balancer.services_per_load_balancer)
+
+    def deployment_of(self, service: Service) -> Deployment:
+        """The deployment settings of `service`: its own section, else the blueprint's (whole, not merged)."""
+        return service.deployment if service.deployment is not None else self.deployment
 
     def service(self, name: str) -> Service:
         """The service called `name`; KeyError when there is none."""

@@ -47,8 +47,8 @@ ServiceOutput = Literal[
     "ProductionListenerArn", "TestListenerArn", "BlueTargetGroupArn", "BlueTargetGroupName",
     "BlueTargetGroupFullName", "GreenTargetGroupName", "GreenTargetGroupFullName",
     "ServiceName", "ServiceArn", "TaskSecurityGroupId", "ExecutionRoleArn", "TaskRoleArn", "LogGroupName",
-    "TaskDefinitionArn",
-    "PipelineName", "BuildProjectName", "CodeDeployApplicationName", "DeploymentGroupName",
+    "TaskDefinitionArn", "GreenTargetGroupArn", "InfrastructureRoleArn",
+    "PipelineName", "BuildProjectName", "CodeDeployApplicationName", "DeploymentGroupName", "DeployProjectName",
 ]
 # Outputs of a load balancer's stack; load balancer n >= 2 puts its number after "LoadBalancer".
 LoadBalancerOutput = Literal["Arn", "FullName", "DnsName", "SecurityGroupId"]
@@ -99,6 +99,14 @@ def service_alarm_names(blueprint: Blueprint, service: Service) -> list[str]:
     return [service_alarm_name(blueprint, service, kind) for kind in SERVICE_ALARM_KINDS]
 
 
+def alarm_topic_name(blueprint: Blueprint) -> str:
+    """Name of the SNS topic of alarms, failure rules and approval requests; its key's alias is alias/<name>.
+
+    The pipelines, built before the monitoring stack, name it in their approval step.
+    """
+    return f"{blueprint.name}-alarms"
+
+
 @dataclass(frozen=True)
 class Output:
     """One output that crosses a stack boundary: its name (``{Svc}``/``<n>`` patterns), its stack and meaning."""
@@ -139,9 +147,11 @@ OUTPUTS: tuple[Output, ...] = (
     Output(f"{_SERVICE}ProductionListenerArn", "load-balancer[-<n>]", "production listener"),
     Output(f"{_SERVICE}TestListenerArn", "load-balancer[-<n>]", "test listener"),
     Output(f"{_SERVICE}BlueTargetGroupArn", "load-balancer[-<n>]", "target group the service starts behind"),
-    Output(f"{_SERVICE}BlueTargetGroupName", "load-balancer[-<n>]", "blue target group name"),
+    Output(f"{_SERVICE}BlueTargetGroupName", "load-balancer[-<n>]", "blue target group name (codedeploy)"),
     Output(f"{_SERVICE}BlueTargetGroupFullName", "load-balancer[-<n>]", "blue target group, CloudWatch dimension"),
-    Output(f"{_SERVICE}GreenTargetGroupName", "load-balancer[-<n>]", "green target group name"),
+    Output(f"{_SERVICE}GreenTargetGroupName", "load-balancer[-<n>]", "green target group name (codedeploy)"),
+    Output(f"{_SERVICE}GreenTargetGroupArn", "load-balancer[-<n>]",
+           "target group ECS starts the new tasks behind (ecs-blue-green/linear/canary)"),
     Output(f"{_SERVICE}GreenTargetGroupFullName", "load-balancer[-<n>]", "green target group, CloudWatch dimension"),
     Output(f"{_SERVICE}ServiceName", "service-<svc>", "ECS service name"),
     Output(f"{_SERVICE}ServiceArn", "service-<svc>", "ECS service ARN"),
@@ -150,9 +160,13 @@ OUTPUTS: tuple[Output, ...] = (
     Output(f"{_SERVICE}TaskRoleArn", "service-<svc>", "task role"),
     Output(f"{_SERVICE}LogGroupName", "service-<svc>", "log group of the tasks"),
     Output(f"{_SERVICE}TaskDefinitionArn", "service-<svc>", "task definition the stack registered"),
+    Output(f"{_SERVICE}InfrastructureRoleArn", "service-<svc>",
+           "role ECS shifts traffic with (ecs-blue-green/linear/canary)"),
     Output(f"{_SERVICE}PipelineName", "pipeline-<svc>", "delivery pipeline"),
     Output(f"{_SERVICE}BuildProjectName", "pipeline-<svc>", "CodeBuild project"),
-    Output(f"{_SERVICE}CodeDeployApplicationName", "pipeline-<svc>", "CodeDeploy application"),
-    Output(f"{_SERVICE}DeploymentGroupName", "pipeline-<svc>", "CodeDeploy deployment group"),
+    Output(f"{_SERVICE}CodeDeployApplicationName", "pipeline-<svc>", "CodeDeploy application (codedeploy)"),
+    Output(f"{_SERVICE}DeploymentGroupName", "pipeline-<svc>", "CodeDeploy deployment group (codedeploy)"),
+    Output(f"{_SERVICE}DeployProjectName", "pipeline-<svc>",
+           "CodeBuild project that rolls images out through the root stack (ecs-*)"),
     Output(ALARM_TOPIC_ARN, "monitoring", "SNS topic of alarms, failures and budget alerts"),
 )

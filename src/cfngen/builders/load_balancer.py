@@ -7,9 +7,9 @@ one balancer never sees the others) and ``load-balancer-<n>`` for the n-th,
 whose outputs are numbered (``LoadBalancer<n>Arn``); :func:`cfngen.builders.contracts.of_load_balancer` gives
 every consumer the name of its service's balancer.
 
-Blue/green with CodeDeploy needs, per service, a production listener (clients)
-and a test listener (the new version before traffic shifts), each forwarding to
-one of two target groups. CodeDeploy later swaps what the listeners forward to;
+Blue/green (CodeDeploy's, or ECS's own) needs, per service, a production listener
+(clients) and a test listener (the new version before traffic shifts), each forwarding
+to one of two target groups. CodeDeploy or ECS later swaps what the listeners forward to;
 the listeners' properties here depend only on the service's ports and target
 groups, so an ordinary stack update never resets a swap.
 
@@ -79,7 +79,7 @@ def build(blueprint: Blueprint, number: int = 1) -> Template:
     for service in services:
         _add_target_groups(template, service)
         _add_listeners(template, service)
-    _add_outputs(template, number, services)
+    _add_outputs(template, blueprint, number, services)
     return template
 
 
@@ -173,7 +173,7 @@ def _add_listeners(template: Template, service: Service) -> None:
         ))
 
 
-def _add_outputs(template: Template, number: int, services: Sequence[Service]) -> None:
+def _add_outputs(template: Template, blueprint: Blueprint, number: int, services: Sequence[Service]) -> None:
     add_output(template, contracts.of_load_balancer(number, "Arn"), Ref("LoadBalancer"), "Network Load Balancer ARN")
     add_output(template, contracts.of_load_balancer(number, "FullName"), GetAtt("LoadBalancer", "LoadBalancerFullName"),
                "Load balancer dimension value of its CloudWatch metrics (net/<name>/<id>)")
@@ -186,12 +186,19 @@ def _add_outputs(template: Template, number: int, services: Sequence[Service]) -
         for role in ROLES:
             add_output(template, contracts.of_listener(service, role), Ref(f"{prefix}{role}Listener"),
                        f"{role} listener of {service.name}")
-        # The service starts behind blue; CodeDeploy and the alarms find both by name.
+        # The service starts behind blue. CodeDeploy finds both groups by name; ECS's own blue/green
+        # takes the green one by ARN; the alarms find both by their metric dimension (FullName).
+        # Only what the service's strategy uses leaves the stack: outputs count against its quota.
         add_output(template, contracts.of_service(service, "BlueTargetGroupArn"), Ref(f"{prefix}BlueTargetGroup"),
                    f"Blue target group ARN of {service.name}")
+        deployment = blueprint.deployment_of(service)
+        if deployment.shifts_traffic and not deployment.uses_codedeploy:
+            add_output(template, contracts.of_service(service, "GreenTargetGroupArn"), Ref(f"{prefix}GreenTargetGroup"),
+                       f"Green target group ARN of {service.name}")
         for colour in COLOURS:
             group = f"{prefix}{colour}TargetGroup"
-            add_output(template, contracts.of_target_group(service, colour, "Name"), GetAtt(group, "TargetGroupName"),
-                       f"{colour} target group name of {service.name}")
+            if deployment.uses_codedeploy:
+                add_output(template, contracts.of_target_group(service, colour, "Name"),
+                           GetAtt(group, "TargetGroupName"), f"{colour} target group name of {service.name}")
             add_output(template, contracts.of_target_group(service, colour, "FullName"), GetAtt(group, "TargetGroupFullName"),
                        f"{colour} target group dimension value of the CloudWatch metrics of {service.name}")

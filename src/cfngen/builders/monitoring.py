@@ -47,7 +47,7 @@ from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
 from cfngen.blueprint import Budget as BudgetSpec
 from cfngen.builders import contracts
 from cfngen.builders import iam, load_balancer
-from cfngen.builders.contracts import service_alarm_name
+from cfngen.builders.contracts import alarm_topic_name, service_alarm_name
 from cfngen.builders.base import add_output, add_parameter, new_template, owned_name
 from cfngen.builders.keys import key_administrators
 from cfngen.synth._stack import NestedStack
@@ -60,6 +60,7 @@ GRID_WIDTH = 24  # dashboard grid columns
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")  # an Fn::Sub placeholder naming a parameter or variable
 
 ROLLS_BACK = " CodeDeploy rolls back a deployment in progress."
+ECS_ROLLS_BACK = " ECS rolls back a deployment in progress."
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -77,7 +78,7 @@ def build(blueprint: Blueprint) -> Template:
     template = new_template(blueprint, "alarms, failure notifications, dashboard and budget")
     services = blueprint.load_balancers[0]
     _add_platform_parameters(template, blueprint)
-    _add_service_parameters(template, services, 1)
+    _add_service_parameters(template, blueprint, services, 1)
     topic = _add_topic(template, blueprint)
     alarms = _add_services(template, blueprint, topic, services, 1)
     _add_task_stopped_rule(template, blueprint, topic)
@@ -99,7 +100,7 @@ def build_services(blueprint: Blueprint, number: int) -> Template:
                                        f"load balancer {number}")
     add_parameter(template, contracts.CLUSTER_NAME, "String", "ECS cluster the services run in")
     topic = Ref(add_parameter(template, contracts.ALARM_TOPIC_ARN, "String", "SNS topic that receives alarms and failures"))
-    _add_service_parameters(template, services, number)
+    _add_service_parameters(template, blueprint, services, number)
     alarms = _add_services(template, blueprint, topic, services, number)
     _add_dashboard(template, blueprint, services, number, alarms)
     return template
@@ -149,7 +150,8 @@ def _add_platform_parameters(template: Template, blueprint: Blueprint) -> None:
                       "Aurora DB instance identifiers, writer first")
 
 
-def _add_service_parameters(template: Template, services: Sequence[Service], number: int) -> None:
+def _add_service_parameters(template: Template, blueprint: Blueprint, services: Sequence[Service],
+                            number: int) -> None:
     add_parameter(template, contracts.of_load_balancer(number, "FullName"), "String",
                   "Network Load Balancer, as net/<name>/<id>")
     for service in services:
@@ -158,8 +160,9 @@ def _add_service_parameters(template: Template, services: Sequence[Service], num
             add_parameter(template, contracts.of_target_group(service, colour, "FullName"), "String",
                           f"{colour.lower()} target group of {service.name}, as targetgroup/<name>/<id>")
         add_parameter(template, contracts.of_service(service, "PipelineName"), "String", f"CodePipeline of {service.name}")
-        add_parameter(template, contracts.of_service(service, "CodeDeployApplicationName"), "String",
-                      f"CodeDeploy application of {service.name}")
+        if blueprint.deployment_of(service).uses_codedeploy:
+            add_parameter(template, contracts.of_service(service, "CodeDeployApplicationName"), "String",
+                          f"CodeDeploy application of {service.name}")
 
 
 def _add_services(template: Template, blueprint: Blueprint, topic: Ref, services: Sequence[Service],
@@ -176,15 +179,17 @@ def _add_topic(template: Template, blueprint: Blueprint) -> Ref:
         "AlarmKey",
         Description=f"{blueprint.name}: encrypts the alarm topic; CloudWatch, EventBridge and Budgets may publish",
         EnableKeyRotation=True,
-        KeyPolicy=iam.policy_document(key_administrators(), _publishers_use_key(blueprint)),
+        KeyPolicy=iam.policy_document(key_administrators(), _publishers_use_key(blueprint),
+                                      *_account_publishes_through_sns(blueprint)),
         # Nothing outlives the topic under this key: SNS keeps messages only until delivered.
         DeletionPolicy="Delete",
         UpdateReplacePolicy="Delete",
     ))
-    template.add_resource(Alias("AlarmKeyAlias", AliasName=f"alias/{blueprint.name}-alarms", TargetKeyId=Ref(key)))
+    template.add_resource(Alias("AlarmKeyAlias", AliasName=f"alias/{alarm_topic_name(blueprint)}",
+                                TargetKeyId=Ref(key)))
     template.add_resource(Topic(
         TOPIC,
-        TopicName=f"{blueprint.name}-alarms",
+        TopicName=alarm_topic_name(blueprint),
         DisplayName=f"{blueprint.name} alarms",
         KmsMasterKeyId=GetAtt(key, "Arn"),
     ))
@@ -214,12 +219,38 @@ def _publishers_use_key(blueprint: Blueprint) -> Statement:
     )
 
 
+def _account_publishes_through_sns(blueprint: Blueprint) -> list[Statement]:
+    """With pipeline approvals: the account's roles whose IAM policy allows it may use the key, through SNS only.
+
+    The pipelines publish their approval requests to the topic with their own roles, which exist before
+    this stack; their policies name the key by its alias (pipeline.py).
+    """
+    if not blueprint.pipeline.approval:
+        return []
+    return [Statement(
+        Sid="AccountPublishersEncryptThroughSns",
+        Effect=Allow,
+        Principal=Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]),
+        Action=[kms.Decrypt, kms.GenerateDataKey],
+        Resource=["*"],  # in a key policy "*" means this key
+        Condition=Condition(StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com"),
+                                          "kms:CallerAccount": AccountId})),
+    )]
+
+
 def _rule_names(blueprint: Blueprint) -> list[str]:
     """Every failure rule of every monitoring stack."""
     names = [rule_name(blueprint, 1, TASK_STOPPED)]
-    for number in range(1, len(blueprint.load_balancers) + 1):
-        names += [rule_name(blueprint, number, kind) for kind in DELIVERY_FAILURES]
+    for number, services in enumerate(blueprint.load_balancers, start=1):
+        names += [rule_name(blueprint, number, kind) for kind in _delivery_failures(blueprint, services)]
     return names
+
+
+def _delivery_failures(blueprint: Blueprint, services: Sequence[Service]) -> list[str]:
+    """The delivery failure rules a monitoring stack holds: CodeDeploy's and ECS's only for services that use them."""
+    codedeploy = {blueprint.deployment_of(service).uses_codedeploy for service in services}
+    return [kind for kind, present in ((PIPELINE_FAILED, True), (DEPLOYMENT_FAILED, True in codedeploy),
+                                       (ECS_DEPLOYMENT_FAILED, False in codedeploy)) if present]
 
 
 def _add_topic_policy(template: Template, blueprint: Blueprint) -> None:
@@ -297,19 +328,20 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, topic: Ref, se
     thresholds = blueprint.alarms
     cluster, ecs_service = Ref(contracts.CLUSTER_NAME), Ref(contracts.of_service(service, "ServiceName"))
     name = functools.partial(service_alarm_name, blueprint, service)
+    rolls_back = ROLLS_BACK if blueprint.deployment_of(service).uses_codedeploy else ECS_ROLLS_BACK
     names: list[str] = []
     names.append(_add_alarm(
         template, blueprint, topic, f"{prefix}CpuHighAlarm", name=name("cpu-high"),
         threshold=thresholds.cpu_high_percent,
         condition=f"{service.name}: average CPU above {thresholds.cpu_high_percent}% of the tasks' reservation",
-        consequence=ROLLS_BACK,
+        consequence=rolls_back,
         **_metric("AWS/ECS", "CPUUtilization", "Average", ClusterName=cluster, ServiceName=ecs_service),
     ))
     names.append(_add_alarm(
         template, blueprint, topic, f"{prefix}MemoryHighAlarm", name=name("memory-high"),
         threshold=thresholds.memory_high_percent,
         condition=f"{service.name}: average memory above {thresholds.memory_high_percent}% of the tasks' reservation",
-        consequence=ROLLS_BACK,
+        consequence=rolls_back,
         **_metric("AWS/ECS", "MemoryUtilization", "Average", ClusterName=cluster, ServiceName=ecs_service),
     ))
     # Container Insights publishes the service's running and desired task counts every minute.
@@ -322,7 +354,7 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, topic: Ref, se
         template, blueprint, topic, f"{prefix}RunningTasksLowAlarm", name=name("running-tasks-low"),
         threshold=0, missing_data="missing",
         condition=f"{service.name}: fewer tasks running than desired (tasks fail to start or crash)",
-        consequence=ROLLS_BACK,
+        consequence=rolls_back,
         **_math("desired - running", "desired minus running tasks",
                 desired=("ECS/ContainerInsights", "DesiredTaskCount", "Average", insights),
                 running=("ECS/ContainerInsights", "RunningTaskCount", "Average", insights)),
@@ -333,7 +365,7 @@ def _add_service_alarms(template: Template, blueprint: Blueprint, topic: Ref, se
     names.append(_add_alarm(
         template, blueprint, topic, f"{prefix}UnhealthyTargetsAlarm", name=name("unhealthy-targets"), threshold=0,
         condition=f"{service.name}: unhealthy targets in the blue or green target group",
-        consequence=ROLLS_BACK,
+        consequence=rolls_back,
         **_math("SUM([FILL(blue, 0), FILL(green, 0)])", "unhealthy targets, blue and green", **{
             colour.lower(): ("AWS/NetworkELB", "UnHealthyHostCount", "Maximum", {
                 "TargetGroup": Ref(contracts.of_target_group(service, colour, "FullName")), "LoadBalancer": balancer})
@@ -396,7 +428,8 @@ def _add_database_alarms(template: Template, blueprint: Blueprint, topic: Ref, d
 
 PIPELINE_FAILED = "pipeline-failed"
 DEPLOYMENT_FAILED = "deployment-failed"
-DELIVERY_FAILURES = (PIPELINE_FAILED, DEPLOYMENT_FAILED)
+ECS_DEPLOYMENT_FAILED = "ecs-deployment-failed"
+DELIVERY_FAILURES = (PIPELINE_FAILED, DEPLOYMENT_FAILED, ECS_DEPLOYMENT_FAILED)
 TASK_STOPPED = "task-crashed"
 
 
@@ -405,28 +438,52 @@ def _add_delivery_rules(template: Template, blueprint: Blueprint, topic: Ref, se
     # A pipeline's or application's name is at most 49 characters, so one list of 24 of them stays
     # within EventBridge's 2048 characters per event pattern.
     names = ", ".join(service.name for service in services)
+    kinds = _delivery_failures(blueprint, services)
+    # A pipeline starts once when it is created, before its repository holds a commit; that run fails
+    # at its source stage and is no incident, so executions started by CreatePipeline are left out.
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ExecutionTrigger.html
     _add_rule(
         template, blueprint, topic, "PipelineFailedRule", rule_name(blueprint, number, PIPELINE_FAILED),
         f"pipeline execution failed: {names}",
         pattern={"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
                  "detail": {"state": ["FAILED"],
-                            "pipeline": [Ref(contracts.of_service(service, "PipelineName")) for service in services]}},
+                            "pipeline": [Ref(contracts.of_service(service, "PipelineName")) for service in services],
+                            "execution-trigger": {"trigger-type": [{"anything-but": ["CreatePipeline"]}]}}},
         paths={"pipeline": "$.detail.pipeline", "execution": "$.detail.execution-id", "time": "$.time"},
         message="CodePipeline <pipeline> FAILED at <time> (execution <execution>). The execution in the "
                 "CodePipeline console shows the failed stage and action.",
     )
-    # Every service has a CodeDeploy application of its own, so the application names the service.
-    _add_rule(
-        template, blueprint, topic, "DeploymentFailedRule", rule_name(blueprint, number, DEPLOYMENT_FAILED),
-        f"CodeDeploy deployment failed: {names}",
-        pattern={"source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
-                 "detail": {"state": ["FAILURE"], "application": [
-                     Ref(contracts.of_service(service, "CodeDeployApplicationName")) for service in services]}},
-        paths={"application": "$.detail.application", "group": "$.detail.deploymentGroup",
-               "deployment": "$.detail.deploymentId", "time": "$.time"},
-        message="CodeDeploy deployment <deployment> of <application>/<group> FAILED at <time>. The deployment "
-                "in the CodeDeploy console shows the failed lifecycle event and any rollback.",
-    )
+    if DEPLOYMENT_FAILED in kinds:
+        # Every service has a CodeDeploy application of its own, so the application names the service.
+        codedeploy = [service for service in services if blueprint.deployment_of(service).uses_codedeploy]
+        _add_rule(
+            template, blueprint, topic, "DeploymentFailedRule", rule_name(blueprint, number, DEPLOYMENT_FAILED),
+            f"CodeDeploy deployment failed: {', '.join(service.name for service in codedeploy)}",
+            pattern={"source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
+                     "detail": {"state": ["FAILURE"], "application": [
+                         Ref(contracts.of_service(service, "CodeDeployApplicationName")) for service in codedeploy]}},
+            paths={"application": "$.detail.application", "group": "$.detail.deploymentGroup",
+                   "deployment": "$.detail.deploymentId", "time": "$.time"},
+            message="CodeDeploy deployment <deployment> of <application>/<group> FAILED at <time>. The deployment "
+                    "in the CodeDeploy console shows the failed lifecycle event and any rollback.",
+        )
+    if ECS_DEPLOYMENT_FAILED in kinds:
+        # ECS reports a failed (and rolled back) deployment of the ecs-* strategies on the service itself.
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
+        native = [service for service in services if not blueprint.deployment_of(service).uses_codedeploy]
+        _add_rule(
+            template, blueprint, topic, "EcsDeploymentFailedRule", rule_name(blueprint, number, ECS_DEPLOYMENT_FAILED),
+            f"ECS deployment failed: {', '.join(service.name for service in native)}",
+            pattern={"source": ["aws.ecs"], "detail-type": ["ECS Deployment State Change"],
+                     "resources": [iam.arn("ecs", f"service/${{{contracts.CLUSTER_NAME}}}/"
+                                                  f"${{{contracts.of_service(service, 'ServiceName')}}}")
+                                   for service in native],
+                     "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}},
+            paths={"service": "$.resources[0]", "deployment": "$.detail.deploymentId", "reason": "$.detail.reason",
+                   "time": "$.time"},
+            message="ECS deployment <deployment> of <service> FAILED at <time>: <reason>. The service's "
+                    "deployments tab in the ECS console shows what failed and the rollback.",
+        )
 
 
 def _add_task_stopped_rule(template: Template, blueprint: Blueprint, topic: Ref) -> None:

@@ -18,6 +18,25 @@ Each stack holds:
 - a CodePipeline: Source (CodeCommit started by an EventBridge rule, or a
   CodeStar connection) -> Build -> optional manual approval -> CodeDeployToECS.
 
+The build project carries its buildspec (``pipeline.buildspec: generated``, the
+default): under ``codedeploy`` it also writes ``taskdef.json``, the latest ACTIVE
+revision of the service's family that the stacks registered with the image
+replaced by ``<IMAGE1_NAME>``, and ``appspec.yaml`` with the capacity provider
+strategy. The stacks stay the one source of truth for the task definition and a
+service repository needs only its code and Dockerfile.
+
+Under the ``ecs-*`` strategies there is no CodeDeploy application: the deploy
+stage is a second CodeBuild project that changes the root stack's image parameter
+of the service in a change set (previous template, every other parameter at its
+previous value), and ECS rolls the revision CloudFormation registers out with the
+service's strategy. Not CodePipeline's CloudFormation action: it deploys a template
+file from an artifact and gives every parameter it is not told about its default,
+so it would reset the other services' images; not the ECS deploy action either,
+which registers task definitions CloudFormation does not know. CloudFormation acts
+with the deploy role's credentials, so that role holds exactly what updating this
+service's task definition and service needs. It updates the root stack named after
+the blueprint (``cfngen deploy``'s default) and refuses any other.
+
 Every role is least privilege: statements name the exact ARNs they act on.
 The CodeDeploy role has an inline policy instead of AWSCodeDeployRoleForECS,
 which allows those actions on every service, listener, function and bucket of
@@ -31,11 +50,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from awacs import awslambda, cloudwatch, codebuild, codecommit, codedeploy, codepipeline, ecr, ecs
-from awacs import elasticloadbalancing, logs, s3
+from awacs import awslambda, cloudformation, cloudwatch, codebuild, codecommit, codedeploy, codepipeline, ecr, ecs
+from awacs import elasticloadbalancing, kms, logs, s3, sns, ssm
 from awacs import iam as iam_actions
-from awacs.aws import Action, Bool, BoolIfExists, Condition, Deny, Principal, Statement, StringEquals
-from troposphere import GetAtt, Ref, Sub, Template
+from awacs.aws import Action, Bool, BoolIfExists, Condition, Deny, ForAnyValueStringEquals, Principal, Statement
+from awacs.aws import StringEquals
+from troposphere import GetAtt, Ref, StackId, Sub, Template
 from troposphere.codebuild import Artifacts, CloudWatchLogs, Environment, EnvironmentVariable, LogsConfig, Project
 from troposphere.codebuild import Source as BuildSource
 from troposphere.codedeploy import (
@@ -73,10 +93,13 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
+from cfngen._jinja import render
+from cfngen.blueprint import HOOK_EVENTS, Blueprint, Deployment, Service
 from cfngen.builders import contracts
 from cfngen.builders import iam, taskdef
+from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.contracts import service_alarm_names
+from cfngen.builders.service import ECS_PRINCIPAL, infrastructure_role_id
 from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.registry import uses_codecommit
 from cfngen.synth.suppress import skip_check
@@ -94,6 +117,11 @@ ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 
 SOURCE_ARTIFACT = "SourceOutput"
 BUILD_ARTIFACT = "BuildOutput"
+# Change sets the deploy project of an ecs-* service creates on the root stack start with this.
+CHANGE_SET_PREFIX = "cfngen-image-"
+# The deploy project waits for CloudFormation beyond the rollout's own minutes (bake, steps, wait) by this much.
+STACK_UPDATE_MARGIN_MINUTES = 60
+ECS_BLUE_GREEN_DEFAULT_BAKE_MINUTES = 15
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -104,17 +132,49 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
 
 
 def build(blueprint: Blueprint, service: Service) -> Template:
-    """The delivery pipeline of `service`: artifact bucket, build, blue/green deployment group, pipeline."""
-    template = new_template(blueprint, f"delivery pipeline of {service.name}: source -> build -> blue/green deploy")
+    """The delivery pipeline of `service`: artifact bucket, build, deployment (CodeDeploy or stack update), pipeline."""
+    deployment = blueprint.deployment_of(service)
+    template = new_template(blueprint, f"delivery pipeline of {service.name}: source -> build -> "
+                                       + ("blue/green deploy" if deployment.uses_codedeploy else "stack update"))
     _add_parameters(template, blueprint, service)
     _add_artifact_bucket(template, blueprint, service)
     _add_build(template, blueprint, service)
-    _add_deployment(template, blueprint, service)
+    if deployment.uses_codedeploy:
+        _add_deployment(template, blueprint, service)
+    else:
+        _add_stack_update(template, blueprint, service)
     _add_pipeline(template, blueprint, service)
     if uses_codecommit(blueprint):
         _add_source_trigger(template, blueprint, service)
-    _add_outputs(template, service)
+    _add_outputs(template, blueprint, service)
     return template
+
+
+def derives_task_definition(blueprint: Blueprint, service: Service) -> bool:
+    """True when the build writes taskdef.json and appspec.yaml itself (codedeploy, generated buildspec)."""
+    return blueprint.pipeline.buildspec == "generated" and blueprint.deployment_of(service).uses_codedeploy
+
+
+def build_spec(blueprint: Blueprint, service: Service) -> str:
+    """The buildspec the build project carries (pipeline.buildspec: generated)."""
+    task_definition = None
+    if derives_task_definition(blueprint, service):
+        appspec = render("appspec.yaml.j2", blueprint=blueprint.name, service=service.name,
+                         container_name=taskdef.container_name(service), container_port=service.port,
+                         capacity_provider="$CAPACITY_PROVIDER", hooks=_hooks(service))
+        task_definition = {"fields": taskdef.register_task_definition_fields(), "tags": _tags(blueprint),
+                           "image_placeholder": f"<{IMAGE_PLACEHOLDER_NAME}>", "appspec": appspec.rstrip("\n")}
+    return render("buildspec.yml.j2", blueprint=blueprint.name, service=service.name,
+                  test_command=service.test_command, task_definition=task_definition)
+
+
+def _hooks(service: Service) -> list[tuple[str, str]]:
+    return [(event, service.deploy_hooks[event]) for event in HOOK_EVENTS if event in service.deploy_hooks]
+
+
+def _tags(blueprint: Blueprint) -> list[dict[str, str]]:
+    """The blueprint's tags as RegisterTaskDefinition takes them: the stacks' revisions carry them too."""
+    return [{"key": key, "value": value} for key, value in sorted(blueprint.tags.items())]
 
 
 def physical_name(blueprint: Blueprint, service: Service) -> str:
@@ -123,6 +183,7 @@ def physical_name(blueprint: Blueprint, service: Service) -> str:
 
 
 def _add_parameters(template: Template, blueprint: Blueprint, service: Service) -> None:
+    deployment = blueprint.deployment_of(service)
     inputs = [
         (contracts.LOGS_KMS_KEY_ARN, "KMS key that encrypts the build log group"),
         (contracts.CLUSTER_NAME, "ECS cluster the service runs in"),
@@ -132,11 +193,19 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
         (contracts.of_service(service, "TaskRoleArn"), f"Task role of {service.name} (passed to ECS on deploy)"),
         (contracts.of_service(service, "RepositoryUri"), f"ECR repository URI the build pushes {service.name}'s images to"),
         (contracts.of_service(service, "RepositoryArn"), f"ECR repository ARN of {service.name}"),
-        (contracts.of_service(service, "ProductionListenerArn"), f"Production listener of {service.name}"),
-        (contracts.of_service(service, "TestListenerArn"), f"Test listener of {service.name}"),
-        (contracts.of_service(service, "BlueTargetGroupName"), f"Blue target group of {service.name}"),
-        (contracts.of_service(service, "GreenTargetGroupName"), f"Green target group of {service.name}"),
     ]
+    if deployment.uses_codedeploy:
+        inputs += [
+            (contracts.of_service(service, "ProductionListenerArn"), f"Production listener of {service.name}"),
+            (contracts.of_service(service, "TestListenerArn"), f"Test listener of {service.name}"),
+            (contracts.of_service(service, "BlueTargetGroupName"), f"Blue target group of {service.name}"),
+            (contracts.of_service(service, "GreenTargetGroupName"), f"Green target group of {service.name}"),
+        ]
+    elif deployment.shifts_traffic:
+        inputs.append((contracts.of_service(service, "InfrastructureRoleArn"),
+                       f"Role ECS shifts {service.name}'s traffic with (passed to ECS on deploy)"))
+    if derives_task_definition(blueprint, service):
+        inputs.append((contracts.CAPACITY_PROVIDER_NAME, "Capacity provider the appspec.yaml of a deployment names"))
     if uses_codecommit(blueprint):
         inputs += [
             (contracts.of_service(service, "SourceRepositoryName"), f"CodeCommit repository of {service.name}"),
@@ -197,39 +266,50 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         UpdateReplacePolicy="Retain",
     ))
     repository = Ref(contracts.of_service(service, "RepositoryArn"))
+    policies = {
+        "write-build-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
+        "use-artifacts": _build_artifact_statements(blueprint, service),
+        "push-image": [
+            iam.allow([ecr.GetAuthorizationToken], ["*"]),
+            iam.allow([ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.CompleteLayerUpload,
+                       ecr.DescribeImages, ecr.GetDownloadUrlForLayer, ecr.InitiateLayerUpload, ecr.PutImage,
+                       ecr.UploadLayerPart], [repository]),
+        ],
+    }
+    environment = [
+        EnvironmentVariable(Name="REPOSITORY_URI", Type="PLAINTEXT",
+                            Value=Ref(contracts.of_service(service, "RepositoryUri"))),
+        EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT", Value=taskdef.container_name(service)),
+    ]
+    if derives_task_definition(blueprint, service):
+        # taskdef.json is the latest revision the stacks registered in the family.
+        policies["read-task-definition"] = [iam.allow([ecs.DescribeTaskDefinition], ["*"])]
+        environment += [
+            EnvironmentVariable(Name="TASK_FAMILY", Type="PLAINTEXT", Value=taskdef.family(blueprint, service)),
+            EnvironmentVariable(Name="CAPACITY_PROVIDER", Type="PLAINTEXT",
+                                Value=Ref(contracts.CAPACITY_PROVIDER_NAME)),
+        ]
     template.add_resource(iam.service_role(
-        f"{prefix}BuildRole", "codebuild.amazonaws.com",
-        {
-            "write-build-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
-            "use-artifacts": _build_artifact_statements(blueprint, service),
-            "push-image": [
-                iam.allow([ecr.GetAuthorizationToken], ["*"]),
-                iam.allow([ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.CompleteLayerUpload,
-                           ecr.DescribeImages, ecr.GetDownloadUrlForLayer, ecr.InitiateLayerUpload, ecr.PutImage,
-                           ecr.UploadLayerPart], [repository]),
-            ],
-        },
+        f"{prefix}BuildRole", "codebuild.amazonaws.com", policies,
         path=role_path(blueprint),
         description=f"Lets CodeBuild build {service.name}: push to its repository, write its logs, use its artifacts",
     ))
+    repository_buildspec = blueprint.pipeline.buildspec == "repository"
     # Tagged here: the CodeBuild schema does not say whether the stack's tags reach a project.
     project = template.add_resource(tagged(Project(
         f"{prefix}BuildProject",
         Name=name,
         Description=f"Builds, tests and pushes the image of {service.name} ({blueprint.name})",
         ServiceRole=GetAtt(f"{prefix}BuildRole", "Arn"),
-        Source=BuildSource(Type="CODEPIPELINE", BuildSpec=BUILDSPEC_FILE),
+        Source=BuildSource(Type="CODEPIPELINE",
+                           BuildSpec=BUILDSPEC_FILE if repository_buildspec else build_spec(blueprint, service)),
         Artifacts=Artifacts(Type="CODEPIPELINE"),
         Environment=Environment(
             Type="LINUX_CONTAINER",
             ComputeType="BUILD_GENERAL1_SMALL",
             Image=BUILD_IMAGE,
             PrivilegedMode=True,
-            EnvironmentVariables=[
-                EnvironmentVariable(Name="REPOSITORY_URI", Type="PLAINTEXT", Value=Ref(contracts.of_service(service, "RepositoryUri"))),
-                EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT",
-                                    Value=taskdef.container_name(service)),
-            ],
+            EnvironmentVariables=environment,
         ),
         LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
         TimeoutInMinutes=BUILD_TIMEOUT_MINUTES,
@@ -296,16 +376,122 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
     ))
 
 
+def _add_stack_update(template: Template, blueprint: Blueprint, service: Service) -> None:
+    """The deploy project of an ecs-* service: a change set on the root stack with the new image (module docstring)."""
+    prefix = service.logical_name
+    name = f"{physical_name(blueprint, service)}-deploy"
+    log_group = template.add_resource(LogGroup(
+        f"{prefix}DeployLogGroup",
+        LogGroupName=f"/aws/codebuild/{name}",
+        RetentionInDays=blueprint.logs.retention_days,
+        KmsKeyId=Ref("LogsKmsKeyArn"),
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+    ))
+    template.add_resource(iam.service_role(
+        f"{prefix}DeployRole", "codebuild.amazonaws.com",
+        {
+            "write-deploy-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
+            "read-image-detail": _read_build_output_statements(blueprint, service),
+            "update-the-image-parameter": _stack_update_statements(blueprint),
+            "roll-out-the-service": _rollout_statements(blueprint, service),
+        },
+        path=role_path(blueprint),
+        description=f"Lets CodeBuild roll {service.name}'s new image out through the blueprint's root stack",
+    ))
+    template.add_resource(tagged(Project(
+        f"{prefix}DeployProject",
+        Name=name,
+        Description=f"Rolls the new image of {service.name} out through CloudFormation ({blueprint.name})",
+        ServiceRole=GetAtt(f"{prefix}DeployRole", "Arn"),
+        Source=BuildSource(Type="CODEPIPELINE", BuildSpec=render(
+            "stack-update-buildspec.yml.j2", blueprint=blueprint.name, service=service.name,
+            image_parameter=contracts.image_parameter(service), root_stack_name=blueprint.name,
+            change_set_prefix=CHANGE_SET_PREFIX)),
+        Artifacts=Artifacts(Type="CODEPIPELINE"),
+        Environment=Environment(
+            Type="LINUX_CONTAINER",
+            ComputeType="BUILD_GENERAL1_SMALL",
+            Image=BUILD_IMAGE,
+            EnvironmentVariables=[EnvironmentVariable(Name="PIPELINE_STACK_ID", Type="PLAINTEXT", Value=StackId)],
+        ),
+        LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
+        TimeoutInMinutes=rollout_minutes(blueprint.deployment_of(service)) + STACK_UPDATE_MARGIN_MINUTES,
+    ), blueprint))
+
+
+def rollout_minutes(deployment: Deployment) -> int:
+    """The minutes an ecs-* rollout waits by design: test-traffic wait, linear steps or canary, bake time."""
+    minutes = deployment.wait_minutes or 0
+    if deployment.strategy == "ecs-linear":
+        steps = int(100 // deployment.step_percent) - (1 if 100 % deployment.step_percent == 0 else 0)
+        minutes += steps * deployment.step_bake_minutes
+    elif deployment.strategy == "ecs-canary":
+        minutes += deployment.canary_bake_minutes
+    default_bake = 0 if deployment.strategy == "ecs-rolling" else ECS_BLUE_GREEN_DEFAULT_BAKE_MINUTES
+    return minutes + (deployment.bake_minutes if deployment.bake_minutes is not None else default_bake)
+
+
+def _stack_update_statements(blueprint: Blueprint) -> list[Statement]:
+    """Find the root from the pipeline's own stack, change its image parameter, follow the nested updates.
+
+    The root is the stack named after the blueprint; its nested stacks' names start with that name.
+    The EcsAmiId root parameter is an SSM parameter name the cluster stack resolves on every update.
+    """
+    root = iam.arn("cloudformation", f"stack/{blueprint.name}/*")
+    nested = iam.arn("cloudformation", f"stack/{blueprint.name}-*/*")
+    return [
+        iam.allow([cloudformation.DescribeStacks], [StackId]),
+        iam.allow([cloudformation.CreateChangeSet, cloudformation.DescribeChangeSet, cloudformation.ExecuteChangeSet,
+                   cloudformation.DescribeStacks, cloudformation.UpdateStack],
+                  [root, nested]),
+        iam.allow([ssm.GetParameters], [iam.arn("ssm", f"parameter{ECS_AMI_PARAMETER}", account=False)]),
+    ]
+
+
+def _rollout_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
+    """What CloudFormation does with the deploy role's credentials: a new revision, the service updated to it."""
+    prefix = service.logical_name
+    revisions = iam.arn("ecs", f"task-definition/{taskdef.family(blueprint, service)}:*")
+    service_arn = Ref(contracts.of_service(service, "ServiceArn"))
+    statements = [
+        # The blueprint's task definition asks for no privileged container; neither may the revisions this role
+        # registers (the same guard as the CodeDeploy pipeline's, _deploy_statements).
+        iam.allow([ecs.RegisterTaskDefinition], [revisions],
+                  condition=Condition(BoolIfExists({"ecs:privileged": "false"}))),
+        iam.allow([ecs.ListTagsForResource], [revisions]),
+        # Replacing the revision deregisters the old one; neither call takes a resource type.
+        iam.allow([ecs.DescribeTaskDefinition, ecs.DeregisterTaskDefinition], ["*"]),
+        iam.allow([ecs.UpdateService, ecs.DescribeServices, ecs.ListServiceDeployments, ecs.ListTagsForResource],
+                  [service_arn]),
+        iam.allow([ecs.DescribeServiceDeployments, ecs.StopServiceDeployment],
+                  [service_arn, iam.arn("ecs", f"service-deployment/${{ClusterName}}/${{{prefix}ServiceName}}/*")]),
+        _pass_task_roles(service),
+    ]
+    if blueprint.deployment_of(service).shifts_traffic:
+        statements.append(iam.allow(
+            [iam_actions.PassRole], [Ref(contracts.of_service(service, "InfrastructureRoleArn"))],
+            condition=Condition(StringEquals({"iam:PassedToService": ECS_PRINCIPAL}))))
+    if blueprint.tags:
+        statements.append(iam.allow([ecs.TagResource], [revisions], condition=Condition(
+            StringEquals({"ecs:CreateAction": "RegisterTaskDefinition"}))))
+    return statements
+
+
 def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
+    codedeploy = blueprint.deployment_of(service).uses_codedeploy
+    projects = [GetAtt(f"{prefix}BuildProject", "Arn")]
+    if not codedeploy:
+        projects.append(GetAtt(f"{prefix}DeployProject", "Arn"))
     template.add_resource(iam.service_role(
         f"{prefix}PipelineRole", "codepipeline.amazonaws.com",
         {
             "use-artifacts": _artifact_statements(prefix),
             "read-source": [_source_statement(blueprint, service)],
-            "run-build": [iam.allow([codebuild.StartBuild, codebuild.BatchGetBuilds],
-                                    [GetAtt(f"{prefix}BuildProject", "Arn")])],
-            "deploy": _deploy_statements(blueprint, service),
+            "run-build": [iam.allow([codebuild.StartBuild, codebuild.BatchGetBuilds], projects)],
+            **({"deploy": _deploy_statements(blueprint, service)} if codedeploy else {}),
+            **({"notify-approvers": _notify_statements(blueprint)} if blueprint.pipeline.approval else {}),
         },
         path=role_path(blueprint),
         description=f"Lets CodePipeline run {service.name}'s pipeline: read its source, build, deploy it",
@@ -324,23 +510,11 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
         stages.append(Stages(Name="Approve", Actions=[Actions(
             Name="ApproveDeployment",
             ActionTypeId=ActionTypeId(Category="Approval", Owner="AWS", Provider="Manual", Version="1"),
-            Configuration={"CustomData": f"Deploy the new image of {service.name} to {blueprint.name}?"},
+            # The alarm topic tells on-call that a deployment waits for them.
+            Configuration={"CustomData": f"Deploy the new image of {service.name} to {blueprint.name}?",
+                           "NotificationArn": _alarm_topic_arn(blueprint)},
         )]))
-    stages.append(Stages(Name="Deploy", Actions=[Actions(
-        Name="BlueGreenDeploy",
-        ActionTypeId=ActionTypeId(Category="Deploy", Owner="AWS", Provider="CodeDeployToECS", Version="1"),
-        InputArtifacts=[InputArtifacts(Name=SOURCE_ARTIFACT), InputArtifacts(Name=BUILD_ARTIFACT)],
-        Configuration={
-            "ApplicationName": Ref(f"{prefix}CodeDeployApplication"),
-            "DeploymentGroupName": Ref(f"{prefix}DeploymentGroup"),
-            "TaskDefinitionTemplateArtifact": SOURCE_ARTIFACT,
-            "TaskDefinitionTemplatePath": TASK_DEFINITION_FILE,
-            "AppSpecTemplateArtifact": SOURCE_ARTIFACT,
-            "AppSpecTemplatePath": APPSPEC_FILE,
-            "Image1ArtifactName": BUILD_ARTIFACT,
-            "Image1ContainerName": IMAGE_PLACEHOLDER_NAME,
-        },
-    )]))
+    stages.append(Stages(Name="Deploy", Actions=[_deploy_action(blueprint, service)]))
     template.add_resource(Pipeline(
         f"{prefix}Pipeline",
         Name=physical_name(blueprint, service),
@@ -350,6 +524,35 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
         Stages=stages,
         RestartExecutionOnUpdate=False,
     ))
+
+
+def _deploy_action(blueprint: Blueprint, service: Service) -> Actions:
+    prefix = service.logical_name
+    if not blueprint.deployment_of(service).uses_codedeploy:
+        return Actions(
+            Name="StackUpdate",
+            ActionTypeId=ActionTypeId(Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"),
+            InputArtifacts=[InputArtifacts(Name=BUILD_ARTIFACT)],
+            Configuration={"ProjectName": Ref(f"{prefix}DeployProject")},
+        )
+    # With the generated buildspec the build writes taskdef.json and appspec.yaml beside imageDetail.json; the
+    # deploy role registers no privileged container and passes only the service's roles, whatever they say.
+    files = BUILD_ARTIFACT if derives_task_definition(blueprint, service) else SOURCE_ARTIFACT
+    return Actions(
+        Name="BlueGreenDeploy",
+        ActionTypeId=ActionTypeId(Category="Deploy", Owner="AWS", Provider="CodeDeployToECS", Version="1"),
+        InputArtifacts=[InputArtifacts(Name=name) for name in dict.fromkeys((files, BUILD_ARTIFACT))],
+        Configuration={
+            "ApplicationName": Ref(f"{prefix}CodeDeployApplication"),
+            "DeploymentGroupName": Ref(f"{prefix}DeploymentGroup"),
+            "TaskDefinitionTemplateArtifact": files,
+            "TaskDefinitionTemplatePath": TASK_DEFINITION_FILE,
+            "AppSpecTemplateArtifact": files,
+            "AppSpecTemplatePath": APPSPEC_FILE,
+            "Image1ArtifactName": BUILD_ARTIFACT,
+            "Image1ContainerName": IMAGE_PLACEHOLDER_NAME,
+        },
+    )
 
 
 def _source_action(blueprint: Blueprint, service: Service) -> Actions:
@@ -372,6 +575,27 @@ def _source_action(blueprint: Blueprint, service: Service) -> Actions:
                        "BranchName": blueprint.pipeline.branch, "DetectChanges": True,
                        "OutputArtifactFormat": "CODE_ZIP"},
     )
+
+
+def _alarm_topic_arn(blueprint: Blueprint) -> Sub:
+    """The monitoring stack's topic, by its fixed name: that stack comes after the pipelines (see contracts)."""
+    return iam.arn("sns", contracts.alarm_topic_name(blueprint))
+
+
+def _notify_statements(blueprint: Blueprint) -> list[Statement]:
+    """Publish the approval request to the alarm topic, encrypting it with the topic's key through SNS only.
+
+    The key's id is not known here, so the key is named by its alias (kms:ResourceAliases); its key policy
+    lets the account's principals use it through SNS (monitoring.py).
+    https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html
+    """
+    return [
+        iam.allow([sns.Publish], [_alarm_topic_arn(blueprint)]),
+        iam.allow([kms.Decrypt, kms.GenerateDataKey], [iam.arn("kms", "key/*")], condition=Condition([
+            ForAnyValueStringEquals({"kms:ResourceAliases": f"alias/{contracts.alarm_topic_name(blueprint)}"}),
+            StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")}),
+        ])),
+    ]
 
 
 def _source_statement(blueprint: Blueprint, service: Service) -> Statement:
@@ -434,11 +658,15 @@ def _add_source_trigger(template: Template, blueprint: Blueprint, service: Servi
     ))
 
 
-def _add_outputs(template: Template, service: Service) -> None:
+def _add_outputs(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
     add_output(template, contracts.of_service(service, "PipelineName"), Ref(f"{prefix}Pipeline"), f"Delivery pipeline of {service.name}")
     add_output(template, contracts.of_service(service, "BuildProjectName"), Ref(f"{prefix}BuildProject"),
                f"CodeBuild project of {service.name}")
+    if not blueprint.deployment_of(service).uses_codedeploy:
+        add_output(template, contracts.of_service(service, "DeployProjectName"), Ref(f"{prefix}DeployProject"),
+                   f"CodeBuild project that rolls {service.name}'s images out through CloudFormation")
+        return
     add_output(template, contracts.of_service(service, "CodeDeployApplicationName"), Ref(f"{prefix}CodeDeployApplication"),
                f"CodeDeploy application of {service.name}")
     add_output(template, contracts.of_service(service, "DeploymentGroupName"), Ref(f"{prefix}DeploymentGroup"),
@@ -456,8 +684,11 @@ def _artifact_statements(prefix: str) -> list[Statement]:
 def _build_artifact_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
     """The build reads the source artifact and writes its own output, nowhere else in the artifact bucket.
 
-    The deploy stage reads taskdef.json and appspec.yaml from the source artifact: a build (which runs the
-    service's own code) that could overwrite them would choose what gets deployed. CodePipeline stores an
+    With pipeline.buildspec: repository the deploy stage reads taskdef.json and appspec.yaml from the source
+    artifact: a build (which runs the service's own code) that could overwrite them would choose what gets
+    deployed. With the generated buildspec the build writes them into its own output from the revision the
+    stacks registered; what the deploy role then registers is bounded by its policy (no privileged container,
+    only the service's two roles, only its family). CodePipeline stores an
     artifact under `<pipeline name, first 20 characters>/<artifact name, first 10 characters>/<random id>`
     in the bucket (the folder "is created for you based on the name of the pipeline",
     https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html; the truncation:
@@ -468,6 +699,16 @@ def _build_artifact_statements(blueprint: Blueprint, service: Service) -> list[S
     return [
         iam.allow([s3.GetObject, s3.GetObjectVersion], [Sub(f"${{{bucket}.Arn}}/{folder}/{SOURCE_ARTIFACT[:10]}/*")]),
         iam.allow([s3.PutObject], [Sub(f"${{{bucket}.Arn}}/{folder}/{BUILD_ARTIFACT[:10]}/*")]),
+        iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
+    ]
+
+
+def _read_build_output_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
+    """The stack-update project reads the build's output (imageDetail.json) and writes nothing."""
+    bucket = f"{service.logical_name}ArtifactBucket"
+    folder = physical_name(blueprint, service)[:20]
+    return [
+        iam.allow([s3.GetObject, s3.GetObjectVersion], [Sub(f"${{{bucket}.Arn}}/{folder}/{BUILD_ARTIFACT[:10]}/*")]),
         iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
     ]
 

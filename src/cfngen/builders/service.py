@@ -1,4 +1,10 @@
-"""The service stacks: one per service, its task definition, ECS service under CodeDeploy, and auto scaling.
+"""The service stacks: one per service, its task definition, ECS service, and auto scaling.
+
+How a new task definition reaches the service depends on its deployment strategy
+(``Blueprint.deployment_of``). Under ``codedeploy`` (the default, the guide's design)
+the CODE_DEPLOY controller runs it and the pipeline deploys; under the ``ecs-*``
+strategies the ECS controller runs it and CloudFormation itself rolls out each new
+revision this stack registers (see :func:`_ecs_deployment`).
 
 Once CODE_DEPLOY controls an ECS service, ECS refuses every change to the
 properties in :data:`CODE_DEPLOY_OWNED_PROPERTIES` unless CodeDeploy makes it.
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from awacs import ecr, logs, secretsmanager
+from awacs import ecr, elasticloadbalancing, logs, secretsmanager
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.applicationautoscaling import (
     PredefinedMetricSpecification,
@@ -29,9 +35,17 @@ from troposphere.applicationautoscaling import (
 )
 from troposphere.ec2 import SecurityGroup, SecurityGroupIngress, SecurityGroupRule
 from troposphere.ecs import (
+    AdvancedConfiguration,
     AwsvpcConfiguration,
+    CanaryConfiguration,
     CapacityProviderStrategyItem,
+    DeploymentAlarms,
+    DeploymentCircuitBreaker,
+    DeploymentConfiguration,
     DeploymentController,
+    DeploymentLifecycleHook,
+    HookTimeoutConfig,
+    LinearConfiguration,
     NetworkConfiguration,
     PlacementStrategy,
 )
@@ -39,7 +53,7 @@ from troposphere.ecs import LoadBalancer as ServiceLoadBalancer
 from troposphere.ecs import Service as EcsService
 from troposphere.logs import LogGroup
 
-from cfngen.blueprint import Blueprint, Service
+from cfngen.blueprint import Blueprint, Deployment, Service
 from cfngen.builders import contracts
 from cfngen.builders import iam
 from cfngen.builders.base import add_output, add_parameter, new_template, role_path
@@ -57,6 +71,10 @@ from cfngen.synth._stack import NestedStack
 
 SCALE_OUT_COOLDOWN_S = 60
 SCALE_IN_COOLDOWN_S = 300
+# DeploymentConfiguration.Strategy of each ecs-* deployment strategy.
+ECS_STRATEGIES = {"ecs-blue-green": "BLUE_GREEN", "ecs-linear": "LINEAR", "ecs-canary": "CANARY",
+                  "ecs-rolling": "ROLLING"}
+ECS_PRINCIPAL = "ecs.amazonaws.com"
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -72,18 +90,38 @@ def service_id(service: Service) -> str:
 
 def build(blueprint: Blueprint, service: Service) -> Template:
     """Log group, roles, task security group, task definition, ECS service and auto scaling of `service`."""
-    template = new_template(blueprint, f"ECS service {service.name} under CodeDeploy blue/green, with auto scaling")
+    deployment = blueprint.deployment_of(service)
+    template = new_template(blueprint, f"ECS service {service.name} under {_rolled_out_by(deployment)}, "
+                                       "with auto scaling")
     _add_parameters(template, blueprint, service)
     _add_log_group(template, blueprint, service)
     _add_roles(template, blueprint, service)
+    if _uses_advanced_configuration(deployment):
+        _add_infrastructure_role(template, blueprint, service)
     _add_task_security_group(template, blueprint, service)
     if service.database:
         _add_database_access(template, service)
     template.add_resource(task_definition(blueprint, service))
     _add_service(template, blueprint, service)
     _add_auto_scaling(template, service)
-    _add_outputs(template, service)
+    _add_outputs(template, blueprint, service)
     return template
+
+
+def _rolled_out_by(deployment: Deployment) -> str:
+    if deployment.uses_codedeploy:
+        return "CodeDeploy blue/green"
+    return f"ECS {ECS_STRATEGIES[deployment.strategy].lower().replace('_', '/')} deployments"
+
+
+def _uses_advanced_configuration(deployment: Deployment) -> bool:
+    """ECS blue/green, linear and canary: ECS moves the listeners between the two target groups itself."""
+    return deployment.shifts_traffic and not deployment.uses_codedeploy
+
+
+def infrastructure_role_id(service: Service) -> str:
+    """Logical id of the role ECS assumes to move the service's listeners between its target groups."""
+    return f"{service.logical_name}InfrastructureRole"
 
 
 def _load_balancer_security_group(blueprint: Blueprint, service: Service) -> str:
@@ -98,6 +136,12 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
     add_parameter(template, _load_balancer_security_group(blueprint, service), "AWS::EC2::SecurityGroup::Id",
                   "Security group of the load balancer, the only source the tasks admit")
     add_parameter(template, contracts.of_service(service, "BlueTargetGroupArn"), "String", "Target group the service starts behind")
+    if _uses_advanced_configuration(blueprint.deployment_of(service)):
+        add_parameter(template, contracts.of_service(service, "GreenTargetGroupArn"), "String",
+                      "Target group the new tasks of a deployment start behind")
+        for role in ("Production", "Test"):
+            add_parameter(template, contracts.of_listener(service, role), "String",
+                          f"{role} listener that ECS points at the new tasks during a deployment")
     add_parameter(template, contracts.of_service(service, "RepositoryArn"), "String", "ECR repository the service's images come from")
     add_parameter(template, contracts.LOGS_KMS_KEY_ARN, "String", "KMS key that encrypts the log group")
     add_parameter(template, contracts.image_parameter(service), "String",
@@ -143,6 +187,31 @@ def _add_roles(template: Template, blueprint: Blueprint, service: Service) -> No
     ))
 
 
+def _add_infrastructure_role(template: Template, blueprint: Blueprint, service: Service) -> None:
+    """The role ECS uses to shift traffic, scoped to this service's two target groups and two listeners.
+
+    It grants what AmazonECSInfrastructureRolePolicyForLoadBalancers grants on every load balancer
+    of the account, narrowed to this service: register and deregister targets, point a listener at
+    the other target group; the Describe calls support no resource-level permission.
+    https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
+    """
+    prefix = service.logical_name
+    template.add_resource(iam.service_role(
+        infrastructure_role_id(service), ECS_PRINCIPAL,
+        {"shift-traffic-of-one-service": [
+            iam.allow([elasticloadbalancing.DescribeListeners, elasticloadbalancing.DescribeRules,
+                       elasticloadbalancing.DescribeTargetGroups, elasticloadbalancing.DescribeTargetHealth], ["*"]),
+            iam.allow([elasticloadbalancing.RegisterTargets, elasticloadbalancing.DeregisterTargets],
+                      [Ref(contracts.of_service(service, colour)) for colour in ("BlueTargetGroupArn",
+                                                                                 "GreenTargetGroupArn")]),
+            iam.allow([elasticloadbalancing.ModifyListener],
+                      [Ref(contracts.of_listener(service, role)) for role in ("Production", "Test")]),
+        ]},
+        path=role_path(blueprint),
+        description=f"Lets ECS move {service.name}'s listeners between its blue and green target groups",
+    ))
+
+
 def _add_task_security_group(template: Template, blueprint: Blueprint, service: Service) -> None:
     template.add_resource(SecurityGroup(
         f"{service.logical_name}TaskSecurityGroup",
@@ -173,21 +242,35 @@ def _add_database_access(template: Template, service: Service) -> None:
 
 def _add_service(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
-    template.add_resource(EcsService(
-        service_id(service),
+    deployment = blueprint.deployment_of(service)
+    if deployment.uses_codedeploy:
         # See the module docstring: the family keeps this property stable; the DependsOn makes the
         # revision this stack registers the one ECS resolves the family to at creation.
-        DependsOn=[task_definition_id(service)],
+        rollout: dict[str, object] = {
+            "DependsOn": [task_definition_id(service)],
+            "TaskDefinition": family(blueprint, service),
+            "DeploymentController": DeploymentController(Type="CODE_DEPLOY"),
+        }
+    else:
+        rollout = _ecs_deployment(blueprint, service, deployment)
+    target = ServiceLoadBalancer(ContainerName=container_name(service), ContainerPort=service.port,
+                                 TargetGroupArn=Ref(contracts.of_service(service, "BlueTargetGroupArn")))
+    if _uses_advanced_configuration(deployment):
+        target.AdvancedConfiguration = AdvancedConfiguration(
+            AlternateTargetGroupArn=Ref(contracts.of_service(service, "GreenTargetGroupArn")),
+            ProductionListenerRule=Ref(contracts.of_listener(service, "Production")),
+            TestListenerRule=Ref(contracts.of_listener(service, "Test")),
+            RoleArn=GetAtt(infrastructure_role_id(service), "Arn"),
+        )
+    template.add_resource(EcsService(
+        service_id(service),
         ServiceName=service.name,
         Cluster=Ref(contracts.CLUSTER_NAME),
-        TaskDefinition=family(blueprint, service),
-        DeploymentController=DeploymentController(Type="CODE_DEPLOY"),
         DesiredCount=service.desired_count,
         CapacityProviderStrategy=[CapacityProviderStrategyItem(CapacityProvider=Ref(contracts.CAPACITY_PROVIDER_NAME), Weight=1)],
         PlacementStrategies=[PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
                              PlacementStrategy(Type="spread", Field="instanceId")],
-        LoadBalancers=[ServiceLoadBalancer(ContainerName=container_name(service), ContainerPort=service.port,
-                                           TargetGroupArn=Ref(contracts.of_service(service, "BlueTargetGroupArn")))],
+        LoadBalancers=[target],
         NetworkConfiguration=NetworkConfiguration(AwsvpcConfiguration=AwsvpcConfiguration(
             Subnets=Ref(contracts.PRIVATE_SUBNET_IDS),
             SecurityGroups=[Ref(f"{prefix}TaskSecurityGroup")],
@@ -196,7 +279,45 @@ def _add_service(template: Template, blueprint: Blueprint, service: Service) -> 
         HealthCheckGracePeriodSeconds=service.health_check_grace_period_s,
         PropagateTags="SERVICE",
         EnableECSManagedTags=True,
+        **rollout,
     ))
+
+
+def _ecs_deployment(blueprint: Blueprint, service: Service, deployment: Deployment) -> dict[str, object]:
+    """The ECS controller's rollout: CloudFormation deploys each revision this stack registers.
+
+    ``TaskDefinition`` names the revision (not the family), so a blueprint edit that registers a new
+    revision, or a new image parameter from the pipeline, is a service update that ECS rolls out with
+    the strategy; it rolls back on the service's alarms, and a rolling update also when its tasks
+    never reach a steady state (circuit breaker). ``wait_minutes`` is a PAUSE hook after the test
+    traffic shift that continues by itself when its time is up.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-blue-green.html
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-lifecycle-hooks.html
+    """
+    configuration = DeploymentConfiguration(
+        Strategy=ECS_STRATEGIES[deployment.strategy],
+        Alarms=DeploymentAlarms(AlarmNames=contracts.service_alarm_names(blueprint, service), Enable=True, Rollback=True),
+    )
+    if deployment.bake_minutes is not None:
+        configuration.BakeTimeInMinutes = deployment.bake_minutes
+    if deployment.strategy == "ecs-rolling":
+        configuration.DeploymentCircuitBreaker = DeploymentCircuitBreaker(Enable=True, Rollback=True)
+    elif deployment.strategy == "ecs-linear":
+        configuration.LinearConfiguration = LinearConfiguration(
+            StepPercent=deployment.step_percent, StepBakeTimeInMinutes=deployment.step_bake_minutes)
+    elif deployment.strategy == "ecs-canary":
+        configuration.CanaryConfiguration = CanaryConfiguration(
+            CanaryPercent=deployment.canary_percent, CanaryBakeTimeInMinutes=deployment.canary_bake_minutes)
+    if deployment.wait_minutes is not None:
+        configuration.LifecycleHooks = [DeploymentLifecycleHook(
+            TargetType="PAUSE", LifecycleStages=["POST_TEST_TRAFFIC_SHIFT"],
+            TimeoutConfiguration=HookTimeoutConfig(TimeoutInMinutes=deployment.wait_minutes, Action="CONTINUE"),
+        )]
+    return {
+        "TaskDefinition": Ref(task_definition_id(service)),
+        "DeploymentController": DeploymentController(Type="ECS"),
+        "DeploymentConfiguration": configuration,
+    }
 
 
 def _add_auto_scaling(template: Template, service: Service) -> None:
@@ -224,8 +345,11 @@ def _add_auto_scaling(template: Template, service: Service) -> None:
     ))
 
 
-def _add_outputs(template: Template, service: Service) -> None:
+def _add_outputs(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
+    if _uses_advanced_configuration(blueprint.deployment_of(service)):
+        add_output(template, contracts.of_service(service, "InfrastructureRoleArn"),
+                   GetAtt(infrastructure_role_id(service), "Arn"), f"Role ECS shifts {service.name}'s traffic with")
     add_output(template, contracts.of_service(service, "ServiceName"), GetAtt(service_id(service), "Name"), f"ECS service name of {service.name}")
     add_output(template, contracts.of_service(service, "ServiceArn"), Ref(service_id(service)), f"ECS service ARN of {service.name}")
     add_output(template, contracts.of_service(service, "TaskSecurityGroupId"), GetAtt(f"{prefix}TaskSecurityGroup", "GroupId"),

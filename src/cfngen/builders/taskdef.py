@@ -15,6 +15,7 @@ CodeDeploy placeholders (``<IMAGE1_NAME>``) instead.
 
 from __future__ import annotations
 
+import functools
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,18 @@ class TaskDefinitionValues:
     database_host: Any = None
     database_port: Any = None
     database_secret_arn: Any = None
+
+
+@functools.cache
+def register_task_definition_fields() -> tuple[str, ...]:
+    """The request fields of ECS RegisterTaskDefinition, from botocore's model of the API, sorted.
+
+    What `describe-task-definition` returns beyond them (ARN, revision, status...) is read-only.
+    """
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    return tuple(sorted(model.operation_model("RegisterTaskDefinition").input_shape.members))
 
 
 def family(blueprint: Blueprint, service: Service) -> str:

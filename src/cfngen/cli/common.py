@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 
 from cfngen.errors import DeployError, UsageError
 
+# CloudFormation's own console refreshes about this often; an operation takes seconds to hours.
+DEFAULT_POLL_S = 5.0
+
 if TYPE_CHECKING:
     from cfngen.blueprint import Blueprint
     from cfngen.deploy import Deployer, Package, Plan
     from cfngen.blueprint._overrides import Override
-    from cfngen.synth import StackSet
 
 
 def add_blueprint_argument(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +57,11 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="AWS region (default: the blueprint's, or the AWS configuration's)")
     parser.add_argument("--bucket", help="templates bucket (default: the one `cfngen bootstrap` made in this region)")
     parser.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
-                        help="give up waiting for CloudFormation after this long (default: 3600)")
+                        help="give up waiting for CloudFormation after this long, and on an endpoint that does not "
+                             "answer (default: 3600)")
+    parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_S, metavar="SECONDS",
+                        help=f"first wait between polls of CloudFormation; later ones back off up to four times "
+                             f"longer (default: {DEFAULT_POLL_S:g})")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of text")
 
 
@@ -67,7 +73,11 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replace-failed", action="store_true",
                         help="delete and re-create a stack whose first create failed (ROLLBACK_COMPLETE)")
     parser.add_argument("--no-termination-protection", dest="termination_protection", action="store_false",
-                        help="do not turn termination protection on when the stack is first created")
+                        help="do not turn termination protection on (deploy never turns it off; destroy does)")
+    parser.add_argument("--on-failure", choices=("rollback", "delete", "keep"), default="rollback",
+                        help="what a failed first create does: roll back (default), roll back and delete the stack, "
+                             "or keep what was made for inspection; a rollback deletes what the run created "
+                             "(RetainExceptOnCreate)")
     parser.add_argument("--revert-drift", action="store_true",
                         help="drift-aware change set: also bring properties changed outside CloudFormation back to "
                              "the template (the plan shows template value, live value and the change per property)")
@@ -80,41 +90,40 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
-def deployer(args: argparse.Namespace, region: str | None) -> Deployer:
-    """A Deployer for the command line: progress on stderr, the given bucket and timeout.
-
-    It polls CloudFormation every 5 s, or every CFNGEN_POLL_SECONDS (an emulator answers at once).
-    """
+def deployer(args: argparse.Namespace, region: str | None, *, poll_s: float | None = None) -> Deployer:
+    """A Deployer for the command line: progress on stderr, the given bucket, timeout and poll interval."""
     from cfngen.deploy import ConsoleProgress, Deployer
 
-    poll_s = float(os.environ.get("CFNGEN_POLL_SECONDS", "5"))
+    if poll_s is None:
+        poll_s = getattr(args, "poll_interval", DEFAULT_POLL_S)  # commands without add_aws_arguments (bootstrap)
     return Deployer(region=region, bucket=args.bucket, timeout_s=args.timeout, poll_s=poll_s,
                     progress=ConsoleProgress(sys.stderr))
 
 
-def synthesize_checked(blueprint: Blueprint) -> StackSet:
-    """The blueprint's StackSet, refused when cfn-lint finds errors (warnings are printed, not fatal)."""
-    from cfngen.linting import lint
+def bundle_checked(target: Deployer, blueprint: Blueprint) -> Package:
+    """The blueprint's bundle (nothing uploaded), refused when cfn-lint finds errors in exactly the text that is
+    uploaded (warnings are printed, not fatal)."""
+    from cfngen.linting import lint_texts
     from cfngen.synth import synthesize
 
-    stacks = synthesize(blueprint)
-    findings = lint(stacks)
+    pkg = target.bundle(synthesize(blueprint))
+    findings = lint_texts(pkg.bodies, region=pkg.region)
     for finding in findings:
         print(f"lint: {finding}", file=sys.stderr)
     errors = [finding for finding in findings if finding.severity == "error"]
     if errors:
         raise DeployError(f"refusing to plan {blueprint.name}: cfn-lint found {len(errors)} error(s) (listed above)")
-    return stacks
+    return pkg
 
 
-def make_plan(args: argparse.Namespace, blueprint: Blueprint) -> tuple[Deployer, Package, Plan]:
-    """Synthesize, lint, package and plan the blueprint named on the command line."""
-    stacks = synthesize_checked(blueprint)
-    target = deployer(args, args.region or blueprint.region)
-    pkg = target.package(stacks)
+def make_plan(args: argparse.Namespace, blueprint: Blueprint, *,
+              poll_s: float | None = None) -> tuple[Deployer, Package, Plan]:
+    """Synthesize, bundle, lint, upload and plan the blueprint named on the command line."""
+    target = deployer(args, args.region or blueprint.region, poll_s=poll_s)
+    pkg = target.upload(bundle_checked(target, blueprint))
     plan = target.plan(pkg, stack_name=args.stack_name, parameters=dict(args.param),
                        replace_failed=args.replace_failed, termination_protection=args.termination_protection,
-                       revert_drift=args.revert_drift)
+                       on_failure=args.on_failure, revert_drift=args.revert_drift)
     return target, pkg, plan
 
 
@@ -123,6 +132,8 @@ def report_plan(plan: Plan, allow_replace: Sequence[str] = ()) -> str:
     from cfngen.deploy.safety import violations
 
     lines = [plan.render()]
+    if plan.validation_failed:
+        lines.append("refused by CloudFormation's early validation (the change set cannot run; exit 1)")
     problems = violations(plan, allow_replace)
     if problems:
         lines.append("blocked by safety rules (deploy exits 3):")

@@ -21,8 +21,11 @@ def register(commands: Any) -> None:
     """Add the plan command."""
     parser = commands.add_parser(
         "plan", help="show what a deploy would change (a change set over every nested stack)",
-        description="Exit 0 (with --detailed-exitcode: 0 no changes, 4 changes present), 1 failed, 2 bad input. "
-                    "The change set stays in AWS for `cfngen deploy --plan FILE`.")
+        description="Exit 0 (with --detailed-exitcode: 0 no changes, 4 changes present), 1 failed (CloudFormation's "
+                    "early validation refused the change set, shown per stack and resource), 2 bad input. Says "
+                    "when the stacks' protections differ from the blueprint's (deploy restores them). Never "
+                    "deletes anything (--replace-failed deletes at deploy). The change set stays in AWS for "
+                    "`cfngen deploy --plan FILE BLUEPRINT`.")
     add_blueprint_argument(parser)
     add_plan_arguments(parser)
     add_aws_arguments(parser)
@@ -43,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(report_plan(plan))
         if args.out:
-            print(f"plan written to {args.out}; apply exactly this with `cfngen deploy --plan {args.out}`")
+            print(f"plan written to {args.out}; apply exactly this with "
+                  f"`cfngen deploy --plan {args.out} {args.blueprint}`")
+    if plan.validation_failed:
+        return 1
     return CHANGES_PRESENT if args.detailed_exitcode and plan.has_changes else 0
 
 

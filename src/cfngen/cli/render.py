@@ -1,4 +1,8 @@
-"""`cfngen render`: write buildspec.yml, appspec.yaml and taskdef.json for the services' source repositories."""
+"""`cfngen render`: write buildspec.yml, appspec.yaml and taskdef.json for the services' source repositories.
+
+Needed only with ``pipeline.buildspec: repository``: by default the build project carries its buildspec and
+derives taskdef.json and appspec.yaml from the task definition the stacks registered.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +12,44 @@ from typing import Any
 
 from cfngen._files import refuse_links, write_text
 from cfngen.cli.common import add_blueprint_argument, load
-from cfngen.errors import UsageError
-from cfngen.extras._service_files import load_stack_values, render_service_files
+from cfngen.extras._service_files import (
+    StackValues,
+    describe_stack_tree,
+    load_stack_values,
+    render_service_files,
+)
 
 
 def register(commands: Any) -> None:
     """Add the render command."""
     parser = commands.add_parser(
         "render", help="write buildspec.yml, appspec.yaml and taskdef.json for the services' repositories",
-        description="Render the files a service's source repository holds for its pipeline. taskdef.json takes "
-                    "role ARNs, log group and database values from the deployed stacks: pass the JSON that "
-                    "`aws cloudformation describe-stacks` prints for them with --stack-values.",
+        description="Render the files a service's source repository holds for its pipeline when the blueprint "
+                    "says pipeline.buildspec: repository. taskdef.json takes role ARNs, log group and database "
+                    "values from the deployed stacks: cfngen reads them from AWS (the root stack --stack-name, "
+                    "default the blueprint's name, and its nested stacks; AWS_* variables and AWS_ENDPOINT_URL "
+                    "apply as for deploy), or from --stack-values files offline.",
     )
     add_blueprint_argument(parser)
     parser.add_argument("--service", metavar="NAME", help="render this service only, into OUTDIR itself "
                                                           "(default: every service, each into OUTDIR/<service>/)")
     parser.add_argument("-o", "--outdir", type=Path, default=Path("."), help="output directory (default: .)")
+    parser.add_argument("--stack-name", help="root stack the blueprint was deployed as (default: its name)")
+    parser.add_argument("--region", help="AWS region (default: the blueprint's)")
     parser.add_argument("--stack-values", metavar="FILE", type=Path, action="append", default=[],
-                        help="`aws cloudformation describe-stacks` JSON of the deployed stacks (repeatable)")
+                        help="`aws cloudformation describe-stacks` JSON instead of reading AWS (repeatable); "
+                             "stacks of other root stacks in it are left out")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Render, then write every file (all of them, and their paths, are checked before the first is written)."""
     blueprint = load(args)
-    if not args.stack_values:
-        raise UsageError("taskdef.json needs the deployed stacks' role ARNs, log group and database values: pass "
-                         "--stack-values FILE, the output of `aws cloudformation describe-stacks` for the stacks "
-                         f"of {blueprint.name!r} (after `cfngen deploy`)")
-    values = load_stack_values(args.stack_values)
+    root = args.stack_name or blueprint.name
+    if args.stack_values:
+        values = load_stack_values(args.stack_values, root_stack=root)
+    else:
+        values = _read_deployed(root, args.region or blueprint.region)
     names = [args.service] if args.service else [service.name for service in blueprint.services]
     rendered = {name: render_service_files(blueprint, name, stack_values=values) for name in names}
     targets = {(args.outdir if args.service else args.outdir / name) / file_name: text
@@ -47,3 +60,18 @@ def run(args: argparse.Namespace) -> int:
         write_text(path, text)
         print(path)
     return 0
+
+
+def _read_deployed(root: str, region: str) -> StackValues:
+    """The outputs and parameters of the root stack `root` and its nested stacks, read with boto3 as deploy does."""
+    import boto3
+    from botocore.config import Config
+
+    from cfngen.deploy import aws
+
+    calls = aws.Calls()
+    with calls.translated():
+        session = boto3.Session(region_name=region)
+        cloudformation = calls.client(session, "cloudformation", Config(region_name=region, retries=aws.retries()))
+        document = describe_stack_tree(cloudformation, root)
+    return StackValues.from_describe_stacks([document])

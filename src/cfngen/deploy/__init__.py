@@ -1,15 +1,17 @@
-"""The deployer: package templates to S3, plan one change set over the nested tree, apply it safely.
+"""The deployer: bundle and upload templates to S3, plan one change set over the nested tree, apply it safely.
 
     d = Deployer(region="us-west-2", bucket="my-templates")   # or session=boto3.Session(...)
-    pkg = d.package(stacks)            # content-hash uploads; pkg.url is the root template URL
+    pkg = d.upload(d.bundle(stacks))   # bundle: bodies, hashes, URLs (no I/O); upload: content-hash keys
     plan = d.plan(pkg, stack_name="microservices-demo", parameters={...})
-    print(plan.render())               # every change, nested stacks included
-    d.apply(plan)                      # execute, stream events, wait; raises on failure
+    print(plan.render())               # every change, nested stacks included, protections that differ
+    d.apply(plan, pkg=pkg)             # re-check with AWS, execute, stream events, wait, converge protections
     print(d.drift("microservices-demo").render())   # drift of every stack of the tree
     d.destroy(d.teardown("microservices-demo"))     # what goes and what stays (render() it first), then delete
 
 Every AWS call goes through clients with botocore's adaptive retry mode (throttling and
-transient errors are retried with back-off); every wait is our own loop with a timeout.
+transient errors are retried with back-off) and connect/read timeouts derived from the
+deployer's timeout, so that a frozen endpoint fails within it; every wait is our own loop
+that backs off and gives up after the timeout.
 """
 
 from __future__ import annotations
@@ -21,22 +23,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from cfngen.deploy import aws
+from cfngen.deploy import _destroy, _drift, _protections, _replacements, _validation, aws, safety
 from cfngen.deploy import bootstrap as bootstrap_stack
-from cfngen.deploy import _destroy, _drift, safety
 from cfngen.deploy._change_set_options import REVERT_DRIFT, change_set_options, not_drift_aware
 from cfngen.deploy._destroy import Teardown
 from cfngen.deploy._drift import DriftReport
 from cfngen.deploy.events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
-from cfngen.deploy.package import Package, inline, package
-from cfngen.deploy.plan import ROOT_PATH, Plan, ResourceChange, describe_tree
-from cfngen.deploy.states import Next, next_step
+from cfngen.deploy.package import Package, bundle, inline, upload
+from cfngen.deploy.plan import ROOT_PATH, ChangeTree, Plan, ResourceChange, describe_tree
+from cfngen.deploy.states import UPDATABLE, Next, next_step
 from cfngen.errors import DeployError, SafetyError, UsageError
 from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.synth import StackSet
 
 SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+# What a first create does when it fails (CreateChangeSet OnStackFailure), by --on-failure.
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
+ON_FAILURE = {"rollback": "ROLLBACK", "delete": "DELETE", "keep": "DO_NOTHING"}
 
 
 @dataclass(frozen=True)
@@ -48,15 +52,25 @@ class Outcome:
     stack_status: str = ""
     outputs: Mapping[str, str] = field(default_factory=dict)
     events: tuple[StackEvent, ...] = ()
+    restored: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (events as text lines)."""
         return {"stack_name": self.stack_name, "result": self.result, "stack_status": self.stack_status,
-                "outputs": dict(self.outputs), "events": [str(event) for event in self.events]}
+                "outputs": dict(self.outputs), "events": [str(event) for event in self.events],
+                "restored": list(self.restored)}
+
+
+class Interrupted(DeployError):
+    """SIGINT or SIGTERM after execution started: CloudFormation carries on; exit 128 + the signal number."""
+
+    def __init__(self, message: str, signal_number: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signal_number
 
 
 class Deployer:
-    """Package, plan and apply nested stacks in one account and region."""
+    """Bundle, upload, plan and apply nested stacks in one account and region."""
 
     def __init__(self, *, region: str | None = None, bucket: str | None = None, session: Any = None,
                  timeout_s: float = 3600.0, poll_s: float = 5.0, progress: Progress | None = None) -> None:
@@ -69,13 +83,18 @@ class Deployer:
             self.region: str = region or self._session.region_name or ""
             if not self.region:
                 raise UsageError("no AWS region: pass --region (or region=...), or set AWS_REGION")
-            config = Config(region_name=self.region, retries=aws.retries())
+            config = Config(region_name=self.region, **aws.client_limits(timeout_s))
             self._cloudformation = self._calls.client(self._session, "cloudformation", config)
             self._s3 = self._calls.client(self._session, "s3", config)
         self._bucket = bucket
         self.timeout_s = timeout_s
         self.poll_s = poll_s
         self.progress: Progress = progress or SilentProgress()
+
+    @property
+    def api_calls(self) -> int:
+        """How many AWS requests this deployer has made (retries included), for the API budget benchmark."""
+        return self._calls.count
 
     @property
     def bucket(self) -> str:
@@ -93,99 +112,271 @@ class Deployer:
     def bootstrap(self) -> Outcome:
         """Create or update the templates bucket stack; returns its outcome (the bucket name among its outputs)."""
         pkg = inline(bootstrap_stack.STACK_NAME, bootstrap_stack.build().to_dict(), region=self.region)
-        outcome = self.apply(self.plan(pkg, stack_name=bootstrap_stack.STACK_NAME))
+        outcome = self.apply(self.plan(pkg, stack_name=bootstrap_stack.STACK_NAME), pkg=pkg)
         with self._calls.translated():
             stack = self._describe(bootstrap_stack.STACK_NAME)
         outputs = _outputs(stack) if stack else {}
         self._bucket = outputs.get(bootstrap_stack.BUCKET_OUTPUT, self._bucket)
-        return Outcome(outcome.stack_name, outcome.result, outcome.stack_status, outputs, outcome.events)
+        return Outcome(outcome.stack_name, outcome.result, outcome.stack_status, outputs, outcome.events,
+                       outcome.restored)
 
-    def package(self, stacks: StackSet) -> Package:
-        """Upload the children and the root under content-hash keys (existing objects are skipped).
+    def bundle(self, stacks: StackSet) -> Package:
+        """The Package of `stacks`: final bodies, content hashes and TemplateURLs in the templates bucket. No upload.
 
-        Returns the Package (its `url` is the root template's URL); raises SynthError when a
-        template breaks a CloudFormation quota, before anything is uploaded.
+        Raises SynthError when a template breaks a CloudFormation quota; UsageError for another region.
         """
         if stacks.blueprint.region != self.region:
             raise UsageError(f"blueprint {stacks.blueprint.name!r} is for {stacks.blueprint.region}, "
                              f"this deployer for {self.region}")
-        bucket = self.bucket
+        return bundle(stacks, s3=self._s3, bucket=self.bucket, region=self.region)
+
+    def upload(self, pkg: Package) -> Package:
+        """Put the bodies of `pkg` in the templates bucket under content-hash keys (existing objects are skipped)."""
         with self._calls.translated():
-            return package(stacks, s3=self._s3, bucket=bucket, region=self.region)
+            return upload(pkg, s3=self._s3, bucket=self.bucket)
+
+    def package(self, stacks: StackSet) -> Package:
+        """bundle() then upload(): the Package, its `url` the root template's URL."""
+        return self.upload(self.bundle(stacks))
 
     def plan(self, pkg: Package, *, stack_name: str | None = None, parameters: Mapping[str, str] | None = None,
-             replace_failed: bool = False, termination_protection: bool = True, revert_drift: bool = False) -> Plan:
+             replace_failed: bool = False, termination_protection: bool = True, on_failure: str = "rollback",
+             revert_drift: bool = False) -> Plan:
         """Create one change set on the root (nested stacks included), wait for it and describe the whole tree.
 
-        A change set with nothing to do is deleted and the plan says "no changes". A stack in
-        ROLLBACK_COMPLETE is deleted first only with `replace_failed`. Retained resources of the same names are
-        adopted (rows with the action "import"); `revert_drift` makes a drift-aware change set instead, whose
-        rows show each drifted property's template and live value. Raises DeployError when the
-        stack's state needs a person, UsageError for unknown parameters.
+        The rows are the change set's and those of cfngen's own template analysis of an update (a
+        replacement the preview does not show). A change set with nothing to do is deleted and the plan
+        says "no changes". The live protections of an existing stack are compared with the package's.
+        A stack in ROLLBACK_COMPLETE is never deleted here: with `replace_failed` the plan says so and
+        apply() deletes it. `on_failure` (rollback, delete, keep) applies to a first create. Retained
+        resources of the same names are adopted (rows with the action "import"); `revert_drift` makes a
+        drift-aware change set instead, whose rows show each drifted property's template and live value.
+        Raises DeployError when the stack's state needs a person, UsageError for unknown parameters.
         """
         name = stack_name or pkg.name
         given = dict(parameters or {})
+        if on_failure not in ON_FAILURE:
+            raise UsageError(f"on_failure must be one of {', '.join(ON_FAILURE)}, not {on_failure!r}")
         with self._calls.translated():
             stack = self._settled(name)
             step = next_step(name, _status(stack), region=self.region, replace_failed=replace_failed)
+            base = Plan(stack_name=name, region=self.region, change_set_type="CREATE" if step is not Next.UPDATE
+                        else "UPDATE", template_url=pkg.url, template_hashes=dict(pkg.template_hashes),
+                        parameters=given, capabilities=pkg.capabilities, tags=dict(pkg.tags),
+                        termination_protection=termination_protection, stack_policy=safety.stack_policy(pkg),
+                        on_failure=ON_FAILURE[on_failure] if step is not Next.UPDATE else "")
             if step is Next.RECREATE:
-                self._delete_failed(name, stack)
-                stack, step = None, Next.CREATE
-            change_set_type = "CREATE" if step is Next.CREATE else "UPDATE"
-            arguments, previous = _parameters(pkg, stack if step is Next.UPDATE else None, given)
-            created = self._cloudformation.create_change_set(
-                StackName=name, ChangeSetName=_change_set_name(pkg), ChangeSetType=change_set_type,
-                IncludeNestedStacks=True, Capabilities=list(pkg.capabilities), Parameters=arguments,
-                Tags=[{"Key": key, "Value": value} for key, value in sorted(pkg.tags.items())],
-                Description=f"cfngen plan of {pkg.name}", **pkg.template_source(),
-                **change_set_options(change_set_type, revert_drift=revert_drift))
-            change_set = self._created(created["Id"])
-            after = self._describe(created["StackId"])
-            plan = Plan(
-                stack_name=name, region=self.region, change_set_type=change_set_type, stack_id=created["StackId"],
-                template_url=pkg.url, template_hashes=dict(pkg.template_hashes), parameters=given,
-                previous_parameters=previous, capabilities=pkg.capabilities, tags=dict(pkg.tags),
-                stack_status=_status(after) or "", stack_updated=_updated(after),
-                termination_protection=termination_protection, stack_policy=safety.stack_policy(pkg))
-            if change_set["Status"] == "FAILED":
-                reason = change_set.get("StatusReason", "")
-                self._cloudformation.delete_change_set(ChangeSetName=created["Id"])
-                if any(marker in reason for marker in NO_CHANGES):
-                    ignored = (name,) if revert_drift and change_set.get("DeploymentMode") != REVERT_DRIFT else ()
-                    return replace(plan, status_reason=reason, not_drift_aware=ignored)
-                raise DeployError(f"CloudFormation could not create the change set for {name}: {reason}")
-            tree = describe_tree(self._cloudformation, created["Id"],
-                                 lambda path, raw: safety.pipeline_owned(_template_at(pkg, path), raw))
-            unreverted = not_drift_aware(self._cloudformation, (created["Id"], *tree.nested_change_sets)) \
-                if revert_drift else ()
-        return replace(plan, change_set_id=created["Id"], changes=tree.changes,
-                       nested_change_sets=tree.nested_change_sets, not_drift_aware=unreverted)
+                assert stack is not None
+                _parameters(pkg, None, given)
+                adds = tuple(ResourceChange(ROOT_PATH, logical_id, str(resource.get("Type", "")), "add")
+                             for logical_id, resource in pkg.root.get("Resources", {}).items())
+                return replace(base, stack_id=stack["StackId"], replaces_stack=stack["StackId"], changes=adds,
+                               stack_status=_status(stack) or "", stack_updated=_updated(stack))
+            return self._change_set(pkg, base, stack if step is Next.UPDATE else None, revert_drift=revert_drift)
+
+    def verify(self, recorded: Plan, pkg: Package, *, termination_protection: bool = True) -> Plan:
+        """The plan to apply for a plan file: what AWS says about its change set, and the protections of `pkg`.
+
+        The file only names the change set. Raises SafetyError (exit 3) listing every field in which the
+        file differs from what AWS and the package say (changes, nested change sets, templates, stack
+        policy, termination protection), or when the plan is stale.
+        """
+        expected_policy = safety.stack_policy(pkg)
+        with self._calls.translated():
+            if recorded.replaces_stack:
+                stack = self._describe(recorded.stack_name)
+                if stack is None or stack["StackId"] != recorded.replaces_stack or \
+                        _status(stack) != "ROLLBACK_COMPLETE":
+                    raise SafetyError(f"stack {recorded.stack_name} changed since the plan was made (it was the "
+                                      f"failed stack {recorded.replaces_stack}); make a new plan")
+                fresh = self.plan(pkg, stack_name=recorded.stack_name, parameters=recorded.parameters,
+                                  replace_failed=True, termination_protection=termination_protection,
+                                  on_failure=_on_failure_option(recorded.on_failure))
+            elif not recorded.has_changes:
+                fresh = replace(recorded, changes=(), nested_change_sets=())
+            else:
+                change_set = self._planned_change_set(recorded)
+                if change_set.get("ExecutionStatus") == "EXECUTE_COMPLETE":
+                    return replace(recorded, stack_policy=expected_policy,
+                                   termination_protection=termination_protection)
+                tree = self._tree(recorded.change_set_id, recorded.change_set_type, change_set["StackId"], pkg)
+                fresh = replace(recorded, stack_id=change_set["StackId"], changes=tree.changes,
+                                nested_change_sets=tree.nested_change_sets)
+        fresh = replace(fresh, template_hashes=dict(pkg.template_hashes), stack_policy=expected_policy,
+                        termination_protection=termination_protection)
+        differences = _differences(recorded, fresh)
+        if differences:
+            raise SafetyError("the plan file differs from what AWS and the blueprint say; refusing it:\n"
+                              + "\n".join(f"  {difference}" for difference in differences))
+        return fresh
 
     def apply(self, plan: Plan, *, allow_replace: Collection[str] = (), pkg: Package | None = None) -> Outcome:
-        """Execute exactly the plan's change set, stream events until the stack settles, protect a new stack.
+        """Execute exactly the plan's change set, stream events until the stack settles, converge protections.
 
-        Raises SafetyError (nothing executed) when a safety rule refuses a change or when the stack,
-        the change set or (given `pkg`) the templates changed since the plan; DeployError when the
-        stack rolls back, naming the first resource that failed and why.
+        Before executing, the change set and its nested change sets are read again from AWS and the
+        safety rules run on what AWS says (and, given `pkg`, on cfngen's template analysis). A plan
+        whose change set was executed already gives "already applied". With nothing to execute the
+        protections are still converged. Raises SafetyError (nothing executed) when a safety rule
+        refuses a change or when the stack, the change set or (given `pkg`) the templates changed
+        since the plan; DeployError when the stack rolls back, naming the first resource that failed
+        and why; Interrupted on SIGINT/SIGTERM after execution started.
         """
-        if not plan.has_changes:
-            return Outcome(plan.stack_name, "no changes", plan.stack_status)
-        safety.check(plan, allow_replace)
+        policy = safety.stack_policy(pkg) if pkg is not None else plan.stack_policy
         with self._calls.translated():
-            self._check_current(plan, pkg)
+            if plan.replaces_stack:
+                plan = self._recreate(plan, pkg)
+            if not plan.has_changes:
+                stack = self._describe(plan.stack_id or plan.stack_name)
+                restored = self._converge(stack, policy, plan.termination_protection)
+                return Outcome(plan.stack_name, "no changes", _status(stack) or plan.stack_status, restored=restored)
+            if plan.validation_failed:
+                raise DeployError(f"CloudFormation's early validation refused the change set of {plan.stack_name}:\n"
+                                  + "\n".join(f"  {finding}" for finding in plan.validation if finding.mode == "FAIL"))
+            current = self._current(plan, pkg)
+            if current is None:
+                stack = self._describe(plan.stack_id)
+                restored = self._converge(stack, policy, plan.termination_protection)
+                return Outcome(plan.stack_name, "already applied", _status(stack) or "",
+                               _outputs(stack) if stack else {}, restored=restored)
+            safety.check(current, allow_replace)
             watcher = EventWatcher(self._cloudformation, plan.stack_id)
             watcher.mark_seen()
-            self._cloudformation.execute_change_set(ChangeSetName=plan.change_set_id)
-            status = self._wait_settled(plan.stack_id, plan.stack_name, watcher)
-            events = tuple(watcher.events)
-            if status not in SUCCEEDED:
-                raise DeployError(_failure(plan.stack_name, status, events))
-            if plan.change_set_type == "CREATE" and plan.termination_protection:
-                self._cloudformation.update_termination_protection(StackName=plan.stack_id,
-                                                                   EnableTerminationProtection=True)
-            self._protect(plan)
-            stack = self._describe(plan.stack_id)
-        return Outcome(plan.stack_name, "applied", status, _outputs(stack) if stack else {}, events)
+            # RetainExceptOnCreate: a rollback deletes what this run created, Retain or not, so a failed
+            # create leaves no named resource behind to block the next one; existing resources stay.
+            self._cloudformation.execute_change_set(ChangeSetName=plan.change_set_id, RetainExceptOnCreate=True)
+            return self._follow(plan.stack_id, plan.stack_name, watcher, policy, plan.termination_protection)
+
+    def resume(self, stack_name: str, *, pkg: Package | None = None, termination_protection: bool = True) -> Outcome:
+        """Re-attach to the operation running on `stack_name`: stream its events, wait, converge protections.
+
+        Returns at once ("nothing running") when no operation is in progress. Raises DeployError when
+        the stack does not exist or the operation fails, as apply() does.
+        """
+        with self._calls.translated():
+            stack = self._describe(stack_name)
+            if stack is None:
+                raise DeployError(f"stack {stack_name} does not exist in {self.region}; nothing to resume")
+            policy = safety.stack_policy(pkg) if pkg is not None else ""
+            if not (_status(stack) or "").endswith("_IN_PROGRESS") or _status(stack) == "REVIEW_IN_PROGRESS":
+                restored = self._converge(stack, policy, termination_protection) if _status(stack) in UPDATABLE \
+                    else ()
+                return Outcome(stack_name, "nothing running", _status(stack) or "", _outputs(stack), restored=restored)
+            watcher = EventWatcher(self._cloudformation, stack["StackId"])
+            watcher.mark_seen()
+            return self._follow(stack["StackId"], stack_name, watcher, policy, termination_protection)
+
+    def protection_gaps(self, stack_name: str, pkg: Package, *, termination_protection: bool = True) -> list[str]:
+        """How the live protections of the stack tree differ from the package's (empty: as they should be)."""
+        with self._calls.translated():
+            stack = self._describe(stack_name)
+            return [str(gap) for gap in self._gaps(stack, safety.stack_policy(pkg), termination_protection)]
+
+    def _change_set(self, pkg: Package, base: Plan, stack: dict[str, Any] | None, *,
+                    revert_drift: bool = False) -> Plan:
+        """Create the change set of `base` on `stack` (None: a create), wait for it and describe the tree."""
+        arguments, previous = _parameters(pkg, stack, base.parameters)
+        options = {"OnStackFailure": base.on_failure} if base.change_set_type == "CREATE" else {}
+        options.update(change_set_options(base.change_set_type, revert_drift=revert_drift))
+        created = self._cloudformation.create_change_set(
+            StackName=base.stack_name, ChangeSetName=_change_set_name(pkg), ChangeSetType=base.change_set_type,
+            IncludeNestedStacks=True, Capabilities=list(pkg.capabilities), Parameters=arguments,
+            Tags=[{"Key": key, "Value": value} for key, value in sorted(pkg.tags.items())],
+            Description=f"cfngen plan of {pkg.name}", **options, **pkg.template_source())
+        change_set = self._created(created["Id"])
+        after = self._describe(created["StackId"])
+        gaps = self._gaps(after, base.stack_policy, base.termination_protection) if stack is not None else []
+        plan = replace(base, stack_id=created["StackId"], previous_parameters=previous,
+                       stack_status=_status(after) or "", stack_updated=_updated(after),
+                       last_operation=_last_operation(after), protection_gaps=tuple(str(gap) for gap in gaps))
+        findings = _validation.findings(self._cloudformation, created["Id"])
+        if change_set["Status"] == "FAILED":
+            reason = change_set.get("StatusReason", "")
+            if any(marker in reason for marker in NO_CHANGES):
+                self._cloudformation.delete_change_set(ChangeSetName=created["Id"])
+                ignored = (base.stack_name,) if revert_drift and change_set.get("DeploymentMode") != REVERT_DRIFT \
+                    else ()
+                return replace(plan, status_reason=reason, on_failure="", not_drift_aware=ignored)
+            if not any(finding.mode == "FAIL" for finding in findings):
+                self._cloudformation.delete_change_set(ChangeSetName=created["Id"])
+                raise DeployError(f"CloudFormation could not create the change set for {base.stack_name}: {reason}")
+            # Early validation failed: the change set stays (FAILED) for the console; apply() refuses it.
+            return replace(plan, change_set_id=created["Id"], status_reason=reason, validation=findings)
+        tree = self._tree(created["Id"], base.change_set_type, created["StackId"], pkg)
+        unreverted = not_drift_aware(self._cloudformation, (created["Id"], *tree.nested_change_sets)) \
+            if revert_drift else ()
+        return replace(plan, change_set_id=created["Id"], changes=tree.changes,
+                       nested_change_sets=tree.nested_change_sets, validation=findings, not_drift_aware=unreverted)
+
+    def _tree(self, change_set_id: str, change_set_type: str, stack_id: str, pkg: Package | None) -> ChangeTree:
+        """The change set's rows (nested ones included), merged with cfngen's template analysis of an update."""
+        tree = describe_tree(self._cloudformation, change_set_id,
+                             lambda path, raw: safety.pipeline_owned(_template_at(pkg, path) if pkg else None, raw))
+        if change_set_type != "UPDATE" or pkg is None:
+            return tree
+        return replace(tree, changes=_replacements.merged(tree.changes, self._template_changes(stack_id, pkg)))
+
+    def _template_changes(self, stack_id: str, pkg: Package) -> list[ResourceChange]:
+        """Replacements and removals found by comparing each deployed template whose URL changed with the package's."""
+        found: list[ResourceChange] = []
+
+        def walk(stack: str, path: str, new: Mapping[str, Any]) -> None:
+            deployed = _template_body(self._cloudformation.get_template(StackName=stack, TemplateStage="Original"))
+            found.extend(_replacements.template_changes(path, deployed, new, region=self.region))
+            children = {resource["LogicalResourceId"]: resource.get("PhysicalResourceId", "")
+                        for page in self._cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
+                        for resource in page.get("StackResourceSummaries", [])
+                        if resource.get("ResourceType") == NESTED_STACK}
+            for logical_id, resource in new.get("Resources", {}).items():
+                url = resource.get("Properties", {}).get("TemplateURL", "")
+                before = deployed.get("Resources", {}).get(logical_id, {}).get("Properties", {}).get("TemplateURL")
+                child = pkg.template_of(url) if resource.get("Type") == NESTED_STACK else None
+                if child is not None and children.get(logical_id) and before != url:
+                    walk(children[logical_id], f"{path}/{logical_id}", child)
+
+        walk(stack_id, ROOT_PATH, pkg.root)
+        return found
+
+    def _recreate(self, plan: Plan, pkg: Package | None) -> Plan:
+        """Delete the failed stack the plan names (only if it is still that stack), then plan its create anew."""
+        if pkg is None:
+            raise UsageError("replacing a failed stack needs its package: apply(plan, pkg=...)")
+        stack = self._describe(plan.stack_name)
+        if stack is None or stack["StackId"] != plan.replaces_stack or _status(stack) != "ROLLBACK_COMPLETE":
+            raise SafetyError(f"stack {plan.stack_name} changed since the plan was made (it was the failed stack "
+                              f"{plan.replaces_stack}); make a new plan")
+        self._delete_failed(plan.stack_name, stack)
+        return self._change_set(pkg, replace(plan, replaces_stack="", stack_id="", changes=()), None)
+
+    def _follow(self, stack_id: str, name: str, watcher: EventWatcher, policy: str,
+                termination_protection: bool) -> Outcome:
+        """Wait for the running operation, then converge protections; Interrupted on SIGINT/SIGTERM."""
+        try:
+            status = self._wait_settled(stack_id, name, watcher)
+        except KeyboardInterrupt as exc:
+            number = int(getattr(exc, "signal_number", 2))
+            raise Interrupted(
+                f"interrupted; CloudFormation carries on with {name} (the operation cannot be taken back from "
+                f"here). Watch it with:\n  cfngen deploy BLUEPRINT --resume --region {self.region}"
+                f" --stack-name {name}\n(it re-attaches, streams the events and restores the protections)",
+                number) from None
+        events = tuple(watcher.events)
+        stack = self._describe(stack_id)
+        restored = self._converge(stack, policy, termination_protection) if status in UPDATABLE else ()
+        if status not in SUCCEEDED:
+            raise DeployError(_failure(name, status, events))
+        return Outcome(name, "applied", status, _outputs(stack) if stack else {}, events, restored)
+
+    def _gaps(self, stack: dict[str, Any] | None, policy: str,
+              termination_protection: bool) -> list[_protections.Gap]:
+        if stack is None or _status(stack) not in UPDATABLE:
+            return []
+        return _protections.gaps(self._cloudformation, stack,
+                                 EventWatcher(self._cloudformation, stack["StackId"]).stacks(),
+                                 policy=policy, termination_protection=termination_protection)
+
+    def _converge(self, stack: dict[str, Any] | None, policy: str, termination_protection: bool) -> tuple[str, ...]:
+        gaps = self._gaps(stack, policy, termination_protection)
+        return tuple(str(gap) for gap in _protections.converge(self._cloudformation, gaps, policy=policy))
 
     def teardown(self, stack_name: str) -> Teardown | None:
         """What destroy() would delete and keep of the stack tree `stack_name`; None when there is no such stack."""
@@ -265,8 +456,7 @@ class Deployer:
                         f"stack {name} is still busy ({_status(self._describe(name))}) after {self.timeout_s:.0f} s; "
                         "wait for the operation to finish (or cancel it), then run again")) or None
 
-    def _delete_failed(self, name: str, stack: dict[str, Any] | None) -> None:
-        assert stack is not None
+    def _delete_failed(self, name: str, stack: dict[str, Any]) -> None:
         self.progress.event(StackEvent("cfngen", name, name, NESTED_STACK, "DELETE_REQUESTED",
                                        "replacing a stack whose first create failed (--replace-failed)",
                                        datetime.now(timezone.utc)))
@@ -297,34 +487,51 @@ class Deployer:
 
         return poll(check, what=f"{name}: waiting for CloudFormation", timeout_s=self.timeout_s,
                     interval_s=self.poll_s, progress=self.progress, on_timeout=lambda: DeployError(
-                        f"{name} did not settle within {self.timeout_s:.0f} s; the operation goes on in AWS "
-                        f"(aws cloudformation describe-stack-events --stack-name {name} --region {self.region})"))
+                        f"{name} did not settle within {self.timeout_s:.0f} s; the operation goes on in AWS. "
+                        f"Re-attach with: cfngen deploy BLUEPRINT --resume --region {self.region} --stack-name {name}"))
 
-    def _check_current(self, plan: Plan, pkg: Package | None) -> None:
+    def _planned_change_set(self, plan: Plan) -> dict[str, Any]:
         from botocore.exceptions import ClientError
 
         try:
-            change_set = self._cloudformation.describe_change_set(ChangeSetName=plan.change_set_id)
+            change_set: dict[str, Any] = self._cloudformation.describe_change_set(ChangeSetName=plan.change_set_id)
         except ClientError as exc:
             raise SafetyError(f"the planned change set is gone ({exc}); make a new plan") from None
-        if change_set.get("ExecutionStatus") != "AVAILABLE":
-            raise SafetyError(f"the planned change set is {change_set.get('ExecutionStatus')} "
-                              f"({change_set.get('StatusReason', 'no reason given')}); make a new plan")
+        if change_set.get("StackId") != plan.stack_id and plan.stack_id:
+            raise SafetyError(f"the planned change set belongs to {change_set.get('StackId')}, "
+                              f"not to {plan.stack_id}; make a new plan")
+        return change_set
+
+    def _current(self, plan: Plan, pkg: Package | None) -> Plan | None:
+        """The plan as AWS says it is now, or None when its change set was executed already.
+
+        Staleness is read from AWS's own markers: the change set's Status and ExecutionStatus, and the
+        stack's status, last-updated time and last operation.
+        """
+        change_set = self._planned_change_set(plan)
+        if change_set.get("ExecutionStatus") == "EXECUTE_COMPLETE":
+            return None
+        if change_set.get("Status") != "CREATE_COMPLETE" or change_set.get("ExecutionStatus") != "AVAILABLE":
+            raise SafetyError(f"the planned change set is {change_set.get('Status')}/"
+                              f"{change_set.get('ExecutionStatus')} ({change_set.get('StatusReason') or 'no reason'});"
+                              " make a new plan")
         stack = self._describe(plan.stack_id)
-        now = (_status(stack) or "", _updated(stack))
-        if now != (plan.stack_status, plan.stack_updated):
+        now = (_status(stack) or "", _updated(stack), _last_operation(stack))
+        if now != (plan.stack_status, plan.stack_updated, plan.last_operation):
             raise SafetyError(f"stack {plan.stack_name} changed since the plan was made "
-                              f"({plan.stack_status} {plan.stack_updated} -> {now[0]} {now[1]}); make a new plan")
+                              f"({plan.stack_status} {plan.stack_updated} {plan.last_operation} -> "
+                              f"{' '.join(now)}); make a new plan")
         if pkg is not None and dict(pkg.template_hashes) != dict(plan.template_hashes):
             changed = sorted(name for name in {*pkg.template_hashes, *plan.template_hashes}
                              if pkg.template_hashes.get(name) != plan.template_hashes.get(name))
             raise SafetyError(f"templates changed since the plan was made ({', '.join(changed)}); make a new plan")
-
-    def _protect(self, plan: Plan) -> None:
-        """Set the plan's stack policy on every stack of the tree that has none (a person's policy stays)."""
-        for stack in EventWatcher(self._cloudformation, plan.stack_id).stacks():
-            if not self._cloudformation.get_stack_policy(StackName=stack).get("StackPolicyBody"):
-                self._cloudformation.set_stack_policy(StackName=stack, StackPolicyBody=plan.stack_policy)
+        tree = self._tree(plan.change_set_id, plan.change_set_type, plan.stack_id, pkg)
+        changes = tree.changes
+        if pkg is None:  # without the templates, which services the pipeline owns is what the plan found
+            owned = {(change.stack, change.logical_id): change.pipeline_owned for change in plan.changes}
+            changes = tuple(replace(change, pipeline_owned=owned.get((change.stack, change.logical_id), ()))
+                            for change in changes)
+        return replace(plan, changes=changes, nested_change_sets=tree.nested_change_sets)
 
 
 def _parameters(pkg: Package, stack: Mapping[str, Any] | None,
@@ -350,6 +557,40 @@ def _template_at(pkg: Package, path: str) -> Mapping[str, Any] | None:
         resource = (template or {}).get("Resources", {}).get(logical_id, {})
         template = pkg.template_of(resource.get("Properties", {}).get("TemplateURL", ""))
     return template
+
+
+def _template_body(response: Mapping[str, Any]) -> dict[str, Any]:
+    """GetTemplate's body: boto3 gives a JSON template as a dict already, YAML (or the emulator's) as text."""
+    from cfngen.report._template_diff import decode_template
+
+    body = response["TemplateBody"]
+    return dict(body) if isinstance(body, Mapping) else decode_template("deployed template", str(body))
+
+
+def _differences(recorded: Plan, fresh: Plan) -> list[str]:
+    """What a plan file says that AWS and the package do not (empty: the file is what it should be)."""
+    found = []
+    said, seen = set(recorded.changes), set(fresh.changes)
+    for change in sorted(seen - said, key=str):
+        found.append(f"changes: AWS plans {change.action} {change.stack}/{change.logical_id}, the file does not say so")
+    for change in sorted(said - seen, key=str):
+        found.append(f"changes: the file lists {change.action} {change.stack}/{change.logical_id}, AWS does not")
+    for name in ("nested_change_sets", "template_hashes", "stack_policy", "termination_protection", "stack_id",
+                 "replaces_stack", "on_failure"):
+        if getattr(recorded, name) != getattr(fresh, name):
+            found.append(f"{name}: the file says {getattr(recorded, name)!r}, AWS and the blueprint "
+                         f"{getattr(fresh, name)!r}")
+    return found
+
+
+def _on_failure_option(on_failure: str) -> str:
+    return {value: option for option, value in ON_FAILURE.items()}.get(on_failure, "rollback")
+
+
+def _last_operation(stack: Mapping[str, Any] | None) -> str:
+    """The id of the stack's last operation (DescribeStacks LastOperations), where AWS gives it."""
+    operations = (stack or {}).get("LastOperations") or []
+    return str(operations[0].get("OperationId", "")) if operations else ""
 
 
 def _change_set_name(pkg: Package) -> str:
@@ -380,4 +621,5 @@ def _failure(name: str, status: str, events: tuple[StackEvent, ...]) -> str:
             f"in stack {cause.stack_name}: {cause.reason or cause.status}")
 
 
-__all__ = ["ConsoleProgress", "Deployer", "DriftReport", "Outcome", "Package", "Plan", "ResourceChange", "Teardown"]
+__all__ = ["ConsoleProgress", "Deployer", "DriftReport", "Interrupted", "Outcome", "Package", "Plan", "ResourceChange",
+           "Teardown"]

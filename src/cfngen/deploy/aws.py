@@ -16,8 +16,14 @@ from typing import Any
 
 from cfngen.errors import CfngenError, DeployError, UsageError
 
-# botocore's adaptive mode retries throttling and transient errors with back-off; AWS_MAX_ATTEMPTS overrides.
+# botocore's adaptive mode retries throttling and transient errors with back-off; AWS_MAX_ATTEMPTS (attempts in all,
+# as the AWS SDKs count them) overrides.
 MAX_ATTEMPTS = 10
+# botocore's default connect and read timeouts (60 s each): the most one attempt waits, unless the deployer's
+# timeout shared over the attempts is less; never less than MIN_CALL_TIMEOUT_S, which a busy endpoint (or a loaded
+# emulator) may need to answer. https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+MAX_CALL_TIMEOUT_S = 60.0
+MIN_CALL_TIMEOUT_S = 5.0
 EMULATOR_HINT = "or use --local / AWS_ENDPOINT_URL for an emulator"
 
 
@@ -25,6 +31,18 @@ def retries() -> dict[str, Any]:
     """botocore's retry configuration: adaptive mode, AWS_MAX_ATTEMPTS attempts when set, else MAX_ATTEMPTS."""
     configured = os.environ.get("AWS_MAX_ATTEMPTS", "")
     return {"mode": "adaptive", "max_attempts": int(configured) if configured.isdigit() else MAX_ATTEMPTS}
+
+
+def client_limits(timeout_s: float) -> dict[str, Any]:
+    """botocore Config arguments: retries, and connect/read timeouts so that every attempt of a call on a frozen
+    endpoint together end within `timeout_s`, or MIN_CALL_TIMEOUT_S if that is longer (10 attempts x 60 s would
+    be ten minutes)."""
+    retry = retries()
+    attempts = min(int(retry["max_attempts"]), max(1, int(timeout_s // MIN_CALL_TIMEOUT_S)))
+    per_call = min(MAX_CALL_TIMEOUT_S, max(MIN_CALL_TIMEOUT_S, timeout_s / attempts))
+    # botocore's "max_attempts" counts retries after the first attempt; "total_max_attempts" counts them all.
+    return {"retries": {"mode": retry["mode"], "total_max_attempts": attempts}, "connect_timeout": per_call,
+            "read_timeout": per_call}
 
 
 @dataclass
@@ -45,6 +63,7 @@ class Calls:
 
     def __init__(self) -> None:
         self.last = Call()
+        self.count = 0
 
     def client(self, session: Any, service: str, config: Any) -> Any:
         """A boto3 client of `session` whose requests are watched; UsageError for an endpoint URL that is no URL."""
@@ -57,11 +76,15 @@ class Calls:
         def started(model: Any, **_: Any) -> None:
             self.last = Call(model.service_model.service_id, model.name, endpoint)
 
+        def sent(**_: Any) -> None:
+            self.count += 1  # every HTTP request, retries included (before-call fires once per call)
+
         def answered(response_dict: Any, **_: Any) -> None:
             self.last.status = int(response_dict.get("status_code", 0))
 
         client.meta.events.register("before-call", started)
         client.meta.events.register("before-parse", answered)
+        client.meta.events.register("before-send", sent)
         return client
 
     @contextmanager

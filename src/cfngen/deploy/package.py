@@ -1,4 +1,4 @@
-"""Packaging: upload every template under its content hash, point parents at their children, compute capabilities.
+"""Packaging: bundle the templates (bodies, content hashes, URLs; pure), then upload them under their hashes.
 
 Keys are ``cfngen/templates/<sha256>.json``: an object that exists already has exactly
 this content, so it is not uploaded again, and any change to a child changes the URL its
@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,6 +48,8 @@ class Package:
     url: str = ""
     body: str = ""
     uploaded: tuple[str, ...] = ()
+    # The exact text of every template as it is uploaded (what lint checks and CloudFormation reads).
+    bodies: Mapping[str, str] = field(default_factory=dict)
 
     def template_source(self) -> dict[str, str]:
         """The TemplateURL or TemplateBody argument of a change set."""
@@ -66,10 +68,10 @@ class Package:
         return None
 
 
-def package(stacks: StackSet, *, s3: Any, bucket: str, region: str) -> Package:
-    """Upload the templates of `stacks` to `bucket` (skipping objects that exist); returns the Package.
+def bundle(stacks: StackSet, *, s3: Any, bucket: str, region: str) -> Package:
+    """The templates of `stacks` as they will be uploaded to `bucket`: bodies, hashes and URLs. No I/O.
 
-    Raises SynthError when a template exceeds a CloudFormation quota (checked before anything is uploaded).
+    `s3` gives only its endpoint URL. Raises SynthError when a template exceeds a CloudFormation quota.
     """
     templates = {name: json.loads(text) for name, text in stacks.render("json").items()}
     bodies: dict[str, str] = {}
@@ -83,12 +85,18 @@ def package(stacks: StackSet, *, s3: Any, bucket: str, region: str) -> Package:
         urls[name] = object_url(s3, bucket, _key(hashes[name]))
     for name, template in templates.items():
         check_limits(name, template, len(bodies[name]))
-    uploaded = tuple(name for name in templates if _upload(s3, bucket, _key(hashes[name]), bodies[name]))
     return Package(
         name=stacks.blueprint.name, region=region, templates=templates, template_hashes=hashes,
         capabilities=capabilities(templates.values()), tags=dict(stacks.blueprint.tags),
-        url=object_url(s3, bucket, _key(hashes[ROOT_FILE])), uploaded=uploaded,
+        url=object_url(s3, bucket, _key(hashes[ROOT_FILE])), bodies=bodies,
     )
+
+
+def upload(pkg: Package, *, s3: Any, bucket: str) -> Package:
+    """Put every body of `pkg` in `bucket` under its hash (objects that exist are skipped); `uploaded` names the new."""
+    uploaded = tuple(name for name, body in pkg.bodies.items()
+                     if _upload(s3, bucket, _key(pkg.template_hashes[name]), body))
+    return replace(pkg, uploaded=uploaded)
 
 
 def inline(name: str, template: Mapping[str, Any], *, region: str) -> Package:

@@ -41,11 +41,35 @@ class ResourceChange:
     pipeline_owned: tuple[str, ...] = ()
     # drift-aware change sets only: (property path, template value, live value, what the change does)
     properties: tuple[tuple[str, str, str, str], ...] = ()
+    # "template" when cfngen's own template analysis found the change (the change set's preview did not show it).
+    source: str = ""
 
     @property
     def replaces(self) -> bool:
-        """True when CloudFormation will (or may) create a new physical resource in place of the old one."""
-        return self.action == "replace"
+        """True when CloudFormation will (or may) create a new physical resource in place of the old one.
+
+        A ``Dynamic`` action is decided only at execution (it depends on a value CloudFormation
+        cannot know while planning), so it counts as a possible replacement.
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html
+        """
+        return self.action in ("replace", "dynamic")
+
+
+@dataclass(frozen=True)
+class ValidationFinding:
+    """One early-validation result of a change set (DescribeEvents): a failure blocks execution, a warning not."""
+
+    stack: str
+    logical_id: str
+    resource_type: str
+    mode: str
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = "/".join(part for part in (self.stack, self.logical_id) if part)
+        kind = "fails" if self.mode == "FAIL" else "warns"
+        return f"{where} ({self.resource_type or 'stack'}): early validation {self.name} {kind}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -71,17 +95,34 @@ class Plan:
     stack_policy: str = ""
     status_reason: str = ""
     not_drift_aware: tuple[str, ...] = ()  # --revert-drift: stacks whose change set CloudFormation left plain
+    last_operation: str = ""
+    # The id of a stack whose first create failed: apply() deletes it, then creates the stack anew.
+    replaces_stack: str = ""
+    on_failure: str = ""
+    protection_gaps: tuple[str, ...] = ()
+    validation: tuple[ValidationFinding, ...] = ()
 
     @property
     def has_changes(self) -> bool:
         """False when CloudFormation found nothing to do (the change set was deleted)."""
-        return bool(self.change_set_id)
+        return bool(self.change_set_id or self.replaces_stack)
+
+    @property
+    def validation_failed(self) -> bool:
+        """True when CloudFormation's early validation refuses the change set."""
+        return any(finding.mode == "FAIL" for finding in self.validation)
 
     def render(self) -> str:
         """The whole nested tree of changes as a table, with a one-line summary."""
         head = f"stack {self.stack_name} ({self.region}), {self.change_set_type.lower()}"
+        notes = [f"protection differs: {gap} (deploy restores it)" for gap in self.protection_gaps]
         if not self.has_changes:
-            return "\n".join([f"{head}: no changes", *self._property_changes()])
+            return "\n".join([f"{head}: no changes", *self._property_changes(), *notes])
+        if self.replaces_stack:
+            notes.insert(0, f"the failed stack {self.replaces_stack} (ROLLBACK_COMPLETE) is deleted at apply, "
+                            "then created anew; its change set is made and checked then")
+        notes.append(self._failure_note())
+        notes += [str(finding) for finding in self.validation]
         lines = _table(("stack", "logical id", "type", "action", "replacement", "caused by"),
                        [(c.stack, c.logical_id, c.resource_type, c.action, c.replacement or "-",
                          ", ".join(c.causes) or "-") for c in self.changes])
@@ -90,7 +131,7 @@ class Plan:
             counts[change.action] = counts.get(change.action, 0) + 1
         summary = ", ".join(f"{count} to {action}" for action, count in sorted(counts.items()))
         return "\n".join([head, *lines, f"{len(self.changes)} changes: {summary}", *self._adopted(),
-                          *self._property_changes()])
+                          *self._property_changes(), *notes])
 
     def _adopted(self) -> list[str]:
         """Retained resources of the same names that the change set imports instead of creating anew."""
@@ -110,6 +151,16 @@ class Plan:
             lines.append("not drift-aware (CloudFormation did not apply REVERT_DRIFT; drift in these stays): "
                          + ", ".join(self.not_drift_aware))
         return lines
+
+    def _failure_note(self) -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html
+        retain = "resources created by this run are deleted even with DeletionPolicy Retain (RetainExceptOnCreate)"
+        if self.change_set_type == "CREATE":
+            what = {"ROLLBACK": "rolls back", "DELETE": "rolls back and deletes the stack",
+                    "DO_NOTHING": "keeps what was created (no rollback)"}.get(self.on_failure or "ROLLBACK", "rolls back")
+            return f"on failure: the create {what}; {retain}" if self.on_failure != "DO_NOTHING" else \
+                f"on failure: the create {what}"
+        return f"on failure: the update rolls back; {retain}, existing ones stay"
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain JSON-ready data (what --json prints and --out writes)."""
@@ -136,7 +187,9 @@ class Plan:
                                   "pipeline_owned": tuple(change.get("pipeline_owned", ())),
                                   "properties": tuple(tuple(row) for row in change.get("properties", ()))})
                 for change in values.get("changes", ()))
-            for key in ("nested_change_sets", "previous_parameters", "capabilities", "not_drift_aware"):
+            values["validation"] = tuple(ValidationFinding(**finding) for finding in values.get("validation", ()))
+            for key in ("nested_change_sets", "previous_parameters", "capabilities", "not_drift_aware",
+                        "protection_gaps"):
                 values[key] = tuple(values.get(key, ()))
             return cls(**values)
         except TypeError as exc:

@@ -1,8 +1,11 @@
-"""Safety rules, checked before a change set runs, and the stack policy set on first create.
+"""Safety rules, checked before a change set runs, and the stack policy converged on every deploy.
 
 A change set is refused (exit 3) when it would
 - replace or remove a stateful resource (data that no template can bring back), or a nested
-  stack, which may hold some, unless the caller names its logical id in `allow_replace`;
+  stack, which may hold some, unless the caller names its logical id in `allow_replace`. A
+  ``Conditional`` replacement or a ``Dynamic`` action counts as a replacement: CloudFormation
+  decides it only while executing. The rows come from the change set and from cfngen's own
+  template analysis (deploy/_replacements.py), so a preview that says only "modify" hides nothing;
 - change a property of an ECS service under the CODE_DEPLOY controller that the deployment
   pipeline owns: CloudFormation cannot update those once CodeDeploy runs the service.
 """
@@ -10,7 +13,7 @@ A change set is refused (exit 3) when it would
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,14 +33,15 @@ class Violation:
         return f"{self.change.stack}/{self.change.logical_id} ({self.change.resource_type}): {self.message}"
 
 
-def violations(plan: Plan, allow_replace: Collection[str] = ()) -> list[Violation]:
-    """Every change of `plan` that a safety rule refuses; empty when the plan may run."""
+def violations(changes: Plan | Iterable[ResourceChange], allow_replace: Collection[str] = ()) -> list[Violation]:
+    """Every change (of a plan, or of any list of ResourceChange) that a safety rule refuses; empty when all may run."""
     found = []
-    for change in plan.changes:
+    for change in changes.changes if isinstance(changes, Plan) else changes:
         destroys = change.replaces or change.action == "remove"
         if destroys and (change.resource_type in STATEFUL_TYPES or change.resource_type == NESTED_STACK) \
                 and change.logical_id not in allow_replace:
-            what = "replaces" if change.replaces else "removes"
+            what = "removes" if change.action == "remove" else "may replace" if change.action == "dynamic" or \
+                change.replacement == "conditional" else "replaces"
             subject = "a nested stack (and any data in it)" if change.resource_type == NESTED_STACK else \
                 "a stateful resource"
             found.append(Violation(change, f"the change set {what} {subject}; if that is intended, "
@@ -50,8 +54,8 @@ def violations(plan: Plan, allow_replace: Collection[str] = ()) -> list[Violatio
     return found
 
 
-def check(plan: Plan, allow_replace: Collection[str] = ()) -> None:
-    """Raise SafetyError listing every violation of `plan`; return when it may run."""
+def check(plan: Plan | Iterable[ResourceChange], allow_replace: Collection[str] = ()) -> None:
+    """Raise SafetyError listing every violation of `plan` (or of a list of changes); return when it may run."""
     problems = violations(plan, allow_replace)
     if problems:
         raise SafetyError("refused to execute the change set:\n" + "\n".join(f"  {p}" for p in problems))

@@ -36,9 +36,10 @@ from cfngen.facts.resource_schemas import handler_permissions
 from cfngen.synth import StackSet
 
 CLOUDFORMATION = "cloudformation.amazonaws.com"
-# What the deployer calls on the stacks it manages (plan, apply, watch, protect, replace a failed create).
+# What the deployer calls on the stacks it manages (plan, apply, watch, protect, replace a failed create);
+# DescribeEvents reads a change set's early-validation results.
 STACK_ACTIONS = (
-    "CreateChangeSet", "DeleteChangeSet", "DeleteStack", "DescribeChangeSet", "DescribeStackEvents",
+    "CreateChangeSet", "DeleteChangeSet", "DeleteStack", "DescribeChangeSet", "DescribeEvents", "DescribeStackEvents",
     "DescribeStacks", "ExecuteChangeSet", "GetStackPolicy", "GetTemplate", "ListStackResources",
     "SetStackPolicy", "UpdateTerminationProtection",
 )

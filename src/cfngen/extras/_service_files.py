@@ -1,4 +1,6 @@
-"""The files each service's source repository holds for its pipeline: buildspec.yml, appspec.yaml, taskdef.json.
+"""The files a service's source repository holds when its pipeline reads them from there: buildspec.yml,
+appspec.yaml, taskdef.json (``pipeline.buildspec: repository``; by default the build project carries
+its buildspec and writes the other two itself, see :mod:`cfngen.builders.pipeline`).
 
 ``buildspec.yml`` and ``appspec.yaml`` are jinja2 templates (package data
 under ``cfngen/templates``, StrictUndefined). ``taskdef.json`` is not
@@ -12,6 +14,7 @@ and the request is validated against botocore's model of the ECS API.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -26,8 +29,11 @@ from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import pipeline
 from cfngen.builders import service as service_stack
 from cfngen.errors import SynthError, UsageError
+from cfngen.facts.resource_types import NESTED_STACK
 from cfngen._jinja import render
 
+# The cluster stack's output naming the capacity provider that appspec.yaml names.
+CAPACITY_PROVIDER_OUTPUT = "CapacityProviderName"
 # What CodeDeployToECS replaces by the image the build pushed.
 IMAGE_PLACEHOLDER = f"<{pipeline.IMAGE_PLACEHOLDER_NAME}>"
 # CloudFormation property names that the ECS API spells differently (all others differ in case only).
@@ -44,18 +50,32 @@ class StackValues:
     partition: str
     region: str
     account_id: str
+    # name -> why its value is ambiguous: two stacks disagree. An error only if a file needs that value:
+    # a nested stack's SSM-typed parameter, for one, shows the value its parent's parameter name resolved to.
+    conflicts: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def from_describe_stacks(cls, documents: Iterable[Mapping[str, Any]]) -> StackValues:
-        """Merge `aws cloudformation describe-stacks` outputs ({"Stacks": [...]}); raises UsageError on conflicts."""
+    def from_describe_stacks(cls, documents: Iterable[Mapping[str, Any]], *,
+                             root_stack: str | None = None) -> StackValues:
+        """Merge `aws cloudformation describe-stacks` outputs ({"Stacks": [...]}); raises UsageError on conflicts.
+
+        With `root_stack`, only that root stack and the stacks nested in it (by their RootId) count: the
+        describe-stacks output of a whole region may hold other blueprints' stacks.
+        """
         values: dict[str, str] = {}
         origins: dict[str, str] = {}
+        conflicts: dict[str, str] = {}
         places: set[tuple[str, str, str]] = set()
         for document in documents:
             stacks = document.get("Stacks") if isinstance(document, Mapping) else None
             if not isinstance(stacks, list) or not stacks:
                 raise UsageError("expected the JSON that `aws cloudformation describe-stacks` prints: "
                                  '{"Stacks": [{"StackId": ..., "Outputs": [...], "Parameters": [...]}]}')
+            if root_stack is not None:
+                stacks = [stack for stack in stacks if _root_name(stack) == root_stack]
+                if not stacks:
+                    raise UsageError(f"no stack of the root stack {root_stack!r} among the stack values; pass "
+                                     "--stack-name with the name the blueprint was deployed under")
             for stack in stacks:
                 place = _STACK_ARN.match(str(stack.get("StackId", "")))
                 if place is None:
@@ -65,21 +85,47 @@ class StackValues:
                 pairs += [(item["ParameterKey"], item["ParameterValue"]) for item in stack.get("Parameters", [])]
                 for name, value in pairs:
                     if name in values and values[name] != value:
-                        raise UsageError(
-                            f"{name} is {values[name]!r} in stack {origins[name]!r} but {value!r} in stack "
-                            f"{stack.get('StackName')!r}: pass the stacks of one deployed blueprint only"
-                        )
+                        conflicts.setdefault(name, f"{name} is {values[name]!r} in stack {origins[name]!r} but "
+                                                   f"{value!r} in stack {stack.get('StackName')!r}")
+                        continue
                     values[name] = str(value)
                     origins[name] = str(stack.get("StackName"))
         if len(places) != 1:
             where = ", ".join(f"{account} in {region}" for _, region, account in sorted(places))
             raise UsageError(f"the stacks must come from one account and region, found {where}")
         ((partition, region, account_id),) = places
-        return cls(values=values, partition=partition, region=region, account_id=account_id)
+        return cls(values=values, partition=partition, region=region, account_id=account_id, conflicts=conflicts)
 
 
-def load_stack_values(paths: Iterable[str | Path]) -> StackValues:
-    """StackValues from files holding `aws cloudformation describe-stacks` JSON; raises UsageError."""
+def _root_name(stack: Mapping[str, Any]) -> str:
+    """Name of the root stack `stack` belongs to: its own for a root, else the one its RootId ARN names."""
+    root_id = str(stack.get("RootId") or "")
+    if not root_id:
+        return str(stack.get("StackName", ""))
+    return root_id.partition(":stack/")[2].partition("/")[0]
+
+
+def describe_stack_tree(cloudformation: Any, stack_name: str) -> dict[str, Any]:
+    """describe-stacks JSON ({"Stacks": [...]}) of the root stack `stack_name` and every stack nested in it.
+
+    `cloudformation` is a boto3 CloudFormation client; errors are botocore's, for the caller to translate.
+    """
+    stacks = []
+    pending = [stack_name]
+    while pending:
+        (stack,) = cloudformation.describe_stacks(StackName=pending.pop(0))["Stacks"]
+        stacks.append(stack)
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack["StackId"]):
+            pending += [resource["PhysicalResourceId"] for resource in page["StackResourceSummaries"]
+                        if resource["ResourceType"] == NESTED_STACK and resource.get("PhysicalResourceId")]
+    return {"Stacks": stacks}
+
+
+def load_stack_values(paths: Iterable[str | Path], *, root_stack: str | None = None) -> StackValues:
+    """StackValues from files holding `aws cloudformation describe-stacks` JSON; raises UsageError.
+
+    With `root_stack`, stacks outside that root stack's tree are left out (see StackValues.from_describe_stacks).
+    """
     documents = []
     for path in paths:
         try:
@@ -90,7 +136,7 @@ def load_stack_values(paths: Iterable[str | Path]) -> StackValues:
             raise UsageError(f"{path}: not JSON ({exc})") from None
     if not documents:
         raise UsageError("no stack values given")
-    return StackValues.from_describe_stacks(documents)
+    return StackValues.from_describe_stacks(documents, root_stack=root_stack)
 
 
 def render_service_files(blueprint: Blueprint, service: str, *, stack_values: StackValues) -> dict[str, str]:
@@ -105,6 +151,10 @@ def render_service_files(blueprint: Blueprint, service: str, *, stack_values: St
     except KeyError:
         known = ", ".join(item.name for item in blueprint.services)
         raise UsageError(f"blueprint {blueprint.name!r} has no service {service!r}; it has {known}") from None
+    if not blueprint.deployment_of(spec).uses_codedeploy:
+        # CloudFormation deploys the task definition of an ecs-* service: its repository holds no taskdef.json.
+        return {pipeline.BUILDSPEC_FILE: render("buildspec.yml.j2", blueprint=blueprint.name, service=spec.name,
+                                                test_command=spec.test_command, task_definition=None)}
     return _service_files(blueprint, spec, service_stack.build(blueprint, spec), stack_values)
 
 
@@ -118,10 +168,16 @@ def _service_files(blueprint: Blueprint, service: Service, stack: Template, valu
     outputs = {name: output.to_dict()["Value"] for name, output in stack.outputs.items()}
     request = task_definition_request(task_definition, outputs, stack.parameters, values)
     context = {"blueprint": blueprint.name, "service": service.name}
+    capacity_provider = values.values.get(CAPACITY_PROVIDER_OUTPUT)
+    if capacity_provider is None or CAPACITY_PROVIDER_OUTPUT in values.conflicts:
+        raise UsageError(f"appspec.yaml needs {CAPACITY_PROVIDER_OUTPUT}, which the stack values lack; pass the "
+                         "`aws cloudformation describe-stacks` output of the cluster stack too")
     return {
-        pipeline.BUILDSPEC_FILE: render("buildspec.yml.j2", **context, test_command=service.test_command),
+        pipeline.BUILDSPEC_FILE: render("buildspec.yml.j2", **context, test_command=service.test_command,
+                                        task_definition=None),
         pipeline.APPSPEC_FILE: render(
             "appspec.yaml.j2", **context, container_name=target["ContainerName"], container_port=target["ContainerPort"],
+            capacity_provider=capacity_provider,
             hooks=[(event, service.deploy_hooks[event]) for event in HOOK_EVENTS if event in service.deploy_hooks],
         ),
         pipeline.TASK_DEFINITION_FILE: json.dumps(request, indent=2, sort_keys=True) + "\n",
@@ -213,6 +269,8 @@ class _Resolver:
         return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
 
     def _lookup(self, name: str) -> str:
+        if name in self._values.conflicts:
+            raise UsageError(f"{self._values.conflicts[name]}: pass the stacks of one deployed blueprint only")
         if name not in self._values.values:
             self.missing.add(name)
             return f"<{name}>"

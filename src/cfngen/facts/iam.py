@@ -20,11 +20,16 @@ PolicyKind = Literal["trust", "self", "permissions"]
 # Here rather than in builders/iam.py (which re-exports it) so that the lint rule does not import the builders.
 ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
     "ecr:GetAuthorizationToken": "ECR's registry login token is account-wide; the action has no resource type",
+    "ecs:DeregisterTaskDefinition": "takes a task definition by family:revision but has no resource type; "
+                                    "CloudFormation calls it when it replaces a revision",
+    "ecs:DescribeTaskDefinition": "has no resource type; the build reads the latest revision the stacks registered",
     "ecs:DiscoverPollEndpoint": "the ECS agent asks where to poll before it knows its container instance; "
                                 "the action has no resource type",
     "elasticloadbalancing:DescribeListeners": "ELB Describe* calls take no resource type; CodeDeploy reads listeners",
     "elasticloadbalancing:DescribeRules": "ELB Describe* calls take no resource type; CodeDeploy reads listener rules",
     "elasticloadbalancing:DescribeTargetGroups": "ELB Describe* calls take no resource type; CodeDeploy reads target groups",
+    "elasticloadbalancing:DescribeTargetHealth": "ELB Describe* calls take no resource type; ECS blue/green reads "
+                                                 "the health of the new targets",
 }
 
 # Resource policies in which `Resource: "*"` means the resource the policy is attached to.

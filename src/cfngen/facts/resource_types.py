@@ -8,11 +8,14 @@ from __future__ import annotations
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
 
-# Types that hold data no template can bring back.
+# Types that hold data no template can bring back, or that everything else stands in (a VPC and its
+# subnets: replacing one replaces the database's subnet group, the cluster, the tasks' network).
 # Replacing or removing one needs --allow-replace.
 STATEFUL_TYPES: frozenset[str] = frozenset({
     "AWS::CodeCommit::Repository",
     "AWS::DynamoDB::Table",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::VPC",
     "AWS::ECR::Repository",
     "AWS::EFS::FileSystem",
     "AWS::KMS::Key",

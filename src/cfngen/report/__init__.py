@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cfngen.linting import Finding, lint
 from cfngen.report._template_diff import read_templates
-from cfngen.report import access, checks, cost, data_safety, diagram, exposure, quotas
+from cfngen.report import access, checks, cost, data_safety, delivery, diagram, exposure, quotas
 from cfngen.report.changes import Changes, compare
 from cfngen.report.document import Report
 from cfngen.report.model import TemplateSet
@@ -74,6 +74,7 @@ def assemble(
         cost=cost.estimate(templates),
         quotas=quotas.analyse(templates),
         changes=changes,
+        delivery=delivery.analyse(templates),
     )
 
 

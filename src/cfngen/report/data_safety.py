@@ -39,6 +39,8 @@ class _Reading:
     backups: str
     protection: str
     warnings: tuple[str, ...] = ()
+    # False for the network (a VPC, a subnet): replacing one is refused by the deployer, but no data goes with it.
+    holds_data: bool = True
 
 
 Reader = Callable[[Names, str, dict[str, Any]], _Reading]
@@ -164,6 +166,16 @@ def _file_system(names: Names, stack: str, properties: dict[str, Any]) -> _Readi
                           if bad))
 
 
+def _vpc(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
+    """A VPC holds no data itself; everything else stands in it, so cfngen's stack policy denies replacing it."""
+    return _Reading(NOT_APPLICABLE, NOT_APPLICABLE, "stack policy denies replace and delete", holds_data=False)
+
+
+def _subnet(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
+    """A subnet holds no data itself; replacing one moves the database and the tasks placed in it."""
+    return _Reading(NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE, holds_data=False)
+
+
 # How the data-safety section reads each stateful type: one entry per type of facts.resource_types.STATEFUL_TYPES.
 READERS: dict[str, tuple[str, Reader]] = {
     "AWS::RDS::DBCluster": ("Aurora/RDS cluster", _rds_cluster),
@@ -176,6 +188,8 @@ READERS: dict[str, tuple[str, Reader]] = {
     "AWS::KMS::Key": ("KMS key", _kms_key),
     "AWS::DynamoDB::Table": ("DynamoDB table", _table),
     "AWS::EFS::FileSystem": ("EFS file system", _file_system),
+    "AWS::EC2::VPC": ("VPC", _vpc),
+    "AWS::EC2::Subnet": ("subnet", _subnet),
 }
 # CloudFormation's own default DeletionPolicy: Snapshot for RDS clusters and stand-alone instances, Delete otherwise.
 SNAPSHOT_BY_DEFAULT = frozenset({"AWS::RDS::DBCluster"})
@@ -194,7 +208,7 @@ def analyse(templates: TemplateSet) -> tuple[Safety, ...]:
             replace = _policy(resource, "UpdateReplacePolicy", properties)
             in_cluster = resource["Type"] == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in properties
             warnings = list(reading.warnings)
-            if not in_cluster:
+            if not in_cluster and reading.holds_data:
                 warnings += [f"{attribute} {policy}: the data goes with the resource" for attribute, policy in
                              (("DeletionPolicy", deletion), ("UpdateReplacePolicy", replace)) if policy.startswith("Delete")]
             rows.append(Safety(stack.name, name, kind, deletion, replace, reading.encryption, reading.backups,

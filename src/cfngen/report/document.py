@@ -28,6 +28,7 @@ from cfngen.report.access import Access
 from cfngen.report.changes import Changes
 from cfngen.report.checks import Checks
 from cfngen.report.cost import Estimate
+from cfngen.report.delivery import Rollout
 from cfngen.report.diagram import Diagram
 from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
@@ -56,6 +57,7 @@ class Report:
     cost: Estimate
     quotas: tuple[QuotaUse, ...]
     changes: Changes | None
+    delivery: tuple[Rollout, ...] = ()
 
     def markdown(self) -> str:
         """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block)."""

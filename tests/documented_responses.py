@@ -1,16 +1,67 @@
-"""Response shapes of real CloudFormation for what the emulator cannot produce.
+"""Hand-written CloudFormation responses, in the documented shapes, for what the emulator cannot model yet.
 
-moto creates no nested change sets, fills no Replacement/Details fields and never rolls back,
-so these responses follow the documented shapes of the CloudFormation API reference
-(DescribeChangeSet with IncludeNestedStacks, ResourceChangeDetail, DescribeStackEvents of a
-nested stack whose update failed). botocore's Stubber validates each one against the
-service model before the deployer sees it.
+These are not recordings. moto creates no nested change sets, fills no Replacement/Details fields,
+never rolls back and has no DescribeEvents, so these responses follow the CloudFormation API
+reference, page by page:
+- DescribeChangeSet with IncludeNestedStacks, ResourceChange and ResourceChangeDetail:
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/change-sets-for-nested-stacks.html
+- DescribeStackEvents of a nested stack whose update failed:
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackEvents.html
+- DescribeEvents (early validation of a change set):
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeEvents.html
+
+:class:`DocumentedCloudFormation` answers a client's calls from a table keyed by operation and the
+request's identifying parameters, in any order (the deployer's call order is not part of the
+contract), and validates every answer against botocore's service model, as Stubber does. Each case
+becomes an emulator scenario once the emulator models the behaviour (issue 23).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+Answer = dict[str, Any] | Callable[[], dict[str, Any]]
+
+
+class DocumentedCloudFormation:
+    """Answers `client`'s calls from `answers[(operation, key)]`, key the request's StackName/ChangeSetName
+    (plus "#" and NextToken for a later page), or `answers[(operation, "")]` for any request of that operation.
+
+    An answer may be a callable (state that changes, such as a stack's status after ExecuteChangeSet);
+    an answer {"Error": {...}} is returned as an HTTP 400 error. A request without an answer fails the test.
+    """
+
+    def __init__(self, client: Any, answers: Mapping[tuple[str, str], Answer]) -> None:
+        from botocore.validate import ParamValidator
+
+        self.answers = dict(answers)
+        self.calls: list[tuple[str, str]] = []
+        self._validator = ParamValidator()
+        self._model = client.meta.service_model
+        client.meta.events.register("before-call.cloudformation", self._answer)
+
+    def _answer(self, model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        from botocore.awsrequest import AWSResponse
+
+        body = params.get("body") or {}
+        key = str(body.get("StackName") or body.get("ChangeSetName") or "")
+        if body.get("NextToken"):
+            key += "#" + str(body["NextToken"])
+        self.calls.append((model.name, key))
+        answer = self.answers.get((model.name, key), self.answers.get((model.name, "")))
+        if answer is None:
+            raise AssertionError(f"no documented answer for {model.name} {key!r}")
+        response = answer() if callable(answer) else answer
+        if "Error" in response:
+            return AWSResponse("", 400, {}, None), {**response, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        report = self._validator.validate(response, model.output_shape)
+        if report.has_errors():
+            raise AssertionError(f"{model.name} answer does not match the service model: {report.generate_report()}")
+        return AWSResponse("", 200, {}, None), {**response, "ResponseMetadata": {"HTTPStatusCode": 200}}
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -29,6 +80,7 @@ ROOT = stack_id("shop")
 NETWORK = stack_id("shop-Network-1X2Y3Z4W5V6U")
 DATABASE = stack_id("shop-Database-9A8B7C6D5E4F")
 SERVICE = stack_id("shop-ServiceServiceA-QWERTY123456")
+REGISTRY = stack_id("shop-Registry-A1B2C3D4E5F6")
 ROOT_CHANGE_SET = change_set_id("cfngen-20240502-100000-abcdef12")
 NETWORK_CHANGE_SET = change_set_id("shop-Network-1X2Y3Z4W5V6U-cs")
 DATABASE_CHANGE_SET = change_set_id("shop-Database-9A8B7C6D5E4F-cs")
@@ -82,6 +134,11 @@ ROOT_PAGE_2 = _change_set(ROOT, "cfngen-20240502-100000-abcdef12", ROOT_CHANGE_S
             details=[_detail("TemplateURL", "Never")], nested=DATABASE_CHANGE_SET),
     _change("Modify", "ServiceServiceA", "AWS::CloudFormation::Stack", replacement="False", physical_id=SERVICE,
             details=[_detail("TemplateURL", "Never")], nested=SERVICE_CHANGE_SET),
+])
+# An update of the network stack alone, whose nested change set the rollback case does not need.
+NETWORK_ONLY = _change_set(ROOT, "cfngen-20240502-100000-abcdef12", ROOT_CHANGE_SET, [
+    _change("Modify", "Network", "AWS::CloudFormation::Stack", replacement="False", physical_id=NETWORK,
+            details=[_detail("TemplateURL", "Never")]),
 ])
 NETWORK_CHANGES = _change_set(NETWORK, "shop-Network-1X2Y3Z4W5V6U-cs", NETWORK_CHANGE_SET, [
     _change("Modify", "PublicSubnet1", "AWS::EC2::Subnet", replacement="True", physical_id="subnet-0a1b2c3d",
@@ -148,10 +205,10 @@ def stack(status: str, name: str = "shop", stack_arn: str = ROOT) -> dict[str, A
                         "LastUpdatedTime": T0 - timedelta(minutes=10), "StackStatus": status}]}
 
 
-def nested_resource(logical_id: str, physical_id: str) -> dict[str, Any]:
+def nested_resource(logical_id: str, physical_id: str, status: str = "UPDATE_COMPLETE") -> dict[str, Any]:
     return {"StackResourceSummaries": [{"LogicalResourceId": logical_id, "PhysicalResourceId": physical_id,
                                         "ResourceType": "AWS::CloudFormation::Stack",
-                                        "LastUpdatedTimestamp": T0, "ResourceStatus": "UPDATE_COMPLETE"}]}
+                                        "LastUpdatedTimestamp": T0, "ResourceStatus": status}]}
 
 
 NO_RESOURCES: dict[str, Any] = {"StackResourceSummaries": []}
