@@ -83,8 +83,6 @@ def test_first_create_interrupted_before_execution_then_deploy(bootstrapped: Loc
     _replans_clean(MINIMAL, capsys)
 
 
-@pytest.mark.xfail(strict=True, reason="deployer (issue 19): every deploy, changes or not, restores the live "
-                                       "protections (termination protection) after an interrupted first create")
 def test_first_create_interrupted_after_execution_ends_protected(bootstrapped: LocalAws,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """AWS: CloudFormation carries on when the deploying process dies after ExecuteChangeSet, and the stack completes
@@ -105,11 +103,11 @@ def test_a_stale_plan_is_refused(bootstrapped: LocalAws, tmp_path: Path, capsys:
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ChangeSetSummary.html): a plan made before
     someone else's deploy does not apply over it (issue 19: exit 3, "changed since the plan was made")."""
     assert main(["deploy", str(MINIMAL), "--yes"]) == 0
-    stale = tmp_path / "stale.json"
-    assert main(["plan", str(_blueprint(tmp_path, ["web"], {"Team": "mine"})), "--out", str(stale)]) == 0
+    stale, mine = tmp_path / "stale.json", _blueprint(tmp_path, ["web"], {"Team": "mine"})
+    assert main(["plan", str(mine), "--out", str(stale)]) == 0
     assert main(["deploy", str(_blueprint(tmp_path, ["web"], {"Team": "theirs", "Cost": "center"})), "--yes"]) == 0
     capsys.readouterr()
-    assert main(["deploy", "--plan", str(stale), "--yes"]) == 3
+    assert main(["deploy", "--plan", str(stale), str(mine), "--yes"]) == 3
     error = capsys.readouterr().err
     assert "changed since the plan was made" in error or "change set is OBSOLETE" in error, error
     tags = {tag["Key"]: tag["Value"] for tag in _stacks_named(STACK)[0]["Tags"]}
@@ -124,11 +122,12 @@ def test_concurrent_deploys_one_applies_the_other_is_refused(bootstrapped: Local
     silently lost."""
     assert main(["deploy", str(MINIMAL), "--yes"]) == 0
     first, second = tmp_path / "first.json", tmp_path / "second.json"
-    assert main(["plan", str(_blueprint(tmp_path, ["web"], {"Run": "first"})), "--out", str(first)]) == 0
-    assert main(["plan", str(_blueprint(tmp_path, ["web"], {"Run": "second", "X": "y"})), "--out", str(second)]) == 0
-    assert main(["deploy", "--plan", str(first), "--yes"]) == 0
+    one, two = _blueprint(tmp_path, ["web"], {"Run": "first"}), _blueprint(tmp_path, ["web"], {"Run": "second", "X": "y"})
+    assert main(["plan", str(one), "--out", str(first)]) == 0
+    assert main(["plan", str(two), "--out", str(second)]) == 0
+    assert main(["deploy", "--plan", str(first), str(one), "--yes"]) == 0
     capsys.readouterr()
-    assert main(["deploy", "--plan", str(second), "--yes"]) != 0
+    assert main(["deploy", "--plan", str(second), str(two), "--yes"]) != 0
     tags = {tag["Key"]: tag["Value"] for tag in _stacks_named(STACK)[0]["Tags"]}
     assert tags["Run"] == "first"
 
