@@ -118,13 +118,8 @@ def test_deploy_local_runs_the_whole_cycle_on_the_demo_blueprint_and_names_what_
     assert "Traceback" not in captured.err
     assert "microservices-demo: applied (CREATE_COMPLETE)" in captured.out
     assert "stack microservices-demo (us-west-2), update: no changes" in captured.out
-    not_emulated = captured.out.split("on AWS they are real):\n")[1]
-    listed = dict(line.strip().split(": ", 1) for line in not_emulated.splitlines())
-    assert re.fullmatch(r"microservices-demo-Database-\w+: DatabaseCluster", listed["AWS::RDS::DBCluster"])
-    assert "ServiceASourceRepository" in listed["AWS::CodeCommit::Repository"]
-    assert "does not model AWS::CodeCommit::Repository" in captured.err, "the placeholders' events are streamed"
-    assert {"AWS::ECS::Service", "AWS::ECS::TaskDefinition", "AWS::ElasticLoadBalancingV2::Listener",
-            "AWS::EC2::LaunchTemplate", "AWS::AutoScaling::AutoScalingGroup"}.isdisjoint(listed), "emulated for real"
+    # Every type of the demo has a model or a handler in the emulator (placeholders: tests/test_local_aws.py).
+    assert "the local emulator created every resource" in captured.out
     # moto's state outlives the run's own server: what it created is there to look at.
     ecs = boto3.client("ecs", region_name="us-west-2")
     cluster = ecs.list_clusters()["clusterArns"][0]

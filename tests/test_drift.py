@@ -1,6 +1,6 @@
 """`cfngen drift` against the emulator: a hand edit is drift, a value AWS manages on purpose is not.
 
-The emulator's drift detection (cfngen.local._drift_detection) reads live values for log groups, ECS
+The emulator's drift detection (cfngen.local.patches.drift_detection) reads live values for log groups, ECS
 services and SSM parameters only; AWS checks every type that supports drift detection
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resource-import-supported-resources.html).
 """

@@ -1,8 +1,8 @@
 """The embedded AWS emulator (moto in server mode) behind ``cfngen local-aws`` and ``deploy --local``.
 
 It stands beside the deployer, not in the data flow: the deployer talks to it
-as it would to AWS. Its corrections to moto apply only in the process that
-starts it.
+as it would to AWS. Its corrections to moto (:mod:`cfngen.local.patches`, one
+per module) apply only when an emulator starts, never on import.
 """
 
 from cfngen.local._emulator import (

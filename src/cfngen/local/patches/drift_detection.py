@@ -1,6 +1,8 @@
 """Stack drift detection for the emulator: moto has none of DetectStackDrift and the calls that read its result.
 
-What AWS does (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/detect-drift-stack.html):
+Emulator: moto answers "not implemented" to DetectStackDrift, DescribeStackDriftDetectionStatus and
+DescribeStackResourceDrifts.
+AWS: (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/detect-drift-stack.html)
 DetectStackDrift compares each resource's live properties with the properties the stack's template
 and parameters give it, on that stack only (a nested stack's own resources need a detection on the
 nested stack); resource types without drift support are NOT_CHECKED. The detection runs in the
@@ -13,6 +15,7 @@ for the few properties below, the ones an operator edits by hand in practice (a 
 a service's desired count, a parameter's value); every other resource is NOT_CHECKED, as a type
 without drift support is on AWS. Template values are resolved with moto's own intrinsic-function
 resolution over the stack's resources and parameters.
+Test: tests/test_drift.py::test_a_hand_edit_is_drift_with_template_and_live_values
 """
 
 from __future__ import annotations
@@ -23,12 +26,17 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from cfngen.local.patches import Target
+
 # Resource type -> (backend lookup of the live resource by physical id -> {property: live value}).
 Reader = Callable[[str, str, str], dict[str, Any] | None]
 _DETECTIONS: dict[str, dict[str, Any]] = {}
+TARGETS = tuple(Target(f"moto.cloudformation.responses:CloudFormationResponse.{action}", "")
+                for action in ("detect_stack_drift", "describe_stack_drift_detection_status",
+                               "describe_stack_resource_drifts"))
 
 
-def install() -> None:
+def apply() -> None:
     """Add the three drift calls to moto's CloudFormation responses (in the emulator's process only)."""
     from moto.cloudformation import responses
 
