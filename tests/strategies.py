@@ -34,13 +34,14 @@ def deployments(draw: Any) -> dict[str, Any]:
     """A deployment section: a strategy and the options that strategy takes (an option it ignores is an error)."""
     strategy = draw(st.sampled_from(DEPLOYMENT_STRATEGIES))
     section: dict[str, Any] = {"strategy": strategy}
+    # Waits within what the deploy stage's build can follow (CodeBuild stops a build after 36 hours).
     if strategy != "codedeploy" and draw(st.booleans()):
-        section["bake_minutes"] = draw(st.integers(0, 1440))
+        section["bake_minutes"] = draw(st.integers(0, 300))
     if strategy in ECS_TRAFFIC_SHIFTING_STRATEGIES and draw(st.booleans()):
-        section["wait_minutes"] = draw(st.integers(1, 1440))
+        section["wait_minutes"] = draw(st.integers(1, 300))
     if strategy == "ecs-linear":
         section.update(step_percent=draw(st.sampled_from([3.0, 10.0, 33.0, 100.0])),
-                       step_bake_minutes=draw(st.integers(0, 1440)))
+                       step_bake_minutes=draw(st.integers(0, 30)))
     if strategy == "ecs-canary":
         section.update(canary_percent=draw(st.sampled_from([0.1, 5.0, 50.0])),
                        canary_bake_minutes=draw(st.integers(0, 1440)))

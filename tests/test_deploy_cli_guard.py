@@ -33,9 +33,11 @@ PROPERTIES: dict[str, dict[str, Any]] = {
                              "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]},
     "AWS::EC2::Subnet": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.250.0/24"},
     "AWS::EC2::VPC": {"CidrBlock": "10.9.0.0/16"},
-    "AWS::ECR::Repository": {},
+    "AWS::ECR::Repository": {"RepositoryName": "guarded-images"},
     "AWS::EFS::FileSystem": {"Encrypted": True},
-    "AWS::KMS::Key": {},
+    "AWS::KMS::Key": {"KeyPolicy": {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+        "Action": "kms:DescribeKey", "Resource": "*"}]}},
     "AWS::Logs::LogGroup": {"RetentionInDays": 7},
     "AWS::RDS::DBCluster": {"Engine": "aurora-mysql", "MasterUsername": "admin", "ManageMasterUserPassword": True,
                             "StorageEncrypted": True},

@@ -117,7 +117,7 @@ def test_a_drift_aware_plan_shows_template_and_live_value_per_property() -> None
     plan = _plan(DRIFTED)
     lines = plan.render().splitlines()
     start = lines.index("property changes (drift-aware change set):")
-    assert [line.split() for line in lines[start + 1:]] == [
+    assert [line.split() for line in lines[start + 1:start + 4]] == [
         ["stack", "logical", "id", "property", "template", "live", "change"],
         ["microservices-minimal/ServiceWeb", "WebLogGroup", "/Properties/RetentionInDays", "30", "1",
          "sets", "the", "template", "value"],

@@ -433,3 +433,15 @@ def test_a_step_percent_that_the_schemas_multiple_of_check_refuses_is_refused_at
         make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {"strategy": "ecs-linear",
                                                                              "step_percent": 33.3}}])
     make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {"strategy": "ecs-linear", "step_percent": 33.2}}])
+
+
+def test_a_rollout_longer_than_the_deploy_stage_can_follow_is_refused_at_load() -> None:
+    """Found by the property tests: the deploy stage is a CodeBuild build, which runs at most 2,160 minutes
+    (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html); a linear rollout of 32 steps
+    of a day each made a project cfn-lint refuses (E3034) and AWS would too."""
+    with pytest.raises(ValueError, match="CodeBuild stops a build after 2160"):
+        make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {
+            "strategy": "ecs-linear", "step_percent": 3.0, "step_bake_minutes": 1440}}])
+    longest = make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {
+        "strategy": "ecs-canary", "canary_bake_minutes": 1440, "wait_minutes": 300, "bake_minutes": 300}}])
+    assert longest.deployment_of(longest.services[0]).deploy_stage_minutes <= 2160

@@ -19,7 +19,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cfngen.facts import aws
-from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB
+from cfngen.facts.aws import CODEBUILD_MAX_TIMEOUT_MINUTES, AURORA_MYSQL_INSTANCE_MEMORY_GIB
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 # Derived AWS names such as "<blueprint>-<service>-build" must stay within the
@@ -230,6 +230,10 @@ DeploymentStrategy = Literal["codedeploy", "ecs-blue-green", "ecs-linear", "ecs-
 DEPLOYMENT_STRATEGIES: tuple[str, ...] = get_args(DeploymentStrategy)
 # Strategies under the ECS deployment controller whose traffic moves between the blue and green target groups.
 ECS_TRAFFIC_SHIFTING_STRATEGIES = ("ecs-blue-green", "ecs-linear", "ecs-canary")
+# ECS's bake time when BakeTimeInMinutes is absent (blue/green, linear and canary).
+ECS_BLUE_GREEN_DEFAULT_BAKE_MINUTES = 15
+# The deploy stage's build waits for CloudFormation beyond the rollout's own minutes (bake, steps, wait) by this much.
+STACK_UPDATE_MARGIN_MINUTES = 60
 
 
 class Deployment(Spec):
@@ -282,6 +286,12 @@ class Deployment(Spec):
         if self.wait_minutes is not None and self.strategy not in ECS_TRAFFIC_SHIFTING_STRATEGIES:
             errors.append((("wait_minutes",), f"applies to {', '.join(ECS_TRAFFIC_SHIFTING_STRATEGIES)}; "
                                               f"strategy {self.strategy!r} has no test traffic stage to wait in"))
+        if self.strategy != "codedeploy" and self.deploy_stage_minutes > CODEBUILD_MAX_TIMEOUT_MINUTES:
+            errors.append((("bake_minutes",), f"the rollout waits {self.rollout_minutes} minutes (wait, steps or canary "
+                                              f"and bake); with {STACK_UPDATE_MARGIN_MINUTES} minutes for "
+                                              f"CloudFormation, the deploy stage's build would need "
+                                              f"{self.deploy_stage_minutes}, and CodeBuild stops a build after "
+                                              f"{CODEBUILD_MAX_TIMEOUT_MINUTES}: shorten the waits"))
         for name, strategy in (("step_percent", "ecs-linear"), ("step_bake_minutes", "ecs-linear"),
                                ("canary_percent", "ecs-canary"), ("canary_bake_minutes", "ecs-canary")):
             if getattr(self, name) != type(self).model_fields[name].default and self.strategy != strategy:
@@ -289,6 +299,23 @@ class Deployment(Spec):
         if errors:
             raise CrossFieldErrors(errors)
         return self
+
+    @property
+    def rollout_minutes(self) -> int:
+        """The minutes an ecs-* rollout waits by design: test-traffic wait, linear steps or canary, bake time."""
+        minutes = self.wait_minutes or 0
+        if self.strategy == "ecs-linear":
+            steps = int(100 // self.step_percent) - (1 if 100 % self.step_percent == 0 else 0)
+            minutes += steps * self.step_bake_minutes
+        elif self.strategy == "ecs-canary":
+            minutes += self.canary_bake_minutes
+        default_bake = 0 if self.strategy == "ecs-rolling" else ECS_BLUE_GREEN_DEFAULT_BAKE_MINUTES
+        return minutes + (self.bake_minutes if self.bake_minutes is not None else default_bake)
+
+    @property
+    def deploy_stage_minutes(self) -> int:
+        """How long the pipeline's deploy stage (a CodeBuild build) follows an ecs-* rollout before it gives up."""
+        return self.rollout_minutes + STACK_UPDATE_MARGIN_MINUTES
 
     @property
     def uses_codedeploy(self) -> bool:

@@ -94,12 +94,12 @@ from troposphere.s3 import (
 )
 
 from cfngen._jinja import render
-from cfngen.blueprint import HOOK_EVENTS, Blueprint, Deployment, Service
+from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import contracts
 from cfngen.builders import iam, taskdef
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.contracts import service_alarm_names
-from cfngen.builders.service import ECS_PRINCIPAL, infrastructure_role_id
+from cfngen.builders.service import ECS_PRINCIPAL
 from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.registry import uses_codecommit
 from cfngen.synth.suppress import skip_check
@@ -119,9 +119,6 @@ SOURCE_ARTIFACT = "SourceOutput"
 BUILD_ARTIFACT = "BuildOutput"
 # Change sets the deploy project of an ecs-* service creates on the root stack start with this.
 CHANGE_SET_PREFIX = "cfngen-image-"
-# The deploy project waits for CloudFormation beyond the rollout's own minutes (bake, steps, wait) by this much.
-STACK_UPDATE_MARGIN_MINUTES = 60
-ECS_BLUE_GREEN_DEFAULT_BAKE_MINUTES = 15
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -416,20 +413,8 @@ def _add_stack_update(template: Template, blueprint: Blueprint, service: Service
             EnvironmentVariables=[EnvironmentVariable(Name="PIPELINE_STACK_ID", Type="PLAINTEXT", Value=StackId)],
         ),
         LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
-        TimeoutInMinutes=rollout_minutes(blueprint.deployment_of(service)) + STACK_UPDATE_MARGIN_MINUTES,
+        TimeoutInMinutes=blueprint.deployment_of(service).deploy_stage_minutes,
     ), blueprint))
-
-
-def rollout_minutes(deployment: Deployment) -> int:
-    """The minutes an ecs-* rollout waits by design: test-traffic wait, linear steps or canary, bake time."""
-    minutes = deployment.wait_minutes or 0
-    if deployment.strategy == "ecs-linear":
-        steps = int(100 // deployment.step_percent) - (1 if 100 % deployment.step_percent == 0 else 0)
-        minutes += steps * deployment.step_bake_minutes
-    elif deployment.strategy == "ecs-canary":
-        minutes += deployment.canary_bake_minutes
-    default_bake = 0 if deployment.strategy == "ecs-rolling" else ECS_BLUE_GREEN_DEFAULT_BAKE_MINUTES
-    return minutes + (deployment.bake_minutes if deployment.bake_minutes is not None else default_bake)
 
 
 def _stack_update_statements(blueprint: Blueprint) -> list[Statement]:

@@ -211,7 +211,6 @@ def _add_infrastructure_role(template: Template, blueprint: Blueprint, service: 
     the other target group; the Describe calls support no resource-level permission.
     https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
     """
-    prefix = service.logical_name
     template.add_resource(iam.service_role(
         infrastructure_role_id(service), ECS_PRINCIPAL,
         {"shift-traffic-of-one-service": [

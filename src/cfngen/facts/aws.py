@@ -148,3 +148,8 @@ AURORA_MYSQL_DEFAULT_VERSION: str = table("aurora_mysql_versions.json")["default
 # The classes Aurora MySQL 3 runs on with their memory: the schema accepts exactly these; the monitoring stack
 # derives each one's default max_connections from its memory (see builders/monitoring.py).
 AURORA_MYSQL_INSTANCE_MEMORY_GIB: dict[str, int] = aurora_mysql_instance_memory_gib()
+
+
+# A CodeBuild build runs at most 36 hours (TimeoutInMinutes 5..2160):
+# https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html#CodeBuild-CreateProject-request-timeoutInMinutes
+CODEBUILD_MAX_TIMEOUT_MINUTES = 2160

@@ -11,7 +11,6 @@ Test: tests/test_local_aws.py::test_a_nested_stack_whose_template_is_missing_fai
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from cfngen.local.patches import Target
 
