@@ -74,7 +74,6 @@ def aws(emulator: LocalAws, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
-    monkeypatch.setenv("CFNGEN_POLL_SECONDS", "0.05")
     return emulator
 
 

@@ -18,9 +18,6 @@ from cfngen.deploy import Deployer, Outcome, Package, Plan
 from cfngen.deploy import safety
 from cfngen.errors import UsageError
 
-# The embedded emulator settles at once: no need to wait AWS's seconds between polls.
-LOCAL_POLL_S = 0.2
-
 
 def register(commands: Any) -> None:
     """Add the deploy command."""
@@ -129,12 +126,12 @@ def _deploy_locally(args: argparse.Namespace) -> int:
     region = args.region or blueprint.region
     with _emulator(region) as endpoint:
         print(f"local AWS emulator at {endpoint}", file=sys.stderr)
-        target = deployer(args, region, poll_s=LOCAL_POLL_S)
+        target = deployer(args, region, poll_s=local_aws.POLL_S)
         target.bootstrap()
-        _, pkg, plan = make_plan(args, blueprint, poll_s=LOCAL_POLL_S)
+        _, pkg, plan = make_plan(args, blueprint, poll_s=local_aws.POLL_S)
         _review_and_apply(args, target, plan, pkg)
         print("re-planning: a second plan of the same blueprint must find nothing to do", file=sys.stderr)
-        _, _, again = make_plan(args, blueprint, poll_s=LOCAL_POLL_S)
+        _, _, again = make_plan(args, blueprint, poll_s=local_aws.POLL_S)
         if not args.json:
             print(again.render())
             print(local_aws.summary(local_aws.stand_ins(region)))

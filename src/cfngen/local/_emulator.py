@@ -30,7 +30,7 @@ __all__ = ["ATTRIBUTE_REASON", "EMULATOR_FAILURE", "EMULATOR_FAILURE_MESSAGE", "
 LOOPBACK = "127.0.0.1"
 # moto resolves S3 template URLs by host name: "localhost" is path-style, "127..." would be read as a bucket.
 URL_HOST = "localhost"
-POLL_SECONDS = "0.2"  # the emulator settles at once; no need to wait AWS's 5 s between polls
+POLL_S = 0.2  # the emulator settles at once; no need to wait AWS's 5 s between polls
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "cfngen-local", "AWS_SECRET_ACCESS_KEY": "cfngen-local"}
 
 
@@ -144,8 +144,7 @@ def _check_free(port: int) -> None:
 @contextmanager
 def environment(endpoint_url: str, region: str) -> Iterator[dict[str, str]]:
     """Point boto3 at `endpoint_url` with fake credentials while the block runs; restores the environment."""
-    values = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint_url, "AWS_DEFAULT_REGION": region,
-              "CFNGEN_POLL_SECONDS": POLL_SECONDS}
+    values = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint_url, "AWS_DEFAULT_REGION": region}
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
