@@ -59,16 +59,27 @@ print(json.dumps({"cpu": cpu() - begin, "digests": digests, "applied": cfnlint_s
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--templates", type=Path, nargs="*",
-                        help="directories of templates (default: cfn-lint's test templates and cfngen's templates/)")
+    parser.add_argument(
+        "--templates",
+        type=Path,
+        nargs="*",
+        help="directories of templates (default: cfn-lint's test templates and cfngen's templates/)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each mode; the best CPU time counts")
-    parser.add_argument("--unverified", action="store_true",
-                        help="apply the speedups where cfn-lint's code is not the code they were verified against")
+    parser.add_argument(
+        "--unverified",
+        action="store_true",
+        help="apply the speedups where cfn-lint's code is not the code they were verified against",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         directories = args.templates or [cfnlint_fixtures(Path(scratch)), REPOSITORY / "templates"]
-        paths = sorted(path for directory in directories for path in directory.rglob("*")
-                       if path.suffix in TEMPLATE_SUFFIXES and path.is_file())
+        paths = sorted(
+            path
+            for directory in directories
+            for path in directory.rglob("*")
+            if path.suffix in TEMPLATE_SUFFIXES and path.is_file()
+        )
         off = [lint_in_fresh_process(paths, speedups=False) for _ in range(args.repeat)]
         on = [lint_in_fresh_process(paths, speedups=True, unverified=args.unverified) for _ in range(args.repeat)]
     cpu_off, cpu_on = min(run["cpu"] for run in off), min(run["cpu"] for run in on)
@@ -77,8 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  the speedups are off: this cfn-lint's code under them is not the verified code (see --unverified)")
     print(f"  speedups off  {cpu_off:7.2f} s CPU")
     print(f"  speedups on   {cpu_on:7.2f} s CPU  ({1 - cpu_on / cpu_off:.0%} less)")
-    differences = compare([tuple(finding) for finding in off[0]["findings"]],
-                          [tuple(finding) for finding in on[0]["findings"]])
+    differences = compare(
+        [tuple(finding) for finding in off[0]["findings"]], [tuple(finding) for finding in on[0]["findings"]]
+    )
     if args.unverified and not differences and on[0]["digests"] != VERIFIED_SOURCES:
         print("  cfn-lint's code under the speedups is new to them; with identical findings, record its digests:")
         print("".join(f"    {name!r}: {digest!r},\n" for name, digest in on[0]["digests"].items()), end="")
@@ -87,8 +99,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cfnlint_fixtures(scratch: Path) -> Path:
     """cfn-lint's test templates, from the source distribution of the installed release."""
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                    f"cfn-lint=={version('cfn-lint')}", "--dest", str(scratch)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"cfn-lint=={version('cfn-lint')}",
+            "--dest",
+            str(scratch),
+        ],
+        check=True,
+    )
     archive = next(scratch.glob("cfn_lint-*.tar.gz"))
     with tarfile.open(archive) as tar:
         tar.extractall(scratch, filter="data")
@@ -99,7 +125,9 @@ def lint_in_fresh_process(paths: Sequence[Path], *, speedups: bool, unverified: 
     # A fixed hash seed: some cfn-lint messages print a set, whose order varies with it from one process to the next.
     env = {**os.environ, "CFNGEN_CFNLINT_SPEEDUPS": "1" if speedups else "0", "PYTHONHASHSEED": "0"}
     command = [sys.executable, "-c", PROBE, *(["unverified"] if unverified else [])]
-    done = subprocess.run(command, input="\n".join(map(str, paths)), env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        command, input="\n".join(map(str, paths)), env=env, capture_output=True, text=True, check=True
+    )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 

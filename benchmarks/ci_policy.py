@@ -32,8 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1,12,50,100,143,200", help="comma-separated service counts")
     sizes = [int(text) for text in parser.parse_args(argv).sizes.split(",")]
-    print(f"{'services':>8} {'groups':>6} {'whole':>7} {'parts':>5}  part sizes (limit {MANAGED_POLICY_LIMIT:,}; "
-          f"at most {MANAGED_POLICIES_PER_ROLE} per role)  seconds")
+    print(
+        f"{'services':>8} {'groups':>6} {'whole':>7} {'parts':>5}  part sizes (limit {MANAGED_POLICY_LIMIT:,}; "
+        f"at most {MANAGED_POLICIES_PER_ROLE} per role)  seconds"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         for count in sizes:
             directory = Path(scratch) / str(count)
@@ -43,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             policy = ci_policy(stacks, account_id="123456789012")
             elapsed = time.perf_counter() - start
             parts = ", ".join(f"{size(part):,}" for part in policy.parts)
-            print(f"{count:>8} {len(stacks.groups):>6} {policy.size:>7,} {len(policy.parts):>5}  {parts}  {elapsed:.2f}")
+            print(
+                f"{count:>8} {len(stacks.groups):>6} {policy.size:>7,} {len(policy.parts):>5}  {parts}  {elapsed:.2f}"
+            )
     return 0
 
 

@@ -89,23 +89,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         lint = _best_phases(LINT_PROBE, [str(outdir)], args.repeat)
     best = {key: min(run[key] for run in runs) for key in runs[0]}
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    print(f"cold round trip of {args.blueprint}, best of {args.repeat}, {cores} cores, "
-          f"load average {os.getloadavg()[0]:.2f} at the end")
+    print(
+        f"cold round trip of {args.blueprint}, best of {args.repeat}, {cores} cores, "
+        f"load average {os.getloadavg()[0]:.2f} at the end"
+    )
     print(f"  cfngen synth                   {best['synth']:.2f} s wall  {best['synth_cpu']:.2f} s CPU")
     print(f"    interpreter start            {interpreter:.2f}")
-    for key, label in (("imports", "imports"), ("load", "load+validate"), ("synthesize", "synthesize"),
-                       ("write", "render + write YAML")):
+    for key, label in (
+        ("imports", "imports"),
+        ("load", "load+validate"),
+        ("synthesize", "synthesize"),
+        ("write", "render + write YAML"),
+    ):
         print(f"    {label:<29}{synth[key]:.2f}")
     print(f"  cfngen lint OUTDIR             {best['lint']:.2f} s wall  {best['lint_cpu']:.2f} s CPU")
     print(f"    interpreter start + imports  {interpreter + lint['imports']:.2f}")
     print(f"    cfn-lint import              {lint['cfn-lint import']:.2f}")
     print(f"    rule loading                 {lint['rules']:.2f}")
-    print(f"    per-template lint (CPU)      {lint['templates']:.2f} in all, {lint['largest']:.2f} the largest "
-          f"({lint['largest template']})")
+    print(
+        f"    per-template lint (CPU)      {lint['templates']:.2f} in all, {lint['largest']:.2f} the largest "
+        f"({lint['largest template']})"
+    )
     one_core = best["synth"] + interpreter + lint["imports"] + lint["cfn-lint import"] + lint["rules"]
     spread = max(lint["templates"] / cores, lint["largest"])
-    print(f"  floor on {cores} cores: {one_core:.2f} s on one core + {spread:.2f} s of templates over the cores "
-          f"= {one_core + spread:.2f} s (measured {best['synth'] + best['lint']:.2f} s)")
+    print(
+        f"  floor on {cores} cores: {one_core:.2f} s on one core + {spread:.2f} s of templates over the cores "
+        f"= {one_core + spread:.2f} s (measured {best['synth'] + best['lint']:.2f} s)"
+    )
     return 0
 
 
@@ -113,8 +123,10 @@ def _round_trip(blueprint: Path, workdir: Path) -> dict[str, float]:
     """Wall and CPU seconds of `cfngen synth` and `cfngen lint` into an empty directory with an empty cache."""
     env = {**os.environ, "CFNGEN_CACHE_DIR": str(workdir / "cache")}
     results: dict[str, float] = {}
-    for key, command in (("synth", ["synth", str(blueprint), "-o", str(workdir / "out")]),
-                         ("lint", ["lint", str(workdir / "out")])):
+    for key, command in (
+        ("synth", ["synth", str(blueprint), "-o", str(workdir / "out")]),
+        ("lint", ["lint", str(workdir / "out")]),
+    ):
         cpu_before = _children_cpu()
         results[key] = _wall([*cfngen_command(), *command], env)
         results[f"{key}_cpu"] = _children_cpu() - cpu_before
@@ -123,8 +135,12 @@ def _round_trip(blueprint: Path, workdir: Path) -> dict[str, float]:
 
 def _best_phases(probe: str, arguments: list[str], repeat: int) -> dict[str, Any]:
     """The probe's phases from its fastest run (the least disturbed one)."""
-    runs = [json.loads(subprocess.run([sys.executable, "-c", probe, *arguments], capture_output=True, text=True,
-                                      check=True).stdout) for _ in range(repeat)]
+    runs = [
+        json.loads(
+            subprocess.run([sys.executable, "-c", probe, *arguments], capture_output=True, text=True, check=True).stdout
+        )
+        for _ in range(repeat)
+    ]
     return dict(min(runs, key=lambda run: sum(value for value in run.values() if isinstance(value, float))))
 
 

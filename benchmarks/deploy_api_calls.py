@@ -49,9 +49,16 @@ def measure(services: int, directory: Path) -> dict[str, float]:
     path = generate_blueprint(directory, services)
     blueprint = load_blueprint(path)
     first = synthesize(blueprint)
-    changed = synthesize(blueprint.model_copy(update={"services": (
-            blueprint.services[0].model_copy(update={"desired_count": blueprint.services[0].desired_count + 1}),
-            *blueprint.services[1:])}))
+    changed = synthesize(
+        blueprint.model_copy(
+            update={
+                "services": (
+                    blueprint.services[0].model_copy(update={"desired_count": blueprint.services[0].desired_count + 1}),
+                    *blueprint.services[1:],
+                )
+            }
+        )
+    )
     figures: dict[str, float] = {}
     with LocalAws() as aws, environment(aws.endpoint_url, blueprint.region):
         deployer = Deployer(region=blueprint.region, poll_s=0.05, timeout_s=3600)
@@ -90,8 +97,10 @@ def main() -> int:
         floor = figures["calls per poll, nothing in progress"]
         print(f"  {'AWS wait, calls/min (first minute, 1 busy)':45} {polls * (floor + 2):10.1f}")
         print(f"  {'AWS wait, calls/min (steady, 1 busy)':45} {60 / (AWS_POLL_S * MAX_BACKOFF) * (floor + 2):10.1f}")
-        print(f"  {'AWS wait, calls/min (steady, all busy)':45} "
-              f"{60 / (AWS_POLL_S * MAX_BACKOFF) * (floor + 2 * figures['nested stacks']):10.1f}")
+        print(
+            f"  {'AWS wait, calls/min (steady, all busy)':45} "
+            f"{60 / (AWS_POLL_S * MAX_BACKOFF) * (floor + 2 * figures['nested stacks']):10.1f}"
+        )
     return 0
 
 

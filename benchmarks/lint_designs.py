@@ -55,15 +55,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             for design in DESIGNS:
                 best = min((_measure(design, blueprint) for _ in range(args.repeat)), key=lambda run: run[0])
                 wall, cpu, templates = best
-                print(json.dumps({"services": size, "templates": templates, "design": design,
-                                  "lint_wall_s": round(wall, 3), "process_cpu_s": round(cpu, 3)}), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "services": size,
+                            "templates": templates,
+                            "design": design,
+                            "lint_wall_s": round(wall, 3),
+                            "process_cpu_s": round(cpu, 3),
+                        }
+                    ),
+                    flush=True,
+                )
     return 0
 
 
 def _measure(design: str, blueprint: Path) -> tuple[float, float, int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = subprocess.run([sys.executable, "-c", PROBE, design, str(blueprint)],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, design, str(blueprint)], capture_output=True, text=True, check=True
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, templates, findings = result.stdout.split()
     if int(findings):

@@ -27,14 +27,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # module -> the test files that state its promises (the ones mutmut runs against its mutants).
 MODULES: dict[str, tuple[str, ...]] = {
-    "src/cfngen/deploy/safety.py": ("tests/test_deploy_recorded.py", "tests/test_review.py",
-                                    "tests/test_mutation_kills.py"),
-    "src/cfngen/deploy/plan.py": ("tests/test_deploy_recorded.py", "tests/test_deploy_parts.py",
-                                  "tests/test_mutation_kills.py"),
-    "src/cfngen/facts/iam.py": ("tests/test_least_privilege.py", "tests/lint_rules/test_wildcard_permission.py",
-                                "tests/test_mutation_kills.py"),
-    "src/cfngen/blueprint/_model.py": ("tests/test_bad_inputs.py", "tests/test_load_balancer.py",
-                                       "tests/test_mutation_kills.py"),
+    "src/cfngen/deploy/safety.py": (
+        "tests/test_deploy_recorded.py",
+        "tests/test_review.py",
+        "tests/test_mutation_kills.py",
+    ),
+    "src/cfngen/deploy/plan.py": (
+        "tests/test_deploy_recorded.py",
+        "tests/test_deploy_parts.py",
+        "tests/test_mutation_kills.py",
+    ),
+    "src/cfngen/facts/iam.py": (
+        "tests/test_least_privilege.py",
+        "tests/lint_rules/test_wildcard_permission.py",
+        "tests/test_mutation_kills.py",
+    ),
+    "src/cfngen/blueprint/_model.py": (
+        "tests/test_bad_inputs.py",
+        "tests/test_load_balancer.py",
+        "tests/test_mutation_kills.py",
+    ),
 }
 KILLED = {"killed", "timeout", "caught by type check"}
 
@@ -47,21 +59,32 @@ def run(module: str, workdir: Path) -> Counter[str]:
         + "\n[mutmut]\nsource_paths = src\n"
         + f"only_mutate = {module}\n"
         # mutmut runs the tests inside mutants/, a copy of src/ and tests/: the files the tests read go with them.
-        + "also_copy =\n" + "".join(f"    {path.name}\n" for path in sorted(workdir.iterdir())
-                                    if path.name not in {"src", "tests", "setup.cfg"})
-        + "pytest_add_cli_args_test_selection =\n" + "".join(f"    {test}\n" for test in tests)
+        + "also_copy =\n"
+        + "".join(
+            f"    {path.name}\n" for path in sorted(workdir.iterdir()) if path.name not in {"src", "tests", "setup.cfg"}
+        )
+        + "pytest_add_cli_args_test_selection =\n"
+        + "".join(f"    {test}\n" for test in tests)
         + "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -x\n    -q\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     # The scratch copy has no virtualenvs: the tests use the repository's checkov unless told another.
     environment.setdefault("CFNGEN_CHECKOV", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
     mutmut = [sys.executable, "-m", "mutmut"]
-    done = subprocess.run([*mutmut, "run", "--max-children", str(os.cpu_count() or 2)], cwd=workdir,
-                          env=environment, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [*mutmut, "run", "--max-children", str(os.cpu_count() or 2)],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:  # e.g. the tests fail without any mutant: mutmut stops before mutating
         raise SystemExit(f"mutmut run failed on {module}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=workdir, env=environment,
-                             capture_output=True, text=True, check=True).stdout
+    results = subprocess.run(
+        [*mutmut, "results", "--all", "true"], cwd=workdir, env=environment, capture_output=True, text=True, check=True
+    ).stdout
     statuses: Counter[str] = Counter()
     for line in results.splitlines():
         match = re.match(r"\s*(\S+): (.+)$", line)
@@ -70,16 +93,21 @@ def run(module: str, workdir: Path) -> Counter[str]:
         name, status = match.groups()
         statuses[status] += 1
         if status not in KILLED:
-            diff = subprocess.run([*mutmut, "show", name], cwd=workdir, env=environment, capture_output=True,
-                                  text=True, check=False).stdout
+            diff = subprocess.run(
+                [*mutmut, "show", name], cwd=workdir, env=environment, capture_output=True, text=True, check=False
+            ).stdout
             print(f"--- {status}: {name}\n{diff}")
     return statuses
 
 
 def _copy_worktree(workdir: Path) -> None:
     """The repository's files (tracked, and new ones git does not ignore) as they are now, into `workdir`."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     for name in filter(None, listed.split("\0")):
         if (ROOT / name).is_file():
             (workdir / name).parent.mkdir(parents=True, exist_ok=True)
@@ -88,8 +116,14 @@ def _copy_worktree(workdir: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", default=list(MODULES), choices=list(MODULES), metavar="MODULE",
-                        help=f"modules to mutate (default: all of {', '.join(MODULES)})")
+    parser.add_argument(
+        "modules",
+        nargs="*",
+        default=list(MODULES),
+        choices=list(MODULES),
+        metavar="MODULE",
+        help=f"modules to mutate (default: all of {', '.join(MODULES)})",
+    )
     arguments = parser.parse_args()
     scores = {}
     for module in arguments.modules:

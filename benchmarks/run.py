@@ -116,9 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases = [Case("example", args.example, _service_count(args.example))] if args.example else []
         cases += [Case(f"N={size}", generate_blueprint(workdir / f"n{size}", size), size) for size in sizes]
         imports = measure_imports()
-        print(f"import cfngen: {imports['import']:.3f} s   with the builders: {imports['builders']:.3f} s"
-              f"   cfngen --version: {imports['cli_startup']:.3f} s"
-              f"   (best of {IMPORT_REPEATS}, fresh interpreters)", flush=True)
+        print(
+            f"import cfngen: {imports['import']:.3f} s   with the builders: {imports['builders']:.3f} s"
+            f"   cfngen --version: {imports['cli_startup']:.3f} s"
+            f"   (best of {IMPORT_REPEATS}, fresh interpreters)",
+            flush=True,
+        )
         for case in cases:
             print(f"measuring {case.label} ({case.services} services)...", file=sys.stderr, flush=True)
             for attempt in range(args.repeat):
@@ -149,12 +152,25 @@ def compile_sources() -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--sizes", default=[1, 10, 50, 200], type=_sizes,
-                        help="comma-separated service counts of the generated blueprints (default: 1,10,50,200)")
-    parser.add_argument("--example", type=lambda text: Path(text) if text else None, default=EXAMPLE,
-                        help="an existing blueprint measured too ('' for none; default: blueprints/demo.yaml)")
-    parser.add_argument("--repeat", type=int, default=1, metavar="R",
-                        help="measure every case R times; report the fastest time and the largest memory (default: 1)")
+    parser.add_argument(
+        "--sizes",
+        default=[1, 10, 50, 200],
+        type=_sizes,
+        help="comma-separated service counts of the generated blueprints (default: 1,10,50,200)",
+    )
+    parser.add_argument(
+        "--example",
+        type=lambda text: Path(text) if text else None,
+        default=EXAMPLE,
+        help="an existing blueprint measured too ('' for none; default: blueprints/demo.yaml)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="R",
+        help="measure every case R times; report the fastest time and the largest memory (default: 1)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated blueprints and outputs")
     # Internal: each case's in-process phases run in a fresh interpreter through this.
     parser.add_argument("--phases", nargs=2, metavar=("BLUEPRINT", "OUTDIR"), help=argparse.SUPPRESS)
@@ -193,15 +209,24 @@ def generate_blueprint(directory: Path, services: int) -> Path:
     entries = []
     for index in range(services):
         name = f"svc-{index:04d}"
-        service = {**shape, "name": name, "port": 3000 + index,
-                   "listener_port": 10000 + index, "test_listener_port": 30000 + index}
+        service = {
+            **shape,
+            "name": name,
+            "port": 3000 + index,
+            "listener_port": 10000 + index,
+            "test_listener_port": 30000 + index,
+        }
         path = directory / "services" / name / "service.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(service, sort_keys=False), encoding="utf-8")
         entries.append(f"services/{name}/service.yaml")
     tasks = (services + 1) * shape["desired_count"]  # every service's, and a blue/green deployment's second set
-    cluster = {**base["cluster"], "instance_type": "m5.2xlarge", "awsvpc_trunking": True,
-               "max_size": max(base["cluster"]["max_size"], -(-tasks // 32))}
+    cluster = {
+        **base["cluster"],
+        "instance_type": "m5.2xlarge",
+        "awsvpc_trunking": True,
+        "max_size": max(base["cluster"]["max_size"], -(-tasks // 32)),
+    }
     blueprint = {**base, "name": f"bench-{services}", "cluster": cluster, "services": entries}
     path = directory / "blueprint.yaml"
     path.write_text(yaml.safe_dump(blueprint, sort_keys=False), encoding="utf-8")
@@ -252,8 +277,11 @@ def measure_phases(blueprint: Path, outdir: Path) -> dict[str, float]:
     findings = timed("lint", lambda: cfngen.lint(stacks, cache=False))
     if findings:
         raise SystemExit(f"{blueprint}: lint found {len(findings)} problems, first: {findings[0]}")
-    results["lint_rss"] = max(resource.getrusage(who).ru_maxrss for who in
-                              (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) * RSS_UNIT / MIB
+    results["lint_rss"] = (
+        max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        * RSS_UNIT
+        / MIB
+    )
     templates = stacks.templates()
     results["templates"] = len(templates)
     results["resources"] = sum(len(template.resources) for template in templates.values())
@@ -275,8 +303,10 @@ def measure_cli(blueprint: Path, workdir: Path) -> dict[str, float]:
     """`cfngen synth` + `cfngen lint` into an empty directory with an empty lint cache, then again unchanged."""
     outdir = workdir / "out"
     env = {**os.environ, "CFNGEN_CACHE_DIR": str(workdir / "cache")}
-    round_trip = [[*cfngen_command(), "synth", str(blueprint), "-o", str(outdir)],
-                  [*cfngen_command(), "lint", str(outdir)]]
+    round_trip = [
+        [*cfngen_command(), "synth", str(blueprint), "-o", str(outdir)],
+        [*cfngen_command(), "lint", str(outdir)],
+    ]
     results: dict[str, float] = {}
     for key in ("cli_cold", "cli_warm"):
         cpu_before = _children_cpu()
@@ -315,8 +345,9 @@ def table(cases: Sequence[Case]) -> str:
     lines = [f"{'figure':<{width}}" + "".join(f"{case.label:>11}" for case in cases)]
     for figure in FIGURES:
         label = f"{figure.label} ({figure.unit})" if figure.unit else figure.label
-        lines.append(f"{label:<{width}}" + "".join(f"{_show(case.results.get(figure.key), figure.unit):>11}"
-                                                    for case in cases))
+        lines.append(
+            f"{label:<{width}}" + "".join(f"{_show(case.results.get(figure.key), figure.unit):>11}" for case in cases)
+        )
     return "\n".join(lines)
 
 
@@ -370,19 +401,25 @@ def comparison(cases: Sequence[Case]) -> str:
     example = next((case for case in cases if case.label == "example"), None)
     if example:
         results = example.results
-        lines.append(f"cfngen, example blueprint ({example.services} services, {results['templates']:.0f} templates): "
-                     f"synth {results['synth']:.2f} s + lint {results['lint']:.2f} s in process; CLI round trip "
-                     f"cold {results['cli_cold']:.2f} s, warm {results['cli_warm']:.2f} s, "
-                     f"peak {results['cli_rss']:.0f} MiB")
+        lines.append(
+            f"cfngen, example blueprint ({example.services} services, {results['templates']:.0f} templates): "
+            f"synth {results['synth']:.2f} s + lint {results['lint']:.2f} s in process; CLI round trip "
+            f"cold {results['cli_cold']:.2f} s, warm {results['cli_warm']:.2f} s, "
+            f"peak {results['cli_rss']:.0f} MiB"
+        )
         lines.append(_target(f"example cold round trip < {TARGET_COLD_S:.0f} s", results["cli_cold"] < TARGET_COLD_S))
         lines.append(_target(f"example warm round trip < {TARGET_WARM_S:.0f} s", results["cli_warm"] < TARGET_WARM_S))
     large = next((case for case in cases if case.services >= TARGET_LARGE_SERVICES and case.label != "example"), None)
     if large:
         results = large.results
         peak = max(results["cli_rss"], results["lint_rss"])
-        lines.append(_target(f"{large.services} services cold round trip < {TARGET_LARGE_S:.0f} s "
-                             f"({results['cli_cold']:.1f} s) and < {TARGET_LARGE_MIB:.0f} MiB ({peak:.0f} MiB)",
-                             results["cli_cold"] < TARGET_LARGE_S and peak < TARGET_LARGE_MIB))
+        lines.append(
+            _target(
+                f"{large.services} services cold round trip < {TARGET_LARGE_S:.0f} s "
+                f"({results['cli_cold']:.1f} s) and < {TARGET_LARGE_MIB:.0f} MiB ({peak:.0f} MiB)",
+                results["cli_cold"] < TARGET_LARGE_S and peak < TARGET_LARGE_MIB,
+            )
+        )
     return "\n".join(lines)
 
 

@@ -22,10 +22,18 @@ EXAMPLES = sorted((ROOT / "blueprints").glob("*.yaml"))
 # a red run is reproducible and a green one means the same thing on every machine; `CFNGEN_HYPOTHESIS=long`
 # explores ten times as many, with fresh random seeds and the example database, before a release or after a
 # change to the blueprint schema or the builders. Tests scale their example counts with `scaled()`.
-settings.register_profile("ci", max_examples=100, derandomize=True, database=None, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("long", max_examples=1000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "long", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 settings.load_profile(os.environ.get("CFNGEN_HYPOTHESIS", "ci"))
 
 

@@ -63,6 +63,7 @@ class DocumentedCloudFormation:
             raise AssertionError(f"{model.name} answer does not match the service model: {report.generate_report()}")
         return AWSResponse("", 200, {}, None), {**response, "ResponseMetadata": {"HTTPStatusCode": 200}}
 
+
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
 T0 = datetime(2024, 5, 2, 10, 0, 0, tzinfo=timezone.utc)
@@ -87,10 +88,23 @@ DATABASE_CHANGE_SET = change_set_id("shop-Database-9A8B7C6D5E4F-cs")
 SERVICE_CHANGE_SET = change_set_id("shop-ServiceServiceA-QWERTY123456-cs")
 
 
-def _change(action: str, logical_id: str, resource_type: str, *, replacement: str = "", physical_id: str = "",
-            details: list[dict[str, Any]] | None = None, nested: str = "") -> dict[str, Any]:
-    change: dict[str, Any] = {"Action": action, "LogicalResourceId": logical_id, "ResourceType": resource_type,
-                              "Scope": ["Properties"] if details else [], "Details": details or []}
+def _change(
+    action: str,
+    logical_id: str,
+    resource_type: str,
+    *,
+    replacement: str = "",
+    physical_id: str = "",
+    details: list[dict[str, Any]] | None = None,
+    nested: str = "",
+) -> dict[str, Any]:
+    change: dict[str, Any] = {
+        "Action": action,
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "Scope": ["Properties"] if details else [],
+        "Details": details or [],
+    }
     if replacement:
         change["Replacement"] = replacement
     if physical_id:
@@ -100,22 +114,32 @@ def _change(action: str, logical_id: str, resource_type: str, *, replacement: st
     return {"Type": "Resource", "ResourceChange": change}
 
 
-def _detail(name: str, recreation: str, *, source: str = "DirectModification",
-            causing: str = "") -> dict[str, Any]:
-    detail: dict[str, Any] = {"Target": {"Attribute": "Properties", "Name": name, "RequiresRecreation": recreation},
-                              "Evaluation": "Static", "ChangeSource": source}
+def _detail(name: str, recreation: str, *, source: str = "DirectModification", causing: str = "") -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "Target": {"Attribute": "Properties", "Name": name, "RequiresRecreation": recreation},
+        "Evaluation": "Static",
+        "ChangeSource": source,
+    }
     if causing:
         detail["CausingEntity"] = causing
     return detail
 
 
-def _change_set(stack: str, name: str, cs_id: str, changes: list[dict[str, Any]], *, parent: str = "",
-                token: str = "") -> dict[str, Any]:
+def _change_set(
+    stack: str, name: str, cs_id: str, changes: list[dict[str, Any]], *, parent: str = "", token: str = ""
+) -> dict[str, Any]:
     response: dict[str, Any] = {
-        "ChangeSetName": name, "ChangeSetId": cs_id, "StackId": stack, "StackName": stack.split("/")[1],
-        "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE", "CreationTime": T0,
-        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"], "IncludeNestedStacks": True,
-        "RootChangeSetId": ROOT_CHANGE_SET, "Changes": changes,
+        "ChangeSetName": name,
+        "ChangeSetId": cs_id,
+        "StackId": stack,
+        "StackName": stack.split("/")[1],
+        "ExecutionStatus": "AVAILABLE",
+        "Status": "CREATE_COMPLETE",
+        "CreationTime": T0,
+        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        "IncludeNestedStacks": True,
+        "RootChangeSetId": ROOT_CHANGE_SET,
+        "Changes": changes,
     }
     if parent:
         response["ParentChangeSetId"] = parent
@@ -125,50 +149,148 @@ def _change_set(stack: str, name: str, cs_id: str, changes: list[dict[str, Any]]
 
 
 # The root change set, in two pages; each nested stack resource names the child's own change set.
-ROOT_PAGE_1 = _change_set(ROOT, "cfngen-20240502-100000-abcdef12", ROOT_CHANGE_SET, [
-    _change("Modify", "Network", "AWS::CloudFormation::Stack", replacement="False", physical_id=NETWORK,
-            details=[_detail("TemplateURL", "Never")], nested=NETWORK_CHANGE_SET),
-], token="page-2")
-ROOT_PAGE_2 = _change_set(ROOT, "cfngen-20240502-100000-abcdef12", ROOT_CHANGE_SET, [
-    _change("Modify", "Database", "AWS::CloudFormation::Stack", replacement="False", physical_id=DATABASE,
-            details=[_detail("TemplateURL", "Never")], nested=DATABASE_CHANGE_SET),
-    _change("Modify", "ServiceServiceA", "AWS::CloudFormation::Stack", replacement="False", physical_id=SERVICE,
-            details=[_detail("TemplateURL", "Never")], nested=SERVICE_CHANGE_SET),
-])
+ROOT_PAGE_1 = _change_set(
+    ROOT,
+    "cfngen-20240502-100000-abcdef12",
+    ROOT_CHANGE_SET,
+    [
+        _change(
+            "Modify",
+            "Network",
+            "AWS::CloudFormation::Stack",
+            replacement="False",
+            physical_id=NETWORK,
+            details=[_detail("TemplateURL", "Never")],
+            nested=NETWORK_CHANGE_SET,
+        ),
+    ],
+    token="page-2",
+)
+ROOT_PAGE_2 = _change_set(
+    ROOT,
+    "cfngen-20240502-100000-abcdef12",
+    ROOT_CHANGE_SET,
+    [
+        _change(
+            "Modify",
+            "Database",
+            "AWS::CloudFormation::Stack",
+            replacement="False",
+            physical_id=DATABASE,
+            details=[_detail("TemplateURL", "Never")],
+            nested=DATABASE_CHANGE_SET,
+        ),
+        _change(
+            "Modify",
+            "ServiceServiceA",
+            "AWS::CloudFormation::Stack",
+            replacement="False",
+            physical_id=SERVICE,
+            details=[_detail("TemplateURL", "Never")],
+            nested=SERVICE_CHANGE_SET,
+        ),
+    ],
+)
 # An update of the network stack alone, whose nested change set the rollback case does not need.
-NETWORK_ONLY = _change_set(ROOT, "cfngen-20240502-100000-abcdef12", ROOT_CHANGE_SET, [
-    _change("Modify", "Network", "AWS::CloudFormation::Stack", replacement="False", physical_id=NETWORK,
-            details=[_detail("TemplateURL", "Never")]),
-])
-NETWORK_CHANGES = _change_set(NETWORK, "shop-Network-1X2Y3Z4W5V6U-cs", NETWORK_CHANGE_SET, [
-    _change("Modify", "PublicSubnet1", "AWS::EC2::Subnet", replacement="True", physical_id="subnet-0a1b2c3d",
-            details=[_detail("CidrBlock", "Always"), _detail("Tags", "Never")]),
-    _change("Modify", "FlowLogGroup", "AWS::Logs::LogGroup", replacement="Conditional",
-            physical_id="shop-flow-logs", details=[_detail("LogGroupName", "Conditionally"),
-                                                   _detail("RetentionInDays", "Never")]),
-], parent=ROOT_CHANGE_SET)
-DATABASE_CHANGES = _change_set(DATABASE, "shop-Database-9A8B7C6D5E4F-cs", DATABASE_CHANGE_SET, [
-    _change("Modify", "DatabaseCluster", "AWS::RDS::DBCluster", replacement="True", physical_id="shop-db",
-            details=[_detail("StorageEncrypted", "Always")]),
-    _change("Remove", "DatabaseReader1", "AWS::RDS::DBInstance", physical_id="shop-db-reader-1"),
-    _change("Add", "DatabaseReader2", "AWS::RDS::DBInstance"),
-], parent=ROOT_CHANGE_SET)
-SERVICE_CHANGES = _change_set(SERVICE, "shop-ServiceServiceA-QWERTY123456-cs", SERVICE_CHANGE_SET, [
-    _change("Modify", "ServiceATaskDefinition", "AWS::ECS::TaskDefinition", replacement="True",
+NETWORK_ONLY = _change_set(
+    ROOT,
+    "cfngen-20240502-100000-abcdef12",
+    ROOT_CHANGE_SET,
+    [
+        _change(
+            "Modify",
+            "Network",
+            "AWS::CloudFormation::Stack",
+            replacement="False",
+            physical_id=NETWORK,
+            details=[_detail("TemplateURL", "Never")],
+        ),
+    ],
+)
+NETWORK_CHANGES = _change_set(
+    NETWORK,
+    "shop-Network-1X2Y3Z4W5V6U-cs",
+    NETWORK_CHANGE_SET,
+    [
+        _change(
+            "Modify",
+            "PublicSubnet1",
+            "AWS::EC2::Subnet",
+            replacement="True",
+            physical_id="subnet-0a1b2c3d",
+            details=[_detail("CidrBlock", "Always"), _detail("Tags", "Never")],
+        ),
+        _change(
+            "Modify",
+            "FlowLogGroup",
+            "AWS::Logs::LogGroup",
+            replacement="Conditional",
+            physical_id="shop-flow-logs",
+            details=[_detail("LogGroupName", "Conditionally"), _detail("RetentionInDays", "Never")],
+        ),
+    ],
+    parent=ROOT_CHANGE_SET,
+)
+DATABASE_CHANGES = _change_set(
+    DATABASE,
+    "shop-Database-9A8B7C6D5E4F-cs",
+    DATABASE_CHANGE_SET,
+    [
+        _change(
+            "Modify",
+            "DatabaseCluster",
+            "AWS::RDS::DBCluster",
+            replacement="True",
+            physical_id="shop-db",
+            details=[_detail("StorageEncrypted", "Always")],
+        ),
+        _change("Remove", "DatabaseReader1", "AWS::RDS::DBInstance", physical_id="shop-db-reader-1"),
+        _change("Add", "DatabaseReader2", "AWS::RDS::DBInstance"),
+    ],
+    parent=ROOT_CHANGE_SET,
+)
+SERVICE_CHANGES = _change_set(
+    SERVICE,
+    "shop-ServiceServiceA-QWERTY123456-cs",
+    SERVICE_CHANGE_SET,
+    [
+        _change(
+            "Modify",
+            "ServiceATaskDefinition",
+            "AWS::ECS::TaskDefinition",
+            replacement="True",
             physical_id="arn:aws:ecs:us-west-2:123456789012:task-definition/service-a:3",
-            details=[_detail("ContainerDefinitions", "Always")]),
-    _change("Modify", "ServiceAService", "AWS::ECS::Service", replacement="False",
+            details=[_detail("ContainerDefinitions", "Always")],
+        ),
+        _change(
+            "Modify",
+            "ServiceAService",
+            "AWS::ECS::Service",
+            replacement="False",
             physical_id="arn:aws:ecs:us-west-2:123456789012:service/shop/service-a",
-            details=[_detail("TaskDefinition", "Never", source="ResourceReference", causing="ServiceATaskDefinition"),
-                     _detail("DesiredCount", "Never")]),
-], parent=ROOT_CHANGE_SET)
+            details=[
+                _detail("TaskDefinition", "Never", source="ResourceReference", causing="ServiceATaskDefinition"),
+                _detail("DesiredCount", "Never"),
+            ],
+        ),
+    ],
+    parent=ROOT_CHANGE_SET,
+)
 
 
-def _event(stack: str, logical_id: str, resource_type: str, status: str, reason: str, seconds: int,
-           physical_id: str = "") -> dict[str, Any]:
-    event = {"StackId": stack, "EventId": f"{logical_id}-{status}-{seconds}", "StackName": stack.split("/")[1],
-             "LogicalResourceId": logical_id, "ResourceType": resource_type, "Timestamp": T0 + timedelta(seconds=seconds),
-             "ResourceStatus": status, "PhysicalResourceId": physical_id or logical_id}
+def _event(
+    stack: str, logical_id: str, resource_type: str, status: str, reason: str, seconds: int, physical_id: str = ""
+) -> dict[str, Any]:
+    event = {
+        "StackId": stack,
+        "EventId": f"{logical_id}-{status}-{seconds}",
+        "StackName": stack.split("/")[1],
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "Timestamp": T0 + timedelta(seconds=seconds),
+        "ResourceStatus": status,
+        "PhysicalResourceId": physical_id or logical_id,
+    }
     if reason:
         event["ResourceStatusReason"] = reason
     return event
@@ -177,23 +299,38 @@ def _event(stack: str, logical_id: str, resource_type: str, status: str, reason:
 # An update whose NAT gateway could not get an Elastic IP: the real cause is in the nested stack;
 # the root and the sibling resources only repeat it. Newest first, as DescribeStackEvents returns them.
 OLD_ROOT_EVENT = _event(ROOT, "shop", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", "", -600, ROOT)
-OLD_NETWORK_EVENT = _event(NETWORK, "shop-Network-1X2Y3Z4W5V6U", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE",
-                           "", -610, NETWORK)
+OLD_NETWORK_EVENT = _event(
+    NETWORK, "shop-Network-1X2Y3Z4W5V6U", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", "", -610, NETWORK
+)
 ROOT_EVENTS = [
     _event(ROOT, "shop", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", "", 90, ROOT),
-    _event(ROOT, "Network", "AWS::CloudFormation::Stack", "UPDATE_FAILED",
-           f"Embedded stack {NETWORK} was not successfully updated. Currently in UPDATE_ROLLBACK_IN_PROGRESS with "
-           "reason: The following resource(s) failed to create: [NatGateway1].", 31, NETWORK),
+    _event(
+        ROOT,
+        "Network",
+        "AWS::CloudFormation::Stack",
+        "UPDATE_FAILED",
+        f"Embedded stack {NETWORK} was not successfully updated. Currently in UPDATE_ROLLBACK_IN_PROGRESS with "
+        "reason: The following resource(s) failed to create: [NatGateway1].",
+        31,
+        NETWORK,
+    ),
     _event(ROOT, "shop", "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", "User Initiated", 1, ROOT),
     OLD_ROOT_EVENT,
 ]
 NETWORK_EVENTS = [
-    _event(NETWORK, "shop-Network-1X2Y3Z4W5V6U", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", "", 80,
-           NETWORK),
+    _event(
+        NETWORK, "shop-Network-1X2Y3Z4W5V6U", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", "", 80, NETWORK
+    ),
     _event(NETWORK, "NatGateway2", "AWS::EC2::NatGateway", "CREATE_FAILED", "Resource creation cancelled", 30),
-    _event(NETWORK, "NatGateway1", "AWS::EC2::NatGateway", "CREATE_FAILED",
-           "Resource handler returned message: \"The maximum number of addresses has been reached. "
-           "(Service: Ec2, Status Code: 400, Request ID: 5e1c2d3a-4b5c-6d7e-8f90-a1b2c3d4e5f6)\"", 29),
+    _event(
+        NETWORK,
+        "NatGateway1",
+        "AWS::EC2::NatGateway",
+        "CREATE_FAILED",
+        'Resource handler returned message: "The maximum number of addresses has been reached. '
+        '(Service: Ec2, Status Code: 400, Request ID: 5e1c2d3a-4b5c-6d7e-8f90-a1b2c3d4e5f6)"',
+        29,
+    ),
     _event(NETWORK, "NatGateway1", "AWS::EC2::NatGateway", "CREATE_IN_PROGRESS", "", 10),
     _event(NETWORK, "shop-Network-1X2Y3Z4W5V6U", "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", "", 5, NETWORK),
     OLD_NETWORK_EVENT,
@@ -201,14 +338,31 @@ NETWORK_EVENTS = [
 
 
 def stack(status: str, name: str = "shop", stack_arn: str = ROOT) -> dict[str, Any]:
-    return {"Stacks": [{"StackId": stack_arn, "StackName": name, "CreationTime": T0 - timedelta(days=3),
-                        "LastUpdatedTime": T0 - timedelta(minutes=10), "StackStatus": status}]}
+    return {
+        "Stacks": [
+            {
+                "StackId": stack_arn,
+                "StackName": name,
+                "CreationTime": T0 - timedelta(days=3),
+                "LastUpdatedTime": T0 - timedelta(minutes=10),
+                "StackStatus": status,
+            }
+        ]
+    }
 
 
 def nested_resource(logical_id: str, physical_id: str, status: str = "UPDATE_COMPLETE") -> dict[str, Any]:
-    return {"StackResourceSummaries": [{"LogicalResourceId": logical_id, "PhysicalResourceId": physical_id,
-                                        "ResourceType": "AWS::CloudFormation::Stack",
-                                        "LastUpdatedTimestamp": T0, "ResourceStatus": status}]}
+    return {
+        "StackResourceSummaries": [
+            {
+                "LogicalResourceId": logical_id,
+                "PhysicalResourceId": physical_id,
+                "ResourceType": "AWS::CloudFormation::Stack",
+                "LastUpdatedTimestamp": T0,
+                "ResourceStatus": status,
+            }
+        ]
+    }
 
 
 NO_RESOURCES: dict[str, Any] = {"StackResourceSummaries": []}

@@ -67,7 +67,8 @@ def all_goldens() -> dict[Path, Callable[[], str]]:
     # Generated tables inside hand-written documents: the wiring contract and the blueprint's keys.
     for document in (test_contracts, test_readme_keys):
         renderers[document.DOCUMENT] = lambda document=document: document.with_table(
-            document.DOCUMENT.read_text(encoding="utf-8"))
+            document.DOCUMENT.read_text(encoding="utf-8")
+        )
     return renderers
 
 
@@ -90,8 +91,11 @@ def main() -> None:
                 sub.rmdir()
     paths = [str(directory.relative_to(ROOT)) for directory in GOLDEN_DIRS] + ["README.md", "docs/wiring.md"]
     print(f"wrote {len(goldens)} golden files; the change (review it, then commit):")
-    for command in (["git", "diff", "--stat", "--", *paths], ["git", "diff", "--", *paths],
-                    ["git", "status", "--short", "--untracked-files=all", "--", *paths]):
+    for command in (
+        ["git", "diff", "--stat", "--", *paths],
+        ["git", "diff", "--", *paths],
+        ["git", "status", "--short", "--untracked-files=all", "--", *paths],
+    ):
         subprocess.run(command, cwd=ROOT, check=True)
 
 

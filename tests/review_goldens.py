@@ -44,4 +44,3 @@ def goldens() -> dict[str, Callable[[], str]]:
     renderers = {f"{path.stem}.md": _blueprint_report(path) for path in sorted((ROOT / "blueprints").glob("*.yaml"))}
     renderers["fixture-platform.md"] = lambda: assemble(fixture_templates(), region="us-east-1").markdown()
     return renderers
-

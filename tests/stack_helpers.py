@@ -29,5 +29,8 @@ def the_resource(template: Template, kind: str) -> dict[str, Any]:
 
 def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
     """Every statement of every inline policy of an IAM role resource."""
-    return [statement for policy in role["Properties"].get("Policies", [])
-            for statement in policy["PolicyDocument"]["Statement"]]
+    return [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]

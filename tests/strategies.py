@@ -12,11 +12,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from cfngen.facts.aws import availability_zones
 from cfngen.blueprint._model import (
-    BLUEPRINT_NAME_MAX, DEPLOYMENT_STRATEGIES, ECS_TRAFFIC_SHIFTING_STRATEGIES, HOOK_EVENTS, LOG_RETENTION_DAYS, MAX_SERVICES_PER_LOAD_BALANCER, SERVICE_NAME_MAX, TASK_CPU_UNITS,
+    BLUEPRINT_NAME_MAX,
+    DEPLOYMENT_STRATEGIES,
+    ECS_TRAFFIC_SHIFTING_STRATEGIES,
+    HOOK_EVENTS,
+    LOG_RETENTION_DAYS,
+    MAX_SERVICES_PER_LOAD_BALANCER,
+    SERVICE_NAME_MAX,
+    TASK_CPU_UNITS,
     _number_load_balancers,
 )
+from cfngen.facts.aws import availability_zones
 
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
 INSTANCE_TYPES = ["t3.small", "t3.medium", "m5.large", "c5.xlarge", "m6i.2xlarge", "r5.large"]
@@ -40,11 +47,13 @@ def deployments(draw: Any) -> dict[str, Any]:
     if strategy in ECS_TRAFFIC_SHIFTING_STRATEGIES and draw(st.booleans()):
         section["wait_minutes"] = draw(st.integers(1, 300))
     if strategy == "ecs-linear":
-        section.update(step_percent=draw(st.sampled_from([3.0, 10.0, 33.0, 100.0])),
-                       step_bake_minutes=draw(st.integers(0, 30)))
+        section.update(
+            step_percent=draw(st.sampled_from([3.0, 10.0, 33.0, 100.0])), step_bake_minutes=draw(st.integers(0, 30))
+        )
     if strategy == "ecs-canary":
-        section.update(canary_percent=draw(st.sampled_from([0.1, 5.0, 50.0])),
-                       canary_bake_minutes=draw(st.integers(0, 1440)))
+        section.update(
+            canary_percent=draw(st.sampled_from([0.1, 5.0, 50.0])), canary_bake_minutes=draw(st.integers(0, 1440))
+        )
     return section
 
 
@@ -58,8 +67,10 @@ def names(max_length: int) -> st.SearchStrategy[str]:
 def _names_of_length(draw: Any, length: int) -> str:
     letters = draw(st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=length, max_size=length))
     hyphens = draw(st.sets(st.integers(1, length - 2), max_size=3))
-    characters = ["a" if index == 0 else "-" if index in hyphens and index - 1 not in hyphens else character
-                  for index, character in enumerate(letters)]
+    characters = [
+        "a" if index == 0 else "-" if index in hyphens and index - 1 not in hyphens else character
+        for index, character in enumerate(letters)
+    ]
     if characters[-1] == "-":
         characters[-1] = "z"
     return "".join(characters)
@@ -74,8 +85,14 @@ def services(draw: Any, count: int, with_database: bool, long_values: bool = Tru
     """
     long_env_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{254}", fullmatch=True) if long_values else st.nothing()
     long_functions = st.from_regex(r"[A-Za-z0-9_-]{64}", fullmatch=True) if long_values else st.nothing()
-    names_ = draw(st.lists(names(SERVICE_NAME_MAX), min_size=count, max_size=count,
-                           unique_by=lambda name: name.replace("-", "").lower()))
+    names_ = draw(
+        st.lists(
+            names(SERVICE_NAME_MAX),
+            min_size=count,
+            max_size=count,
+            unique_by=lambda name: name.replace("-", "").lower(),
+        )
+    )
     ports = draw(st.lists(st.integers(1, 65535), min_size=2 * count, max_size=2 * count, unique=True))
     result = []
     for index, name in enumerate(names_):
@@ -91,22 +108,39 @@ def services(draw: Any, count: int, with_database: bool, long_values: bool = Tru
             "memory": memory,
             "desired_count": draw(st.integers(low, high)),
             "scaling": {"min": low, "max": high, "cpu_target": draw(st.integers(10, 90))},
-            "environment": draw(st.dictionaries(
-                st.one_of(st.from_regex(r"[A-Z][A-Z0-9_]{0,8}", fullmatch=True), long_env_names).filter(
-                    lambda key: not key.startswith("DB_")), st.text("abc123 -_", max_size=8), max_size=2)),
+            "environment": draw(
+                st.dictionaries(
+                    st.one_of(st.from_regex(r"[A-Z][A-Z0-9_]{0,8}", fullmatch=True), long_env_names).filter(
+                        lambda key: not key.startswith("DB_")
+                    ),
+                    st.text("abc123 -_", max_size=8),
+                    max_size=2,
+                )
+            ),
         }
         optional = {
             "health_check": {"path": draw(st.sampled_from(["/", "/health", "/api/v1/status.json"]))},
             "database": with_database,
             "read_only_root_filesystem": draw(st.booleans()),
             "user": draw(st.sampled_from([None, "1000", "1000:1000", "app"])),
-            "image": draw(st.sampled_from(["public.ecr.aws/nginx/nginx:1.27",
-                                           "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:" + "a" * 64])),
+            "image": draw(
+                st.sampled_from(
+                    [
+                        "public.ecr.aws/nginx/nginx:1.27",
+                        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:" + "a" * 64,
+                    ]
+                )
+            ),
             "deregistration_delay_s": draw(st.integers(0, 3600)),
             "health_check_grace_period_s": draw(st.integers(0, 7200)),
             "test_command": draw(st.sampled_from(["make test", "pytest -q && npm test", "./run-tests.sh --ci"])),
-            "deploy_hooks": draw(st.dictionaries(st.sampled_from(HOOK_EVENTS), st.one_of(
-                st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True), long_functions), min_size=1)),
+            "deploy_hooks": draw(
+                st.dictionaries(
+                    st.sampled_from(HOOK_EVENTS),
+                    st.one_of(st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True), long_functions),
+                    min_size=1,
+                )
+            ),
             "deployment": draw(deployments()),
             "exec": True,
         }
@@ -118,8 +152,12 @@ def services(draw: Any, count: int, with_database: bool, long_values: bool = Tru
 
 
 @st.composite
-def blueprints(draw: Any, min_services: int = 1, max_services: int = 6,
-               capacities: tuple[int, ...] = (1, 2, 3, MAX_SERVICES_PER_LOAD_BALANCER)) -> dict[str, Any]:
+def blueprints(
+    draw: Any,
+    min_services: int = 1,
+    max_services: int = 6,
+    capacities: tuple[int, ...] = (1, 2, 3, MAX_SERVICES_PER_LOAD_BALANCER),
+) -> dict[str, Any]:
     """A valid blueprint as plain data, varying every field the schema has; optional sections present or not.
 
     `capacities`: the services_per_load_balancer to choose from (small ones give several load balancers
@@ -136,12 +174,21 @@ def blueprints(draw: Any, min_services: int = 1, max_services: int = 6,
     data: dict[str, Any] = {
         "name": draw(names(BLUEPRINT_NAME_MAX)),
         "region": region,
-        "tags": draw(st.dictionaries(
-            st.one_of(st.sampled_from(["Team", "CostCenter", "Environment"]),
-                      st.from_regex(r"[A-Za-z][A-Za-z0-9_.:/=+@-]{127}", fullmatch=True).filter(
-                          lambda key: not key.lower().startswith("aws:"))),
-            st.one_of(st.text("abcxyz0123-", min_size=1, max_size=8),
-                      st.from_regex(r"[A-Za-z0-9 _.:/=+@-]{256}", fullmatch=True)), max_size=2)),
+        "tags": draw(
+            st.dictionaries(
+                st.one_of(
+                    st.sampled_from(["Team", "CostCenter", "Environment"]),
+                    st.from_regex(r"[A-Za-z][A-Za-z0-9_.:/=+@-]{127}", fullmatch=True).filter(
+                        lambda key: not key.lower().startswith("aws:")
+                    ),
+                ),
+                st.one_of(
+                    st.text("abcxyz0123-", min_size=1, max_size=8),
+                    st.from_regex(r"[A-Za-z0-9 _.:/=+@-]{256}", fullmatch=True),
+                ),
+                max_size=2,
+            )
+        ),
         "network": {
             "cidr": draw(st.sampled_from(["10.0.0.0/16", "172.16.0.0/20", "192.168.0.0/22", "10.9.8.0/24"])),
             "availability_zones": zones,
@@ -208,9 +255,11 @@ def blueprints(draw: Any, min_services: int = 1, max_services: int = 6,
         if service.get("deployment", {}).get("strategy", default) != "codedeploy":
             service.pop("deploy_hooks", None)  # CodeDeploy lifecycle hooks belong to the codedeploy strategy
     if draw(st.booleans()):
-        data["budget"] = {"monthly_usd": draw(st.one_of(st.integers(1, 10_000_000), st.sampled_from([0.5, 12.75]))),
-                          "actual_percent": draw(st.integers(1, 1000)),
-                          "forecasted_percent": draw(st.integers(1, 1000))}
+        data["budget"] = {
+            "monthly_usd": draw(st.one_of(st.integers(1, 10_000_000), st.sampled_from([0.5, 12.75]))),
+            "actual_percent": draw(st.integers(1, 1000)),
+            "forecasted_percent": draw(st.integers(1, 1000)),
+        }
     return data
 
 

@@ -15,13 +15,17 @@ PROD = ROOT / "blueprints" / "prod.yaml"
 
 
 @pytest.mark.parametrize("command", ["diff", "review"])
-@pytest.mark.parametrize(("place", "message"), [
-    ("missing", "neither a directory nor a revision"),
-    ("empty", "no templates of blueprint 'microservices-dev' in"),
-    ("other", "the templates in {path} are of blueprint 'microservices-prod', not 'microservices-dev'"),
-])
-def test_against_nothing_of_this_blueprint_exits_2(command: str, place: str, message: str, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("place", "message"),
+    [
+        ("missing", "neither a directory nor a revision"),
+        ("empty", "no templates of blueprint 'microservices-dev' in"),
+        ("other", "the templates in {path} are of blueprint 'microservices-prod', not 'microservices-dev'"),
+    ],
+)
+def test_against_nothing_of_this_blueprint_exits_2(
+    command: str, place: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / place
     if place != "missing":
         path.mkdir()
@@ -33,9 +37,12 @@ def test_against_nothing_of_this_blueprint_exits_2(command: str, place: str, mes
 
 
 @pytest.mark.parametrize("checkov", ["/bin/false", "/bin/true"])
-def test_a_checkov_run_without_a_report_is_a_failure(checkov: str, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_checkov_run_without_a_report_is_a_failure(
+    checkov: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     output = tmp_path / "review.md"
     assert main(["review", str(DEV), "--checkov", checkov, "-o", str(output)]) == 2
-    assert f"checkov failed ({checkov}, exit {0 if checkov == '/bin/true' else 1}): no report" in capsys.readouterr().err
+    assert (
+        f"checkov failed ({checkov}, exit {0 if checkov == '/bin/true' else 1}): no report" in capsys.readouterr().err
+    )
     assert not output.exists()

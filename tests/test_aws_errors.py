@@ -8,8 +8,15 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from botocore.exceptions import (ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError,
-                                 ProfileNotFound, ReadTimeoutError, WaiterError)
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+    ReadTimeoutError,
+    WaiterError,
+)
 from botocore.parsers import ResponseParserError
 
 from cfngen import DeployError
@@ -77,16 +84,21 @@ def test_an_endpoint_nothing_listens_on(monkeypatch: pytest.MonkeyPatch, capsys:
     _point_at(monkeypatch, endpoint)
     code, err = _error_of(["bootstrap", "--region", "us-west-2"], capsys)
     assert code == 1
-    assert err.startswith(f"cfngen: error: cannot reach AWS for CloudFormation DescribeStacks at {endpoint}: "
-                          "Could not connect to the endpoint URL")
+    assert err.startswith(
+        f"cfngen: error: cannot reach AWS for CloudFormation DescribeStacks at {endpoint}: "
+        "Could not connect to the endpoint URL"
+    )
 
 
-def test_an_answer_that_is_not_aws_names_the_call_and_the_status(not_aws: str,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_answer_that_is_not_aws_names_the_call_and_the_status(
+    not_aws: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, err = _error_of(["bootstrap", "--region", "us-west-2"], capsys)
     assert code == 1
-    assert err.startswith(f"cfngen: error: CloudFormation DescribeStacks failed: {not_aws} answered HTTP 500 with "
-                          "something that is not an AWS response (Unable to parse response")
+    assert err.startswith(
+        f"cfngen: error: CloudFormation DescribeStacks failed: {not_aws} answered HTTP 500 with "
+        "something that is not an AWS response (Unable to parse response"
+    )
 
 
 def test_an_aws_error_names_the_operation_and_the_code(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,49 +109,78 @@ def test_an_aws_error_names_the_operation_and_the_code(aws: LocalAws, capsys: py
 
 def test_no_credentials_is_bad_input(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     _point_at(monkeypatch, f"http://localhost:{_free_port()}")
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for key in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.setenv(key, "/dev/null")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     code, err = _error_of(["bootstrap", "--region", "us-west-2"], capsys)
     assert code == 2
-    assert err.startswith("cfngen: error: Unable to locate credentials for CloudFormation DescribeStacks: "
-                          "configure AWS credentials")
+    assert err.startswith(
+        "cfngen: error: Unable to locate credentials for CloudFormation DescribeStacks: configure AWS credentials"
+    )
 
 
-@pytest.mark.parametrize("variable, value, message", [
-    ("AWS_PROFILE", "no-such-profile", "The config profile (no-such-profile) could not be found"),
-    ("AWS_ENDPOINT_URL", "not a url", "cannot make an AWS cloudformation client: Invalid endpoint: not a url"),
-])
-def test_a_bad_aws_configuration_is_bad_input(variable: str, value: str, message: str,
-                                             monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        ("AWS_PROFILE", "no-such-profile", "The config profile (no-such-profile) could not be found"),
+        ("AWS_ENDPOINT_URL", "not a url", "cannot make an AWS cloudformation client: Invalid endpoint: not a url"),
+    ],
+)
+def test_a_bad_aws_configuration_is_bad_input(
+    variable: str, value: str, message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _point_at(monkeypatch, f"http://localhost:{_free_port()}")
     monkeypatch.setenv(variable, value)
     code, err = _error_of(["bootstrap", "--region", "us-west-2"], capsys)
     assert (code, err.startswith(f"cfngen: error: {message}")) == (2, True), err
 
 
-@pytest.mark.parametrize("raised, kind, message", [
-    (ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "DescribeStacks"), DeployError,
-     "AWS refused CloudFormation DescribeStacks: Throttling: Rate exceeded"),
-    (EndpointConnectionError(endpoint_url="http://localhost:9/"), DeployError,
-     "cannot reach AWS for CloudFormation DescribeStacks at http://localhost:9"),
-    (ReadTimeoutError(endpoint_url="http://localhost:9/"), DeployError,
-     "cannot reach AWS for CloudFormation DescribeStacks at http://localhost:9: Read timeout"),
-    (ResponseParserError("Unable to parse response (syntax error), invalid XML received.\nb'<html>'"), DeployError,
-     "CloudFormation DescribeStacks failed: http://localhost:9 answered HTTP 500 with something that is not an AWS "
-     "response (Unable to parse response (syntax error), invalid XML received.)"),
-    (WaiterError(name="StackCreateComplete", reason="Max attempts exceeded", last_response={}), DeployError,
-     "waiting for CloudFormation DescribeStacks failed: Waiter StackCreateComplete failed: Max attempts exceeded"),
-    (NoCredentialsError(), UsageError, "Unable to locate credentials for CloudFormation DescribeStacks"),
-    (NoRegionError(), UsageError, "You must specify a region.: pass --region or set AWS_REGION"),
-    (ProfileNotFound(profile="ci"), UsageError, "The config profile (ci) could not be found"),
-])
-def test_each_botocore_error_family_becomes_a_cfngen_error(raised: Exception, kind: type[CfngenError],
-                                                           message: str) -> None:
+@pytest.mark.parametrize(
+    "raised, kind, message",
+    [
+        (
+            ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "DescribeStacks"),
+            DeployError,
+            "AWS refused CloudFormation DescribeStacks: Throttling: Rate exceeded",
+        ),
+        (
+            EndpointConnectionError(endpoint_url="http://localhost:9/"),
+            DeployError,
+            "cannot reach AWS for CloudFormation DescribeStacks at http://localhost:9",
+        ),
+        (
+            ReadTimeoutError(endpoint_url="http://localhost:9/"),
+            DeployError,
+            "cannot reach AWS for CloudFormation DescribeStacks at http://localhost:9: Read timeout",
+        ),
+        (
+            ResponseParserError("Unable to parse response (syntax error), invalid XML received.\nb'<html>'"),
+            DeployError,
+            "CloudFormation DescribeStacks failed: http://localhost:9 answered HTTP 500 with something that is not an AWS "
+            "response (Unable to parse response (syntax error), invalid XML received.)",
+        ),
+        (
+            WaiterError(name="StackCreateComplete", reason="Max attempts exceeded", last_response={}),
+            DeployError,
+            "waiting for CloudFormation DescribeStacks failed: Waiter StackCreateComplete failed: Max attempts exceeded",
+        ),
+        (NoCredentialsError(), UsageError, "Unable to locate credentials for CloudFormation DescribeStacks"),
+        (NoRegionError(), UsageError, "You must specify a region.: pass --region or set AWS_REGION"),
+        (ProfileNotFound(profile="ci"), UsageError, "The config profile (ci) could not be found"),
+    ],
+)
+def test_each_botocore_error_family_becomes_a_cfngen_error(
+    raised: Exception, kind: type[CfngenError], message: str
+) -> None:
     error = translate(raised, DESCRIBE)
     assert type(error) is kind
     assert str(error).startswith(message)

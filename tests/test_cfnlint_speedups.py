@@ -79,28 +79,40 @@ MUTATIONS: tuple[Callable[[Resource], None], ...] = (
     lambda resource: _properties(resource, lambda properties: _rewrite(properties, _unknown_variables)),
     lambda resource: _properties(resource, lambda properties: _rewrite(properties, _numbers_as_words)),
     lambda resource: _properties(resource, lambda properties: _rewrite(properties, _strings_with_spaces)),
-    lambda resource: _properties(resource, lambda properties: {
-        key: {"Fn::If": ["InPrimaryRegion", value, {"Ref": "AWS::NoValue"}]} for key, value in properties.items()}),
+    lambda resource: _properties(
+        resource,
+        lambda properties: {
+            key: {"Fn::If": ["InPrimaryRegion", value, {"Ref": "AWS::NoValue"}]} for key, value in properties.items()
+        },
+    ),
     lambda resource: resource.update(DependsOn="Nowhere", Condition="NoSuchCondition"),
     lambda resource: resource.update(Type=resource["Type"] + "s"),
     lambda resource: resource.update(DeletionPolicy="Keep", UpdateReplacePolicy={"Ref": "Missing"}),
 )
 # Sections cfngen never writes, each with a finding or two of its own, for rules that only look at them.
 SECTIONS = {
-    "Conditions": {"InPrimaryRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
-                   "Broken": {"Fn::Equals": ["only-one"]}},
+    "Conditions": {
+        "InPrimaryRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+        "Broken": {"Fn::Equals": ["only-one"]},
+    },
     "Mappings": {"Sizes": {"us-east-1": {"Small": 1}}},
-    "Rules": {"RegionRule": {"Assertions": [{"Assert": {"Fn::Equals": [{"Ref": "AWS::Region"}, 3]},
-                                              "AssertDescription": "in a region"}]}},
+    "Rules": {
+        "RegionRule": {
+            "Assertions": [{"Assert": {"Fn::Equals": [{"Ref": "AWS::Region"}, 3]}, "AssertDescription": "in a region"}]
+        }
+    },
 }
 
 
 # For a rule that matches resources of the types it names (E3039, DynamoDB keys without attribute definitions).
-MISMATCHED_TABLE = {"Type": "AWS::DynamoDB::Table", "Properties": {
-    "BillingMode": "PAY_PER_REQUEST",
-    "AttributeDefinitions": [{"AttributeName": "Id", "AttributeType": "S"}],
-    "KeySchema": [{"AttributeName": "Key", "KeyType": "HASH"}],
-}}
+MISMATCHED_TABLE = {
+    "Type": "AWS::DynamoDB::Table",
+    "Properties": {
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "Id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "Key", "KeyType": "HASH"}],
+    },
+}
 
 
 def mutants(template: dict[str, Any], count: int) -> Iterator[dict[str, Any]]:
@@ -110,8 +122,9 @@ def mutants(template: dict[str, Any], count: int) -> Iterator[dict[str, Any]]:
         for i, resource in enumerate(mutant.get("Resources", {}).values()):
             MUTATIONS[(i + k) % len(MUTATIONS)](resource)
         mutant.update(copy.deepcopy(SECTIONS))
-        mutant.setdefault("Outputs", {})["Lookup"] = {"Value": {"Fn::FindInMap": ["Sizes", {"Ref": "AWS::Region"},
-                                                                                  "Large"]}}
+        mutant.setdefault("Outputs", {})["Lookup"] = {
+            "Value": {"Fn::FindInMap": ["Sizes", {"Ref": "AWS::Region"}, "Large"]}
+        }
         mutant["Resources"]["MismatchedTable"] = copy.deepcopy(MISMATCHED_TABLE)
         yield mutant
 
@@ -128,8 +141,13 @@ def corpus(demo_stacks: StackSet, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 def test_the_speedups_change_no_finding(corpus: Path) -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cfnlint_speedups.py"), "--templates", str(corpus)],
-                            capture_output=True, text=True, check=False, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "cfnlint_speedups.py"), "--templates", str(corpus)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     # CI installs exactly the verified release (constraints.txt): speedups that are off there are a failure,
     # never a skip, or a new cfn-lint would turn this test green without checking anything.
@@ -147,22 +165,26 @@ def test_the_speedups_change_no_finding(corpus: Path) -> None:
 def test_the_speedups_stay_off_for_code_they_were_not_checked_against(tmp_path: Path) -> None:
     template = tmp_path / "t.json"
     template.write_text(json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"Bogus": 1}}}}))
-    probe = ("import logging; logging.basicConfig(level=logging.DEBUG, format='%(name)s: %(message)s')\n"
-             "from cfngen.linting import _speedups as s\n"
-             "s.VERIFIED_SOURCES['cfnlint.jsonschema.validators'] = '0' * 64\n"
-             "from cfnlint.jsonschema import validators\n"
-             "original = validators.create\n"
-             "assert not s.apply() and validators.create is original\n"
-             "l = __import__('importlib').import_module('cfngen.linting')\n"
-             f"print(len(l.lint_paths([__import__('pathlib').Path({str(template)!r})], cache=False)))\n"
-             "assert not s.apply()\n")
+    probe = (
+        "import logging; logging.basicConfig(level=logging.DEBUG, format='%(name)s: %(message)s')\n"
+        "from cfngen.linting import _speedups as s\n"
+        "s.VERIFIED_SOURCES['cfnlint.jsonschema.validators'] = '0' * 64\n"
+        "from cfnlint.jsonschema import validators\n"
+        "original = validators.create\n"
+        "assert not s.apply() and validators.create is original\n"
+        "l = __import__('importlib').import_module('cfngen.linting')\n"
+        f"print(len(l.lint_paths([__import__('pathlib').Path({str(template)!r})], cache=False)))\n"
+        "assert not s.apply()\n"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1"
     # Said once (at debug level), however often the linter asks.
     said = [line for line in done.stderr.splitlines() if line.startswith("cfngen.linting._speedups:")]
-    assert said == ["cfngen.linting._speedups: cfn-lint speedups off: cfn-lint "
-                    f"{metadata.version('cfn-lint')} is not the verified release "
-                    f"{cfnlint_speedups.VERIFIED_RELEASE} (cfnlint.jsonschema.validators differ)"]
+    assert said == [
+        "cfngen.linting._speedups: cfn-lint speedups off: cfn-lint "
+        f"{metadata.version('cfn-lint')} is not the verified release "
+        f"{cfnlint_speedups.VERIFIED_RELEASE} (cfnlint.jsonschema.validators differ)"
+    ]
 
 
 def test_the_installed_cfn_lint_is_the_verified_release(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,19 +194,27 @@ def test_the_installed_cfn_lint_is_the_verified_release(monkeypatch: pytest.Monk
     release = cfnlint_speedups.VERIFIED_RELEASE
     assert metadata.version("cfn-lint") == release
     assert f"cfn-lint=={release}" in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
-    assert f"cfn-lint=={release}" in [requirement.strip() for requirement in
-                                      (ROOT / "setup.cfg").read_text(encoding="utf-8").splitlines()]
+    assert f"cfn-lint=={release}" in [
+        requirement.strip() for requirement in (ROOT / "setup.cfg").read_text(encoding="utf-8").splitlines()
+    ]
 
 
-@pytest.mark.parametrize(("switch", "digest", "expected"), [
-    ("1", None, "(speedups on)"),
-    ("0", None, "(speedups off: CFNGEN_CFNLINT_SPEEDUPS=0)"),
-    ("1", "0" * 64, f"(speedups off: cfn-lint {metadata.version('cfn-lint')} is not the verified release "
-                    f"{cfnlint_speedups.VERIFIED_RELEASE} (cfnlint.rules._rules differ))"),
-])
+@pytest.mark.parametrize(
+    ("switch", "digest", "expected"),
+    [
+        ("1", None, "(speedups on)"),
+        ("0", None, "(speedups off: CFNGEN_CFNLINT_SPEEDUPS=0)"),
+        (
+            "1",
+            "0" * 64,
+            f"(speedups off: cfn-lint {metadata.version('cfn-lint')} is not the verified release "
+            f"{cfnlint_speedups.VERIFIED_RELEASE} (cfnlint.rules._rules differ))",
+        ),
+    ],
+)
 def test_version_says_whether_the_speedups_are_on_and_why_not(
-        switch: str, digest: str | None, expected: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    switch: str, digest: str | None, expected: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv(cfnlint_speedups.SWITCH_VARIABLE, switch)
     if digest:
         monkeypatch.setitem(cfnlint_speedups.VERIFIED_SOURCES, "cfnlint.rules._rules", digest)
@@ -216,15 +246,17 @@ def test_equal_arguments_give_one_validator_class_and_different_ones_another() -
 
 def test_an_evolved_context_is_the_context_cfn_lint_would_build() -> None:
     assert cfnlint_speedups.apply(), cfnlint_speedups.off_reason()
-    from cfnlint.context.context import Context, Path as ContextPath
+    from cfnlint.context.context import Context
+    from cfnlint.context.context import Path as ContextPath
 
     context = Context(regions=["us-east-1"], ref_values={"A": 1})
     assert context.module_names == ()  # computed and cached on this context, and not carried over to the copy
     evolved = context.evolve(path=ContextPath(path=deque(["Resources"])), ref_values={"B": 2})
     fields = {field.name: getattr(context, field.name) for field in dataclasses.fields(Context)}
-    assert evolved == Context(**{**fields, "path": ContextPath(path=deque(["Resources"])), "ref_values": {"A": 1, "B": 2}})
+    assert evolved == Context(
+        **{**fields, "path": ContextPath(path=deque(["Resources"])), "ref_values": {"A": 1, "B": 2}}
+    )
     assert context.ref_values == {"A": 1}
     assert "module_names" not in vars(evolved)
     with pytest.raises(TypeError):
         context.evolve(no_such_field=1)
-

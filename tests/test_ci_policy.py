@@ -12,17 +12,16 @@ import pytest
 from cfnlint.decode.cfn_yaml import loads as load_template
 from moto import mock_aws
 from moto.iam.access_control import IAMPolicy, PermissionResult
-
 from troposphere import Template
 from troposphere.sns import Topic
 
 from cfngen import NestedStack, StackSet, ci_policy, load_blueprint, synthesize
+from cfngen.blueprint import logical_name
 from cfngen.cli import main
 from cfngen.errors import UsageError
 from cfngen.extras._ci_policy import MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_LIMIT, size, split
 from cfngen.facts.resource_schemas import handler_permissions
 from cfngen.linting import lint_texts
-from cfngen.blueprint import logical_name
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -55,8 +54,11 @@ def test_stack_actions_reach_this_blueprints_stacks_only(dev: StackSet) -> None:
     assert allowed(document, "cloudformation:ExecuteChangeSet", f"{stack}/microservices-dev/id")
     assert not allowed(document, "cloudformation:ExecuteChangeSet", f"{stack}/microservices-prod/id")
     assert not allowed(document, "cloudformation:DeleteStack", f"{stack}/microservices-dev-Other-X/id")
-    assert not allowed(document, "cloudformation:CreateChangeSet",
-                       f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/microservices-dev/id")
+    assert not allowed(
+        document,
+        "cloudformation:CreateChangeSet",
+        f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/microservices-dev/id",
+    )
 
 
 def test_templates_bucket(dev: StackSet) -> None:
@@ -69,26 +71,33 @@ def test_templates_bucket(dev: StackSet) -> None:
     direct = {**document, "Statement": [item for item in document["Statement"] if "Condition" not in item]}
     assert not allowed(direct, "s3:DeleteObject", "arn:aws:s3:::tpl/x")
     assert statement(document, "ProvisionResourcesThroughCloudFormation")["Condition"] == {
-        "ForAnyValue:StringEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]}}
+        "ForAnyValue:StringEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]}
+    }
     default = ci_policy(dev, account_id=ACCOUNT).document
     assert allowed(default, "s3:PutObject", f"arn:aws:s3:::cfngen-templates-{ACCOUNT}-us-west-2/k")
 
 
 def test_pass_role_only_for_the_roles_created_and_the_services_that_trust_them(dev: StackSet) -> None:
     document = ci_policy(dev, account_id=ACCOUNT).document
-    trusted = sorted({service for template in dev.templates().values()
-                      for resource in template.to_dict().get("Resources", {}).values()
-                      if resource["Type"] == "AWS::IAM::Role"
-                      for item in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-                      for service in [item["Principal"]["Service"]] for service in
-                      (service if isinstance(service, list) else [service])})
+    trusted = sorted(
+        {
+            service
+            for template in dev.templates().values()
+            for resource in template.to_dict().get("Resources", {}).values()
+            if resource["Type"] == "AWS::IAM::Role"
+            for item in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            for service in [item["Principal"]["Service"]]
+            for service in (service if isinstance(service, list) else [service])
+        }
+    )
     assert trusted  # the flow logs role, at least
     role = f"arn:aws:iam::{ACCOUNT}:role/microservices-dev/microservices-dev-Network-ABC-FlowLogRole-XYZ"
     for service in trusted:
         assert allowed(document, "iam:PassRole", role, **{"iam:PassedToService": service})
     assert not allowed(document, "iam:PassRole", role, **{"iam:PassedToService": "lambda.amazonaws.com"})
-    assert not allowed(document, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin",
-                       **{"iam:PassedToService": trusted[0]})
+    assert not allowed(
+        document, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin", **{"iam:PassedToService": trusted[0]}
+    )
 
 
 def test_no_pass_role_when_the_templates_create_no_service_role(dev: StackSet) -> None:
@@ -103,10 +112,14 @@ def test_no_pass_role_when_the_templates_create_no_service_role(dev: StackSet) -
 
 def test_provisioning_actions_come_from_the_resource_schemas(dev: StackSet) -> None:
     provision = statement(ci_policy(dev).document, "ProvisionResourcesThroughCloudFormation")
-    types = {resource.resource_type for template in dev.templates().values() for resource in template.resources.values()}
+    types = {
+        resource.resource_type for template in dev.templates().values() for resource in template.resources.values()
+    }
     expected = set().union(*(handler_permissions(kind, "us-west-2") or set() for kind in types))
     assert set(provision["Action"]) == {a for a in expected if not a.startswith("cloudformation:")} - {"iam:PassRole"}
-    assert {"ec2:CreateVpc", "ec2:CreateNatGateway", "ecr:CreateRepository", "kms:CreateKey"} <= set(provision["Action"])
+    assert {"ec2:CreateVpc", "ec2:CreateNatGateway", "ecr:CreateRepository", "kms:CreateKey"} <= set(
+        provision["Action"]
+    )
     assert provision["Resource"] == ["*"]
     assert provision["Condition"] == {"ForAnyValue:StringEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]}}
     assert all(action.count(":") == 1 and "." not in action for action in provision["Action"])
@@ -116,7 +129,11 @@ def test_with_a_service_role_the_caller_only_passes_it(dev: StackSet) -> None:
     role = f"arn:aws:iam::{ACCOUNT}:role/cfn-deployer"
     document = ci_policy(dev, account_id=ACCOUNT, service_role_arn=role).document
     assert {item["Sid"] for item in document["Statement"]} == {
-        "DeployStacks", "UploadTemplates", "FindTemplates", "PassStackRole"}
+        "DeployStacks",
+        "UploadTemplates",
+        "FindTemplates",
+        "PassStackRole",
+    }
     assert allowed(document, "iam:PassRole", role, **{"iam:PassedToService": "cloudformation.amazonaws.com"})
     assert not allowed(document, "iam:PassRole", role, **{"iam:PassedToService": "ec2.amazonaws.com"})
     assert not allowed(document, "ec2:CreateVpc", "*")
@@ -126,9 +143,21 @@ def test_with_a_service_role_the_caller_only_passes_it(dev: StackSet) -> None:
 def test_iam_accepts_every_part_as_a_managed_policy_of_one_role(dev: StackSet) -> None:
     iam = boto3.client("iam", region_name="us-east-1")
     policy = ci_policy(dev, account_id=ACCOUNT)
-    iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-                                                "Principal": {"Federated": "token.actions.githubusercontent.com"}}]}))
+    iam.create_role(
+        RoleName="ci",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Principal": {"Federated": "token.actions.githubusercontent.com"},
+                    }
+                ],
+            }
+        ),
+    )
     for index, part in enumerate(policy.parts, start=1):
         arn = iam.create_policy(PolicyName=f"deploy-{index}", PolicyDocument=json.dumps(part))["Policy"]["Arn"]
         iam.attach_role_policy(RoleName="ci", PolicyArn=arn)
@@ -146,8 +175,14 @@ def test_command_line_prints_the_parts_and_the_limits_they_meet(capsys: pytest.C
         assert part["Characters"] == size(part["PolicyDocument"]) <= MANAGED_POLICY_LIMIT
         assert f"of {MANAGED_POLICY_LIMIT:,} characters" in part["Limit"]
     assert f"within the role's quota of {MANAGED_POLICIES_PER_ROLE}" in printed["Limit"]
-    assert any(allowed(part["PolicyDocument"], "cloudformation:CreateChangeSet",
-                       f"arn:aws:cloudformation:us-west-2:{ACCOUNT}:stack/dev/x") for part in parts)
+    assert any(
+        allowed(
+            part["PolicyDocument"],
+            "cloudformation:CreateChangeSet",
+            f"arn:aws:cloudformation:us-west-2:{ACCOUNT}:stack/dev/x",
+        )
+        for part in parts
+    )
     with pytest.raises(SystemExit):
         main(["ci-policy", str(DEV), "--account-id", "12"])
     assert "expected a 12-digit account id" in capsys.readouterr().err
@@ -155,8 +190,12 @@ def test_command_line_prints_the_parts_and_the_limits_they_meet(capsys: pytest.C
 
 def grants(statements: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     """Every (action, resource, condition) a list of statements allows, one triple each."""
-    return {(action, resource, json.dumps(item.get("Condition"), sort_keys=True))
-            for item in statements for action in item["Action"] for resource in item["Resource"]}
+    return {
+        (action, resource, json.dumps(item.get("Condition"), sort_keys=True))
+        for item in statements
+        for action in item["Action"]
+        for resource in item["Resource"]
+    }
 
 
 def test_parts_fit_managed_policies_and_grant_exactly_the_whole(dev: StackSet) -> None:
@@ -174,8 +213,13 @@ def test_parts_fit_managed_policies_and_grant_exactly_the_whole(dev: StackSet) -
 
 def test_a_statement_too_big_for_one_part_is_cut_never_widened() -> None:
     resources = [f"arn:aws:s3:::bucket-{index:04d}/*" for index in range(400)]
-    statement = {"Sid": "Many", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": resources,
-                 "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    statement = {
+        "Sid": "Many",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": resources,
+        "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+    }
     parts = split([statement])
     assert len(parts) > 1 and all(size(part) <= MANAGED_POLICY_LIMIT for part in parts)
     assert grants([item for part in parts for item in part["Statement"]]) == grants([statement])
@@ -198,7 +242,8 @@ def test_grouped_stacks_are_reached_through_their_group_within_ten_parts(tmp_pat
 
 @pytest.mark.parametrize("trust", [["--trust", "github:example-org/platform"], ["--trust-account", ACCOUNT]])
 def test_role_template_passes_cfn_lint_and_attaches_every_part(
-        trust: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    trust: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["ci-policy", str(DEV), "--format", "template", *trust]) == 0
     text = capsys.readouterr().out
     assert lint_texts({"ci-role.yaml": text}, region="us-west-2", cache=False) == []
@@ -211,18 +256,30 @@ def test_role_template_passes_cfn_lint_and_attaches_every_part(
         assert size(item["Properties"]["PolicyDocument"]) <= MANAGED_POLICY_LIMIT
     trust_statement = resources["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     if trust[0] == "--trust":
-        assert trust_statement == [{
-            "Action": ["sts:AssumeRoleWithWebIdentity"], "Effect": "Allow",
-            "Principal": {"Federated": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/"
-                                                   "token.actions.githubusercontent.com"}},
-            "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-                          "StringLike": {"token.actions.githubusercontent.com:sub": "repo:example-org/platform:*"}}}]
+        assert trust_statement == [
+            {
+                "Action": ["sts:AssumeRoleWithWebIdentity"],
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": {
+                        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/"
+                        "token.actions.githubusercontent.com"
+                    }
+                },
+                "Condition": {
+                    "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                    "StringLike": {"token.actions.githubusercontent.com:sub": "repo:example-org/platform:*"},
+                },
+            }
+        ]
     else:
         assert trust_statement[0]["Principal"] == {"AWS": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{ACCOUNT}:root"}}
 
 
-@pytest.mark.parametrize("arguments", [["--format", "template"], ["--trust", "github:org/repo"],
-                                       ["--format", "template", "--trust", "gitlab:org/repo"]])
+@pytest.mark.parametrize(
+    "arguments",
+    [["--format", "template"], ["--trust", "github:org/repo"], ["--format", "template", "--trust", "gitlab:org/repo"]],
+)
 def test_role_template_needs_one_valid_trust(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code: int | str | None
     try:
@@ -237,8 +294,13 @@ def test_the_benchmark_prints_the_policy_size_per_blueprint_size() -> None:
     """benchmarks/ci_policy.py measures up to 200 services; here a smoke run, so that it never rots."""
     import subprocess
 
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ci_policy.py"), "--sizes", "1,2"],
-                            capture_output=True, text=True, check=False, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "ci_policy.py"), "--sizes", "1,2"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
     assert [row[0] for row in rows] == ["1", "2"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -32,8 +31,9 @@ def test_plan_without_a_bucket_says_how_to_bootstrap(aws: LocalAws, capsys: pyte
     assert "cfngen bootstrap --region us-east-1" in capsys.readouterr().err
 
 
-def test_plan_then_deploy_the_reviewed_plan_then_nothing_to_do(bootstrapped: LocalAws, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_then_deploy_the_reviewed_plan_then_nothing_to_do(
+    bootstrapped: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     plan_file = tmp_path / "plan.json"
     assert main(["plan", DEV, "--detailed-exitcode", "--out", str(plan_file)]) == 4
     out = capsys.readouterr().out
@@ -58,11 +58,13 @@ def test_plan_json_is_machine_readable(bootstrapped: LocalAws, capsys: pytest.Ca
     report = json.loads(capsys.readouterr().out)
     assert report["change_set_type"] == "CREATE" and report["violations"] == []
     assert [change["logical_id"] for change in report["changes"]] == sorted(
-        child.logical_id for child in synthesize(load_blueprint(DEV)).children)
+        child.logical_id for child in synthesize(load_blueprint(DEV)).children
+    )
 
 
-def test_deploy_asks_unless_told_not_to(bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_deploy_asks_unless_told_not_to(
+    bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["deploy", DEV]) == 2, "no terminal and not CI: refuse rather than apply unasked"
     assert "pass --yes (or set CI=true)" in capsys.readouterr().err
     monkeypatch.setenv("CI", "true")
@@ -70,8 +72,9 @@ def test_deploy_asks_unless_told_not_to(bootstrapped: LocalAws, monkeypatch: pyt
     assert "applied (CREATE_COMPLETE)" in capsys.readouterr().out
 
 
-def test_deploy_plan_needs_the_blueprint_it_was_made_from(bootstrapped: LocalAws, tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_deploy_plan_needs_the_blueprint_it_was_made_from(
+    bootstrapped: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     plan_file = tmp_path / "plan.json"
     assert main(["plan", DEV, "--out", str(plan_file)]) == 0
     capsys.readouterr()
@@ -93,8 +96,7 @@ def test_a_stale_plan_is_blocked(bootstrapped: LocalAws, tmp_path: Path, capsys:
     assert "changed since the plan was made" in capsys.readouterr().err
 
 
-def test_a_failed_first_create_needs_replace_failed(bootstrapped: LocalAws,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_first_create_needs_replace_failed(bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", DEV]) == 0
     moto_stack("microservices-minimal", "us-east-1").status = "ROLLBACK_COMPLETE"
     assert main(["deploy", DEV, "--yes"]) == 1
@@ -102,8 +104,9 @@ def test_a_failed_first_create_needs_replace_failed(bootstrapped: LocalAws,
     assert main(["deploy", DEV, "--yes", "--replace-failed", "--no-termination-protection"]) == 0
 
 
-def test_templates_with_lint_errors_are_not_planned(bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_templates_with_lint_errors_are_not_planned(
+    bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     error = Finding("network.yaml", 3, 5, "E3012", "error", "Property Foo should be of type String")
     monkeypatch.setattr(sys.modules["cfngen.linting"], "lint_texts", lambda texts, region: [error])
     assert main(["plan", DEV]) == 1
@@ -112,7 +115,8 @@ def test_templates_with_lint_errors_are_not_planned(bootstrapped: LocalAws, monk
 
 
 def test_deploy_local_runs_the_whole_cycle_on_the_demo_blueprint_and_names_what_is_not_emulated(
-        aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    aws: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["deploy", DEMO, "--local"]) == 0
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
@@ -124,6 +128,8 @@ def test_deploy_local_runs_the_whole_cycle_on_the_demo_blueprint_and_names_what_
     ecs = boto3.client("ecs", region_name="us-west-2")
     cluster = ecs.list_clusters()["clusterArns"][0]
     assert sorted(service.rsplit("/", 1)[1] for service in ecs.list_services(cluster=cluster)["serviceArns"]) == [
-        "service-a", "service-b"]
+        "service-a",
+        "service-b",
+    ]
     balancer = boto3.client("elbv2", region_name="us-west-2").describe_load_balancers()["LoadBalancers"][0]
     assert balancer["Type"] == "network"

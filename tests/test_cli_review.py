@@ -35,8 +35,9 @@ def test_review_of_a_bad_blueprint_exits_2(tmp_path: Path, capsys: pytest.Captur
     assert "services" in capsys.readouterr().err
 
 
-def test_review_against_something_unknown_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_against_something_unknown_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # not a git repository
     assert main(["review", str(ROOT / "blueprints" / "dev.yaml"), "--against", "v0.0.0"]) == 2
     assert "not a directory" in capsys.readouterr().err
@@ -60,24 +61,30 @@ def test_schema_writes_the_service_schema(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "service.schema.json").read_text())["title"] == "cfngen service"
 
 
-@pytest.mark.parametrize("blueprint_path", [*EXAMPLES, *sorted((ROOT / "blueprints" / "base").glob("*.yaml"))],
-                         ids=[*example_ids(), "base"])
+@pytest.mark.parametrize(
+    "blueprint_path", [*EXAMPLES, *sorted((ROOT / "blueprints" / "base").glob("*.yaml"))], ids=[*example_ids(), "base"]
+)
 def test_example_blueprints_layers_and_bases_satisfy_the_schema(blueprint_path: Path) -> None:
     jsonschema.Draft202012Validator(json_schema()).validate(yaml.safe_load(blueprint_path.read_text()))
 
 
-@pytest.mark.parametrize("service_path", sorted((ROOT / "services").glob("*/service.yaml")), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize(
+    "service_path", sorted((ROOT / "services").glob("*/service.yaml")), ids=lambda p: p.parent.name
+)
 def test_example_services_satisfy_the_service_schema(service_path: Path) -> None:
     jsonschema.Draft202012Validator(json_schema("service")).validate(yaml.safe_load(service_path.read_text()))
 
 
-@pytest.mark.parametrize(("document", "problem"), [
-    ({"name": "x", "services": [{"name": "web", "port": 80, "colour": "blue"}]}, "colour"),
-    ({"name": "x", "services": [{"name": "web", "port": 80, "cpu": 300}]}, "300"),
-    ({"name": "x", "services": ["svc.yaml"], "logs": {"retention_days": 2}}, "2"),
-    ({"name": "Bad Name", "services": ["svc.yaml"]}, "Bad Name"),
-    ({"extends": 3}, "3"),
-])
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"name": "x", "services": [{"name": "web", "port": 80, "colour": "blue"}]}, "colour"),
+        ({"name": "x", "services": [{"name": "web", "port": 80, "cpu": 300}]}, "300"),
+        ({"name": "x", "services": ["svc.yaml"], "logs": {"retention_days": 2}}, "2"),
+        ({"name": "Bad Name", "services": ["svc.yaml"]}, "Bad Name"),
+        ({"extends": 3}, "3"),
+    ],
+)
 def test_the_schema_rejects_what_the_loader_rejects(document: dict[str, object], problem: str) -> None:
     with pytest.raises(jsonschema.ValidationError, match=problem):
         jsonschema.Draft202012Validator(json_schema()).validate(document)

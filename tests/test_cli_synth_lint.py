@@ -28,7 +28,9 @@ def test_synth_json_format(tmp_path: Path) -> None:
     assert urls and all(url.endswith(".json") and (tmp_path / url).exists() for url in urls)
 
 
-def test_synth_check_passes_on_fresh_output_and_fails_on_stale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_synth_check_passes_on_fresh_output_and_fails_on_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["synth", str(DEMO), "-o", str(tmp_path)]) == 0
     assert main(["synth", str(DEMO), "-o", str(tmp_path), "--check"]) == 0
     network = tmp_path / "network.yaml"
@@ -54,13 +56,11 @@ def test_lint_blueprint_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip().endswith("0 findings")
 
 
-def test_lint_directory_with_a_broken_template_reports_file_line_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_directory_with_a_broken_template_reports_file_line_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "bad.yaml").write_text(
-        "Resources:\n"
-        "  Bucket:\n"
-        "    Type: AWS::S3::Bucket\n"
-        "    Properties:\n"
-        "      BucketNme: x\n",
+        "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketNme: x\n",
     )
     assert main(["lint", str(tmp_path)]) == 1
     out = capsys.readouterr().out

@@ -6,13 +6,21 @@ import jinja2
 import pytest
 
 from cfngen import synthesize
+from cfngen._jinja import render
 from cfngen.builders import iam
 from cfngen.builders.cluster import ECS_AMI_PARAMETER, build
-from cfngen._jinja import render
 from tests.stack_helpers import make_blueprint, statements, the_resource
 
-BLUEPRINT = make_blueprint(cluster={"instance_type": "m6i.large", "min_size": 1, "max_size": 9,
-                                    "desired_capacity": 3, "target_capacity": 70, "root_volume_gib": 40})
+BLUEPRINT = make_blueprint(
+    cluster={
+        "instance_type": "m6i.large",
+        "min_size": 1,
+        "max_size": 9,
+        "desired_capacity": 3,
+        "target_capacity": 70,
+        "root_volume_gib": 40,
+    }
+)
 TEMPLATE = build(BLUEPRINT)
 
 
@@ -22,8 +30,11 @@ def _launch_data() -> dict[str, object]:
 
 
 def test_instances_require_imdsv2_with_a_hop_limit_of_one() -> None:
-    assert _launch_data()["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpTokens": "required",
-                                                 "HttpPutResponseHopLimit": 1}
+    assert _launch_data()["MetadataOptions"] == {
+        "HttpEndpoint": "enabled",
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 1,
+    }
 
 
 def test_root_volume_is_encrypted_gp3_of_the_blueprint_size() -> None:
@@ -83,8 +94,9 @@ def test_capacity_provider_scales_managed_with_termination_protection_as_the_def
     assert provider["ManagedTerminationProtection"] == "ENABLED"
     association = the_resource(TEMPLATE, "AWS::ECS::ClusterCapacityProviderAssociations")["Properties"]
     assert association["CapacityProviders"] == [{"Ref": "CapacityProvider"}]
-    assert association["DefaultCapacityProviderStrategy"] == [{"CapacityProvider": {"Ref": "CapacityProvider"},
-                                                                "Weight": 1}]
+    assert association["DefaultCapacityProviderStrategy"] == [
+        {"CapacityProvider": {"Ref": "CapacityProvider"}, "Weight": 1}
+    ]
 
 
 def test_cluster_has_container_insights() -> None:
@@ -94,8 +106,12 @@ def test_cluster_has_container_insights() -> None:
 
 def test_instance_role_holds_only_what_the_agent_needs_scoped_to_this_cluster() -> None:
     role = the_resource(TEMPLATE, "AWS::IAM::Role")
-    granted = [(action, resource) for statement in statements(role)
-               for action in statement["Action"] for resource in statement["Resource"]]
+    granted = [
+        (action, resource)
+        for statement in statements(role)
+        for action in statement["Action"]
+        for resource in statement["Resource"]
+    ]
     actions = {action for action, _ in granted}
     assert "ecs:CreateCluster" not in actions
     assert not any(action.startswith(("ecr:", "logs:", "iam:")) for action in actions)
@@ -111,8 +127,12 @@ def test_instance_role_holds_only_what_the_agent_needs_scoped_to_this_cluster() 
 
 
 def test_outputs_follow_the_wiring_contract() -> None:
-    assert set(TEMPLATE.to_dict()["Outputs"]) == {"ClusterName", "ClusterArn", "CapacityProviderName",
-                                                  "AutoScalingGroupName"}
+    assert set(TEMPLATE.to_dict()["Outputs"]) == {
+        "ClusterName",
+        "ClusterArn",
+        "CapacityProviderName",
+        "AutoScalingGroupName",
+    }
 
 
 def test_a_new_ami_rolls_the_instances_through_an_instance_refresh_that_keeps_them_all_in_service() -> None:
@@ -122,9 +142,17 @@ def test_a_new_ami_rolls_the_instances_through_an_instance_refresh_that_keeps_th
     https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html"""
     resources = TEMPLATE.to_dict()["Resources"]
     group = resources["AutoScalingGroup"]
-    assert group["UpdatePolicy"] == {"AutoScalingInstanceRefresh": {"Strategy": "Rolling", "Preferences": {
-        "MinHealthyPercentage": 100, "MaxHealthyPercentage": 150, "InstanceWarmup": 180,
-        "ScaleInProtectedInstances": "Refresh"}}}
+    assert group["UpdatePolicy"] == {
+        "AutoScalingInstanceRefresh": {
+            "Strategy": "Rolling",
+            "Preferences": {
+                "MinHealthyPercentage": 100,
+                "MaxHealthyPercentage": 150,
+                "InstanceWarmup": 180,
+                "ScaleInProtectedInstances": "Refresh",
+            },
+        }
+    }
     assert group["Properties"]["LaunchTemplate"]["Version"] == {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}
     assert resources["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["ImageId"] == {"Ref": "EcsAmiId"}
     assert TEMPLATE.to_dict()["Parameters"]["EcsAmiId"]["Type"].startswith("AWS::SSM::Parameter::Value<")

@@ -67,9 +67,16 @@ def _extreme(services: int, zones: int, readers: int | None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": "edge",
         "network": {"availability_zones": zones},
-        "services": [{"name": f"svc-{index}", "port": 8080, "listener_port": 100 + index,
-                      "test_listener_port": 200 + index, "database": readers is not None}
-                     for index in range(services)],
+        "services": [
+            {
+                "name": f"svc-{index}",
+                "port": 8080,
+                "listener_port": 100 + index,
+                "test_listener_port": 200 + index,
+                "database": readers is not None,
+            }
+            for index in range(services)
+        ],
     }
     if readers is not None:
         data["database"] = {"readers": readers}

@@ -27,10 +27,20 @@ CONNECTION = "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc
 def _variants() -> Iterator[StackSet]:
     for example in EXAMPLES:
         yield synthesize(load_blueprint(example))
-    services = [{"name": f"svc-{index}", "port": 8080, "listener_port": 80 + index, "test_listener_port": 9000 + index,
-                 "health_check": {"path": "/"}} for index in range(3)]
+    services = [
+        {
+            "name": f"svc-{index}",
+            "port": 8080,
+            "listener_port": 80 + index,
+            "test_listener_port": 9000 + index,
+            "health_check": {"path": "/"},
+        }
+        for index in range(3)
+    ]
     yield synthesize(make_blueprint(services=services, load_balancer={"services_per_load_balancer": 2}))
-    yield synthesize(make_blueprint(pipeline={"source": {"connection_arn": CONNECTION, "repository": "example-org/example-repo"}}))
+    yield synthesize(
+        make_blueprint(pipeline={"source": {"connection_arn": CONNECTION, "repository": "example-org/example-repo"}})
+    )
 
 
 def _pattern(output: Output) -> tuple[re.Pattern[str], re.Pattern[str]]:
@@ -47,8 +57,9 @@ PATTERNS = [(output, *_pattern(output)) for output in OUTPUTS]
 
 def _crossing_outputs(stacks: StackSet) -> Iterator[tuple[str, str]]:
     """(producing stack, output name) for every output a sibling consumes or the root passes on."""
-    consumed = {(parameter, producer) for inputs in stacks.wiring.values() for parameter, producer in inputs.items()
-                if producer}
+    consumed = {
+        (parameter, producer) for inputs in stacks.wiring.values() for parameter, producer in inputs.items() if producer
+    }
     for parameter, producer in consumed:
         yield producer, parameter
     for child in stacks.children:
@@ -65,8 +76,11 @@ def test_every_output_that_crosses_a_boundary_is_a_declared_contract_of_its_stac
             matched.update(output.name for output in hits)
         for child in stacks.children:
             for name in child.template.outputs:
-                hits = [output for output, name_re, stack_re in PATTERNS
-                        if name_re.match(name) and stack_re.match(child.name)]
+                hits = [
+                    output
+                    for output, name_re, stack_re in PATTERNS
+                    if name_re.match(name) and stack_re.match(child.name)
+                ]
                 assert hits, f"{child.name} outputs {name}, which cfngen.builders.contracts does not declare"
                 matched.update(output.name for output in hits)
     unused = {output.name for output in OUTPUTS} - matched

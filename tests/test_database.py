@@ -14,16 +14,26 @@ from cfngen.builders.database import LOG_EXPORTS, build
 from cfngen.facts import aws
 from tests.stack_helpers import make_blueprint, resources, statements, the_resource
 
-DATABASE = {"engine_version": "8.0.mysql_aurora.3.04.4", "instance_class": "db.r6g.large", "readers": 4,
-            "database_name": "shop", "master_username": "shopadmin", "backup_retention_days": 14,
-            "deletion_protection": True}
+DATABASE = {
+    "engine_version": "8.0.mysql_aurora.3.04.4",
+    "instance_class": "db.r6g.large",
+    "readers": 4,
+    "database_name": "shop",
+    "master_username": "shopadmin",
+    "backup_retention_days": 14,
+    "deletion_protection": True,
+}
 
 
 def _blueprint(zones: int = 3, **database: Any) -> Blueprint:
-    return make_blueprint(network={"availability_zones": zones, "nat_gateways": 1},
-                          database={**DATABASE, **database},
-                          services=[{"name": "web", "port": 3000, "database": True},
-                                    {"name": "jobs", "port": 3001, "listener_port": 81, "test_listener_port": 8081}])
+    return make_blueprint(
+        network={"availability_zones": zones, "nat_gateways": 1},
+        database={**DATABASE, **database},
+        services=[
+            {"name": "web", "port": 3000, "database": True},
+            {"name": "jobs", "port": 3001, "listener_port": 81, "test_listener_port": 8081},
+        ],
+    )
 
 
 def _cluster(blueprint: Blueprint | None = None) -> dict[str, Any]:
@@ -64,8 +74,9 @@ def test_cluster_protects_its_data() -> None:
 
 
 def test_exported_logs_go_to_log_groups_the_stack_creates_first_with_retention_and_key() -> None:
-    blueprint = make_blueprint(name="shop", logs={"retention_days": 90}, database=DATABASE,
-                               services=[{"name": "web", "port": 3000}])
+    blueprint = make_blueprint(
+        name="shop", logs={"retention_days": 90}, database=DATABASE, services=[{"name": "web", "port": 3000}]
+    )
     assert blueprint.database is not None
     template = build(blueprint, blueprint.database)
     cluster = the_resource(template, "AWS::RDS::DBCluster")
@@ -73,7 +84,9 @@ def test_exported_logs_go_to_log_groups_the_stack_creates_first_with_retention_a
     groups = resources(template, "AWS::Logs::LogGroup")
     assert sorted(cluster["DependsOn"]) == sorted(groups) == sorted(LOG_EXPORTS.values())
     assert {export: groups[logical_id]["Properties"]["LogGroupName"] for export, logical_id in LOG_EXPORTS.items()} == {
-        "error": "/aws/rds/cluster/shop-database/error", "slowquery": "/aws/rds/cluster/shop-database/slowquery"}
+        "error": "/aws/rds/cluster/shop-database/error",
+        "slowquery": "/aws/rds/cluster/shop-database/slowquery",
+    }
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == 90
         assert group["Properties"]["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"}
@@ -134,8 +147,11 @@ def test_the_default_engine_version_is_the_newest_long_term_support_release() ->
     assert default in aws.aurora_mysql_versions()
     major, minor, _ = aws.aurora_mysql_release(default)
     assert f"{major}.{minor:02d}" == aws.aurora_mysql_long_term_support()[-1]
-    newest_patch = max(aws.aurora_mysql_release(version) for version in aws.aurora_mysql_versions()
-                       if aws.aurora_mysql_release(version)[:2] == (major, minor))
+    newest_patch = max(
+        aws.aurora_mysql_release(version)
+        for version in aws.aurora_mysql_versions()
+        if aws.aurora_mysql_release(version)[:2] == (major, minor)
+    )
     assert aws.aurora_mysql_release(default) == newest_patch
     assert _cluster(blueprint)["Properties"]["EngineVersion"] == default
 
@@ -172,11 +188,19 @@ def test_outputs_give_what_services_and_alarms_need() -> None:
     blueprint = _blueprint(readers=2)
     assert blueprint.database is not None
     outputs = build(blueprint, blueprint.database).to_dict()["Outputs"]
-    assert set(outputs) == {"DatabaseClusterId", "DatabaseEndpoint", "DatabaseReaderEndpoint", "DatabasePort",
-                            "DatabaseSecretArn", "DatabaseSecurityGroupId", "DatabaseInstanceIds"}
+    assert set(outputs) == {
+        "DatabaseClusterId",
+        "DatabaseEndpoint",
+        "DatabaseReaderEndpoint",
+        "DatabasePort",
+        "DatabaseSecretArn",
+        "DatabaseSecurityGroupId",
+        "DatabaseInstanceIds",
+    }
     assert outputs["DatabaseSecretArn"]["Value"] == {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
-    assert outputs["DatabaseInstanceIds"]["Value"] == {"Fn::Join": [",", [
-        {"Ref": "DatabaseWriter"}, {"Ref": "DatabaseReader1"}, {"Ref": "DatabaseReader2"}]]}
+    assert outputs["DatabaseInstanceIds"]["Value"] == {
+        "Fn::Join": [",", [{"Ref": "DatabaseWriter"}, {"Ref": "DatabaseReader1"}, {"Ref": "DatabaseReader2"}]]
+    }
 
 
 # --- the secret never leaks -------------------------------------------------------------------------------------
@@ -219,7 +243,9 @@ def test_no_output_carries_a_secret_value(database_stacks: StackSet) -> None:
                 if isinstance(node, dict) and "Fn::GetAtt" in node:
                     attribute = node["Fn::GetAtt"][1]
                     assert not attribute.startswith("MasterUserSecret") or attribute.endswith(".SecretArn"), (
-                        name, output)
+                        name,
+                        output,
+                    )
                 if isinstance(node, dict) and "Ref" in node:
                     assert not SECRETISH.search(node["Ref"]) or node["Ref"].endswith("Arn"), (name, output)
 
@@ -233,10 +259,13 @@ def test_no_parameter_default_carries_a_secret(database_stacks: StackSet) -> Non
 
 
 def test_no_environment_variable_carries_a_secret(database_stacks: StackSet) -> None:
-    containers = [container
-                  for template in _templates(database_stacks).values()
-                  for body in template.get("Resources", {}).values() if body["Type"] == "AWS::ECS::TaskDefinition"
-                  for container in body["Properties"]["ContainerDefinitions"]]
+    containers = [
+        container
+        for template in _templates(database_stacks).values()
+        for body in template.get("Resources", {}).values()
+        if body["Type"] == "AWS::ECS::TaskDefinition"
+        for container in body["Properties"]["ContainerDefinitions"]
+    ]
     assert containers
     for container in containers:
         for variable in container["Environment"]:

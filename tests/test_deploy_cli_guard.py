@@ -28,21 +28,43 @@ CHILD = "network.json"
 # Enough for cfn-lint (and the emulator, which stands in for what it cannot make) to accept each type.
 PROPERTIES: dict[str, dict[str, Any]] = {
     "AWS::CodeCommit::Repository": {"RepositoryName": "guarded-source"},
-    "AWS::DynamoDB::Table": {"BillingMode": "PAY_PER_REQUEST",
-                             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-                             "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]},
+    "AWS::DynamoDB::Table": {
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+    },
     "AWS::EC2::Subnet": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.250.0/24"},
     "AWS::EC2::VPC": {"CidrBlock": "10.9.0.0/16"},
     "AWS::ECR::Repository": {"RepositoryName": "guarded-images"},
     "AWS::EFS::FileSystem": {"Encrypted": True},
-    "AWS::KMS::Key": {"KeyPolicy": {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
-        "Action": "kms:DescribeKey", "Resource": "*"}]}},
+    "AWS::KMS::Key": {
+        "KeyPolicy": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                    "Action": "kms:DescribeKey",
+                    "Resource": "*",
+                }
+            ],
+        }
+    },
     "AWS::Logs::LogGroup": {"RetentionInDays": 7},
-    "AWS::RDS::DBCluster": {"Engine": "aurora-mysql", "MasterUsername": "admin", "ManageMasterUserPassword": True,
-                            "StorageEncrypted": True},
-    "AWS::RDS::DBInstance": {"DBInstanceClass": "db.t3.medium", "Engine": "mysql", "AllocatedStorage": "20",
-                             "MasterUsername": "admin", "ManageMasterUserPassword": True, "StorageEncrypted": True},
+    "AWS::RDS::DBCluster": {
+        "Engine": "aurora-mysql",
+        "MasterUsername": "admin",
+        "ManageMasterUserPassword": True,
+        "StorageEncrypted": True,
+    },
+    "AWS::RDS::DBInstance": {
+        "DBInstanceClass": "db.t3.medium",
+        "Engine": "mysql",
+        "AllocatedStorage": "20",
+        "MasterUsername": "admin",
+        "ManageMasterUserPassword": True,
+        "StorageEncrypted": True,
+    },
     "AWS::S3::Bucket": {},
     "AWS::SecretsManager::Secret": {},
 }
@@ -56,8 +78,11 @@ def extra(*, rename: bool = False, drop: bool = False) -> dict[str, Any]:
     resources = {}
     for resource_type in GUARDED if not drop else ():
         resources[logical_id(resource_type) + ("V2" if rename else "")] = {
-            "Type": resource_type, "Properties": PROPERTIES[resource_type],
-            "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+            "Type": resource_type,
+            "Properties": PROPERTIES[resource_type],
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        }
     return resources
 
 
@@ -78,8 +103,9 @@ class _WithExtra:
 
 
 def _synthesizing(monkeypatch: pytest.MonkeyPatch, resources: Mapping[str, Any]) -> None:
-    monkeypatch.setattr(sys.modules["cfngen.synth"], "synthesize",
-                        lambda blueprint: _WithExtra(synthesize(blueprint), resources))
+    monkeypatch.setattr(
+        sys.modules["cfngen.synth"], "synthesize", lambda blueprint: _WithExtra(synthesize(blueprint), resources)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +113,12 @@ def deployed(emulator: LocalAws) -> Iterator[LocalAws]:
     """The minimal blueprint with one resource of every stateful type, deployed once for this module."""
     emulator.reset()
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in {"AWS_ENDPOINT_URL": emulator.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        for key, value in {
+            "AWS_ENDPOINT_URL": emulator.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
             patch.setenv(key, value)
         for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "CI"):
             patch.delenv(key, raising=False)
@@ -100,7 +130,8 @@ def deployed(emulator: LocalAws) -> Iterator[LocalAws]:
 
 @pytest.mark.parametrize("how", ["replace", "remove"])
 def test_deploy_refuses_to_replace_or_remove_every_stateful_type(
-        deployed: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], how: str) -> None:
+    deployed: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
     _synthesizing(monkeypatch, extra(rename=True) if how == "replace" else extra(drop=True))
     before = cloudformation("us-east-1").describe_stacks(StackName="microservices-minimal")["Stacks"][0]
     capsys.readouterr()
@@ -109,9 +140,12 @@ def test_deploy_refuses_to_replace_or_remove_every_stateful_type(
     verb = "replaces" if how == "replace" else "removes"
     for resource_type in GUARDED:
         refused = logical_id(resource_type) + ("V2" if how == "replace" else "")
-        assert f"root/Network/{refused} ({resource_type}): the change set {verb} a stateful resource" in \
-            captured.out, resource_type
+        assert f"root/Network/{refused} ({resource_type}): the change set {verb} a stateful resource" in captured.out, (
+            resource_type
+        )
         assert f"--allow-replace {refused}" in captured.err, resource_type
     after = cloudformation("us-east-1").describe_stacks(StackName="microservices-minimal")["Stacks"][0]
-    assert (after["StackStatus"], after.get("LastUpdatedTime")) == (before["StackStatus"],
-                                                                  before.get("LastUpdatedTime")), "nothing executed"
+    assert (after["StackStatus"], after.get("LastUpdatedTime")) == (
+        before["StackStatus"],
+        before.get("LastUpdatedTime"),
+    ), "nothing executed"

@@ -21,22 +21,42 @@ from cfngen.deploy.safety import violations
 from tests import documented_responses as documented
 
 CHILD_URL = "https://templates.s3.us-west-2.amazonaws.com/cfngen/templates/{}.json"
-SERVICE_TEMPLATE = {"Resources": {"ServiceAService": {"Type": "AWS::ECS::Service", "Properties": {
-    "DeploymentController": {"Type": "CODE_DEPLOY"}}}}}
-ROOT_TEMPLATE = {"Resources": {logical_id: {"Type": "AWS::CloudFormation::Stack",
-                                            "Properties": {"TemplateURL": CHILD_URL.format(digest)}}
-                               for logical_id, digest in (("Network", "n" * 64), ("Database", "d" * 64),
-                                                          ("ServiceServiceA", "s" * 64))}}
+SERVICE_TEMPLATE = {
+    "Resources": {
+        "ServiceAService": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {"DeploymentController": {"Type": "CODE_DEPLOY"}},
+        }
+    }
+}
+ROOT_TEMPLATE = {
+    "Resources": {
+        logical_id: {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": CHILD_URL.format(digest)}}
+        for logical_id, digest in (("Network", "n" * 64), ("Database", "d" * 64), ("ServiceServiceA", "s" * 64))
+    }
+}
 
 
 def _package() -> Package:
-    return Package(name="shop", region=documented.REGION,
-                   templates={"root.json": ROOT_TEMPLATE, "network.json": {}, "database.json": {},
-                              "service-service-a.json": SERVICE_TEMPLATE},
-                   template_hashes={"root.json": "r" * 64, "network.json": "n" * 64, "database.json": "d" * 64,
-                                    "service-service-a.json": "s" * 64},
-                   capabilities=("CAPABILITY_AUTO_EXPAND", "CAPABILITY_IAM"), tags={"Project": "shop"},
-                   url=CHILD_URL.format("r" * 64))
+    return Package(
+        name="shop",
+        region=documented.REGION,
+        templates={
+            "root.json": ROOT_TEMPLATE,
+            "network.json": {},
+            "database.json": {},
+            "service-service-a.json": SERVICE_TEMPLATE,
+        },
+        template_hashes={
+            "root.json": "r" * 64,
+            "network.json": "n" * 64,
+            "database.json": "d" * 64,
+            "service-service-a.json": "s" * 64,
+        },
+        capabilities=("CAPABILITY_AUTO_EXPAND", "CAPABILITY_IAM"),
+        tags={"Project": "shop"},
+        url=CHILD_URL.format("r" * 64),
+    )
 
 
 @pytest.fixture()
@@ -49,7 +69,8 @@ def deployer(monkeypatch: pytest.MonkeyPatch) -> Deployer:
 def _tree_answers(stack: Callable[[], dict[str, Any]]) -> dict[tuple[str, str], Any]:
     """An updatable stack "shop" with three nested stacks, a two-page root change set and three nested ones."""
     return {
-        ("DescribeStacks", "shop"): stack, ("DescribeStacks", documented.ROOT): stack,
+        ("DescribeStacks", "shop"): stack,
+        ("DescribeStacks", documented.ROOT): stack,
         ("CreateChangeSet", "shop"): {"Id": documented.ROOT_CHANGE_SET, "StackId": documented.ROOT},
         ("DescribeChangeSet", documented.ROOT_CHANGE_SET): documented.ROOT_PAGE_1,
         ("DescribeChangeSet", documented.ROOT_CHANGE_SET + "#page-2"): documented.ROOT_PAGE_2,
@@ -68,8 +89,9 @@ def _tree_answers(stack: Callable[[], dict[str, Any]]) -> dict[tuple[str, str], 
 
 
 def _plan(deployer: Deployer) -> Plan:
-    documented.DocumentedCloudFormation(deployer._cloudformation,
-                                        _tree_answers(lambda: documented.stack("UPDATE_COMPLETE")))
+    documented.DocumentedCloudFormation(
+        deployer._cloudformation, _tree_answers(lambda: documented.stack("UPDATE_COMPLETE"))
+    )
     return deployer.plan(_package())
 
 
@@ -90,12 +112,16 @@ def test_the_plan_walks_every_page_of_every_nested_change_set(deployer: Deployer
         ("root/ServiceServiceA", "ServiceATaskDefinition", "replace", "true", ("ContainerDefinitions",)),
         ("root/ServiceServiceA", "ServiceAService", "modify", "", ("TaskDefinition", "DesiredCount")),
     ]
-    assert plan.nested_change_sets == (documented.NETWORK_CHANGE_SET, documented.DATABASE_CHANGE_SET,
-                                       documented.SERVICE_CHANGE_SET)
+    assert plan.nested_change_sets == (
+        documented.NETWORK_CHANGE_SET,
+        documented.DATABASE_CHANGE_SET,
+        documented.SERVICE_CHANGE_SET,
+    )
     assert [c.pipeline_owned for c in plan.changes if c.logical_id == "ServiceAService"] == [("TaskDefinition",)]
     table = plan.render()
-    assert re.search(r"^root/Database +DatabaseCluster +AWS::RDS::DBCluster +replace +true +StorageEncrypted$",
-                     table, re.MULTILINE)
+    assert re.search(
+        r"^root/Database +DatabaseCluster +AWS::RDS::DBCluster +replace +true +StorageEncrypted$", table, re.MULTILINE
+    )
     assert "10 changes: 1 to add, 4 to modify, 1 to remove, 4 to replace" in table
     assert "on failure: the update rolls back; resources created by this run are deleted" in table
 
@@ -140,65 +166,108 @@ def test_a_rollback_names_the_first_failure_in_the_nested_stack(deployer: Deploy
     https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackEvents.html"""
     executed: list[bool] = []
     answers = _tree_answers(lambda: documented.stack("UPDATE_ROLLBACK_COMPLETE" if executed else "UPDATE_COMPLETE"))
-    answers.update({
-        ("DescribeChangeSet", documented.ROOT_CHANGE_SET): documented.NETWORK_ONLY,
-        ("ExecuteChangeSet", ""): lambda: executed.append(True) or {},
-        ("DescribeStackEvents", documented.ROOT): lambda: {
-            "StackEvents": documented.ROOT_EVENTS if executed else [documented.OLD_ROOT_EVENT]},
-        ("DescribeStackEvents", documented.NETWORK): lambda: {
-            "StackEvents": documented.NETWORK_EVENTS if executed else [documented.OLD_NETWORK_EVENT]},
-        ("ListStackResources", documented.ROOT): lambda: documented.nested_resource(
-            "Network", documented.NETWORK, "UPDATE_ROLLBACK_COMPLETE" if executed else "UPDATE_COMPLETE"),
-    })
+    answers.update(
+        {
+            ("DescribeChangeSet", documented.ROOT_CHANGE_SET): documented.NETWORK_ONLY,
+            ("ExecuteChangeSet", ""): lambda: executed.append(True) or {},
+            ("DescribeStackEvents", documented.ROOT): lambda: {
+                "StackEvents": documented.ROOT_EVENTS if executed else [documented.OLD_ROOT_EVENT]
+            },
+            ("DescribeStackEvents", documented.NETWORK): lambda: {
+                "StackEvents": documented.NETWORK_EVENTS if executed else [documented.OLD_NETWORK_EVENT]
+            },
+            ("ListStackResources", documented.ROOT): lambda: documented.nested_resource(
+                "Network", documented.NETWORK, "UPDATE_ROLLBACK_COMPLETE" if executed else "UPDATE_COMPLETE"
+            ),
+        }
+    )
     documented.DocumentedCloudFormation(deployer._cloudformation, answers)
-    plan = Plan(stack_name="shop", region=documented.REGION, change_set_type="UPDATE",
-                change_set_id=documented.ROOT_CHANGE_SET, stack_id=documented.ROOT, stack_status="UPDATE_COMPLETE",
-                stack_updated=documented.stack("UPDATE_COMPLETE")["Stacks"][0]["LastUpdatedTime"].isoformat(),
-                changes=(ResourceChange("root", "Network", "AWS::CloudFormation::Stack", "modify"),))
+    plan = Plan(
+        stack_name="shop",
+        region=documented.REGION,
+        change_set_type="UPDATE",
+        change_set_id=documented.ROOT_CHANGE_SET,
+        stack_id=documented.ROOT,
+        stack_status="UPDATE_COMPLETE",
+        stack_updated=documented.stack("UPDATE_COMPLETE")["Stacks"][0]["LastUpdatedTime"].isoformat(),
+        changes=(ResourceChange("root", "Network", "AWS::CloudFormation::Stack", "modify"),),
+    )
     with pytest.raises(DeployError) as caught:
         deployer.apply(plan)
     message = str(caught.value)
-    assert message.startswith("shop ended UPDATE_ROLLBACK_COMPLETE: the first failure was NatGateway1 "
-                              "(AWS::EC2::NatGateway) in stack shop-Network-1X2Y3Z4W5V6U:")
+    assert message.startswith(
+        "shop ended UPDATE_ROLLBACK_COMPLETE: the first failure was NatGateway1 "
+        "(AWS::EC2::NatGateway) in stack shop-Network-1X2Y3Z4W5V6U:"
+    )
     assert "The maximum number of addresses has been reached" in message
     assert DeployError.exit_code == 1
 
 
 def _validation_event(logical_id: str, resource_type: str, mode: str, name: str, reason: str) -> dict[str, Any]:
-    return {"EventId": f"{logical_id}-{name}", "StackId": documented.REGISTRY, "OperationId": "op-1",
-            "OperationType": "CREATE_CHANGESET", "OperationStatus": "FAILED", "EventType": "VALIDATION_ERROR",
-            "LogicalResourceId": logical_id, "ResourceType": resource_type, "Timestamp": documented.T0,
-            "ValidationFailureMode": mode, "ValidationName": name, "ValidationStatus": "FAILED",
-            "ValidationStatusReason": reason, "ValidationPath": f"/Resources/{logical_id}"}
+    return {
+        "EventId": f"{logical_id}-{name}",
+        "StackId": documented.REGISTRY,
+        "OperationId": "op-1",
+        "OperationType": "CREATE_CHANGESET",
+        "OperationStatus": "FAILED",
+        "EventType": "VALIDATION_ERROR",
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "Timestamp": documented.T0,
+        "ValidationFailureMode": mode,
+        "ValidationName": name,
+        "ValidationStatus": "FAILED",
+        "ValidationStatusReason": reason,
+        "ValidationPath": f"/Resources/{logical_id}",
+    }
 
 
 @pytest.mark.parametrize("status", ["FAILED", "CREATE_COMPLETE"])
 def test_early_validation_is_shown_per_stack_and_resource_and_a_failure_blocks_apply(
-        deployer: Deployer, status: str) -> None:
+    deployer: Deployer, status: str
+) -> None:
     """CloudFormation validates a change set before execution (Nov 2025); the details come from DescribeEvents with
     the change set and the failed-events filter:
     https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeEvents.html
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-change-sets-early-validation.html"""
-    events = [_validation_event("ServiceAImageRepository", "AWS::ECR::Repository", "FAIL", "NAME_CONFLICT_VALIDATION",
-                                "Resource of type AWS::ECR::Repository with identifier shop/service-a already exists")]
+    events = [
+        _validation_event(
+            "ServiceAImageRepository",
+            "AWS::ECR::Repository",
+            "FAIL",
+            "NAME_CONFLICT_VALIDATION",
+            "Resource of type AWS::ECR::Repository with identifier shop/service-a already exists",
+        )
+    ]
     if status == "CREATE_COMPLETE":
         events = [{**events[0], "ValidationFailureMode": "WARN"}]
-    change_set = {**documented.NETWORK_ONLY, "Status": status, "NextToken": None,
-                  "ExecutionStatus": "UNAVAILABLE" if status == "FAILED" else "AVAILABLE",
-                  "StatusReason": "The change set failed early validation" if status == "FAILED" else ""}
+    change_set = {
+        **documented.NETWORK_ONLY,
+        "Status": status,
+        "NextToken": None,
+        "ExecutionStatus": "UNAVAILABLE" if status == "FAILED" else "AVAILABLE",
+        "StatusReason": "The change set failed early validation" if status == "FAILED" else "",
+    }
     change_set = {key: value for key, value in change_set.items() if value is not None}
-    documented.DocumentedCloudFormation(deployer._cloudformation, {
-        ("DescribeStacks", "shop"): {"Error": {"Code": "ValidationError", "Message": "Stack with id shop does not exist"}},
-        ("DescribeStacks", documented.ROOT): documented.stack("REVIEW_IN_PROGRESS"),
-        ("CreateChangeSet", "shop"): {"Id": documented.ROOT_CHANGE_SET, "StackId": documented.ROOT},
-        ("DescribeChangeSet", documented.ROOT_CHANGE_SET): change_set,
-        ("DescribeEvents", documented.ROOT_CHANGE_SET): {"OperationEvents": events},
-    })
+    documented.DocumentedCloudFormation(
+        deployer._cloudformation,
+        {
+            ("DescribeStacks", "shop"): {
+                "Error": {"Code": "ValidationError", "Message": "Stack with id shop does not exist"}
+            },
+            ("DescribeStacks", documented.ROOT): documented.stack("REVIEW_IN_PROGRESS"),
+            ("CreateChangeSet", "shop"): {"Id": documented.ROOT_CHANGE_SET, "StackId": documented.ROOT},
+            ("DescribeChangeSet", documented.ROOT_CHANGE_SET): change_set,
+            ("DescribeEvents", documented.ROOT_CHANGE_SET): {"OperationEvents": events},
+        },
+    )
     plan = deployer.plan(_package())
     assert plan.change_set_type == "CREATE" and plan.validation_failed is (status == "FAILED")
-    line = ("shop-Registry-A1B2C3D4E5F6/ServiceAImageRepository (AWS::ECR::Repository): early validation "
-            f"NAME_CONFLICT_VALIDATION {'fails' if status == 'FAILED' else 'warns'}: Resource of type "
-            "AWS::ECR::Repository with identifier shop/service-a already exists")
+    line = (
+        "shop-Registry-A1B2C3D4E5F6/ServiceAImageRepository (AWS::ECR::Repository): early validation "
+        f"NAME_CONFLICT_VALIDATION {'fails' if status == 'FAILED' else 'warns'}: Resource of type "
+        "AWS::ECR::Repository with identifier shop/service-a already exists"
+    )
     assert line in plan.render().splitlines()
     if status == "FAILED":
         with pytest.raises(DeployError, match="early validation refused the change set of shop"):

@@ -73,8 +73,9 @@ def test_package_uploads_each_template_once_under_its_sha256(deployer: Deployer,
     root = json.loads(objects[f"{KEY_PREFIX}{package.template_hashes['root.json']}.json"])
     urls = sorted(resource["Properties"]["TemplateURL"] for resource in root["Resources"].values())
     children = sorted(name for name in package.template_hashes if name != "root.json")
-    assert urls == sorted(f"{aws_url(deployer)}/{deployer.bucket}/{KEY_PREFIX}{package.template_hashes[name]}.json"
-                          for name in children)
+    assert urls == sorted(
+        f"{aws_url(deployer)}/{deployer.bucket}/{KEY_PREFIX}{package.template_hashes[name]}.json" for name in children
+    )
     assert package.url.endswith(f"{package.template_hashes['root.json']}.json")
     assert package.capabilities == ("CAPABILITY_AUTO_EXPAND", "CAPABILITY_IAM"), "nesting; the flow-log role"
     again = deployer.package(dev)
@@ -95,12 +96,14 @@ def test_plan_apply_replan_creates_protects_and_then_finds_no_changes(deployer: 
     plan = deployer.plan(deployer.package(dev))
     assert (plan.change_set_type, plan.has_changes) == ("CREATE", True)
     assert {(c.stack, c.logical_id, c.action) for c in plan.changes} == {
-        ("root", child.logical_id, "add") for child in dev.children}
+        ("root", child.logical_id, "add") for child in dev.children
+    }
     assert f"{len(dev.children)} changes: {len(dev.children)} to add" in plan.render()
     outcome = deployer.apply(plan)
     assert (outcome.result, outcome.stack_status) == ("applied", "CREATE_COMPLETE")
-    assert any(event.logical_id == "microservices-minimal" and event.status == "CREATE_COMPLETE"
-               for event in outcome.events)
+    assert any(
+        event.logical_id == "microservices-minimal" and event.status == "CREATE_COMPLETE" for event in outcome.events
+    )
     nested = {event.stack_name.split("-")[2] for event in outcome.events if event.stack_name != "microservices-minimal"}
     assert nested == {child.logical_id for child in dev.children}, "nested stacks' events are streamed too"
     client = cloudformation(REGION)
@@ -119,14 +122,17 @@ def test_plan_apply_replan_creates_protects_and_then_finds_no_changes(deployer: 
     assert "no changes" in replan.render()
     summaries = client.list_change_sets(StackName="microservices-minimal")["Summaries"]
     assert [summary["Status"] for summary in summaries if summary["StackName"] == "microservices-minimal"] == [
-        "CREATE_COMPLETE"], "only the executed change set is left: the empty one is deleted"
+        "CREATE_COMPLETE"
+    ], "only the executed change set is left: the empty one is deleted"
     assert deployer.apply(replan).result == "no changes"
 
 
 def test_an_update_changes_the_tree_and_keeps_termination_protection_choice(deployer: Deployer, dev: StackSet) -> None:
     deployer.apply(deployer.plan(deployer.package(dev), termination_protection=False))
     client = cloudformation(REGION)
-    assert client.describe_stacks(StackName="microservices-minimal")["Stacks"][0]["EnableTerminationProtection"] is False
+    assert (
+        client.describe_stacks(StackName="microservices-minimal")["Stacks"][0]["EnableTerminationProtection"] is False
+    )
     changed = retagged(dev, Team="payments")
     plan = deployer.plan(deployer.package(changed))
     assert plan.change_set_type == "UPDATE"
@@ -180,7 +186,8 @@ def test_update_rollback_failed_refuses_with_the_command_to_run(deployer: Deploy
     with pytest.raises(DeployError) as caught:
         deployer.plan(deployer.package(dev))
     assert f"aws cloudformation continue-update-rollback --stack-name microservices-minimal --region {REGION}" in str(
-        caught.value)
+        caught.value
+    )
 
 
 def test_a_busy_stack_is_waited_for(deployer: Deployer, dev: StackSet) -> None:
@@ -245,20 +252,23 @@ def test_the_full_demo_blueprint_deploys_with_its_sibling_wiring(aws: LocalAws, 
     client = cloudformation("us-west-2")
     network = client.describe_stack_resource(StackName="microservices-demo", LogicalResourceId="Network")
     parameters = client.describe_stacks(StackName=network["StackResourceDetail"]["PhysicalResourceId"])["Stacks"][0][
-        "Parameters"]
+        "Parameters"
+    ]
     assert parameters[0]["ParameterKey"] == "LogsKmsKeyArn"
     assert parameters[0]["ParameterValue"].startswith("arn:aws:kms:us-west-2:")
     assert not deployer.plan(deployer.package(demo_stacks)).has_changes
     assert STACK_NAME in [stack["StackName"] for stack in client.describe_stacks()["Stacks"]]
 
 
-def test_package_points_group_stacks_at_their_members(deployer: Deployer, dev: StackSet,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_package_points_group_stacks_at_their_members(
+    deployer: Deployer, dev: StackSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A blueprint large enough to need group stacks takes minutes to lint; force the grouped layout instead.
     monkeypatch.setattr(sys.modules["cfngen.synth._grouping"], "flat_root_counts", lambda children, wiring: (501, 0, 0))
     grouped = synthesize(dev.blueprint.model_copy(update={"region": REGION}))
     assert {name for group in grouped.groups for name in group.members} == {
-        child.name for child in grouped.children if child.service}
+        child.name for child in grouped.children if child.service
+    }
     package = deployer.package(grouped)
     objects = {key: json.loads(body) for key, body in _objects(deployer.bucket).items()}
 
@@ -272,22 +282,31 @@ def test_package_points_group_stacks_at_their_members(deployer: Deployer, dev: S
         return keys
 
     assert sorted(reached(objects[package.url.split(f"/{deployer.bucket}/", 1)[1]])) == sorted(
-        f"{KEY_PREFIX}{digest}.json" for name, digest in package.template_hashes.items() if name != "root.json")
+        f"{KEY_PREFIX}{digest}.json" for name, digest in package.template_hashes.items() if name != "root.json"
+    )
 
 
 def test_services_on_two_load_balancers_deploy_and_a_move_between_them_is_refused(deployer: Deployer) -> None:
-    services = [{"name": name, "port": 8080, "listener_port": 80, "test_listener_port": 8080} for name in ("web", "api")]
-    blueprint = Blueprint.model_validate({"name": "spread", "region": REGION, "services": services,
-                                          "load_balancer": {"services_per_load_balancer": 1}})
+    services = [
+        {"name": name, "port": 8080, "listener_port": 80, "test_listener_port": 8080} for name in ("web", "api")
+    ]
+    blueprint = Blueprint.model_validate(
+        {"name": "spread", "region": REGION, "services": services, "load_balancer": {"services_per_load_balancer": 1}}
+    )
     spread = synthesize(blueprint)
     assert deployer.apply(deployer.plan(deployer.package(spread))).stack_status == "CREATE_COMPLETE"
-    outputs = {output["OutputKey"]: output["OutputValue"]
-               for output in cloudformation(REGION).describe_stacks(StackName="spread")["Stacks"][0]["Outputs"]}
+    outputs = {
+        output["OutputKey"]: output["OutputValue"]
+        for output in cloudformation(REGION).describe_stacks(StackName="spread")["Stacks"][0]["Outputs"]
+    }
     assert {"LoadBalancerDnsName", "LoadBalancer2DnsName"} <= set(outputs)
     assert outputs["LoadBalancerDnsName"] != outputs["LoadBalancer2DnsName"]
     # Both services on one balancer: the second balancer's stacks would go, and api's listeners with them.
-    together = synthesize(blueprint.model_copy(update={"load_balancer": blueprint.load_balancer.model_copy(
-        update={"services_per_load_balancer": 2})}))
+    together = synthesize(
+        blueprint.model_copy(
+            update={"load_balancer": blueprint.load_balancer.model_copy(update={"services_per_load_balancer": 2})}
+        )
+    )
     plan = deployer.plan(deployer.package(together))
     refused = {(change.stack, change.logical_id) for change in (v.change for v in violations(plan))}
     assert {("root", "LoadBalancer2"), ("root", "Monitoring2")} <= refused, plan.changes

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from cfngen import Deployer, Plan, SafetyError, StackSet, load_blueprint, synthesize
+from cfngen import Deployer, SafetyError, StackSet, load_blueprint, synthesize
 from cfngen.cli import main
 from cfngen.deploy import Interrupted
 from cfngen.deploy.events import EventWatcher, StackEvent
@@ -52,19 +52,25 @@ def _protected() -> bool:
     client = cloudformation(REGION)
     root = client.describe_stacks(StackName=NAME)["Stacks"][0]
     return bool(root.get("EnableTerminationProtection")) and all(
-        client.get_stack_policy(StackName=stack).get("StackPolicyBody") for stack in _stacks())
+        client.get_stack_policy(StackName=stack).get("StackPolicyBody") for stack in _stacks()
+    )
 
 
 def _unprotect() -> None:
     client = cloudformation(REGION)
     client.update_termination_protection(StackName=NAME, EnableTerminationProtection=False)
     nested = _stacks()[1]
-    client.set_stack_policy(StackName=nested, StackPolicyBody=json.dumps(
-        {"Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]}))
+    client.set_stack_policy(
+        StackName=nested,
+        StackPolicyBody=json.dumps(
+            {"Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]}
+        ),
+    )
 
 
 def test_protections_that_differ_are_reported_by_plan_and_restored_by_a_deploy_without_changes(
-        deployer: Deployer, dev: StackSet) -> None:
+    deployer: Deployer, dev: StackSet
+) -> None:
     deployer.apply(deployer.plan(deployer.package(dev)))
     assert _protected()
     _unprotect()
@@ -73,8 +79,10 @@ def test_protections_that_differ_are_reported_by_plan_and_restored_by_a_deploy_w
     plan = deployer.plan(package)
     assert not plan.has_changes
     assert len(plan.protection_gaps) == 2, plan.protection_gaps
-    assert f"protection differs: stack {NAME}: termination protection is off (wanted on) (deploy restores it)" in \
-        plan.render()
+    assert (
+        f"protection differs: stack {NAME}: termination protection is off (wanted on) (deploy restores it)"
+        in plan.render()
+    )
     assert "stack policy differs from cfngen's" in plan.render()
     outcome = deployer.apply(plan, pkg=package)
     assert outcome.result == "no changes" and len(outcome.restored) == 2
@@ -83,7 +91,8 @@ def test_protections_that_differ_are_reported_by_plan_and_restored_by_a_deploy_w
 
 
 def test_an_interrupted_first_create_ends_protected_on_the_next_deploy(
-        deployer: Deployer, dev: StackSet, capsys: pytest.CaptureFixture[str]) -> None:
+    deployer: Deployer, dev: StackSet, capsys: pytest.CaptureFixture[str]
+) -> None:
     plan = deployer.plan(deployer.package(dev))
     # cfngen was killed right after ExecuteChangeSet: CloudFormation created everything, nobody protected it.
     cloudformation(REGION).execute_change_set(ChangeSetName=plan.change_set_id)
@@ -122,16 +131,21 @@ EDITS = {
 
 
 @pytest.mark.parametrize("edit", sorted(EDITS))
-def test_an_edited_plan_file_is_refused_saying_what_differs(planned: Path, capsys: pytest.CaptureFixture[str],
-                                                            edit: str) -> None:
+def test_an_edited_plan_file_is_refused_saying_what_differs(
+    planned: Path, capsys: pytest.CaptureFixture[str], edit: str
+) -> None:
     recorded = json.loads(planned.read_text())
     planned.write_text(json.dumps(EDITS[edit](recorded)))
     assert main(["deploy", "--plan", str(planned), DEV, "--set", "tags.Team=payments", "--yes"]) == 3
     err = capsys.readouterr().err
     assert "the plan file differs from what AWS and the blueprint say" in err
-    field = {"rows removed": "changes:", "stack policy": "stack_policy:", "termination protection":
-             "termination_protection:", "template hashes": "template_hashes:",
-             "nested change sets": "nested_change_sets:"}[edit]
+    field = {
+        "rows removed": "changes:",
+        "stack policy": "stack_policy:",
+        "termination protection": "termination_protection:",
+        "template hashes": "template_hashes:",
+        "nested change sets": "nested_change_sets:",
+    }[edit]
     assert field in err
     assert moto_stack(NAME, REGION).status == "CREATE_COMPLETE", "nothing executed"
 
@@ -163,7 +177,8 @@ def test_the_library_refuses_a_stale_plan_by_the_stacks_markers(deployer: Deploy
 
 
 def test_plan_replace_failed_deletes_nothing_and_the_plan_file_recreates(
-        deployer: Deployer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deployer: Deployer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["plan", DEV]) == 0
     failed = moto_stack(NAME, REGION)
     failed.status = "ROLLBACK_COMPLETE"
@@ -176,13 +191,17 @@ def test_plan_replace_failed_deletes_nothing_and_the_plan_file_recreates(
     assert _protected()
 
 
-@pytest.mark.parametrize(("option", "on_failure", "said"), [
-    ("rollback", "ROLLBACK", "on failure: the create rolls back; resources created by this run are deleted"),
-    ("delete", "DELETE", "on failure: the create rolls back and deletes the stack"),
-    ("keep", "DO_NOTHING", "on failure: the create keeps what was created (no rollback)"),
-])
-def test_a_first_create_says_what_a_failure_does(deployer: Deployer, dev: StackSet, option: str, on_failure: str,
-                                                 said: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "on_failure", "said"),
+    [
+        ("rollback", "ROLLBACK", "on failure: the create rolls back; resources created by this run are deleted"),
+        ("delete", "DELETE", "on failure: the create rolls back and deletes the stack"),
+        ("keep", "DO_NOTHING", "on failure: the create keeps what was created (no rollback)"),
+    ],
+)
+def test_a_first_create_says_what_a_failure_does(
+    deployer: Deployer, dev: StackSet, option: str, on_failure: str, said: str
+) -> None:
     """OnStackFailure on a CREATE change set, RetainExceptOnCreate at execution (the emulator accepts both and
     models neither): https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
     https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html"""
@@ -211,8 +230,8 @@ class _Interrupting:
 
 @pytest.mark.parametrize(("number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_after_execution_started_says_cloudformation_carries_on_and_how_to_resume(
-        aws: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], number: int,
-        code: int) -> None:
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], number: int, code: int
+) -> None:
     assert main(["bootstrap", "--region", REGION]) == 0
     progress = sys.modules["cfngen.deploy"].ConsoleProgress
     monkeypatch.setattr(sys.modules["cfngen.deploy"], "ConsoleProgress", lambda stream: _Interrupting(number))
@@ -246,8 +265,9 @@ def test_interrupted_carries_the_exit_code_of_its_signal() -> None:
     assert isinstance(Interrupted("x", 2), DeployError)
 
 
-def test_event_polling_reads_only_the_root_when_every_nested_stack_is_settled(deployer: Deployer,
-                                                                              dev: StackSet) -> None:
+def test_event_polling_reads_only_the_root_when_every_nested_stack_is_settled(
+    deployer: Deployer, dev: StackSet
+) -> None:
     deployer.apply(deployer.plan(deployer.package(dev)))
     client = cloudformation(REGION)
     calls: list[str] = []
@@ -275,7 +295,8 @@ def frozen_endpoint() -> Iterator[str]:
 
 
 def test_a_frozen_endpoint_fails_within_the_timeout_with_a_clear_message(
-        monkeypatch: pytest.MonkeyPatch, frozen_endpoint: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, frozen_endpoint: str
+) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", frozen_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")

@@ -37,18 +37,25 @@ def deployed(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> LocalAws:
 
 def _stacks_left() -> list[str]:
     """The root and nested stacks of the blueprint that are not deleted."""
-    return [summary["StackName"] for summary in cloudformation(REGION).list_stacks()["StackSummaries"]
-            if summary["StackName"].startswith(NAME) and summary["StackStatus"] != "DELETE_COMPLETE"]
+    return [
+        summary["StackName"]
+        for summary in cloudformation(REGION).list_stacks()["StackSummaries"]
+        if summary["StackName"].startswith(NAME) and summary["StackStatus"] != "DELETE_COMPLETE"
+    ]
 
 
 def _group(client: Any) -> dict[str, Any]:
-    (group,) = [group for group in client.describe_auto_scaling_groups()["AutoScalingGroups"]
-                if group["AutoScalingGroupName"].startswith(NAME)]
+    (group,) = [
+        group
+        for group in client.describe_auto_scaling_groups()["AutoScalingGroups"]
+        if group["AutoScalingGroupName"].startswith(NAME)
+    ]
     return dict(group)
 
 
-def test_destroy_refuses_without_yes_where_nobody_can_answer(deployed: LocalAws, monkeypatch: pytest.MonkeyPatch,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_destroy_refuses_without_yes_where_nobody_can_answer(
+    deployed: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["destroy", DEV]) == 2
     assert "it runs only with --yes" in capsys.readouterr().err
     monkeypatch.setenv("CI", "true")
@@ -70,35 +77,43 @@ class _Terminal:
 
 
 @pytest.mark.parametrize(("answer", "left"), [("n", True), ("y", False)])
-def test_destroy_asks_on_a_terminal(deployed: LocalAws, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str], answer: str, left: bool) -> None:
+def test_destroy_asks_on_a_terminal(
+    deployed: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], answer: str, left: bool
+) -> None:
     monkeypatch.setattr("sys.stdin", _Terminal(answer))
     assert main(["destroy", DEV]) == 0
     assert f"delete stack {NAME} and all its nested stacks in {REGION}? [y/N]" in capsys.readouterr().err
     assert (NAME in _stacks_left()) is left
 
 
-def test_destroy_lists_deleted_and_retained_then_deletes_the_tree(deployed: LocalAws,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_destroy_lists_deleted_and_retained_then_deletes_the_tree(
+    deployed: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cloudformation(REGION).describe_stacks(StackName=NAME)["Stacks"][0]["EnableTerminationProtection"]
     assert main(["destroy", DEV, "--yes"]) == 0
     out = capsys.readouterr().out
     listing, _, after = out.partition(f"{NAME}: destroyed (DELETE_COMPLETE)")
     assert "termination protection is on: destroy turns it off, then deletes" in listing
     assert f"  delete         {NAME}/Cluster AutoScalingGroup AWS::AutoScaling::AutoScalingGroup\n" in listing
-    assert (f"  retained       {NAME}/RegistryWeb WebImageRepository AWS::ECR::Repository {NAME}/web "
-            "(DeletionPolicy Retain)\n") in listing
+    assert (
+        f"  retained       {NAME}/RegistryWeb WebImageRepository AWS::ECR::Repository {NAME}/web "
+        "(DeletionPolicy Retain)\n"
+    ) in listing
     assert "scale-in protection is turned off first" in listing
-    assert (f"aws cloudcontrol delete-resource --type-name AWS::ECR::Repository --identifier {NAME}/web "
-            f"--region {REGION}") in after
+    assert (
+        f"aws cloudcontrol delete-resource --type-name AWS::ECR::Repository --identifier {NAME}/web --region {REGION}"
+    ) in after
     assert NAME not in _stacks_left()
     repositories = boto3.client("ecr", region_name=REGION).describe_repositories()["repositories"]
     assert f"{NAME}/web" in [repository["repositoryName"] for repository in repositories], "retained: data stays"
 
 
-@pytest.mark.xfail(strict=True, reason="the emulator deletes the root stack only (issue 23); AWS deletes the "
-                   "nested stacks with it: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/"
-                   "using-cfn-nested-stacks.html")
+@pytest.mark.xfail(
+    strict=True,
+    reason="the emulator deletes the root stack only (issue 23); AWS deletes the "
+    "nested stacks with it: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/"
+    "using-cfn-nested-stacks.html",
+)
 def test_destroy_deletes_every_nested_stack(deployed: LocalAws) -> None:
     assert main(["destroy", DEV, "--yes"]) == 0
     assert _stacks_left() == []
@@ -114,8 +129,10 @@ def test_destroy_releases_both_protections_before_deleting(deployed: LocalAws) -
     teardown = deployer.teardown(NAME)
     assert teardown is not None and teardown.termination_protection
     assert deployer.destroy(teardown).result == "destroyed"
-    order = [calls.index(name) for name in ("UpdateAutoScalingGroup", "SetInstanceProtection",
-                                            "UpdateTerminationProtection", "DeleteStack")]
+    order = [
+        calls.index(name)
+        for name in ("UpdateAutoScalingGroup", "SetInstanceProtection", "UpdateTerminationProtection", "DeleteStack")
+    ]
     assert order == sorted(order)
 
 
@@ -133,8 +150,9 @@ def test_scale_in_protection_is_released_before_the_group_goes(deployed: LocalAw
     assert not any(instance["ProtectedFromScaleIn"] for instance in group["Instances"])
 
 
-def test_destroy_then_deploy_recreates_and_the_replan_finds_nothing(deployed: LocalAws,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_destroy_then_deploy_recreates_and_the_replan_finds_nothing(
+    deployed: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["destroy", DEV, "--yes"]) == 0
     assert main(["deploy", DEV, "--yes"]) == 0
     assert "applied (CREATE_COMPLETE)" in capsys.readouterr().out
@@ -155,5 +173,6 @@ def test_destroy_json(deployed: LocalAws, capsys: pytest.CaptureFixture[str]) ->
     assert report["outcome"]["result"] == "destroyed"
     kept = {entry["logical_id"]: entry for entry in report["teardown"]["kept"]}
     assert kept["WebBuildLogGroup"]["physical_id"] == f"/aws/codebuild/{NAME}--web"
-    assert kept["WebBuildLogGroup"]["removal"].startswith("aws cloudcontrol delete-resource --type-name "
-                                                          "AWS::Logs::LogGroup")
+    assert kept["WebBuildLogGroup"]["removal"].startswith(
+        "aws cloudcontrol delete-resource --type-name AWS::Logs::LogGroup"
+    )

@@ -49,8 +49,10 @@ def test_the_architecture_shows_clients_listeners_services_database_and_pipeline
     assert "clients --> lb_load_balancer_LoadBalancer" in text
     assert "lb_load_balancer_LoadBalancer --> svc_service_service_a_ServiceAService" in text
     assert 'ServiceAService["<b>service-a</b><br/>ECS service, port 3000<br/>listener 80, test 8080"]' in text
-    assert 'svc_service_service_a_ServiceAService -.- pipe_pipeline_service_a_ServiceAPipeline[/"pipeline service-a"/]' \
+    assert (
+        'svc_service_service_a_ServiceAService -.- pipe_pipeline_service_a_ServiceAPipeline[/"pipeline service-a"/]'
         in text
+    )
     assert 'svc_service_service_b_ServiceBService -->|"tcp 3306"| db_database_DatabaseCluster' in text
     assert '[("aurora-mysql DatabaseCluster<br/>port 3306")]' in text
 
@@ -66,11 +68,27 @@ def test_the_wiring_of_many_stacks_is_drawn_by_kind(tmp_path: Path) -> None:
 
 def _drawn(chromium: str, page: Path, profile: Path, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={profile}",
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--hide-scrollbars", f"--window-size={WIDTH},1600",
-         "--virtual-time-budget=60000", *options, page.as_uri()],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--hide-scrollbars",
+            f"--window-size={WIDTH},1600",
+            "--virtual-time-budget=60000",
+            *options,
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

@@ -38,23 +38,32 @@ def test_create_only_properties_are_flagged_as_replacements(committed: Path) -> 
     assert vpc.action == "replace" and vpc.reason == "CidrBlock cannot change in place"
     (change,) = vpc.changes
     assert (change.path, change.old, change.new, change.forces_replacement) == (
-        "Properties.CidrBlock", "10.0.0.0/16", "10.1.0.0/16", True)
+        "Properties.CidrBlock",
+        "10.0.0.0/16",
+        "10.1.0.0/16",
+        True,
+    )
     # every subnet is carved from the VPC range, and a subnet's CIDR is create-only too
     replaced = {resource.logical_id for _, resource in result.replacements()}
-    assert replaced == {"Vpc"} | {resource.logical_id for resource in stack.resources
-                                  if resource.type == "AWS::EC2::Subnet"}
+    assert replaced == {"Vpc"} | {
+        resource.logical_id for resource in stack.resources if resource.type == "AWS::EC2::Subnet"
+    }
 
 
 def test_changes_that_update_in_place_are_modifications(committed: Path) -> None:
-    result = diff(synthesize(load_blueprint(DEV, overrides=["tags.Team=platform", "network.nat_gateways=2"])),
-                  committed)
+    result = diff(
+        synthesize(load_blueprint(DEV, overrides=["tags.Team=platform", "network.nat_gateways=2"])), committed
+    )
     counts = result.counts()
     assert counts["replace"] == counts["remove"] == 0
     assert counts["add"] == 2  # the second NAT gateway and its EIP
     root = next(stack for stack in result.stacks if stack.file == "root.yaml")
     assert {resource.action for resource in root.resources} == {"modify"}  # tags reach resources via stack tags
-    assert all(not change.forces_replacement and change.path.startswith("Properties.Tags")
-               for resource in root.resources for change in resource.changes)
+    assert all(
+        not change.forces_replacement and change.path.startswith("Properties.Tags")
+        for resource in root.resources
+        for change in resource.changes
+    )
     network = next(stack for stack in result.stacks if stack.file == "network.yaml")
     added = {resource.logical_id: resource.type for resource in network.resources if resource.action == "add"}
     assert sorted(added.values()) == ["AWS::EC2::EIP", "AWS::EC2::NatGateway"]
@@ -75,7 +84,8 @@ def test_a_changed_logical_id_is_a_replacement(committed: Path) -> None:
 def test_removed_stacks_resources_and_outputs(committed: Path) -> None:
     (committed / "extra.yaml").write_text(
         "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nOutputs:\n  TopicArn:\n    Value: !Ref Topic\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (stack,) = diff(synthesize(load_blueprint(DEV)), committed).stacks
     assert (stack.file, stack.status) == ("extra.yaml", "removed")
     assert [(r.logical_id, r.action) for r in stack.resources] == [("Topic", "remove")]
@@ -83,12 +93,22 @@ def test_removed_stacks_resources_and_outputs(committed: Path) -> None:
 
 
 def test_types_json_and_yaml_and_policies() -> None:
-    old = {"app.json": json.dumps({"Resources": {
-        "Data": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {"BucketName": "a"}},
-        "Queue": {"Type": "AWS::SQS::Queue"},
-        "Same": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${AWS::StackName}-t"}}},
-    }})}
-    new = {"app.yaml": """\
+    old = {
+        "app.json": json.dumps(
+            {
+                "Resources": {
+                    "Data": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {"BucketName": "a"}},
+                    "Queue": {"Type": "AWS::SQS::Queue"},
+                    "Same": {
+                        "Type": "AWS::SNS::Topic",
+                        "Properties": {"TopicName": {"Fn::Sub": "${AWS::StackName}-t"}},
+                    },
+                }
+            }
+        )
+    }
+    new = {
+        "app.yaml": """\
 Resources:
   Data:
     Type: AWS::S3::Bucket
@@ -101,7 +121,8 @@ Resources:
     Type: AWS::SNS::Topic
     Properties:
       TopicName: !Sub '${AWS::StackName}-t'
-"""}
+"""
+    }
     (stack,) = diff_texts(old, new, region="us-east-1").stacks
     data, queue = stack.resources
     assert (data.action, data.keeps_data, data.reason) == ("replace", True, "BucketName cannot change in place")
@@ -115,15 +136,34 @@ def test_absent_values_are_marked() -> None:
     (stack,) = diff_texts(old, new, region="us-east-1").stacks
     (topic,) = stack.resources
     assert {(change.path, change.old is ABSENT, change.new is ABSENT) for change in topic.changes} == {
-        ("Properties.DisplayName", False, True), ("Properties.FifoTopic", True, False)}
+        ("Properties.DisplayName", False, True),
+        ("Properties.FifoTopic", True, False),
+    }
     assert topic.action == "replace"  # FifoTopic is create-only in the SNS schema
     assert json.loads(json.dumps(topic.to_dict()))["changes"][0] == {
-        "path": "Properties.DisplayName", "old": "x", "forces_replacement": False}
+        "path": "Properties.DisplayName",
+        "old": "x",
+        "forces_replacement": False,
+    }
 
 
 def git(repo: Path, *arguments: str) -> None:
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.com",
-                    "-c", "commit.gpgsign=false", *arguments], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *arguments,
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_against_a_git_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,7 +196,7 @@ def test_command_line(committed: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(arguments) == 0
     text = capsys.readouterr().out
     assert "network.yaml  (modified)" in text
-    assert '  ! Vpc  AWS::EC2::VPC  replace: CidrBlock cannot change in place' in text
+    assert "  ! Vpc  AWS::EC2::VPC  replace: CidrBlock cannot change in place" in text
     assert '      Properties.CidrBlock: "10.0.0.0/16" -> "10.9.0.0/16"  (forces replacement)' in text
     assert main([*arguments, "--exit-code"]) == 1
     capsys.readouterr()
@@ -169,6 +209,8 @@ def test_command_line(committed: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 def test_changes_outside_resources_are_named() -> None:
     old = {"a.yaml": "Description: one\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"}
-    new = {"a.yaml": "Description: two\nConditions:\n  Always: !Equals [a, a]\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"}
+    new = {
+        "a.yaml": "Description: two\nConditions:\n  Always: !Equals [a, a]\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"
+    }
     (stack,) = diff_texts(old, new, region="us-east-1").stacks
     assert (stack.resources, stack.items, stack.sections) == ((), (), ("Conditions", "Description"))

@@ -33,7 +33,9 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     indented = "\n".join(f"          {line}" for line in PAYLOAD.splitlines())
     (repo / "blueprints" / "shop.yaml").write_text(
         "name: shop\nregion: us-east-1\nservices:\n  - name: web\n    port: 8080\n    environment:\n"
-        f"      NOTE: |\n{indented}\n", encoding="utf-8")
+        f"      NOTE: |\n{indented}\n",
+        encoding="utf-8",
+    )
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / ".bashrc").write_text(BASHRC, encoding="utf-8")
     monkeypatch.chdir(repo)
@@ -70,8 +72,19 @@ def test_render_refuses_a_link_before_writing_anything(tmp_path: Path, capsys: p
     victim = tmp_path / "victim"
     victim.write_text(BASHRC, encoding="utf-8")
     os.symlink(victim, outdir / "service-b" / "buildspec.yml")
-    assert main(["render", str(ROOT / "blueprints" / "demo.yaml"), "--stack-values",
-                 str(ROOT / "tests" / "fixtures" / "render" / "demo.json"), "-o", str(outdir)]) == 2
+    assert (
+        main(
+            [
+                "render",
+                str(ROOT / "blueprints" / "demo.yaml"),
+                "--stack-values",
+                str(ROOT / "tests" / "fixtures" / "render" / "demo.json"),
+                "-o",
+                str(outdir),
+            ]
+        )
+        == 2
+    )
     assert "service-b/buildspec.yml: is a symbolic link" in capsys.readouterr().err
     assert victim.read_text(encoding="utf-8") == BASHRC
     assert not (outdir / "service-a").exists(), "every path is checked before the first file is written"
@@ -82,15 +95,18 @@ def test_review_and_schema_refuse_a_link(tmp_path: Path, capsys: pytest.CaptureF
     victim.write_text(BASHRC, encoding="utf-8")
     os.symlink(victim, tmp_path / "review.html")
     os.symlink(victim, tmp_path / "schema.json")
-    assert main(["review", str(ROOT / "tests" / "blueprints" / "minimal.yaml"), "-o", str(tmp_path / "review.html")]) == 2
+    assert (
+        main(["review", str(ROOT / "tests" / "blueprints" / "minimal.yaml"), "-o", str(tmp_path / "review.html")]) == 2
+    )
     assert main(["schema", "-o", str(tmp_path / "schema.json")]) == 2
     err = capsys.readouterr().err
     assert "review.html: is a symbolic link" in err and "schema.json: is a symbolic link" in err
     assert victim.read_text(encoding="utf-8") == BASHRC
 
 
-def test_init_refuses_a_dangling_link_where_the_blueprint_goes(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_refuses_a_dangling_link_where_the_blueprint_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "blueprints").mkdir()
     os.symlink(tmp_path / "created-elsewhere", tmp_path / "blueprints" / "shop.yaml")
     assert main(["init", "--name", "shop", "--service", "web", "--no-input", str(tmp_path)]) == 2
@@ -104,8 +120,10 @@ def test_a_write_replaces_the_file_rather_than_writing_into_it(tmp_path: Path) -
     target.write_text("old\n", encoding="utf-8")
     os.link(target, tmp_path / "other-name")
     write_text(target, "new\n")
-    assert (target.read_text(encoding="utf-8"), (tmp_path / "other-name").read_text(encoding="utf-8")) == ("new\n",
-                                                                                                         "old\n")
+    assert (target.read_text(encoding="utf-8"), (tmp_path / "other-name").read_text(encoding="utf-8")) == (
+        "new\n",
+        "old\n",
+    )
     assert sorted(path.name for path in tmp_path.iterdir()) == ["file.yaml", "other-name"]
 
 
@@ -121,14 +139,29 @@ def test_a_link_above_the_target_inside_the_root_is_refused_and_dotdot_is_resolv
 def test_plan_file_is_private(aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bootstrap", "--region", "us-east-1"]) == 0
     plan_file = tmp_path / "plan.json"
-    assert main(["plan", str(ROOT / "tests" / "blueprints" / "minimal.yaml"), "--out", str(plan_file),
-                 "--param", "WebImage=registry.example/web:1"]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                str(ROOT / "tests" / "blueprints" / "minimal.yaml"),
+                "--out",
+                str(plan_file),
+                "--param",
+                "WebImage=registry.example/web:1",
+            ]
+        )
+        == 0
+    )
     assert stat.S_IMODE(plan_file.stat().st_mode) == 0o600
 
 
 def test_plan_masks_no_echo_parameters() -> None:
-    plan = Plan(stack_name="shop", region="us-east-1", change_set_type="CREATE",
-                parameters={"DbPassword": "hunter2", "WebImage": "registry.example/web:1"})
+    plan = Plan(
+        stack_name="shop",
+        region="us-east-1",
+        change_set_type="CREATE",
+        parameters={"DbPassword": "hunter2", "WebImage": "registry.example/web:1"},
+    )
     root = {"Parameters": {"DbPassword": {"Type": "String", "NoEcho": "true"}, "WebImage": {"Type": "String"}}}
     assert _masked(plan, root).parameters == {"DbPassword": "****", "WebImage": "registry.example/web:1"}
 

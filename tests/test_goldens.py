@@ -15,4 +15,3 @@ def test_every_golden_directory_holds_the_goldens_and_nothing_else() -> None:
     orphans = sorted(str(path.relative_to(ROOT)) for path in on_disk - expected)
     missing = sorted(str(path.relative_to(ROOT)) for path in expected if not path.is_file())
     assert (orphans, missing) == ([], []), "run `make goldens` (it deletes orphans and writes missing goldens)"
-

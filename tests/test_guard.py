@@ -17,17 +17,46 @@ from cfngen.report import assemble
 from tests.conftest import EXAMPLES, example_ids
 from tests.review_goldens import edited, fixture_templates
 
-GOOD: dict[str, Any] = {"Resources": {
-    "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {}},
-    "BucketPolicy": {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": {
-        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
-                       "Condition": {"Bool": {"aws:SecureTransport": False}}}]}}},
-    "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"KmsKeyId": "arn:aws:kms:us-east-1:1:key/k",
-                                                          "RetentionInDays": 30}},
-    "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": [
-        {"PolicyName": "p", "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"],
-                                                               "Resource": "*"}]}}]}},
-}}
+GOOD: dict[str, Any] = {
+    "Resources": {
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {}},
+        "BucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": "Bucket"},
+                "PolicyDocument": {
+                    "Statement": [
+                        {
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": "*",
+                            "Condition": {"Bool": {"aws:SecureTransport": False}},
+                        }
+                    ]
+                },
+            },
+        },
+        "Logs": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"KmsKeyId": "arn:aws:kms:us-east-1:1:key/k", "RetentionInDays": 30},
+        },
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {},
+                "Policies": [
+                    {
+                        "PolicyName": "p",
+                        "PolicyDocument": {
+                            "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]
+                        },
+                    }
+                ],
+            },
+        },
+    }
+}
 
 
 def _broken(edit: str) -> dict[str, Any]:
@@ -49,8 +78,9 @@ def test_every_generated_template_meets_the_rules(blueprint: Any) -> None:
     assert guard(templates) == []
 
 
-@pytest.mark.parametrize("rule", ["CFNGEN_BUCKET_TLS_ONLY", "CFNGEN_LOG_GROUP_ENCRYPTED_AND_RETAINED",
-                                  "CFNGEN_NO_WILDCARD_ACTIONS"])
+@pytest.mark.parametrize(
+    "rule", ["CFNGEN_BUCKET_TLS_ONLY", "CFNGEN_LOG_GROUP_ENCRYPTED_AND_RETAINED", "CFNGEN_NO_WILDCARD_ACTIONS"]
+)
 def test_each_rule_fails_what_it_forbids_unless_suppressed(rule: str) -> None:
     assert guard({"good.json": GOOD}) == []
     (finding,) = guard({"bad.json": _broken(rule)})
@@ -62,8 +92,14 @@ def test_each_rule_fails_what_it_forbids_unless_suppressed(rule: str) -> None:
 
 
 def test_a_wildcard_in_a_managed_policy_fails_too() -> None:
-    template = {"Resources": {"Policy": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {
-        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}}}}
+    template = {
+        "Resources": {
+            "Policy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {"PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}},
+            }
+        }
+    }
     assert [finding.rule for finding in guard({"t.json": template})] == ["CFNGEN_NO_WILDCARD_ACTIONS"]
 
 
@@ -77,9 +113,12 @@ def test_the_review_lists_guard_suppressions_with_their_reasons() -> None:
     def suppress(template: dict[str, Any]) -> None:
         template["Resources"]["ServiceAArtifactBucket"]["Metadata"] = {
             "guard": {"SuppressedRules": ["S3_BUCKET_LOGGING_ENABLED"]},
-            "cfngen": {"guard-suppressions": {"S3_BUCKET_LOGGING_ENABLED": "artifacts are written by the pipeline"}}}
+            "cfngen": {"guard-suppressions": {"S3_BUCKET_LOGGING_ENABLED": "artifacts are written by the pipeline"}},
+        }
 
     report = assemble(edited(fixture_templates(), "pipeline-service-a", suppress), region="us-east-1")
     text = report.markdown()
-    assert ("| cfn-guard | `S3_BUCKET_LOGGING_ENABLED` | artifacts are written by the pipeline | "
-            "`pipeline-service-a/ServiceAArtifactBucket` |") in text
+    assert (
+        "| cfn-guard | `S3_BUCKET_LOGGING_ENABLED` | artifacts are written by the pipeline | "
+        "`pipeline-service-a/ServiceAArtifactBucket` |"
+    ) in text

@@ -20,8 +20,12 @@ class TerminalInput(io.StringIO):
 
 @pytest.mark.parametrize("database", [False, True], ids=["no-database", "database"])
 def test_the_scaffold_synthesizes_and_lints_clean(tmp_path: Path, database: bool) -> None:
-    written = scaffold(tmp_path, Answers(name="shop", region="eu-west-1", service="orders", port=3000,
-                                         health_check_path="/ready", database=database))
+    written = scaffold(
+        tmp_path,
+        Answers(
+            name="shop", region="eu-west-1", service="orders", port=3000, health_check_path="/ready", database=database
+        ),
+    )
     assert written == [tmp_path / "blueprints" / "shop.yaml", tmp_path / "services" / "orders" / "service.yaml"]
     blueprint = load_blueprint(written[0])
     assert (blueprint.name, blueprint.region) == ("shop", "eu-west-1")
@@ -34,8 +38,10 @@ def test_the_scaffold_synthesizes_and_lints_clean(tmp_path: Path, database: bool
 
 def test_flags_without_prompts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "Team_Platform"
-    assert main(["init", str(target), "--no-input", "--service", "api", "--port", "9000",
-                 "--health-check-path", "none"]) == 0
+    assert (
+        main(["init", str(target), "--no-input", "--service", "api", "--port", "9000", "--health-check-path", "none"])
+        == 0
+    )
     blueprint = load_blueprint(target / "blueprints" / "team-platform.yaml")  # the name comes from DIR
     assert blueprint.services[0].health_check is None and blueprint.services[0].port == 9000
     assert blueprint.database is None
@@ -66,15 +72,20 @@ def test_bad_flags_name_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_prompts_ask_for_what_flags_omit_and_insist_on_valid_answers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answers = "\n".join([
-        "Bad Name",      # name: rejected by the schema, asked again
-        "billing",       # name
-        "",              # region: default
-        "99999",         # port: out of range, asked again
-        "7000",          # port
-        "/status",       # health check
-        "y",             # database
-    ]) + "\n"
+    answers = (
+        "\n".join(
+            [
+                "Bad Name",  # name: rejected by the schema, asked again
+                "billing",  # name
+                "",  # region: default
+                "99999",  # port: out of range, asked again
+                "7000",  # port
+                "/status",  # health check
+                "y",  # database
+            ]
+        )
+        + "\n"
+    )
     monkeypatch.setattr("sys.stdin", TerminalInput(answers))
     assert main(["init", str(tmp_path), "--service", "ledger"]) == 0
     out = capsys.readouterr().out
@@ -96,7 +107,9 @@ def test_end_of_input_at_a_prompt_is_bad_input_and_writes_nothing(
     assert not any(tmp_path.iterdir())
 
 
-def test_init_into_a_folder_that_cannot_be_made_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_into_a_folder_that_cannot_be_made_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "file").write_text("")
     assert main(["init", str(tmp_path / "file" / "project"), "--name", "shop", "--no-input"]) == 2
     err = capsys.readouterr().err

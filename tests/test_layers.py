@@ -49,7 +49,12 @@ test_listener_port: 8081
 
 
 def test_mappings_merge_deeply_services_by_name_and_scalars_override(tmp_path: Path) -> None:
-    write(tmp_path, {"base.yaml": BASE, "services/api.yaml": API, "dev.yaml": """\
+    write(
+        tmp_path,
+        {
+            "base.yaml": BASE,
+            "services/api.yaml": API,
+            "dev.yaml": """\
 extends: base.yaml
 name: shop-dev
 tags:
@@ -64,7 +69,9 @@ services:
     port: 7000
     listener_port: 82
     test_listener_port: 8082
-"""})
+""",
+        },
+    )
     blueprint = load_blueprint(tmp_path / "dev.yaml")
     assert blueprint.name == "shop-dev"
     assert blueprint.region == "us-west-2"
@@ -77,32 +84,54 @@ services:
 
 
 def test_null_in_the_overlay_removes_an_optional_section(tmp_path: Path) -> None:
-    write(tmp_path, {"base.yaml": "name: shop\nbudget: {monthly_usd: 100}\nservices: [{name: web, port: 80}]\n",
-                     "env.yaml": "extends: base.yaml\nbudget: null\n"})
+    write(
+        tmp_path,
+        {
+            "base.yaml": "name: shop\nbudget: {monthly_usd: 100}\nservices: [{name: web, port: 80}]\n",
+            "env.yaml": "extends: base.yaml\nbudget: null\n",
+        },
+    )
     assert load_blueprint(tmp_path / "base.yaml").budget is not None
     assert load_blueprint(tmp_path / "env.yaml").budget is None
 
 
 def test_lists_other_than_services_are_replaced(tmp_path: Path) -> None:
-    write(tmp_path, {"base.yaml": BASE, "services/api.yaml": API,
-                     "env.yaml": "extends: base.yaml\nname: shop\nservices: [{name: web, environment: {A: b}}]\n"})
+    write(
+        tmp_path,
+        {
+            "base.yaml": BASE,
+            "services/api.yaml": API,
+            "env.yaml": "extends: base.yaml\nname: shop\nservices: [{name: web, environment: {A: b}}]\n",
+        },
+    )
     web = load_blueprint(tmp_path / "env.yaml").service("web")
     assert web.environment == {"LOG_LEVEL": "info", "FEATURE": "on", "A": "b"}
 
 
 def test_a_chain_of_three_layers(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "layers/a.yaml": "region: eu-west-1\nservices: [{name: web, port: 80}]\n",
-        "layers/b.yaml": "extends: a.yaml\nnetwork: {availability_zones: 3}\n",
-        "env/c.yaml": "extends: ../layers/b.yaml\nname: shop\nnetwork: {nat_gateways: 3}\n",
-    })
+    write(
+        tmp_path,
+        {
+            "layers/a.yaml": "region: eu-west-1\nservices: [{name: web, port: 80}]\n",
+            "layers/b.yaml": "extends: a.yaml\nnetwork: {availability_zones: 3}\n",
+            "env/c.yaml": "extends: ../layers/b.yaml\nname: shop\nnetwork: {nat_gateways: 3}\n",
+        },
+    )
     blueprint = load_blueprint(tmp_path / "env" / "c.yaml")
     assert (blueprint.region, blueprint.network.availability_zones, blueprint.network.nat_gateways) == (
-        "eu-west-1", 3, 3)
+        "eu-west-1",
+        3,
+        3,
+    )
 
 
 def test_errors_point_at_the_file_and_line_that_wrote_the_value(tmp_path: Path) -> None:
-    write(tmp_path, {"base.yaml": BASE, "services/api.yaml": API, "dev.yaml": """\
+    write(
+        tmp_path,
+        {
+            "base.yaml": BASE,
+            "services/api.yaml": API,
+            "dev.yaml": """\
 extends: base.yaml
 name: shop-dev
 services:
@@ -110,7 +139,9 @@ services:
     memory: 64
   - name: api
     cpu: 300
-"""})
+""",
+        },
+    )
     base, dev, api = (str(tmp_path / name) for name in ("base.yaml", "dev.yaml", "services/api.yaml"))
     found = problems(tmp_path / "dev.yaml")
     assert f"{dev}:5:13: services.0.memory: Input should be greater than or equal to 128, found 64" in found
@@ -125,10 +156,17 @@ services:
 
 
 def test_unknown_keys_of_the_overlay_are_reported_in_the_overlay(tmp_path: Path) -> None:
-    write(tmp_path, {"base.yaml": BASE, "services/api.yaml": API,
-                     "dev.yaml": "extends: base.yaml\nname: shop-dev\ncluster:\n  max_sise: 3\n"})
+    write(
+        tmp_path,
+        {
+            "base.yaml": BASE,
+            "services/api.yaml": API,
+            "dev.yaml": "extends: base.yaml\nname: shop-dev\ncluster:\n  max_sise: 3\n",
+        },
+    )
     assert problems(tmp_path / "dev.yaml") == [
-        f"{tmp_path / 'dev.yaml'}:4:3: cluster.max_sise: unknown key 'max_sise'; did you mean 'max_size'?"]
+        f"{tmp_path / 'dev.yaml'}:4:3: cluster.max_sise: unknown key 'max_sise'; did you mean 'max_size'?"
+    ]
 
 
 def test_validation_runs_after_the_merge(tmp_path: Path) -> None:
@@ -140,7 +178,8 @@ def test_validation_runs_after_the_merge(tmp_path: Path) -> None:
     write(tmp_path, {"dev.yaml": "extends: base.yaml\nname: shop-dev\ncluster: {max_size: 1}\n"})
     assert [line for line in problems(tmp_path / "dev.yaml") if "desired_capacity" in line] == [
         f"{tmp_path / 'base.yaml'}:7:21: cluster.desired_capacity: must satisfy min_size (2) <= "
-        "desired_capacity (2) <= max_size (1)"]
+        "desired_capacity (2) <= max_size (1)"
+    ]
 
 
 def test_unreadable_service_files_of_both_layers_are_reported_at_their_entries(tmp_path: Path) -> None:
@@ -154,7 +193,9 @@ def test_unreadable_service_files_of_both_layers_are_reported_at_their_entries(t
 
 
 def test_a_cycle_in_extends_is_a_clear_error(tmp_path: Path) -> None:
-    write(tmp_path, {"a.yaml": "extends: b.yaml\nname: a\n", "b.yaml": "extends: c.yaml\n", "c.yaml": "extends: a.yaml\n"})
+    write(
+        tmp_path, {"a.yaml": "extends: b.yaml\nname: a\n", "b.yaml": "extends: c.yaml\n", "c.yaml": "extends: a.yaml\n"}
+    )
     (problem,) = problems(tmp_path / "a.yaml")
     a, b, c = (tmp_path / name for name in ("a.yaml", "b.yaml", "c.yaml"))
     assert problem == f"{c}:1:10: extends: extends forms a cycle: {a} -> {b} -> {c} -> {a}"
@@ -162,11 +203,14 @@ def test_a_cycle_in_extends_is_a_clear_error(tmp_path: Path) -> None:
     assert "cycle" in problems(tmp_path / "self.yaml")[0]
 
 
-@pytest.mark.parametrize(("extends", "message"), [
-    ("missing.yaml", "extends: base blueprint 'missing.yaml' ({dir}/missing.yaml): file not found"),
-    ("[a.yaml]", "extends: expected the path of a base blueprint, relative to this file, found a list"),
-    ("''", "extends: expected the path of a base blueprint, relative to this file, found ''"),
-])
+@pytest.mark.parametrize(
+    ("extends", "message"),
+    [
+        ("missing.yaml", "extends: base blueprint 'missing.yaml' ({dir}/missing.yaml): file not found"),
+        ("[a.yaml]", "extends: expected the path of a base blueprint, relative to this file, found a list"),
+        ("''", "extends: expected the path of a base blueprint, relative to this file, found ''"),
+    ],
+)
 def test_a_bad_extends_is_reported_where_it_is_written(tmp_path: Path, extends: str, message: str) -> None:
     write(tmp_path, {"env.yaml": f"name: shop\nextends: {extends}\n"})
     assert problems(tmp_path / "env.yaml") == [f"{tmp_path / 'env.yaml'}:2:10: " + message.format(dir=tmp_path)]
@@ -193,7 +237,13 @@ def test_shipped_environments_share_the_base_and_differ_where_they_say() -> None
 
 
 def test_a_value_replaced_by_the_overlay_keeps_no_mark_of_the_base(tmp_path: Path) -> None:
-    write(tmp_path, {"base.yaml": "name: shop\nservices:\n  - name: web\n    port: 80\n    environment: {A: x}\n",
-                     "env.yaml": "extends: base.yaml\nservices:\n  - name: web\n    environment: [A]\n"})
+    write(
+        tmp_path,
+        {
+            "base.yaml": "name: shop\nservices:\n  - name: web\n    port: 80\n    environment: {A: x}\n",
+            "env.yaml": "extends: base.yaml\nservices:\n  - name: web\n    environment: [A]\n",
+        },
+    )
     assert problems(tmp_path / "env.yaml") == [
-        f"{tmp_path / 'env.yaml'}:4:18: services.0.environment: Input should be a valid dictionary, found a list"]
+        f"{tmp_path / 'env.yaml'}:4:18: services.0.environment: Input should be a valid dictionary, found a list"
+    ]

@@ -23,10 +23,15 @@ from tests.conftest import EXAMPLES
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab"
 VARIANTS = {
     "connection-source-with-hooks": {
-        "name": "variant", "pipeline": {"approval": True, "source": {"connection_arn": CONNECTION,
-                                                                     "repository": "example/web"}},
-        "services": [{"name": "web", "port": 8080,
-                      "deploy_hooks": {"AfterAllowTestTraffic": "web-smoke-test", "BeforeInstall": "web-pre"}}],
+        "name": "variant",
+        "pipeline": {"approval": True, "source": {"connection_arn": CONNECTION, "repository": "example/web"}},
+        "services": [
+            {
+                "name": "web",
+                "port": 8080,
+                "deploy_hooks": {"AfterAllowTestTraffic": "web-smoke-test", "BeforeInstall": "web-pre"},
+            }
+        ],
     },
 }
 
@@ -51,8 +56,11 @@ def problems(policy: PolicyDocument) -> list[str]:
     found = [f"{'.'.join(map(str, path))}: {message}" for path, message in wildcard_findings(policy)]
     for path, statement in policy.statements():
         where = ".".join(map(str, path))
-        found += [f"{where}: {element} is not allowed" for element in ("NotAction", "NotResource", "NotPrincipal")
-                  if element in statement]
+        found += [
+            f"{where}: {element} is not allowed"
+            for element in ("NotAction", "NotResource", "NotPrincipal")
+            if element in statement
+        ]
         if policy.kind == "trust":
             found += [f"{where}: {problem}" for problem in _trust_problems(policy, statement)]
         elif statement.get("Effect") == "Allow":
@@ -74,8 +82,10 @@ def _trust_problems(policy: PolicyDocument, statement: Mapping[str, Any]) -> lis
     guarded = "aws:SourceAccount" in json.dumps(statement.get("Condition", {}))
     documented = all(service in SOURCE_ACCOUNT_DOCUMENTED for service in services)
     if guarded != documented:
-        found.append(f"{services}: aws:SourceAccount {'present' if guarded else 'missing'}, but the service "
-                     f"{'does not document sending it' if guarded else 'documents sending it'}")
+        found.append(
+            f"{services}: aws:SourceAccount {'present' if guarded else 'missing'}, but the service "
+            f"{'does not document sending it' if guarded else 'documents sending it'}"
+        )
     return found
 
 
@@ -95,24 +105,37 @@ def _pass_role_problems(statement: Mapping[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_every_policy_is_least_privilege(name: str) -> None:
-    found = [f"{policy.resource}: {problem}" for policy in policy_documents(TEMPLATES[name])
-             for problem in problems(policy)]
+    found = [
+        f"{policy.resource}: {problem}" for policy in policy_documents(TEMPLATES[name]) for problem in problems(policy)
+    ]
     assert found == []
 
 
 def test_every_role_has_its_trust_policy_walked() -> None:
-    roles = {(name, logical_id) for name, template in TEMPLATES.items()
-             for logical_id, resource in template.get("Resources", {}).items() if resource["Type"] == "AWS::IAM::Role"}
+    roles = {
+        (name, logical_id)
+        for name, template in TEMPLATES.items()
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] == "AWS::IAM::Role"
+    }
     trusts = {(name, policy.resource) for name, policy in _policies() if policy.kind == "trust"}
     assert roles and roles == trusts
 
 
 def test_pipeline_roles_pass_only_the_services_task_roles_and_infrastructure_role() -> None:
-    passes = [statement for name, policy in _policies() if "pipeline-" in name
-              for _, statement in policy.statements() if statement.get("Action") == ["iam:PassRole"]]
+    passes = [
+        statement
+        for name, policy in _policies()
+        if "pipeline-" in name
+        for _, statement in policy.statements()
+        if statement.get("Action") == ["iam:PassRole"]
+    ]
     assert passes, "the pipeline stacks pass the task roles to ECS"
-    infrastructure = [statement for statement in passes
-                      if statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}]
+    infrastructure = [
+        statement
+        for statement in passes
+        if statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
+    ]
     # One per ecs-blue-green/linear/canary service of the delivery example: the role ECS shifts traffic with.
     assert len(infrastructure) == 3
     for statement in infrastructure:
@@ -129,17 +152,27 @@ def test_pipeline_roles_pass_only_the_services_task_roles_and_infrastructure_rol
 def test_ecs_infrastructure_roles_touch_only_their_services_target_groups_and_listeners() -> None:
     """What AmazonECSInfrastructureRolePolicyForLoadBalancers allows on every load balancer, narrowed to one
     service: its two target groups, its two listeners; Describe calls have no resource type."""
-    roles = {(name, policy.resource): policy for name, policy in _policies()
-             if policy.resource.endswith("InfrastructureRole") and policy.kind == "permissions"}
+    roles = {
+        (name, policy.resource): policy
+        for name, policy in _policies()
+        if policy.resource.endswith("InfrastructureRole") and policy.kind == "permissions"
+    }
     assert len(roles) == 3
     for (_, logical_id), policy in roles.items():
         prefix = logical_id.removesuffix("InfrastructureRole")
-        grants = {action: [resource.get("Ref", resource) if isinstance(resource, dict) else resource
-                           for resource in statement["Resource"]]
-                  for _, statement in policy.statements() for action in statement["Action"]}
+        grants = {
+            action: [
+                resource.get("Ref", resource) if isinstance(resource, dict) else resource
+                for resource in statement["Resource"]
+            ]
+            for _, statement in policy.statements()
+            for action in statement["Action"]
+        }
         assert grants == {
-            "elasticloadbalancing:DescribeListeners": ["*"], "elasticloadbalancing:DescribeRules": ["*"],
-            "elasticloadbalancing:DescribeTargetGroups": ["*"], "elasticloadbalancing:DescribeTargetHealth": ["*"],
+            "elasticloadbalancing:DescribeListeners": ["*"],
+            "elasticloadbalancing:DescribeRules": ["*"],
+            "elasticloadbalancing:DescribeTargetGroups": ["*"],
+            "elasticloadbalancing:DescribeTargetHealth": ["*"],
             "elasticloadbalancing:RegisterTargets": [f"{prefix}BlueTargetGroupArn", f"{prefix}GreenTargetGroupArn"],
             "elasticloadbalancing:DeregisterTargets": [f"{prefix}BlueTargetGroupArn", f"{prefix}GreenTargetGroupArn"],
             "elasticloadbalancing:ModifyListener": [f"{prefix}ProductionListenerArn", f"{prefix}TestListenerArn"],
@@ -147,8 +180,12 @@ def test_ecs_infrastructure_roles_touch_only_their_services_target_groups_and_li
 
 
 def _role_statements(stack: str, role_suffix: str) -> list[Mapping[str, Any]]:
-    return [statement for name, policy in _policies() if f"/{stack}-" in name and policy.kind != "trust"
-            and policy.resource.endswith(role_suffix) for _, statement in policy.statements()]
+    return [
+        statement
+        for name, policy in _policies()
+        if f"/{stack}-" in name and policy.kind != "trust" and policy.resource.endswith(role_suffix)
+        for _, statement in policy.statements()
+    ]
 
 
 def test_the_build_cannot_write_the_artifact_the_deploy_stage_reads() -> None:
@@ -166,8 +203,11 @@ def test_the_build_cannot_write_the_artifact_the_deploy_stage_reads() -> None:
 
 
 def test_the_pipeline_registers_no_privileged_task_definition() -> None:
-    registers = [statement for statement in _role_statements("pipeline", "PipelineRole")
-                 if "ecs:RegisterTaskDefinition" in statement["Action"]]
+    registers = [
+        statement
+        for statement in _role_statements("pipeline", "PipelineRole")
+        if "ecs:RegisterTaskDefinition" in statement["Action"]
+    ]
     assert registers
     for statement in registers:
         assert statement["Condition"] == {"BoolIfExists": {"ecs:privileged": "false"}}
@@ -175,14 +215,16 @@ def test_the_pipeline_registers_no_privileged_task_definition() -> None:
 
 @pytest.mark.parametrize("name", sorted(name for name in TEMPLATES if name.endswith("/cluster.yaml")))
 def test_container_instances_refuse_privileged_containers(name: str) -> None:
-    (launch_template,) = [resource for resource in TEMPLATES[name]["Resources"].values()
-                          if resource["Type"] == "AWS::EC2::LaunchTemplate"]
+    (launch_template,) = [
+        resource for resource in TEMPLATES[name]["Resources"].values() if resource["Type"] == "AWS::EC2::LaunchTemplate"
+    ]
     user_data = json.dumps(launch_template["Properties"]["LaunchTemplateData"]["UserData"])
     assert "ECS_DISABLE_PRIVILEGED=true" in user_data
 
 
-def _policy(statement: dict[str, Any], *, key: str = "PolicyDocument",
-            resource_type: str = "AWS::IAM::ManagedPolicy") -> PolicyDocument:
+def _policy(
+    statement: dict[str, Any], *, key: str = "PolicyDocument", resource_type: str = "AWS::IAM::ManagedPolicy"
+) -> PolicyDocument:
     document = {"Version": "2012-10-17", "Statement": [statement]}
     return PolicyDocument("Bad", resource_type, ("Resources", "Bad", "Properties", key), document)
 
@@ -194,26 +236,51 @@ BAD_POLICIES = {
     "not action": _policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": SCOPED}),
     "not resource": _policy({"Effect": "Allow", "Action": "s3:GetObject", "NotResource": SCOPED}),
     "star resource": _policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
-    "pass any role": _policy({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
-                              "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}),
-    "pass role to anyone": _policy({"Effect": "Allow", "Action": "iam:PassRole",
-                                    "Resource": "arn:aws:iam::123456789012:role/task"}),
-    "trust an account": _policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                                 "Action": "sts:AssumeRole"}, key="AssumeRolePolicyDocument",
-                                resource_type="AWS::IAM::Role"),
-    "trust two services": _policy({"Effect": "Allow", "Principal": {"Service": ["ec2.amazonaws.com",
-                                                                                "ecs.amazonaws.com"]},
-                                   "Action": "sts:AssumeRole"}, key="AssumeRolePolicyDocument",
-                                  resource_type="AWS::IAM::Role"),
+    "pass any role": _policy(
+        {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        }
+    ),
+    "pass role to anyone": _policy(
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/task"}
+    ),
+    "trust an account": _policy(
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"},
+        key="AssumeRolePolicyDocument",
+        resource_type="AWS::IAM::Role",
+    ),
+    "trust two services": _policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["ec2.amazonaws.com", "ecs.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        },
+        key="AssumeRolePolicyDocument",
+        resource_type="AWS::IAM::Role",
+    ),
     "trust a service on a key it does not send": _policy(
-        {"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole",
-         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}, key="AssumeRolePolicyDocument",
-        resource_type="AWS::IAM::Role"),
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "codepipeline.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        },
+        key="AssumeRolePolicyDocument",
+        resource_type="AWS::IAM::Role",
+    ),
     "trust a service without the key it sends": _policy(
         {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"},
-        key="AssumeRolePolicyDocument", resource_type="AWS::IAM::Role"),
-    "trust everyone": _policy({"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
-                              key="AssumeRolePolicyDocument", resource_type="AWS::IAM::Role"),
+        key="AssumeRolePolicyDocument",
+        resource_type="AWS::IAM::Role",
+    ),
+    "trust everyone": _policy(
+        {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
+        key="AssumeRolePolicyDocument",
+        resource_type="AWS::IAM::Role",
+    ),
 }
 
 
@@ -226,11 +293,15 @@ def test_each_source_account_principal_cites_its_documentation() -> None:
     """The condition is kept only where an AWS page says the service sends the key; the page is named beside it."""
     for service, page in SOURCE_ACCOUNT_DOCUMENTED.items():
         assert service.endswith(".amazonaws.com") and page.startswith("https://docs.aws.amazon.com/"), service
-    trusted = {policy.document["Statement"][0]["Principal"]["Service"][0] for _, policy in _policies()
-               if policy.kind == "trust"}
+    trusted = {
+        policy.document["Statement"][0]["Principal"]["Service"][0]
+        for _, policy in _policies()
+        if policy.kind == "trust"
+    }
     assert {"ec2.amazonaws.com", "codepipeline.amazonaws.com", "monitoring.rds.amazonaws.com"} <= trusted
     assert not {"ec2.amazonaws.com", "codepipeline.amazonaws.com", "monitoring.rds.amazonaws.com"} & set(
-        SOURCE_ACCOUNT_DOCUMENTED), "no AWS page shows these services sending aws:SourceAccount"
+        SOURCE_ACCOUNT_DOCUMENTED
+    ), "no AWS page shows these services sending aws:SourceAccount"
 
 
 def test_allow_list_holds_only_actions_without_resource_types() -> None:
@@ -252,8 +323,12 @@ def _role_policies(template: str, role: str) -> dict[str, list[dict[str, Any]]]:
     return {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in properties.get("Policies", [])}
 
 
-SESSION_CHANNELS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+SESSION_CHANNELS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
 
 
 @pytest.mark.parametrize("name", ["microservices-dev", "microservices-prod", "microservices-demo"])
@@ -263,16 +338,20 @@ def test_instances_get_session_manager_and_nothing_else_of_systems_manager(name:
     https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html"""
     session = _role_policies(f"{name}/cluster.yaml", "InstanceRole")["session-manager"]
     assert session == [
-        {"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation"],
-         "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"}]},
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:UpdateInstanceInformation"],
+            "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"}],
+        },
         {"Effect": "Allow", "Action": SESSION_CHANNELS, "Resource": ["*"]},
     ]
     # No SSH: no key pair, and the instances' security group admits nothing.
     resources = TEMPLATES[f"{name}/cluster.yaml"]["Resources"]
     assert "KeyName" not in resources["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
     assert "SecurityGroupIngress" not in resources["InstanceSecurityGroup"]["Properties"]
-    assert not [logical_id for logical_id, resource in resources.items()
-                if resource["Type"] == "AWS::EC2::SecurityGroupIngress"]
+    assert not [
+        logical_id for logical_id, resource in resources.items() if resource["Type"] == "AWS::EC2::SecurityGroupIngress"
+    ]
 
 
 def test_ecs_exec_gives_only_its_service_the_channels_and_its_own_log_group() -> None:
@@ -280,12 +359,17 @@ def test_ecs_exec_gives_only_its_service_the_channels_and_its_own_log_group() ->
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html"""
     service_a = TEMPLATES["microservices-dev/service-service-a.yaml"]["Resources"]
     assert service_a["ServiceAService"]["Properties"]["EnableExecuteCommand"] is True
-    assert _role_policies("microservices-dev/service-service-a.yaml", "ServiceATaskRole") == {"ecs-exec": [
-        {"Effect": "Allow", "Action": SESSION_CHANNELS, "Resource": ["*"]},
-        {"Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": ["*"]},
-        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-         "Resource": [{"Fn::GetAtt": ["ServiceALogGroup", "Arn"]}]},
-    ]}
+    assert _role_policies("microservices-dev/service-service-a.yaml", "ServiceATaskRole") == {
+        "ecs-exec": [
+            {"Effect": "Allow", "Action": SESSION_CHANNELS, "Resource": ["*"]},
+            {"Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": ["*"]},
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                "Resource": [{"Fn::GetAtt": ["ServiceALogGroup", "Arn"]}],
+            },
+        ]
+    }
     # Session logs go to the service's log group (ECS Exec's default logging): the one encrypted with the logs key.
     assert service_a["ServiceALogGroup"]["Properties"]["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"}
     service_b = TEMPLATES["microservices-dev/service-service-b.yaml"]["Resources"]

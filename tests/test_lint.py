@@ -31,11 +31,14 @@ Resources:
       KmsMasterKeyId: alias/aws/sns
 """
 # W2001: a parameter that nothing uses.
-WITH_FINDING = CLEAN + """\
+WITH_FINDING = (
+    CLEAN
+    + """\
 Parameters:
   Unused:
     Type: String
 """
+)
 
 
 @pytest.fixture
@@ -101,8 +104,9 @@ def test_corrupted_cache_entries_are_ignored_and_rewritten(cfn_lint_runs: list[s
     assert cfn_lint_runs == ["a.yaml", "a.yaml"] + (["a.yaml"] if damage == "directory" else [])
 
 
-def test_an_unwritable_cache_does_not_fail_linting(cfn_lint_runs: list[str], monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: Path) -> None:
+def test_an_unwritable_cache_does_not_fail_linting(
+    cfn_lint_runs: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     monkeypatch.setenv("CFNGEN_CACHE_DIR", str(blocker))
@@ -173,12 +177,34 @@ def test_forked_workers_find_what_the_cfn_lint_command_finds() -> None:
         "print(json.dumps([dataclasses.asdict(finding) for finding in findings]))"
     )
     command = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--regions", "us-east-1",
-         "--include-checks", *lint_module.INCLUDE_CHECKS, "--append-rules", str(lint_module.RULES_DIRECTORY),
-         "--", *paths], capture_output=True, text=True, check=False)
-    theirs = [{"file": match["Filename"], "line": match["Location"]["Start"]["LineNumber"],
-               "column": match["Location"]["Start"]["ColumnNumber"], "rule": match["Rule"]["Id"],
-               "severity": match["Level"].lower(), "message": match["Message"]} for match in json.loads(command.stdout)]
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--format",
+            "json",
+            "--regions",
+            "us-east-1",
+            "--include-checks",
+            *lint_module.INCLUDE_CHECKS,
+            "--append-rules",
+            str(lint_module.RULES_DIRECTORY),
+            "--",
+            *paths,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    theirs = [
+        {
+            "file": match["Filename"],
+            "line": match["Location"]["Start"]["LineNumber"],
+            "column": match["Location"]["Start"]["ColumnNumber"],
+            "rule": match["Rule"]["Id"],
+            "severity": match["Level"].lower(),
+            "message": match["Message"],
+        }
+        for match in json.loads(command.stdout)
+    ]
     assert {"W2001", "E9101", "E3002", "E3012", "E1020"} <= {str(finding["rule"]) for finding in ours}
     assert sorted(ours, key=str) == sorted(theirs, key=str)
 
@@ -220,17 +246,29 @@ def test_the_cache_key_covers_every_cfngen_module_the_rules_read() -> None:
 def test_linting_a_directory_loads_neither_the_builders_nor_the_blueprint_schema(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(CLEAN)
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys; from cfngen.cli import main\n"
-         f"assert main(['lint', {str(tmp_path)!r}, '--no-cache']) == 0\n"
-         "print(sorted(name for name in ('cfngen.builders', 'cfngen.blueprint', 'troposphere', 'pydantic', 'boto3') "
-         "if name in sys.modules))"], capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+        [
+            sys.executable,
+            "-c",
+            "import sys; from cfngen.cli import main\n"
+            f"assert main(['lint', {str(tmp_path)!r}, '--no-cache']) == 0\n"
+            "print(sorted(name for name in ('cfngen.builders', 'cfngen.blueprint', 'troposphere', 'pydantic', 'boto3') "
+            "if name in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[-1]
     assert loaded == "[]"
 
 
 def test_the_command_prints_everything_and_exits_with_its_code(tmp_path: Path) -> None:
     # The console entry point freezes the heap before the interpreter shuts down: output and exit code stay whole.
     (tmp_path / "bad.yaml").write_text(WITH_FINDING)
-    result = subprocess.run([sys.executable, "-m", "cfngen", "lint", str(tmp_path), "--no-cache"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "cfngen", "lint", str(tmp_path), "--no-cache"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stdout.splitlines() == [f"{tmp_path / 'bad.yaml'}:9:3 W2001 Parameter Unused not used.", "1 finding"]

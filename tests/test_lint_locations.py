@@ -41,7 +41,8 @@ def _located(capsys: pytest.CaptureFixture[str], fmt: str) -> tuple[Path, int, s
 
 @pytest.mark.parametrize("fmt", ["sarif", "json"])
 def test_findings_point_at_the_committed_template_when_it_is_current(
-        workspace: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    workspace: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["synth", "blueprints/dev.yaml"]) == 0
     capsys.readouterr()
     assert main(["lint", "blueprints/dev.yaml", "--format", fmt]) == 1
@@ -52,7 +53,8 @@ def test_findings_point_at_the_committed_template_when_it_is_current(
 
 @pytest.mark.parametrize("committed", ["missing", "stale"])
 def test_findings_point_at_templates_written_under_the_named_directory(
-        workspace: Path, committed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    workspace: Path, committed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     if committed == "stale":
         assert main(["synth", "blueprints/dev.yaml"]) == 0
         stale = workspace / "templates" / "microservices-dev" / "network.yaml"

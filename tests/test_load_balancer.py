@@ -17,8 +17,14 @@ from tests.conftest import checkov_failures
 from tests.stack_helpers import make_blueprint, resources, the_resource
 
 SERVICES = [
-    {"name": "web", "port": 8080, "listener_port": 80, "test_listener_port": 8080,
-     "health_check": {"path": "/health"}, "deregistration_delay_s": 15},
+    {
+        "name": "web",
+        "port": 8080,
+        "listener_port": 80,
+        "test_listener_port": 8080,
+        "health_check": {"path": "/health"},
+        "deregistration_delay_s": 15,
+    },
     {"name": "orders", "port": 8080, "listener_port": 81, "test_listener_port": 9081},
 ]
 
@@ -28,13 +34,15 @@ def _blueprint(scheme: str) -> Blueprint:
 
 
 def _ingress(scheme: str) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = the_resource(build(_blueprint(scheme)), "AWS::EC2::SecurityGroup")[
-        "Properties"]["SecurityGroupIngress"]
+    rules: list[dict[str, Any]] = the_resource(build(_blueprint(scheme)), "AWS::EC2::SecurityGroup")["Properties"][
+        "SecurityGroupIngress"
+    ]
     return rules
 
 
-@pytest.mark.parametrize(("scheme", "subnets"), [("internet-facing", "PublicSubnetIds"),
-                                                  ("internal", "PrivateSubnetIds")])
+@pytest.mark.parametrize(
+    ("scheme", "subnets"), [("internet-facing", "PublicSubnetIds"), ("internal", "PrivateSubnetIds")]
+)
 def test_network_load_balancer_has_its_security_group_from_creation(scheme: str, subnets: str) -> None:
     balancer = the_resource(build(_blueprint(scheme)), "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]
     assert balancer["Type"] == "network" and balancer["Scheme"] == scheme
@@ -44,8 +52,10 @@ def test_network_load_balancer_has_its_security_group_from_creation(scheme: str,
 
 def test_each_service_gets_a_production_and_a_test_listener_on_its_ports() -> None:
     listeners = resources(build(_blueprint("internet-facing")), "AWS::ElasticLoadBalancingV2::Listener")
-    assert {name: (body["Properties"]["Port"], body["Properties"]["DefaultActions"][0]["TargetGroupArn"])
-            for name, body in listeners.items()} == {
+    assert {
+        name: (body["Properties"]["Port"], body["Properties"]["DefaultActions"][0]["TargetGroupArn"])
+        for name, body in listeners.items()
+    } == {
         "WebProductionListener": (80, {"Ref": "WebBlueTargetGroup"}),
         "WebTestListener": (8080, {"Ref": "WebGreenTargetGroup"}),
         "OrdersProductionListener": (81, {"Ref": "OrdersBlueTargetGroup"}),
@@ -56,8 +66,12 @@ def test_each_service_gets_a_production_and_a_test_listener_on_its_ports() -> No
 
 def test_target_groups_are_ip_on_the_container_port_with_http_or_tcp_health_checks() -> None:
     groups = resources(build(_blueprint("internet-facing")), "AWS::ElasticLoadBalancingV2::TargetGroup")
-    assert sorted(groups) == ["OrdersBlueTargetGroup", "OrdersGreenTargetGroup",
-                              "WebBlueTargetGroup", "WebGreenTargetGroup"]
+    assert sorted(groups) == [
+        "OrdersBlueTargetGroup",
+        "OrdersGreenTargetGroup",
+        "WebBlueTargetGroup",
+        "WebGreenTargetGroup",
+    ]
     for name, body in groups.items():
         properties = body["Properties"]
         assert properties["TargetType"] == "ip" and properties["Port"] == 8080
@@ -90,7 +104,8 @@ def test_every_rule_covers_exactly_one_port() -> None:
 def test_egress_reaches_only_the_container_ports_inside_the_vpc_once_each() -> None:
     group = the_resource(build(_blueprint("internet-facing")), "AWS::EC2::SecurityGroup")["Properties"]
     assert [(rule["FromPort"], rule["ToPort"], rule["CidrIp"]) for rule in group["SecurityGroupEgress"]] == [
-        (8080, 8080, {"Ref": "VpcCidr"})]
+        (8080, 8080, {"Ref": "VpcCidr"})
+    ]
 
 
 def test_world_open_rule_has_a_written_scanner_suppression_only_when_internet_facing() -> None:
@@ -115,8 +130,10 @@ def test_outputs_follow_the_wiring_contract() -> None:
 
 def _services(count: int, **pins: int) -> list[dict[str, Any]]:
     """`count` services s0, s1, ... with ports of their own; pins: service name -> load balancer number."""
-    services: list[dict[str, Any]] = [{"name": f"s{index}", "port": 8080, "listener_port": 1000 + index,
-                                       "test_listener_port": 2000 + index} for index in range(count)]
+    services: list[dict[str, Any]] = [
+        {"name": f"s{index}", "port": 8080, "listener_port": 1000 + index, "test_listener_port": 2000 + index}
+        for index in range(count)
+    ]
     for service in services:
         if service["name"] in pins:
             service["load_balancer"] = pins[service["name"]]
@@ -131,7 +148,10 @@ def test_services_fill_load_balancers_in_blueprint_order() -> None:
     blueprint = make_blueprint(services=_services(MAX_SERVICES_PER_LOAD_BALANCER + 1))
     assert [len(services) for services in _served(blueprint)] == [MAX_SERVICES_PER_LOAD_BALANCER, 1]
     assert _served(make_blueprint(services=_services(5), load_balancer={"services_per_load_balancer": 2})) == [
-        ["s0", "s1"], ["s2", "s3"], ["s4"]]
+        ["s0", "s1"],
+        ["s2", "s3"],
+        ["s4"],
+    ]
 
 
 def test_pinned_services_keep_their_load_balancer_and_the_others_fill_the_room_left() -> None:
@@ -140,10 +160,13 @@ def test_pinned_services_keep_their_load_balancer_and_the_others_fill_the_room_l
     assert blueprint.load_balancer_of(blueprint.service("s0")) == 2
 
 
-@pytest.mark.parametrize(("pins", "message"), [
-    ({"s0": 1, "s1": 1, "s2": 1}, "load balancer 1 would serve 3 services; it holds 2"),
-    ({"s2": 3}, "load balancer 3 needs load balancer 2 to serve a service first"),
-])
+@pytest.mark.parametrize(
+    ("pins", "message"),
+    [
+        ({"s0": 1, "s1": 1, "s2": 1}, "load balancer 1 would serve 3 services; it holds 2"),
+        ({"s2": 3}, "load balancer 3 needs load balancer 2 to serve a service first"),
+    ],
+)
 def test_pins_that_overfill_or_skip_a_load_balancer_are_refused_at_the_pin(pins: dict[str, int], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         make_blueprint(services=_services(3, **pins), load_balancer={"services_per_load_balancer": 2})
@@ -176,14 +199,22 @@ def test_a_blueprint_holds_at_most_the_services_synthesis_is_tested_for() -> Non
 def test_further_load_balancers_get_stacks_of_their_own_with_numbered_outputs(tmp_path: Path) -> None:
     blueprint = make_blueprint(services=_services(5), load_balancer={"services_per_load_balancer": 2})
     stack_set = synthesize(blueprint)
-    balancers = {child.name: child.template.to_dict() for child in stack_set.children
-                 if child.name.startswith("load-balancer")}
+    balancers = {
+        child.name: child.template.to_dict() for child in stack_set.children if child.name.startswith("load-balancer")
+    }
     assert list(balancers) == ["load-balancer", "load-balancer-2", "load-balancer-3"]
     third = balancers["load-balancer-3"]
-    assert {"LoadBalancer3Arn", "LoadBalancer3FullName", "LoadBalancer3DnsName",
-            "LoadBalancer3SecurityGroupId", "S4ProductionListenerArn"} <= set(third["Outputs"])
-    assert [rule["FromPort"] for rule in the_resource(build(blueprint, 3), "AWS::EC2::SecurityGroup")[
-        "Properties"]["SecurityGroupIngress"]] == [1004, 2004]
+    assert {
+        "LoadBalancer3Arn",
+        "LoadBalancer3FullName",
+        "LoadBalancer3DnsName",
+        "LoadBalancer3SecurityGroupId",
+        "S4ProductionListenerArn",
+    } <= set(third["Outputs"])
+    assert [
+        rule["FromPort"]
+        for rule in the_resource(build(blueprint, 3), "AWS::EC2::SecurityGroup")["Properties"]["SecurityGroupIngress"]
+    ] == [1004, 2004]
     # Each service's tasks admit traffic from their own load balancer only.
     assert stack_set.wiring["service-s4"]["LoadBalancer3SecurityGroupId"] == "load-balancer-3"
     assert stack_set.wiring["service-s0"]["LoadBalancerSecurityGroupId"] == "load-balancer"
@@ -201,10 +232,15 @@ def test_further_load_balancers_get_stacks_of_their_own_with_numbered_outputs(tm
 
 def test_a_full_load_balancer_stays_within_the_listener_rule_and_output_quotas() -> None:
     template = build(make_blueprint(services=_services(MAX_SERVICES_PER_LOAD_BALANCER))).to_dict()
-    assert len([body for body in template["Resources"].values()
-                if body["Type"] == "AWS::ElasticLoadBalancingV2::Listener"]) <= 50
-    group = the_resource(build(make_blueprint(services=_services(MAX_SERVICES_PER_LOAD_BALANCER))),
-                         "AWS::EC2::SecurityGroup")["Properties"]
+    assert (
+        len(
+            [body for body in template["Resources"].values() if body["Type"] == "AWS::ElasticLoadBalancingV2::Listener"]
+        )
+        <= 50
+    )
+    group = the_resource(
+        build(make_blueprint(services=_services(MAX_SERVICES_PER_LOAD_BALANCER))), "AWS::EC2::SecurityGroup"
+    )["Properties"]
     assert len(group["SecurityGroupIngress"]) <= 60 and len(group["SecurityGroupEgress"]) <= 60
     assert len(template["Outputs"]) <= 200
     # Not even cfn-lint's note that a stack approaches a quota.
@@ -213,8 +249,9 @@ def test_a_full_load_balancer_stays_within_the_listener_rule_and_output_quotas()
 
 def test_a_new_load_balancer_leaves_the_full_ones_unchanged() -> None:
     def rendered(count: int) -> dict[str, str]:
-        return synthesize(make_blueprint(services=_services(count),
-                                         load_balancer={"services_per_load_balancer": 2})).render()
+        return synthesize(
+            make_blueprint(services=_services(count), load_balancer={"services_per_load_balancer": 2})
+        ).render()
 
     before, after = rendered(4), rendered(5)
     assert "load-balancer-3.yaml" in after and "load-balancer-3.yaml" not in before

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 import pytest
+from botocore.exceptions import ClientError
 
 from cfngen import local as local_aws
 from cfngen.cli import local_aws as local_aws_command
@@ -23,11 +23,15 @@ from cfngen.cli import main
 from cfngen.local import LocalAws
 from tests.conftest import ROOT, cloudformation
 
-PRODUCER = {"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {}}}},
-            "Outputs": {"KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}}}}
-CONSUMER = {"Parameters": {"KeyArn": {"Type": "String"}},
-            "Resources": {"Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"KmsKeyId": {"Ref": "KeyArn"}}}},
-            "Outputs": {"UsedKey": {"Value": {"Ref": "KeyArn"}}}}
+PRODUCER = {
+    "Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {}}}},
+    "Outputs": {"KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}}},
+}
+CONSUMER = {
+    "Parameters": {"KeyArn": {"Type": "String"}},
+    "Resources": {"Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"KmsKeyId": {"Ref": "KeyArn"}}}},
+    "Outputs": {"UsedKey": {"Value": {"Ref": "KeyArn"}}},
+}
 
 
 def _upload(aws: LocalAws, name: str, template: dict[str, Any]) -> str:
@@ -40,8 +44,9 @@ def _upload(aws: LocalAws, name: str, template: dict[str, Any]) -> str:
 
 def _create(name: str, body: str) -> dict[str, Any]:
     client = cloudformation()
-    change_set = client.create_change_set(StackName=name, ChangeSetName="first", ChangeSetType="CREATE",
-                                          TemplateBody=body, IncludeNestedStacks=True)
+    change_set = client.create_change_set(
+        StackName=name, ChangeSetName="first", ChangeSetType="CREATE", TemplateBody=body, IncludeNestedStacks=True
+    )
     client.execute_change_set(ChangeSetName=change_set["Id"])
     stack: dict[str, Any] = client.describe_stacks(StackName=name)["Stacks"][0]
     return stack
@@ -83,11 +88,19 @@ def test_a_get_att_on_a_missing_output_is_a_template_error(aws: LocalAws) -> Non
 
 
 def test_a_type_moto_does_not_model_gets_a_visible_placeholder(aws: LocalAws) -> None:
-    template = {"Resources": {
-        "Provider": {"Type": "AWS::WAFv2::IPSet", "Properties": {"Addresses": [], "IPAddressVersion": "IPV4",
-                                                                 "Scope": "REGIONAL"}},
-        "Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Fn::GetAtt": ["Provider", "Arn"]}}},
-    }, "Outputs": {"ProviderName": {"Value": {"Ref": "Provider"}}}}
+    template = {
+        "Resources": {
+            "Provider": {
+                "Type": "AWS::WAFv2::IPSet",
+                "Properties": {"Addresses": [], "IPAddressVersion": "IPV4", "Scope": "REGIONAL"},
+            },
+            "Group": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": {"Fn::GetAtt": ["Provider", "Arn"]}},
+            },
+        },
+        "Outputs": {"ProviderName": {"Value": {"Ref": "Provider"}}},
+    }
     stack = _create("placeholders", json.dumps(template))
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert stack["Outputs"][0]["OutputValue"] == "not-emulated:Provider"
@@ -107,8 +120,10 @@ def _group(source: str | None) -> dict[str, Any]:
 def _events(stack: str) -> list[tuple[str, str, str]]:
     """(logical id, status, reason) of a stack's events, oldest first."""
     events = cloudformation().describe_stack_events(StackName=stack)["StackEvents"]
-    return [(event["LogicalResourceId"], event["ResourceStatus"], event.get("ResourceStatusReason", ""))
-            for event in reversed(events)]
+    return [
+        (event["LogicalResourceId"], event["ResourceStatus"], event.get("ResourceStatusReason", ""))
+        for event in reversed(events)
+    ]
 
 
 def test_a_resource_that_fails_to_create_rolls_the_stack_back(aws: LocalAws) -> None:
@@ -117,8 +132,11 @@ def test_a_resource_that_fails_to_create_rolls_the_stack_back(aws: LocalAws) -> 
     stack = _create("tolerant", json.dumps({"Resources": {"Fine": _group(None), "Broken": _group("sg-unknown")}}))
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     events = _events("tolerant")
-    assert ("Broken", "CREATE_FAILED",
-            "InvalidGroup.NotFound: The security group 'sg-unknown' does not exist") in events
+    assert (
+        "Broken",
+        "CREATE_FAILED",
+        "InvalidGroup.NotFound: The security group 'sg-unknown' does not exist",
+    ) in events
     assert events[-1][:2] == ("tolerant", "ROLLBACK_COMPLETE")
     assert local_aws.stand_ins("us-west-2") == {}, "no placeholder for a type moto models"
     groups = boto3.client("ec2", region_name="us-west-2").describe_security_groups()["SecurityGroups"]
@@ -134,15 +152,22 @@ def test_a_failed_update_rolls_back_and_the_next_update_works(aws: LocalAws) -> 
     before = client.describe_stack_resource(StackName="updated", LogicalResourceId="Fine")["StackResourceDetail"]
 
     def update(name: str, resources: dict[str, Any]) -> str:
-        change_set = client.create_change_set(StackName="updated", ChangeSetName=name, ChangeSetType="UPDATE",
-                                              TemplateBody=json.dumps({"Resources": resources}))
+        change_set = client.create_change_set(
+            StackName="updated",
+            ChangeSetName=name,
+            ChangeSetType="UPDATE",
+            TemplateBody=json.dumps({"Resources": resources}),
+        )
         client.execute_change_set(ChangeSetName=change_set["Id"])
         status: str = client.describe_stacks(StackName="updated")["Stacks"][0]["StackStatus"]
         return status
 
     assert update("bad", {"Fine": _group(None), "Added": _group("sg-unknown")}) == "UPDATE_ROLLBACK_COMPLETE"
-    assert ("Added", "CREATE_FAILED", "InvalidGroup.NotFound: The security group 'sg-unknown' does not exist") \
-        in _events("updated")
+    assert (
+        "Added",
+        "CREATE_FAILED",
+        "InvalidGroup.NotFound: The security group 'sg-unknown' does not exist",
+    ) in _events("updated")
     assert client.get_template(StackName="updated")["TemplateBody"] == {"Resources": {"Fine": _group(None)}}
     after = client.describe_stack_resource(StackName="updated", LogicalResourceId="Fine")["StackResourceDetail"]
     assert after["PhysicalResourceId"] == before["PhysicalResourceId"]
@@ -150,8 +175,11 @@ def test_a_failed_update_rolls_back_and_the_next_update_works(aws: LocalAws) -> 
 
 
 def test_a_template_error_is_still_an_error(aws: LocalAws) -> None:
-    broken = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup",
-                                     "Properties": {"LogGroupName": {"Fn::GetAtt": ["Missing", "Arn"]}}}}}
+    broken = {
+        "Resources": {
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Fn::GetAtt": ["Missing", "Arn"]}}}
+        }
+    }
     with pytest.raises(Exception, match="undefined resource Missing"):
         _create("broken-ref", json.dumps(broken))
     assert local_aws.summary({}) == "the local emulator created every resource"
@@ -163,8 +191,9 @@ def test_an_executed_change_set_leaves_its_template_and_outputs_on_the_stack(aws
     assert [output["OutputKey"] for output in stack["Outputs"]] == ["KeyArn"]
     client = cloudformation()
     assert client.get_template(StackName="recorded")["TemplateBody"] == PRODUCER
-    again = client.create_change_set(StackName="recorded", ChangeSetName="again", ChangeSetType="UPDATE",
-                                      TemplateBody=body)
+    again = client.create_change_set(
+        StackName="recorded", ChangeSetName="again", ChangeSetType="UPDATE", TemplateBody=body
+    )
     described = client.describe_change_set(ChangeSetName=again["Id"])
     assert described["Status"] == "FAILED"
     assert "didn't contain changes" in described["StatusReason"]
@@ -191,8 +220,9 @@ def test_local_aws_command_serves_until_stopped(capsys: pytest.CaptureFixture[st
                 break
             time.sleep(0.05)
         assert endpoint.startswith("http://localhost:")
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1",
-                          aws_access_key_id="x", aws_secret_access_key="y")
+        s3 = boto3.client(
+            "s3", endpoint_url=endpoint, region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y"
+        )
         assert "Buckets" in s3.list_buckets()
     finally:
         stop.set()
@@ -201,21 +231,37 @@ def test_local_aws_command_serves_until_stopped(capsys: pytest.CaptureFixture[st
 
 
 def test_a_nested_stack_is_updated_in_place(aws: LocalAws) -> None:
-    child = {"Parameters": {"Note": {"Type": "String"}},
-             "Resources": {"Images": {"Type": "AWS::ECR::Repository", "DeletionPolicy": "Retain",
-                                      "Properties": {"RepositoryName": "fixed/name"}}},
-             "Outputs": {"Note": {"Value": {"Ref": "Note"}}}}
+    child = {
+        "Parameters": {"Note": {"Type": "String"}},
+        "Resources": {
+            "Images": {
+                "Type": "AWS::ECR::Repository",
+                "DeletionPolicy": "Retain",
+                "Properties": {"RepositoryName": "fixed/name"},
+            }
+        },
+        "Outputs": {"Note": {"Value": {"Ref": "Note"}}},
+    }
     url = _upload(aws, "child.json", child)
 
     def root(note: str) -> str:
-        return json.dumps({"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-            "TemplateURL": url, "Parameters": {"Note": note}}}}})
+        return json.dumps(
+            {
+                "Resources": {
+                    "Child": {
+                        "Type": "AWS::CloudFormation::Stack",
+                        "Properties": {"TemplateURL": url, "Parameters": {"Note": note}},
+                    }
+                }
+            }
+        )
 
     _create("inplace", root("first"))
     client = cloudformation()
     before = client.describe_stack_resource(StackName="inplace", LogicalResourceId="Child")
-    update = client.create_change_set(StackName="inplace", ChangeSetName="second", ChangeSetType="UPDATE",
-                                      TemplateBody=root("second"))
+    update = client.create_change_set(
+        StackName="inplace", ChangeSetName="second", ChangeSetType="UPDATE", TemplateBody=root("second")
+    )
     client.execute_change_set(ChangeSetName=update["Id"])
     after = client.describe_stack_resource(StackName="inplace", LogicalResourceId="Child")
     child_id = after["StackResourceDetail"]["PhysicalResourceId"]
@@ -228,14 +274,27 @@ AMI_NAME = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_i
 
 
 def test_an_ssm_parameter_name_stays_a_name_and_its_value_resolves_in_the_child(aws: LocalAws) -> None:
-    child = {"Parameters": {"ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"}},
-             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-             "Outputs": {"ImageId": {"Value": {"Ref": "ImageId"}}}}
-    root = {"Parameters": {"ImageName": {"Type": "AWS::SSM::Parameter::Name", "Default": AMI_NAME}},
-            "Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-                "TemplateURL": _upload(aws, "ami.json", child), "Parameters": {"ImageId": {"Ref": "ImageName"}}}}},
-            "Outputs": {"ImageName": {"Value": {"Ref": "ImageName"}},
-                        "ImageId": {"Value": {"Fn::GetAtt": ["Child", "Outputs.ImageId"]}}}}
+    child = {
+        "Parameters": {"ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"ImageId": {"Value": {"Ref": "ImageId"}}},
+    }
+    root = {
+        "Parameters": {"ImageName": {"Type": "AWS::SSM::Parameter::Name", "Default": AMI_NAME}},
+        "Resources": {
+            "Child": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {
+                    "TemplateURL": _upload(aws, "ami.json", child),
+                    "Parameters": {"ImageId": {"Ref": "ImageName"}},
+                },
+            }
+        },
+        "Outputs": {
+            "ImageName": {"Value": {"Ref": "ImageName"}},
+            "ImageId": {"Value": {"Fn::GetAtt": ["Child", "Outputs.ImageId"]}},
+        },
+    }
     stack = _create("ssm", json.dumps(root))
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
     published = boto3.client("ssm", region_name="us-west-2").get_parameter(Name=AMI_NAME)["Parameter"]["Value"]
@@ -244,71 +303,121 @@ def test_an_ssm_parameter_name_stays_a_name_and_its_value_resolves_in_the_child(
 
 
 def test_a_missing_ssm_parameter_is_a_validation_error(aws: LocalAws) -> None:
-    root = {"Parameters": {"ImageName": {"Type": "AWS::SSM::Parameter::Name", "Default": "/no/such/parameter"}},
-            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    root = {
+        "Parameters": {"ImageName": {"Type": "AWS::SSM::Parameter::Name", "Default": "/no/such/parameter"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    }
     with pytest.raises(ClientError, match=r"ValidationError.*Unable to fetch parameters \[/no/such/parameter\]"):
         _create("no-ssm", json.dumps(root))
 
 
 def test_a_placeholder_passes_into_a_number_parameter(aws: LocalAws) -> None:
-    child = {"Parameters": {"Port": {"Type": "Number"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-             "Outputs": {"Port": {"Value": {"Ref": "Port"}}}}
-    root = {"Resources": {
-        "Endpoint": {"Type": "AWS::DAX::Cluster", "Properties": {}},  # a type moto does not model
-        "Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-            "TemplateURL": _upload(aws, "port.json", child),
-            "Parameters": {"Port": {"Fn::GetAtt": ["Endpoint", "ClusterDiscoveryEndpointPort"]}}}}},
-        "Outputs": {"Port": {"Value": {"Fn::GetAtt": ["Child", "Outputs.Port"]}}}}
+    child = {
+        "Parameters": {"Port": {"Type": "Number"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Port": {"Value": {"Ref": "Port"}}},
+    }
+    root = {
+        "Resources": {
+            "Endpoint": {"Type": "AWS::DAX::Cluster", "Properties": {}},  # a type moto does not model
+            "Child": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {
+                    "TemplateURL": _upload(aws, "port.json", child),
+                    "Parameters": {"Port": {"Fn::GetAtt": ["Endpoint", "ClusterDiscoveryEndpointPort"]}},
+                },
+            },
+        },
+        "Outputs": {"Port": {"Value": {"Fn::GetAtt": ["Child", "Outputs.Port"]}}},
+    }
     stack = _create("numbers", json.dumps(root))
-    assert stack["Outputs"] == [{"OutputKey": "Port",
-                                 "OutputValue": "not-emulated:Endpoint.ClusterDiscoveryEndpointPort"}]
+    assert stack["Outputs"] == [
+        {"OutputKey": "Port", "OutputValue": "not-emulated:Endpoint.ClusterDiscoveryEndpointPort"}
+    ]
 
 
 def test_a_network_load_balancer_takes_tcp_listeners_and_gives_its_full_names(aws: LocalAws) -> None:
     resources: dict[str, Any] = {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
         "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24"}},
-        "Balancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
-                     "Properties": {"Type": "network", "Subnets": [{"Ref": "Subnet"}]}},
-        "Targets": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
-            "Name": "blue", "Port": 80, "Protocol": "TCP", "TargetType": "ip", "VpcId": {"Ref": "Vpc"}}},
-        "Listener": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
-            "LoadBalancerArn": {"Ref": "Balancer"}, "Port": 80, "Protocol": "TCP",
-            "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Targets"}}]}}}
-    outputs = {"TargetGroupName": {"Value": {"Fn::GetAtt": ["Targets", "TargetGroupName"]}},
-               "TargetGroupFullName": {"Value": {"Fn::GetAtt": ["Targets", "TargetGroupFullName"]}},
-               "FullName": {"Value": {"Fn::GetAtt": ["Balancer", "LoadBalancerFullName"]}},
-               "Zone": {"Value": {"Fn::GetAtt": ["Balancer", "CanonicalHostedZoneID"]}}}
+        "Balancer": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Type": "network", "Subnets": [{"Ref": "Subnet"}]},
+        },
+        "Targets": {
+            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {"Name": "blue", "Port": 80, "Protocol": "TCP", "TargetType": "ip", "VpcId": {"Ref": "Vpc"}},
+        },
+        "Listener": {
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Properties": {
+                "LoadBalancerArn": {"Ref": "Balancer"},
+                "Port": 80,
+                "Protocol": "TCP",
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Targets"}}],
+            },
+        },
+    }
+    outputs = {
+        "TargetGroupName": {"Value": {"Fn::GetAtt": ["Targets", "TargetGroupName"]}},
+        "TargetGroupFullName": {"Value": {"Fn::GetAtt": ["Targets", "TargetGroupFullName"]}},
+        "FullName": {"Value": {"Fn::GetAtt": ["Balancer", "LoadBalancerFullName"]}},
+        "Zone": {"Value": {"Fn::GetAtt": ["Balancer", "CanonicalHostedZoneID"]}},
+    }
     stack = _create("nlb", json.dumps({"Resources": resources, "Outputs": outputs}))
     elbv2 = boto3.client("elbv2", region_name="us-west-2")
     balancer = elbv2.describe_load_balancers()["LoadBalancers"][0]
     group = elbv2.describe_target_groups()["TargetGroups"][0]
     assert {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]} == {
-        "TargetGroupName": "blue", "TargetGroupFullName": group["TargetGroupArn"].split(":", 5)[5],
+        "TargetGroupName": "blue",
+        "TargetGroupFullName": group["TargetGroupArn"].split(":", 5)[5],
         "FullName": balancer["LoadBalancerArn"].split(":loadbalancer/")[1],
-        "Zone": "not-emulated:Balancer.CanonicalHostedZoneID"}
+        "Zone": "not-emulated:Balancer.CanonicalHostedZoneID",
+    }
     assert balancer["Type"] == "network"
-    assert [listener["Protocol"] for listener in elbv2.describe_listeners(
-        LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]] == ["TCP"]
+    assert [
+        listener["Protocol"]
+        for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    ] == ["TCP"]
     assert local_aws.stand_ins("us-west-2") == {
-        "AWS::ElasticLoadBalancingV2::LoadBalancer": ["nlb: Balancer.CanonicalHostedZoneID"]}
+        "AWS::ElasticLoadBalancingV2::LoadBalancer": ["nlb: Balancer.CanonicalHostedZoneID"]
+    }
     events = cloudformation().describe_stack_events(StackName="nlb")["StackEvents"]
     reasons = [event.get("ResourceStatusReason", "") for event in events if event["LogicalResourceId"] == "Balancer"]
     assert [reason for reason in reasons if reason.startswith("attribute")] == [
-        local_aws.ATTRIBUTE_REASON.format(attribute="CanonicalHostedZoneID",
-                                          type="AWS::ElasticLoadBalancingV2::LoadBalancer")]
+        local_aws.ATTRIBUTE_REASON.format(
+            attribute="CanonicalHostedZoneID", type="AWS::ElasticLoadBalancingV2::LoadBalancer"
+        )
+    ]
 
 
 def test_depends_on_is_created_first_even_when_a_resource_is_referred_to_earlier(aws: LocalAws) -> None:
     # "AService" names the task definition's family (no Ref), so only DependsOn orders them; "Scaling" refers to
     # the service and comes first in moto's order, which then creates the service on first reference.
-    template = {"Resources": {
-        "Cluster": {"Type": "AWS::ECS::Cluster"},
-        "AScaling": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::GetAtt": ["AService", "Name"]}}},
-        "AService": {"Type": "AWS::ECS::Service", "DependsOn": "TaskDefinition", "Properties": {
-            "Cluster": {"Ref": "Cluster"}, "ServiceName": "web", "TaskDefinition": "family", "DesiredCount": 1}},
-        "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
-            "Family": "family", "Memory": "512", "ContainerDefinitions": [{"Name": "web", "Image": "nginx"}]}}}}
+    template = {
+        "Resources": {
+            "Cluster": {"Type": "AWS::ECS::Cluster"},
+            "AScaling": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::GetAtt": ["AService", "Name"]}}},
+            "AService": {
+                "Type": "AWS::ECS::Service",
+                "DependsOn": "TaskDefinition",
+                "Properties": {
+                    "Cluster": {"Ref": "Cluster"},
+                    "ServiceName": "web",
+                    "TaskDefinition": "family",
+                    "DesiredCount": 1,
+                },
+            },
+            "TaskDefinition": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "family",
+                    "Memory": "512",
+                    "ContainerDefinitions": [{"Name": "web", "Image": "nginx"}],
+                },
+            },
+        }
+    }
     _create("ordered", json.dumps(template))
     assert local_aws.stand_ins("us-west-2") == {}
     ecs = boto3.client("ecs", region_name="us-west-2")
@@ -317,14 +426,20 @@ def test_depends_on_is_created_first_even_when_a_resource_is_referred_to_earlier
 
 
 def test_a_replan_with_parameters_left_at_their_defaults_finds_no_changes(aws: LocalAws) -> None:
-    template = {"Parameters": {"Image": {"Type": "String", "Default": "nginx"}},
-                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    template = {
+        "Parameters": {"Image": {"Type": "String", "Default": "nginx"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    }
     _create("defaults", json.dumps(template))
     client = cloudformation()
     # By URL, as the deployer sends a root (moto refuses an identical TemplateBody outright, unlike AWS).
-    again = client.create_change_set(StackName="defaults", ChangeSetName="again", ChangeSetType="UPDATE",
-                                     TemplateURL=_upload(aws, "defaults.json", template),
-                                     Parameters=[{"ParameterKey": "Image", "UsePreviousValue": True}])
+    again = client.create_change_set(
+        StackName="defaults",
+        ChangeSetName="again",
+        ChangeSetType="UPDATE",
+        TemplateURL=_upload(aws, "defaults.json", template),
+        Parameters=[{"ParameterKey": "Image", "UsePreviousValue": True}],
+    )
     assert "didn't contain changes" in client.describe_change_set(ChangeSetName=again["Id"])["StatusReason"]
 
 
@@ -332,15 +447,22 @@ def test_a_request_moto_fails_on_gets_an_aws_error_naming_the_failure(aws: Local
     # A Number parameter given a word: AWS refuses the change set; moto fails the execution request on it.
     root = {"Parameters": {"Port": {"Type": "Number"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
     client = cloudformation()
-    change_set = client.create_change_set(StackName="moto-fails", ChangeSetName="first", ChangeSetType="CREATE",
-                                          TemplateBody=json.dumps(root),
-                                          Parameters=[{"ParameterKey": "Port", "ParameterValue": "http"}])
+    change_set = client.create_change_set(
+        StackName="moto-fails",
+        ChangeSetName="first",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(root),
+        Parameters=[{"ParameterKey": "Port", "ParameterValue": "http"}],
+    )
     with pytest.raises(ClientError) as raised:
         client.execute_change_set(ChangeSetName=change_set["Id"])
     assert raised.value.response["Error"] == {
-        "Code": local_aws.EMULATOR_FAILURE, "Type": "Sender",
+        "Code": local_aws.EMULATOR_FAILURE,
+        "Type": "Sender",
         "Message": local_aws.EMULATOR_FAILURE_MESSAGE.format(
-            error="ValueError: could not convert string to float: 'http'")}
+            error="ValueError: could not convert string to float: 'http'"
+        ),
+    }
     assert raised.value.response["ResponseMetadata"]["RetryAttempts"] == 0, "a failure of the emulator is not retried"
 
 
@@ -348,8 +470,14 @@ def test_a_nested_stack_that_fails_fails_its_resource_in_the_parent_with_the_rea
     """AWS: the child rolls back, and the parent's resource fails with "Embedded stack <arn> was not successfully
     created: The following resource(s) failed to create: [...]" (the child's events hold the resource's reason)."""
     child = {"Parameters": {"Port": {"Type": "Number"}}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
-    root = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-        "TemplateURL": _upload(aws, "port.json", child), "Parameters": {"Port": "http"}}}}}
+    root = {
+        "Resources": {
+            "Child": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": _upload(aws, "port.json", child), "Parameters": {"Port": "http"}},
+            }
+        }
+    }
     assert _create("nested-fails", json.dumps(root))["StackStatus"] == "ROLLBACK_COMPLETE"
     failed = [event for event in _events("nested-fails") if event[1] == "CREATE_FAILED"]
     assert failed == [("Child", "CREATE_FAILED", "ValueError: could not convert string to float: 'http'")]
@@ -370,8 +498,10 @@ def test_a_port_in_use_is_bad_input_not_a_hang(capsys: pytest.CaptureFixture[str
         taken.listen()
         port = taken.getsockname()[1]
         assert main(["local-aws", "--port", str(port)]) == 2
-    assert capsys.readouterr().err == (f"cfngen: error: cannot serve the local AWS emulator on 127.0.0.1:{port}: "
-                                       "Address already in use; pick another --port (or 0 for any free one)\n")
+    assert capsys.readouterr().err == (
+        f"cfngen: error: cannot serve the local AWS emulator on 127.0.0.1:{port}: "
+        "Address already in use; pick another --port (or 0 for any free one)\n"
+    )
 
 
 def test_termination_protection_can_be_turned_on_and_refuses_deletion(aws: LocalAws) -> None:
@@ -380,8 +510,11 @@ def test_termination_protection_can_be_turned_on_and_refuses_deletion(aws: Local
     _create("guarded", json.dumps(PRODUCER))
     client = cloudformation()
     client.update_termination_protection(StackName="guarded", EnableTerminationProtection=True)
-    with pytest.raises(ClientError, match=r"ValidationError.*Stack \[guarded\] cannot be deleted while "
-                                          "TerminationProtection is enabled"):
+    with pytest.raises(
+        ClientError,
+        match=r"ValidationError.*Stack \[guarded\] cannot be deleted while "
+        "TerminationProtection is enabled",
+    ):
         client.delete_stack(StackName="guarded")
     assert client.describe_stacks(StackName="guarded")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     client.update_termination_protection(StackName="guarded", EnableTerminationProtection=False)
@@ -394,20 +527,24 @@ def test_a_create_change_set_goes_on_the_stack_waiting_in_review(aws: LocalAws) 
     is refused (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html)."""
     client = cloudformation()
     body = json.dumps(PRODUCER)
-    first = client.create_change_set(StackName="waiting", ChangeSetName="plan1", ChangeSetType="CREATE",
-                                     TemplateBody=body)
-    second = client.create_change_set(StackName="waiting", ChangeSetName="plan2", ChangeSetType="CREATE",
-                                      TemplateBody=body)
+    first = client.create_change_set(
+        StackName="waiting", ChangeSetName="plan1", ChangeSetType="CREATE", TemplateBody=body
+    )
+    second = client.create_change_set(
+        StackName="waiting", ChangeSetName="plan2", ChangeSetType="CREATE", TemplateBody=body
+    )
     assert first["StackId"] == second["StackId"]
     assert [stack["StackName"] for stack in client.describe_stacks()["Stacks"]] == ["waiting"]
     client.execute_change_set(ChangeSetName=second["Id"])
     stack = client.describe_stacks(StackName="waiting")["Stacks"][0]
     assert (stack["StackId"], stack["StackStatus"]) == (first["StackId"], "CREATE_COMPLETE")
     assert [output["OutputKey"] for output in stack["Outputs"]] == ["KeyArn"]
-    with pytest.raises(ClientError, match=r"ValidationError.*Stack \[waiting\] already exists and cannot be "
-                                          r"created again with the changeSet \[plan3\]"):
-        client.create_change_set(StackName="waiting", ChangeSetName="plan3", ChangeSetType="CREATE",
-                                 TemplateBody=body)
+    with pytest.raises(
+        ClientError,
+        match=r"ValidationError.*Stack \[waiting\] already exists and cannot be "
+        r"created again with the changeSet \[plan3\]",
+    ):
+        client.create_change_set(StackName="waiting", ChangeSetName="plan3", ChangeSetType="CREATE", TemplateBody=body)
 
 
 def test_an_update_sets_last_updated_time_and_makes_other_change_sets_obsolete(aws: LocalAws) -> None:
@@ -421,8 +558,9 @@ def test_an_update_sets_last_updated_time_and_makes_other_change_sets_obsolete(a
 
     def plan(name: str, description: str) -> str:
         template = {**PRODUCER, "Description": description}
-        change_set: str = client.create_change_set(StackName="stale", ChangeSetName=name, ChangeSetType="UPDATE",
-                                                   TemplateBody=json.dumps(template))["Id"]
+        change_set: str = client.create_change_set(
+            StackName="stale", ChangeSetName=name, ChangeSetType="UPDATE", TemplateBody=json.dumps(template)
+        )["Id"]
         return change_set
 
     mine, theirs = plan("mine", "mine"), plan("theirs", "theirs")
@@ -447,13 +585,24 @@ def test_an_operation_while_another_is_in_progress_is_refused(aws: LocalAws) -> 
     stack = moto_stack("busy")
     stack.status = "UPDATE_IN_PROGRESS"  # as during another request's execution (moto runs one synchronously)
     client = cloudformation()
-    with pytest.raises(ClientError, match=r"ValidationError.*Stack:arn:aws:cloudformation:us-west-2:\d+:stack/busy/"
-                                          r"\S+ is in UPDATE_IN_PROGRESS state and can not be updated\."):
-        client.create_change_set(StackName="busy", ChangeSetName="second", ChangeSetType="UPDATE",
-                                 TemplateBody=json.dumps({**PRODUCER, "Description": "x"}))
+    with pytest.raises(
+        ClientError,
+        match=r"ValidationError.*Stack:arn:aws:cloudformation:us-west-2:\d+:stack/busy/"
+        r"\S+ is in UPDATE_IN_PROGRESS state and can not be updated\.",
+    ):
+        client.create_change_set(
+            StackName="busy",
+            ChangeSetName="second",
+            ChangeSetType="UPDATE",
+            TemplateBody=json.dumps({**PRODUCER, "Description": "x"}),
+        )
     stack.status = "UPDATE_COMPLETE"
-    change_set = client.create_change_set(StackName="busy", ChangeSetName="second", ChangeSetType="UPDATE",
-                                          TemplateBody=json.dumps({**PRODUCER, "Description": "x"}))
+    change_set = client.create_change_set(
+        StackName="busy",
+        ChangeSetName="second",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps({**PRODUCER, "Description": "x"}),
+    )
     stack.status = "UPDATE_IN_PROGRESS"
     with pytest.raises(ClientError, match="is in UPDATE_IN_PROGRESS state and can not be updated"):
         client.execute_change_set(ChangeSetName=change_set["Id"])
@@ -468,9 +617,15 @@ def test_concurrent_executions_of_one_stack_apply_one_and_refuse_the_other(aws: 
 
     _create("race", json.dumps(PRODUCER))
     client = cloudformation()
-    change_sets = [client.create_change_set(StackName="race", ChangeSetName=name, ChangeSetType="UPDATE",
-                                            TemplateBody=json.dumps({**PRODUCER, "Description": name}))["Id"]
-                   for name in ("one", "two")]
+    change_sets = [
+        client.create_change_set(
+            StackName="race",
+            ChangeSetName=name,
+            ChangeSetType="UPDATE",
+            TemplateBody=json.dumps({**PRODUCER, "Description": name}),
+        )["Id"]
+        for name in ("one", "two")
+    ]
 
     def execute(change_set: str) -> str:
         try:
@@ -487,19 +642,34 @@ def test_concurrent_executions_of_one_stack_apply_one_and_refuse_the_other(aws: 
 def test_parameters_are_recorded_as_aws_records_them(aws: LocalAws) -> None:
     """AWS: ParameterValue is what was given (lists comma-separated); an SSM parameter type adds ResolvedValue
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html)."""
-    child = {"Parameters": {"ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"},
-                            "Zones": {"Type": "CommaDelimitedList"}},
-             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
-    root = {"Parameters": {"Zones": {"Type": "CommaDelimitedList", "Default": "a,b"}},
-            "Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-                "TemplateURL": _upload(aws, "params.json", child),
-                "Parameters": {"ImageId": AMI_NAME, "Zones": "a,b"}}}}}
+    child = {
+        "Parameters": {
+            "ImageId": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"},
+            "Zones": {"Type": "CommaDelimitedList"},
+        },
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    }
+    root = {
+        "Parameters": {"Zones": {"Type": "CommaDelimitedList", "Default": "a,b"}},
+        "Resources": {
+            "Child": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {
+                    "TemplateURL": _upload(aws, "params.json", child),
+                    "Parameters": {"ImageId": AMI_NAME, "Zones": "a,b"},
+                },
+            }
+        },
+    }
     _create("params", json.dumps(root))
     client = cloudformation()
-    child_id = client.describe_stack_resource(StackName="params", LogicalResourceId="Child")[
-        "StackResourceDetail"]["PhysicalResourceId"]
-    recorded = {parameter["ParameterKey"]: parameter
-                for parameter in client.describe_stacks(StackName=child_id)["Stacks"][0]["Parameters"]}
+    child_id = client.describe_stack_resource(StackName="params", LogicalResourceId="Child")["StackResourceDetail"][
+        "PhysicalResourceId"
+    ]
+    recorded = {
+        parameter["ParameterKey"]: parameter
+        for parameter in client.describe_stacks(StackName=child_id)["Stacks"][0]["Parameters"]
+    }
     published = boto3.client("ssm", region_name="us-west-2").get_parameter(Name=AMI_NAME)["Parameter"]["Value"]
     assert recorded["ImageId"] == {"ParameterKey": "ImageId", "ParameterValue": AMI_NAME, "ResolvedValue": published}
     assert recorded["Zones"] == {"ParameterKey": "Zones", "ParameterValue": "a,b"}
@@ -516,9 +686,23 @@ def test_a_deny_statement_whose_condition_does_not_match_denies_nothing(aws: Loc
     s3.put_object(Bucket="guarded", Key="k", Body=b"x")
 
     def deny_when(condition: dict[str, Any]) -> None:
-        s3.put_bucket_policy(Bucket="guarded", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::guarded/*",
-            "Condition": condition}]}))
+        s3.put_bucket_policy(
+            Bucket="guarded",
+            Policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": "arn:aws:s3:::guarded/*",
+                            "Condition": condition,
+                        }
+                    ],
+                }
+            ),
+        )
 
     deny_when({"Bool": {"aws:SecureTransport": "false"}})
     assert s3.head_object(Bucket="guarded", Key="k")["ContentLength"] == 1
@@ -532,26 +716,65 @@ def test_types_with_a_moto_backend_are_created_in_it(aws: LocalAws) -> None:
     services' APIs (resource_handlers), so boto3 finds them."""
     resources = {
         "Topic": {"Type": "AWS::SNS::Topic"},
-        "Email": {"Type": "AWS::SNS::Subscription", "Properties": {
-            "TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "ops@example.com"}},
-        "TopicPolicy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
-            "Topics": [{"Ref": "Topic"}], "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
-                "Resource": {"Ref": "Topic"}}]}}},
-        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
-            "AlarmName": "cpu-high", "Namespace": "AWS/ECS", "MetricName": "CPUUtilization", "Statistic": "Average",
-            "Period": "60", "EvaluationPeriods": "3", "Threshold": "80", "ComparisonOperator": "GreaterThanThreshold",
-            "AlarmActions": [{"Ref": "Topic"}]}},
+        "Email": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {"TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "ops@example.com"},
+        },
+        "TopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": "Topic"}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": {"Ref": "Topic"},
+                        }
+                    ],
+                },
+            },
+        },
+        "Alarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "cpu-high",
+                "Namespace": "AWS/ECS",
+                "MetricName": "CPUUtilization",
+                "Statistic": "Average",
+                "Period": "60",
+                "EvaluationPeriods": "3",
+                "Threshold": "80",
+                "ComparisonOperator": "GreaterThanThreshold",
+                "AlarmActions": [{"Ref": "Topic"}],
+            },
+        },
         "Repository": {"Type": "AWS::CodeCommit::Repository", "Properties": {"RepositoryName": "source"}},
-        "Cluster": {"Type": "AWS::RDS::DBCluster", "Properties": {
-            "Engine": "aurora-postgresql", "MasterUsername": "app", "ManageMasterUserPassword": True, "Port": 5432}},
-        "Writer": {"Type": "AWS::RDS::DBInstance", "Properties": {
-            "DBClusterIdentifier": {"Ref": "Cluster"}, "DBInstanceClass": "db.t4g.medium",
-            "Engine": "aurora-postgresql"}},
+        "Cluster": {
+            "Type": "AWS::RDS::DBCluster",
+            "Properties": {
+                "Engine": "aurora-postgresql",
+                "MasterUsername": "app",
+                "ManageMasterUserPassword": True,
+                "Port": 5432,
+            },
+        },
+        "Writer": {
+            "Type": "AWS::RDS::DBInstance",
+            "Properties": {
+                "DBClusterIdentifier": {"Ref": "Cluster"},
+                "DBInstanceClass": "db.t4g.medium",
+                "Engine": "aurora-postgresql",
+            },
+        },
     }
-    outputs = {"Endpoint": {"Value": {"Fn::GetAtt": ["Cluster", "Endpoint.Address"]}},
-               "Port": {"Value": {"Fn::GetAtt": ["Cluster", "Endpoint.Port"]}},
-               "RepositoryArn": {"Value": {"Fn::GetAtt": ["Repository", "Arn"]}}}
+    outputs = {
+        "Endpoint": {"Value": {"Fn::GetAtt": ["Cluster", "Endpoint.Address"]}},
+        "Port": {"Value": {"Fn::GetAtt": ["Cluster", "Endpoint.Port"]}},
+        "RepositoryArn": {"Value": {"Fn::GetAtt": ["Repository", "Arn"]}},
+    }
     stack = _create("handled", json.dumps({"Resources": resources, "Outputs": outputs}))
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert local_aws.stand_ins("us-west-2") == {}
@@ -565,17 +788,22 @@ def test_types_with_a_moto_backend_are_created_in_it(aws: LocalAws) -> None:
     assert policy["Statement"][0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     rds = boto3.client("rds", region_name="us-west-2")
     cluster = rds.describe_db_clusters()["DBClusters"][0]
-    assert [member["DBInstanceIdentifier"] for member in cluster["DBClusterMembers"]] == \
-        [rds.describe_db_instances()["DBInstances"][0]["DBInstanceIdentifier"]]
+    assert [member["DBInstanceIdentifier"] for member in cluster["DBClusterMembers"]] == [
+        rds.describe_db_instances()["DBInstances"][0]["DBInstanceIdentifier"]
+    ]
     assert {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]} == {
-        "Endpoint": cluster["Endpoint"], "Port": "5432",
-        "RepositoryArn": boto3.client("codecommit", region_name="us-west-2").get_repository(
-            repositoryName="source")["repositoryMetadata"]["Arn"]}
+        "Endpoint": cluster["Endpoint"],
+        "Port": "5432",
+        "RepositoryArn": boto3.client("codecommit", region_name="us-west-2").get_repository(repositoryName="source")[
+            "repositoryMetadata"
+        ]["Arn"],
+    }
     cloudformation().delete_stack(StackName="handled")
     assert boto3.client("cloudwatch", region_name="us-west-2").describe_alarms()["MetricAlarms"] == []
 
 
 # The patches, kept like a library ------------------------------------------------------------------------------------
+
 
 def test_every_patch_says_what_it_corrects_what_aws_does_and_names_a_test_that_exists() -> None:
     from cfngen.local import patches
@@ -611,8 +839,9 @@ print("problems:", patches.problems())
 """
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
     env.pop("AWS_ENDPOINT_URL", None)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=True
+    )
     assert "applied: False\nproblems: []\n" in result.stdout, result.stdout + result.stderr
 
 
@@ -622,19 +851,30 @@ def test_a_patched_function_that_is_missing_or_changed_refuses_the_start(monkeyp
     from cfngen.errors import UsageError
     from cfngen.local import patches
 
-    fake = SimpleNamespace(__name__="cfngen.local.patches.fake", TARGETS=(
-        patches.Target("moto.cloudformation.models:ChangeSet.renamed_apply", "0123456789abcdef"),
-        patches.Target("moto.cloudformation.utils:random_suffix", "0123456789abcdef")))
+    fake = SimpleNamespace(
+        __name__="cfngen.local.patches.fake",
+        TARGETS=(
+            patches.Target("moto.cloudformation.models:ChangeSet.renamed_apply", "0123456789abcdef"),
+            patches.Target("moto.cloudformation.utils:random_suffix", "0123456789abcdef"),
+        ),
+    )
     monkeypatch.setattr(patches, "_patches", lambda: (fake,))
     with pytest.raises(UsageError) as refused:
         patches.check()
     message = str(refused.value)
-    assert message.startswith("the local AWS emulator cannot start: cfngen's corrections to moto were written "
-                              f"against moto {patches.VERIFIED_MOTO}")
-    assert "moto.cloudformation.models:ChangeSet.renamed_apply (patched by cfngen.local.patches.fake) is missing" \
+    assert message.startswith(
+        "the local AWS emulator cannot start: cfngen's corrections to moto were written "
+        f"against moto {patches.VERIFIED_MOTO}"
+    )
+    assert (
+        "moto.cloudformation.models:ChangeSet.renamed_apply (patched by cfngen.local.patches.fake) is missing"
         in message
-    assert re.search(r"moto.cloudformation.utils:random_suffix \(patched by cfngen.local.patches.fake\) changed "
-                     r"\(source digest [0-9a-f]{16}, expected 0123456789abcdef\)", message)
+    )
+    assert re.search(
+        r"moto.cloudformation.utils:random_suffix \(patched by cfngen.local.patches.fake\) changed "
+        r"\(source digest [0-9a-f]{16}, expected 0123456789abcdef\)",
+        message,
+    )
     monkeypatch.setattr(patches.metadata, "version", lambda name: "5.3.0")
     monkeypatch.setattr(patches, "_patches", lambda: ())
     with pytest.raises(UsageError, match=r"moto 5.3.0 is outside the supported range >=5.1,<5.3"):
@@ -642,6 +882,7 @@ def test_a_patched_function_that_is_missing_or_changed_refuses_the_start(monkeyp
 
 
 # The emulator answers only the developer (issue 21) ------------------------------------------------------------------
+
 
 def _raw(aws: LocalAws, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request with the headers a browser page would send (boto3 would set Host itself)."""
@@ -661,8 +902,10 @@ def test_a_request_for_another_host_name_is_refused_dns_rebinding(aws: LocalAws)
     """A page of attacker.example whose name now resolves to 127.0.0.1 sends `Host: attacker.example`."""
     port = aws.endpoint_url.rsplit(":", 1)[1]
     status, _, body = _raw(aws, "GET", "/", {"Host": f"attacker.example:{port}"})
-    assert (status, body) == (403, b"the local AWS emulator answers only requests addressed to localhost or "
-                                   b"127.0.0.1\n")
+    assert (status, body) == (
+        403,
+        b"the local AWS emulator answers only requests addressed to localhost or 127.0.0.1\n",
+    )
     for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"bucket.localhost:{port}"):
         assert _raw(aws, "GET", "/", {"Host": host})[0] != 403, host  # (404: moto has no such bucket)
 
@@ -681,9 +924,12 @@ def test_no_cors_header_lets_a_page_read_an_answer(aws: LocalAws) -> None:
 def test_the_management_endpoints_are_off_unless_asked_for(aws: LocalAws) -> None:
     port = aws.endpoint_url.rsplit(":", 1)[1]
     host = {"Host": f"localhost:{port}"}
-    for method, path in (("GET", "/moto-api/data.json"), ("POST", "/moto-api/reset"),
-                         ("POST", "/moto-api/recorder/start-recording"),
-                         ("GET", "/moto-api/recorder/download-recording")):
+    for method, path in (
+        ("GET", "/moto-api/data.json"),
+        ("POST", "/moto-api/reset"),
+        ("POST", "/moto-api/recorder/start-recording"),
+        ("GET", "/moto-api/recorder/download-recording"),
+    ):
         assert _raw(aws, method, path, host)[0] == 404, path
     with LocalAws(management=True) as managed:
         port = managed.endpoint_url.rsplit(":", 1)[1]
@@ -695,8 +941,9 @@ def test_lambda_functions_do_not_run_in_docker_unless_asked_for(aws: LocalAws) -
     iam = boto3.client("iam", region_name="us-west-2")
     role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     functions = boto3.client("lambda", region_name="us-west-2")
-    functions.create_function(FunctionName="fn", Runtime="python3.12", Role=role, Handler="index.handler",
-                              Code={"ZipFile": b"not run"})
+    functions.create_function(
+        FunctionName="fn", Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": b"not run"}
+    )
     answer = functions.invoke(FunctionName="fn", Payload=b"")
     assert answer["Payload"].read() == b"Simple Lambda happy path OK"
 
@@ -711,8 +958,12 @@ def test_a_resource_removed_and_added_back_is_created_anew(aws: LocalAws) -> Non
     client = cloudformation()
 
     def update(name: str, resources: dict[str, Any]) -> None:
-        change_set = client.create_change_set(StackName="readded", ChangeSetName=name, ChangeSetType="UPDATE",
-                                              TemplateBody=json.dumps({"Resources": resources}))
+        change_set = client.create_change_set(
+            StackName="readded",
+            ChangeSetName=name,
+            ChangeSetType="UPDATE",
+            TemplateBody=json.dumps({"Resources": resources}),
+        )
         client.execute_change_set(ChangeSetName=change_set["Id"])
 
     first = client.describe_stack_resource(StackName="readded", LogicalResourceId="Child")["StackResourceDetail"]
@@ -729,27 +980,39 @@ def test_an_added_resource_reads_the_updated_output_of_a_modified_one(aws: Local
     the consumer added in the same update), (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html)."""
     producer = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": {}}
     grown = {**producer, "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}}}}
-    consumer = {"Parameters": {"TopicArn": {"Type": "String"}}, "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
-                "Outputs": {"Used": {"Value": {"Ref": "TopicArn"}}}}
+    consumer = {
+        "Parameters": {"TopicArn": {"Type": "String"}},
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {"Used": {"Value": {"Ref": "TopicArn"}}},
+    }
 
     def root(producer_url: str, with_consumer: bool) -> dict[str, Any]:
-        resources: dict[str, Any] = {"Producer": {"Type": "AWS::CloudFormation::Stack",
-                                                  "Properties": {"TemplateURL": producer_url}}}
+        resources: dict[str, Any] = {
+            "Producer": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": producer_url}}
+        }
         if with_consumer:
-            resources["Consumer"] = {"Type": "AWS::CloudFormation::Stack", "Properties": {
-                "TemplateURL": _upload(aws, "consumer.json", consumer),
-                "Parameters": {"TopicArn": {"Fn::GetAtt": ["Producer", "Outputs.TopicArn"]}}}}
+            resources["Consumer"] = {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {
+                    "TemplateURL": _upload(aws, "consumer.json", consumer),
+                    "Parameters": {"TopicArn": {"Fn::GetAtt": ["Producer", "Outputs.TopicArn"]}},
+                },
+            }
         return {"Resources": resources}
 
     _create("ordered-update", json.dumps(root(_upload(aws, "producer.json", producer), False)))
     client = cloudformation()
     change_set = client.create_change_set(
-        StackName="ordered-update", ChangeSetName="both", ChangeSetType="UPDATE",
-        TemplateBody=json.dumps(root(_upload(aws, "grown.json", grown), True)))
+        StackName="ordered-update",
+        ChangeSetName="both",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(root(_upload(aws, "grown.json", grown), True)),
+    )
     client.execute_change_set(ChangeSetName=change_set["Id"])
     assert client.describe_stacks(StackName="ordered-update")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
     consumer_id = client.describe_stack_resource(StackName="ordered-update", LogicalResourceId="Consumer")[
-        "StackResourceDetail"]["PhysicalResourceId"]
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
     used = client.describe_stacks(StackName=consumer_id)["Stacks"][0]["Outputs"][0]["OutputValue"]
     assert used.startswith("arn:aws:sns:us-west-2:")
 
@@ -759,32 +1022,63 @@ def test_a_pipeline_and_its_build_project_are_created_as_the_template_says(aws: 
     (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ProjectSource.html), and a pipeline's role may list
     its service principals (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html);
     the pipeline exists with its stages and role."""
+
     def role(service: str) -> dict[str, Any]:
-        return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"],
-                                                    "Principal": {"Service": [service]}}]}}}
+        return {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": ["sts:AssumeRole"], "Principal": {"Service": [service]}}
+                    ],
+                }
+            },
+        }
 
     artifacts = {"Type": "AWS::S3::Bucket"}
-    action = {"Name": "Build", "ActionTypeId": {"Category": "Build", "Owner": "AWS", "Provider": "CodeBuild",
-                                                "Version": "1"},
-              "Configuration": {"ProjectName": {"Ref": "Project"}}, "InputArtifacts": [{"Name": "Source"}],
-              "OutputArtifacts": [{"Name": "Built"}], "RunOrder": "1"}
-    source = {"Name": "Source", "ActionTypeId": {"Category": "Source", "Owner": "AWS", "Provider": "S3",
-                                                 "Version": "1"},
-              "Configuration": {"S3Bucket": {"Ref": "Artifacts"}, "S3ObjectKey": "source.zip"},
-              "OutputArtifacts": [{"Name": "Source"}]}
+    action = {
+        "Name": "Build",
+        "ActionTypeId": {"Category": "Build", "Owner": "AWS", "Provider": "CodeBuild", "Version": "1"},
+        "Configuration": {"ProjectName": {"Ref": "Project"}},
+        "InputArtifacts": [{"Name": "Source"}],
+        "OutputArtifacts": [{"Name": "Built"}],
+        "RunOrder": "1",
+    }
+    source = {
+        "Name": "Source",
+        "ActionTypeId": {"Category": "Source", "Owner": "AWS", "Provider": "S3", "Version": "1"},
+        "Configuration": {"S3Bucket": {"Ref": "Artifacts"}, "S3ObjectKey": "source.zip"},
+        "OutputArtifacts": [{"Name": "Source"}],
+    }
     resources = {
-        "Artifacts": artifacts, "BuildRole": role("codebuild.amazonaws.com"),
+        "Artifacts": artifacts,
+        "BuildRole": role("codebuild.amazonaws.com"),
         "PipelineRole": role("codepipeline.amazonaws.com"),
-        "Project": {"Type": "AWS::CodeBuild::Project", "Properties": {
-            "Name": "build", "ServiceRole": {"Fn::GetAtt": ["BuildRole", "Arn"]},
-            "Source": {"Type": "CODEPIPELINE", "BuildSpec": "version: 0.2"}, "Artifacts": {"Type": "CODEPIPELINE"},
-            "Environment": {"Type": "LINUX_CONTAINER", "ComputeType": "BUILD_GENERAL1_SMALL",
-                            "Image": "aws/codebuild/standard:7.0"}}},
-        "Pipeline": {"Type": "AWS::CodePipeline::Pipeline", "Properties": {
-            "Name": "delivery", "RoleArn": {"Fn::GetAtt": ["PipelineRole", "Arn"]},
-            "ArtifactStore": {"Type": "S3", "Location": {"Ref": "Artifacts"}},
-            "Stages": [{"Name": "Source", "Actions": [source]}, {"Name": "Build", "Actions": [action]}]}}}
+        "Project": {
+            "Type": "AWS::CodeBuild::Project",
+            "Properties": {
+                "Name": "build",
+                "ServiceRole": {"Fn::GetAtt": ["BuildRole", "Arn"]},
+                "Source": {"Type": "CODEPIPELINE", "BuildSpec": "version: 0.2"},
+                "Artifacts": {"Type": "CODEPIPELINE"},
+                "Environment": {
+                    "Type": "LINUX_CONTAINER",
+                    "ComputeType": "BUILD_GENERAL1_SMALL",
+                    "Image": "aws/codebuild/standard:7.0",
+                },
+            },
+        },
+        "Pipeline": {
+            "Type": "AWS::CodePipeline::Pipeline",
+            "Properties": {
+                "Name": "delivery",
+                "RoleArn": {"Fn::GetAtt": ["PipelineRole", "Arn"]},
+                "ArtifactStore": {"Type": "S3", "Location": {"Ref": "Artifacts"}},
+                "Stages": [{"Name": "Source", "Actions": [source]}, {"Name": "Build", "Actions": [action]}],
+            },
+        },
+    }
     assert _create("delivery", json.dumps({"Resources": resources}))["StackStatus"] == "CREATE_COMPLETE"
     pipeline = boto3.client("codepipeline", region_name="us-west-2").get_pipeline(name="delivery")["pipeline"]
     assert [stage["name"] for stage in pipeline["stages"]] == ["Source", "Build"]
@@ -798,18 +1092,33 @@ def test_import_existing_resources_adopts_a_retained_repository(aws: LocalAws) -
     """AWS: with ImportExistingResources a change set adopts an existing resource of the template's custom name;
     without it the create fails "already exists"
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html)."""
-    template = json.dumps({"Resources": {"Images": {
-        "Type": "AWS::ECR::Repository", "DeletionPolicy": "Retain", "Properties": {"RepositoryName": "kept/images"}}}})
+    template = json.dumps(
+        {
+            "Resources": {
+                "Images": {
+                    "Type": "AWS::ECR::Repository",
+                    "DeletionPolicy": "Retain",
+                    "Properties": {"RepositoryName": "kept/images"},
+                }
+            }
+        }
+    )
     _create("first", template)
     cloudformation().delete_stack(StackName="first")
     arn = boto3.client("ecr", region_name="us-west-2").describe_repositories()["repositories"][0]["repositoryArn"]
     assert _create("plain", template)["StackStatus"] == "ROLLBACK_COMPLETE"
     client = cloudformation()
-    change_set = client.create_change_set(StackName="adopting", ChangeSetName="first", ChangeSetType="CREATE",
-                                          TemplateBody=template, ImportExistingResources=True)
+    change_set = client.create_change_set(
+        StackName="adopting",
+        ChangeSetName="first",
+        ChangeSetType="CREATE",
+        TemplateBody=template,
+        ImportExistingResources=True,
+    )
     client.execute_change_set(ChangeSetName=change_set["Id"])
     assert client.describe_stacks(StackName="adopting")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     adopted = client.describe_stack_resource(StackName="adopting", LogicalResourceId="Images")["StackResourceDetail"]
     assert adopted["PhysicalResourceId"] == "kept/images"
-    assert boto3.client("ecr", region_name="us-west-2").describe_repositories()["repositories"][0][
-        "repositoryArn"] == arn
+    assert (
+        boto3.client("ecr", region_name="us-west-2").describe_repositories()["repositories"][0]["repositoryArn"] == arn
+    )

@@ -25,10 +25,13 @@ def _plan(*changes: ResourceChange) -> Plan:
 
 
 def test_the_refusal_says_what_each_change_destroys_and_how_to_allow_it() -> None:
-    plan = _plan(ResourceChange("root", "Database", NESTED_STACK, "replace", "true"),
-                 ResourceChange("root/Database", "DatabaseSecret", "AWS::SecretsManager::Secret", "remove"),
-                 ResourceChange("root/Service", "Service", "AWS::ECS::Service", "modify",
-                                pipeline_owned=("TaskDefinition", "LoadBalancers")))
+    plan = _plan(
+        ResourceChange("root", "Database", NESTED_STACK, "replace", "true"),
+        ResourceChange("root/Database", "DatabaseSecret", "AWS::SecretsManager::Secret", "remove"),
+        ResourceChange(
+            "root/Service", "Service", "AWS::ECS::Service", "modify", pipeline_owned=("TaskDefinition", "LoadBalancers")
+        ),
+    )
     with pytest.raises(SafetyError) as caught:
         check(plan)
     assert str(caught.value) == (
@@ -39,7 +42,8 @@ def test_the_refusal_says_what_each_change_destroys_and_how_to_allow_it() -> Non
         "if that is intended, run again with --allow-replace DatabaseSecret\n"
         "  root/Service/Service (AWS::ECS::Service): changes TaskDefinition, LoadBalancers of an ECS service under "
         "the CODE_DEPLOY controller; the pipeline owns these (CloudFormation cannot update them): ship a new task "
-        "definition through the service's pipeline (taskdef.json), and keep the service resource unchanged")
+        "definition through the service's pipeline (taskdef.json), and keep the service resource unchanged"
+    )
     check(_plan(ResourceChange("root", "Topic", "AWS::SNS::Topic", "replace", "true")))  # nothing stateful: no error
     assert violations(plan, ["Database", "DatabaseSecret"])[0].change.logical_id == "Service"
 
@@ -64,17 +68,23 @@ def test_pipeline_owned_properties_are_the_top_level_names_the_change_touches_in
     assert pipeline_owned(template, _raw(details)) == ("TaskDefinition", "LoadBalancers")
 
 
-@pytest.mark.parametrize("template, raw", [
-    (None, _raw([_detail("TaskDefinition")])),  # nothing to look the controller up in
-    ({"Resources": {"Service": SERVICE}}, _raw([_detail("TaskDefinition")], ResourceType="AWS::S3::Bucket")),
-    ({"Resources": {"Service": SERVICE}}, _raw([_detail("TaskDefinition")], Action="Add")),
-    ({"Resources": {"Service": SERVICE}}, _raw([_detail("TaskDefinition", attribute="Tags")])),
-    ({"Resources": {"Service": SERVICE}}, _raw([{"Evaluation": "Static"}, {"Target": {"Attribute": "Properties"}}])),
-    ({"Resources": {"Service": SERVICE}}, _raw()),  # no Details at all
-    ({"Resources": {"Other": SERVICE}}, _raw([_detail("TaskDefinition")])),  # a resource the template lacks
-    ({"Resources": {"Service": {"Type": "AWS::ECS::Service"}}}, _raw([_detail("TaskDefinition")])),  # no properties
-    ({}, _raw([_detail("TaskDefinition")])),  # no resources
-])
+@pytest.mark.parametrize(
+    "template, raw",
+    [
+        (None, _raw([_detail("TaskDefinition")])),  # nothing to look the controller up in
+        ({"Resources": {"Service": SERVICE}}, _raw([_detail("TaskDefinition")], ResourceType="AWS::S3::Bucket")),
+        ({"Resources": {"Service": SERVICE}}, _raw([_detail("TaskDefinition")], Action="Add")),
+        ({"Resources": {"Service": SERVICE}}, _raw([_detail("TaskDefinition", attribute="Tags")])),
+        (
+            {"Resources": {"Service": SERVICE}},
+            _raw([{"Evaluation": "Static"}, {"Target": {"Attribute": "Properties"}}]),
+        ),
+        ({"Resources": {"Service": SERVICE}}, _raw()),  # no Details at all
+        ({"Resources": {"Other": SERVICE}}, _raw([_detail("TaskDefinition")])),  # a resource the template lacks
+        ({"Resources": {"Service": {"Type": "AWS::ECS::Service"}}}, _raw([_detail("TaskDefinition")])),  # no properties
+        ({}, _raw([_detail("TaskDefinition")])),  # no resources
+    ],
+)
 def test_a_change_the_pipeline_does_not_own_or_cannot_be_read_owns_nothing(template: Any, raw: Any) -> None:
     assert pipeline_owned(template, raw) == ()
 
@@ -84,32 +94,60 @@ def test_a_non_service_change_is_not_pipeline_owned_even_where_the_template_says
     raw = _raw([_detail("TaskDefinition")], ResourceType="AWS::S3::Bucket")
     assert pipeline_owned({"Resources": {"Service": SERVICE}}, raw) == ()
     assert pipeline_owned({"Resources": {"Service": SERVICE}}, {**raw, "ResourceType": "AWS::ECS::Service"}) == (
-        "TaskDefinition",)
+        "TaskDefinition",
+    )
 
 
 def _package(children: dict[str, dict[str, Any]]) -> Package:
-    root = {"Resources": {
-        name: {"Type": NESTED_STACK, "Properties": {"TemplateURL": f"https://b.s3.amazonaws.com/{KEY_PREFIX}{name}.json"}}
-        for name in children}}
+    root = {
+        "Resources": {
+            name: {
+                "Type": NESTED_STACK,
+                "Properties": {"TemplateURL": f"https://b.s3.amazonaws.com/{KEY_PREFIX}{name}.json"},
+            }
+            for name in children
+        }
+    }
     root["Resources"]["Topic"] = {"Type": "AWS::SNS::Topic"}
-    return Package(name="shop", region="us-west-2", templates={ROOT_FILE: root, **children},
-                   template_hashes={name: name for name in children}, capabilities=())
+    return Package(
+        name="shop",
+        region="us-west-2",
+        templates={ROOT_FILE: root, **children},
+        template_hashes={name: name for name in children},
+        capabilities=(),
+    )
 
 
 def test_the_stack_policy_denies_replacing_protected_types_and_the_nested_stacks_that_hold_them() -> None:
-    package = _package({
-        "Network": {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC"}}},
-        "Database": {"Resources": {"Cluster": {"Type": "AWS::RDS::DBCluster"}, "Secret": {"Type": "AWS::KMS::Key"}}},
-        "Service": {"Resources": {"Service": {"Type": "AWS::ECS::Service"}}},
-    })
-    assert json.loads(stack_policy(package)) == {"Statement": [
-        {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
-        {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": "*",
-         "Condition": {"StringEquals": {"ResourceType": ["AWS::EC2::VPC", "AWS::RDS::DBCluster",
-                                                         "AWS::RDS::DBInstance"]}}},
-        {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*",
-         "Resource": ["LogicalResourceId/Database", "LogicalResourceId/Network"]},
-    ]}
+    package = _package(
+        {
+            "Network": {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC"}}},
+            "Database": {
+                "Resources": {"Cluster": {"Type": "AWS::RDS::DBCluster"}, "Secret": {"Type": "AWS::KMS::Key"}}
+            },
+            "Service": {"Resources": {"Service": {"Type": "AWS::ECS::Service"}}},
+        }
+    )
+    assert json.loads(stack_policy(package)) == {
+        "Statement": [
+            {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": ["Update:Replace", "Update:Delete"],
+                "Principal": "*",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"ResourceType": ["AWS::EC2::VPC", "AWS::RDS::DBCluster", "AWS::RDS::DBInstance"]}
+                },
+            },
+            {
+                "Effect": "Deny",
+                "Action": ["Update:Replace", "Update:Delete"],
+                "Principal": "*",
+                "Resource": ["LogicalResourceId/Database", "LogicalResourceId/Network"],
+            },
+        ]
+    }
     assert stack_policy(package) == json.dumps(json.loads(stack_policy(package)), indent=2, sort_keys=True)
 
 
@@ -117,49 +155,95 @@ def test_a_stack_policy_without_protected_resources_has_no_logical_id_statement(
     package = _package({"Service": {"Resources": {"Service": {"Type": "AWS::ECS::Service"}}}})
     # A nested stack whose template is not in the package (another URL) holds nothing cfngen knows of.
     package.templates[ROOT_FILE]["Resources"]["Elsewhere"] = {  # type: ignore[index]
-        "Type": NESTED_STACK, "Properties": {"TemplateURL": "https://b.s3.amazonaws.com/other/x.json"}}
+        "Type": NESTED_STACK,
+        "Properties": {"TemplateURL": "https://b.s3.amazonaws.com/other/x.json"},
+    }
     assert [statement["Effect"] for statement in json.loads(stack_policy(package))["Statement"]] == ["Allow", "Deny"]
 
 
 def _policy(statement: Any, resource_type: str = "AWS::IAM::Role", key: str = "Policies") -> PolicyDocument:
-    template = {"Resources": {"R": {"Type": resource_type, "Properties": {key: [{"PolicyDocument": {
-        "Version": "2012-10-17", "Statement": statement}}]}}}}
+    template = {
+        "Resources": {
+            "R": {
+                "Type": resource_type,
+                "Properties": {key: [{"PolicyDocument": {"Version": "2012-10-17", "Statement": statement}}]},
+            }
+        }
+    }
     (document,) = policy_documents(template)
     return document
 
 
-@pytest.mark.parametrize("statement, expected", [
-    ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
-     [(("Statement", "Resource"), "Allow statement grants s3:GetObject on Resource '*'; name the resources "
-                                  "('*' is only for actions that support no resource-level permission)")]),
-    ({"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "S3:GetObject", "ecs:DiscoverPollEndpoint"],
-      "Resource": ["*", "arn:aws:s3:::b/*"]},
-     [(("Statement", "Resource", 0), "Allow statement grants S3:GetObject on Resource '*'; name the resources "
-                                     "('*' is only for actions that support no resource-level permission)")]),
-    ({"Effect": "Allow", "Action": ["ECR:GetAuthorizationToken"], "Resource": "*"}, []),  # actions are case-blind
-    ({"Effect": "Allow", "Action": ["s3:*", "*", "s3:Get*"], "Resource": "arn:aws:s3:::b"},
-     [(("Statement", "Action", 0), "Allow statement grants every action ('s3:*'); name the actions"),
-      (("Statement", "Action", 1), "Allow statement grants every action ('*'); name the actions")]),
-    ({"Effect": "Deny", "Action": "*", "Resource": "*"}, []),
-    ([{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:us-east-1:1:q"}, "not a statement",
-      {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}],
-     [(("Statement", 2, "Resource"), "Allow statement grants sns:Publish on Resource '*'; name the resources "
-                                     "('*' is only for actions that support no resource-level permission)")]),
-])
+@pytest.mark.parametrize(
+    "statement, expected",
+    [
+        (
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+            [
+                (
+                    ("Statement", "Resource"),
+                    "Allow statement grants s3:GetObject on Resource '*'; name the resources "
+                    "('*' is only for actions that support no resource-level permission)",
+                )
+            ],
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": ["ecr:GetAuthorizationToken", "S3:GetObject", "ecs:DiscoverPollEndpoint"],
+                "Resource": ["*", "arn:aws:s3:::b/*"],
+            },
+            [
+                (
+                    ("Statement", "Resource", 0),
+                    "Allow statement grants S3:GetObject on Resource '*'; name the resources "
+                    "('*' is only for actions that support no resource-level permission)",
+                )
+            ],
+        ),
+        ({"Effect": "Allow", "Action": ["ECR:GetAuthorizationToken"], "Resource": "*"}, []),  # actions are case-blind
+        (
+            {"Effect": "Allow", "Action": ["s3:*", "*", "s3:Get*"], "Resource": "arn:aws:s3:::b"},
+            [
+                (("Statement", "Action", 0), "Allow statement grants every action ('s3:*'); name the actions"),
+                (("Statement", "Action", 1), "Allow statement grants every action ('*'); name the actions"),
+            ],
+        ),
+        ({"Effect": "Deny", "Action": "*", "Resource": "*"}, []),
+        (
+            [
+                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:us-east-1:1:q"},
+                "not a statement",
+                {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
+            ],
+            [
+                (
+                    ("Statement", 2, "Resource"),
+                    "Allow statement grants sns:Publish on Resource '*'; name the resources "
+                    "('*' is only for actions that support no resource-level permission)",
+                )
+            ],
+        ),
+    ],
+)
 def test_wildcard_findings_name_each_wildcard_grant_at_its_path(statement: Any, expected: Any) -> None:
     document = _policy(statement)
     prefix = ("Resources", "R", "Properties", "Policies", 0, "PolicyDocument")
     assert list(wildcard_findings(document)) == [((*prefix, *path), message) for path, message in expected]
 
 
-@pytest.mark.parametrize("resource_type, key, kind", [
-    ("AWS::IAM::Role", "AssumeRolePolicyDocument", "trust"),
-    ("AWS::KMS::Key", "KeyPolicy", "self"),
-    ("AWS::SecretsManager::ResourcePolicy", "ResourcePolicy", "self"),
-    ("AWS::S3::BucketPolicy", "PolicyDocument", "permissions"),
-])
-def test_a_policy_documents_kind_decides_whether_resource_star_is_checked(resource_type: str, key: str,
-                                                                           kind: str) -> None:
+@pytest.mark.parametrize(
+    "resource_type, key, kind",
+    [
+        ("AWS::IAM::Role", "AssumeRolePolicyDocument", "trust"),
+        ("AWS::KMS::Key", "KeyPolicy", "self"),
+        ("AWS::SecretsManager::ResourcePolicy", "ResourcePolicy", "self"),
+        ("AWS::S3::BucketPolicy", "PolicyDocument", "permissions"),
+    ],
+)
+def test_a_policy_documents_kind_decides_whether_resource_star_is_checked(
+    resource_type: str, key: str, kind: str
+) -> None:
     statement = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}
     template = {"Resources": {"R": {"Type": resource_type, "Properties": {key: {"Statement": [statement]}}}}}
     (document,) = policy_documents(template)
@@ -169,18 +253,26 @@ def test_a_policy_documents_kind_decides_whether_resource_star_is_checked(resour
 
 
 def test_policy_documents_are_found_anywhere_in_properties_and_nowhere_else() -> None:
-    template = {"Resources": {
-        "A": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": {"Effect": "Allow"}}}},
-        "B": "not a resource",
-        "C": {"Type": "AWS::SNS::TopicPolicy", "Properties": {"Wrapped": [{"Deeper": {"Statement": []}}]}},
-        "D": {"Type": "AWS::SNS::Topic"},
-    }}
+    template = {
+        "Resources": {
+            "A": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {"PolicyDocument": {"Statement": {"Effect": "Allow"}}},
+            },
+            "B": "not a resource",
+            "C": {"Type": "AWS::SNS::TopicPolicy", "Properties": {"Wrapped": [{"Deeper": {"Statement": []}}]}},
+            "D": {"Type": "AWS::SNS::Topic"},
+        }
+    }
     found = [(document.resource, document.resource_type, document.path) for document in policy_documents(template)]
-    assert found == [("A", "AWS::IAM::ManagedPolicy", ("Resources", "A", "Properties", "PolicyDocument")),
-                     ("C", "AWS::SNS::TopicPolicy", ("Resources", "C", "Properties", "Wrapped", 0, "Deeper"))]
+    assert found == [
+        ("A", "AWS::IAM::ManagedPolicy", ("Resources", "A", "Properties", "PolicyDocument")),
+        ("C", "AWS::SNS::TopicPolicy", ("Resources", "C", "Properties", "Wrapped", 0, "Deeper")),
+    ]
     (single,) = policy_documents({"Resources": {"A": template["Resources"]["A"]}})
-    assert list(single.statements()) == [(("Resources", "A", "Properties", "PolicyDocument", "Statement"),
-                                          {"Effect": "Allow"})]
+    assert list(single.statements()) == [
+        (("Resources", "A", "Properties", "PolicyDocument", "Statement"), {"Effect": "Allow"})
+    ]
     assert list(policy_documents({"Resources": ["not", "a", "mapping"]})) == []
     assert list(policy_documents({})) == []
 
@@ -195,12 +287,35 @@ def test_element_values_take_one_value_or_a_list_and_nothing_when_absent() -> No
 def test_every_statement_is_checked_whatever_comes_before_it() -> None:
     """A Deny statement, or a trust policy's statement, does not end the check of the statements after it."""
     prefix = ("Resources", "R", "Properties", "Policies", 0, "PolicyDocument", "Statement")
-    document = _policy([{"Effect": "Deny", "Action": "*", "Resource": "*"},
-                        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}])
-    assert list(wildcard_findings(document)) == [((*prefix, 1, "Resource"), (
-        "Allow statement grants s3:GetObject, s3:PutObject on Resource '*'; name the resources "
-        "('*' is only for actions that support no resource-level permission)"))]
-    trust = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}, {"Effect": "Allow", "Action": "sts:*"}]}}}}}
+    document = _policy(
+        [
+            {"Effect": "Deny", "Action": "*", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"},
+        ]
+    )
+    assert list(wildcard_findings(document)) == [
+        (
+            (*prefix, 1, "Resource"),
+            (
+                "Allow statement grants s3:GetObject, s3:PutObject on Resource '*'; name the resources "
+                "('*' is only for actions that support no resource-level permission)"
+            ),
+        )
+    ]
+    trust = {
+        "Resources": {
+            "R": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Statement": [
+                            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
+                            {"Effect": "Allow", "Action": "sts:*"},
+                        ]
+                    }
+                },
+            }
+        }
+    }
     (role,) = policy_documents(trust)
     assert [path[-2:] for path, _ in wildcard_findings(role)] == [(1, "Action")]

@@ -12,14 +12,30 @@ import pytest
 from cfngen import Blueprint, StackSet, ci_policy, synthesize
 
 # Properties that name a resource in its service's namespace (the account and region).
-NAME_PROPERTIES = ("Name", "Family", "ApplicationName", "DeploymentGroupName", "RepositoryName", "LogGroupName",
-                   "AlarmName", "DashboardName", "TopicName", "AliasName", "ClusterName", "DBClusterIdentifier",
-                   "RoleName", "BudgetName")
+NAME_PROPERTIES = (
+    "Name",
+    "Family",
+    "ApplicationName",
+    "DeploymentGroupName",
+    "RepositoryName",
+    "LogGroupName",
+    "AlarmName",
+    "DashboardName",
+    "TopicName",
+    "AliasName",
+    "ClusterName",
+    "DBClusterIdentifier",
+    "RoleName",
+    "BudgetName",
+)
 
 
 def _stacks(blueprint: str, service: str) -> StackSet:
-    return synthesize(Blueprint.model_validate({"name": blueprint, "region": "us-east-1",
-                                                "services": [{"name": service, "port": 8080}]}))
+    return synthesize(
+        Blueprint.model_validate(
+            {"name": blueprint, "region": "us-east-1", "services": [{"name": service, "port": 8080}]}
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +55,7 @@ def _names(stacks: StackSet) -> Iterator[tuple[str, str, str]]:
 
 def _patterns(stacks: StackSet) -> Iterator[str]:
     """Every wildcard resource pattern the templates and the CI policy name (the part after the account)."""
+
     def walk(value: Any) -> Iterator[str]:
         if isinstance(value, dict):
             for item in value.values():
@@ -47,8 +64,11 @@ def _patterns(stacks: StackSet) -> Iterator[str]:
             for item in value:
                 yield from walk(item)
         elif isinstance(value, str) and "*" in value and ":" in value:
-            yield value.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "us-east-1").replace(
-                "${AWS::AccountId}", "123456789012")
+            yield (
+                value.replace("${AWS::Partition}", "aws")
+                .replace("${AWS::Region}", "us-east-1")
+                .replace("${AWS::AccountId}", "123456789012")
+            )
 
     for template in stacks.templates().values():
         yield from walk(template.to_dict())
@@ -57,8 +77,11 @@ def _patterns(stacks: StackSet) -> Iterator[str]:
 
 def _arns(stacks: StackSet) -> set[str]:
     """The ARNs the other blueprint's resources get: by name, and roles under their path and stack name."""
-    arns = {f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}" for kind, _, name in _names(stacks)
-            if kind == "AWS::CloudWatch::Alarm"}
+    arns = {
+        f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"
+        for kind, _, name in _names(stacks)
+        if kind == "AWS::CloudWatch::Alarm"
+    }
     for template in stacks.templates().values():
         for logical_id, resource in template.to_dict().get("Resources", {}).items():
             if resource["Type"] == "AWS::IAM::Role":

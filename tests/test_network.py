@@ -29,7 +29,7 @@ def test_one_public_and_one_private_subnet_per_az_inside_the_vpc(zones: int) -> 
     vpc = ipaddress.IPv4Network("10.20.0.0/16")
     cidrs = [ipaddress.IPv4Network(body["Properties"]["CidrBlock"]) for body in subnets.values()]
     assert all(cidr.subnet_of(vpc) for cidr in cidrs)
-    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1 :])
     assert all(body["Properties"]["MapPublicIpOnLaunch"] is False for body in subnets.values())
     assert all("Fn::GetAZs" in str(body["Properties"]["AvailabilityZone"]) for body in subnets.values())
 
@@ -48,7 +48,8 @@ def test_nat_gateways_and_private_routes(zones: int, gateways: int) -> None:
     private = [body for name, body in routes.items() if name.startswith("PrivateDefaultRoute")]
     assert len(private) == zones
     assert {route["Properties"]["NatGatewayId"]["Ref"] for route in private} == {
-        f"NatGateway{index}" for index in range(1, gateways + 1)}
+        f"NatGateway{index}" for index in range(1, gateways + 1)
+    }
 
 
 def test_s3_endpoint_serves_every_private_route_table() -> None:
@@ -73,23 +74,29 @@ def test_flow_logs_go_to_an_encrypted_log_group_with_retention_and_a_scoped_role
 def test_network_is_wired_into_the_root_from_the_keys_stack() -> None:
     stacks = synthesize(load_blueprint(ROOT / "blueprints" / "demo.yaml"))
     root = stacks.root().to_dict()["Resources"]
-    assert root["Network"]["Properties"]["Parameters"]["LogsKmsKeyArn"] == {"Fn::GetAtt": ["Keys", "Outputs.LogsKmsKeyArn"]}
+    assert root["Network"]["Properties"]["Parameters"]["LogsKmsKeyArn"] == {
+        "Fn::GetAtt": ["Keys", "Outputs.LogsKmsKeyArn"]
+    }
 
 
 def _tagged(tags: dict[str, str], **network: Any) -> Blueprint:
-    return Blueprint.model_validate({"name": "net", "tags": tags, "network": network,
-                                     "services": [{"name": "api", "port": 80}]})
+    return Blueprint.model_validate(
+        {"name": "net", "tags": tags, "network": network, "services": [{"name": "api", "port": 80}]}
+    )
 
 
-@pytest.mark.parametrize(("tags", "expected"), [
-    ({"Environment": "prod"}, "interface"),
-    ({"env": "Production"}, "interface"),
-    ({"STAGE": "PROD"}, "interface"),
-    ({"Environment": "dev"}, "gateway-only"),
-    ({"Owner": "prod"}, "gateway-only"),          # "prod" on a key that does not name the environment
-    ({"Environment": "preprod"}, "gateway-only"),  # the whole value, not a part of it
-    ({}, "gateway-only"),
-])
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"Environment": "prod"}, "interface"),
+        ({"env": "Production"}, "interface"),
+        ({"STAGE": "PROD"}, "interface"),
+        ({"Environment": "dev"}, "gateway-only"),
+        ({"Owner": "prod"}, "gateway-only"),  # "prod" on a key that does not name the environment
+        ({"Environment": "preprod"}, "gateway-only"),  # the whole value, not a part of it
+        ({}, "gateway-only"),
+    ],
+)
 def test_interface_endpoints_are_the_default_of_production_blueprints_only(tags: dict[str, str], expected: str) -> None:
     assert _tagged(tags).vpc_endpoints == expected
     endpoints = _resources(_tagged(tags), "AWS::EC2::VPCEndpoint")
@@ -109,16 +116,22 @@ def test_interface_endpoints_serve_every_private_subnet_and_admit_https_from_the
     S3 gateway endpoint), logs, secrets, and the ECS agent's ecs, ecs-agent and ecs-telemetry."""
     blueprint = _tagged({}, endpoints="interface", availability_zones=3)
     endpoints = _resources(blueprint, "AWS::EC2::VPCEndpoint")
-    interface = {name: body["Properties"] for name, body in endpoints.items()
-                 if body["Properties"]["VpcEndpointType"] == "Interface"}
-    services = sorted(properties["ServiceName"]["Fn::Sub"].removeprefix("com.amazonaws.${AWS::Region}.")
-                      for properties in interface.values())
+    interface = {
+        name: body["Properties"]
+        for name, body in endpoints.items()
+        if body["Properties"]["VpcEndpointType"] == "Interface"
+    }
+    services = sorted(
+        properties["ServiceName"]["Fn::Sub"].removeprefix("com.amazonaws.${AWS::Region}.")
+        for properties in interface.values()
+    )
     assert services == sorted(["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ecs", "ecs-agent", "ecs-telemetry"])
     for properties in interface.values():
         assert properties["PrivateDnsEnabled"] is True
         assert properties["SubnetIds"] == [{"Ref": f"PrivateSubnet{zone}"} for zone in range(1, 4)]
         assert properties["SecurityGroupIds"] == [{"Ref": "InterfaceEndpointSecurityGroup"}]
     group = _resources(blueprint, "AWS::EC2::SecurityGroup")["InterfaceEndpointSecurityGroup"]["Properties"]
-    assert [(rule["IpProtocol"], rule["FromPort"], rule["ToPort"], rule["CidrIp"]) for rule in group["SecurityGroupIngress"]] \
-        == [("tcp", 443, 443, {"Fn::GetAtt": ["Vpc", "CidrBlock"]})]
+    assert [
+        (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], rule["CidrIp"]) for rule in group["SecurityGroupIngress"]
+    ] == [("tcp", 443, 443, {"Fn::GetAtt": ["Vpc", "CidrBlock"]})]
     assert [rule["CidrIp"] for rule in group["SecurityGroupEgress"]] == ["127.0.0.1/32"]

@@ -24,8 +24,11 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_plain_table_aligns_columns() -> None:
-    text = output.plain_table([output.Column("file"), output.Column("resources", "right")],
-                              [["root.yaml", 3], [output.styled("network.yaml", "red"), 23]], title="t")
+    text = output.plain_table(
+        [output.Column("file"), output.Column("resources", "right")],
+        [["root.yaml", 3], [output.styled("network.yaml", "red"), 23]],
+        title="t",
+    )
     assert text == "t\n  file          resources\n  root.yaml             3\n  network.yaml         23\n"
 
 
@@ -65,7 +68,8 @@ def test_lint_findings_plain_and_on_a_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "bad.yaml").write_text(
-        "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      Nope: 1\n", encoding="utf-8")
+        "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      Nope: 1\n", encoding="utf-8"
+    )
     assert main(["lint", str(tmp_path)]) == 1
     plain = capsys.readouterr().out
     assert ESC not in plain

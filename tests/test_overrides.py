@@ -20,15 +20,18 @@ def problems(*overrides: str) -> list[str]:
 
 
 def test_values_take_the_type_the_schema_gives_them() -> None:
-    blueprint = load_blueprint(DEV, overrides=[
-        "cluster.max_size=4",                     # int
-        "database.deletion_protection=true",      # bool
-        "services.service-a.user=1000",           # text field: stays the text "1000"
-        "services.1.environment.RETRIES=3",       # text values of a mapping, service by index
-        "tags.CostCentre=42",
-        "budget.monthly_usd=99.5",                # float
-        "services.service-b.image=null",          # null where the schema allows it
-    ])
+    blueprint = load_blueprint(
+        DEV,
+        overrides=[
+            "cluster.max_size=4",  # int
+            "database.deletion_protection=true",  # bool
+            "services.service-a.user=1000",  # text field: stays the text "1000"
+            "services.1.environment.RETRIES=3",  # text values of a mapping, service by index
+            "tags.CostCentre=42",
+            "budget.monthly_usd=99.5",  # float
+            "services.service-b.image=null",  # null where the schema allows it
+        ],
+    )
     assert blueprint.cluster.max_size == 4
     assert blueprint.database is not None and blueprint.database.deletion_protection is True
     assert blueprint.service("service-a").user == "1000"
@@ -43,29 +46,38 @@ def test_overrides_apply_after_layering_and_can_create_sections(tmp_path: Path) 
     blueprint = load_blueprint(tmp_path / "bp.yaml", overrides=["budget.monthly_usd=10", "alarms.email=a@b.io"])
     assert blueprint.budget is not None and blueprint.budget.monthly_usd == 10
     assert blueprint.alarms.email == "a@b.io"
-    assert load_blueprint(DEV, overrides=["database=null", "services.0.database=false",
-                                          "services.1.database=false"]).database is None
+    assert (
+        load_blueprint(
+            DEV, overrides=["database=null", "services.0.database=false", "services.1.database=false"]
+        ).database
+        is None
+    )
 
 
 def test_a_bad_value_is_reported_against_its_set_argument() -> None:
     assert problems("cluster.max_size=many") == [
-        "--set cluster.max_size=many: cluster.max_size: expected a whole number, found the text 'many'"]
+        "--set cluster.max_size=many: cluster.max_size: expected a whole number, found the text 'many'"
+    ]
     assert problems("cluster.max_sise=3") == [
-        "--set cluster.max_sise=3: cluster.max_sise: unknown key 'max_sise'; did you mean 'max_size'?"]
+        "--set cluster.max_sise=3: cluster.max_sise: unknown key 'max_sise'; did you mean 'max_size'?"
+    ]
     # a cross-field rule broken by an override points at the override
     assert problems("cluster.desired_capacity=9") == [
         "--set cluster.desired_capacity=9: cluster.desired_capacity: must satisfy min_size (1) <= "
-        "desired_capacity (9) <= max_size (2)"]
+        "desired_capacity (9) <= max_size (2)"
+    ]
 
 
 def test_paths_that_do_not_exist_are_reported() -> None:
     assert problems("services.nope.port=1") == [
         "--set services.nope.port=1: services.nope: no entry of services has name 'nope'; "
-        "there are: service-a, service-b"]
+        "there are: service-a, service-b"
+    ]
     assert problems("services.7.port=1") == [
-        "--set services.7.port=1: services.7: services has 2 entries (0..1); there is no entry 7"]
+        "--set services.7.port=1: services.7: services has 2 entries (0..1); there is no entry 7"
+    ]
     assert problems("name.first=x") == ["--set name.first=x: name: is text, so it has no 'first' to set"]
-    assert problems("cluster.max_size=[1") [0].startswith("--set cluster.max_size=[1: cluster.max_size: invalid YAML")
+    assert problems("cluster.max_size=[1")[0].startswith("--set cluster.max_size=[1: cluster.max_size: invalid YAML")
 
 
 @pytest.mark.parametrize("text", ["cluster.max_size", "=3", "cluster..max_size=3"])
@@ -79,8 +91,11 @@ def test_malformed_overrides_are_usage_errors(text: str, capsys: pytest.CaptureF
 
 def test_every_command_that_takes_a_blueprint_accepts_set() -> None:
     subcommands = parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    takes_blueprint = {name for name, sub in subcommands.items()
-                       if any(action.dest in ("blueprint", "target") for action in sub._actions)}
+    takes_blueprint = {
+        name
+        for name, sub in subcommands.items()
+        if any(action.dest in ("blueprint", "target") for action in sub._actions)
+    }
     assert {"synth", "lint"} <= takes_blueprint
     for name in sorted(takes_blueprint):
         assert any(action.dest == "overrides" for action in subcommands[name]._actions), name
@@ -91,6 +106,7 @@ def test_set_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert (tmp_path / "network.yaml").read_text(encoding="utf-8").count("AWS::EC2::NatGateway") == 2
     assert main(["synth", str(DEV), "-o", str(tmp_path), "--set", "network.nat_gateways=3"]) == 2
     assert "--set network.nat_gateways=3: network.nat_gateways: must be at most availability_zones (2)" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     assert main(["lint", str(tmp_path), "--set", "network.nat_gateways=2"]) == 2
     assert "--set changes a blueprint" in capsys.readouterr().err

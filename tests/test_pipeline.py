@@ -15,22 +15,31 @@ from botocore.validate import ParamValidator
 
 from cfngen import Blueprint, load_blueprint
 from cfngen.builders import pipeline
-from cfngen.builders.taskdef import family
 from cfngen.builders.contracts import service_alarm_name, service_alarm_names
+from cfngen.builders.taskdef import family
 from cfngen.extras._service_files import StackValues, render_service_files
-from cfngen.local import LocalAws
 from cfngen.linting import lint_texts
+from cfngen.local import LocalAws
 from tests.conftest import ROOT, checkov_failures
 
 CONNECTION = "arn:aws:codestar-connections:us-west-2:123456789012:connection/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab"
 
 
 def _blueprint(**pipeline_settings: Any) -> Blueprint:
-    return Blueprint.model_validate({
-        "name": "shop", "pipeline": pipeline_settings,
-        "services": [{"name": "web", "port": 8080, "test_command": "make test",
-                      "deploy_hooks": {"AfterAllowTestTraffic": "web-smoke-test"}}],
-    })
+    return Blueprint.model_validate(
+        {
+            "name": "shop",
+            "pipeline": pipeline_settings,
+            "services": [
+                {
+                    "name": "web",
+                    "port": 8080,
+                    "test_command": "make test",
+                    "deploy_hooks": {"AfterAllowTestTraffic": "web-smoke-test"},
+                }
+            ],
+        }
+    )
 
 
 def _template(blueprint: Blueprint) -> dict[str, Any]:
@@ -53,8 +62,9 @@ def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
 
 VARIANTS = {
     "codecommit": _blueprint(),
-    "connection-with-approval": _blueprint(approval=True, source={"connection_arn": CONNECTION,
-                                                                  "repository": "example/web"}),
+    "connection-with-approval": _blueprint(
+        approval=True, source={"connection_arn": CONNECTION, "repository": "example/web"}
+    ),
 }
 
 
@@ -72,14 +82,31 @@ def test_stack_per_service_with_the_wired_names() -> None:
     stacks = list(pipeline.stacks(blueprint))
     assert [stack.name for stack in stacks] == ["pipeline-service-a", "pipeline-service-b"]
     template = stacks[0].template
-    assert sorted(template.outputs) == ["ServiceABuildProjectName", "ServiceACodeDeployApplicationName",
-                                        "ServiceADeploymentGroupName", "ServiceAPipelineName"]
-    assert sorted(template.parameters) == sorted([
-        "LogsKmsKeyArn", "ClusterName", "ServiceAServiceName", "ServiceAServiceArn", "ServiceAExecutionRoleArn",
-        "ServiceATaskRoleArn", "ServiceARepositoryUri", "ServiceARepositoryArn", "ServiceAProductionListenerArn",
-        "ServiceATestListenerArn", "ServiceABlueTargetGroupName", "ServiceAGreenTargetGroupName",
-        "ServiceASourceRepositoryName", "ServiceASourceRepositoryArn", "CapacityProviderName",
-    ])
+    assert sorted(template.outputs) == [
+        "ServiceABuildProjectName",
+        "ServiceACodeDeployApplicationName",
+        "ServiceADeploymentGroupName",
+        "ServiceAPipelineName",
+    ]
+    assert sorted(template.parameters) == sorted(
+        [
+            "LogsKmsKeyArn",
+            "ClusterName",
+            "ServiceAServiceName",
+            "ServiceAServiceArn",
+            "ServiceAExecutionRoleArn",
+            "ServiceATaskRoleArn",
+            "ServiceARepositoryUri",
+            "ServiceARepositoryArn",
+            "ServiceAProductionListenerArn",
+            "ServiceATestListenerArn",
+            "ServiceABlueTargetGroupName",
+            "ServiceAGreenTargetGroupName",
+            "ServiceASourceRepositoryName",
+            "ServiceASourceRepositoryArn",
+            "CapacityProviderName",
+        ]
+    )
     assert stacks[0].root_outputs == ("ServiceAPipelineName",)
 
 
@@ -127,26 +154,40 @@ def test_deployment_group_is_blue_green_with_traffic_control_and_rolls_back() ->
     assert termination == {"Action": "TERMINATE", "TerminationWaitTimeInMinutes": 15}
     assert group["ECSServices"] == [{"ClusterName": {"Ref": "ClusterName"}, "ServiceName": {"Ref": "WebServiceName"}}]
     (pair,) = group["LoadBalancerInfo"]["TargetGroupPairInfoList"]
-    assert pair["TargetGroups"] == [{"Name": {"Ref": "WebBlueTargetGroupName"}},
-                                    {"Name": {"Ref": "WebGreenTargetGroupName"}}]
+    assert pair["TargetGroups"] == [
+        {"Name": {"Ref": "WebBlueTargetGroupName"}},
+        {"Name": {"Ref": "WebGreenTargetGroupName"}},
+    ]
     assert pair["ProdTrafficRoute"] == {"ListenerArns": [{"Ref": "WebProductionListenerArn"}]}
     assert pair["TestTrafficRoute"] == {"ListenerArns": [{"Ref": "WebTestListenerArn"}]}
-    assert group["AutoRollbackConfiguration"] == {"Enabled": True,
-                                                  "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]}
+    assert group["AutoRollbackConfiguration"] == {
+        "Enabled": True,
+        "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+    }
     alarms = [alarm["Name"] for alarm in group["AlarmConfiguration"]["Alarms"]]
     assert alarms == service_alarm_names(blueprint, blueprint.services[0])
 
 
 def test_codedeploy_role_is_scoped_to_the_service_its_listeners_alarms_and_hooks() -> None:
-    statements = {action: statement["Resource"] for statement in _statements(_template(_blueprint()), "WebCodeDeployRole")
-                  for action in statement["Action"]}
+    statements = {
+        action: statement["Resource"]
+        for statement in _statements(_template(_blueprint()), "WebCodeDeployRole")
+        for action in statement["Action"]
+    }
     assert statements["ecs:UpdateServicePrimaryTaskSet"] == [{"Ref": "WebServiceArn"}]
-    assert statements["ecs:CreateTaskSet"] == [{"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:"
-                                                           "${AWS::AccountId}:task-set/${ClusterName}/${WebServiceName}/*"}]
-    assert statements["elasticloadbalancing:ModifyListener"] == [{"Ref": "WebProductionListenerArn"},
-                                                                 {"Ref": "WebTestListenerArn"}]
-    assert statements["lambda:InvokeFunction"] == [{"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:"
-                                                                "${AWS::AccountId}:function:web-smoke-test"}]
+    assert statements["ecs:CreateTaskSet"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:"
+            "${AWS::AccountId}:task-set/${ClusterName}/${WebServiceName}/*"
+        }
+    ]
+    assert statements["elasticloadbalancing:ModifyListener"] == [
+        {"Ref": "WebProductionListenerArn"},
+        {"Ref": "WebTestListenerArn"},
+    ]
+    assert statements["lambda:InvokeFunction"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:web-smoke-test"}
+    ]
     assert len(statements["cloudwatch:DescribeAlarms"]) == 4
 
 
@@ -167,9 +208,12 @@ def test_pipeline_stages_with_codecommit_source_started_by_eventbridge() -> None
     assert configuration.pop("DeploymentGroupName") == {"Ref": "WebDeploymentGroup"}
     # The build writes taskdef.json and appspec.yaml beside imageDetail.json: the source holds only code.
     assert configuration == {
-        "TaskDefinitionTemplateArtifact": "BuildOutput", "TaskDefinitionTemplatePath": "taskdef.json",
-        "AppSpecTemplateArtifact": "BuildOutput", "AppSpecTemplatePath": "appspec.yaml",
-        "Image1ArtifactName": "BuildOutput", "Image1ContainerName": "IMAGE1_NAME",
+        "TaskDefinitionTemplateArtifact": "BuildOutput",
+        "TaskDefinitionTemplatePath": "taskdef.json",
+        "AppSpecTemplateArtifact": "BuildOutput",
+        "AppSpecTemplatePath": "appspec.yaml",
+        "Image1ArtifactName": "BuildOutput",
+        "Image1ContainerName": "IMAGE1_NAME",
     }
     assert deploy["InputArtifacts"] == [{"Name": "BuildOutput"}]
 
@@ -181,8 +225,11 @@ def test_a_repository_buildspec_reads_the_repository_files() -> None:
     assert deploy["Configuration"]["TaskDefinitionTemplateArtifact"] == "SourceOutput"
     assert deploy["InputArtifacts"] == [{"Name": "SourceOutput"}, {"Name": "BuildOutput"}]
     assert "CapacityProviderName" not in template["Parameters"]
-    assert not [statement for statement in _statements(template, "WebBuildRole")
-                if "ecs:DescribeTaskDefinition" in statement["Action"]]
+    assert not [
+        statement
+        for statement in _statements(template, "WebBuildRole")
+        if "ecs:DescribeTaskDefinition" in statement["Action"]
+    ]
 
 
 def test_connection_source_and_manual_approval() -> None:
@@ -202,24 +249,36 @@ def test_connection_source_and_manual_approval() -> None:
     assert source["Configuration"]["ConnectionArn"] == CONNECTION
     assert _resources(template, "AWS::Events::Rule") == []
     assert not any(name.startswith("WebSource") for name in template["Parameters"])
-    uses = [statement for statement in _statements(template, "WebPipelineRole")
-            if statement["Action"] == ["codestar-connections:UseConnection"]]
+    uses = [
+        statement
+        for statement in _statements(template, "WebPipelineRole")
+        if statement["Action"] == ["codestar-connections:UseConnection"]
+    ]
     assert [statement["Resource"] for statement in uses] == [[CONNECTION]]
 
 
 def test_deploy_hooks_take_known_events_and_function_names() -> None:
     with pytest.raises(ValueError, match="deploy_hooks"):
-        Blueprint.model_validate({"name": "shop", "services": [
-            {"name": "web", "port": 8080, "deploy_hooks": {"AfterTraffic": "fn"}}]})
+        Blueprint.model_validate(
+            {"name": "shop", "services": [{"name": "web", "port": 8080, "deploy_hooks": {"AfterTraffic": "fn"}}]}
+        )
     with pytest.raises(ValueError, match="deploy_hooks"):
-        Blueprint.model_validate({"name": "shop", "services": [
-            {"name": "web", "port": 8080, "deploy_hooks": {"AfterAllowTraffic": "arn:aws:lambda:x"}}]})
+        Blueprint.model_validate(
+            {
+                "name": "shop",
+                "services": [{"name": "web", "port": 8080, "deploy_hooks": {"AfterAllowTraffic": "arn:aws:lambda:x"}}],
+            }
+        )
 
 
 def test_alarm_names_are_fixed_per_kind() -> None:
     blueprint = _blueprint()
     assert service_alarm_names(blueprint, blueprint.services[0]) == [
-        "shop--web-cpu-high", "shop--web-memory-high", "shop--web-running-tasks-low", "shop--web-unhealthy-targets"]
+        "shop--web-cpu-high",
+        "shop--web-memory-high",
+        "shop--web-running-tasks-low",
+        "shop--web-unhealthy-targets",
+    ]
     with pytest.raises(ValueError, match="unknown alarm kind"):
         service_alarm_name(blueprint, blueprint.services[0], "disk-full")
 
@@ -228,23 +287,32 @@ def test_each_role_trusts_the_one_service_that_assumes_it() -> None:
     template = _template(_blueprint())
     principals = {
         logical_id: resource["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
-        for logical_id, resource in template["Resources"].items() if resource["Type"] == "AWS::IAM::Role"
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
     }
-    assert principals == {"WebBuildRole": ["codebuild.amazonaws.com"],
-                          "WebCodeDeployRole": ["codedeploy.amazonaws.com"],
-                          "WebPipelineRole": ["codepipeline.amazonaws.com"],
-                          "WebSourceEventRole": ["events.amazonaws.com"]}
+    assert principals == {
+        "WebBuildRole": ["codebuild.amazonaws.com"],
+        "WebCodeDeployRole": ["codedeploy.amazonaws.com"],
+        "WebPipelineRole": ["codepipeline.amazonaws.com"],
+        "WebSourceEventRole": ["events.amazonaws.com"],
+    }
 
 
 def test_pipeline_may_tag_only_the_revisions_it_registers_and_only_when_they_carry_tags() -> None:
     tagged = Blueprint.model_validate({**_blueprint().model_dump(), "tags": {"CostCenter": "cc-7"}})
     revisions = {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/shop--web:*"}
-    (tagging,) = [statement for statement in _statements(_template(tagged), "WebPipelineRole")
-                  if "ecs:TagResource" in statement["Action"]]
+    (tagging,) = [
+        statement
+        for statement in _statements(_template(tagged), "WebPipelineRole")
+        if "ecs:TagResource" in statement["Action"]
+    ]
     assert tagging["Action"] == ["ecs:TagResource"] and tagging["Resource"] == [revisions]
     assert tagging["Condition"] == {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}
-    untagged = [action for statement in _statements(_template(_blueprint()), "WebPipelineRole")
-                for action in statement["Action"]]
+    untagged = [
+        action
+        for statement in _statements(_template(_blueprint()), "WebPipelineRole")
+        for action in statement["Action"]
+    ]
     assert "ecs:RegisterTaskDefinition" in untagged and "ecs:TagResource" not in untagged
 
 
@@ -254,7 +322,8 @@ def _commands(buildspec: str, phase: str) -> list[str]:
 
 
 def test_the_build_derives_taskdef_and_appspec_from_the_revision_the_stacks_registered(
-        aws: LocalAws, tmp_path: Path) -> None:
+    aws: LocalAws, tmp_path: Path
+) -> None:
     """The generated buildspec's own commands, run on what ECS answers for the registered revision: taskdef.json
     is a RegisterTaskDefinition request (botocore's model) with <IMAGE1_NAME>, appspec.yaml names the
     capacity provider."""
@@ -262,19 +331,28 @@ def test_the_build_derives_taskdef_and_appspec_from_the_revision_the_stacks_regi
     service = blueprint.services[0]
     buildspec = pipeline.build_spec(blueprint, service)
     ecs = boto3.client("ecs", region_name="us-east-1")
-    values = StackValues(values={"WebExecutionRoleArn": "arn:aws:iam::123456789012:role/x",
-                                 "WebTaskRoleArn": "arn:aws:iam::123456789012:role/t", "WebLogGroupName": "g",
-                                 "CapacityProviderName": "shop-capacity"},
-                         partition="aws", region="us-east-1", account_id="123456789012")
+    values = StackValues(
+        values={
+            "WebExecutionRoleArn": "arn:aws:iam::123456789012:role/x",
+            "WebTaskRoleArn": "arn:aws:iam::123456789012:role/t",
+            "WebLogGroupName": "g",
+            "CapacityProviderName": "shop-capacity",
+        },
+        partition="aws",
+        region="us-east-1",
+        account_id="123456789012",
+    )
     # What the service stack registers: its task definition as the ECS API takes it, with an image.
     registered = json.loads(render_service_files(blueprint, "web", stack_values=values)["taskdef.json"])
     registered["containerDefinitions"][0]["image"] = "old:1"
     ecs.register_task_definition(**registered)
     (describe, derive, appspec) = _commands(buildspec, "post_build")
-    assert describe == ('aws ecs describe-task-definition --task-definition "$TASK_FAMILY" --output json '
-                        '> registered.json')
-    (tmp_path / "registered.json").write_text(json.dumps(ecs.describe_task_definition(taskDefinition=family(blueprint, service)),
-                                                         default=str))
+    assert describe == (
+        'aws ecs describe-task-definition --task-definition "$TASK_FAMILY" --output json > registered.json'
+    )
+    (tmp_path / "registered.json").write_text(
+        json.dumps(ecs.describe_task_definition(taskDefinition=family(blueprint, service)), default=str)
+    )
     env = {**os.environ, "CONTAINER_NAME": "web", "CAPACITY_PROVIDER": "shop-capacity"}
     for command in (derive, appspec):
         subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, check=True)
@@ -300,8 +378,9 @@ def _register_shape() -> Any:
 
 
 def _ecs_blueprint(strategy: str) -> Blueprint:
-    return Blueprint.model_validate({"name": "shop", "deployment": {"strategy": strategy},
-                                     "services": [{"name": "web", "port": 8080}]})
+    return Blueprint.model_validate(
+        {"name": "shop", "deployment": {"strategy": strategy}, "services": [{"name": "web", "port": 8080}]}
+    )
 
 
 @pytest.mark.parametrize("strategy", ["ecs-blue-green", "ecs-rolling"])
@@ -325,11 +404,16 @@ def test_ecs_strategies_deploy_through_a_stack_update_not_codedeploy(strategy: s
 def test_the_deploy_role_updates_only_the_blueprints_stacks_and_that_services_revisions() -> None:
     statements = _statements(_template(_ecs_blueprint("ecs-canary")), "WebDeployRole")
     grants = {action: statement["Resource"] for statement in statements for action in statement["Action"]}
-    stacks = [{"Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/shop/*"},
-              {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/shop-*/*"}]
+    stacks = [
+        {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/shop/*"},
+        {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/shop-*/*"},
+    ]
     assert grants["cloudformation:ExecuteChangeSet"] == stacks == grants["cloudformation:UpdateStack"]
     assert grants["ecs:RegisterTaskDefinition"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/shop--web:*"}]
+        {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/shop--web:*"}
+    ]
     assert grants["ecs:UpdateService"] == [{"Ref": "WebServiceArn"}]
     assert sorted(action for action, resources in grants.items() if resources == ["*"]) == [
-        "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition"]
+        "ecs:DeregisterTaskDefinition",
+        "ecs:DescribeTaskDefinition",
+    ]

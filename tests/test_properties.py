@@ -20,7 +20,6 @@ from pydantic import BaseModel
 
 from cfngen import lint, load_blueprint, synthesize
 from cfngen.blueprint import Blueprint
-from tests.conftest import ROOT
 from tests.strategies import blueprints, layered
 
 
@@ -56,9 +55,11 @@ def test_synthesis_is_deterministic(data: dict[str, Any]) -> None:
 
 
 # Synthesizes each blueprint named on the command line into the directory after it; prints nothing.
-_SYNTHESIZE = "import sys; from cfngen import load_blueprint, synthesize\n" \
-              "for blueprint, outdir in zip(sys.argv[1::2], sys.argv[2::2]):\n" \
-              "    synthesize(load_blueprint(blueprint)).write(outdir)\n"
+_SYNTHESIZE = (
+    "import sys; from cfngen import load_blueprint, synthesize\n"
+    "for blueprint, outdir in zip(sys.argv[1::2], sys.argv[2::2]):\n"
+    "    synthesize(load_blueprint(blueprint)).write(outdir)\n"
+)
 
 
 def test_templates_are_byte_identical_across_processes_with_different_hash_seeds(tmp_path: Path) -> None:
@@ -79,11 +80,20 @@ def test_templates_are_byte_identical_across_processes_with_different_hash_seeds
     for seed in ("1", "2", "12345"):
         outdir = tmp_path / f"seed-{seed}"
         environment = {**os.environ, "PYTHONHASHSEED": seed}
-        subprocess.run([sys.executable, "-c", _SYNTHESIZE,
-                        *(item for index, path in enumerate(arguments) for item in (path, str(outdir / str(index))))],
-                       env=environment, check=True, timeout=600)
-        outputs[seed] = {str(path.relative_to(outdir)): path.read_bytes() for path in sorted(outdir.rglob("*"))
-                         if path.is_file()}
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _SYNTHESIZE,
+                *(item for index, path in enumerate(arguments) for item in (path, str(outdir / str(index)))),
+            ],
+            env=environment,
+            check=True,
+            timeout=600,
+        )
+        outputs[seed] = {
+            str(path.relative_to(outdir)): path.read_bytes() for path in sorted(outdir.rglob("*")) if path.is_file()
+        }
     assert len(outputs["1"]) >= 10 * len(drawn)
     assert outputs["1"] == outputs["2"] == outputs["12345"]
 
@@ -91,7 +101,8 @@ def test_templates_are_byte_identical_across_processes_with_different_hash_seeds
 @settings(max_examples=scaled(25))
 @given(layered_case=blueprints().flatmap(lambda data: layered(data).map(lambda layers: (data, layers))))
 def test_layered_files_and_set_overrides_load_as_the_whole_blueprint(
-        layered_case: tuple[dict[str, Any], tuple[dict[str, Any], dict[str, Any], list[str]]], tmp_path_factory: Any,
+    layered_case: tuple[dict[str, Any], tuple[dict[str, Any], dict[str, Any], list[str]]],
+    tmp_path_factory: Any,
 ) -> None:
     data, (base, overlay, overrides) = layered_case
     directory = tmp_path_factory.mktemp("layers")
@@ -145,7 +156,10 @@ def test_the_strategies_set_every_field_of_the_schema() -> None:
         wide.append(len(Blueprint.model_validate(data).load_balancers) > 1)
 
     draw()
-    schema = {path for path in _schema_paths(Blueprint)
-              if not path.startswith(("services.environment.", "tags.", "services.deploy_hooks."))}
+    schema = {
+        path
+        for path in _schema_paths(Blueprint)
+        if not path.startswith(("services.environment.", "tags.", "services.deploy_hooks."))
+    }
     assert sorted(schema - seen) == []
     assert any(wide), "no blueprint with more than one load balancer"

@@ -29,8 +29,10 @@ def test_all_is_sorted() -> None:
 def test_no_module_of_cfngen_imports_itself_back_through_another() -> None:
     """No import cycle among cfngen's modules, deferred and type-checking imports included."""
     package = Path(cfngen.__file__).parent
-    modules = {".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__"): path
-               for path in package.rglob("*.py")}
+    modules = {
+        ".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in package.rglob("*.py")
+    }
     graph: dict[str, set[str]] = {}
     for module, path in modules.items():
         imported = set()

@@ -16,10 +16,18 @@ from tests.review_goldens import edited, fixture_templates
 @pytest.fixture(scope="module")
 def large() -> tuple[Blueprint, dict[str, str], TemplateSet]:
     """200 services over six availability zones, each with its NAT gateway: the blueprint, its files, its templates."""
-    services = [{"name": f"svc-{index:04d}", "port": 3000 + index, "listener_port": 10000 + index,
-                 "test_listener_port": 30000 + index} for index in range(200)]
-    blueprint = Blueprint.model_validate({"name": "scale", "services": services,
-                                          "network": {"availability_zones": 6, "nat_gateways": 6}})
+    services = [
+        {
+            "name": f"svc-{index:04d}",
+            "port": 3000 + index,
+            "listener_port": 10000 + index,
+            "test_listener_port": 30000 + index,
+        }
+        for index in range(200)
+    ]
+    blueprint = Blueprint.model_validate(
+        {"name": "scale", "services": services, "network": {"availability_zones": 6, "nat_gateways": 6}}
+    )
     files = synthesize(blueprint).render("yaml")
     return blueprint, files, TemplateSet.from_texts(blueprint.name, files)
 
@@ -37,11 +45,14 @@ def _uses(templates: TemplateSet) -> dict[str, quotas.QuotaUse]:
 def test_200_services_count_what_the_templates_declare(large: tuple[Blueprint, dict[str, str], TemplateSet]) -> None:
     blueprint, files, templates = large
     uses = _uses(templates)
-    for label, resource_type in (("IAM roles", "AWS::IAM::Role"), ("Elastic IP addresses", "AWS::EC2::EIP"),
-                                 ("VPC security groups", "AWS::EC2::SecurityGroup"),
-                                 ("Target groups", "AWS::ElasticLoadBalancingV2::TargetGroup"),
-                                 ("CodePipeline pipelines", "AWS::CodePipeline::Pipeline"),
-                                 ("CodeBuild projects", "AWS::CodeBuild::Project")):
+    for label, resource_type in (
+        ("IAM roles", "AWS::IAM::Role"),
+        ("Elastic IP addresses", "AWS::EC2::EIP"),
+        ("VPC security groups", "AWS::EC2::SecurityGroup"),
+        ("Target groups", "AWS::ElasticLoadBalancingV2::TargetGroup"),
+        ("CodePipeline pipelines", "AWS::CodePipeline::Pipeline"),
+        ("CodeBuild projects", "AWS::CodeBuild::Project"),
+    ):
         assert uses[label].used == _declared(files, resource_type), label
     assert uses["Elastic IP addresses"].used == blueprint.network.nat_gateways
     assert uses["CloudFormation stacks"].used == len(files)  # the root, the group stacks and every child
@@ -54,7 +65,8 @@ def test_200_services_count_what_the_templates_declare(large: tuple[Blueprint, d
 
 
 def test_200_services_go_above_the_iam_and_elastic_ip_defaults(
-        large: tuple[Blueprint, dict[str, str], TemplateSet]) -> None:
+    large: tuple[Blueprint, dict[str, str], TemplateSet],
+) -> None:
     _, files, templates = large
     above = [use.quota.label for use in quotas.analyse(templates) if use.above]
     assert above == ["IAM roles", "Elastic IP addresses"]
@@ -64,14 +76,16 @@ def test_200_services_go_above_the_iam_and_elastic_ip_defaults(
     assert not uses["Listeners per Network Load Balancer"].near
     report = assemble(templates, region="eu-west-1")
     roles = _declared(files, "AWS::IAM::Role")
-    summary = (f"- **Quotas**: **2 above AWS's default quotas** ⚠️: IAM roles {roles:,} of 1,000, "
-               f"Elastic IP addresses 6 of 5 — request an increase before deploying")
+    summary = (
+        f"- **Quotas**: **2 above AWS's default quotas** ⚠️: IAM roles {roles:,} of 1,000, "
+        f"Elastic IP addresses 6 of 5 — request an increase before deploying"
+    )
     markdown = report.markdown()
     assert summary in markdown
     assert f"| IAM roles | per account | {roles:,} | 1,000 | yes | ⚠️ {roles - 1000:,} over |" in markdown
     html = report.html()
     assert "<strong>2 above AWS's default quotas</strong> ⚠️" in html
-    assert f"<td>IAM roles</td>\n<td>per account</td>\n<td style=\"text-align:right\">{roles:,}</td>" in html
+    assert f'<td>IAM roles</td>\n<td>per account</td>\n<td style="text-align:right">{roles:,}</td>' in html
 
 
 def test_the_demo_blueprint_is_within_every_default(demo_stacks: StackSet) -> None:
@@ -105,8 +119,10 @@ def test_per_resource_quotas_name_the_fullest_resource() -> None:
 
     def open_ports(template: dict[str, Any]) -> None:
         group = template["Resources"]["LoadBalancerSecurityGroup"]["Properties"]
-        group["SecurityGroupIngress"] = [{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": "10.0.0.0/8"}
-                                         for port in range(1000, 1061)]
+        group["SecurityGroupIngress"] = [
+            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": "10.0.0.0/8"}
+            for port in range(1000, 1061)
+        ]
 
     use = _uses(edited(fixture, "load-balancer", open_ports))["Inbound rules per security group"]
     assert (use.used, use.where, use.above) == (61, "load-balancer/LoadBalancerSecurityGroup", True)

@@ -57,8 +57,9 @@ def _kind(node: dict[str, Any]) -> str:
     return kind
 
 
-def _rows(schema: dict[str, Any], model: type[BaseModel], node: dict[str, Any],
-          prefix: str) -> Iterator[tuple[str, str, str, str]]:
+def _rows(
+    schema: dict[str, Any], model: type[BaseModel], node: dict[str, Any], prefix: str
+) -> Iterator[tuple[str, str, str, str]]:
     for key, value in node.get("properties", {}).items():
         path = f"{prefix}{key}"
         nested = _definition(value)
@@ -67,8 +68,12 @@ def _rows(schema: dict[str, Any], model: type[BaseModel], node: dict[str, Any],
         kind = "section" if nested and not listed else "list of entries" if nested else _kind(value)
         yield f"`{path}`", kind, _default(model, key), meaning
         if nested:
-            yield from _rows(schema, getattr(blueprint_model, nested), schema["$defs"][nested],
-                             f"{path}[]." if listed else f"{path}.")
+            yield from _rows(
+                schema,
+                getattr(blueprint_model, nested),
+                schema["$defs"][nested],
+                f"{path}[]." if listed else f"{path}.",
+            )
 
 
 def keys_table() -> str:
@@ -88,7 +93,9 @@ def with_table(text: str) -> str:
 def test_readme_lists_every_blueprint_key_as_the_schema_gives_it() -> None:
     text = DOCUMENT.read_text(encoding="utf-8")
     assert TABLE_START in text, "README.md lacks the generated table of blueprint keys"
-    assert text == with_table(text), "README.md's table of blueprint keys is stale; run python -m tests.test_readme_keys"
+    assert text == with_table(text), (
+        "README.md's table of blueprint keys is stale; run python -m tests.test_readme_keys"
+    )
 
 
 if __name__ == "__main__":

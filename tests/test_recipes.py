@@ -39,15 +39,19 @@ def cfngen_commands(line: str) -> Iterator[list[str]]:
     for start, token in enumerate(tokens):
         if token == "cfngen":
             command = []
-            for word in tokens[start + 1:]:
+            for word in tokens[start + 1 :]:
                 if word in SHELL_OPERATORS:
                     break
                 command.append(word)
             yield command
 
 
-COMMANDS = [(path.name, command) for path in sorted(RECIPES.glob("*.yml"))
-            for line in shell_lines(path) for command in cfngen_commands(line)]
+COMMANDS = [
+    (path.name, command)
+    for path in sorted(RECIPES.glob("*.yml"))
+    for line in shell_lines(path)
+    for command in cfngen_commands(line)
+]
 
 
 def test_the_recipes_run_the_whole_flow() -> None:
@@ -77,8 +81,11 @@ def test_the_github_workflow_uses_oidc_and_a_reviewed_plan() -> None:
     assert jobs["check"]["permissions"]["pull-requests"] == "write"
     for name in ("plan", "deploy"):
         assert jobs[name]["permissions"]["id-token"] == "write"
-        credentials = [step for step in jobs[name]["steps"]
-                       if step.get("uses", "").startswith("aws-actions/configure-aws-credentials")]
+        credentials = [
+            step
+            for step in jobs[name]["steps"]
+            if step.get("uses", "").startswith("aws-actions/configure-aws-credentials")
+        ]
         assert credentials and "role-to-assume" in credentials[0]["with"]
     assert jobs["deploy"]["needs"] == "plan" and jobs["deploy"]["environment"] == "production"
     assert not any("aws-access-key-id" in json.dumps(job) for job in jobs.values())

@@ -26,8 +26,12 @@ def before(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _deployer_message(stack: str, logical_id: str, resource_type: str, **change: object) -> str:
-    plan = Plan(stack_name=stack, region="us-west-2", change_set_type="UPDATE",
-                changes=(ResourceChange(stack=stack, logical_id=logical_id, resource_type=resource_type, **change),))  # type: ignore[arg-type]
+    plan = Plan(
+        stack_name=stack,
+        region="us-west-2",
+        change_set_type="UPDATE",
+        changes=(ResourceChange(stack=stack, logical_id=logical_id, resource_type=resource_type, **change),),
+    )  # type: ignore[arg-type]
     (violation,) = violations(plan)
     return violation.message
 
@@ -35,10 +39,15 @@ def _deployer_message(stack: str, logical_id: str, resource_type: str, **change:
 def test_a_service_port_change_is_refused_in_diff(before: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diff", str(DEV), "--against", str(before), *PORT_CHANGE, "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    refused = {(stack["file"], resource["logical_id"]): resource["refused"]
-               for stack in printed["stacks"] for resource in stack["resources"] if resource["refused"]}
-    message = _deployer_message("service-service-a", "ServiceAService", "AWS::ECS::Service", action="modify",
-                                pipeline_owned=("LoadBalancers",))
+    refused = {
+        (stack["file"], resource["logical_id"]): resource["refused"]
+        for stack in printed["stacks"]
+        for resource in stack["resources"]
+        if resource["refused"]
+    }
+    message = _deployer_message(
+        "service-service-a", "ServiceAService", "AWS::ECS::Service", action="modify", pipeline_owned=("LoadBalancers",)
+    )
     assert refused == {("service-service-a.yaml", "ServiceAService"): [message]}
     assert main(["diff", str(DEV), "--against", str(before), *PORT_CHANGE]) == 0
     text = capsys.readouterr().out
@@ -67,8 +76,10 @@ def test_the_review_puts_the_refusal_first(before: Path) -> None:
     stacks = synthesize(load_blueprint(DEV, overrides=["services.service-a.port=8081"]))
     report = review(stacks, against=before, findings=[])
     decisions = report.decisions()
-    assert decisions[0].startswith(f"{REFUSED} service-service-a/ServiceAService (AWS::ECS::Service): changes "
-                                   "LoadBalancers of an ECS service under the CODE_DEPLOY controller")
+    assert decisions[0].startswith(
+        f"{REFUSED} service-service-a/ServiceAService (AWS::ECS::Service): changes "
+        "LoadBalancers of an ECS service under the CODE_DEPLOY controller"
+    )
     full = report.markdown()
     assert f"- ⛔ **{REFUSED}** `service-service-a/ServiceAService`" in full
     assert "| modified ⛔ refused at deploy | `service-service-a/ServiceAService` |" in full

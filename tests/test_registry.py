@@ -12,19 +12,31 @@ CONNECTION = "arn:aws:codestar-connections:us-east-1:123456789012:connection/0b1
 
 
 def _template(**pipeline_settings: Any) -> dict[str, Any]:
-    blueprint = Blueprint.model_validate({"name": "shop", "pipeline": pipeline_settings,
-                                          "services": [{"name": "web", "port": 8080}]})
+    blueprint = Blueprint.model_validate(
+        {"name": "shop", "pipeline": pipeline_settings, "services": [{"name": "web", "port": 8080}]}
+    )
     return registry.build(blueprint, blueprint.service("web")).to_dict()  # type: ignore[no-any-return]
 
 
 def test_one_stack_per_service_that_belongs_to_its_service() -> None:
-    blueprint = Blueprint.model_validate({"name": "shop", "services": [{"name": "web", "port": 8080},
-                                                                       {"name": "api", "port": 8081, "listener_port": 81,
-                                                                        "test_listener_port": 8081}]})
+    blueprint = Blueprint.model_validate(
+        {
+            "name": "shop",
+            "services": [
+                {"name": "web", "port": 8080},
+                {"name": "api", "port": 8081, "listener_port": 81, "test_listener_port": 8081},
+            ],
+        }
+    )
     stacks = list(registry.stacks(blueprint))
     assert [(stack.name, stack.service) for stack in stacks] == [("registry-web", "web"), ("registry-api", "api")]
-    assert sorted(stacks[1].template.outputs) == ["ApiRepositoryArn", "ApiRepositoryName", "ApiRepositoryUri",
-                                                  "ApiSourceRepositoryArn", "ApiSourceRepositoryName"]
+    assert sorted(stacks[1].template.outputs) == [
+        "ApiRepositoryArn",
+        "ApiRepositoryName",
+        "ApiRepositoryUri",
+        "ApiSourceRepositoryArn",
+        "ApiSourceRepositoryName",
+    ]
 
 
 def test_image_repository_scans_keeps_tags_immutable_and_the_newest_images() -> None:

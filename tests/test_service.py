@@ -12,7 +12,6 @@ from cfngen import synthesize
 from cfngen.blueprint import Blueprint
 from cfngen.builders import iam
 from cfngen.builders.contracts import service_alarm_names
-from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES
 from cfngen.builders.service import build
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
@@ -21,10 +20,16 @@ from cfngen.builders.taskdef import (
     stack_values,
     task_definition,
 )
+from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES
 from tests.stack_helpers import make_blueprint, resources, statements
 
-WEB: dict[str, Any] = {"name": "web", "port": 3000, "health_check": {"path": "/health"},
-                       "environment": {"LOG_LEVEL": "info"}, "scaling": {"min": 2, "max": 8, "cpu_target": 60}}
+WEB: dict[str, Any] = {
+    "name": "web",
+    "port": 3000,
+    "health_check": {"path": "/health"},
+    "environment": {"LOG_LEVEL": "info"},
+    "scaling": {"min": 2, "max": 8, "cpu_target": 60},
+}
 DATABASE = {"database_name": "shop"}
 
 
@@ -59,16 +64,19 @@ def test_service_uses_the_code_deploy_controller_behind_the_blue_target_group() 
     _, template = _build()
     service = _of_type(template, "AWS::ECS::Service")
     assert service["DeploymentController"] == {"Type": "CODE_DEPLOY"}
-    assert service["LoadBalancers"] == [{"ContainerName": "web", "ContainerPort": 3000,
-                                         "TargetGroupArn": {"Ref": "WebBlueTargetGroupArn"}}]
+    assert service["LoadBalancers"] == [
+        {"ContainerName": "web", "ContainerPort": 3000, "TargetGroupArn": {"Ref": "WebBlueTargetGroupArn"}}
+    ]
 
 
 def test_service_runs_in_private_subnets_without_public_ips_spread_over_azs_by_the_capacity_provider() -> None:
     _, template = _build()
     service = _of_type(template, "AWS::ECS::Service")
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"] == {
-        "AssignPublicIp": "DISABLED", "Subnets": {"Ref": "PrivateSubnetIds"},
-        "SecurityGroups": [{"Ref": "WebTaskSecurityGroup"}]}
+        "AssignPublicIp": "DISABLED",
+        "Subnets": {"Ref": "PrivateSubnetIds"},
+        "SecurityGroups": [{"Ref": "WebTaskSecurityGroup"}],
+    }
     assert service["CapacityProviderStrategy"] == [{"CapacityProvider": {"Ref": "CapacityProviderName"}, "Weight": 1}]
     assert {"Type": "spread", "Field": "attribute:ecs.availability-zone"} in service["PlacementStrategies"]
     assert service["HealthCheckGracePeriodSeconds"] == 60
@@ -100,10 +108,12 @@ ORDINARY_EDITS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("service_edit", "blueprint_edit"), [edit[1:] for edit in ORDINARY_EDITS],
-                         ids=[edit[0] for edit in ORDINARY_EDITS])
+@pytest.mark.parametrize(
+    ("service_edit", "blueprint_edit"), [edit[1:] for edit in ORDINARY_EDITS], ids=[edit[0] for edit in ORDINARY_EDITS]
+)
 def test_ordinary_edits_leave_the_code_deploy_owned_properties_alone(
-    service_edit: dict[str, Any], blueprint_edit: dict[str, Any],
+    service_edit: dict[str, Any],
+    blueprint_edit: dict[str, Any],
 ) -> None:
     _, before = _build()
     _, after = _build({**WEB, **service_edit}, **blueprint_edit)
@@ -133,9 +143,14 @@ def test_task_definition_is_awsvpc_on_ec2_with_one_essential_logged_container() 
     container = _container(template)
     assert container["Essential"] is True
     assert container["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
-    assert container["LogConfiguration"] == {"LogDriver": "awslogs", "Options": {
-        "awslogs-group": {"Ref": "WebLogGroup"}, "awslogs-region": {"Ref": "AWS::Region"},
-        "awslogs-stream-prefix": "ecs"}}
+    assert container["LogConfiguration"] == {
+        "LogDriver": "awslogs",
+        "Options": {
+            "awslogs-group": {"Ref": "WebLogGroup"},
+            "awslogs-region": {"Ref": "AWS::Region"},
+            "awslogs-stream-prefix": "ecs",
+        },
+    }
     assert container["Image"] == {"Ref": "WebImage"}
 
 
@@ -172,8 +187,10 @@ def test_health_check_path_stays_one_argument_of_the_shell_command() -> None:
 
 def test_environment_holds_the_blueprint_variables_and_the_port() -> None:
     _, template = _build()
-    assert _container(template)["Environment"] == [{"Name": "HTTP_PORT", "Value": "3000"},
-                                                   {"Name": "LOG_LEVEL", "Value": "info"}]
+    assert _container(template)["Environment"] == [
+        {"Name": "HTTP_PORT", "Value": "3000"},
+        {"Name": "LOG_LEVEL", "Value": "info"},
+    ]
 
 
 def test_placeholder_https_listener_moves_off_a_container_port_of_8443() -> None:
@@ -185,7 +202,8 @@ def test_placeholder_https_listener_moves_off_a_container_port_of_8443() -> None
 def test_privileged_container_ports_are_bindable_by_the_non_root_user() -> None:
     _, template = _build({**WEB, "port": 80})
     assert _container(template)["SystemControls"] == [
-        {"Namespace": "net.ipv4.ip_unprivileged_port_start", "Value": "80"}]
+        {"Namespace": "net.ipv4.ip_unprivileged_port_start", "Value": "80"}
+    ]
     _, high = _build()
     assert "SystemControls" not in _container(high)
 
@@ -193,9 +211,13 @@ def test_privileged_container_ports_are_bindable_by_the_non_root_user() -> None:
 def test_task_definition_renders_with_literal_values_for_the_pipeline() -> None:
     blueprint = make_blueprint(services=[{**WEB, "database": True}], database=DATABASE)
     values = TaskDefinitionValues(
-        image="<IMAGE1_NAME>", execution_role_arn="arn:aws:iam::123456789012:role/exec",
-        task_role_arn="arn:aws:iam::123456789012:role/task", log_group_name="/logs/web", region="eu-west-1",
-        database_host="db.example", database_port="3306",
+        image="<IMAGE1_NAME>",
+        execution_role_arn="arn:aws:iam::123456789012:role/exec",
+        task_role_arn="arn:aws:iam::123456789012:role/task",
+        log_group_name="/logs/web",
+        region="eu-west-1",
+        database_host="db.example",
+        database_port="3306",
         database_secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
     )
     rendered = json.dumps(task_definition(blueprint, blueprint.services[0], values).to_dict())
@@ -224,10 +246,15 @@ def test_blueprint_image_becomes_the_default() -> None:
 def test_task_security_group_admits_the_container_port_from_the_load_balancer_only() -> None:
     _, template = _build()
     group = _of_type(template, "AWS::EC2::SecurityGroup")
-    assert group["SecurityGroupIngress"] == [{
-        "IpProtocol": "tcp", "FromPort": 3000, "ToPort": 3000,
-        "SourceSecurityGroupId": {"Ref": "LoadBalancerSecurityGroupId"},
-        "Description": "traffic and health checks from the load balancer"}]
+    assert group["SecurityGroupIngress"] == [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 3000,
+            "ToPort": 3000,
+            "SourceSecurityGroupId": {"Ref": "LoadBalancerSecurityGroupId"},
+            "Description": "traffic and health checks from the load balancer",
+        }
+    ]
     assert not [body for body in template["Resources"].values() if body["Type"] == "AWS::EC2::SecurityGroupIngress"]
 
 
@@ -238,9 +265,12 @@ def _role(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
 
 def test_execution_role_reaches_one_repository_and_one_log_group() -> None:
     _, template = _build()
-    granted = {(action, json.dumps(resource, sort_keys=True))
-               for statement in statements(_role(template, "WebExecutionRole"))
-               for action in statement["Action"] for resource in statement["Resource"]}
+    granted = {
+        (action, json.dumps(resource, sort_keys=True))
+        for statement in statements(_role(template, "WebExecutionRole"))
+        for action in statement["Action"]
+        for resource in statement["Resource"]
+    }
     assert granted == {
         ("ecr:GetAuthorizationToken", '"*"'),
         ("ecr:BatchCheckLayerAvailability", '{"Ref": "WebRepositoryArn"}'),
@@ -277,19 +307,27 @@ def test_database_service_gets_endpoint_environment_and_credentials_as_secrets()
     assert variables["DB_NAME"] == "shop"
     assert not {"DB_USERNAME", "DB_PASSWORD"} & set(variables)
     assert container["Secrets"] == [
-        {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Sub": ["${SecretArn}:password::",
-                                                          {"SecretArn": {"Ref": "DatabaseSecretArn"}}]}},
-        {"Name": "DB_USERNAME", "ValueFrom": {"Fn::Sub": ["${SecretArn}:username::",
-                                                          {"SecretArn": {"Ref": "DatabaseSecretArn"}}]}},
+        {
+            "Name": "DB_PASSWORD",
+            "ValueFrom": {"Fn::Sub": ["${SecretArn}:password::", {"SecretArn": {"Ref": "DatabaseSecretArn"}}]},
+        },
+        {
+            "Name": "DB_USERNAME",
+            "ValueFrom": {"Fn::Sub": ["${SecretArn}:username::", {"SecretArn": {"Ref": "DatabaseSecretArn"}}]},
+        },
     ]
 
 
 def test_database_service_execution_role_reads_that_one_secret_only() -> None:
     _, template = _build({**WEB, "database": True}, database=DATABASE)
-    secret_statements = [statement for statement in statements(_role(template, "WebExecutionRole"))
-                         if any(action.startswith("secretsmanager:") for action in statement["Action"])]
-    assert secret_statements == [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-                                  "Resource": [{"Ref": "DatabaseSecretArn"}]}]
+    secret_statements = [
+        statement
+        for statement in statements(_role(template, "WebExecutionRole"))
+        if any(action.startswith("secretsmanager:") for action in statement["Action"])
+    ]
+    assert secret_statements == [
+        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [{"Ref": "DatabaseSecretArn"}]}
+    ]
 
 
 def test_database_service_opens_the_database_to_its_own_tasks() -> None:
@@ -314,21 +352,33 @@ def test_auto_scaling_tracks_average_cpu_within_the_blueprint_bounds() -> None:
     target = _of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 8)
     assert target["ScalableDimension"] == "ecs:service:DesiredCount"
-    policy = _of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]
+    policy = _of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy")[
+        "TargetTrackingScalingPolicyConfiguration"
+    ]
     assert policy["PredefinedMetricSpecification"] == {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}
     assert policy["TargetValue"] == 60.0
     assert 0 < policy["ScaleOutCooldown"] < policy["ScaleInCooldown"]
 
 
 def test_one_stack_per_service_with_the_contracted_outputs() -> None:
-    blueprint = make_blueprint(services=[WEB, {"name": "orders", "port": 3001, "listener_port": 81,
-                                               "test_listener_port": 8081}])
+    blueprint = make_blueprint(
+        services=[WEB, {"name": "orders", "port": 3001, "listener_port": 81, "test_listener_port": 8081}]
+    )
     stacks = synthesize(blueprint)
     for name, prefix in (("service-web", "Web"), ("service-orders", "Orders")):
         outputs = set(stacks.child(name).template.outputs)
-        assert outputs == {f"{prefix}{suffix}" for suffix in (
-            "ServiceName", "ServiceArn", "TaskSecurityGroupId", "ExecutionRoleArn", "TaskRoleArn", "LogGroupName",
-            "TaskDefinitionArn")}
+        assert outputs == {
+            f"{prefix}{suffix}"
+            for suffix in (
+                "ServiceName",
+                "ServiceArn",
+                "TaskSecurityGroupId",
+                "ExecutionRoleArn",
+                "TaskRoleArn",
+                "LogGroupName",
+                "TaskDefinitionArn",
+            )
+        }
         assert len(resources(stacks.child(name).template, "AWS::ECS::Service")) == 1
 
 
@@ -337,8 +387,9 @@ def test_ecs_exec_needs_a_writable_root_filesystem() -> None:
     container, so a read-only root filesystem is not supported."""
     with pytest.raises(ValueError, match="ECS Exec needs a writable root filesystem"):
         Blueprint.model_validate({"name": "x", "services": [{"name": "web", "port": 80, "exec": True}]})
-    writable = Blueprint.model_validate({"name": "x", "services": [{"name": "web", "port": 80, "exec": True,
-                                                                     "read_only_root_filesystem": False}]})
+    writable = Blueprint.model_validate(
+        {"name": "x", "services": [{"name": "web", "port": 80, "exec": True, "read_only_root_filesystem": False}]}
+    )
     assert writable.services[0].exec is True
 
 
@@ -350,8 +401,12 @@ def _ecs(**deployment: Any) -> dict[str, Any]:
 def test_ecs_strategies_let_cloudformation_roll_out_each_revision_and_roll_back_on_the_alarms() -> None:
     """Under the ECS controller the service names the revision this stack registers, so a new one is an
     update ECS rolls out with the strategy; every strategy rolls back on the service's own alarms."""
-    for strategy, name in (("ecs-blue-green", "BLUE_GREEN"), ("ecs-linear", "LINEAR"), ("ecs-canary", "CANARY"),
-                           ("ecs-rolling", "ROLLING")):
+    for strategy, name in (
+        ("ecs-blue-green", "BLUE_GREEN"),
+        ("ecs-linear", "LINEAR"),
+        ("ecs-canary", "CANARY"),
+        ("ecs-rolling", "ROLLING"),
+    ):
         template = _ecs(strategy=strategy)
         service = _of_type(template, "AWS::ECS::Service")
         assert service["DeploymentController"] == {"Type": "ECS"}
@@ -359,8 +414,11 @@ def test_ecs_strategies_let_cloudformation_roll_out_each_revision_and_roll_back_
         configuration = service["DeploymentConfiguration"]
         assert configuration["Strategy"] == name
         blueprint = make_blueprint(services=[{**WEB, "deployment": {"strategy": strategy}}])
-        assert configuration["Alarms"] == {"AlarmNames": service_alarm_names(blueprint, blueprint.services[0]),
-                                           "Enable": True, "Rollback": True}
+        assert configuration["Alarms"] == {
+            "AlarmNames": service_alarm_names(blueprint, blueprint.services[0]),
+            "Enable": True,
+            "Rollback": True,
+        }
 
 
 def test_ecs_blue_green_names_the_green_target_group_both_listeners_and_a_role_of_its_own() -> None:
@@ -377,22 +435,28 @@ def test_ecs_blue_green_names_the_green_target_group_both_listeners_and_a_role_o
     configuration = service["DeploymentConfiguration"]
     assert configuration["BakeTimeInMinutes"] == 10
     # wait_minutes: the green tasks serve the test listener alone for 5 minutes, then ECS continues.
-    assert configuration["LifecycleHooks"] == [{
-        "TargetType": "PAUSE", "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
-        "TimeoutConfiguration": {"TimeoutInMinutes": 5, "Action": "CONTINUE"}}]
+    assert configuration["LifecycleHooks"] == [
+        {
+            "TargetType": "PAUSE",
+            "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            "TimeoutConfiguration": {"TimeoutInMinutes": 5, "Action": "CONTINUE"},
+        }
+    ]
     role = template["Resources"]["WebInfrastructureRole"]
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-        "Service": ["ecs.amazonaws.com"]}
+        "Service": ["ecs.amazonaws.com"]
+    }
     assert template["Outputs"]["WebInfrastructureRoleArn"]["Value"] == {"Fn::GetAtt": ["WebInfrastructureRole", "Arn"]}
 
 
 def test_linear_canary_and_rolling_carry_their_own_settings_only() -> None:
     linear = _of_type(_ecs(strategy="ecs-linear", step_percent=25, step_bake_minutes=3), "AWS::ECS::Service")
-    assert linear["DeploymentConfiguration"]["LinearConfiguration"] == {"StepPercent": 25.0,
-                                                                         "StepBakeTimeInMinutes": 3}
+    assert linear["DeploymentConfiguration"]["LinearConfiguration"] == {"StepPercent": 25.0, "StepBakeTimeInMinutes": 3}
     canary = _of_type(_ecs(strategy="ecs-canary", canary_percent=10), "AWS::ECS::Service")
-    assert canary["DeploymentConfiguration"]["CanaryConfiguration"] == {"CanaryPercent": 10.0,
-                                                                         "CanaryBakeTimeInMinutes": 10}
+    assert canary["DeploymentConfiguration"]["CanaryConfiguration"] == {
+        "CanaryPercent": 10.0,
+        "CanaryBakeTimeInMinutes": 10,
+    }
     rolling_template = _ecs(strategy="ecs-rolling")
     rolling = _of_type(rolling_template, "AWS::ECS::Service")
     assert rolling["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
@@ -401,38 +465,60 @@ def test_linear_canary_and_rolling_carry_their_own_settings_only() -> None:
     assert "WebGreenTargetGroupArn" not in rolling_template["Parameters"]
 
 
-@pytest.mark.parametrize(("deployment", "field"), [
-    ({"strategy": "ecs-rolling", "step_percent": 20}, "step_percent"),
-    ({"strategy": "ecs-linear", "canary_percent": 20}, "canary_percent"),
-    ({"strategy": "codedeploy", "bake_minutes": 5}, "bake_minutes"),
-    ({"strategy": "ecs-rolling", "wait_minutes": 5}, "wait_minutes"),
-    ({"strategy": "ecs-linear", "step_percent": 2}, "step_percent"),
-    ({"strategy": "blue-green"}, "strategy"),
-])
+@pytest.mark.parametrize(
+    ("deployment", "field"),
+    [
+        ({"strategy": "ecs-rolling", "step_percent": 20}, "step_percent"),
+        ({"strategy": "ecs-linear", "canary_percent": 20}, "canary_percent"),
+        ({"strategy": "codedeploy", "bake_minutes": 5}, "bake_minutes"),
+        ({"strategy": "ecs-rolling", "wait_minutes": 5}, "wait_minutes"),
+        ({"strategy": "ecs-linear", "step_percent": 2}, "step_percent"),
+        ({"strategy": "blue-green"}, "strategy"),
+    ],
+)
 def test_deployment_options_that_the_strategy_ignores_are_errors(deployment: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=field):
         make_blueprint(services=[{**WEB, "deployment": deployment}])
 
 
 def test_a_service_deployment_section_replaces_the_blueprint_default() -> None:
-    blueprint = make_blueprint(services=[WEB, {"name": "api", "port": 8080, "listener_port": 81,
-                                               "test_listener_port": 8081,
-                                               "deployment": {"strategy": "codedeploy"}}],
-                               deployment={"strategy": "ecs-canary", "canary_percent": 20})
+    blueprint = make_blueprint(
+        services=[
+            WEB,
+            {
+                "name": "api",
+                "port": 8080,
+                "listener_port": 81,
+                "test_listener_port": 8081,
+                "deployment": {"strategy": "codedeploy"},
+            },
+        ],
+        deployment={"strategy": "ecs-canary", "canary_percent": 20},
+    )
     web, api = blueprint.services
     assert blueprint.deployment_of(web).canary_percent == 20 and blueprint.deployment_of(api).uses_codedeploy
     with pytest.raises(ValueError, match="are CodeDeploy lifecycle hooks, but the service deploys with strategy"):
-        make_blueprint(services=[{**WEB, "deploy_hooks": {"AfterAllowTestTraffic": "smoke"},
-                                  "deployment": {"strategy": "ecs-blue-green"}}])
+        make_blueprint(
+            services=[
+                {
+                    **WEB,
+                    "deploy_hooks": {"AfterAllowTestTraffic": "smoke"},
+                    "deployment": {"strategy": "ecs-blue-green"},
+                }
+            ]
+        )
 
 
 def test_a_step_percent_that_the_schemas_multiple_of_check_refuses_is_refused_at_load() -> None:
     """Found by the property tests: 33.3 has one decimal, but 33.3 / 0.1 is not a whole number in floating point, and
     AWS::ECS::Service's schema (multipleOf 0.1) fails it in cfn-lint; the blueprint says so and offers neighbours."""
     with pytest.raises(ValueError, match=r"33\.3 does not pass the resource schema's multipleOf 0\.1 check"):
-        make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {"strategy": "ecs-linear",
-                                                                             "step_percent": 33.3}}])
-    make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {"strategy": "ecs-linear", "step_percent": 33.2}}])
+        make_blueprint(
+            services=[{"name": "api", "port": 8080, "deployment": {"strategy": "ecs-linear", "step_percent": 33.3}}]
+        )
+    make_blueprint(
+        services=[{"name": "api", "port": 8080, "deployment": {"strategy": "ecs-linear", "step_percent": 33.2}}]
+    )
 
 
 def test_a_rollout_longer_than_the_deploy_stage_can_follow_is_refused_at_load() -> None:
@@ -440,8 +526,27 @@ def test_a_rollout_longer_than_the_deploy_stage_can_follow_is_refused_at_load() 
     (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html); a linear rollout of 32 steps
     of a day each made a project cfn-lint refuses (E3034) and AWS would too."""
     with pytest.raises(ValueError, match="CodeBuild stops a build after 2160"):
-        make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {
-            "strategy": "ecs-linear", "step_percent": 3.0, "step_bake_minutes": 1440}}])
-    longest = make_blueprint(services=[{"name": "api", "port": 8080, "deployment": {
-        "strategy": "ecs-canary", "canary_bake_minutes": 1440, "wait_minutes": 300, "bake_minutes": 300}}])
+        make_blueprint(
+            services=[
+                {
+                    "name": "api",
+                    "port": 8080,
+                    "deployment": {"strategy": "ecs-linear", "step_percent": 3.0, "step_bake_minutes": 1440},
+                }
+            ]
+        )
+    longest = make_blueprint(
+        services=[
+            {
+                "name": "api",
+                "port": 8080,
+                "deployment": {
+                    "strategy": "ecs-canary",
+                    "canary_bake_minutes": 1440,
+                    "wait_minutes": 300,
+                    "bake_minutes": 300,
+                },
+            }
+        ]
+    )
     assert longest.deployment_of(longest.services[0]).deploy_stage_minutes <= 2160

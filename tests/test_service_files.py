@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from cfngen import Blueprint, UsageError, load_blueprint, load_stack_values, render_service_files
+from cfngen._jinja import render
 from cfngen.builders import service as service_stack
 from cfngen.cli import main
-from cfngen._jinja import render
 from cfngen.extras._service_files import StackValues, describe_stack_tree, task_definition_request
 from cfngen.local import LocalAws
 from tests.conftest import ROOT
@@ -28,8 +28,11 @@ GOLDEN = RENDER_DIR
 
 
 def _files(directory: Path) -> dict[str, str]:
-    return {str(path.relative_to(directory)): path.read_text(encoding="utf-8")
-            for path in sorted(directory.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(directory)): path.read_text(encoding="utf-8")
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -37,8 +40,9 @@ def test_rendered_files_match_the_golden_ones(case: str, tmp_path: Path, capsys:
     blueprint, values = CASES[case]
     assert main(["render", str(blueprint), "--stack-values", str(values), "-o", str(tmp_path)]) == 0
     services = [service.name for service in load_blueprint(blueprint).services]
-    assert sorted(_files(tmp_path)) == sorted(f"{service}/{name}" for service in services
-                                              for name in ("appspec.yaml", "buildspec.yml", "taskdef.json"))
+    assert sorted(_files(tmp_path)) == sorted(
+        f"{service}/{name}" for service in services for name in ("appspec.yaml", "buildspec.yml", "taskdef.json")
+    )
     assert _files(tmp_path) == _files(GOLDEN / case), "run `make goldens` and review the diff"
 
 
@@ -52,8 +56,11 @@ def test_taskdef_is_the_service_stacks_task_definition_with_the_image_placeholde
     service = blueprint.service("service-a")
     request = json.loads(render_service_files(blueprint, "service-a", stack_values=values)["taskdef.json"])
     stack = service_stack.build(blueprint, service).to_dict()
-    (properties,) = [resource["Properties"] for resource in stack["Resources"].values()
-                     if resource["Type"] == "AWS::ECS::TaskDefinition"]
+    (properties,) = [
+        resource["Properties"]
+        for resource in stack["Resources"].values()
+        if resource["Type"] == "AWS::ECS::TaskDefinition"
+    ]
     assert request["family"] == properties["Family"] == "microservices-demo--service-a"
     assert request["cpu"] == properties["Cpu"] and request["memory"] == properties["Memory"]
     (container,) = request["containerDefinitions"]
@@ -69,7 +76,9 @@ def test_taskdef_is_the_service_stacks_task_definition_with_the_image_placeholde
     environment = {variable["name"]: variable["value"] for variable in container["environment"]}
     assert environment["DB_HOST"] == deployed["DatabaseEndpoint"] and environment["DB_PORT"] == "3306"
     assert {secret["valueFrom"] for secret in container["secrets"]} == {
-        f"{deployed['DatabaseSecretArn']}:password::", f"{deployed['DatabaseSecretArn']}:username::"}
+        f"{deployed['DatabaseSecretArn']}:password::",
+        f"{deployed['DatabaseSecretArn']}:username::",
+    }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -115,12 +124,25 @@ def test_templates_refuse_a_missing_variable() -> None:
 
 def test_missing_deployed_values_are_listed() -> None:
     blueprint, _ = _demo()
-    values = StackValues.from_describe_stacks([{"Stacks": [{
-        "StackName": "other", "StackId": "arn:aws:cloudformation:us-west-2:123456789012:stack/other/1",
-        "Outputs": [{"OutputKey": "ServiceATaskRoleArn", "OutputValue": "arn:aws:iam::123456789012:role/t"}],
-    }]}])
-    with pytest.raises(UsageError, match="DatabaseEndpoint, DatabasePort, DatabaseSecretArn, "
-                                         "ServiceAExecutionRoleArn, ServiceALogGroupName;"):
+    values = StackValues.from_describe_stacks(
+        [
+            {
+                "Stacks": [
+                    {
+                        "StackName": "other",
+                        "StackId": "arn:aws:cloudformation:us-west-2:123456789012:stack/other/1",
+                        "Outputs": [
+                            {"OutputKey": "ServiceATaskRoleArn", "OutputValue": "arn:aws:iam::123456789012:role/t"}
+                        ],
+                    }
+                ]
+            }
+        ]
+    )
+    with pytest.raises(
+        UsageError,
+        match="DatabaseEndpoint, DatabasePort, DatabaseSecretArn, ServiceAExecutionRoleArn, ServiceALogGroupName;",
+    ):
         render_service_files(blueprint, "service-a", stack_values=values)
 
 
@@ -144,7 +166,8 @@ def test_unknown_intrinsic_in_a_task_definition_is_an_error() -> None:
 
 
 def test_cli_without_stack_values_reads_aws_and_names_a_missing_service(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     blueprint, values = CASES["demo"]
     for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key, raising=False)
@@ -170,12 +193,26 @@ def test_stack_values_of_a_whole_region_are_filtered_to_the_blueprints_stacks(tm
         load_stack_values([mixed])
     assert main(["render", str(blueprint), "--stack-values", str(mixed), "-o", str(tmp_path / "out")]) == 0
     assert _files(tmp_path / "out") == _files(GOLDEN / "demo")
-    assert main(["render", str(blueprint), "--stack-values", str(mixed), "--stack-name", "other",
-                 "-o", str(tmp_path / "none")]) == 2
+    assert (
+        main(
+            [
+                "render",
+                str(blueprint),
+                "--stack-values",
+                str(mixed),
+                "--stack-name",
+                "other",
+                "-o",
+                str(tmp_path / "none"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_render_reads_the_deployed_stacks_of_the_root_stack_itself(
-        aws: LocalAws, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     """Deployed to the emulator, then rendered from what `describe-stacks` says of the root and its nested
     stacks: the same files as from a --stack-values file of those stacks."""
     minimal = str(ROOT / "tests" / "blueprints" / "minimal.yaml")
@@ -195,8 +232,11 @@ def test_render_reads_the_deployed_stacks_of_the_root_stack_itself(
     assert main(["render", minimal, "--stack-values", str(dump), "-o", str(tmp_path / "file")]) == 0
     assert _files(tmp_path / "read") == _files(tmp_path / "file")
     taskdef = json.loads((tmp_path / "read" / "web" / "taskdef.json").read_text())
-    outputs = {output["OutputKey"]: output["OutputValue"]
-               for stack in cloudformation.describe_stacks()["Stacks"] for output in stack.get("Outputs", [])}
+    outputs = {
+        output["OutputKey"]: output["OutputValue"]
+        for stack in cloudformation.describe_stacks()["Stacks"]
+        for output in stack.get("Outputs", [])
+    }
     assert taskdef["executionRoleArn"] == outputs["WebExecutionRoleArn"]
     # AWS's own answer, translated as for deploy (exit 1: AWS refused), and nothing written.
     assert main(["render", minimal, "--stack-name", "nope", "-o", str(tmp_path / "nope")]) == 1
@@ -206,6 +246,8 @@ def test_render_reads_the_deployed_stacks_of_the_root_stack_itself(
 
 def test_cli_renders_one_service_into_the_directory_itself(tmp_path: Path) -> None:
     blueprint, values = CASES["demo"]
-    assert main(["render", str(blueprint), "--service", "service-b", "--stack-values", str(values),
-                 "-o", str(tmp_path)]) == 0
+    assert (
+        main(["render", str(blueprint), "--service", "service-b", "--stack-values", str(values), "-o", str(tmp_path)])
+        == 0
+    )
     assert _files(tmp_path) == _files(GOLDEN / "demo" / "service-b")

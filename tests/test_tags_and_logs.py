@@ -82,13 +82,20 @@ def test_every_taggable_resource_gets_the_blueprint_tags(example: tuple[Blueprin
                 explicit.add(resource["Type"])
             else:
                 assert (schema.get("tagging") or {}).get("taggable") is True, (
-                    f"{where}: CloudFormation does not propagate stack tags to it; tag it explicitly")
+                    f"{where}: CloudFormation does not propagate stack tags to it; tag it explicitly"
+                )
                 propagated.add(resource["Type"])
     assert explicit == set(EXPLICITLY_TAGGED)
     assert not explicit & propagated, "a type is either always tagged explicitly or never"
     # The types the stack's tags cover, so that a new builder's resources show up here.
-    assert {"AWS::ECS::Service", "AWS::Logs::LogGroup", "AWS::RDS::DBCluster", "AWS::KMS::Key",
-            "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::CloudWatch::Alarm"} <= propagated
+    assert {
+        "AWS::ECS::Service",
+        "AWS::Logs::LogGroup",
+        "AWS::RDS::DBCluster",
+        "AWS::KMS::Key",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::CloudWatch::Alarm",
+    } <= propagated
 
 
 def _one(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
@@ -112,18 +119,25 @@ def test_instances_volumes_and_network_interfaces_launch_with_the_tags(example: 
 def test_tasks_carry_their_services_tags(example: tuple[Blueprint, StackSet]) -> None:
     blueprint, stack_set = example
     for service in blueprint.services:
-        assert _one(stack_set.child(f"service-{service.name}").template.to_dict(),
-                    "AWS::ECS::Service")["PropagateTags"] == "SERVICE"
+        assert (
+            _one(stack_set.child(f"service-{service.name}").template.to_dict(), "AWS::ECS::Service")["PropagateTags"]
+            == "SERVICE"
+        )
 
 
 def test_every_log_group_keeps_the_blueprint_retention_encrypted(example: tuple[Blueprint, StackSet]) -> None:
     blueprint, stack_set = example
-    groups = [(name, logical_id, resource) for name, template in _children(stack_set).items()
-              for logical_id, resource in template["Resources"].items() if resource["Type"] == "AWS::Logs::LogGroup"]
+    groups = [
+        (name, logical_id, resource)
+        for name, template in _children(stack_set).items()
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Logs::LogGroup"
+    ]
     # services, pipelines (and the stack-update project of each ecs-* service), VPC flow logs, the database's logs
     stack_updates = sum(not blueprint.deployment_of(service).uses_codedeploy for service in blueprint.services)
-    assert len(groups) == (2 * len(blueprint.services) + stack_updates + 1
-                           + (len(LOG_EXPORTS) if blueprint.database else 0))
+    assert len(groups) == (
+        2 * len(blueprint.services) + stack_updates + 1 + (len(LOG_EXPORTS) if blueprint.database else 0)
+    )
     for name, logical_id, resource in groups:
         properties = resource["Properties"]
         assert properties["RetentionInDays"] == blueprint.logs.retention_days, f"{name}/{logical_id}"
@@ -138,8 +152,11 @@ def test_database_logs_land_in_the_log_groups_the_stack_creates(example: tuple[B
     template = stack_set.child("database").template.to_dict()
     cluster = template["Resources"]["DatabaseCluster"]
     identifier = cluster["Properties"]["DBClusterIdentifier"]
-    groups = {logical_id: resource["Properties"]["LogGroupName"] for logical_id, resource in template["Resources"].items()
-              if resource["Type"] == "AWS::Logs::LogGroup"}
+    groups = {
+        logical_id: resource["Properties"]["LogGroupName"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Logs::LogGroup"
+    }
     exports = cluster["Properties"]["EnableCloudwatchLogsExports"]
     assert sorted(groups.values()) == sorted(f"/aws/rds/cluster/{identifier}/{export}" for export in exports)
     assert sorted(cluster["DependsOn"]) == sorted(groups)

@@ -24,32 +24,43 @@ from cfngen._version import __version__
 
 if _typing.TYPE_CHECKING:
     from cfngen.blueprint import Blueprint, Service, load_blueprint
-    from cfngen.extras._ci_policy import CiPolicy, ci_policy
-    from cfngen.deploy import Deployer, DriftReport, Outcome, Package, Plan, ResourceChange, Teardown
-    from cfngen.report._template_diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
-    from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
-    from cfngen.linting import Finding, lint
-    from cfngen.report import Report, review
     from cfngen.blueprint._schema import json_schema
+    from cfngen.deploy import Deployer, DriftReport, Outcome, Package, Plan, ResourceChange, Teardown
+    from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
+    from cfngen.extras._ci_policy import CiPolicy, ci_policy
     from cfngen.extras._scaffold import Answers, scaffold
     from cfngen.extras._service_files import StackValues, load_stack_values, render_service_files
+    from cfngen.linting import Finding, lint
+    from cfngen.report import Report, review
+    from cfngen.report._template_diff import PropertyChange, ResourceDiff, StackDiff, TemplateDiff, diff
     from cfngen.synth import NestedStack, StackSet, synthesize
 
 # Where each public name is defined (the imports above are for type checkers only).
-_SOURCES = {name: module for module, names in {
-    "cfngen.blueprint": ("Blueprint", "Service", "load_blueprint"),
-    "cfngen.extras._ci_policy": ("CiPolicy", "ci_policy"),
-    "cfngen.deploy": ("Deployer", "DriftReport", "Outcome", "Package", "Plan", "ResourceChange", "Teardown"),
-    "cfngen.report._template_diff": ("PropertyChange", "ResourceDiff", "StackDiff", "TemplateDiff", "diff"),
-    "cfngen.errors": ("BlueprintError", "CfngenError", "DeployError", "Problem", "SafetyError", "SynthError",
-                      "UsageError"),
-    "cfngen.linting": ("Finding", "lint"),
-    "cfngen.report": ("Report", "review"),
-    "cfngen.blueprint._schema": ("json_schema",),
-    "cfngen.extras._scaffold": ("Answers", "scaffold"),
-    "cfngen.extras._service_files": ("StackValues", "load_stack_values", "render_service_files"),
-    "cfngen.synth": ("NestedStack", "StackSet", "synthesize"),
-}.items() for name in names}
+_SOURCES = {
+    name: module
+    for module, names in {
+        "cfngen.blueprint": ("Blueprint", "Service", "load_blueprint"),
+        "cfngen.extras._ci_policy": ("CiPolicy", "ci_policy"),
+        "cfngen.deploy": ("Deployer", "DriftReport", "Outcome", "Package", "Plan", "ResourceChange", "Teardown"),
+        "cfngen.report._template_diff": ("PropertyChange", "ResourceDiff", "StackDiff", "TemplateDiff", "diff"),
+        "cfngen.errors": (
+            "BlueprintError",
+            "CfngenError",
+            "DeployError",
+            "Problem",
+            "SafetyError",
+            "SynthError",
+            "UsageError",
+        ),
+        "cfngen.linting": ("Finding", "lint"),
+        "cfngen.report": ("Report", "review"),
+        "cfngen.blueprint._schema": ("json_schema",),
+        "cfngen.extras._scaffold": ("Answers", "scaffold"),
+        "cfngen.extras._service_files": ("StackValues", "load_stack_values", "render_service_files"),
+        "cfngen.synth": ("NestedStack", "StackSet", "synthesize"),
+    }.items()
+    for name in names
+}
 
 __all__ = [
     "Answers",

@@ -35,13 +35,16 @@ def refuse_links(path: str | os.PathLike[str], *, root: str | os.PathLike[str] |
     for part in parts:
         current = current / part
         if current.is_symlink():
-            raise UsageError(f"{current}: is a symbolic link; cfngen does not write through links "
-                             "(remove the link or choose another output path)")
+            raise UsageError(
+                f"{current}: is a symbolic link; cfngen does not write through links "
+                "(remove the link or choose another output path)"
+            )
     return target
 
 
-def write_text(path: str | os.PathLike[str], text: str, *, root: str | os.PathLike[str] | None = None,
-               mode: int | None = None) -> Path:
+def write_text(
+    path: str | os.PathLike[str], text: str, *, root: str | os.PathLike[str] | None = None, mode: int | None = None
+) -> Path:
     """Write `text` (UTF-8) to `path` atomically, creating its folders; returns the path written.
 
     Raises UsageError when a link is on the way (see `refuse_links`). `mode` defaults to what a new file

@@ -12,7 +12,7 @@ import json
 import jinja2
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _environment() -> jinja2.Environment:
     # The templates are shell scripts and YAML, never HTML: escaping would corrupt them.
     environment = jinja2.Environment(

@@ -19,6 +19,7 @@ _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 def visible(text: str, *, keep: str = "") -> str:
     """`text` with every control or invisible formatting character except those in `keep` shown as an escape."""
+
     def escape(match: re.Match[str]) -> str:
         char = match.group()
         if char in keep:

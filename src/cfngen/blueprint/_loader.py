@@ -66,7 +66,10 @@ class _Includes:
         """The path of `entry` (relative to the file `including` it), and why it is refused ("" if it is not)."""
         path = including.parent / entry
         if Path(entry).is_absolute():
-            return path, f"is an absolute path; name a file inside the repository ({self.root}) relative to {including.name}"
+            return (
+                path,
+                f"is an absolute path; name a file inside the repository ({self.root}) relative to {including.name}",
+            )
         # `..` taken as written, from the real folder of the including file (the root is a real path too)
         if not Path(os.path.normpath(including.resolve().parent / entry)).is_relative_to(self.root):
             return path, f"leaves the repository ({self.root}); included files must lie inside it"
@@ -82,8 +85,9 @@ def _load_layers(
     data, source = load_yaml(path, includes.budget)
     if not isinstance(data, dict):
         mark = source.locate(()) or Mark(path, 1, 1)
-        raise BlueprintError([Problem(mark.file, mark.line, mark.column, "",
-                                      f"expected a mapping at the top level, found {kind(data)}")])
+        raise BlueprintError(
+            [Problem(mark.file, mark.line, mark.column, "", f"expected a mapping at the top level, found {kind(data)}")]
+        )
     if included:
         _require_known_key(data, path, Blueprint, "", "blueprint")
     data, problems = _include_service_files(data, source, path, includes)
@@ -103,11 +107,16 @@ def _load_layers(
     try:
         base, base_source, base_problems = _load_layers(base_path, chain, includes, included=True)
     except BlueprintError as exc:
-        raise BlueprintError([
-            Problem(mark.file, mark.line, mark.column, EXTENDS, f"base blueprint {extends!r} ({base_path}): {p.message}")
-            if p.line == 0 else p
-            for p in exc.problems
-        ]) from None
+        raise BlueprintError(
+            [
+                Problem(
+                    mark.file, mark.line, mark.column, EXTENDS, f"base blueprint {extends!r} ({base_path}): {p.message}"
+                )
+                if p.line == 0
+                else p
+                for p in exc.problems
+            ]
+        ) from None
     merged = merge(base, base_source, data, source, keyed_lists=KEYED_LISTS)
     problems = base_problems + [_moved(problem, merged.new_path(_loc(problem.field))) for problem in problems]
     return merged.data, merged.source, problems
@@ -155,8 +164,17 @@ def _require_known_key(data: dict[str, Any], path: Path, model: type[BaseModel],
     """Refuse an included file none of whose keys `model` knows: it is not a blueprint file (a token file, a
     system file), and its content must not reach an error message, which would print it."""
     if not set(data) & {*model.model_fields, EXTENDS}:
-        raise BlueprintError([Problem(path, 1, 1, field, f"is not a {what} file: none of its keys is a {what} "
-                                                         "field (its content is not shown)")])
+        raise BlueprintError(
+            [
+                Problem(
+                    path,
+                    1,
+                    1,
+                    field,
+                    f"is not a {what} file: none of its keys is a {what} field (its content is not shown)",
+                )
+            ]
+        )
 
 
 def _include_service_files(
@@ -180,8 +198,9 @@ def _include_service_files(
         field = f"services.{index}"
         entry_mark = source.locate(("services", index)) or Mark(blueprint_path, 1, 1)
         if refused:
-            problems.append(Problem(entry_mark.file, entry_mark.line, entry_mark.column, field,
-                                    f"service file {entry!r} {refused}"))
+            problems.append(
+                Problem(entry_mark.file, entry_mark.line, entry_mark.column, field, f"service file {entry!r} {refused}")
+            )
             resolved.append({})
             continue
         try:
@@ -193,14 +212,24 @@ def _include_service_files(
                 raise  # the load as a whole is too large: the files after this one would only repeat it
             for problem in exc.problems:
                 if problem.line == 0:  # the file itself is unreadable: point at the entry naming it
-                    problem = Problem(entry_mark.file, entry_mark.line, entry_mark.column, field,
-                                      f"service file {entry!r} ({service_path}): {problem.message}")
-                problems.append(Problem(problem.file, problem.line, problem.column, field, problem.message)
-                                if not problem.field else problem)
+                    problem = Problem(
+                        entry_mark.file,
+                        entry_mark.line,
+                        entry_mark.column,
+                        field,
+                        f"service file {entry!r} ({service_path}): {problem.message}",
+                    )
+                problems.append(
+                    Problem(problem.file, problem.line, problem.column, field, problem.message)
+                    if not problem.field
+                    else problem
+                )
             resolved.append({})
             continue
         if not isinstance(service_data, dict):
-            problems.append(Problem(service_path, 1, 1, field, f"expected a service mapping, found {kind(service_data)}"))
+            problems.append(
+                Problem(service_path, 1, 1, field, f"expected a service mapping, found {kind(service_data)}")
+            )
             resolved.append({})
             continue
         source.graft(("services", index), service_source)
@@ -230,7 +259,9 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
     if kind == "extra_forbidden":
         known = _fields_at(loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else (f"; expected one of: {', '.join(known)}" if known else "")
+        suggestion = (
+            f"; did you mean {hint[0]!r}?" if hint else (f"; expected one of: {', '.join(known)}" if known else "")
+        )
         return f"unknown key {loc[-1]!r}{suggestion}"
     if kind == "missing":
         return "required, but missing"
@@ -268,5 +299,3 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
 def _show(value: Any) -> str:
     text = repr(value) if not isinstance(value, (dict, list)) else kind(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-

@@ -19,7 +19,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cfngen.facts import aws
-from cfngen.facts.aws import CODEBUILD_MAX_TIMEOUT_MINUTES, AURORA_MYSQL_INSTANCE_MEMORY_GIB
+from cfngen.facts.aws import AURORA_MYSQL_INSTANCE_MEMORY_GIB, CODEBUILD_MAX_TIMEOUT_MINUTES
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 # Derived AWS names such as "<blueprint>-<service>-build" must stay within the
@@ -29,7 +29,28 @@ BLUEPRINT_NAME_MAX = 24
 SERVICE_NAME_MAX = 24
 
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 # A Network Load Balancer holds at most 50 listeners, two per service; its security group admits 60
 # inbound rules, two per service; and its stack's outputs (7 per service) stay within the 180 of 200
@@ -41,7 +62,6 @@ MAX_LOAD_BALANCERS = 50
 MAX_SERVICES = 500
 # Fargate-style task sizes are not required on EC2, but ECS still bounds them.
 TASK_CPU_UNITS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
-
 
 
 class Spec(BaseModel):
@@ -71,8 +91,9 @@ PRODUCTION_TAG_VALUES = frozenset({"prod", "production"})
 
 def is_production(tags: Mapping[str, str]) -> bool:
     """True for tags that mark a production blueprint: Environment/Env/Stage = prod/production, in any case."""
-    return any(key.lower() in ENVIRONMENT_TAG_KEYS and value.lower() in PRODUCTION_TAG_VALUES
-               for key, value in tags.items())
+    return any(
+        key.lower() in ENVIRONMENT_TAG_KEYS and value.lower() in PRODUCTION_TAG_VALUES for key, value in tags.items()
+    )
 
 
 class Network(Spec):
@@ -82,12 +103,13 @@ class Network(Spec):
     availability_zones: int = Field(2, ge=2, le=6, description="Number of AZs (taken with Fn::GetAZs).")
     nat_gateways: int = Field(1, ge=1, le=6, description="NAT gateways, 1..availability_zones.")
     endpoints: Literal["interface", "gateway-only"] | None = Field(
-        None, description="`interface`: interface VPC endpoints (PrivateLink) for ECR (api, dkr), CloudWatch Logs, "
-                          "Secrets Manager and ECS (ecs, ecs-agent, ecs-telemetry) in every private subnet, so "
-                          "that AWS API traffic bypasses the NAT gateways (priced in the review); `gateway-only`: "
-                          "the S3 gateway endpoint alone. Default: `interface` for a production blueprint (a tag "
-                          "Environment, Env or Stage, any case, whose value is prod or production), else "
-                          "`gateway-only`.",
+        None,
+        description="`interface`: interface VPC endpoints (PrivateLink) for ECR (api, dkr), CloudWatch Logs, "
+        "Secrets Manager and ECS (ecs, ecs-agent, ecs-telemetry) in every private subnet, so "
+        "that AWS API traffic bypasses the NAT gateways (priced in the review); `gateway-only`: "
+        "the S3 gateway endpoint alone. Default: `interface` for a production blueprint (a tag "
+        "Environment, Env or Stage, any case, whose value is prod or production), else "
+        "`gateway-only`.",
     )
 
     @field_validator("cidr")
@@ -110,7 +132,12 @@ class Network(Spec):
         """A NAT gateway lives in one AZ, so there cannot be more gateways than AZs."""
         if self.nat_gateways > self.availability_zones:
             raise CrossFieldErrors(
-                [(("nat_gateways",), f"must be at most availability_zones ({self.availability_zones}), found {self.nat_gateways}")]
+                [
+                    (
+                        ("nat_gateways",),
+                        f"must be at most availability_zones ({self.availability_zones}), found {self.nat_gateways}",
+                    )
+                ]
             )
         return self
 
@@ -123,19 +150,28 @@ class Cluster(Spec):
     max_size: int = Field(6, ge=1, le=1000, description="Auto Scaling group maximum.")
     desired_capacity: int = Field(2, ge=0, le=1000, description="Auto Scaling group desired size at creation.")
     target_capacity: int = Field(80, ge=1, le=100, description="Capacity provider managed scaling target, percent.")
-    root_volume_gib: int = Field(30, ge=30, le=16384, description="Encrypted gp3 root volume size (the AL2023 ECS AMI needs 30).")
+    root_volume_gib: int = Field(
+        30, ge=30, le=16384, description="Encrypted gp3 root volume size (the AL2023 ECS AMI needs 30)."
+    )
     awsvpc_trunking: bool = Field(
-        False, description="Count on ENI trunking: an instance of a type that supports it holds more awsvpc tasks "
-                           "(c5.large: 10 instead of 2). Needs the awsvpcTrunking ECS account setting turned on "
-                           "for the instances' role (CloudFormation cannot set it); burstable types never trunk.")
+        False,
+        description="Count on ENI trunking: an instance of a type that supports it holds more awsvpc tasks "
+        "(c5.large: 10 instead of 2). Needs the awsvpcTrunking ECS account setting turned on "
+        "for the instances' role (CloudFormation cannot set it); burstable types never trunk.",
+    )
 
     @model_validator(mode="after")
     def _sizes_ordered(self) -> Cluster:
         """min_size <= desired_capacity <= max_size."""
         if not self.min_size <= self.desired_capacity <= self.max_size:
             raise CrossFieldErrors(
-                [(("desired_capacity",), f"must satisfy min_size ({self.min_size}) <= desired_capacity "
-                  f"({self.desired_capacity}) <= max_size ({self.max_size})")]
+                [
+                    (
+                        ("desired_capacity",),
+                        f"must satisfy min_size ({self.min_size}) <= desired_capacity "
+                        f"({self.desired_capacity}) <= max_size ({self.max_size})",
+                    )
+                ]
             )
         return self
 
@@ -145,10 +181,12 @@ class LoadBalancer(Spec):
 
     scheme: Literal["internet-facing", "internal"] = Field("internet-facing", description="NLB scheme.")
     services_per_load_balancer: int = Field(
-        MAX_SERVICES_PER_LOAD_BALANCER, ge=1, le=MAX_SERVICES_PER_LOAD_BALANCER,
+        MAX_SERVICES_PER_LOAD_BALANCER,
+        ge=1,
+        le=MAX_SERVICES_PER_LOAD_BALANCER,
         description="Services per Network Load Balancer: services fill load balancers in blueprint order, "
-                    "and more services than this get another load balancer. One balancer holds 50 listeners, "
-                    "two per service.",
+        "and more services than this get another load balancer. One balancer holds 50 listeners, "
+        "two per service.",
     )
 
 
@@ -156,9 +194,10 @@ class Database(Spec):
     """Aurora MySQL cluster: one writer plus readers."""
 
     engine_version: str = Field(
-        aws.AURORA_MYSQL_DEFAULT_VERSION, pattern=r"^8\.0\.mysql_aurora\.3\.\d+\.\d+$",
+        aws.AURORA_MYSQL_DEFAULT_VERSION,
+        pattern=r"^8\.0\.mysql_aurora\.3\.\d+\.\d+$",
         description="Aurora MySQL 3 (MySQL 8.0 compatible) engine version; the default is the newest patch of the "
-                    "newest long-term-support release, and the load refuses a version AWS no longer offers.",
+        "newest long-term-support release, and the load refuses a version AWS no longer offers.",
     )
     instance_class: str = Field("db.t3.medium", description="DB instance class (one Aurora MySQL 3 supports).")
     readers: int = Field(1, ge=0, le=15, description="Reader instances besides the writer.")
@@ -174,8 +213,10 @@ class Database(Spec):
         if value not in AURORA_MYSQL_INSTANCE_MEMORY_GIB:
             hint = difflib.get_close_matches(value, AURORA_MYSQL_INSTANCE_MEMORY_GIB, n=1)
             suggestion = f"did you mean {hint[0]!r}? " if hint else ""
-            raise ValueError(f"{value!r} is not an Aurora MySQL 3 instance class cfngen knows; {suggestion}"
-                             f"expected one of {', '.join(AURORA_MYSQL_INSTANCE_MEMORY_GIB)}")
+            raise ValueError(
+                f"{value!r} is not an Aurora MySQL 3 instance class cfngen knows; {suggestion}"
+                f"expected one of {', '.join(AURORA_MYSQL_INSTANCE_MEMORY_GIB)}"
+            )
         return value
 
     @field_validator("master_username")
@@ -248,21 +289,30 @@ class Deployment(Spec):
 
     strategy: DeploymentStrategy = Field("codedeploy", description="Who rolls out a new task definition and how.")
     bake_minutes: int | None = Field(
-        None, ge=0, le=1440,
+        None,
+        ge=0,
+        le=1440,
         description="ecs-* strategies: minutes the old tasks stay after all traffic moved, to roll back to at "
-                    "once; absent = ECS's default (15 for blue/green, linear and canary; none for rolling).")
-    step_percent: float = Field(10.0, ge=3, le=100, multiple_of=0.1,
-                                description="ecs-linear: percent of production traffic shifted per step.")
+        "once; absent = ECS's default (15 for blue/green, linear and canary; none for rolling).",
+    )
+    step_percent: float = Field(
+        10.0, ge=3, le=100, multiple_of=0.1, description="ecs-linear: percent of production traffic shifted per step."
+    )
     step_bake_minutes: int = Field(6, ge=0, le=1440, description="ecs-linear: minutes between two steps.")
-    canary_percent: float = Field(5.0, ge=0.1, le=100, multiple_of=0.1,
-                                  description="ecs-canary: percent of production traffic the canary takes.")
-    canary_bake_minutes: int = Field(10, ge=0, le=1440,
-                                     description="ecs-canary: minutes the canary runs before the rest shifts.")
+    canary_percent: float = Field(
+        5.0, ge=0.1, le=100, multiple_of=0.1, description="ecs-canary: percent of production traffic the canary takes."
+    )
+    canary_bake_minutes: int = Field(
+        10, ge=0, le=1440, description="ecs-canary: minutes the canary runs before the rest shifts."
+    )
     wait_minutes: int | None = Field(
-        None, ge=1, le=1440,
+        None,
+        ge=1,
+        le=1440,
         description="Minutes the green tasks serve the test listener only, before production traffic moves; "
-                    "absent = no wait. ecs-blue-green/linear/canary: a PAUSE lifecycle hook that continues "
-                    "when the time is up (roll back meanwhile with `aws ecs stop-service-deployment`).")
+        "absent = no wait. ecs-blue-green/linear/canary: a PAUSE lifecycle hook that continues "
+        "when the time is up (roll back meanwhile with `aws ecs stop-service-deployment`).",
+    )
 
     @field_validator("step_percent", "canary_percent")
     @classmethod
@@ -270,10 +320,18 @@ class Deployment(Spec):
         """AWS::ECS::Service's schema says multipleOf 0.1, checked by dividing floats (as cfn-lint does): 33.3 / 0.1
         is 332.99999999999994, so 33.3 fails it although it has one decimal. Only values that pass are accepted."""
         if value / 0.1 != int(value / 0.1):
-            nearby = sorted({step / 10 for step in range(round(value * 10) - 3, round(value * 10) + 4)
-                             if step > 0 and (step / 10) / 0.1 == int((step / 10) / 0.1)}, key=lambda v: abs(v - value))
-            raise ValueError(f"{value} does not pass the resource schema's multipleOf 0.1 check (float division); "
-                             f"use {' or '.join(str(v) for v in nearby[:2])}")
+            nearby = sorted(
+                {
+                    step / 10
+                    for step in range(round(value * 10) - 3, round(value * 10) + 4)
+                    if step > 0 and (step / 10) / 0.1 == int((step / 10) / 0.1)
+                },
+                key=lambda v: abs(v - value),
+            )
+            raise ValueError(
+                f"{value} does not pass the resource schema's multipleOf 0.1 check (float division); "
+                f"use {' or '.join(str(v) for v in nearby[:2])}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -281,19 +339,38 @@ class Deployment(Spec):
         """Each option belongs to the strategies that use it; an option another strategy ignores is an error."""
         errors: list[tuple[tuple[str | int, ...], str]] = []
         if self.strategy == "codedeploy" and self.bake_minutes is not None:
-            errors.append((("bake_minutes",), "applies to the ecs-* strategies; under codedeploy the blue tasks "
-                                              "stay pipeline.termination_wait_minutes"))
+            errors.append(
+                (
+                    ("bake_minutes",),
+                    "applies to the ecs-* strategies; under codedeploy the blue tasks "
+                    "stay pipeline.termination_wait_minutes",
+                )
+            )
         if self.wait_minutes is not None and self.strategy not in ECS_TRAFFIC_SHIFTING_STRATEGIES:
-            errors.append((("wait_minutes",), f"applies to {', '.join(ECS_TRAFFIC_SHIFTING_STRATEGIES)}; "
-                                              f"strategy {self.strategy!r} has no test traffic stage to wait in"))
+            errors.append(
+                (
+                    ("wait_minutes",),
+                    f"applies to {', '.join(ECS_TRAFFIC_SHIFTING_STRATEGIES)}; "
+                    f"strategy {self.strategy!r} has no test traffic stage to wait in",
+                )
+            )
         if self.strategy != "codedeploy" and self.deploy_stage_minutes > CODEBUILD_MAX_TIMEOUT_MINUTES:
-            errors.append((("bake_minutes",), f"the rollout waits {self.rollout_minutes} minutes (wait, steps or canary "
-                                              f"and bake); with {STACK_UPDATE_MARGIN_MINUTES} minutes for "
-                                              f"CloudFormation, the deploy stage's build would need "
-                                              f"{self.deploy_stage_minutes}, and CodeBuild stops a build after "
-                                              f"{CODEBUILD_MAX_TIMEOUT_MINUTES}: shorten the waits"))
-        for name, strategy in (("step_percent", "ecs-linear"), ("step_bake_minutes", "ecs-linear"),
-                               ("canary_percent", "ecs-canary"), ("canary_bake_minutes", "ecs-canary")):
+            errors.append(
+                (
+                    ("bake_minutes",),
+                    f"the rollout waits {self.rollout_minutes} minutes (wait, steps or canary "
+                    f"and bake); with {STACK_UPDATE_MARGIN_MINUTES} minutes for "
+                    f"CloudFormation, the deploy stage's build would need "
+                    f"{self.deploy_stage_minutes}, and CodeBuild stops a build after "
+                    f"{CODEBUILD_MAX_TIMEOUT_MINUTES}: shorten the waits",
+                )
+            )
+        for name, strategy in (
+            ("step_percent", "ecs-linear"),
+            ("step_bake_minutes", "ecs-linear"),
+            ("canary_percent", "ecs-canary"),
+            ("canary_bake_minutes", "ecs-canary"),
+        ):
             if getattr(self, name) != type(self).model_fields[name].default and self.strategy != strategy:
                 errors.append(((name,), f"applies to strategy {strategy!r} only, not {self.strategy!r}"))
         if errors:
@@ -336,10 +413,12 @@ class Service(Spec):
     listener_port: int = Field(80, ge=1, le=65535, description="Production listener port on the NLB.")
     test_listener_port: int = Field(8080, ge=1, le=65535, description="Test listener port for blue/green.")
     load_balancer: int | None = Field(
-        None, ge=1, le=MAX_LOAD_BALANCERS,
+        None,
+        ge=1,
+        le=MAX_LOAD_BALANCERS,
         description="Number (1, 2, ...) of the Network Load Balancer that serves the service; absent = the "
-                    "first one with room, in blueprint order. Pin services to keep them where they are when "
-                    "services before them are removed: moving a service replaces its listeners.",
+        "first one with room, in blueprint order. Pin services to keep them where they are when "
+        "services before them are removed: moving a service replaces its listeners.",
     )
     cpu: int = Field(256, description="Task CPU units.")
     memory: int = Field(512, ge=128, le=122880, description="Task memory, MiB.")
@@ -349,26 +428,38 @@ class Service(Spec):
     database: bool = Field(False, description="Inject the database endpoint and secret.")
     scaling: Scaling = Field(Scaling(), description="Auto scaling.")
     read_only_root_filesystem: bool = Field(True, description="Mount the container's root filesystem read-only.")
-    user: str | None = Field("1000", pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
-                             description="User (uid[:gid]) the container runs as; null keeps the image's user.")
-    image: str | None = Field(None, max_length=1024,
-                              description="Image for the first deployment, before the pipeline has built one; "
-                                          "absent = a public placeholder that answers every HTTP path.")
-    deregistration_delay_s: int = Field(30, ge=0, le=3600,
-                                        description="Seconds the load balancer drains a target before removing it.")
-    health_check_grace_period_s: int = Field(60, ge=0, le=7200,
-                                             description="Seconds ECS ignores failing health checks of a new task.")
+    user: str | None = Field(
+        "1000",
+        pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
+        description="User (uid[:gid]) the container runs as; null keeps the image's user.",
+    )
+    image: str | None = Field(
+        None,
+        max_length=1024,
+        description="Image for the first deployment, before the pipeline has built one; "
+        "absent = a public placeholder that answers every HTTP path.",
+    )
+    deregistration_delay_s: int = Field(
+        30, ge=0, le=3600, description="Seconds the load balancer drains a target before removing it."
+    )
+    health_check_grace_period_s: int = Field(
+        60, ge=0, le=7200, description="Seconds ECS ignores failing health checks of a new task."
+    )
     test_command: str | None = Field(None, description="Command the build runs to test the service.")
-    exec: bool = Field(False, description="ECS Exec: shell into the running tasks through Session Manager "
-                                          "(`aws ecs execute-command`), sessions logged to the service's encrypted log "
-                                          "group; needs read_only_root_filesystem: false (the SSM agent writes into "
-                                          "the container).")
+    exec: bool = Field(
+        False,
+        description="ECS Exec: shell into the running tasks through Session Manager "
+        "(`aws ecs execute-command`), sessions logged to the service's encrypted log "
+        "group; needs read_only_root_filesystem: false (the SSM agent writes into "
+        "the container).",
+    )
     deployment: Deployment | None = Field(
-        None, description="How new versions reach this service; absent = the blueprint's deployment section.")
+        None, description="How new versions reach this service; absent = the blueprint's deployment section."
+    )
     deploy_hooks: dict[HookEvent, LambdaFunctionName] = Field(
         default_factory=dict,
         description="CodeDeploy lifecycle hooks of the blue/green deployment: event -> name of a Lambda function "
-                    "in the blueprint's account and region that validates the new tasks; none by default.",
+        "in the blueprint's account and region that validates the new tasks; none by default.",
     )
 
     @field_validator("cpu")
@@ -384,9 +475,11 @@ class Service(Spec):
     def _image_reference(cls, value: str | None) -> str | None:
         """An image reference ECS can pull: the registry's reference grammar."""
         if value is not None and not IMAGE_REFERENCE.fullmatch(value):
-            raise ValueError(f"{value!r} is not an image reference; expected [registry/]repository[:tag][@digest], "
-                             "such as public.ecr.aws/nginx/nginx:1.27 (lowercase repository, tag of letters, "
-                             "digits, '.', '_' and '-')")
+            raise ValueError(
+                f"{value!r} is not an image reference; expected [registry/]repository[:tag][@digest], "
+                "such as public.ecr.aws/nginx/nginx:1.27 (lowercase repository, tag of letters, "
+                "digits, '.', '_' and '-')"
+            )
         return value
 
     @field_validator("environment")
@@ -405,12 +498,22 @@ class Service(Spec):
         if self.listener_port == self.test_listener_port:
             errors.append((("test_listener_port",), f"must differ from listener_port ({self.listener_port})"))
         if not self.scaling.min <= self.desired_count <= self.scaling.max:
-            errors.append((("desired_count",), f"must lie within scaling.min ({self.scaling.min}) and "
-                                               f"scaling.max ({self.scaling.max}), found {self.desired_count}"))
+            errors.append(
+                (
+                    ("desired_count",),
+                    f"must lie within scaling.min ({self.scaling.min}) and "
+                    f"scaling.max ({self.scaling.max}), found {self.desired_count}",
+                )
+            )
         if self.exec and self.read_only_root_filesystem:
             # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html (considerations)
-            errors.append((("exec",), "ECS Exec needs a writable root filesystem (the SSM agent writes into the "
-                                      "container): set read_only_root_filesystem: false, or leave exec off"))
+            errors.append(
+                (
+                    ("exec",),
+                    "ECS Exec needs a writable root filesystem (the SSM agent writes into the "
+                    "container): set read_only_root_filesystem: false, or leave exec off",
+                )
+            )
         if errors:
             raise CrossFieldErrors(errors)
         return self
@@ -425,11 +528,13 @@ class Source(Spec):
     """Where the pipeline takes the source from: CodeCommit (default) or a CodeStar connection."""
 
     connection_arn: str | None = Field(
-        None, pattern=r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/[A-Za-z0-9-]+$",
+        None,
+        pattern=r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/[A-Za-z0-9-]+$",
         description="CodeStar connection ARN (GitHub, GitLab, Bitbucket).",
     )
-    repository: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
-                                   description="owner/repo on the connected provider.")
+    repository: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/repo on the connected provider."
+    )
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Source:
@@ -449,13 +554,15 @@ class Pipeline(Spec):
     deployment_config: str = Field("CodeDeployDefault.ECSAllAtOnce", description="CodeDeploy deployment config.")
     termination_wait_minutes: int = Field(5, ge=0, le=2880, description="Minutes before blue tasks are terminated.")
     keep_images: int = Field(20, ge=1, le=1000, description="ECR lifecycle: images kept per repository.")
-    artifact_retention_days: int = Field(30, ge=1, le=3650,
-                                         description="Days the artifact bucket keeps pipeline artifacts.")
+    artifact_retention_days: int = Field(
+        30, ge=1, le=3650, description="Days the artifact bucket keeps pipeline artifacts."
+    )
     buildspec: Literal["generated", "repository"] = Field(
         "generated",
         description="generated: the build project carries cfngen's buildspec, and a service repository needs only "
-                    "its code and Dockerfile; repository: each repository's own buildspec.yml (and, under "
-                    "codedeploy, its appspec.yaml and taskdef.json: `cfngen render` writes them).")
+        "its code and Dockerfile; repository: each repository's own buildspec.yml (and, under "
+        "codedeploy, its appspec.yaml and taskdef.json: `cfngen render` writes them).",
+    )
 
     @field_validator("deployment_config")
     @classmethod
@@ -479,8 +586,9 @@ class Alarms(Spec):
     database_cpu_high_percent: int = Field(80, ge=1, le=100, description="Database CPU alarm threshold.")
     database_connections_high_percent: int = Field(80, ge=1, le=100, description="Connections, percent of max.")
     replica_lag_high_ms: int = Field(1000, ge=1, description="Aurora replica lag alarm threshold, ms.")
-    evaluation_minutes: int = Field(5, ge=1, le=1440, description="Minutes a condition must hold before its "
-                                                                  "alarm fires (one-minute periods).")
+    evaluation_minutes: int = Field(
+        5, ge=1, le=1440, description="Minutes a condition must hold before its alarm fires (one-minute periods)."
+    )
 
 
 class Budget(Spec):
@@ -488,8 +596,7 @@ class Budget(Spec):
 
     monthly_usd: float = Field(..., gt=0, le=10_000_000, description="Budget limit in USD per month.")
     actual_percent: int = Field(80, ge=1, le=1000, description="Notify when actual spend passes this percent.")
-    forecasted_percent: int = Field(100, ge=1, le=1000,
-                                    description="Notify when forecasted spend passes this percent.")
+    forecasted_percent: int = Field(100, ge=1, le=1000, description="Notify when forecasted spend passes this percent.")
 
 
 class Logs(Spec):
@@ -534,8 +641,9 @@ class Blueprint(Spec):
     database: Database | None = Field(None, description="Aurora MySQL; absent = no database.")
     services: list[Service] = Field(..., min_length=1, max_length=MAX_SERVICES, description="The microservices.")
     pipeline: Pipeline = Field(Pipeline(), description="CI/CD pipeline settings.")
-    deployment: Deployment = Field(Deployment(), description="Default deployment of every service that has "
-                                                             "no deployment section of its own.")
+    deployment: Deployment = Field(
+        Deployment(), description="Default deployment of every service that has no deployment section of its own."
+    )
     alarms: Alarms = Field(Alarms(), description="Alarm settings.")
     budget: Budget | None = Field(None, description="Monthly budget; absent = none.")
     logs: Logs = Field(Logs(), description="Log retention.")
@@ -559,22 +667,31 @@ class Blueprint(Spec):
             key = service.logical_name
             if key in seen_names:
                 other = self.services[seen_names[key]].name
-                reason = ("service names must be unique" if other == service.name else
-                          f"both give the logical id {key!r} that cfngen derives resource names from; rename one")
-                errors.append((
-                    ("services", index, "name"),
-                    f"{service.name!r} clashes with services[{seen_names[key]}] ({other!r}): {reason}",
-                ))
+                reason = (
+                    "service names must be unique"
+                    if other == service.name
+                    else f"both give the logical id {key!r} that cfngen derives resource names from; rename one"
+                )
+                errors.append(
+                    (
+                        ("services", index, "name"),
+                        f"{service.name!r} clashes with services[{seen_names[key]}] ({other!r}): {reason}",
+                    )
+                )
             seen_names.setdefault(key, index)
             if service.deploy_hooks and not self.deployment_of(service).uses_codedeploy:
-                errors.append((("services", index, "deploy_hooks"),
-                               f"are CodeDeploy lifecycle hooks, but the service deploys with strategy "
-                               f"{self.deployment_of(service).strategy!r}"))
+                errors.append(
+                    (
+                        ("services", index, "deploy_hooks"),
+                        f"are CodeDeploy lifecycle hooks, but the service deploys with strategy "
+                        f"{self.deployment_of(service).strategy!r}",
+                    )
+                )
             if service.database and self.database is None:
-                errors.append((("services", index, "database"),
-                               "is true but the blueprint has no database section"))
-        numbers = _number_load_balancers([service.load_balancer for service in self.services],
-                                         self.load_balancer.services_per_load_balancer)
+                errors.append((("services", index, "database"), "is true but the blueprint has no database section"))
+        numbers = _number_load_balancers(
+            [service.load_balancer for service in self.services], self.load_balancer.services_per_load_balancer
+        )
         errors += _load_balancer_problems(self.services, numbers, self.load_balancer.services_per_load_balancer)
         errors += _listener_port_clashes(self.services, numbers)
         if errors:
@@ -592,8 +709,10 @@ class Blueprint(Spec):
     def load_balancers(self) -> tuple[tuple[Service, ...], ...]:
         """The services of each Network Load Balancer, in blueprint order: load balancer 1 first."""
         numbers = self._load_balancer_numbers()
-        return tuple(tuple(service for service in self.services if numbers[service.name] == balancer)
-                     for balancer in range(1, max(numbers.values()) + 1))
+        return tuple(
+            tuple(service for service in self.services if numbers[service.name] == balancer)
+            for balancer in range(1, max(numbers.values()) + 1)
+        )
 
     def load_balancer_of(self, service: Service) -> int:
         """Number (from 1) of the Network Load Balancer that serves `service`."""
@@ -639,28 +758,38 @@ def _number_load_balancers(pins: Sequence[int | None], capacity: int) -> list[in
     return numbers
 
 
-def _load_balancer_problems(services: Sequence[Service], numbers: Sequence[int],
-                            capacity: int) -> list[tuple[tuple[str | int, ...], str]]:
+def _load_balancer_problems(
+    services: Sequence[Service], numbers: Sequence[int], capacity: int
+) -> list[tuple[tuple[str | int, ...], str]]:
     """Pins that overfill a load balancer, or that leave a lower-numbered one without services."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
     served = Counter(numbers)
     for index, (service, number) in enumerate(zip(services, numbers)):
         if service.load_balancer is not None and served[number] > capacity:
-            problems.append((("services", index, "load_balancer"),
-                             f"load balancer {number} would serve {served[number]} services; it holds "
-                             f"{capacity} (load_balancer.services_per_load_balancer)"))
+            problems.append(
+                (
+                    ("services", index, "load_balancer"),
+                    f"load balancer {number} would serve {served[number]} services; it holds "
+                    f"{capacity} (load_balancer.services_per_load_balancer)",
+                )
+            )
     for number in range(1, max(numbers, default=0)):
         if not served[number]:
             index = next(index for index, pinned in enumerate(numbers) if pinned > number)
-            problems.append((("services", index, "load_balancer"),
-                             f"load balancer {numbers[index]} needs load balancer {number} to serve a service "
-                             "first: load balancers are numbered without gaps"))
+            problems.append(
+                (
+                    ("services", index, "load_balancer"),
+                    f"load balancer {numbers[index]} needs load balancer {number} to serve a service "
+                    "first: load balancers are numbered without gaps",
+                )
+            )
             break
     return problems
 
 
-def _listener_port_clashes(services: Sequence[Service],
-                           numbers: Sequence[int]) -> list[tuple[tuple[str | int, ...], str]]:
+def _listener_port_clashes(
+    services: Sequence[Service], numbers: Sequence[int]
+) -> list[tuple[tuple[str | int, ...], str]]:
     """Listener ports that two listeners of one load balancer would share."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
     owners: dict[tuple[int, int], str] = {}
@@ -668,9 +797,13 @@ def _listener_port_clashes(services: Sequence[Service],
         for field_name in ("listener_port", "test_listener_port"):
             port = getattr(service, field_name)
             if (number, port) in owners:
-                problems.append((("services", index, field_name),
-                                 f"port {port} is already used by {owners[number, port]}; the listener ports "
-                                 f"of one load balancer (here load balancer {number}) must be unique"))
+                problems.append(
+                    (
+                        ("services", index, field_name),
+                        f"port {port} is already used by {owners[number, port]}; the listener ports "
+                        f"of one load balancer (here load balancer {number}) must be unique",
+                    )
+                )
             else:
                 owners[number, port] = f"services[{index}].{field_name}"
     return problems

@@ -18,8 +18,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from cfngen.errors import BlueprintError, Problem
 from cfngen.blueprint._yamlsource import Mark, Path_, SourceMap, has_surrogate, kind, loads_yaml
+from cfngen.errors import BlueprintError, Problem
 
 _NULLS = ("null", "Null", "NULL", "~")
 # YAML 1.1 reads 0x1F90, 0o17, 1_000, 1:30 and .inf as numbers and yes/off as booleans; an override of a number
@@ -58,8 +58,12 @@ class Override:
 
 
 def apply_overrides(
-    data: dict[str, Any], source: SourceMap, overrides: Iterable[str | Override],
-    *, schema: type[BaseModel], keyed_lists: Mapping[Path_, str],
+    data: dict[str, Any],
+    source: SourceMap,
+    overrides: Iterable[str | Override],
+    *,
+    schema: type[BaseModel],
+    keyed_lists: Mapping[Path_, str],
 ) -> list[Problem]:
     """Set every override in `data` (in place) and mark it in `source`; return the overrides that cannot apply.
 
@@ -80,7 +84,11 @@ def apply_overrides(
 
 
 def _apply(
-    data: dict[str, Any], source: SourceMap, override: Override, schema: type[BaseModel], keyed_lists: Mapping[Path_, str]
+    data: dict[str, Any],
+    source: SourceMap,
+    override: Override,
+    schema: type[BaseModel],
+    keyed_lists: Mapping[Path_, str],
 ) -> Problem | None:
     mark = override.mark
     node: Any = data

@@ -53,17 +53,29 @@ def preflight_warnings(blueprint: Blueprint) -> list[PreflightWarning]:
     warnings = _engine_version_warnings(blueprint)
     instance = aws.instance_type(blueprint.cluster.instance_type)
     if instance is None:
-        return warnings + [PreflightWarning("cluster.instance_type",
-                                 f"cfngen has no capacity facts for {blueprint.cluster.instance_type}; whether the "
-                                 "tasks fit its instances was not checked")]
+        return warnings + [
+            PreflightWarning(
+                "cluster.instance_type",
+                f"cfngen has no capacity facts for {blueprint.cluster.instance_type}; whether the "
+                "tasks fit its instances was not checked",
+            )
+        ]
     shortfall = _shortfall(blueprint, instance, lambda service: service.scaling.max)
     if not shortfall:
         return warnings
-    return warnings + [PreflightWarning("cluster.max_size", f"the services cannot all scale to scaling.max: {shortfall}; "
-                                                 "raise cluster.max_size, choose a larger cluster.instance_type"
-                                                 + ("" if blueprint.cluster.awsvpc_trunking or instance.trunk_tasks is None
-                                                    else " or turn on cluster.awsvpc_trunking")
-                                                 + ", or lower the services' scaling.max")]
+    return warnings + [
+        PreflightWarning(
+            "cluster.max_size",
+            f"the services cannot all scale to scaling.max: {shortfall}; "
+            "raise cluster.max_size, choose a larger cluster.instance_type"
+            + (
+                ""
+                if blueprint.cluster.awsvpc_trunking or instance.trunk_tasks is None
+                else " or turn on cluster.awsvpc_trunking"
+            )
+            + ", or lower the services' scaling.max",
+        )
+    ]
 
 
 def _zone_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
@@ -71,9 +83,13 @@ def _zone_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
     wanted = blueprint.network.availability_zones
     if zones is None or wanted <= zones:
         return []
-    return [(("network", "availability_zones"),
-             f"{blueprint.region} offers {zones} Availability Zones, found {wanted}; use at most {zones} "
-             f"(AWS facts as of {aws.as_of('availability_zones.json')})")]
+    return [
+        (
+            ("network", "availability_zones"),
+            f"{blueprint.region} offers {zones} Availability Zones, found {wanted}; use at most {zones} "
+            f"(AWS facts as of {aws.as_of('availability_zones.json')})",
+        )
+    ]
 
 
 def _engine_version_newer_than_facts(version: str) -> bool:
@@ -84,22 +100,33 @@ def _engine_version_newer_than_facts(version: str) -> bool:
 def _engine_version_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
     """A version AWS no longer offers (or never did): creating the cluster would fail."""
     database = blueprint.database
-    if database is None or database.engine_version in aws.aurora_mysql_versions() \
-            or _engine_version_newer_than_facts(database.engine_version):
+    if (
+        database is None
+        or database.engine_version in aws.aurora_mysql_versions()
+        or _engine_version_newer_than_facts(database.engine_version)
+    ):
         return []
-    return [(("database", "engine_version"),
-             f"{database.engine_version!r} is not an Aurora MySQL version AWS offers new clusters (AWS facts as of "
-             f"{aws.as_of('aurora_mysql_versions.json')}); use {aws.AURORA_MYSQL_DEFAULT_VERSION} (long-term "
-             f"support) or one of {', '.join(aws.aurora_mysql_versions())}")]
+    return [
+        (
+            ("database", "engine_version"),
+            f"{database.engine_version!r} is not an Aurora MySQL version AWS offers new clusters (AWS facts as of "
+            f"{aws.as_of('aurora_mysql_versions.json')}); use {aws.AURORA_MYSQL_DEFAULT_VERSION} (long-term "
+            f"support) or one of {', '.join(aws.aurora_mysql_versions())}",
+        )
+    ]
 
 
 def _engine_version_warnings(blueprint: Blueprint) -> list[PreflightWarning]:
     database = blueprint.database
     if database is None or not _engine_version_newer_than_facts(database.engine_version):
         return []
-    return [PreflightWarning("database.engine_version",
-                             f"{database.engine_version} is newer than cfngen's Aurora MySQL facts (as of "
-                             f"{aws.as_of('aurora_mysql_versions.json')}); whether AWS offers it was not checked")]
+    return [
+        PreflightWarning(
+            "database.engine_version",
+            f"{database.engine_version} is newer than cfngen's Aurora MySQL facts (as of "
+            f"{aws.as_of('aurora_mysql_versions.json')}); whether AWS offers it was not checked",
+        )
+    ]
 
 
 def _instance_type_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
@@ -109,31 +136,45 @@ def _instance_type_problems(blueprint: Blueprint) -> list[tuple[Loc, str]]:
         return []
     hint = difflib.get_close_matches(name, sorted(offered), n=1)
     suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-    return [(("cluster", "instance_type"), f"{name!r} is not an EC2 instance type {blueprint.region} offers{suggestion}")]
+    return [
+        (("cluster", "instance_type"), f"{name!r} is not an EC2 instance type {blueprint.region} offers{suggestion}")
+    ]
 
 
 def _trunking_problems(blueprint: Blueprint, instance: aws.InstanceType) -> list[tuple[Loc, str]]:
     if not blueprint.cluster.awsvpc_trunking or instance.trunk_tasks is not None:
         return []
-    return [(("cluster", "awsvpc_trunking"),
-             f"{instance.name} does not support ENI trunking (burstable types never do); choose a type that does, "
-             "such as m6i.large or c6g.large, or leave awsvpc_trunking off")]
+    return [
+        (
+            ("cluster", "awsvpc_trunking"),
+            f"{instance.name} does not support ENI trunking (burstable types never do); choose a type that does, "
+            "such as m6i.large or c6g.large, or leave awsvpc_trunking off",
+        )
+    ]
 
 
 def _task_size_problems(blueprint: Blueprint, instance: aws.InstanceType) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
     for index, service in enumerate(blueprint.services):
         if service.cpu > instance.task_cpu_units:
-            problems.append((("services", index, "cpu"),
-                             f"{service.cpu} CPU units do not fit a {instance.name}, which offers tasks "
-                             f"{instance.task_cpu_units} ({instance.vcpus} vCPUs); lower cpu or choose a larger "
-                             "cluster.instance_type"))
+            problems.append(
+                (
+                    ("services", index, "cpu"),
+                    f"{service.cpu} CPU units do not fit a {instance.name}, which offers tasks "
+                    f"{instance.task_cpu_units} ({instance.vcpus} vCPUs); lower cpu or choose a larger "
+                    "cluster.instance_type",
+                )
+            )
         if service.memory > instance.task_memory_mib:
-            problems.append((("services", index, "memory"),
-                             f"{service.memory} MiB do not fit a {instance.name}, which offers tasks "
-                             f"{instance.task_memory_mib} MiB ({instance.memory_mib} MiB less the "
-                             f"{aws.ECS_MEMORY_RESERVED_PERCENT}% kept for the ECS agent and the system); lower "
-                             "memory or choose a larger cluster.instance_type"))
+            problems.append(
+                (
+                    ("services", index, "memory"),
+                    f"{service.memory} MiB do not fit a {instance.name}, which offers tasks "
+                    f"{instance.task_memory_mib} MiB ({instance.memory_mib} MiB less the "
+                    f"{aws.ECS_MEMORY_RESERVED_PERCENT}% kept for the ECS agent and the system); lower "
+                    "memory or choose a larger cluster.instance_type",
+                )
+            )
     return problems
 
 
@@ -158,16 +199,22 @@ def _shortfall(blueprint: Blueprint, instance: aws.InstanceType, count: Callable
         if needed + extra > offered * instances:
             note = ""
             if resource == "network interfaces":
-                note = (" with ENI trunking" if trunking and instance.trunk_tasks is not None
-                        else ": one per awsvpc task, the primary one excepted")
-            return (f"{tasks} tasks and the second set a blue/green deployment starts beside them need "
-                    f"{needed + extra} {resource}; {instances} {instance.name} instances (cluster.max_size) offer "
-                    f"{offered * instances} ({offered} each{note})")
+                note = (
+                    " with ENI trunking"
+                    if trunking and instance.trunk_tasks is not None
+                    else ": one per awsvpc task, the primary one excepted"
+                )
+            return (
+                f"{tasks} tasks and the second set a blue/green deployment starts beside them need "
+                f"{needed + extra} {resource}; {instances} {instance.name} instances (cluster.max_size) offer "
+                f"{offered * instances} ({offered} each{note})"
+            )
     return ""
 
 
-def _demand(services: Sequence[Service], count: Callable[[Service], int],
-            size: Callable[[Service], int]) -> tuple[int, int]:
+def _demand(
+    services: Sequence[Service], count: Callable[[Service], int], size: Callable[[Service], int]
+) -> tuple[int, int]:
     """(what the running tasks need, what the largest blue/green replacement set needs on top)."""
     needs = [count(service) * size(service) for service in services]
     return sum(needs), max(needs, default=0)

@@ -35,18 +35,28 @@ def json_schema(kind: Kind = "blueprint") -> dict[str, Any]:
         if target is not None:
             target["properties"][field]["enum"] = list(values)
     if kind == "blueprint":
-        schema["properties"]["services"]["items"] = {"anyOf": [
-            {"$ref": "#/$defs/Service"},
-            {"type": "string", "description": "Path of a service file, relative to the blueprint."},
-        ]}
-        schema["properties"] = {EXTENDS: {
-            "type": "string", "title": "Extends",
-            "description": "Base blueprint this file is layered over, relative to this file: mappings merge "
-                           "deeply, services merge by name, anything else replaces the base's value.",
-        }, **schema["properties"]}
+        schema["properties"]["services"]["items"] = {
+            "anyOf": [
+                {"$ref": "#/$defs/Service"},
+                {"type": "string", "description": "Path of a service file, relative to the blueprint."},
+            ]
+        }
+        schema["properties"] = {
+            EXTENDS: {
+                "type": "string",
+                "title": "Extends",
+                "description": "Base blueprint this file is layered over, relative to this file: mappings merge "
+                "deeply, services merge by name, anything else replaces the base's value.",
+            },
+            **schema["properties"],
+        }
         _drop_required(schema)
     title = "cfngen blueprint" if kind == "blueprint" else "cfngen service"
-    return {"$schema": JSON_SCHEMA_DIALECT, "title": title, **{key: value for key, value in schema.items() if key != "title"}}
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": title,
+        **{key: value for key, value in schema.items() if key != "title"},
+    }
 
 
 def _drop_required(node: Any) -> None:

@@ -121,13 +121,17 @@ class Merged:
         """Where a value that sat at `overlay_path` in the overlay sits in the merged data."""
         for old, new in self.moved.items():
             if overlay_path[: len(old)] == old:
-                return new + overlay_path[len(old):]
+                return new + overlay_path[len(old) :]
         return overlay_path
 
 
 def merge(
-    base: Any, base_source: SourceMap, overlay: Any, overlay_source: SourceMap,
-    *, keyed_lists: Mapping[Path_, str] | None = None,
+    base: Any,
+    base_source: SourceMap,
+    overlay: Any,
+    overlay_source: SourceMap,
+    *,
+    keyed_lists: Mapping[Path_, str] | None = None,
 ) -> Merged:
     """Deep-merge `overlay` onto `base`, carrying each value's mark from the file that wrote it.
 
@@ -189,8 +193,9 @@ class _Merger:
                 self.source.take(self.overlay_source, overlay_path + (overlay_index,), path + (target,), entry)
             else:
                 merged.add(target)
-                result[target] = self.merge(base[target], base_path + (target,), entry,
-                                            overlay_path + (overlay_index,), path + (target,))
+                result[target] = self.merge(
+                    base[target], base_path + (target,), entry, overlay_path + (overlay_index,), path + (target,)
+                )
             if target != overlay_index:
                 self.moved[overlay_path + (overlay_index,)] = path + (target,)
         for index, entry in enumerate(base):
@@ -277,8 +282,11 @@ class _Converter:
     def convert(self, node: yaml.Node, path: Path_) -> Any:
         self.budget.remaining -= 1
         if self.budget.remaining < 0:
-            raise _error(self.mark(node), f"more than {MAX_NODES} values after expanding aliases, in this file and "
-                                          "the files loaded before it (alias bomb?)")
+            raise _error(
+                self.mark(node),
+                f"more than {MAX_NODES} values after expanding aliases, in this file and "
+                "the files loaded before it (alias bomb?)",
+            )
         if id(node) in self.in_progress:
             raise _error(self.mark(node), "recursive alias: a value contains itself")
         self.source.values[path] = self.mark(node)
@@ -299,8 +307,11 @@ class _Converter:
             raise _error(self.mark(node), f"YAML tag {node.tag!r} is not allowed; write plain data")
         value = self.constructor.construct_object(node, deep=True)
         if isinstance(value, str) and has_surrogate(value):
-            raise _error(self.mark(node), "text holds a lone surrogate escape (such as \\ud800), which is not a "
-                                          "character; write the character itself")
+            raise _error(
+                self.mark(node),
+                "text holds a lone surrogate escape (such as \\ud800), which is not a "
+                "character; write the character itself",
+            )
         return value
 
     def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
@@ -328,7 +339,9 @@ def has_surrogate(text: str) -> bool:
 
 def kind(value: Any) -> str:
     """How an error message names the kind of a loaded value ("a mapping", "text", "int"...)."""
-    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _error(mark: Mark, message: str) -> BlueprintError:

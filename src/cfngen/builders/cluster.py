@@ -52,11 +52,10 @@ from troposphere.ecs import (
 from troposphere.iam import InstanceProfile
 from troposphere.policies import UpdatePolicy
 
-from cfngen.blueprint import Blueprint
-from cfngen.builders import contracts
-from cfngen.builders import iam
-from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen._jinja import render
+from cfngen.blueprint import Blueprint
+from cfngen.builders import contracts, iam
+from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.synth._stack import NestedStack
 
 ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
@@ -80,9 +79,13 @@ def build(blueprint: Blueprint) -> Template:
     template = new_template(blueprint, "ECS cluster on EC2 with a capacity provider over the private subnets")
     add_parameter(template, contracts.VPC_ID, "AWS::EC2::VPC::Id", "VPC of the container instances")
     add_parameter(template, contracts.PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Private subnets, one per AZ")
-    add_parameter(template, contracts.ECS_AMI_ID, "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-                  "Public SSM parameter naming the current ECS-optimised Amazon Linux 2023 AMI",
-                  Default=ECS_AMI_PARAMETER)
+    add_parameter(
+        template,
+        contracts.ECS_AMI_ID,
+        "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+        "Public SSM parameter naming the current ECS-optimised Amazon Linux 2023 AMI",
+        Default=ECS_AMI_PARAMETER,
+    )
     _add_cluster(template, blueprint)
     _add_instance_role(template, blueprint)
     _add_instance_security_group(template, blueprint)
@@ -99,29 +102,44 @@ def cluster_name(blueprint: Blueprint) -> str:
 
 
 def _add_cluster(template: Template, blueprint: Blueprint) -> None:
-    template.add_resource(Cluster(
-        "Cluster",
-        ClusterName=cluster_name(blueprint),
-        ClusterSettings=[ClusterSetting(Name="containerInsights", Value="enabled")],
-    ))
+    template.add_resource(
+        Cluster(
+            "Cluster",
+            ClusterName=cluster_name(blueprint),
+            ClusterSettings=[ClusterSetting(Name="containerInsights", Value="enabled")],
+        )
+    )
 
 
 def _add_instance_role(template: Template, blueprint: Blueprint) -> None:
     cluster_arn = iam.arn("ecs", f"cluster/{cluster_name(blueprint)}")
     instances_arn = iam.arn("ecs", f"container-instance/{cluster_name(blueprint)}/*")
-    template.add_resource(iam.service_role(
-        "InstanceRole", "ec2.amazonaws.com",
-        {"ecs-agent": [
-            iam.allow([ecs.RegisterContainerInstance, ecs.DeregisterContainerInstance,
-                       ecs.SubmitAttachmentStateChanges, ecs.SubmitContainerStateChange, ecs.SubmitTaskStateChange],
-                      [cluster_arn]),
-            iam.allow([ecs.Poll, ecs.StartTelemetrySession], [instances_arn]),
-            iam.allow([ecs.DiscoverPollEndpoint], ["*"]),
-        ], "session-manager": session_manager_statements()},
-        path=role_path(blueprint),
-        description=f"ECS agent on the container instances of {cluster_name(blueprint)}: register and report only; "
-                    "Session Manager instead of SSH",
-    ))
+    template.add_resource(
+        iam.service_role(
+            "InstanceRole",
+            "ec2.amazonaws.com",
+            {
+                "ecs-agent": [
+                    iam.allow(
+                        [
+                            ecs.RegisterContainerInstance,
+                            ecs.DeregisterContainerInstance,
+                            ecs.SubmitAttachmentStateChanges,
+                            ecs.SubmitContainerStateChange,
+                            ecs.SubmitTaskStateChange,
+                        ],
+                        [cluster_arn],
+                    ),
+                    iam.allow([ecs.Poll, ecs.StartTelemetrySession], [instances_arn]),
+                    iam.allow([ecs.DiscoverPollEndpoint], ["*"]),
+                ],
+                "session-manager": session_manager_statements(),
+            },
+            path=role_path(blueprint),
+            description=f"ECS agent on the container instances of {cluster_name(blueprint)}: register and report only; "
+            "Session Manager instead of SSH",
+        )
+    )
     template.add_resource(InstanceProfile("InstanceProfile", Roles=[Ref("InstanceRole")]))
 
 
@@ -136,19 +154,28 @@ def session_manager_statements() -> list[Statement]:
     """
     return [
         iam.allow([ssm.UpdateInstanceInformation], [iam.arn("ec2", "instance/*")]),
-        iam.allow([ssmmessages.CreateControlChannel, ssmmessages.CreateDataChannel,
-                   ssmmessages.OpenControlChannel, ssmmessages.OpenDataChannel], ["*"]),
+        iam.allow(
+            [
+                ssmmessages.CreateControlChannel,
+                ssmmessages.CreateDataChannel,
+                ssmmessages.OpenControlChannel,
+                ssmmessages.OpenDataChannel,
+            ],
+            ["*"],
+        ),
     ]
 
 
 def _add_instance_security_group(template: Template, blueprint: Blueprint) -> None:
     # No ingress: tasks have security groups of their own (awsvpc) and nobody logs in to the instances over the
     # network: Session Manager reaches them through the SSM agent's own outbound connection (no SSH, no key pair).
-    template.add_resource(SecurityGroup(
-        "InstanceSecurityGroup",
-        GroupDescription=f"{blueprint.name} ECS container instances: no inbound traffic",
-        VpcId=Ref(contracts.VPC_ID),
-    ))
+    template.add_resource(
+        SecurityGroup(
+            "InstanceSecurityGroup",
+            GroupDescription=f"{blueprint.name} ECS container instances: no inbound traffic",
+            VpcId=Ref(contracts.VPC_ID),
+        )
+    )
 
 
 def instance_tags(blueprint: Blueprint) -> dict[str, str]:
@@ -159,28 +186,44 @@ def instance_tags(blueprint: Blueprint) -> dict[str, str]:
 def _add_launch_template(template: Template, blueprint: Blueprint) -> None:
     user_data = render("cluster-user-data.sh.j2", cluster_name=cluster_name(blueprint))
     tags = instance_tags(blueprint)
-    template.add_resource(LaunchTemplate(
-        "LaunchTemplate",
-        # CloudFormation propagates no stack tags to a launch template (its schema: not taggable).
-        TagSpecifications=[TagSpecifications(ResourceType="launch-template", Tags=Tags(**tags))],
-        LaunchTemplateData=LaunchTemplateData(
-            TagSpecifications=[TagSpecifications(ResourceType=kind, Tags=Tags(**tags))
-                               for kind in LAUNCHED_RESOURCE_TYPES],
-            ImageId=Ref(contracts.ECS_AMI_ID),
-            InstanceType=blueprint.cluster.instance_type,
-            IamInstanceProfile=IamInstanceProfile(Arn=GetAtt("InstanceProfile", "Arn")),
-            NetworkInterfaces=[NetworkInterfaces(
-                DeviceIndex=0, AssociatePublicIpAddress=False, Groups=[Ref("InstanceSecurityGroup")],
-            )],
-            # Hop limit 1: an IMDSv2 token cannot cross the extra hop into a task's network namespace.
-            MetadataOptions=MetadataOptions(HttpEndpoint="enabled", HttpTokens="required", HttpPutResponseHopLimit=1),
-            BlockDeviceMappings=[LaunchTemplateBlockDeviceMapping(DeviceName=ROOT_DEVICE, Ebs=EBSBlockDevice(
-                VolumeType="gp3", VolumeSize=blueprint.cluster.root_volume_gib, Encrypted=True,
-                DeleteOnTermination=True,
-            ))],
-            UserData=Base64(user_data),
-        ),
-    ))
+    template.add_resource(
+        LaunchTemplate(
+            "LaunchTemplate",
+            # CloudFormation propagates no stack tags to a launch template (its schema: not taggable).
+            TagSpecifications=[TagSpecifications(ResourceType="launch-template", Tags=Tags(**tags))],
+            LaunchTemplateData=LaunchTemplateData(
+                TagSpecifications=[
+                    TagSpecifications(ResourceType=kind, Tags=Tags(**tags)) for kind in LAUNCHED_RESOURCE_TYPES
+                ],
+                ImageId=Ref(contracts.ECS_AMI_ID),
+                InstanceType=blueprint.cluster.instance_type,
+                IamInstanceProfile=IamInstanceProfile(Arn=GetAtt("InstanceProfile", "Arn")),
+                NetworkInterfaces=[
+                    NetworkInterfaces(
+                        DeviceIndex=0,
+                        AssociatePublicIpAddress=False,
+                        Groups=[Ref("InstanceSecurityGroup")],
+                    )
+                ],
+                # Hop limit 1: an IMDSv2 token cannot cross the extra hop into a task's network namespace.
+                MetadataOptions=MetadataOptions(
+                    HttpEndpoint="enabled", HttpTokens="required", HttpPutResponseHopLimit=1
+                ),
+                BlockDeviceMappings=[
+                    LaunchTemplateBlockDeviceMapping(
+                        DeviceName=ROOT_DEVICE,
+                        Ebs=EBSBlockDevice(
+                            VolumeType="gp3",
+                            VolumeSize=blueprint.cluster.root_volume_gib,
+                            Encrypted=True,
+                            DeleteOnTermination=True,
+                        ),
+                    )
+                ],
+                UserData=Base64(user_data),
+            ),
+        )
+    )
 
 
 class _InstanceRefreshPreferences(AWSProperty):  # type: ignore[misc]  # troposphere is untyped
@@ -210,62 +253,72 @@ def instance_refresh() -> _UpdatePolicy:
     instances too ("Refresh"); ECS drains each one first (the capacity provider's managed draining).
     https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html
     https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh.html"""
-    return _UpdatePolicy(AutoScalingInstanceRefresh=_InstanceRefresh(
-        Strategy="Rolling",
-        Preferences=_InstanceRefreshPreferences(
-            MinHealthyPercentage=REFRESH_MIN_HEALTHY_PERCENT,
-            MaxHealthyPercentage=REFRESH_MAX_HEALTHY_PERCENT,
-            InstanceWarmup=INSTANCE_WARMUP_S,
-            ScaleInProtectedInstances="Refresh",
-        ),
-    ))
+    return _UpdatePolicy(
+        AutoScalingInstanceRefresh=_InstanceRefresh(
+            Strategy="Rolling",
+            Preferences=_InstanceRefreshPreferences(
+                MinHealthyPercentage=REFRESH_MIN_HEALTHY_PERCENT,
+                MaxHealthyPercentage=REFRESH_MAX_HEALTHY_PERCENT,
+                InstanceWarmup=INSTANCE_WARMUP_S,
+                ScaleInProtectedInstances="Refresh",
+            ),
+        )
+    )
 
 
 def _add_auto_scaling_group(template: Template, blueprint: Blueprint) -> None:
     capacity = blueprint.cluster
-    template.add_resource(AutoScalingGroup(
-        "AutoScalingGroup",
-        UpdatePolicy=instance_refresh(),
-        # Deleted before these (see the module docstring): the cluster and the agent's role outlive the instances.
-        DependsOn=["Cluster", "InstanceProfile", "InstanceRole"],
-        VPCZoneIdentifier=Ref(contracts.PRIVATE_SUBNET_IDS),
-        LaunchTemplate=LaunchTemplateSpecification(
-            LaunchTemplateId=Ref("LaunchTemplate"),
-            Version=GetAtt("LaunchTemplate", "LatestVersionNumber"),
-        ),
-        MinSize=str(capacity.min_size),
-        MaxSize=str(capacity.max_size),
-        DesiredCapacity=str(capacity.desired_capacity),
-        # Managed termination protection requires it: ECS lifts the protection only from instances it empties.
-        NewInstancesProtectedFromScaleIn=True,
-        HealthCheckType="EC2",
-        HealthCheckGracePeriod=INSTANCE_WARMUP_S,
-        # PropagateAtLaunch (the default of AutoScalingTags): the instances carry them, for cost allocation.
-        Tags=AutoScalingTags(**instance_tags(blueprint)),
-    ))
+    template.add_resource(
+        AutoScalingGroup(
+            "AutoScalingGroup",
+            UpdatePolicy=instance_refresh(),
+            # Deleted before these (see the module docstring): the cluster and the agent's role outlive the instances.
+            DependsOn=["Cluster", "InstanceProfile", "InstanceRole"],
+            VPCZoneIdentifier=Ref(contracts.PRIVATE_SUBNET_IDS),
+            LaunchTemplate=LaunchTemplateSpecification(
+                LaunchTemplateId=Ref("LaunchTemplate"),
+                Version=GetAtt("LaunchTemplate", "LatestVersionNumber"),
+            ),
+            MinSize=str(capacity.min_size),
+            MaxSize=str(capacity.max_size),
+            DesiredCapacity=str(capacity.desired_capacity),
+            # Managed termination protection requires it: ECS lifts the protection only from instances it empties.
+            NewInstancesProtectedFromScaleIn=True,
+            HealthCheckType="EC2",
+            HealthCheckGracePeriod=INSTANCE_WARMUP_S,
+            # PropagateAtLaunch (the default of AutoScalingTags): the instances carry them, for cost allocation.
+            Tags=AutoScalingTags(**instance_tags(blueprint)),
+        )
+    )
 
 
 def _add_capacity_provider(template: Template, blueprint: Blueprint) -> None:
-    template.add_resource(CapacityProvider(
-        "CapacityProvider",
-        AutoScalingGroupProvider=AutoScalingGroupProvider(
-            AutoScalingGroupArn=Ref("AutoScalingGroup"),
-            ManagedScaling=ManagedScaling(
-                Status="ENABLED",
-                TargetCapacity=blueprint.cluster.target_capacity,
-                InstanceWarmupPeriod=INSTANCE_WARMUP_S,
+    template.add_resource(
+        CapacityProvider(
+            "CapacityProvider",
+            AutoScalingGroupProvider=AutoScalingGroupProvider(
+                AutoScalingGroupArn=Ref("AutoScalingGroup"),
+                ManagedScaling=ManagedScaling(
+                    Status="ENABLED",
+                    TargetCapacity=blueprint.cluster.target_capacity,
+                    InstanceWarmupPeriod=INSTANCE_WARMUP_S,
+                ),
+                ManagedTerminationProtection="ENABLED",
+                # ECS moves an instance's tasks before Auto Scaling terminates it (scale-in, instance refresh).
+                ManagedDraining="ENABLED",
             ),
-            ManagedTerminationProtection="ENABLED",
-            # ECS moves an instance's tasks before Auto Scaling terminates it (scale-in, instance refresh).
-            ManagedDraining="ENABLED",
-        ),
-    ))
-    template.add_resource(ClusterCapacityProviderAssociations(
-        "CapacityProviderAssociation",
-        Cluster=Ref("Cluster"),
-        CapacityProviders=[Ref("CapacityProvider")],
-        DefaultCapacityProviderStrategy=[CapacityProviderStrategy(CapacityProvider=Ref("CapacityProvider"), Weight=1)],
-    ))
+        )
+    )
+    template.add_resource(
+        ClusterCapacityProviderAssociations(
+            "CapacityProviderAssociation",
+            Cluster=Ref("Cluster"),
+            CapacityProviders=[Ref("CapacityProvider")],
+            DefaultCapacityProviderStrategy=[
+                CapacityProviderStrategy(CapacityProvider=Ref("CapacityProvider"), Weight=1)
+            ],
+        )
+    )
 
 
 def _add_outputs(template: Template) -> None:
@@ -273,4 +326,9 @@ def _add_outputs(template: Template) -> None:
     add_output(template, contracts.CLUSTER_ARN, GetAtt("Cluster", "Arn"), "ECS cluster ARN")
     # Consumers start once this whole stack is complete, so the provider is associated when a service uses it.
     add_output(template, contracts.CAPACITY_PROVIDER_NAME, Ref("CapacityProvider"), "Capacity provider of the cluster")
-    add_output(template, contracts.AUTO_SCALING_GROUP_NAME, Ref("AutoScalingGroup"), "Auto Scaling group of the container instances")
+    add_output(
+        template,
+        contracts.AUTO_SCALING_GROUP_NAME,
+        Ref("AutoScalingGroup"),
+        "Auto Scaling group of the container instances",
+    )

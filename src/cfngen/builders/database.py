@@ -25,8 +25,7 @@ from troposphere.logs import LogGroup
 from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSubnetGroup
 
 from cfngen.blueprint import Blueprint, Database
-from cfngen.builders import contracts
-from cfngen.builders import iam
+from cfngen.builders import contracts, iam
 from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.synth._stack import NestedStack
 
@@ -84,86 +83,110 @@ def instance_ids(database: Database) -> list[str]:
 
 
 def _add_network(template: Template, blueprint: Blueprint) -> None:
-    template.add_resource(DBSubnetGroup(
-        "DatabaseSubnetGroup",
-        DBSubnetGroupDescription=f"{blueprint.name} database: the private subnets of every AZ",
-        SubnetIds=Ref(contracts.PRIVATE_SUBNET_IDS),
-    ))
-    template.add_resource(SecurityGroup(
-        "DatabaseSecurityGroup",
-        GroupDescription=f"{blueprint.name} database: MySQL from the services that use it (their own rules)",
-        VpcId=Ref(contracts.VPC_ID),
-        # An Aurora cluster opens no connections of its own; this rule replaces the default allow-all egress.
-        SecurityGroupEgress=[SecurityGroupRule(IpProtocol="icmp", FromPort=-1, ToPort=-1, CidrIp="127.0.0.1/32",
-                                                 Description="no egress: matches nothing routable")],
-    ))
+    template.add_resource(
+        DBSubnetGroup(
+            "DatabaseSubnetGroup",
+            DBSubnetGroupDescription=f"{blueprint.name} database: the private subnets of every AZ",
+            SubnetIds=Ref(contracts.PRIVATE_SUBNET_IDS),
+        )
+    )
+    template.add_resource(
+        SecurityGroup(
+            "DatabaseSecurityGroup",
+            GroupDescription=f"{blueprint.name} database: MySQL from the services that use it (their own rules)",
+            VpcId=Ref(contracts.VPC_ID),
+            # An Aurora cluster opens no connections of its own; this rule replaces the default allow-all egress.
+            SecurityGroupEgress=[
+                SecurityGroupRule(
+                    IpProtocol="icmp",
+                    FromPort=-1,
+                    ToPort=-1,
+                    CidrIp="127.0.0.1/32",
+                    Description="no egress: matches nothing routable",
+                )
+            ],
+        )
+    )
 
 
 def _add_parameter_group(template: Template, blueprint: Blueprint) -> None:
-    template.add_resource(DBClusterParameterGroup(
-        "DatabaseClusterParameterGroup",
-        Description=f"{blueprint.name} Aurora MySQL: TLS only, slow query log for the log export",
-        Family=PARAMETER_GROUP_FAMILY,
-        Parameters={
-            "require_secure_transport": "ON",
-            "slow_query_log": "1",
-            "long_query_time": str(SLOW_QUERY_SECONDS),
-            "log_output": "FILE",
-        },
-    ))
+    template.add_resource(
+        DBClusterParameterGroup(
+            "DatabaseClusterParameterGroup",
+            Description=f"{blueprint.name} Aurora MySQL: TLS only, slow query log for the log export",
+            Family=PARAMETER_GROUP_FAMILY,
+            Parameters={
+                "require_secure_transport": "ON",
+                "slow_query_log": "1",
+                "long_query_time": str(SLOW_QUERY_SECONDS),
+                "log_output": "FILE",
+            },
+        )
+    )
 
 
 def _add_monitoring_role(template: Template, blueprint: Blueprint) -> None:
     # Enhanced Monitoring's OS metrics (per process, per disk) go to RDS's own log group, and only there.
     metrics = f"log-group:{ENHANCED_MONITORING_LOG_GROUP}"
-    template.add_resource(iam.service_role(
-        "DatabaseMonitoringRole", "monitoring.rds.amazonaws.com",
-        {"enhanced-monitoring": [
-            iam.allow([logs.CreateLogGroup, logs.PutRetentionPolicy], [iam.arn("logs", metrics)]),
-            iam.allow([logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams, logs.GetLogEvents],
-                      [iam.arn("logs", f"{metrics}:log-stream:*")]),
-        ]},
-        path=role_path(blueprint),
-        description=f"RDS Enhanced Monitoring of the {blueprint.name} database: its OS metrics log group only",
-    ))
+    template.add_resource(
+        iam.service_role(
+            "DatabaseMonitoringRole",
+            "monitoring.rds.amazonaws.com",
+            {
+                "enhanced-monitoring": [
+                    iam.allow([logs.CreateLogGroup, logs.PutRetentionPolicy], [iam.arn("logs", metrics)]),
+                    iam.allow(
+                        [logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams, logs.GetLogEvents],
+                        [iam.arn("logs", f"{metrics}:log-stream:*")],
+                    ),
+                ]
+            },
+            path=role_path(blueprint),
+            description=f"RDS Enhanced Monitoring of the {blueprint.name} database: its OS metrics log group only",
+        )
+    )
 
 
 def _add_log_groups(template: Template, blueprint: Blueprint) -> None:
     for export, logical_id in LOG_EXPORTS.items():
-        template.add_resource(LogGroup(
-            logical_id,
-            LogGroupName=_log_group_name(blueprint, export),
-            RetentionInDays=blueprint.logs.retention_days,
-            KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        ))
+        template.add_resource(
+            LogGroup(
+                logical_id,
+                LogGroupName=_log_group_name(blueprint, export),
+                RetentionInDays=blueprint.logs.retention_days,
+                KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
+                DeletionPolicy="Retain",
+                UpdateReplacePolicy="Retain",
+            )
+        )
 
 
 def _add_cluster(template: Template, blueprint: Blueprint, database: Database) -> None:
-    template.add_resource(DBCluster(
-        "DatabaseCluster",
-        # Created after its log groups: RDS would otherwise create them first, without retention or key.
-        DependsOn=list(LOG_EXPORTS.values()),
-        DBClusterIdentifier=cluster_identifier(blueprint),
-        Engine=ENGINE,
-        EngineVersion=database.engine_version,
-        DatabaseName=database.database_name,
-        MasterUsername=database.master_username,
-        ManageMasterUserPassword=True,
-        Port=MYSQL_PORT,
-        DBSubnetGroupName=Ref("DatabaseSubnetGroup"),
-        VpcSecurityGroupIds=[GetAtt("DatabaseSecurityGroup", "GroupId")],
-        DBClusterParameterGroupName=Ref("DatabaseClusterParameterGroup"),
-        StorageEncrypted=True,
-        EnableIAMDatabaseAuthentication=True,
-        DeletionProtection=database.deletion_protection,
-        BackupRetentionPeriod=database.backup_retention_days,
-        CopyTagsToSnapshot=True,
-        EnableCloudwatchLogsExports=list(LOG_EXPORTS),
-        DeletionPolicy=SNAPSHOT,
-        UpdateReplacePolicy=SNAPSHOT,
-    ))
+    template.add_resource(
+        DBCluster(
+            "DatabaseCluster",
+            # Created after its log groups: RDS would otherwise create them first, without retention or key.
+            DependsOn=list(LOG_EXPORTS.values()),
+            DBClusterIdentifier=cluster_identifier(blueprint),
+            Engine=ENGINE,
+            EngineVersion=database.engine_version,
+            DatabaseName=database.database_name,
+            MasterUsername=database.master_username,
+            ManageMasterUserPassword=True,
+            Port=MYSQL_PORT,
+            DBSubnetGroupName=Ref("DatabaseSubnetGroup"),
+            VpcSecurityGroupIds=[GetAtt("DatabaseSecurityGroup", "GroupId")],
+            DBClusterParameterGroupName=Ref("DatabaseClusterParameterGroup"),
+            StorageEncrypted=True,
+            EnableIAMDatabaseAuthentication=True,
+            DeletionProtection=database.deletion_protection,
+            BackupRetentionPeriod=database.backup_retention_days,
+            CopyTagsToSnapshot=True,
+            EnableCloudwatchLogsExports=list(LOG_EXPORTS),
+            DeletionPolicy=SNAPSHOT,
+            UpdateReplacePolicy=SNAPSHOT,
+        )
+    )
 
 
 def promotion_tier(index: int) -> int:
@@ -175,37 +198,55 @@ def _add_instances(template: Template, blueprint: Blueprint, database: Database)
     zones = blueprint.network.availability_zones
     writer, *_ = instance_ids(database)
     for index, logical_id in enumerate(instance_ids(database)):
-        template.add_resource(DBInstance(
-            logical_id,
-            # The first instance of an Aurora cluster becomes its writer: the readers wait for it, so the
-            # writer (and the replica-lag alarm's target) is the instance the template names DatabaseWriter.
-            # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.CreateInstance.html
-            **({"DependsOn": [writer]} if index else {}),
-            PromotionTier=promotion_tier(index),
-            Engine=ENGINE,
-            DBClusterIdentifier=Ref("DatabaseCluster"),
-            DBInstanceClass=database.instance_class,
-            # Round-robin over the VPC's AZs (the subnets' order): the writer in the first, reader n in the next.
-            AvailabilityZone=Select(index % zones, GetAZs("")),
-            PubliclyAccessible=False,
-            AutoMinorVersionUpgrade=True,
-            MonitoringInterval=ENHANCED_MONITORING_INTERVAL_S,
-            MonitoringRoleArn=GetAtt("DatabaseMonitoringRole", "Arn"),
-            # The data lives in the cluster (snapshot on delete); an instance is compute, re-created from it.
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-        ))
+        template.add_resource(
+            DBInstance(
+                logical_id,
+                # The first instance of an Aurora cluster becomes its writer: the readers wait for it, so the
+                # writer (and the replica-lag alarm's target) is the instance the template names DatabaseWriter.
+                # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.CreateInstance.html
+                **({"DependsOn": [writer]} if index else {}),
+                PromotionTier=promotion_tier(index),
+                Engine=ENGINE,
+                DBClusterIdentifier=Ref("DatabaseCluster"),
+                DBInstanceClass=database.instance_class,
+                # Round-robin over the VPC's AZs (the subnets' order): the writer in the first, reader n in the next.
+                AvailabilityZone=Select(index % zones, GetAZs("")),
+                PubliclyAccessible=False,
+                AutoMinorVersionUpgrade=True,
+                MonitoringInterval=ENHANCED_MONITORING_INTERVAL_S,
+                MonitoringRoleArn=GetAtt("DatabaseMonitoringRole", "Arn"),
+                # The data lives in the cluster (snapshot on delete); an instance is compute, re-created from it.
+                DeletionPolicy="Delete",
+                UpdateReplacePolicy="Delete",
+            )
+        )
 
 
 def _add_outputs(template: Template, database: Database) -> None:
     add_output(template, contracts.DATABASE_CLUSTER_ID, Ref("DatabaseCluster"), "Aurora cluster identifier")
     add_output(template, contracts.DATABASE_ENDPOINT, GetAtt("DatabaseCluster", "Endpoint.Address"), "Writer endpoint")
-    add_output(template, contracts.DATABASE_READER_ENDPOINT, GetAtt("DatabaseCluster", "ReadEndpoint.Address"),
-               "Reader endpoint, balanced over the readers")
+    add_output(
+        template,
+        contracts.DATABASE_READER_ENDPOINT,
+        GetAtt("DatabaseCluster", "ReadEndpoint.Address"),
+        "Reader endpoint, balanced over the readers",
+    )
     add_output(template, contracts.DATABASE_PORT, GetAtt("DatabaseCluster", "Endpoint.Port"), "MySQL port")
-    add_output(template, contracts.DATABASE_SECRET_ARN, GetAtt("DatabaseCluster", "MasterUserSecret.SecretArn"),
-               "ARN (never the value) of the secret RDS keeps the master username and password in")
-    add_output(template, contracts.DATABASE_SECURITY_GROUP_ID, GetAtt("DatabaseSecurityGroup", "GroupId"),
-               "Security group of the database; services add their own ingress rules to it")
-    add_output(template, contracts.DATABASE_INSTANCE_IDS, Join(",", [Ref(logical_id) for logical_id in instance_ids(database)]),
-               "Instance identifiers, writer first, comma-separated")
+    add_output(
+        template,
+        contracts.DATABASE_SECRET_ARN,
+        GetAtt("DatabaseCluster", "MasterUserSecret.SecretArn"),
+        "ARN (never the value) of the secret RDS keeps the master username and password in",
+    )
+    add_output(
+        template,
+        contracts.DATABASE_SECURITY_GROUP_ID,
+        GetAtt("DatabaseSecurityGroup", "GroupId"),
+        "Security group of the database; services add their own ingress rules to it",
+    )
+    add_output(
+        template,
+        contracts.DATABASE_INSTANCE_IDS,
+        Join(",", [Ref(logical_id) for logical_id in instance_ids(database)]),
+        "Instance identifiers, writer first, comma-separated",
+    )

@@ -36,7 +36,9 @@ def arn(service: str, resource: str, *, region: bool = True, account: bool = Tru
 def allow(actions: Sequence[Action], resources: Sequence[Any], *, condition: Condition | None = None) -> Statement:
     """One Allow statement on named resources. A "*" resource is accepted only for actions that need it."""
     if any(resource == "*" for resource in resources):
-        loose = [str(action.JSONrepr()) for action in actions if action.JSONrepr() not in ACTIONS_WITHOUT_RESOURCE_LEVEL]
+        loose = [
+            str(action.JSONrepr()) for action in actions if action.JSONrepr() not in ACTIONS_WITHOUT_RESOURCE_LEVEL
+        ]
         if loose:
             raise ValueError(f"Resource '*' is allowed only for {sorted(ACTIONS_WITHOUT_RESOURCE_LEVEL)}, not {loose}")
     statement = Statement(Effect=Allow, Action=list(actions), Resource=list(resources))
@@ -62,8 +64,7 @@ SOURCE_ACCOUNT_DOCUMENTED: Mapping[str, str] = {
     "vpc-flow-logs.amazonaws.com": "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html",
     "codebuild.amazonaws.com": "https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html",
     "codedeploy.amazonaws.com": "https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html",
-    "events.amazonaws.com":
-        "https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html",
+    "events.amazonaws.com": "https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html",
 }
 
 
@@ -81,7 +82,11 @@ def trust(service_principal: str) -> Policy:
 
 
 def service_role(
-    logical_id: str, service_principal: str, policies: Mapping[str, Sequence[Statement]], *, description: str,
+    logical_id: str,
+    service_principal: str,
+    policies: Mapping[str, Sequence[Statement]],
+    *,
+    description: str,
     path: str,
 ) -> Role:
     """A role that one AWS service assumes, with one inline policy per entry of `policies`, under IAM `path`."""

@@ -15,16 +15,30 @@ from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Key
 
 from cfngen.blueprint import Blueprint
-from cfngen.builders import contracts
-from cfngen.builders import iam
+from cfngen.builders import contracts, iam
 from cfngen.builders.base import add_output, new_template
 from cfngen.synth._stack import NestedStack
 
 # What the account's administrators may do with the key: manage it, never use it to decrypt.
 KEY_ADMIN_ACTIONS = (
-    "CancelKeyDeletion", "CreateAlias", "DeleteAlias", "DescribeKey", "DisableKey", "DisableKeyRotation",
-    "EnableKey", "EnableKeyRotation", "GetKeyPolicy", "GetKeyRotationStatus", "ListAliases", "ListResourceTags",
-    "PutKeyPolicy", "ScheduleKeyDeletion", "TagResource", "UntagResource", "UpdateAlias", "UpdateKeyDescription",
+    "CancelKeyDeletion",
+    "CreateAlias",
+    "DeleteAlias",
+    "DescribeKey",
+    "DisableKey",
+    "DisableKeyRotation",
+    "EnableKey",
+    "EnableKeyRotation",
+    "GetKeyPolicy",
+    "GetKeyRotationStatus",
+    "ListAliases",
+    "ListResourceTags",
+    "PutKeyPolicy",
+    "ScheduleKeyDeletion",
+    "TagResource",
+    "UntagResource",
+    "UpdateAlias",
+    "UpdateKeyDescription",
 )
 
 
@@ -36,12 +50,14 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
 def build(blueprint: Blueprint) -> Template:
     """A rotating KMS key for CloudWatch Logs, exported as LogsKmsKeyArn."""
     template = new_template(blueprint, "KMS key for the platform's log groups")
-    key = template.add_resource(Key(
-        "LogsKey",
-        Description=f"{blueprint.name}: encrypts the platform's CloudWatch log groups",
-        EnableKeyRotation=True,
-        KeyPolicy=iam.policy_document(key_administrators(), _cloudwatch_logs()),
-    ))
+    key = template.add_resource(
+        Key(
+            "LogsKey",
+            Description=f"{blueprint.name}: encrypts the platform's CloudWatch log groups",
+            EnableKeyRotation=True,
+            KeyPolicy=iam.policy_document(key_administrators(), _cloudwatch_logs()),
+        )
+    )
     # Keys are stateful: logs encrypted with a deleted key are lost for good.
     key.DeletionPolicy = "Retain"
     key.UpdateReplacePolicy = "Retain"
@@ -65,10 +81,23 @@ def _cloudwatch_logs() -> Statement:
         Sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
         Effect=Allow,
         Principal=Principal("Service", [Sub("logs.${AWS::Region}.amazonaws.com")]),
-        Action=[kms.Encrypt, kms.Decrypt, kms.ReEncryptFrom, kms.ReEncryptTo, kms.GenerateDataKey,
-                kms.GenerateDataKeyWithoutPlaintext, kms.DescribeKey],
+        Action=[
+            kms.Encrypt,
+            kms.Decrypt,
+            kms.ReEncryptFrom,
+            kms.ReEncryptTo,
+            kms.GenerateDataKey,
+            kms.GenerateDataKeyWithoutPlaintext,
+            kms.DescribeKey,
+        ],
         Resource=["*"],  # in a key policy "*" means this key
-        Condition=Condition(ArnLike({
-            "kms:EncryptionContext:aws:logs:arn": Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
-        })),
+        Condition=Condition(
+            ArnLike(
+                {
+                    "kms:EncryptionContext:aws:logs:arn": Sub(
+                        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+                    ),
+                }
+            )
+        ),
     )

@@ -22,9 +22,8 @@ container ports inside the VPC.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from collections.abc import Iterator, Sequence
+from typing import Literal
 
 from troposphere import GetAtt, Ref, Template
 from troposphere.ec2 import SecurityGroup, SecurityGroupRule
@@ -41,8 +40,8 @@ from troposphere.elasticloadbalancingv2 import (
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import contracts
 from cfngen.builders.base import add_output, add_parameter, new_template
-from cfngen.synth.suppress import skip_check
 from cfngen.synth._stack import NestedStack
+from cfngen.synth.suppress import skip_check
 
 WORLD = "0.0.0.0/0"
 COLOURS: tuple[Literal["Blue", "Green"], ...] = ("Blue", "Green")
@@ -55,7 +54,9 @@ UNHEALTHY_THRESHOLD = 3
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
     """One stack per load balancer; each balancer's DNS name is also an output of the root."""
     for number in range(1, len(blueprint.load_balancers) + 1):
-        yield NestedStack(stack_name(number), build(blueprint, number), root_outputs=(contracts.of_load_balancer(number, "DnsName"),))
+        yield NestedStack(
+            stack_name(number), build(blueprint, number), root_outputs=(contracts.of_load_balancer(number, "DnsName"),)
+        )
 
 
 def stack_name(number: int) -> str:
@@ -68,12 +69,24 @@ def build(blueprint: Blueprint, number: int = 1) -> Template:
     services = blueprint.load_balancers[number - 1]
     # The number alone, not "n of N": a new balancer must not change the templates of the others.
     which = "" if number == 1 else f" {number}"
-    template = new_template(blueprint, f"{blueprint.load_balancer.scheme} Network Load Balancer{which}, "
-                                       "listeners and blue/green target groups per service")
+    template = new_template(
+        blueprint,
+        f"{blueprint.load_balancer.scheme} Network Load Balancer{which}, "
+        "listeners and blue/green target groups per service",
+    )
     add_parameter(template, contracts.VPC_ID, "AWS::EC2::VPC::Id", "VPC of the load balancer and its targets")
-    add_parameter(template, contracts.VPC_CIDR, "String", "VPC CIDR: the source of test traffic (and of all traffic when internal)")
-    add_parameter(template, _subnets_parameter(blueprint), "List<AWS::EC2::Subnet::Id>",
-                  "Subnets of the load balancer, one per AZ")
+    add_parameter(
+        template,
+        contracts.VPC_CIDR,
+        "String",
+        "VPC CIDR: the source of test traffic (and of all traffic when internal)",
+    )
+    add_parameter(
+        template,
+        _subnets_parameter(blueprint),
+        "List<AWS::EC2::Subnet::Id>",
+        "Subnets of the load balancer, one per AZ",
+    )
     _add_security_group(template, blueprint, services)
     _add_load_balancer(template, blueprint)
     for service in services:
@@ -96,109 +109,184 @@ def _add_security_group(template: Template, blueprint: Blueprint, services: Sequ
     clients = WORLD if is_internet_facing(blueprint) else Ref(contracts.VPC_CIDR)
     ingress = []
     for service in services:
-        ingress.append(SecurityGroupRule(
-            IpProtocol="tcp", FromPort=service.listener_port, ToPort=service.listener_port, CidrIp=clients,
-            Description=f"{service.name} production listener",
-        ))
-        ingress.append(SecurityGroupRule(
-            IpProtocol="tcp", FromPort=service.test_listener_port, ToPort=service.test_listener_port,
-            CidrIp=Ref(contracts.VPC_CIDR), Description=f"{service.name} test listener, from inside the VPC only",
-        ))
+        ingress.append(
+            SecurityGroupRule(
+                IpProtocol="tcp",
+                FromPort=service.listener_port,
+                ToPort=service.listener_port,
+                CidrIp=clients,
+                Description=f"{service.name} production listener",
+            )
+        )
+        ingress.append(
+            SecurityGroupRule(
+                IpProtocol="tcp",
+                FromPort=service.test_listener_port,
+                ToPort=service.test_listener_port,
+                CidrIp=Ref(contracts.VPC_CIDR),
+                Description=f"{service.name} test listener, from inside the VPC only",
+            )
+        )
     # One rule per container port: services may share one, and a group refuses a duplicate rule.
     egress = [
-        SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=Ref(contracts.VPC_CIDR),
-                          Description=f"tasks on port {port}: traffic and health checks")
+        SecurityGroupRule(
+            IpProtocol="tcp",
+            FromPort=port,
+            ToPort=port,
+            CidrIp=Ref(contracts.VPC_CIDR),
+            Description=f"tasks on port {port}: traffic and health checks",
+        )
         for port in sorted({service.port for service in services})
     ]
-    group = template.add_resource(SecurityGroup(
-        "LoadBalancerSecurityGroup",
-        GroupDescription=f"{blueprint.name} Network Load Balancer: listener ports in, container ports out",
-        VpcId=Ref(contracts.VPC_ID),
-        SecurityGroupIngress=ingress,
-        SecurityGroupEgress=egress,
-    ))
+    group = template.add_resource(
+        SecurityGroup(
+            "LoadBalancerSecurityGroup",
+            GroupDescription=f"{blueprint.name} Network Load Balancer: listener ports in, container ports out",
+            VpcId=Ref(contracts.VPC_ID),
+            SecurityGroupIngress=ingress,
+            SecurityGroupEgress=egress,
+        )
+    )
     if is_internet_facing(blueprint):
-        skip_check(group, "CKV_AWS_260", "an internet-facing load balancer exists to serve its production "
-                                         "listener ports to the internet; test listener ports stay VPC-only")
+        skip_check(
+            group,
+            "CKV_AWS_260",
+            "an internet-facing load balancer exists to serve its production "
+            "listener ports to the internet; test listener ports stay VPC-only",
+        )
 
 
 def _add_load_balancer(template: Template, blueprint: Blueprint) -> None:
-    balancer = template.add_resource(LoadBalancer(
-        "LoadBalancer",
-        Type="network",
-        Scheme=blueprint.load_balancer.scheme,
-        Subnets=Ref(_subnets_parameter(blueprint)),
-        SecurityGroups=[Ref("LoadBalancerSecurityGroup")],
-        LoadBalancerAttributes=[LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true")],
-    ))
-    skip_check(balancer, "CKV_AWS_91", "the listeners are TCP, and a Network Load Balancer writes access logs "
-                                       "only for TLS listeners: a log bucket would stay empty")
-    skip_check(balancer, "CKV_AWS_150", "the balancer holds no data and a deploy re-creates it; deletion "
-                                        "protection would turn every stack teardown into a manual step")
+    balancer = template.add_resource(
+        LoadBalancer(
+            "LoadBalancer",
+            Type="network",
+            Scheme=blueprint.load_balancer.scheme,
+            Subnets=Ref(_subnets_parameter(blueprint)),
+            SecurityGroups=[Ref("LoadBalancerSecurityGroup")],
+            LoadBalancerAttributes=[LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true")],
+        )
+    )
+    skip_check(
+        balancer,
+        "CKV_AWS_91",
+        "the listeners are TCP, and a Network Load Balancer writes access logs "
+        "only for TLS listeners: a log bucket would stay empty",
+    )
+    skip_check(
+        balancer,
+        "CKV_AWS_150",
+        "the balancer holds no data and a deploy re-creates it; deletion "
+        "protection would turn every stack teardown into a manual step",
+    )
 
 
 def _add_target_groups(template: Template, service: Service) -> None:
     prefix = service.logical_name
     health_check: dict[str, object] = {"HealthCheckProtocol": "TCP"}
     if service.health_check is not None:
-        health_check = {"HealthCheckProtocol": "HTTP", "HealthCheckPath": service.health_check.path,
-                        "Matcher": Matcher(HttpCode="200-399")}
+        health_check = {
+            "HealthCheckProtocol": "HTTP",
+            "HealthCheckPath": service.health_check.path,
+            "Matcher": Matcher(HttpCode="200-399"),
+        }
     for colour in COLOURS:
-        template.add_resource(TargetGroup(
-            f"{prefix}{colour}TargetGroup",
-            TargetType="ip",
-            Protocol="TCP",
-            Port=service.port,
-            VpcId=Ref(contracts.VPC_ID),
-            HealthCheckIntervalSeconds=HEALTH_CHECK_INTERVAL_S,
-            HealthyThresholdCount=HEALTHY_THRESHOLD,
-            UnhealthyThresholdCount=UNHEALTHY_THRESHOLD,
-            TargetGroupAttributes=[TargetGroupAttribute(
-                Key="deregistration_delay.timeout_seconds", Value=str(service.deregistration_delay_s),
-            )],
-            **health_check,
-        ))
+        template.add_resource(
+            TargetGroup(
+                f"{prefix}{colour}TargetGroup",
+                TargetType="ip",
+                Protocol="TCP",
+                Port=service.port,
+                VpcId=Ref(contracts.VPC_ID),
+                HealthCheckIntervalSeconds=HEALTH_CHECK_INTERVAL_S,
+                HealthyThresholdCount=HEALTHY_THRESHOLD,
+                UnhealthyThresholdCount=UNHEALTHY_THRESHOLD,
+                TargetGroupAttributes=[
+                    TargetGroupAttribute(
+                        Key="deregistration_delay.timeout_seconds",
+                        Value=str(service.deregistration_delay_s),
+                    )
+                ],
+                **health_check,
+            )
+        )
 
 
 def _add_listeners(template: Template, service: Service) -> None:
     prefix = service.logical_name
-    for role, port, colour in (("Production", service.listener_port, "Blue"),
-                               ("Test", service.test_listener_port, "Green")):
-        template.add_resource(Listener(
-            f"{prefix}{role}Listener",
-            LoadBalancerArn=Ref("LoadBalancer"),
-            Port=port,
-            Protocol="TCP",
-            DefaultActions=[Action(Type="forward", TargetGroupArn=Ref(f"{prefix}{colour}TargetGroup"))],
-        ))
+    for role, port, colour in (
+        ("Production", service.listener_port, "Blue"),
+        ("Test", service.test_listener_port, "Green"),
+    ):
+        template.add_resource(
+            Listener(
+                f"{prefix}{role}Listener",
+                LoadBalancerArn=Ref("LoadBalancer"),
+                Port=port,
+                Protocol="TCP",
+                DefaultActions=[Action(Type="forward", TargetGroupArn=Ref(f"{prefix}{colour}TargetGroup"))],
+            )
+        )
 
 
 def _add_outputs(template: Template, blueprint: Blueprint, number: int, services: Sequence[Service]) -> None:
     add_output(template, contracts.of_load_balancer(number, "Arn"), Ref("LoadBalancer"), "Network Load Balancer ARN")
-    add_output(template, contracts.of_load_balancer(number, "FullName"), GetAtt("LoadBalancer", "LoadBalancerFullName"),
-               "Load balancer dimension value of its CloudWatch metrics (net/<name>/<id>)")
-    add_output(template, contracts.of_load_balancer(number, "DnsName"), GetAtt("LoadBalancer", "DNSName"),
-               f"DNS name clients of {', '.join(service.name for service in services)} connect to")
-    add_output(template, contracts.of_load_balancer(number, "SecurityGroupId"), GetAtt("LoadBalancerSecurityGroup", "GroupId"),
-               "Security group of the load balancer: the one source the tasks admit")
+    add_output(
+        template,
+        contracts.of_load_balancer(number, "FullName"),
+        GetAtt("LoadBalancer", "LoadBalancerFullName"),
+        "Load balancer dimension value of its CloudWatch metrics (net/<name>/<id>)",
+    )
+    add_output(
+        template,
+        contracts.of_load_balancer(number, "DnsName"),
+        GetAtt("LoadBalancer", "DNSName"),
+        f"DNS name clients of {', '.join(service.name for service in services)} connect to",
+    )
+    add_output(
+        template,
+        contracts.of_load_balancer(number, "SecurityGroupId"),
+        GetAtt("LoadBalancerSecurityGroup", "GroupId"),
+        "Security group of the load balancer: the one source the tasks admit",
+    )
     for service in services:
         prefix = service.logical_name
         for role in ROLES:
-            add_output(template, contracts.of_listener(service, role), Ref(f"{prefix}{role}Listener"),
-                       f"{role} listener of {service.name}")
+            add_output(
+                template,
+                contracts.of_listener(service, role),
+                Ref(f"{prefix}{role}Listener"),
+                f"{role} listener of {service.name}",
+            )
         # The service starts behind blue. CodeDeploy finds both groups by name; ECS's own blue/green
         # takes the green one by ARN; the alarms find both by their metric dimension (FullName).
         # Only what the service's strategy uses leaves the stack: outputs count against its quota.
-        add_output(template, contracts.of_service(service, "BlueTargetGroupArn"), Ref(f"{prefix}BlueTargetGroup"),
-                   f"Blue target group ARN of {service.name}")
+        add_output(
+            template,
+            contracts.of_service(service, "BlueTargetGroupArn"),
+            Ref(f"{prefix}BlueTargetGroup"),
+            f"Blue target group ARN of {service.name}",
+        )
         deployment = blueprint.deployment_of(service)
         if deployment.shifts_traffic and not deployment.uses_codedeploy:
-            add_output(template, contracts.of_service(service, "GreenTargetGroupArn"), Ref(f"{prefix}GreenTargetGroup"),
-                       f"Green target group ARN of {service.name}")
+            add_output(
+                template,
+                contracts.of_service(service, "GreenTargetGroupArn"),
+                Ref(f"{prefix}GreenTargetGroup"),
+                f"Green target group ARN of {service.name}",
+            )
         for colour in COLOURS:
             group = f"{prefix}{colour}TargetGroup"
             if deployment.uses_codedeploy:
-                add_output(template, contracts.of_target_group(service, colour, "Name"),
-                           GetAtt(group, "TargetGroupName"), f"{colour} target group name of {service.name}")
-            add_output(template, contracts.of_target_group(service, colour, "FullName"), GetAtt(group, "TargetGroupFullName"),
-                       f"{colour} target group dimension value of the CloudWatch metrics of {service.name}")
+                add_output(
+                    template,
+                    contracts.of_target_group(service, colour, "Name"),
+                    GetAtt(group, "TargetGroupName"),
+                    f"{colour} target group name of {service.name}",
+                )
+            add_output(
+                template,
+                contracts.of_target_group(service, colour, "FullName"),
+                GetAtt(group, "TargetGroupFullName"),
+                f"{colour} target group dimension value of the CloudWatch metrics of {service.name}",
+            )

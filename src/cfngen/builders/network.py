@@ -31,8 +31,7 @@ from troposphere.ec2 import (
 from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint
-from cfngen.builders import contracts
-from cfngen.builders import iam
+from cfngen.builders import contracts, iam
 from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.synth._stack import NestedStack
 
@@ -62,7 +61,9 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
 
 def build(blueprint: Blueprint) -> Template:
     """VPC, subnets, gateways, routes, S3 endpoint and flow logs for `blueprint.network`."""
-    template = new_template(blueprint, f"VPC over {blueprint.network.availability_zones} AZs with public and private subnets")
+    template = new_template(
+        blueprint, f"VPC over {blueprint.network.availability_zones} AZs with public and private subnets"
+    )
     add_parameter(template, contracts.LOGS_KMS_KEY_ARN, "String", "KMS key that encrypts the flow log group")
     _add_vpc(template, blueprint)
     _add_subnets(template, blueprint)
@@ -102,94 +103,188 @@ def _add_subnets(template: Template, blueprint: Blueprint) -> None:
     for zone in _zone_ids(blueprint):
         zone_name = Select(zone - 1, GetAZs(""))
         # No public IPs on launch: only NAT gateways (EIPs) and the NLB face the internet.
-        template.add_resource(Subnet(f"PublicSubnet{zone}", VpcId=Ref("Vpc"), AvailabilityZone=zone_name,
-                                     CidrBlock=public[zone - 1], MapPublicIpOnLaunch=False))
-        template.add_resource(Subnet(f"PrivateSubnet{zone}", VpcId=Ref("Vpc"), AvailabilityZone=zone_name,
-                                     CidrBlock=private[zone - 1], MapPublicIpOnLaunch=False))
+        template.add_resource(
+            Subnet(
+                f"PublicSubnet{zone}",
+                VpcId=Ref("Vpc"),
+                AvailabilityZone=zone_name,
+                CidrBlock=public[zone - 1],
+                MapPublicIpOnLaunch=False,
+            )
+        )
+        template.add_resource(
+            Subnet(
+                f"PrivateSubnet{zone}",
+                VpcId=Ref("Vpc"),
+                AvailabilityZone=zone_name,
+                CidrBlock=private[zone - 1],
+                MapPublicIpOnLaunch=False,
+            )
+        )
 
 
 def _add_public_routing(template: Template, blueprint: Blueprint) -> None:
     template.add_resource(RouteTable("PublicRouteTable", VpcId=Ref("Vpc")))
-    template.add_resource(Route("PublicDefaultRoute", RouteTableId=Ref("PublicRouteTable"),
-                                DestinationCidrBlock="0.0.0.0/0", GatewayId=Ref("InternetGateway"),
-                                DependsOn="InternetGatewayAttachment"))
+    template.add_resource(
+        Route(
+            "PublicDefaultRoute",
+            RouteTableId=Ref("PublicRouteTable"),
+            DestinationCidrBlock="0.0.0.0/0",
+            GatewayId=Ref("InternetGateway"),
+            DependsOn="InternetGatewayAttachment",
+        )
+    )
     for zone in _zone_ids(blueprint):
-        template.add_resource(SubnetRouteTableAssociation(
-            f"PublicSubnet{zone}RouteTableAssociation", SubnetId=Ref(f"PublicSubnet{zone}"),
-            RouteTableId=Ref("PublicRouteTable")))
+        template.add_resource(
+            SubnetRouteTableAssociation(
+                f"PublicSubnet{zone}RouteTableAssociation",
+                SubnetId=Ref(f"PublicSubnet{zone}"),
+                RouteTableId=Ref("PublicRouteTable"),
+            )
+        )
 
 
 def _add_private_routing(template: Template, blueprint: Blueprint) -> None:
     gateways = blueprint.network.nat_gateways
     for gateway in range(1, gateways + 1):
         template.add_resource(EIP(f"NatGateway{gateway}Eip", Domain="vpc", DependsOn="InternetGatewayAttachment"))
-        template.add_resource(NatGateway(f"NatGateway{gateway}", AllocationId=GetAtt(f"NatGateway{gateway}Eip", "AllocationId"),
-                                         SubnetId=Ref(f"PublicSubnet{gateway}")))
+        template.add_resource(
+            NatGateway(
+                f"NatGateway{gateway}",
+                AllocationId=GetAtt(f"NatGateway{gateway}Eip", "AllocationId"),
+                SubnetId=Ref(f"PublicSubnet{gateway}"),
+            )
+        )
     for zone in _zone_ids(blueprint):
         # With fewer gateways than AZs, zones share them round-robin; each zone keeps its own table
         # so that adding a gateway later changes one route, not the subnet associations.
         gateway = (zone - 1) % gateways + 1
         template.add_resource(RouteTable(f"PrivateRouteTable{zone}", VpcId=Ref("Vpc")))
-        template.add_resource(Route(f"PrivateDefaultRoute{zone}", RouteTableId=Ref(f"PrivateRouteTable{zone}"),
-                                    DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(f"NatGateway{gateway}")))
-        template.add_resource(SubnetRouteTableAssociation(
-            f"PrivateSubnet{zone}RouteTableAssociation", SubnetId=Ref(f"PrivateSubnet{zone}"),
-            RouteTableId=Ref(f"PrivateRouteTable{zone}")))
+        template.add_resource(
+            Route(
+                f"PrivateDefaultRoute{zone}",
+                RouteTableId=Ref(f"PrivateRouteTable{zone}"),
+                DestinationCidrBlock="0.0.0.0/0",
+                NatGatewayId=Ref(f"NatGateway{gateway}"),
+            )
+        )
+        template.add_resource(
+            SubnetRouteTableAssociation(
+                f"PrivateSubnet{zone}RouteTableAssociation",
+                SubnetId=Ref(f"PrivateSubnet{zone}"),
+                RouteTableId=Ref(f"PrivateRouteTable{zone}"),
+            )
+        )
 
 
 def _add_s3_endpoint(template: Template, blueprint: Blueprint) -> None:
     # ECR image layers are served from S3: the gateway endpoint keeps that traffic off the NAT gateways (and their bill).
-    template.add_resource(VPCEndpoint(
-        "S3GatewayEndpoint", VpcId=Ref("Vpc"), VpcEndpointType="Gateway",
-        ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
-        RouteTableIds=[Ref(f"PrivateRouteTable{zone}") for zone in _zone_ids(blueprint)],
-    ))
+    template.add_resource(
+        VPCEndpoint(
+            "S3GatewayEndpoint",
+            VpcId=Ref("Vpc"),
+            VpcEndpointType="Gateway",
+            ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
+            RouteTableIds=[Ref(f"PrivateRouteTable{zone}") for zone in _zone_ids(blueprint)],
+        )
+    )
 
 
 def _add_interface_endpoints(template: Template, blueprint: Blueprint) -> None:
     # Private DNS makes the services' usual names resolve to the endpoints inside the VPC: the agent, the SDKs
     # and the awslogs driver need no configuration. The endpoints accept HTTPS from the VPC and nothing else.
-    template.add_resource(SecurityGroup(
-        "InterfaceEndpointSecurityGroup",
-        GroupDescription=f"{blueprint.name} interface VPC endpoints: HTTPS from the VPC only",
-        VpcId=Ref("Vpc"),
-        SecurityGroupIngress=[SecurityGroupRule(IpProtocol="tcp", FromPort=HTTPS_PORT, ToPort=HTTPS_PORT,
-                                                CidrIp=GetAtt("Vpc", "CidrBlock"),
-                                                Description="HTTPS from the VPC to the AWS APIs")],
-        # An endpoint opens no connections of its own; this rule replaces the default allow-all egress.
-        SecurityGroupEgress=[SecurityGroupRule(IpProtocol="icmp", FromPort=-1, ToPort=-1, CidrIp="127.0.0.1/32",
-                                                 Description="no egress: matches nothing routable")],
-    ))
+    template.add_resource(
+        SecurityGroup(
+            "InterfaceEndpointSecurityGroup",
+            GroupDescription=f"{blueprint.name} interface VPC endpoints: HTTPS from the VPC only",
+            VpcId=Ref("Vpc"),
+            SecurityGroupIngress=[
+                SecurityGroupRule(
+                    IpProtocol="tcp",
+                    FromPort=HTTPS_PORT,
+                    ToPort=HTTPS_PORT,
+                    CidrIp=GetAtt("Vpc", "CidrBlock"),
+                    Description="HTTPS from the VPC to the AWS APIs",
+                )
+            ],
+            # An endpoint opens no connections of its own; this rule replaces the default allow-all egress.
+            SecurityGroupEgress=[
+                SecurityGroupRule(
+                    IpProtocol="icmp",
+                    FromPort=-1,
+                    ToPort=-1,
+                    CidrIp="127.0.0.1/32",
+                    Description="no egress: matches nothing routable",
+                )
+            ],
+        )
+    )
     for prefix, service in INTERFACE_ENDPOINTS.items():
-        template.add_resource(VPCEndpoint(
-            f"{prefix}InterfaceEndpoint", VpcId=Ref("Vpc"), VpcEndpointType="Interface",
-            ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
-            PrivateDnsEnabled=True,
-            SubnetIds=[Ref(f"PrivateSubnet{zone}") for zone in _zone_ids(blueprint)],
-            SecurityGroupIds=[Ref("InterfaceEndpointSecurityGroup")],
-        ))
+        template.add_resource(
+            VPCEndpoint(
+                f"{prefix}InterfaceEndpoint",
+                VpcId=Ref("Vpc"),
+                VpcEndpointType="Interface",
+                ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+                PrivateDnsEnabled=True,
+                SubnetIds=[Ref(f"PrivateSubnet{zone}") for zone in _zone_ids(blueprint)],
+                SecurityGroupIds=[Ref("InterfaceEndpointSecurityGroup")],
+            )
+        )
 
 
 def _add_flow_logs(template: Template, blueprint: Blueprint) -> None:
-    template.add_resource(LogGroup("FlowLogGroup", RetentionInDays=blueprint.logs.retention_days,
-                                   KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN), DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
-    template.add_resource(iam.service_role(
-        "FlowLogRole", "vpc-flow-logs.amazonaws.com",
-        {"deliver-flow-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
-                                         [GetAtt("FlowLogGroup", "Arn")])]},
-        path=role_path(blueprint),
-        description="Lets VPC Flow Logs write to this VPC's flow log group only",
-    ))
-    template.add_resource(FlowLog("FlowLog", ResourceId=Ref("Vpc"), ResourceType="VPC", TrafficType="ALL",
-                                  LogDestinationType="cloud-watch-logs", LogGroupName=Ref("FlowLogGroup"),
-                                  DeliverLogsPermissionArn=GetAtt("FlowLogRole", "Arn")))
+    template.add_resource(
+        LogGroup(
+            "FlowLogGroup",
+            RetentionInDays=blueprint.logs.retention_days,
+            KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    template.add_resource(
+        iam.service_role(
+            "FlowLogRole",
+            "vpc-flow-logs.amazonaws.com",
+            {
+                "deliver-flow-logs": [
+                    iam.allow(
+                        [logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
+                        [GetAtt("FlowLogGroup", "Arn")],
+                    )
+                ]
+            },
+            path=role_path(blueprint),
+            description="Lets VPC Flow Logs write to this VPC's flow log group only",
+        )
+    )
+    template.add_resource(
+        FlowLog(
+            "FlowLog",
+            ResourceId=Ref("Vpc"),
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=Ref("FlowLogGroup"),
+            DeliverLogsPermissionArn=GetAtt("FlowLogRole", "Arn"),
+        )
+    )
 
 
 def _add_outputs(template: Template, blueprint: Blueprint) -> None:
     zones = list(_zone_ids(blueprint))
     add_output(template, contracts.VPC_ID, Ref("Vpc"), "VPC id")
     add_output(template, contracts.VPC_CIDR, GetAtt("Vpc", "CidrBlock"), "VPC IPv4 CIDR")
-    add_output(template, contracts.PUBLIC_SUBNET_IDS, Join(",", [Ref(f"PublicSubnet{zone}") for zone in zones]),
-               "Public subnet ids, one per AZ, comma-separated")
-    add_output(template, contracts.PRIVATE_SUBNET_IDS, Join(",", [Ref(f"PrivateSubnet{zone}") for zone in zones]),
-               "Private subnet ids, one per AZ, comma-separated")
+    add_output(
+        template,
+        contracts.PUBLIC_SUBNET_IDS,
+        Join(",", [Ref(f"PublicSubnet{zone}") for zone in zones]),
+        "Public subnet ids, one per AZ, comma-separated",
+    )
+    add_output(
+        template,
+        contracts.PRIVATE_SUBNET_IDS,
+        Join(",", [Ref(f"PrivateSubnet{zone}") for zone in zones]),
+        "Private subnet ids, one per AZ, comma-separated",
+    )

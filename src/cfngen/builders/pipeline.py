@@ -50,11 +50,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from awacs import awslambda, cloudformation, cloudwatch, codebuild, codecommit, codedeploy, codepipeline, ecr, ecs
-from awacs import elasticloadbalancing, kms, logs, s3, sns, ssm
+from awacs import (
+    awslambda,
+    cloudformation,
+    cloudwatch,
+    codebuild,
+    codecommit,
+    codedeploy,
+    codepipeline,
+    ecr,
+    ecs,
+    elasticloadbalancing,
+    kms,
+    logs,
+    s3,
+    sns,
+    ssm,
+)
 from awacs import iam as iam_actions
-from awacs.aws import Action, Bool, BoolIfExists, Condition, Deny, ForAnyValueStringEquals, Principal, Statement
-from awacs.aws import StringEquals
+from awacs.aws import (
+    Action,
+    Bool,
+    BoolIfExists,
+    Condition,
+    Deny,
+    ForAnyValueStringEquals,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import GetAtt, Ref, StackId, Sub, Template
 from troposphere.codebuild import Artifacts, CloudWatchLogs, Environment, EnvironmentVariable, LogsConfig, Project
 from troposphere.codebuild import Source as BuildSource
@@ -74,7 +98,15 @@ from troposphere.codedeploy import (
     TargetGroupPairInfo,
     TrafficRoute,
 )
-from troposphere.codepipeline import Actions, ActionTypeId, ArtifactStore, InputArtifacts, OutputArtifacts, Pipeline, Stages
+from troposphere.codepipeline import (
+    Actions,
+    ActionTypeId,
+    ArtifactStore,
+    InputArtifacts,
+    OutputArtifacts,
+    Pipeline,
+    Stages,
+)
 from troposphere.events import Rule, Target
 from troposphere.logs import LogGroup
 from troposphere.s3 import (
@@ -95,15 +127,14 @@ from troposphere.s3 import (
 
 from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
-from cfngen.builders import contracts
-from cfngen.builders import iam, taskdef
+from cfngen.builders import contracts, iam, taskdef
+from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.contracts import service_alarm_names
-from cfngen.builders.service import ECS_PRINCIPAL
-from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.registry import uses_codecommit
-from cfngen.synth.suppress import skip_check
+from cfngen.builders.service import ECS_PRINCIPAL
 from cfngen.synth._stack import TEST_COMMAND_METADATA, NestedStack
+from cfngen.synth.suppress import skip_check
 
 # Where CodeBuild and CodeDeployToECS find the rendered files (`cfngen render`) in the source artifact.
 BUILDSPEC_FILE = "buildspec.yml"
@@ -124,15 +155,22 @@ CHANGE_SET_PREFIX = "cfngen-image-"
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
     """One pipeline stack per service; the root lists every pipeline's name."""
     for service in blueprint.services:
-        yield NestedStack(f"pipeline-{service.name}", build(blueprint, service),
-                          root_outputs=(contracts.of_service(service, "PipelineName"),), service=service.name)
+        yield NestedStack(
+            f"pipeline-{service.name}",
+            build(blueprint, service),
+            root_outputs=(contracts.of_service(service, "PipelineName"),),
+            service=service.name,
+        )
 
 
 def build(blueprint: Blueprint, service: Service) -> Template:
     """The delivery pipeline of `service`: artifact bucket, build, deployment (CodeDeploy or stack update), pipeline."""
     deployment = blueprint.deployment_of(service)
-    template = new_template(blueprint, f"delivery pipeline of {service.name}: source -> build -> "
-                                       + ("blue/green deploy" if deployment.uses_codedeploy else "stack update"))
+    template = new_template(
+        blueprint,
+        f"delivery pipeline of {service.name}: source -> build -> "
+        + ("blue/green deploy" if deployment.uses_codedeploy else "stack update"),
+    )
     _add_parameters(template, blueprint, service)
     _add_artifact_bucket(template, blueprint, service)
     _add_build(template, blueprint, service)
@@ -156,13 +194,28 @@ def build_spec(blueprint: Blueprint, service: Service) -> str:
     """The buildspec the build project carries (pipeline.buildspec: generated)."""
     task_definition = None
     if derives_task_definition(blueprint, service):
-        appspec = render("appspec.yaml.j2", blueprint=blueprint.name, service=service.name,
-                         container_name=taskdef.container_name(service), container_port=service.port,
-                         capacity_provider="$CAPACITY_PROVIDER", hooks=_hooks(service))
-        task_definition = {"fields": taskdef.register_task_definition_fields(), "tags": _tags(blueprint),
-                           "image_placeholder": f"<{IMAGE_PLACEHOLDER_NAME}>", "appspec": appspec.rstrip("\n")}
-    return render("buildspec.yml.j2", blueprint=blueprint.name, service=service.name,
-                  test_command=service.test_command, task_definition=task_definition)
+        appspec = render(
+            "appspec.yaml.j2",
+            blueprint=blueprint.name,
+            service=service.name,
+            container_name=taskdef.container_name(service),
+            container_port=service.port,
+            capacity_provider="$CAPACITY_PROVIDER",
+            hooks=_hooks(service),
+        )
+        task_definition = {
+            "fields": taskdef.register_task_definition_fields(),
+            "tags": _tags(blueprint),
+            "image_placeholder": f"<{IMAGE_PLACEHOLDER_NAME}>",
+            "appspec": appspec.rstrip("\n"),
+        }
+    return render(
+        "buildspec.yml.j2",
+        blueprint=blueprint.name,
+        service=service.name,
+        test_command=service.test_command,
+        task_definition=task_definition,
+    )
 
 
 def _hooks(service: Service) -> list[tuple[str, str]]:
@@ -186,9 +239,15 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
         (contracts.CLUSTER_NAME, "ECS cluster the service runs in"),
         (contracts.of_service(service, "ServiceName"), f"ECS service of {service.name}"),
         (contracts.of_service(service, "ServiceArn"), f"ECS service ARN of {service.name}"),
-        (contracts.of_service(service, "ExecutionRoleArn"), f"Task execution role of {service.name} (passed to ECS on deploy)"),
+        (
+            contracts.of_service(service, "ExecutionRoleArn"),
+            f"Task execution role of {service.name} (passed to ECS on deploy)",
+        ),
         (contracts.of_service(service, "TaskRoleArn"), f"Task role of {service.name} (passed to ECS on deploy)"),
-        (contracts.of_service(service, "RepositoryUri"), f"ECR repository URI the build pushes {service.name}'s images to"),
+        (
+            contracts.of_service(service, "RepositoryUri"),
+            f"ECR repository URI the build pushes {service.name}'s images to",
+        ),
         (contracts.of_service(service, "RepositoryArn"), f"ECR repository ARN of {service.name}"),
     ]
     if deployment.uses_codedeploy:
@@ -199,8 +258,12 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
             (contracts.of_service(service, "GreenTargetGroupName"), f"Green target group of {service.name}"),
         ]
     elif deployment.shifts_traffic:
-        inputs.append((contracts.of_service(service, "InfrastructureRoleArn"),
-                       f"Role ECS shifts {service.name}'s traffic with (passed to ECS on deploy)"))
+        inputs.append(
+            (
+                contracts.of_service(service, "InfrastructureRoleArn"),
+                f"Role ECS shifts {service.name}'s traffic with (passed to ECS on deploy)",
+            )
+        )
     if derives_task_definition(blueprint, service):
         inputs.append((contracts.CAPACITY_PROVIDER_NAME, "Capacity provider the appspec.yaml of a deployment names"))
     if uses_codecommit(blueprint):
@@ -214,68 +277,102 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
 
 def _add_artifact_bucket(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
-    bucket = template.add_resource(Bucket(
-        f"{prefix}ArtifactBucket",
-        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[ServerSideEncryptionRule(
-            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
-        )]),
-        VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True,
-        ),
-        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=LifecycleConfiguration(Rules=[LifecycleRule(
-            Id="ExpireOldArtifacts",
-            Status="Enabled",
-            ExpirationInDays=blueprint.pipeline.artifact_retention_days,
-            NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1),
-            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
-        )]),
-        # Artifacts outlive a stack update that would replace the bucket; removing them is a decision.
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
-    ))
-    skip_check(bucket, "CKV_AWS_18", "only the pipeline's own roles read and write this bucket and CloudTrail "
-                                     "records those calls; server access logs would need a second bucket per pipeline")
-    template.add_resource(BucketPolicy(
-        f"{prefix}ArtifactBucketPolicy",
-        Bucket=Ref(bucket),
-        PolicyDocument=iam.policy_document(Statement(
-            Sid="DenyInsecureTransport",
-            Effect=Deny,
-            Principal=Principal("*"),
-            Action=[Action("s3", "*")],
-            Resource=[GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")],
-            Condition=Condition(Bool("aws:SecureTransport", False)),
-        )),
-    ))
+    bucket = template.add_resource(
+        Bucket(
+            f"{prefix}ArtifactBucket",
+            BucketEncryption=BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
+                    )
+                ]
+            ),
+            VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
+            PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
+                BlockPublicAcls=True,
+                BlockPublicPolicy=True,
+                IgnorePublicAcls=True,
+                RestrictPublicBuckets=True,
+            ),
+            OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+            LifecycleConfiguration=LifecycleConfiguration(
+                Rules=[
+                    LifecycleRule(
+                        Id="ExpireOldArtifacts",
+                        Status="Enabled",
+                        ExpirationInDays=blueprint.pipeline.artifact_retention_days,
+                        NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1),
+                        AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
+                    )
+                ]
+            ),
+            # Artifacts outlive a stack update that would replace the bucket; removing them is a decision.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    skip_check(
+        bucket,
+        "CKV_AWS_18",
+        "only the pipeline's own roles read and write this bucket and CloudTrail "
+        "records those calls; server access logs would need a second bucket per pipeline",
+    )
+    template.add_resource(
+        BucketPolicy(
+            f"{prefix}ArtifactBucketPolicy",
+            Bucket=Ref(bucket),
+            PolicyDocument=iam.policy_document(
+                Statement(
+                    Sid="DenyInsecureTransport",
+                    Effect=Deny,
+                    Principal=Principal("*"),
+                    Action=[Action("s3", "*")],
+                    Resource=[GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")],
+                    Condition=Condition(Bool("aws:SecureTransport", False)),
+                )
+            ),
+        )
+    )
 
 
 def _add_build(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
     name = physical_name(blueprint, service)
-    log_group = template.add_resource(LogGroup(
-        f"{prefix}BuildLogGroup",
-        LogGroupName=f"/aws/codebuild/{name}",
-        RetentionInDays=blueprint.logs.retention_days,
-        KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
-    ))
+    log_group = template.add_resource(
+        LogGroup(
+            f"{prefix}BuildLogGroup",
+            LogGroupName=f"/aws/codebuild/{name}",
+            RetentionInDays=blueprint.logs.retention_days,
+            KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
     repository = Ref(contracts.of_service(service, "RepositoryArn"))
     policies = {
         "write-build-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
         "use-artifacts": _build_artifact_statements(blueprint, service),
         "push-image": [
             iam.allow([ecr.GetAuthorizationToken], ["*"]),
-            iam.allow([ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.CompleteLayerUpload,
-                       ecr.DescribeImages, ecr.GetDownloadUrlForLayer, ecr.InitiateLayerUpload, ecr.PutImage,
-                       ecr.UploadLayerPart], [repository]),
+            iam.allow(
+                [
+                    ecr.BatchCheckLayerAvailability,
+                    ecr.BatchGetImage,
+                    ecr.CompleteLayerUpload,
+                    ecr.DescribeImages,
+                    ecr.GetDownloadUrlForLayer,
+                    ecr.InitiateLayerUpload,
+                    ecr.PutImage,
+                    ecr.UploadLayerPart,
+                ],
+                [repository],
+            ),
         ],
     }
     environment = [
-        EnvironmentVariable(Name="REPOSITORY_URI", Type="PLAINTEXT",
-                            Value=Ref(contracts.of_service(service, "RepositoryUri"))),
+        EnvironmentVariable(
+            Name="REPOSITORY_URI", Type="PLAINTEXT", Value=Ref(contracts.of_service(service, "RepositoryUri"))
+        ),
         EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT", Value=taskdef.container_name(service)),
     ]
     if derives_task_definition(blueprint, service):
@@ -283,36 +380,52 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         policies["read-task-definition"] = [iam.allow([ecs.DescribeTaskDefinition], ["*"])]
         environment += [
             EnvironmentVariable(Name="TASK_FAMILY", Type="PLAINTEXT", Value=taskdef.family(blueprint, service)),
-            EnvironmentVariable(Name="CAPACITY_PROVIDER", Type="PLAINTEXT",
-                                Value=Ref(contracts.CAPACITY_PROVIDER_NAME)),
+            EnvironmentVariable(
+                Name="CAPACITY_PROVIDER", Type="PLAINTEXT", Value=Ref(contracts.CAPACITY_PROVIDER_NAME)
+            ),
         ]
-    template.add_resource(iam.service_role(
-        f"{prefix}BuildRole", "codebuild.amazonaws.com", policies,
-        path=role_path(blueprint),
-        description=f"Lets CodeBuild build {service.name}: push to its repository, write its logs, use its artifacts",
-    ))
+    template.add_resource(
+        iam.service_role(
+            f"{prefix}BuildRole",
+            "codebuild.amazonaws.com",
+            policies,
+            path=role_path(blueprint),
+            description=f"Lets CodeBuild build {service.name}: push to its repository, write its logs, use its artifacts",
+        )
+    )
     repository_buildspec = blueprint.pipeline.buildspec == "repository"
     # Tagged here: the CodeBuild schema does not say whether the stack's tags reach a project.
-    project = template.add_resource(tagged(Project(
-        f"{prefix}BuildProject",
-        Name=name,
-        Description=f"Builds, tests and pushes the image of {service.name} ({blueprint.name})",
-        ServiceRole=GetAtt(f"{prefix}BuildRole", "Arn"),
-        Source=BuildSource(Type="CODEPIPELINE",
-                           BuildSpec=BUILDSPEC_FILE if repository_buildspec else build_spec(blueprint, service)),
-        Artifacts=Artifacts(Type="CODEPIPELINE"),
-        Environment=Environment(
-            Type="LINUX_CONTAINER",
-            ComputeType="BUILD_GENERAL1_SMALL",
-            Image=BUILD_IMAGE,
-            PrivilegedMode=True,
-            EnvironmentVariables=environment,
-        ),
-        LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
-        TimeoutInMinutes=BUILD_TIMEOUT_MINUTES,
-    ), blueprint))
-    skip_check(project, "CKV_AWS_316", "the build runs `docker build`, which needs the Docker daemon that only "
-                                       "privileged mode starts; the build role can push to one repository only")
+    project = template.add_resource(
+        tagged(
+            Project(
+                f"{prefix}BuildProject",
+                Name=name,
+                Description=f"Builds, tests and pushes the image of {service.name} ({blueprint.name})",
+                ServiceRole=GetAtt(f"{prefix}BuildRole", "Arn"),
+                Source=BuildSource(
+                    Type="CODEPIPELINE",
+                    BuildSpec=BUILDSPEC_FILE if repository_buildspec else build_spec(blueprint, service),
+                ),
+                Artifacts=Artifacts(Type="CODEPIPELINE"),
+                Environment=Environment(
+                    Type="LINUX_CONTAINER",
+                    ComputeType="BUILD_GENERAL1_SMALL",
+                    Image=BUILD_IMAGE,
+                    PrivilegedMode=True,
+                    EnvironmentVariables=environment,
+                ),
+                LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
+                TimeoutInMinutes=BUILD_TIMEOUT_MINUTES,
+            ),
+            blueprint,
+        )
+    )
+    skip_check(
+        project,
+        "CKV_AWS_316",
+        "the build runs `docker build`, which needs the Docker daemon that only "
+        "privileged mode starts; the build role can push to one repository only",
+    )
     if service.test_command:
         metadata = dict(project.Metadata)
         metadata["cfngen"] = {**metadata.get("cfngen", {}), TEST_COMMAND_METADATA: service.test_command}
@@ -326,95 +439,154 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
     alarms = service_alarm_names(blueprint, service)
     policies = {
         "shift-traffic-of-one-service": [
-            iam.allow([ecs.DescribeServices, ecs.UpdateServicePrimaryTaskSet], [Ref(contracts.of_service(service, "ServiceArn"))]),
+            iam.allow(
+                [ecs.DescribeServices, ecs.UpdateServicePrimaryTaskSet],
+                [Ref(contracts.of_service(service, "ServiceArn"))],
+            ),
             iam.allow([ecs.CreateTaskSet, ecs.DeleteTaskSet], [_task_sets(prefix)]),
-            iam.allow([elasticloadbalancing.ModifyListener],
-                      [Ref(contracts.of_service(service, "ProductionListenerArn")), Ref(contracts.of_service(service, "TestListenerArn"))]),
-            iam.allow([elasticloadbalancing.DescribeListeners, elasticloadbalancing.DescribeRules,
-                       elasticloadbalancing.DescribeTargetGroups], ["*"]),
+            iam.allow(
+                [elasticloadbalancing.ModifyListener],
+                [
+                    Ref(contracts.of_service(service, "ProductionListenerArn")),
+                    Ref(contracts.of_service(service, "TestListenerArn")),
+                ],
+            ),
+            iam.allow(
+                [
+                    elasticloadbalancing.DescribeListeners,
+                    elasticloadbalancing.DescribeRules,
+                    elasticloadbalancing.DescribeTargetGroups,
+                ],
+                ["*"],
+            ),
             iam.allow([cloudwatch.DescribeAlarms], [iam.arn("cloudwatch", f"alarm:{alarm}") for alarm in alarms]),
             _pass_task_roles(service),
         ],
     }
     hooks = service.deploy_hooks
     if hooks:
-        policies["invoke-deployment-hooks"] = [iam.allow(
-            [awslambda.InvokeFunction], [iam.arn("lambda", f"function:{hooks[event]}") for event in HOOK_EVENTS
-                                         if event in hooks])]
-    template.add_resource(iam.service_role(
-        f"{prefix}CodeDeployRole", "codedeploy.amazonaws.com", policies,
-        path=role_path(blueprint),
-        description=f"Lets CodeDeploy shift {service.name} between its blue and green task sets",
-    ))
-    template.add_resource(DeploymentGroup(
-        f"{prefix}DeploymentGroup",
-        ApplicationName=Ref(f"{prefix}CodeDeployApplication"),
-        DeploymentGroupName=name,
-        ServiceRoleArn=GetAtt(f"{prefix}CodeDeployRole", "Arn"),
-        DeploymentConfigName=blueprint.pipeline.deployment_config,
-        DeploymentStyle=DeploymentStyle(DeploymentType="BLUE_GREEN", DeploymentOption="WITH_TRAFFIC_CONTROL"),
-        BlueGreenDeploymentConfiguration=BlueGreenDeploymentConfiguration(
-            DeploymentReadyOption=DeploymentReadyOption(ActionOnTimeout="CONTINUE_DEPLOYMENT"),
-            TerminateBlueInstancesOnDeploymentSuccess=BlueInstanceTerminationOption(
-                Action="TERMINATE", TerminationWaitTimeInMinutes=blueprint.pipeline.termination_wait_minutes,
+        policies["invoke-deployment-hooks"] = [
+            iam.allow(
+                [awslambda.InvokeFunction],
+                [iam.arn("lambda", f"function:{hooks[event]}") for event in HOOK_EVENTS if event in hooks],
+            )
+        ]
+    template.add_resource(
+        iam.service_role(
+            f"{prefix}CodeDeployRole",
+            "codedeploy.amazonaws.com",
+            policies,
+            path=role_path(blueprint),
+            description=f"Lets CodeDeploy shift {service.name} between its blue and green task sets",
+        )
+    )
+    template.add_resource(
+        DeploymentGroup(
+            f"{prefix}DeploymentGroup",
+            ApplicationName=Ref(f"{prefix}CodeDeployApplication"),
+            DeploymentGroupName=name,
+            ServiceRoleArn=GetAtt(f"{prefix}CodeDeployRole", "Arn"),
+            DeploymentConfigName=blueprint.pipeline.deployment_config,
+            DeploymentStyle=DeploymentStyle(DeploymentType="BLUE_GREEN", DeploymentOption="WITH_TRAFFIC_CONTROL"),
+            BlueGreenDeploymentConfiguration=BlueGreenDeploymentConfiguration(
+                DeploymentReadyOption=DeploymentReadyOption(ActionOnTimeout="CONTINUE_DEPLOYMENT"),
+                TerminateBlueInstancesOnDeploymentSuccess=BlueInstanceTerminationOption(
+                    Action="TERMINATE",
+                    TerminationWaitTimeInMinutes=blueprint.pipeline.termination_wait_minutes,
+                ),
             ),
-        ),
-        ECSServices=[ECSService(ClusterName=Ref(contracts.CLUSTER_NAME), ServiceName=Ref(contracts.of_service(service, "ServiceName")))],
-        LoadBalancerInfo=LoadBalancerInfo(TargetGroupPairInfoList=[TargetGroupPairInfo(
-            TargetGroups=[TargetGroupInfo(Name=Ref(contracts.of_service(service, "BlueTargetGroupName"))),
-                          TargetGroupInfo(Name=Ref(contracts.of_service(service, "GreenTargetGroupName")))],
-            ProdTrafficRoute=TrafficRoute(ListenerArns=[Ref(contracts.of_service(service, "ProductionListenerArn"))]),
-            TestTrafficRoute=TrafficRoute(ListenerArns=[Ref(contracts.of_service(service, "TestListenerArn"))]),
-        )]),
-        AutoRollbackConfiguration=AutoRollbackConfiguration(
-            Enabled=True, Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
-        ),
-        AlarmConfiguration=AlarmConfiguration(Enabled=True, Alarms=[Alarm(Name=alarm) for alarm in alarms]),
-    ))
+            ECSServices=[
+                ECSService(
+                    ClusterName=Ref(contracts.CLUSTER_NAME),
+                    ServiceName=Ref(contracts.of_service(service, "ServiceName")),
+                )
+            ],
+            LoadBalancerInfo=LoadBalancerInfo(
+                TargetGroupPairInfoList=[
+                    TargetGroupPairInfo(
+                        TargetGroups=[
+                            TargetGroupInfo(Name=Ref(contracts.of_service(service, "BlueTargetGroupName"))),
+                            TargetGroupInfo(Name=Ref(contracts.of_service(service, "GreenTargetGroupName"))),
+                        ],
+                        ProdTrafficRoute=TrafficRoute(
+                            ListenerArns=[Ref(contracts.of_service(service, "ProductionListenerArn"))]
+                        ),
+                        TestTrafficRoute=TrafficRoute(
+                            ListenerArns=[Ref(contracts.of_service(service, "TestListenerArn"))]
+                        ),
+                    )
+                ]
+            ),
+            AutoRollbackConfiguration=AutoRollbackConfiguration(
+                Enabled=True,
+                Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+            ),
+            AlarmConfiguration=AlarmConfiguration(Enabled=True, Alarms=[Alarm(Name=alarm) for alarm in alarms]),
+        )
+    )
 
 
 def _add_stack_update(template: Template, blueprint: Blueprint, service: Service) -> None:
     """The deploy project of an ecs-* service: a change set on the root stack with the new image (module docstring)."""
     prefix = service.logical_name
     name = f"{physical_name(blueprint, service)}-deploy"
-    log_group = template.add_resource(LogGroup(
-        f"{prefix}DeployLogGroup",
-        LogGroupName=f"/aws/codebuild/{name}",
-        RetentionInDays=blueprint.logs.retention_days,
-        KmsKeyId=Ref("LogsKmsKeyArn"),
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
-    ))
-    template.add_resource(iam.service_role(
-        f"{prefix}DeployRole", "codebuild.amazonaws.com",
-        {
-            "write-deploy-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
-            "read-image-detail": _read_build_output_statements(blueprint, service),
-            "update-the-image-parameter": _stack_update_statements(blueprint),
-            "roll-out-the-service": _rollout_statements(blueprint, service),
-        },
-        path=role_path(blueprint),
-        description=f"Lets CodeBuild roll {service.name}'s new image out through the blueprint's root stack",
-    ))
-    template.add_resource(tagged(Project(
-        f"{prefix}DeployProject",
-        Name=name,
-        Description=f"Rolls the new image of {service.name} out through CloudFormation ({blueprint.name})",
-        ServiceRole=GetAtt(f"{prefix}DeployRole", "Arn"),
-        Source=BuildSource(Type="CODEPIPELINE", BuildSpec=render(
-            "stack-update-buildspec.yml.j2", blueprint=blueprint.name, service=service.name,
-            image_parameter=contracts.image_parameter(service), root_stack_name=blueprint.name,
-            change_set_prefix=CHANGE_SET_PREFIX)),
-        Artifacts=Artifacts(Type="CODEPIPELINE"),
-        Environment=Environment(
-            Type="LINUX_CONTAINER",
-            ComputeType="BUILD_GENERAL1_SMALL",
-            Image=BUILD_IMAGE,
-            EnvironmentVariables=[EnvironmentVariable(Name="PIPELINE_STACK_ID", Type="PLAINTEXT", Value=StackId)],
-        ),
-        LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
-        TimeoutInMinutes=blueprint.deployment_of(service).deploy_stage_minutes,
-    ), blueprint))
+    log_group = template.add_resource(
+        LogGroup(
+            f"{prefix}DeployLogGroup",
+            LogGroupName=f"/aws/codebuild/{name}",
+            RetentionInDays=blueprint.logs.retention_days,
+            KmsKeyId=Ref("LogsKmsKeyArn"),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    template.add_resource(
+        iam.service_role(
+            f"{prefix}DeployRole",
+            "codebuild.amazonaws.com",
+            {
+                "write-deploy-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
+                "read-image-detail": _read_build_output_statements(blueprint, service),
+                "update-the-image-parameter": _stack_update_statements(blueprint),
+                "roll-out-the-service": _rollout_statements(blueprint, service),
+            },
+            path=role_path(blueprint),
+            description=f"Lets CodeBuild roll {service.name}'s new image out through the blueprint's root stack",
+        )
+    )
+    template.add_resource(
+        tagged(
+            Project(
+                f"{prefix}DeployProject",
+                Name=name,
+                Description=f"Rolls the new image of {service.name} out through CloudFormation ({blueprint.name})",
+                ServiceRole=GetAtt(f"{prefix}DeployRole", "Arn"),
+                Source=BuildSource(
+                    Type="CODEPIPELINE",
+                    BuildSpec=render(
+                        "stack-update-buildspec.yml.j2",
+                        blueprint=blueprint.name,
+                        service=service.name,
+                        image_parameter=contracts.image_parameter(service),
+                        root_stack_name=blueprint.name,
+                        change_set_prefix=CHANGE_SET_PREFIX,
+                    ),
+                ),
+                Artifacts=Artifacts(Type="CODEPIPELINE"),
+                Environment=Environment(
+                    Type="LINUX_CONTAINER",
+                    ComputeType="BUILD_GENERAL1_SMALL",
+                    Image=BUILD_IMAGE,
+                    EnvironmentVariables=[
+                        EnvironmentVariable(Name="PIPELINE_STACK_ID", Type="PLAINTEXT", Value=StackId)
+                    ],
+                ),
+                LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
+                TimeoutInMinutes=blueprint.deployment_of(service).deploy_stage_minutes,
+            ),
+            blueprint,
+        )
+    )
 
 
 def _stack_update_statements(blueprint: Blueprint) -> list[Statement]:
@@ -427,9 +599,16 @@ def _stack_update_statements(blueprint: Blueprint) -> list[Statement]:
     nested = iam.arn("cloudformation", f"stack/{blueprint.name}-*/*")
     return [
         iam.allow([cloudformation.DescribeStacks], [StackId]),
-        iam.allow([cloudformation.CreateChangeSet, cloudformation.DescribeChangeSet, cloudformation.ExecuteChangeSet,
-                   cloudformation.DescribeStacks, cloudformation.UpdateStack],
-                  [root, nested]),
+        iam.allow(
+            [
+                cloudformation.CreateChangeSet,
+                cloudformation.DescribeChangeSet,
+                cloudformation.ExecuteChangeSet,
+                cloudformation.DescribeStacks,
+                cloudformation.UpdateStack,
+            ],
+            [root, nested],
+        ),
         iam.allow([ssm.GetParameters], [iam.arn("ssm", f"parameter{ECS_AMI_PARAMETER}", account=False)]),
     ]
 
@@ -442,24 +621,38 @@ def _rollout_statements(blueprint: Blueprint, service: Service) -> list[Statemen
     statements = [
         # The blueprint's task definition asks for no privileged container; neither may the revisions this role
         # registers (the same guard as the CodeDeploy pipeline's, _deploy_statements).
-        iam.allow([ecs.RegisterTaskDefinition], [revisions],
-                  condition=Condition(BoolIfExists({"ecs:privileged": "false"}))),
+        iam.allow(
+            [ecs.RegisterTaskDefinition], [revisions], condition=Condition(BoolIfExists({"ecs:privileged": "false"}))
+        ),
         iam.allow([ecs.ListTagsForResource], [revisions]),
         # Replacing the revision deregisters the old one; neither call takes a resource type.
         iam.allow([ecs.DescribeTaskDefinition, ecs.DeregisterTaskDefinition], ["*"]),
-        iam.allow([ecs.UpdateService, ecs.DescribeServices, ecs.ListServiceDeployments, ecs.ListTagsForResource],
-                  [service_arn]),
-        iam.allow([ecs.DescribeServiceDeployments, ecs.StopServiceDeployment],
-                  [service_arn, iam.arn("ecs", f"service-deployment/${{ClusterName}}/${{{prefix}ServiceName}}/*")]),
+        iam.allow(
+            [ecs.UpdateService, ecs.DescribeServices, ecs.ListServiceDeployments, ecs.ListTagsForResource],
+            [service_arn],
+        ),
+        iam.allow(
+            [ecs.DescribeServiceDeployments, ecs.StopServiceDeployment],
+            [service_arn, iam.arn("ecs", f"service-deployment/${{ClusterName}}/${{{prefix}ServiceName}}/*")],
+        ),
         _pass_task_roles(service),
     ]
     if blueprint.deployment_of(service).shifts_traffic:
-        statements.append(iam.allow(
-            [iam_actions.PassRole], [Ref(contracts.of_service(service, "InfrastructureRoleArn"))],
-            condition=Condition(StringEquals({"iam:PassedToService": ECS_PRINCIPAL}))))
+        statements.append(
+            iam.allow(
+                [iam_actions.PassRole],
+                [Ref(contracts.of_service(service, "InfrastructureRoleArn"))],
+                condition=Condition(StringEquals({"iam:PassedToService": ECS_PRINCIPAL})),
+            )
+        )
     if blueprint.tags:
-        statements.append(iam.allow([ecs.TagResource], [revisions], condition=Condition(
-            StringEquals({"ecs:CreateAction": "RegisterTaskDefinition"}))))
+        statements.append(
+            iam.allow(
+                [ecs.TagResource],
+                [revisions],
+                condition=Condition(StringEquals({"ecs:CreateAction": "RegisterTaskDefinition"})),
+            )
+        )
     return statements
 
 
@@ -469,46 +662,65 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
     projects = [GetAtt(f"{prefix}BuildProject", "Arn")]
     if not codedeploy:
         projects.append(GetAtt(f"{prefix}DeployProject", "Arn"))
-    template.add_resource(iam.service_role(
-        f"{prefix}PipelineRole", "codepipeline.amazonaws.com",
-        {
-            "use-artifacts": _artifact_statements(prefix),
-            "read-source": [_source_statement(blueprint, service)],
-            "run-build": [iam.allow([codebuild.StartBuild, codebuild.BatchGetBuilds], projects)],
-            **({"deploy": _deploy_statements(blueprint, service)} if codedeploy else {}),
-            **({"notify-approvers": _notify_statements(blueprint)} if blueprint.pipeline.approval else {}),
-        },
-        path=role_path(blueprint),
-        description=f"Lets CodePipeline run {service.name}'s pipeline: read its source, build, deploy it",
-    ))
+    template.add_resource(
+        iam.service_role(
+            f"{prefix}PipelineRole",
+            "codepipeline.amazonaws.com",
+            {
+                "use-artifacts": _artifact_statements(prefix),
+                "read-source": [_source_statement(blueprint, service)],
+                "run-build": [iam.allow([codebuild.StartBuild, codebuild.BatchGetBuilds], projects)],
+                **({"deploy": _deploy_statements(blueprint, service)} if codedeploy else {}),
+                **({"notify-approvers": _notify_statements(blueprint)} if blueprint.pipeline.approval else {}),
+            },
+            path=role_path(blueprint),
+            description=f"Lets CodePipeline run {service.name}'s pipeline: read its source, build, deploy it",
+        )
+    )
     stages = [
         Stages(Name="Source", Actions=[_source_action(blueprint, service)]),
-        Stages(Name="Build", Actions=[Actions(
-            Name="BuildImage",
-            ActionTypeId=ActionTypeId(Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"),
-            InputArtifacts=[InputArtifacts(Name=SOURCE_ARTIFACT)],
-            OutputArtifacts=[OutputArtifacts(Name=BUILD_ARTIFACT)],
-            Configuration={"ProjectName": Ref(f"{prefix}BuildProject")},
-        )]),
+        Stages(
+            Name="Build",
+            Actions=[
+                Actions(
+                    Name="BuildImage",
+                    ActionTypeId=ActionTypeId(Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"),
+                    InputArtifacts=[InputArtifacts(Name=SOURCE_ARTIFACT)],
+                    OutputArtifacts=[OutputArtifacts(Name=BUILD_ARTIFACT)],
+                    Configuration={"ProjectName": Ref(f"{prefix}BuildProject")},
+                )
+            ],
+        ),
     ]
     if blueprint.pipeline.approval:
-        stages.append(Stages(Name="Approve", Actions=[Actions(
-            Name="ApproveDeployment",
-            ActionTypeId=ActionTypeId(Category="Approval", Owner="AWS", Provider="Manual", Version="1"),
-            # The alarm topic tells on-call that a deployment waits for them.
-            Configuration={"CustomData": f"Deploy the new image of {service.name} to {blueprint.name}?",
-                           "NotificationArn": _alarm_topic_arn(blueprint)},
-        )]))
+        stages.append(
+            Stages(
+                Name="Approve",
+                Actions=[
+                    Actions(
+                        Name="ApproveDeployment",
+                        ActionTypeId=ActionTypeId(Category="Approval", Owner="AWS", Provider="Manual", Version="1"),
+                        # The alarm topic tells on-call that a deployment waits for them.
+                        Configuration={
+                            "CustomData": f"Deploy the new image of {service.name} to {blueprint.name}?",
+                            "NotificationArn": _alarm_topic_arn(blueprint),
+                        },
+                    )
+                ],
+            )
+        )
     stages.append(Stages(Name="Deploy", Actions=[_deploy_action(blueprint, service)]))
-    template.add_resource(Pipeline(
-        f"{prefix}Pipeline",
-        Name=physical_name(blueprint, service),
-        PipelineType="V2",
-        RoleArn=GetAtt(f"{prefix}PipelineRole", "Arn"),
-        ArtifactStore=ArtifactStore(Type="S3", Location=Ref(f"{prefix}ArtifactBucket")),
-        Stages=stages,
-        RestartExecutionOnUpdate=False,
-    ))
+    template.add_resource(
+        Pipeline(
+            f"{prefix}Pipeline",
+            Name=physical_name(blueprint, service),
+            PipelineType="V2",
+            RoleArn=GetAtt(f"{prefix}PipelineRole", "Arn"),
+            ArtifactStore=ArtifactStore(Type="S3", Location=Ref(f"{prefix}ArtifactBucket")),
+            Stages=stages,
+            RestartExecutionOnUpdate=False,
+        )
+    )
 
 
 def _deploy_action(blueprint: Blueprint, service: Service) -> Actions:
@@ -548,17 +760,24 @@ def _source_action(blueprint: Blueprint, service: Service) -> Actions:
             Name="Source",
             ActionTypeId=ActionTypeId(Category="Source", Owner="AWS", Provider="CodeCommit", Version="1"),
             OutputArtifacts=[OutputArtifacts(Name=SOURCE_ARTIFACT)],
-            Configuration={"RepositoryName": Ref(contracts.of_service(service, "SourceRepositoryName")),
-                           "BranchName": blueprint.pipeline.branch, "PollForSourceChanges": False,
-                           "OutputArtifactFormat": "CODE_ZIP"},
+            Configuration={
+                "RepositoryName": Ref(contracts.of_service(service, "SourceRepositoryName")),
+                "BranchName": blueprint.pipeline.branch,
+                "PollForSourceChanges": False,
+                "OutputArtifactFormat": "CODE_ZIP",
+            },
         )
     return Actions(
         Name="Source",
         ActionTypeId=ActionTypeId(Category="Source", Owner="AWS", Provider="CodeStarSourceConnection", Version="1"),
         OutputArtifacts=[OutputArtifacts(Name=SOURCE_ARTIFACT)],
-        Configuration={"ConnectionArn": source.connection_arn, "FullRepositoryId": source.repository,
-                       "BranchName": blueprint.pipeline.branch, "DetectChanges": True,
-                       "OutputArtifactFormat": "CODE_ZIP"},
+        Configuration={
+            "ConnectionArn": source.connection_arn,
+            "FullRepositoryId": source.repository,
+            "BranchName": blueprint.pipeline.branch,
+            "DetectChanges": True,
+            "OutputArtifactFormat": "CODE_ZIP",
+        },
     )
 
 
@@ -576,19 +795,33 @@ def _notify_statements(blueprint: Blueprint) -> list[Statement]:
     """
     return [
         iam.allow([sns.Publish], [_alarm_topic_arn(blueprint)]),
-        iam.allow([kms.Decrypt, kms.GenerateDataKey], [iam.arn("kms", "key/*")], condition=Condition([
-            ForAnyValueStringEquals({"kms:ResourceAliases": f"alias/{contracts.alarm_topic_name(blueprint)}"}),
-            StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")}),
-        ])),
+        iam.allow(
+            [kms.Decrypt, kms.GenerateDataKey],
+            [iam.arn("kms", "key/*")],
+            condition=Condition(
+                [
+                    ForAnyValueStringEquals({"kms:ResourceAliases": f"alias/{contracts.alarm_topic_name(blueprint)}"}),
+                    StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")}),
+                ]
+            ),
+        ),
     ]
 
 
 def _source_statement(blueprint: Blueprint, service: Service) -> Statement:
     connection_arn = blueprint.pipeline.source.connection_arn
     if connection_arn is None:
-        return iam.allow([codecommit.GetBranch, codecommit.GetCommit, codecommit.GetRepository,
-                          codecommit.UploadArchive, codecommit.GetUploadArchiveStatus, codecommit.CancelUploadArchive],
-                         [Ref(contracts.of_service(service, "SourceRepositoryArn"))])
+        return iam.allow(
+            [
+                codecommit.GetBranch,
+                codecommit.GetCommit,
+                codecommit.GetRepository,
+                codecommit.UploadArchive,
+                codecommit.GetUploadArchiveStatus,
+                codecommit.CancelUploadArchive,
+            ],
+            [Ref(contracts.of_service(service, "SourceRepositoryArn"))],
+        )
     # Connections carry the service prefix of their ARN: codestar-connections, or codeconnections for new ones.
     return iam.allow([Action(connection_arn.split(":")[2], "UseConnection")], [connection_arn])
 
@@ -598,64 +831,105 @@ def _deploy_statements(blueprint: Blueprint, service: Service) -> list[Statement
     revisions = iam.arn("ecs", f"task-definition/{taskdef.family(blueprint, service)}:*")
     statements = [
         iam.allow([codedeploy.CreateDeployment, codedeploy.GetDeployment], [_deployment_group_arn(prefix)]),
-        iam.allow([codedeploy.GetApplication, codedeploy.GetApplicationRevision,
-                   codedeploy.RegisterApplicationRevision], [_application_arn(prefix)]),
-        iam.allow([codedeploy.GetDeploymentConfig],
-                  [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")]),
+        iam.allow(
+            [codedeploy.GetApplication, codedeploy.GetApplicationRevision, codedeploy.RegisterApplicationRevision],
+            [_application_arn(prefix)],
+        ),
+        iam.allow(
+            [codedeploy.GetDeploymentConfig],
+            [iam.arn("codedeploy", f"deploymentconfig:{blueprint.pipeline.deployment_config}")],
+        ),
         # CodeDeployToECS registers the rendered taskdef.json as a new revision of the service's family.
         # The source repository's taskdef.json is registered as it stands: whatever it says, no privileged
         # container (ecs:privileged is a condition key of RegisterTaskDefinition; absent when no container asks,
         # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
         # The roles it may name are the two that _pass_task_roles lets the pipeline pass.
-        iam.allow([ecs.RegisterTaskDefinition], [revisions],
-                  condition=Condition(BoolIfExists({"ecs:privileged": "false"}))),
+        iam.allow(
+            [ecs.RegisterTaskDefinition], [revisions], condition=Condition(BoolIfExists({"ecs:privileged": "false"}))
+        ),
         _pass_task_roles(service),
     ]
     if blueprint.tags:
         # taskdef.json carries the blueprint's tags, and ECS authorizes tags given at registration as
         # ecs:TagResource: allowed for that registration only, never for tagging anything later.
-        statements.append(iam.allow([ecs.TagResource], [revisions], condition=Condition(
-            StringEquals({"ecs:CreateAction": "RegisterTaskDefinition"}))))
+        statements.append(
+            iam.allow(
+                [ecs.TagResource],
+                [revisions],
+                condition=Condition(StringEquals({"ecs:CreateAction": "RegisterTaskDefinition"})),
+            )
+        )
     return statements
 
 
 def _add_source_trigger(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
-    pipeline_arn = Sub(f"arn:${{AWS::Partition}}:codepipeline:${{AWS::Region}}:${{AWS::AccountId}}:${{{prefix}Pipeline}}")
-    template.add_resource(iam.service_role(
-        f"{prefix}SourceEventRole", "events.amazonaws.com",
-        {"start-pipeline": [iam.allow([codepipeline.StartPipelineExecution], [pipeline_arn])]},
-        path=role_path(blueprint),
-        description=f"Lets EventBridge start {service.name}'s pipeline when its branch changes",
-    ))
-    template.add_resource(Rule(
-        f"{prefix}SourceEventRule",
-        Description=f"Starts {service.name}'s pipeline on a push to {blueprint.pipeline.branch}",
-        EventPattern={
-            "source": ["aws.codecommit"],
-            "detail-type": ["CodeCommit Repository State Change"],
-            "resources": [Ref(contracts.of_service(service, "SourceRepositoryArn"))],
-            "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"],
-                       "referenceName": [blueprint.pipeline.branch]},
-        },
-        State="ENABLED",
-        Targets=[Target(Id="Pipeline", Arn=pipeline_arn, RoleArn=GetAtt(f"{prefix}SourceEventRole", "Arn"))],
-    ))
+    pipeline_arn = Sub(
+        f"arn:${{AWS::Partition}}:codepipeline:${{AWS::Region}}:${{AWS::AccountId}}:${{{prefix}Pipeline}}"
+    )
+    template.add_resource(
+        iam.service_role(
+            f"{prefix}SourceEventRole",
+            "events.amazonaws.com",
+            {"start-pipeline": [iam.allow([codepipeline.StartPipelineExecution], [pipeline_arn])]},
+            path=role_path(blueprint),
+            description=f"Lets EventBridge start {service.name}'s pipeline when its branch changes",
+        )
+    )
+    template.add_resource(
+        Rule(
+            f"{prefix}SourceEventRule",
+            Description=f"Starts {service.name}'s pipeline on a push to {blueprint.pipeline.branch}",
+            EventPattern={
+                "source": ["aws.codecommit"],
+                "detail-type": ["CodeCommit Repository State Change"],
+                "resources": [Ref(contracts.of_service(service, "SourceRepositoryArn"))],
+                "detail": {
+                    "event": ["referenceCreated", "referenceUpdated"],
+                    "referenceType": ["branch"],
+                    "referenceName": [blueprint.pipeline.branch],
+                },
+            },
+            State="ENABLED",
+            Targets=[Target(Id="Pipeline", Arn=pipeline_arn, RoleArn=GetAtt(f"{prefix}SourceEventRole", "Arn"))],
+        )
+    )
 
 
 def _add_outputs(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
-    add_output(template, contracts.of_service(service, "PipelineName"), Ref(f"{prefix}Pipeline"), f"Delivery pipeline of {service.name}")
-    add_output(template, contracts.of_service(service, "BuildProjectName"), Ref(f"{prefix}BuildProject"),
-               f"CodeBuild project of {service.name}")
+    add_output(
+        template,
+        contracts.of_service(service, "PipelineName"),
+        Ref(f"{prefix}Pipeline"),
+        f"Delivery pipeline of {service.name}",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "BuildProjectName"),
+        Ref(f"{prefix}BuildProject"),
+        f"CodeBuild project of {service.name}",
+    )
     if not blueprint.deployment_of(service).uses_codedeploy:
-        add_output(template, contracts.of_service(service, "DeployProjectName"), Ref(f"{prefix}DeployProject"),
-                   f"CodeBuild project that rolls {service.name}'s images out through CloudFormation")
+        add_output(
+            template,
+            contracts.of_service(service, "DeployProjectName"),
+            Ref(f"{prefix}DeployProject"),
+            f"CodeBuild project that rolls {service.name}'s images out through CloudFormation",
+        )
         return
-    add_output(template, contracts.of_service(service, "CodeDeployApplicationName"), Ref(f"{prefix}CodeDeployApplication"),
-               f"CodeDeploy application of {service.name}")
-    add_output(template, contracts.of_service(service, "DeploymentGroupName"), Ref(f"{prefix}DeploymentGroup"),
-               f"CodeDeploy deployment group of {service.name}")
+    add_output(
+        template,
+        contracts.of_service(service, "CodeDeployApplicationName"),
+        Ref(f"{prefix}CodeDeployApplication"),
+        f"CodeDeploy application of {service.name}",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "DeploymentGroupName"),
+        Ref(f"{prefix}DeploymentGroup"),
+        f"CodeDeploy deployment group of {service.name}",
+    )
 
 
 def _artifact_statements(prefix: str) -> list[Statement]:
@@ -701,8 +975,9 @@ def _read_build_output_statements(blueprint: Blueprint, service: Service) -> lis
 def _pass_task_roles(service: Service) -> Statement:
     """iam:PassRole for the service's two task roles, and only to ECS tasks."""
     roles = [Ref(contracts.of_service(service, "ExecutionRoleArn")), Ref(contracts.of_service(service, "TaskRoleArn"))]
-    return iam.allow([iam_actions.PassRole], roles,
-                     condition=Condition(StringEquals({"iam:PassedToService": ECS_TASKS_PRINCIPAL})))
+    return iam.allow(
+        [iam_actions.PassRole], roles, condition=Condition(StringEquals({"iam:PassedToService": ECS_TASKS_PRINCIPAL}))
+    )
 
 
 def _task_sets(prefix: str) -> Sub:

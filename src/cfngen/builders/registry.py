@@ -23,8 +23,8 @@ from troposphere.ecr import EncryptionConfiguration, ImageScanningConfiguration,
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import contracts
 from cfngen.builders.base import add_output, new_template, owned_name
-from cfngen.synth.suppress import skip_check
 from cfngen.synth._stack import NestedStack
+from cfngen.synth.suppress import skip_check
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -54,46 +54,80 @@ def repository_name(blueprint: Blueprint, service: Service) -> str:
 
 def lifecycle_policy(keep_images: int) -> str:
     """ECR lifecycle policy text that keeps the newest `keep_images` images and expires the rest."""
-    return json.dumps({"rules": [{
-        "rulePriority": 1,
-        "description": f"Keep the newest {keep_images} images",
-        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
-        "action": {"type": "expire"},
-    }]}, sort_keys=True)
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Keep the newest {keep_images} images",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
+                    "action": {"type": "expire"},
+                }
+            ]
+        },
+        sort_keys=True,
+    )
 
 
 def _add_image_repository(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
-    repository = template.add_resource(Repository(
-        f"{prefix}ImageRepository",
-        RepositoryName=repository_name(blueprint, service),
-        ImageScanningConfiguration=ImageScanningConfiguration(ScanOnPush=True),
-        # Images are tagged with the commit id; immutable tags make a tag mean one image forever.
-        ImageTagMutability="IMMUTABLE",
-        EncryptionConfiguration=EncryptionConfiguration(EncryptionType="AES256"),
-        LifecyclePolicy=LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(blueprint.pipeline.keep_images)),
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
-    ))
-    skip_check(repository, "CKV_AWS_136", "images are encrypted at rest with ECR's AES-256 service key; "
-                                          "a customer-managed key would add cost and key policy coupling to every puller")
-    add_output(template, contracts.of_service(service, "RepositoryName"), Ref(repository), f"ECR repository of {service.name}")
-    add_output(template, contracts.of_service(service, "RepositoryArn"), GetAtt(repository, "Arn"), f"ECR repository ARN of {service.name}")
-    add_output(template, contracts.of_service(service, "RepositoryUri"), GetAtt(repository, "RepositoryUri"),
-               f"ECR repository URI of {service.name}")
+    repository = template.add_resource(
+        Repository(
+            f"{prefix}ImageRepository",
+            RepositoryName=repository_name(blueprint, service),
+            ImageScanningConfiguration=ImageScanningConfiguration(ScanOnPush=True),
+            # Images are tagged with the commit id; immutable tags make a tag mean one image forever.
+            ImageTagMutability="IMMUTABLE",
+            EncryptionConfiguration=EncryptionConfiguration(EncryptionType="AES256"),
+            LifecyclePolicy=LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(blueprint.pipeline.keep_images)),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    skip_check(
+        repository,
+        "CKV_AWS_136",
+        "images are encrypted at rest with ECR's AES-256 service key; "
+        "a customer-managed key would add cost and key policy coupling to every puller",
+    )
+    add_output(
+        template, contracts.of_service(service, "RepositoryName"), Ref(repository), f"ECR repository of {service.name}"
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "RepositoryArn"),
+        GetAtt(repository, "Arn"),
+        f"ECR repository ARN of {service.name}",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "RepositoryUri"),
+        GetAtt(repository, "RepositoryUri"),
+        f"ECR repository URI of {service.name}",
+    )
 
 
 def _add_source_repository(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
-    repository = template.add_resource(CodeCommitRepository(
-        f"{prefix}SourceRepository",
-        RepositoryName=owned_name(blueprint, service.name),
-        RepositoryDescription=f"Source of {service.name} ({blueprint.name}); a push to "
-                              f"{blueprint.pipeline.branch} deploys it",
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
-    ))
-    add_output(template, contracts.of_service(service, "SourceRepositoryName"), GetAtt(repository, "Name"),
-               f"CodeCommit repository of {service.name}")
-    add_output(template, contracts.of_service(service, "SourceRepositoryArn"), GetAtt(repository, "Arn"),
-               f"CodeCommit repository ARN of {service.name}")
+    repository = template.add_resource(
+        CodeCommitRepository(
+            f"{prefix}SourceRepository",
+            RepositoryName=owned_name(blueprint, service.name),
+            RepositoryDescription=f"Source of {service.name} ({blueprint.name}); a push to "
+            f"{blueprint.pipeline.branch} deploys it",
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "SourceRepositoryName"),
+        GetAtt(repository, "Name"),
+        f"CodeCommit repository of {service.name}",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "SourceRepositoryArn"),
+        GetAtt(repository, "Arn"),
+        f"CodeCommit repository ARN of {service.name}",
+    )

@@ -55,8 +55,7 @@ from troposphere.ecs import Service as EcsService
 from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint, Deployment, Service
-from cfngen.builders import contracts
-from cfngen.builders import iam
+from cfngen.builders import contracts, iam
 from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
@@ -73,8 +72,12 @@ from cfngen.synth._stack import NestedStack
 SCALE_OUT_COOLDOWN_S = 60
 SCALE_IN_COOLDOWN_S = 300
 # DeploymentConfiguration.Strategy of each ecs-* deployment strategy.
-ECS_STRATEGIES = {"ecs-blue-green": "BLUE_GREEN", "ecs-linear": "LINEAR", "ecs-canary": "CANARY",
-                  "ecs-rolling": "ROLLING"}
+ECS_STRATEGIES = {
+    "ecs-blue-green": "BLUE_GREEN",
+    "ecs-linear": "LINEAR",
+    "ecs-canary": "CANARY",
+    "ecs-rolling": "ROLLING",
+}
 ECS_PRINCIPAL = "ecs.amazonaws.com"
 
 
@@ -92,8 +95,9 @@ def service_id(service: Service) -> str:
 def build(blueprint: Blueprint, service: Service) -> Template:
     """Log group, roles, task security group, task definition, ECS service and auto scaling of `service`."""
     deployment = blueprint.deployment_of(service)
-    template = new_template(blueprint, f"ECS service {service.name} under {_rolled_out_by(deployment)}, "
-                                       "with auto scaling")
+    template = new_template(
+        blueprint, f"ECS service {service.name} under {_rolled_out_by(deployment)}, with auto scaling"
+    )
     _add_parameters(template, blueprint, service)
     _add_log_group(template, blueprint, service)
     _add_roles(template, blueprint, service)
@@ -133,60 +137,106 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
     add_parameter(template, contracts.CLUSTER_NAME, "String", "ECS cluster the service runs in")
     add_parameter(template, contracts.CAPACITY_PROVIDER_NAME, "String", "Capacity provider the tasks are placed with")
     add_parameter(template, contracts.VPC_ID, "AWS::EC2::VPC::Id", "VPC of the tasks")
-    add_parameter(template, contracts.PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Subnets of the tasks, one per AZ")
-    add_parameter(template, _load_balancer_security_group(blueprint, service), "AWS::EC2::SecurityGroup::Id",
-                  "Security group of the load balancer, the only source the tasks admit")
-    add_parameter(template, contracts.of_service(service, "BlueTargetGroupArn"), "String", "Target group the service starts behind")
+    add_parameter(
+        template, contracts.PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Subnets of the tasks, one per AZ"
+    )
+    add_parameter(
+        template,
+        _load_balancer_security_group(blueprint, service),
+        "AWS::EC2::SecurityGroup::Id",
+        "Security group of the load balancer, the only source the tasks admit",
+    )
+    add_parameter(
+        template,
+        contracts.of_service(service, "BlueTargetGroupArn"),
+        "String",
+        "Target group the service starts behind",
+    )
     if _uses_advanced_configuration(blueprint.deployment_of(service)):
-        add_parameter(template, contracts.of_service(service, "GreenTargetGroupArn"), "String",
-                      "Target group the new tasks of a deployment start behind")
+        add_parameter(
+            template,
+            contracts.of_service(service, "GreenTargetGroupArn"),
+            "String",
+            "Target group the new tasks of a deployment start behind",
+        )
         for role in ("Production", "Test"):
-            add_parameter(template, contracts.of_listener(service, role), "String",
-                          f"{role} listener that ECS points at the new tasks during a deployment")
-    add_parameter(template, contracts.of_service(service, "RepositoryArn"), "String", "ECR repository the service's images come from")
+            add_parameter(
+                template,
+                contracts.of_listener(service, role),
+                "String",
+                f"{role} listener that ECS points at the new tasks during a deployment",
+            )
+    add_parameter(
+        template,
+        contracts.of_service(service, "RepositoryArn"),
+        "String",
+        "ECR repository the service's images come from",
+    )
     add_parameter(template, contracts.LOGS_KMS_KEY_ARN, "String", "KMS key that encrypts the log group")
-    add_parameter(template, contracts.image_parameter(service), "String",
-                  f"Image of the first deployment of {service.name}; later images arrive through its pipeline",
-                  Default=service.image or PLACEHOLDER_IMAGE)
+    add_parameter(
+        template,
+        contracts.image_parameter(service),
+        "String",
+        f"Image of the first deployment of {service.name}; later images arrive through its pipeline",
+        Default=service.image or PLACEHOLDER_IMAGE,
+    )
     if service.database:
         add_parameter(template, contracts.DATABASE_ENDPOINT, "String", "Writer endpoint of the database")
         add_parameter(template, contracts.DATABASE_PORT, "Number", "Port of the database")
-        add_parameter(template, contracts.DATABASE_SECRET_ARN, "String", "Secret holding the database's username and password")
-        add_parameter(template, contracts.DATABASE_SECURITY_GROUP_ID, "AWS::EC2::SecurityGroup::Id",
-                      "Security group of the database")
+        add_parameter(
+            template, contracts.DATABASE_SECRET_ARN, "String", "Secret holding the database's username and password"
+        )
+        add_parameter(
+            template,
+            contracts.DATABASE_SECURITY_GROUP_ID,
+            "AWS::EC2::SecurityGroup::Id",
+            "Security group of the database",
+        )
 
 
 def _add_log_group(template: Template, blueprint: Blueprint, service: Service) -> None:
-    template.add_resource(LogGroup(
-        log_group_id(service),
-        RetentionInDays=blueprint.logs.retention_days,
-        KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
-    ))
+    template.add_resource(
+        LogGroup(
+            log_group_id(service),
+            RetentionInDays=blueprint.logs.retention_days,
+            KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
 
 
 def _add_roles(template: Template, blueprint: Blueprint, service: Service) -> None:
     statements = [
         iam.allow([ecr.GetAuthorizationToken], ["*"]),
-        iam.allow([ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
-                  [Ref(contracts.of_service(service, "RepositoryArn"))]),
+        iam.allow(
+            [ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
+            [Ref(contracts.of_service(service, "RepositoryArn"))],
+        ),
         iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group_id(service), "Arn")]),
     ]
     if service.database:
         statements.append(iam.allow([secretsmanager.GetSecretValue], [Ref(contracts.DATABASE_SECRET_ARN)]))
-    template.add_resource(iam.service_role(
-        execution_role_id(service), "ecs-tasks.amazonaws.com", {"start-tasks": statements},
-        path=role_path(blueprint),
-        description=f"ECS starting {service.name} tasks: its image repository, its log group"
-                    + (", the database secret" if service.database else ""),
-    ))
-    template.add_resource(iam.service_role(
-        task_role_id(service), "ecs-tasks.amazonaws.com", {"ecs-exec": exec_statements(service)} if service.exec else {},
-        path=role_path(blueprint),
-        description=f"The {service.name} application itself: no permissions until the service needs some"
-                    + ("; ECS Exec sessions, logged to its log group" if service.exec else ""),
-    ))
+    template.add_resource(
+        iam.service_role(
+            execution_role_id(service),
+            "ecs-tasks.amazonaws.com",
+            {"start-tasks": statements},
+            path=role_path(blueprint),
+            description=f"ECS starting {service.name} tasks: its image repository, its log group"
+            + (", the database secret" if service.database else ""),
+        )
+    )
+    template.add_resource(
+        iam.service_role(
+            task_role_id(service),
+            "ecs-tasks.amazonaws.com",
+            {"ecs-exec": exec_statements(service)} if service.exec else {},
+            path=role_path(blueprint),
+            description=f"The {service.name} application itself: no permissions until the service needs some"
+            + ("; ECS Exec sessions, logged to its log group" if service.exec else ""),
+        )
+    )
 
 
 def exec_statements(service: Service) -> list[Statement]:
@@ -194,12 +244,20 @@ def exec_statements(service: Service) -> list[Statement]:
     log group for the session logs, the default logging of ECS Exec (the task definition's awslogs settings).
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html (IAM permissions, logging)"""
     return [
-        iam.allow([ssmmessages.CreateControlChannel, ssmmessages.CreateDataChannel,
-                   ssmmessages.OpenControlChannel, ssmmessages.OpenDataChannel], ["*"]),
+        iam.allow(
+            [
+                ssmmessages.CreateControlChannel,
+                ssmmessages.CreateDataChannel,
+                ssmmessages.OpenControlChannel,
+                ssmmessages.OpenDataChannel,
+            ],
+            ["*"],
+        ),
         # The agent lists the log groups to find the task's: a listing, which has no resource type.
         iam.allow([logs.DescribeLogGroups], ["*"]),
-        iam.allow([logs.CreateLogStream, logs.DescribeLogStreams, logs.PutLogEvents],
-                  [GetAtt(log_group_id(service), "Arn")]),
+        iam.allow(
+            [logs.CreateLogStream, logs.DescribeLogStreams, logs.PutLogEvents], [GetAtt(log_group_id(service), "Arn")]
+        ),
     ]
 
 
@@ -211,48 +269,74 @@ def _add_infrastructure_role(template: Template, blueprint: Blueprint, service: 
     the other target group; the Describe calls support no resource-level permission.
     https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
     """
-    template.add_resource(iam.service_role(
-        infrastructure_role_id(service), ECS_PRINCIPAL,
-        {"shift-traffic-of-one-service": [
-            iam.allow([elasticloadbalancing.DescribeListeners, elasticloadbalancing.DescribeRules,
-                       elasticloadbalancing.DescribeTargetGroups, elasticloadbalancing.DescribeTargetHealth], ["*"]),
-            iam.allow([elasticloadbalancing.RegisterTargets, elasticloadbalancing.DeregisterTargets],
-                      [Ref(contracts.of_service(service, colour)) for colour in ("BlueTargetGroupArn",
-                                                                                 "GreenTargetGroupArn")]),
-            iam.allow([elasticloadbalancing.ModifyListener],
-                      [Ref(contracts.of_listener(service, role)) for role in ("Production", "Test")]),
-        ]},
-        path=role_path(blueprint),
-        description=f"Lets ECS move {service.name}'s listeners between its blue and green target groups",
-    ))
+    template.add_resource(
+        iam.service_role(
+            infrastructure_role_id(service),
+            ECS_PRINCIPAL,
+            {
+                "shift-traffic-of-one-service": [
+                    iam.allow(
+                        [
+                            elasticloadbalancing.DescribeListeners,
+                            elasticloadbalancing.DescribeRules,
+                            elasticloadbalancing.DescribeTargetGroups,
+                            elasticloadbalancing.DescribeTargetHealth,
+                        ],
+                        ["*"],
+                    ),
+                    iam.allow(
+                        [elasticloadbalancing.RegisterTargets, elasticloadbalancing.DeregisterTargets],
+                        [
+                            Ref(contracts.of_service(service, colour))
+                            for colour in ("BlueTargetGroupArn", "GreenTargetGroupArn")
+                        ],
+                    ),
+                    iam.allow(
+                        [elasticloadbalancing.ModifyListener],
+                        [Ref(contracts.of_listener(service, role)) for role in ("Production", "Test")],
+                    ),
+                ]
+            },
+            path=role_path(blueprint),
+            description=f"Lets ECS move {service.name}'s listeners between its blue and green target groups",
+        )
+    )
 
 
 def _add_task_security_group(template: Template, blueprint: Blueprint, service: Service) -> None:
-    template.add_resource(SecurityGroup(
-        f"{service.logical_name}TaskSecurityGroup",
-        GroupDescription=f"{blueprint.name} {service.name} tasks: container port from the load balancer only",
-        VpcId=Ref(contracts.VPC_ID),
-        SecurityGroupIngress=[SecurityGroupRule(
-            IpProtocol="tcp", FromPort=service.port, ToPort=service.port,
-            SourceSecurityGroupId=Ref(_load_balancer_security_group(blueprint, service)),
-            Description="traffic and health checks from the load balancer",
-        )],
-    ))
+    template.add_resource(
+        SecurityGroup(
+            f"{service.logical_name}TaskSecurityGroup",
+            GroupDescription=f"{blueprint.name} {service.name} tasks: container port from the load balancer only",
+            VpcId=Ref(contracts.VPC_ID),
+            SecurityGroupIngress=[
+                SecurityGroupRule(
+                    IpProtocol="tcp",
+                    FromPort=service.port,
+                    ToPort=service.port,
+                    SourceSecurityGroupId=Ref(_load_balancer_security_group(blueprint, service)),
+                    Description="traffic and health checks from the load balancer",
+                )
+            ],
+        )
+    )
 
 
 def _add_database_access(template: Template, service: Service) -> None:
     # The database <-> services cycle, broken here: the database stack owns its security group and opens
     # nothing, and comes earlier in the stack order; each service that uses the database adds its own rule
     # to that group. The database never needs to know the services, and removing a service removes its rule.
-    template.add_resource(SecurityGroupIngress(
-        f"{service.logical_name}DatabaseIngress",
-        GroupId=Ref(contracts.DATABASE_SECURITY_GROUP_ID),
-        IpProtocol="tcp",
-        FromPort=Ref(contracts.DATABASE_PORT),
-        ToPort=Ref(contracts.DATABASE_PORT),
-        SourceSecurityGroupId=Ref(f"{service.logical_name}TaskSecurityGroup"),
-        Description=f"MySQL from the {service.name} tasks",
-    ))
+    template.add_resource(
+        SecurityGroupIngress(
+            f"{service.logical_name}DatabaseIngress",
+            GroupId=Ref(contracts.DATABASE_SECURITY_GROUP_ID),
+            IpProtocol="tcp",
+            FromPort=Ref(contracts.DATABASE_PORT),
+            ToPort=Ref(contracts.DATABASE_PORT),
+            SourceSecurityGroupId=Ref(f"{service.logical_name}TaskSecurityGroup"),
+            Description=f"MySQL from the {service.name} tasks",
+        )
+    )
 
 
 def _add_service(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -268,8 +352,11 @@ def _add_service(template: Template, blueprint: Blueprint, service: Service) -> 
         }
     else:
         rollout = _ecs_deployment(blueprint, service, deployment)
-    target = ServiceLoadBalancer(ContainerName=container_name(service), ContainerPort=service.port,
-                                 TargetGroupArn=Ref(contracts.of_service(service, "BlueTargetGroupArn")))
+    target = ServiceLoadBalancer(
+        ContainerName=container_name(service),
+        ContainerPort=service.port,
+        TargetGroupArn=Ref(contracts.of_service(service, "BlueTargetGroupArn")),
+    )
     if _uses_advanced_configuration(deployment):
         target.AdvancedConfiguration = AdvancedConfiguration(
             AlternateTargetGroupArn=Ref(contracts.of_service(service, "GreenTargetGroupArn")),
@@ -277,28 +364,34 @@ def _add_service(template: Template, blueprint: Blueprint, service: Service) -> 
             TestListenerRule=Ref(contracts.of_listener(service, "Test")),
             RoleArn=GetAtt(infrastructure_role_id(service), "Arn"),
         )
-    template.add_resource(EcsService(
-        service_id(service),
-        ServiceName=service.name,
-        Cluster=Ref(contracts.CLUSTER_NAME),
-        DesiredCount=service.desired_count,
-        CapacityProviderStrategy=[CapacityProviderStrategyItem(CapacityProvider=Ref(contracts.CAPACITY_PROVIDER_NAME), Weight=1)],
-        PlacementStrategies=[PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
-                             PlacementStrategy(Type="spread", Field="instanceId")],
-        LoadBalancers=[target],
-        NetworkConfiguration=NetworkConfiguration(AwsvpcConfiguration=AwsvpcConfiguration(
-            Subnets=Ref(contracts.PRIVATE_SUBNET_IDS),
-            SecurityGroups=[Ref(f"{prefix}TaskSecurityGroup")],
-            AssignPublicIp="DISABLED",
-        )),
-        HealthCheckGracePeriodSeconds=service.health_check_grace_period_s,
-        PropagateTags="SERVICE",
-        EnableECSManagedTags=True,
-        **({"EnableExecuteCommand": True} if service.exec else {}),
-
-
-        **rollout,
-    ))
+    template.add_resource(
+        EcsService(
+            service_id(service),
+            ServiceName=service.name,
+            Cluster=Ref(contracts.CLUSTER_NAME),
+            DesiredCount=service.desired_count,
+            CapacityProviderStrategy=[
+                CapacityProviderStrategyItem(CapacityProvider=Ref(contracts.CAPACITY_PROVIDER_NAME), Weight=1)
+            ],
+            PlacementStrategies=[
+                PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
+                PlacementStrategy(Type="spread", Field="instanceId"),
+            ],
+            LoadBalancers=[target],
+            NetworkConfiguration=NetworkConfiguration(
+                AwsvpcConfiguration=AwsvpcConfiguration(
+                    Subnets=Ref(contracts.PRIVATE_SUBNET_IDS),
+                    SecurityGroups=[Ref(f"{prefix}TaskSecurityGroup")],
+                    AssignPublicIp="DISABLED",
+                )
+            ),
+            HealthCheckGracePeriodSeconds=service.health_check_grace_period_s,
+            PropagateTags="SERVICE",
+            EnableECSManagedTags=True,
+            **({"EnableExecuteCommand": True} if service.exec else {}),
+            **rollout,
+        )
+    )
 
 
 def _ecs_deployment(blueprint: Blueprint, service: Service, deployment: Deployment) -> dict[str, object]:
@@ -314,7 +407,9 @@ def _ecs_deployment(blueprint: Blueprint, service: Service, deployment: Deployme
     """
     configuration = DeploymentConfiguration(
         Strategy=ECS_STRATEGIES[deployment.strategy],
-        Alarms=DeploymentAlarms(AlarmNames=contracts.service_alarm_names(blueprint, service), Enable=True, Rollback=True),
+        Alarms=DeploymentAlarms(
+            AlarmNames=contracts.service_alarm_names(blueprint, service), Enable=True, Rollback=True
+        ),
     )
     if deployment.bake_minutes is not None:
         configuration.BakeTimeInMinutes = deployment.bake_minutes
@@ -322,15 +417,20 @@ def _ecs_deployment(blueprint: Blueprint, service: Service, deployment: Deployme
         configuration.DeploymentCircuitBreaker = DeploymentCircuitBreaker(Enable=True, Rollback=True)
     elif deployment.strategy == "ecs-linear":
         configuration.LinearConfiguration = LinearConfiguration(
-            StepPercent=deployment.step_percent, StepBakeTimeInMinutes=deployment.step_bake_minutes)
+            StepPercent=deployment.step_percent, StepBakeTimeInMinutes=deployment.step_bake_minutes
+        )
     elif deployment.strategy == "ecs-canary":
         configuration.CanaryConfiguration = CanaryConfiguration(
-            CanaryPercent=deployment.canary_percent, CanaryBakeTimeInMinutes=deployment.canary_bake_minutes)
+            CanaryPercent=deployment.canary_percent, CanaryBakeTimeInMinutes=deployment.canary_bake_minutes
+        )
     if deployment.wait_minutes is not None:
-        configuration.LifecycleHooks = [DeploymentLifecycleHook(
-            TargetType="PAUSE", LifecycleStages=["POST_TEST_TRAFFIC_SHIFT"],
-            TimeoutConfiguration=HookTimeoutConfig(TimeoutInMinutes=deployment.wait_minutes, Action="CONTINUE"),
-        )]
+        configuration.LifecycleHooks = [
+            DeploymentLifecycleHook(
+                TargetType="PAUSE",
+                LifecycleStages=["POST_TEST_TRAFFIC_SHIFT"],
+                TimeoutConfiguration=HookTimeoutConfig(TimeoutInMinutes=deployment.wait_minutes, Action="CONTINUE"),
+            )
+        ]
     return {
         "TaskDefinition": Ref(task_definition_id(service)),
         "DeploymentController": DeploymentController(Type="ECS"),
@@ -340,41 +440,82 @@ def _ecs_deployment(blueprint: Blueprint, service: Service, deployment: Deployme
 
 def _add_auto_scaling(template: Template, service: Service) -> None:
     prefix = service.logical_name
-    template.add_resource(ScalableTarget(
-        f"{prefix}ScalableTarget",
-        ServiceNamespace="ecs",
-        ScalableDimension="ecs:service:DesiredCount",
-        ResourceId=Sub(f"service/${{ClusterName}}/${{{service_id(service)}.Name}}"),
-        MinCapacity=service.scaling.min,
-        MaxCapacity=service.scaling.max,
-    ))
-    template.add_resource(ScalingPolicy(
-        f"{prefix}CpuScalingPolicy",
-        PolicyName=f"{service.name}-cpu-target-tracking",
-        PolicyType="TargetTrackingScaling",
-        ScalingTargetId=Ref(f"{prefix}ScalableTarget"),
-        TargetTrackingScalingPolicyConfiguration=TargetTrackingScalingPolicyConfiguration(
-            PredefinedMetricSpecification=PredefinedMetricSpecification(
-                PredefinedMetricType="ECSServiceAverageCPUUtilization"),
-            TargetValue=float(service.scaling.cpu_target),
-            ScaleOutCooldown=SCALE_OUT_COOLDOWN_S,
-            ScaleInCooldown=SCALE_IN_COOLDOWN_S,
-        ),
-    ))
+    template.add_resource(
+        ScalableTarget(
+            f"{prefix}ScalableTarget",
+            ServiceNamespace="ecs",
+            ScalableDimension="ecs:service:DesiredCount",
+            ResourceId=Sub(f"service/${{ClusterName}}/${{{service_id(service)}.Name}}"),
+            MinCapacity=service.scaling.min,
+            MaxCapacity=service.scaling.max,
+        )
+    )
+    template.add_resource(
+        ScalingPolicy(
+            f"{prefix}CpuScalingPolicy",
+            PolicyName=f"{service.name}-cpu-target-tracking",
+            PolicyType="TargetTrackingScaling",
+            ScalingTargetId=Ref(f"{prefix}ScalableTarget"),
+            TargetTrackingScalingPolicyConfiguration=TargetTrackingScalingPolicyConfiguration(
+                PredefinedMetricSpecification=PredefinedMetricSpecification(
+                    PredefinedMetricType="ECSServiceAverageCPUUtilization"
+                ),
+                TargetValue=float(service.scaling.cpu_target),
+                ScaleOutCooldown=SCALE_OUT_COOLDOWN_S,
+                ScaleInCooldown=SCALE_IN_COOLDOWN_S,
+            ),
+        )
+    )
 
 
 def _add_outputs(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
     if _uses_advanced_configuration(blueprint.deployment_of(service)):
-        add_output(template, contracts.of_service(service, "InfrastructureRoleArn"),
-                   GetAtt(infrastructure_role_id(service), "Arn"), f"Role ECS shifts {service.name}'s traffic with")
-    add_output(template, contracts.of_service(service, "ServiceName"), GetAtt(service_id(service), "Name"), f"ECS service name of {service.name}")
-    add_output(template, contracts.of_service(service, "ServiceArn"), Ref(service_id(service)), f"ECS service ARN of {service.name}")
-    add_output(template, contracts.of_service(service, "TaskSecurityGroupId"), GetAtt(f"{prefix}TaskSecurityGroup", "GroupId"),
-               f"Security group of the {service.name} tasks")
-    add_output(template, contracts.of_service(service, "ExecutionRoleArn"), GetAtt(execution_role_id(service), "Arn"),
-               f"Task execution role of {service.name}")
-    add_output(template, contracts.of_service(service, "TaskRoleArn"), GetAtt(task_role_id(service), "Arn"), f"Task role of {service.name}")
-    add_output(template, contracts.of_service(service, "LogGroupName"), Ref(log_group_id(service)), f"Log group of {service.name}")
-    add_output(template, contracts.of_service(service, "TaskDefinitionArn"), Ref(task_definition_id(service)),
-               f"Task definition revision of {service.name}'s first deployment (later ones come from its pipeline)")
+        add_output(
+            template,
+            contracts.of_service(service, "InfrastructureRoleArn"),
+            GetAtt(infrastructure_role_id(service), "Arn"),
+            f"Role ECS shifts {service.name}'s traffic with",
+        )
+    add_output(
+        template,
+        contracts.of_service(service, "ServiceName"),
+        GetAtt(service_id(service), "Name"),
+        f"ECS service name of {service.name}",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "ServiceArn"),
+        Ref(service_id(service)),
+        f"ECS service ARN of {service.name}",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "TaskSecurityGroupId"),
+        GetAtt(f"{prefix}TaskSecurityGroup", "GroupId"),
+        f"Security group of the {service.name} tasks",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "ExecutionRoleArn"),
+        GetAtt(execution_role_id(service), "Arn"),
+        f"Task execution role of {service.name}",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "TaskRoleArn"),
+        GetAtt(task_role_id(service), "Arn"),
+        f"Task role of {service.name}",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "LogGroupName"),
+        Ref(log_group_id(service)),
+        f"Log group of {service.name}",
+    )
+    add_output(
+        template,
+        contracts.of_service(service, "TaskDefinitionArn"),
+        Ref(task_definition_id(service)),
+        f"Task definition revision of {service.name}'s first deployment (later ones come from its pipeline)",
+    )

@@ -114,8 +114,11 @@ def stack_values(service: Service) -> TaskDefinitionValues:
     """The values inside the service stack: its image parameter, its roles and log group, the database's outputs."""
     database = {}
     if service.database:
-        database = {"database_host": Ref(contracts.DATABASE_ENDPOINT), "database_port": Ref(contracts.DATABASE_PORT),
-                    "database_secret_arn": Ref(contracts.DATABASE_SECRET_ARN)}
+        database = {
+            "database_host": Ref(contracts.DATABASE_ENDPOINT),
+            "database_port": Ref(contracts.DATABASE_PORT),
+            "database_secret_arn": Ref(contracts.DATABASE_SECRET_ARN),
+        }
     return TaskDefinitionValues(
         image=Ref(contracts.image_parameter(service)),
         execution_role_arn=GetAtt(execution_role_id(service), "Arn"),
@@ -126,22 +129,27 @@ def stack_values(service: Service) -> TaskDefinitionValues:
     )
 
 
-def task_definition(blueprint: Blueprint, service: Service, values: TaskDefinitionValues | None = None) -> TaskDefinition:
+def task_definition(
+    blueprint: Blueprint, service: Service, values: TaskDefinitionValues | None = None
+) -> TaskDefinition:
     """The service's task definition: awsvpc on EC2, one essential container, logs, health check, database secret."""
     values = values or stack_values(service)
     # Tagged in its own right, not only by the stack: the revisions the pipeline registers from
     # taskdef.json, rendered from this object, carry the tags too.
-    return tagged(TaskDefinition(
-        task_definition_id(service),
-        Family=family(blueprint, service),
-        NetworkMode="awsvpc",
-        RequiresCompatibilities=["EC2"],
-        Cpu=str(service.cpu),
-        Memory=str(service.memory),
-        ExecutionRoleArn=values.execution_role_arn,
-        TaskRoleArn=values.task_role_arn,
-        ContainerDefinitions=[_container(blueprint, service, values)],
-    ), blueprint)
+    return tagged(
+        TaskDefinition(
+            task_definition_id(service),
+            Family=family(blueprint, service),
+            NetworkMode="awsvpc",
+            RequiresCompatibilities=["EC2"],
+            Cpu=str(service.cpu),
+            Memory=str(service.memory),
+            ExecutionRoleArn=values.execution_role_arn,
+            TaskRoleArn=values.task_role_arn,
+            ContainerDefinitions=[_container(blueprint, service, values)],
+        ),
+        blueprint,
+    )
 
 
 def environment(blueprint: Blueprint, service: Service, values: TaskDefinitionValues) -> dict[str, Any]:
@@ -155,8 +163,9 @@ def environment(blueprint: Blueprint, service: Service, values: TaskDefinitionVa
         variables["HTTPS_PORT"] = str(PLACEHOLDER_HTTPS_PORT + 1)
     variables.update(service.environment)
     if service.database and blueprint.database is not None:
-        variables.update(DB_HOST=values.database_host, DB_PORT=values.database_port,
-                         DB_NAME=blueprint.database.database_name)
+        variables.update(
+            DB_HOST=values.database_host, DB_PORT=values.database_port, DB_NAME=blueprint.database.database_name
+        )
     return variables
 
 
@@ -166,30 +175,44 @@ def _container(blueprint: Blueprint, service: Service, values: TaskDefinitionVal
         Image=values.image,
         Essential=True,
         PortMappings=[PortMapping(ContainerPort=service.port, Protocol="tcp")],
-        Environment=[Environment(Name=name, Value=value)
-                     for name, value in sorted(environment(blueprint, service, values).items())],
-        LogConfiguration=LogConfiguration(LogDriver="awslogs", Options={
-            "awslogs-group": values.log_group_name,
-            "awslogs-region": values.region,
-            "awslogs-stream-prefix": LOG_STREAM_PREFIX,
-        }),
+        Environment=[
+            Environment(Name=name, Value=value)
+            for name, value in sorted(environment(blueprint, service, values).items())
+        ],
+        LogConfiguration=LogConfiguration(
+            LogDriver="awslogs",
+            Options={
+                "awslogs-group": values.log_group_name,
+                "awslogs-region": values.region,
+                "awslogs-stream-prefix": LOG_STREAM_PREFIX,
+            },
+        ),
         ReadonlyRootFilesystem=service.read_only_root_filesystem,
     )
     if service.database:
-        container.Secrets = [Secret(Name=name, ValueFrom=_secret_json_key(values.database_secret_arn, key))
-                             for name, key in sorted(DATABASE_SECRET_KEYS.items())]
+        container.Secrets = [
+            Secret(Name=name, ValueFrom=_secret_json_key(values.database_secret_arn, key))
+            for name, key in sorted(DATABASE_SECRET_KEYS.items())
+        ]
     if service.health_check is not None:
         container.HealthCheck = _health_check(service, service.health_check.path)
     if service.user is not None:
         container.User = service.user
     if service.read_only_root_filesystem:
-        container.LinuxParameters = LinuxParameters(Tmpfs=[Tmpfs(
-            ContainerPath=TMP_PATH, Size=TMP_SIZE_MIB, MountOptions=["noexec", "nosuid", "nodev"],
-        )])
+        container.LinuxParameters = LinuxParameters(
+            Tmpfs=[
+                Tmpfs(
+                    ContainerPath=TMP_PATH,
+                    Size=TMP_SIZE_MIB,
+                    MountOptions=["noexec", "nosuid", "nodev"],
+                )
+            ]
+        )
     if service.port < UNPRIVILEGED_PORT_START:
         # Lets a non-root user bind the container port; in awsvpc mode the setting is the task's own namespace.
-        container.SystemControls = [SystemControl(Namespace="net.ipv4.ip_unprivileged_port_start",
-                                                  Value=str(service.port))]
+        container.SystemControls = [
+            SystemControl(Namespace="net.ipv4.ip_unprivileged_port_start", Value=str(service.port))
+        ]
     return container
 
 

@@ -19,9 +19,20 @@ from cfngen.errors import CfngenError
 
 # Command name -> its module under cfngen.cli, in the order `cfngen --help` lists them.
 COMMANDS = {
-    "init": "init", "synth": "synth", "lint": "lint", "diff": "diff", "review": "review", "schema": "schema",
-    "render": "render", "bootstrap": "bootstrap", "plan": "plan", "deploy": "deploy", "destroy": "destroy",
-    "drift": "drift", "local-aws": "local_aws", "ci-policy": "ci_policy",
+    "init": "init",
+    "synth": "synth",
+    "lint": "lint",
+    "diff": "diff",
+    "review": "review",
+    "schema": "schema",
+    "render": "render",
+    "bootstrap": "bootstrap",
+    "plan": "plan",
+    "deploy": "deploy",
+    "destroy": "destroy",
+    "drift": "drift",
+    "local-aws": "local_aws",
+    "ci-policy": "ci_policy",
 }
 
 
@@ -36,8 +47,13 @@ class _Parser(argparse.ArgumentParser):
 class _Version(argparse.Action):
     """--version: cfngen's version, and cfn-lint's with whether the speedups are on (read when asked, not before)."""
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
         from cfngen.linting import _speedups
 
         print(f"cfngen {__version__}\n{_speedups.status()}")
@@ -51,9 +67,15 @@ def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     pydantic, boto3, cfn-lint...): a short command would spend more time loading
     the others than running, so a command line that names one loads only that one.
     """
-    root = _Parser(prog="cfngen", description="Blueprints in, reviewed nested CloudFormation out, deployed by change sets.")
-    root.add_argument("--version", action=_Version, nargs=0, help="show the versions of cfngen and cfn-lint, "
-                                                                   "and whether cfngen's cfn-lint speedups are on")
+    root = _Parser(
+        prog="cfngen", description="Blueprints in, reviewed nested CloudFormation out, deployed by change sets."
+    )
+    root.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        help="show the versions of cfngen and cfn-lint, and whether cfngen's cfn-lint speedups are on",
+    )
     commands = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     for name in COMMANDS if argv is None else _commands_needed(argv):

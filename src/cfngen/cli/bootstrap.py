@@ -13,12 +13,19 @@ from cfngen.deploy.bootstrap import BUCKET_OUTPUT, STACK_NAME
 def register(commands: Any) -> None:
     """Add the bootstrap command."""
     parser = commands.add_parser(
-        "bootstrap", help="create or update the templates bucket (once per account and region)",
+        "bootstrap",
+        help="create or update the templates bucket (once per account and region)",
         description=f"Deploy the {STACK_NAME} stack: a versioned, encrypted, TLS-only bucket with no public access "
-                    "whose old object versions expire. Exit 0 done, 1 failed, 2 bad input.")
+        "whose old object versions expire. Exit 0 done, 1 failed, 2 bad input.",
+    )
     parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
-    parser.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
-                        help="give up waiting for CloudFormation after this long (default: 3600)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="give up waiting for CloudFormation after this long (default: 3600)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of text")
     parser.set_defaults(run=run, bucket=None)
 
@@ -30,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json(outcome.to_dict())
     else:
-        print(f"{STACK_NAME} in {target.region}: {outcome.result}; "
-              f"templates bucket: {outcome.outputs.get(BUCKET_OUTPUT, '?')}")
+        print(
+            f"{STACK_NAME} in {target.region}: {outcome.result}; "
+            f"templates bucket: {outcome.outputs.get(BUCKET_OUTPUT, '?')}"
+        )
     return 0

@@ -7,6 +7,8 @@ import re
 import sys
 from typing import Any
 
+from cfngen.cli import output
+from cfngen.cli.common import add_blueprint_argument, load
 from cfngen.errors import UsageError
 from cfngen.extras._ci_policy import (
     ACCOUNT_PLACEHOLDER,
@@ -16,8 +18,6 @@ from cfngen.extras._ci_policy import (
     ci_policy,
     role_template,
 )
-from cfngen.cli import output
-from cfngen.cli.common import add_blueprint_argument, load
 from cfngen.synth import synthesize
 from cfngen.synth._yamldump import to_yaml
 
@@ -27,34 +27,61 @@ GITHUB_PREFIX = "github:"
 def register(commands: Any) -> None:
     """Add the ci-policy command."""
     parser = commands.add_parser(
-        "ci-policy", help="print the IAM policy a CI role needs to deploy a blueprint (JSON or a role template)",
+        "ci-policy",
+        help="print the IAM policy a CI role needs to deploy a blueprint (JSON or a role template)",
         description="Compute, from the blueprint's templates, the CloudFormation, S3 and iam:PassRole permissions "
-                    "a CI role needs to plan and deploy it, plus the actions CloudFormation performs with the "
-                    "caller's credentials for each resource type (from the resource schemas cfn-lint ships), "
-                    "split into managed policies of at most 6,144 characters each (at most 10 per role). "
-                    "The JSON parts or the role's CloudFormation template go to stdout; notes go to stderr.",
+        "a CI role needs to plan and deploy it, plus the actions CloudFormation performs with the "
+        "caller's credentials for each resource type (from the resource schemas cfn-lint ships), "
+        "split into managed policies of at most 6,144 characters each (at most 10 per role). "
+        "The JSON parts or the role's CloudFormation template go to stdout; notes go to stderr.",
     )
     add_blueprint_argument(parser)
-    parser.add_argument("--format", choices=("json", "template"), default="json",
-                        help="json: the managed policies' documents; template: a CloudFormation template of the "
-                             "role with its trust and its managed policies (needs --trust or --trust-account)")
+    parser.add_argument(
+        "--format",
+        choices=("json", "template"),
+        default="json",
+        help="json: the managed policies' documents; template: a CloudFormation template of the "
+        "role with its trust and its managed policies (needs --trust or --trust-account)",
+    )
     trust = parser.add_mutually_exclusive_group()
-    trust.add_argument("--trust", type=_github, metavar="github:ORG/REPO",
-                       help="the role trusts GitHub Actions of this repository (the account's OIDC provider for "
-                            "token.actions.githubusercontent.com, audience sts.amazonaws.com)")
-    trust.add_argument("--trust-account", type=_strict_account_id, metavar="ID",
-                       help="the role trusts this 12-digit account (its IAM policies decide who assumes it)")
-    parser.add_argument("--bucket", help="templates bucket (default: the one `cfngen bootstrap` creates, "
-                                         "cfngen-templates-<account>-<region>)")
+    trust.add_argument(
+        "--trust",
+        type=_github,
+        metavar="github:ORG/REPO",
+        help="the role trusts GitHub Actions of this repository (the account's OIDC provider for "
+        "token.actions.githubusercontent.com, audience sts.amazonaws.com)",
+    )
+    trust.add_argument(
+        "--trust-account",
+        type=_strict_account_id,
+        metavar="ID",
+        help="the role trusts this 12-digit account (its IAM policies decide who assumes it)",
+    )
+    parser.add_argument(
+        "--bucket",
+        help="templates bucket (default: the one `cfngen bootstrap` creates, cfngen-templates-<account>-<region>)",
+    )
     parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
-    parser.add_argument("--account-id", type=_account_id, default="*",
-                        help="12-digit AWS account id to put in the ARNs (default: any account; in a template, "
-                             "the account it is deployed in)")
-    parser.add_argument("--service-role-arn", metavar="ARN",
-                        help="CloudFormation acts through this role: the CI role only needs to pass it")
-    parser.add_argument("--max-policies", type=_max_policies, default=MANAGED_POLICIES_PER_ROLE, metavar="N",
-                        help=f"managed policies the role may have (default {MANAGED_POLICIES_PER_ROLE}, IAM's default "
-                             f"quota; at most {MANAGED_POLICIES_PER_ROLE_RAISED} once AWS raised it)")
+    parser.add_argument(
+        "--account-id",
+        type=_account_id,
+        default="*",
+        help="12-digit AWS account id to put in the ARNs (default: any account; in a template, "
+        "the account it is deployed in)",
+    )
+    parser.add_argument(
+        "--service-role-arn",
+        metavar="ARN",
+        help="CloudFormation acts through this role: the CI role only needs to pass it",
+    )
+    parser.add_argument(
+        "--max-policies",
+        type=_max_policies,
+        default=MANAGED_POLICIES_PER_ROLE,
+        metavar="N",
+        help=f"managed policies the role may have (default {MANAGED_POLICIES_PER_ROLE}, IAM's default "
+        f"quota; at most {MANAGED_POLICIES_PER_ROLE_RAISED} once AWS raised it)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -68,9 +95,15 @@ def run(args: argparse.Namespace) -> int:
     account_id = ACCOUNT_PLACEHOLDER if template and args.account_id == "*" else args.account_id
     blueprint = load(args)
     with output.progress("reading the resource schemas"):
-        policy = ci_policy(synthesize(blueprint), bucket=args.bucket, stack_name=args.stack_name,
-                           account_id=account_id, service_role_arn=args.service_role_arn,
-                           partition=PARTITION_PLACEHOLDER if template else None, max_parts=args.max_policies)
+        policy = ci_policy(
+            synthesize(blueprint),
+            bucket=args.bucket,
+            stack_name=args.stack_name,
+            account_id=account_id,
+            service_role_arn=args.service_role_arn,
+            partition=PARTITION_PLACEHOLDER if template else None,
+            max_parts=args.max_policies,
+        )
     if template:
         sys.stdout.write(to_yaml(role_template(policy, github_repository=args.trust, account_id=args.trust_account)))
     else:

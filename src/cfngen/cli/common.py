@@ -16,8 +16,8 @@ DEFAULT_POLL_S = 5.0
 
 if TYPE_CHECKING:
     from cfngen.blueprint import Blueprint
-    from cfngen.deploy import Deployer, Package, Plan
     from cfngen.blueprint._overrides import Override
+    from cfngen.deploy import Deployer, Package, Plan
 
 
 def add_blueprint_argument(parser: argparse.ArgumentParser) -> None:
@@ -29,9 +29,14 @@ def add_blueprint_argument(parser: argparse.ArgumentParser) -> None:
 def add_set_argument(parser: argparse.ArgumentParser) -> None:
     """``--set PATH=VALUE`` (repeatable): override a blueprint value, validated like the file."""
     parser.add_argument(
-        "--set", dest="overrides", metavar="PATH=VALUE", action="append", default=[], type=_override,
+        "--set",
+        dest="overrides",
+        metavar="PATH=VALUE",
+        action="append",
+        default=[],
+        type=_override,
         help="override a blueprint value, e.g. --set cluster.min_size=1 or --set services.web.port=8081 "
-             "(services by name or index; repeatable; validated like the file)",
+        "(services by name or index; repeatable; validated like the file)",
     )
 
 
@@ -56,31 +61,61 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     """Where to deploy: --region, --bucket, --timeout (AWS_ENDPOINT_URL and the usual AWS_* variables apply too)."""
     parser.add_argument("--region", help="AWS region (default: the blueprint's, or the AWS configuration's)")
     parser.add_argument("--bucket", help="templates bucket (default: the one `cfngen bootstrap` made in this region)")
-    parser.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
-                        help="give up waiting for CloudFormation after this long, and on an endpoint that does not "
-                             "answer (default: 3600)")
-    parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_S, metavar="SECONDS",
-                        help=f"first wait between polls of CloudFormation; later ones back off up to four times "
-                             f"longer (default: {DEFAULT_POLL_S:g})")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="give up waiting for CloudFormation after this long, and on an endpoint that does not "
+        "answer (default: 3600)",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=DEFAULT_POLL_S,
+        metavar="SECONDS",
+        help=f"first wait between polls of CloudFormation; later ones back off up to four times "
+        f"longer (default: {DEFAULT_POLL_S:g})",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of text")
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     """What to plan: --stack-name, --param, --replace-failed, --no-termination-protection, --revert-drift."""
     parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
-                        help="root template parameter (repeatable); others keep their previous values on update")
-    parser.add_argument("--replace-failed", action="store_true",
-                        help="delete and re-create a stack whose first create failed (ROLLBACK_COMPLETE)")
-    parser.add_argument("--no-termination-protection", dest="termination_protection", action="store_false",
-                        help="do not turn termination protection on (deploy never turns it off; destroy does)")
-    parser.add_argument("--on-failure", choices=("rollback", "delete", "keep"), default="rollback",
-                        help="what a failed first create does: roll back (default), roll back and delete the stack, "
-                             "or keep what was made for inspection; a rollback deletes what the run created "
-                             "(RetainExceptOnCreate)")
-    parser.add_argument("--revert-drift", action="store_true",
-                        help="drift-aware change set: also bring properties changed outside CloudFormation back to "
-                             "the template (the plan shows template value, live value and the change per property)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        type=_key_value,
+        help="root template parameter (repeatable); others keep their previous values on update",
+    )
+    parser.add_argument(
+        "--replace-failed",
+        action="store_true",
+        help="delete and re-create a stack whose first create failed (ROLLBACK_COMPLETE)",
+    )
+    parser.add_argument(
+        "--no-termination-protection",
+        dest="termination_protection",
+        action="store_false",
+        help="do not turn termination protection on (deploy never turns it off; destroy does)",
+    )
+    parser.add_argument(
+        "--on-failure",
+        choices=("rollback", "delete", "keep"),
+        default="rollback",
+        help="what a failed first create does: roll back (default), roll back and delete the stack, "
+        "or keep what was made for inspection; a rollback deletes what the run created "
+        "(RetainExceptOnCreate)",
+    )
+    parser.add_argument(
+        "--revert-drift",
+        action="store_true",
+        help="drift-aware change set: also bring properties changed outside CloudFormation back to "
+        "the template (the plan shows template value, live value and the change per property)",
+    )
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -96,8 +131,9 @@ def deployer(args: argparse.Namespace, region: str | None, *, poll_s: float | No
 
     if poll_s is None:
         poll_s = getattr(args, "poll_interval", DEFAULT_POLL_S)  # commands without add_aws_arguments (bootstrap)
-    return Deployer(region=region, bucket=args.bucket, timeout_s=args.timeout, poll_s=poll_s,
-                    progress=ConsoleProgress(sys.stderr))
+    return Deployer(
+        region=region, bucket=args.bucket, timeout_s=args.timeout, poll_s=poll_s, progress=ConsoleProgress(sys.stderr)
+    )
 
 
 def bundle_checked(target: Deployer, blueprint: Blueprint) -> Package:
@@ -116,14 +152,21 @@ def bundle_checked(target: Deployer, blueprint: Blueprint) -> Package:
     return pkg
 
 
-def make_plan(args: argparse.Namespace, blueprint: Blueprint, *,
-              poll_s: float | None = None) -> tuple[Deployer, Package, Plan]:
+def make_plan(
+    args: argparse.Namespace, blueprint: Blueprint, *, poll_s: float | None = None
+) -> tuple[Deployer, Package, Plan]:
     """Synthesize, bundle, lint, upload and plan the blueprint named on the command line."""
     target = deployer(args, args.region or blueprint.region, poll_s=poll_s)
     pkg = target.upload(bundle_checked(target, blueprint))
-    plan = target.plan(pkg, stack_name=args.stack_name, parameters=dict(args.param),
-                       replace_failed=args.replace_failed, termination_protection=args.termination_protection,
-                       on_failure=args.on_failure, revert_drift=args.revert_drift)
+    plan = target.plan(
+        pkg,
+        stack_name=args.stack_name,
+        parameters=dict(args.param),
+        replace_failed=args.replace_failed,
+        termination_protection=args.termination_protection,
+        on_failure=args.on_failure,
+        revert_drift=args.revert_drift,
+    )
     return target, pkg, plan
 
 

@@ -12,37 +12,64 @@ from types import FrameType
 from typing import Any
 
 from cfngen.cli import output
-from cfngen.cli.common import (add_aws_arguments, add_plan_arguments, add_set_argument, bundle_checked, confirm,
-                               deployer, in_ci, load, make_plan, report_plan)
-from cfngen.deploy import Deployer, Outcome, Package, Plan
-from cfngen.deploy import safety
+from cfngen.cli.common import (
+    add_aws_arguments,
+    add_plan_arguments,
+    add_set_argument,
+    bundle_checked,
+    confirm,
+    deployer,
+    in_ci,
+    load,
+    make_plan,
+    report_plan,
+)
+from cfngen.deploy import Deployer, Outcome, Package, Plan, safety
 from cfngen.errors import UsageError
 
 
 def register(commands: Any) -> None:
     """Add the deploy command."""
     parser = commands.add_parser(
-        "deploy", help="plan and apply a blueprint (or apply a reviewed plan file)",
+        "deploy",
+        help="plan and apply a blueprint (or apply a reviewed plan file)",
         description="Exit 0 applied, already applied or nothing to do, 1 failed (a rollback names its first failing "
-                    "resource), 2 bad input, 3 blocked by a safety rule or a stale or edited plan (nothing was "
-                    "executed), 130/143 interrupted after execution started (CloudFormation carries on: --resume). "
-                    "Every run restores the stacks' protections (termination protection, stack policies). Asks "
-                    "before applying unless --yes is given or CI=true.")
-    parser.add_argument("blueprint", metavar="BLUEPRINT", type=Path, nargs="?",
-                        help="blueprint YAML file (with --plan: the blueprint the plan was made from, whose stack "
-                             "policy and templates are checked; nothing is uploaded)")
+        "resource), 2 bad input, 3 blocked by a safety rule or a stale or edited plan (nothing was "
+        "executed), 130/143 interrupted after execution started (CloudFormation carries on: --resume). "
+        "Every run restores the stacks' protections (termination protection, stack policies). Asks "
+        "before applying unless --yes is given or CI=true.",
+    )
+    parser.add_argument(
+        "blueprint",
+        metavar="BLUEPRINT",
+        type=Path,
+        nargs="?",
+        help="blueprint YAML file (with --plan: the blueprint the plan was made from, whose stack "
+        "policy and templates are checked; nothing is uploaded)",
+    )
     add_set_argument(parser)
     parser.add_argument("--plan", type=Path, metavar="PLAN_FILE", help="apply exactly the change set of this plan file")
-    parser.add_argument("--resume", action="store_true",
-                        help="re-attach to the operation running on the stack (after an interrupted deploy): stream "
-                             "its events, wait, restore protections")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="re-attach to the operation running on the stack (after an interrupted deploy): stream "
+        "its events, wait, restore protections",
+    )
     add_plan_arguments(parser)
     add_aws_arguments(parser)
     parser.add_argument("--yes", action="store_true", help="apply without asking")
-    parser.add_argument("--allow-replace", action="append", default=[], metavar="LOGICAL_ID",
-                        help="allow replacing or removing this stateful resource (repeatable)")
-    parser.add_argument("--local", action="store_true",
-                        help="deploy to an AWS emulator started in this process: bootstrap, plan, apply, re-plan")
+    parser.add_argument(
+        "--allow-replace",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="allow replacing or removing this stateful resource (repeatable)",
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="deploy to an AWS emulator started in this process: bootstrap, plan, apply, re-plan",
+    )
     parser.set_defaults(run=run)
 
 
@@ -96,8 +123,10 @@ def _review_and_apply(args: argparse.Namespace, target: Deployer, plan: Plan, pk
 def _apply_plan_file(args: argparse.Namespace) -> int:
     recorded = Plan.load(args.plan)
     if args.blueprint is None:
-        raise UsageError("deploy --plan needs the BLUEPRINT the plan was made from: the stack policy and the "
-                         "templates are taken from it, never from the plan file")
+        raise UsageError(
+            "deploy --plan needs the BLUEPRINT the plan was made from: the stack policy and the "
+            "templates are taken from it, never from the plan file"
+        )
     target = deployer(args, recorded.region)
     pkg = bundle_checked(target, load(args))  # hashes compared, nothing uploaded
     plan = target.verify(recorded, pkg, termination_protection=args.termination_protection)
@@ -110,8 +139,9 @@ def _resume(args: argparse.Namespace) -> int:
     blueprint = load(args)
     target = deployer(args, args.region or blueprint.region)
     name = args.stack_name or blueprint.name
-    outcome = target.resume(name, pkg=target.bundle(synthesize(blueprint)),
-                            termination_protection=args.termination_protection)
+    outcome = target.resume(
+        name, pkg=target.bundle(synthesize(blueprint)), termination_protection=args.termination_protection
+    )
     if args.json:
         output.print_json({"outcome": outcome.to_dict()})
     else:

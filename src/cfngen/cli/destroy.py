@@ -15,11 +15,13 @@ from cfngen.errors import UsageError
 def register(commands: Any) -> None:
     """Add the destroy command."""
     parser = commands.add_parser(
-        "destroy", help="delete a blueprint's stack tree (retained resources and their data stay)",
+        "destroy",
+        help="delete a blueprint's stack tree (retained resources and their data stay)",
         description="Lists what will be deleted and what is retained, asks, then deletes the root stack and every "
-                    "nested stack (turning termination protection off as part of this command only). Exit 0 when "
-                    "the stack is gone (or was never there), 1 the deletion failed, 2 bad input or nobody to ask "
-                    "(pass --yes; CI=true is not enough for a deletion), 3 the stack changed since it was listed.")
+        "nested stack (turning termination protection off as part of this command only). Exit 0 when "
+        "the stack is gone (or was never there), 1 the deletion failed, 2 bad input or nobody to ask "
+        "(pass --yes; CI=true is not enough for a deletion), 3 the stack changed since it was listed.",
+    )
     parser.add_argument("blueprint", metavar="BLUEPRINT", type=Path, help="blueprint YAML file")
     add_set_argument(parser)
     parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
@@ -43,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
     print(teardown.render(), file=sys.stderr if args.json else sys.stdout)
     if not args.yes:
         if in_ci() or not sys.stdin.isatty():
-            raise UsageError(f"destroy deletes stack {name} and everything listed above; with nobody to ask, "
-                             "it runs only with --yes")
+            raise UsageError(
+                f"destroy deletes stack {name} and everything listed above; with nobody to ask, it runs only with --yes"
+            )
         if not confirm(f"delete stack {name} and all its nested stacks in {target.region}?"):
             print("not destroyed", file=sys.stderr)
             return 0
@@ -54,7 +57,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{outcome.stack_name}: {outcome.result} ({outcome.stack_status})")
     if teardown.kept:
-        print(f"kept ({len(teardown.kept)}); deploying the blueprint again adopts those it names, "
-              "or remove them with:")
+        print(f"kept ({len(teardown.kept)}); deploying the blueprint again adopts those it names, or remove them with:")
         print(teardown.removals())
     return 0

@@ -20,17 +20,26 @@ VALUE_WIDTH = 70
 def register(commands: Any) -> None:
     """Add the diff command."""
     parser = commands.add_parser(
-        "diff", help="show what a blueprint changes, per stack and resource, against committed templates",
+        "diff",
+        help="show what a blueprint changes, per stack and resource, against committed templates",
         description="Compare the templates BLUEPRINT gives now with those committed at a git revision (default "
-                    "HEAD) or written in a directory. Replacements are flagged: changed logical ids and types, "
-                    "and changes to properties that CloudFormation's resource schemas mark create-only; changes "
-                    "that `cfngen deploy` would refuse are marked with its own rules and message.",
+        "HEAD) or written in a directory. Replacements are flagged: changed logical ids and types, "
+        "and changes to properties that CloudFormation's resource schemas mark create-only; changes "
+        "that `cfngen deploy` would refuse are marked with its own rules and message.",
     )
     add_blueprint_argument(parser)
-    parser.add_argument("--against", default="HEAD", metavar="GIT_REF|DIR",
-                        help="a git revision or a directory of templates (default: HEAD)")
-    parser.add_argument("-o", "--outdir", type=Path,
-                        help="where the blueprint's templates are committed (default: templates/<blueprint name>/)")
+    parser.add_argument(
+        "--against",
+        default="HEAD",
+        metavar="GIT_REF|DIR",
+        help="a git revision or a directory of templates (default: HEAD)",
+    )
+    parser.add_argument(
+        "-o",
+        "--outdir",
+        type=Path,
+        help="where the blueprint's templates are committed (default: templates/<blueprint name>/)",
+    )
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences (like git diff)")
     output.add_json_argument(parser, "the differences")
     parser.set_defaults(run=run)
@@ -45,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json(result.to_dict())
     else:
-        print_diff(result, f"{blueprint.name} against {args.against}"
-                           + ("" if Path(args.against).is_dir() else f" ({directory})"))
+        print_diff(
+            result,
+            f"{blueprint.name} against {args.against}" + ("" if Path(args.against).is_dir() else f" ({directory})"),
+        )
     return 1 if args.exit_code and result else 0
 
 
@@ -63,14 +74,23 @@ def print_diff(result: TemplateDiff, heading: str) -> None:
     summary = ", ".join(f"{counts[action]} to {action}" for action in ("add", "modify", "replace", "remove"))
     output.echo(output.styled(f"{len(result.stacks)} stacks differ: {summary}", "bold"))
     if keeping:
-        output.echo(output.styled(f"{keeping} replaced or removed resources hold data (DeletionPolicy "
-                                  "Retain/Snapshot): review them before deploying", "bold red"))
+        output.echo(
+            output.styled(
+                f"{keeping} replaced or removed resources hold data (DeletionPolicy "
+                "Retain/Snapshot): review them before deploying",
+                "bold red",
+            )
+        )
     refused = result.refusals()
     if refused:
-        output.echo(output.styled(f"{len(refused)} change{'s' if len(refused) != 1 else ''} will be refused at deploy "
-                                  "(cfngen deploy exits 3): "
-                                  + ", ".join(f"{Path(stack.file).stem}/{resource.logical_id}"
-                                              for stack, resource in refused), "bold red"))
+        output.echo(
+            output.styled(
+                f"{len(refused)} change{'s' if len(refused) != 1 else ''} will be refused at deploy "
+                "(cfngen deploy exits 3): "
+                + ", ".join(f"{Path(stack.file).stem}/{resource.logical_id}" for stack, resource in refused),
+                "bold red",
+            )
+        )
 
 
 def _print_stack(stack: StackDiff) -> None:
@@ -79,7 +99,9 @@ def _print_stack(stack: StackDiff) -> None:
     for resource in stack.resources:
         _print_resource(resource)
     if stack.items:
-        listed = ", ".join(f"{ITEM_SYMBOLS[item.action]}{item.section[:-1].lower()} {item.name}" for item in stack.items)
+        listed = ", ".join(
+            f"{ITEM_SYMBOLS[item.action]}{item.section[:-1].lower()} {item.name}" for item in stack.items
+        )
         output.echo(f"  parameters and outputs: {listed}")
     if stack.sections:
         output.echo(f"  also changed: {', '.join(stack.sections)}")
@@ -88,8 +110,11 @@ def _print_stack(stack: StackDiff) -> None:
 def _print_resource(resource: ResourceDiff) -> None:
     symbol, style = SYMBOLS[resource.action]
     name = resource.logical_id + (f" (was {resource.renamed_from})" if resource.renamed_from else "")
-    line: list[output.Cell] = [output.styled(f"  {symbol} {name}", style), f"  {resource.type}  ",
-                               output.styled(resource.action, style)]
+    line: list[output.Cell] = [
+        output.styled(f"  {symbol} {name}", style),
+        f"  {resource.type}  ",
+        output.styled(resource.action, style),
+    ]
     if resource.reason:
         line.append(f": {resource.reason}")
     if resource.keeps_data:

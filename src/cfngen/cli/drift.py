@@ -15,12 +15,14 @@ DRIFTED = 1
 def register(commands: Any) -> None:
     """Add the drift command."""
     parser = commands.add_parser(
-        "drift", help="detect drift on every stack of a deployed blueprint",
+        "drift",
+        help="detect drift on every stack of a deployed blueprint",
         description="Runs CloudFormation drift detection on the root and every nested stack, waits for each and "
-                    "prints the drifted resources with their properties (template value -> live value). Values AWS "
-                    "changes on purpose (a service's desired count under auto scaling, listener actions during a "
-                    "blue/green deployment) are listed apart and are not drift. Exit 0 no drift, 1 drift (or a "
-                    "failed call), 2 bad input or no such stack.")
+        "prints the drifted resources with their properties (template value -> live value). Values AWS "
+        "changes on purpose (a service's desired count under auto scaling, listener actions during a "
+        "blue/green deployment) are listed apart and are not drift. Exit 0 no drift, 1 drift (or a "
+        "failed call), 2 bad input or no such stack.",
+    )
     parser.add_argument("blueprint", metavar="BLUEPRINT", type=Path, help="blueprint YAML file")
     add_set_argument(parser)
     parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")

@@ -59,20 +59,35 @@ QUESTIONS = (
 def register(commands: Any) -> None:
     """Add the init command."""
     parser = commands.add_parser(
-        "init", help="scaffold a new blueprint and its first service",
+        "init",
+        help="scaffold a new blueprint and its first service",
         description="Write DIR/blueprints/<name>.yaml and DIR/services/<service>/service.yaml. Asks for what the "
-                    "flags do not give when stdin is a terminal; --no-input takes the defaults. Never overwrites.",
+        "flags do not give when stdin is a terminal; --no-input takes the defaults. Never overwrites.",
     )
-    parser.add_argument("directory", metavar="DIR", nargs="?", type=Path, default=Path("."),
-                        help="where to create the files (default: the current directory)")
+    parser.add_argument(
+        "directory",
+        metavar="DIR",
+        nargs="?",
+        type=Path,
+        default=Path("."),
+        help="where to create the files (default: the current directory)",
+    )
     defaults = Answers(name="")
     for question in QUESTIONS:
         default = getattr(defaults, question.field)
-        parser.add_argument(question.flag, dest=question.field, type=type(default) if default else str,
-                            help=f"{question.prompt.split(' (')[0].lower()}"
-                                 + (f" (default: {default})" if default else " (default: from DIR's name)"))
-    parser.add_argument("--database", action=argparse.BooleanOptionalAction, default=None,
-                        help="add an Aurora MySQL database and connect the service to it (default: no)")
+        parser.add_argument(
+            question.flag,
+            dest=question.field,
+            type=type(default) if default else str,
+            help=f"{question.prompt.split(' (')[0].lower()}"
+            + (f" (default: {default})" if default else " (default: from DIR's name)"),
+        )
+    parser.add_argument(
+        "--database",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="add an Aurora MySQL database and connect the service to it (default: no)",
+    )
     parser.add_argument("--no-input", action="store_true", help="never prompt; take defaults for what flags omit")
     parser.set_defaults(run=run)
 
@@ -83,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         answers = gather(args, interactive=interactive)
     except EOFError:  # Ctrl-D at a prompt
-        raise UsageError("no answer given (end of input); nothing was written. Answer with flags, or take the "
-                         "defaults with --no-input") from None
+        raise UsageError(
+            "no answer given (end of input); nothing was written. Answer with flags, or take the "
+            "defaults with --no-input"
+        ) from None
     try:
         written = scaffold(args.directory, answers)
     except OSError as exc:
@@ -114,7 +131,9 @@ def gather(args: argparse.Namespace, *, interactive: bool) -> Answers:
             values[question.field] = _from_flag(question, default)
     database = args.database
     if database is None:
-        database = Confirm.ask("Add an Aurora MySQL database?", default=False, console=console) if interactive else False
+        database = (
+            Confirm.ask("Add an Aurora MySQL database?", default=False, console=console) if interactive else False
+        )
     return Answers(**values, database=database)
 
 

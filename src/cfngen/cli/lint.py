@@ -23,23 +23,39 @@ FINDINGS_DIR = Path(".cfngen") / "lint"
 
 def register(commands: Any) -> None:
     """Add the lint command."""
-    parser = commands.add_parser("lint", help="lint a blueprint's templates (or a directory of templates)",
-                                 description="Exit 0 with no findings, 1 with findings (warnings and "
-                                             "informational ones included), 2 on bad input.")
+    parser = commands.add_parser(
+        "lint",
+        help="lint a blueprint's templates (or a directory of templates)",
+        description="Exit 0 with no findings, 1 with findings (warnings and "
+        "informational ones included), 2 on bad input.",
+    )
     parser.add_argument("target", metavar="BLUEPRINT|OUTDIR", type=Path, help="blueprint file or template directory")
     add_set_argument(parser)
     parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format (default: text)")
     parser.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
-    parser.add_argument("--region", help="region to lint a directory for (default: the one its root template "
-                                         "records, else us-east-1; a blueprint names its own)")
-    parser.add_argument("--no-cache", dest="cache", action="store_false",
-                        help="lint every template, even those linted clean before (cache: $CFNGEN_CACHE_DIR "
-                             "or the user cache directory)")
-    parser.add_argument("--jobs", type=_positive, metavar="N",
-                        help="worker processes (default: one per available core)")
-    parser.add_argument("-o", "--outdir", type=Path, default=None,
-                        help="findings point at the committed templates (templates/<name>/) when they are current; "
-                             f"else at templates written here (default: {FINDINGS_DIR}/<name>/)")
+    parser.add_argument(
+        "--region",
+        help="region to lint a directory for (default: the one its root template "
+        "records, else us-east-1; a blueprint names its own)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        help="lint every template, even those linted clean before (cache: $CFNGEN_CACHE_DIR "
+        "or the user cache directory)",
+    )
+    parser.add_argument(
+        "--jobs", type=_positive, metavar="N", help="worker processes (default: one per available core)"
+    )
+    parser.add_argument(
+        "-o",
+        "--outdir",
+        type=Path,
+        default=None,
+        help="findings point at the committed templates (templates/<name>/) when they are current; "
+        f"else at templates written here (default: {FINDINGS_DIR}/<name>/)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -67,8 +83,15 @@ def _print_table(findings: list[Finding]) -> None:
     if findings:
         output.table(
             ["location", "rule", "severity", "message"],
-            [[f"{f.file}:{f.line}:{f.column}", f.rule, output.styled(f.severity, SEVERITY_STYLES.get(f.severity, "")),
-              f.message] for f in findings],
+            [
+                [
+                    f"{f.file}:{f.line}:{f.column}",
+                    f.rule,
+                    output.styled(f.severity, SEVERITY_STYLES.get(f.severity, "")),
+                    f.message,
+                ]
+                for f in findings
+            ],
         )
     count = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}"
     output.echo(output.styled(count, "bold red" if findings else "green"))
@@ -102,10 +125,22 @@ def _located(findings: list[Finding], stacks: StackSet, committed: Path, outdir:
     if not findings:
         return findings
     rendered = stacks.render("yaml")
-    current = {name for name, text in rendered.items()
-               if (committed / name).is_file() and (committed / name).read_text(encoding="utf-8") == text}
+    current = {
+        name
+        for name, text in rendered.items()
+        if (committed / name).is_file() and (committed / name).read_text(encoding="utf-8") == text
+    }
     if any(finding.file not in current for finding in findings):
         stacks.write(outdir)
         output.echo(f"findings in templates that are not committed (or not current) point at {outdir}/", err=True)
-    return [Finding(str((committed if finding.file in current else outdir) / finding.file), finding.line,
-                    finding.column, finding.rule, finding.severity, finding.message) for finding in findings]
+    return [
+        Finding(
+            str((committed if finding.file in current else outdir) / finding.file),
+            finding.line,
+            finding.column,
+            finding.rule,
+            finding.severity,
+            finding.message,
+        )
+        for finding in findings
+    ]

@@ -96,8 +96,10 @@ def plain_table(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], *, ti
     widths = [max(len(row[index]) for row in texts) for index in range(len(columns))]
     lines = [title] if title else []
     for row in texts:
-        cells = [cell.rjust(width) if column.justify == "right" else cell.ljust(width)
-                 for cell, width, column in zip(row, widths, columns)]
+        cells = [
+            cell.rjust(width) if column.justify == "right" else cell.ljust(width)
+            for cell, width, column in zip(row, widths, columns)
+        ]
         lines.append(("  " if title else "") + "  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"
 

@@ -9,8 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from cfngen.cli import output
-from cfngen.cli.common import (add_aws_arguments, add_blueprint_argument, add_plan_arguments, load, make_plan,
-                               report_plan)
+from cfngen.cli.common import (
+    add_aws_arguments,
+    add_blueprint_argument,
+    add_plan_arguments,
+    load,
+    make_plan,
+    report_plan,
+)
 from cfngen.deploy.plan import Plan
 from cfngen.deploy.safety import violations
 
@@ -20,17 +26,23 @@ CHANGES_PRESENT = 4
 def register(commands: Any) -> None:
     """Add the plan command."""
     parser = commands.add_parser(
-        "plan", help="show what a deploy would change (a change set over every nested stack)",
+        "plan",
+        help="show what a deploy would change (a change set over every nested stack)",
         description="Exit 0 (with --detailed-exitcode: 0 no changes, 4 changes present), 1 failed (CloudFormation's "
-                    "early validation refused the change set, shown per stack and resource), 2 bad input. Says "
-                    "when the stacks' protections differ from the blueprint's (deploy restores them). Never "
-                    "deletes anything (--replace-failed deletes at deploy). The change set stays in AWS for "
-                    "`cfngen deploy --plan FILE BLUEPRINT`.")
+        "early validation refused the change set, shown per stack and resource), 2 bad input. Says "
+        "when the stacks' protections differ from the blueprint's (deploy restores them). Never "
+        "deletes anything (--replace-failed deletes at deploy). The change set stays in AWS for "
+        "`cfngen deploy --plan FILE BLUEPRINT`.",
+    )
     add_blueprint_argument(parser)
     add_plan_arguments(parser)
     add_aws_arguments(parser)
-    parser.add_argument("--out", type=Path, metavar="PLAN_FILE",
-                        help="write the plan (change set ARNs, template hashes, parameters) as JSON")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="PLAN_FILE",
+        help="write the plan (change set ARNs, template hashes, parameters) as JSON",
+    )
     parser.add_argument("--detailed-exitcode", action="store_true", help="exit 4 when the plan has changes")
     parser.set_defaults(run=run)
 
@@ -46,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(report_plan(plan))
         if args.out:
-            print(f"plan written to {args.out}; apply exactly this with "
-                  f"`cfngen deploy --plan {args.out} {args.blueprint}`")
+            print(
+                f"plan written to {args.out}; apply exactly this with "
+                f"`cfngen deploy --plan {args.out} {args.blueprint}`"
+            )
     if plan.validation_failed:
         return 1
     return CHANGES_PRESENT if args.detailed_exitcode and plan.has_changes else 0
@@ -61,5 +75,6 @@ def _masked(plan: Plan, root: Mapping[str, Any]) -> Plan:
     """
     declared = root.get("Parameters") or {}
     hidden = {key for key, spec in declared.items() if str(spec.get("NoEcho", "")).lower() == "true"}
-    return dataclasses.replace(plan, parameters={key: "****" if key in hidden else value
-                                                 for key, value in plan.parameters.items()})
+    return dataclasses.replace(
+        plan, parameters={key: "****" if key in hidden else value for key, value in plan.parameters.items()}
+    )

@@ -23,22 +23,32 @@ from cfngen.extras._service_files import (
 def register(commands: Any) -> None:
     """Add the render command."""
     parser = commands.add_parser(
-        "render", help="write buildspec.yml, appspec.yaml and taskdef.json for the services' repositories",
+        "render",
+        help="write buildspec.yml, appspec.yaml and taskdef.json for the services' repositories",
         description="Render the files a service's source repository holds for its pipeline when the blueprint "
-                    "says pipeline.buildspec: repository. taskdef.json takes role ARNs, log group and database "
-                    "values from the deployed stacks: cfngen reads them from AWS (the root stack --stack-name, "
-                    "default the blueprint's name, and its nested stacks; AWS_* variables and AWS_ENDPOINT_URL "
-                    "apply as for deploy), or from --stack-values files offline.",
+        "says pipeline.buildspec: repository. taskdef.json takes role ARNs, log group and database "
+        "values from the deployed stacks: cfngen reads them from AWS (the root stack --stack-name, "
+        "default the blueprint's name, and its nested stacks; AWS_* variables and AWS_ENDPOINT_URL "
+        "apply as for deploy), or from --stack-values files offline.",
     )
     add_blueprint_argument(parser)
-    parser.add_argument("--service", metavar="NAME", help="render this service only, into OUTDIR itself "
-                                                          "(default: every service, each into OUTDIR/<service>/)")
+    parser.add_argument(
+        "--service",
+        metavar="NAME",
+        help="render this service only, into OUTDIR itself (default: every service, each into OUTDIR/<service>/)",
+    )
     parser.add_argument("-o", "--outdir", type=Path, default=Path("."), help="output directory (default: .)")
     parser.add_argument("--stack-name", help="root stack the blueprint was deployed as (default: its name)")
     parser.add_argument("--region", help="AWS region (default: the blueprint's)")
-    parser.add_argument("--stack-values", metavar="FILE", type=Path, action="append", default=[],
-                        help="`aws cloudformation describe-stacks` JSON instead of reading AWS (repeatable); "
-                             "stacks of other root stacks in it are left out")
+    parser.add_argument(
+        "--stack-values",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="`aws cloudformation describe-stacks` JSON instead of reading AWS (repeatable); "
+        "stacks of other root stacks in it are left out",
+    )
     parser.set_defaults(run=run)
 
 
@@ -52,8 +62,11 @@ def run(args: argparse.Namespace) -> int:
         values = _read_deployed(root, args.region or blueprint.region)
     names = [args.service] if args.service else [service.name for service in blueprint.services]
     rendered = {name: render_service_files(blueprint, name, stack_values=values) for name in names}
-    targets = {(args.outdir if args.service else args.outdir / name) / file_name: text
-               for name, files in rendered.items() for file_name, text in files.items()}
+    targets = {
+        (args.outdir if args.service else args.outdir / name) / file_name: text
+        for name, files in rendered.items()
+        for file_name, text in files.items()
+    }
     for path in targets:
         refuse_links(path)
     for path, text in targets.items():

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from cfngen._files import write_text
-from cfngen.errors import UsageError
 from cfngen.cli.common import add_blueprint_argument, load
+from cfngen.errors import UsageError
 from cfngen.report import review
 from cfngen.report.document import MAX_COMMENT_CHARS
 from cfngen.synth import synthesize
@@ -22,24 +22,40 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 def register(commands: Any) -> None:
     """Add the review command."""
     parser = commands.add_parser(
-        "review", help="write the review report of a blueprint (Markdown or HTML)",
+        "review",
+        help="write the review report of a blueprint (Markdown or HTML)",
         description="Diagram, exposure, IAM, data safety, checks and estimated cost of BLUEPRINT's templates; "
-                    "with --against, what changed. Markdown longer than --max-chars becomes its summary (for one "
-                    "pull-request comment), and the full report goes to an HTML page it links. "
-                    "Exit 0 when the report is written, 2 on bad input.")
+        "with --against, what changed. Markdown longer than --max-chars becomes its summary (for one "
+        "pull-request comment), and the full report goes to an HTML page it links. "
+        "Exit 0 when the report is written, 2 on bad input.",
+    )
     add_blueprint_argument(parser)
-    parser.add_argument("-o", "--output", type=Path,
-                        help="write to FILE.md or FILE.html (default: Markdown on standard output)")
-    parser.add_argument("--against", metavar="OLD_OUTDIR_OR_GIT_REF",
-                        help="compare with the templates in a directory, or under templates/<name>/ at a git ref")
-    parser.add_argument("--checkov", metavar="PATH",
-                        help="checkov executable (e.g. .venv-checkov/bin/checkov): add its scan results")
-    parser.add_argument("--max-chars", type=_positive, default=MAX_COMMENT_CHARS, metavar="N",
-                        help=f"longest Markdown to write (default {MAX_COMMENT_CHARS:,}, within GitHub's 65,536 "
-                             "for a comment); a longer report becomes its summary")
-    parser.add_argument("--details", type=Path, metavar="FILE.html",
-                        help="where the full report goes when the Markdown is a summary (default: beside -o FILE.md, "
-                             "as FILE.html; none when printing to standard output)")
+    parser.add_argument(
+        "-o", "--output", type=Path, help="write to FILE.md or FILE.html (default: Markdown on standard output)"
+    )
+    parser.add_argument(
+        "--against",
+        metavar="OLD_OUTDIR_OR_GIT_REF",
+        help="compare with the templates in a directory, or under templates/<name>/ at a git ref",
+    )
+    parser.add_argument(
+        "--checkov", metavar="PATH", help="checkov executable (e.g. .venv-checkov/bin/checkov): add its scan results"
+    )
+    parser.add_argument(
+        "--max-chars",
+        type=_positive,
+        default=MAX_COMMENT_CHARS,
+        metavar="N",
+        help=f"longest Markdown to write (default {MAX_COMMENT_CHARS:,}, within GitHub's 65,536 "
+        "for a comment); a longer report becomes its summary",
+    )
+    parser.add_argument(
+        "--details",
+        type=Path,
+        metavar="FILE.html",
+        help="where the full report goes when the Markdown is a summary (default: beside -o FILE.md, "
+        "as FILE.html; none when printing to standard output)",
+    )
     parser.set_defaults(run=run)
 
 

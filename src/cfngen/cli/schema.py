@@ -13,9 +13,11 @@ from cfngen.blueprint._schema import json_schema_text
 def register(commands: Any) -> None:
     """Add the schema command."""
     parser = commands.add_parser(
-        "schema", help="print the JSON Schema of blueprint files",
+        "schema",
+        help="print the JSON Schema of blueprint files",
         description="Print the JSON Schema (2020-12) of blueprint files, for editors that complete and check YAML "
-                    "(e.g. a `# yaml-language-server: $schema=blueprint.schema.json` line).")
+        "(e.g. a `# yaml-language-server: $schema=blueprint.schema.json` line).",
+    )
     parser.add_argument("--service", action="store_true", help="the schema of a service file instead")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     parser.set_defaults(run=run)

@@ -6,21 +6,27 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cfngen.cli import output
 from cfngen.blueprint import Blueprint, preflight_warnings
+from cfngen.cli import output
 from cfngen.cli.common import add_blueprint_argument, default_outdir, load
 from cfngen.synth import FORMATS, StackSet, synthesize
 
 
 def register(commands: Any) -> None:
     """Add the synth command."""
-    parser = commands.add_parser("synth", help="write the nested templates of a blueprint",
-                                 description="Synthesize BLUEPRINT into OUTDIR/root.<ext> plus one file per nested stack.")
+    parser = commands.add_parser(
+        "synth",
+        help="write the nested templates of a blueprint",
+        description="Synthesize BLUEPRINT into OUTDIR/root.<ext> plus one file per nested stack.",
+    )
     add_blueprint_argument(parser)
     parser.add_argument("-o", "--outdir", type=Path, help="output directory (default: templates/<blueprint name>/)")
     parser.add_argument("--format", choices=FORMATS, default="yaml", help="template format (default: yaml)")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when OUTDIR differs from what the blueprint gives now")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when OUTDIR differs from what the blueprint gives now",
+    )
     output.add_json_argument(parser, "the files written (or, with --check, the differences)")
     parser.set_defaults(run=run)
 
@@ -55,8 +61,10 @@ def _check(stacks: StackSet, outdir: Path, args: argparse.Namespace) -> int:
     elif differences:
         for line in differences:
             output.echo(output.styled(line, "yellow"))
-        output.echo(output.styled(f"{outdir} is stale", "bold red"),
-                    f": run `cfngen synth {args.blueprint} -o {outdir}` and commit the result")
+        output.echo(
+            output.styled(f"{outdir} is stale", "bold red"),
+            f": run `cfngen synth {args.blueprint} -o {outdir}` and commit the result",
+        )
     else:
         output.echo(output.styled(f"{outdir} is up to date", "green"))
     return 1 if differences else 0
@@ -66,8 +74,12 @@ def summary_data(stacks: StackSet, outdir: Path, fmt: str) -> dict[str, Any]:
     """What synth wrote: each file and how many resources it holds."""
     templates = stacks.templates(fmt)  # type: ignore[arg-type]
     files = [{"file": name, "resources": len(template.resources)} for name, template in templates.items()]
-    return {"blueprint": stacks.blueprint.name, "outdir": str(outdir), "templates": files,
-            "resources": sum(len(template.resources) for template in templates.values())}
+    return {
+        "blueprint": stacks.blueprint.name,
+        "outdir": str(outdir),
+        "templates": files,
+        "resources": sum(len(template.resources) for template in templates.values()),
+    }
 
 
 def print_summary(stacks: StackSet, outdir: Path, fmt: str) -> None:
@@ -75,5 +87,8 @@ def print_summary(stacks: StackSet, outdir: Path, fmt: str) -> None:
     data = summary_data(stacks, outdir, fmt)
     rows: list[list[output.Cell]] = [[entry["file"], entry["resources"]] for entry in data["templates"]]
     rows.append([output.styled("total", "bold"), output.styled(str(data["resources"]), "bold")])
-    output.table([output.Column("file"), output.Column("resources", "right")], rows,
-                 title=f"{data['blueprint']}: {len(data['templates'])} templates in {outdir}")
+    output.table(
+        [output.Column("file"), output.Column("resources", "right")],
+        rows,
+        title=f"{data['blueprint']}: {len(data['templates'])} templates in {outdir}",
+    )

@@ -56,9 +56,14 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (events as text lines)."""
-        return {"stack_name": self.stack_name, "result": self.result, "stack_status": self.stack_status,
-                "outputs": dict(self.outputs), "events": [str(event) for event in self.events],
-                "restored": list(self.restored)}
+        return {
+            "stack_name": self.stack_name,
+            "result": self.result,
+            "stack_status": self.stack_status,
+            "outputs": dict(self.outputs),
+            "events": [str(event) for event in self.events],
+            "restored": list(self.restored),
+        }
 
 
 class Interrupted(DeployError):
@@ -72,8 +77,16 @@ class Interrupted(DeployError):
 class Deployer:
     """Bundle, upload, plan and apply nested stacks in one account and region."""
 
-    def __init__(self, *, region: str | None = None, bucket: str | None = None, session: Any = None,
-                 timeout_s: float = 3600.0, poll_s: float = 5.0, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        bucket: str | None = None,
+        session: Any = None,
+        timeout_s: float = 3600.0,
+        poll_s: float = 5.0,
+        progress: Progress | None = None,
+    ) -> None:
         import boto3
         from botocore.config import Config
 
@@ -104,8 +117,10 @@ class Deployer:
                 stack = self._describe(bootstrap_stack.STACK_NAME)
             outputs = _outputs(stack) if stack else {}
             if bootstrap_stack.BUCKET_OUTPUT not in outputs:
-                raise UsageError(f"no templates bucket for this account in {self.region}: run "
-                                 f"`cfngen bootstrap --region {self.region}` once, or pass --bucket NAME")
+                raise UsageError(
+                    f"no templates bucket for this account in {self.region}: run "
+                    f"`cfngen bootstrap --region {self.region}` once, or pass --bucket NAME"
+                )
             self._bucket = outputs[bootstrap_stack.BUCKET_OUTPUT]
         return self._bucket
 
@@ -117,8 +132,9 @@ class Deployer:
             stack = self._describe(bootstrap_stack.STACK_NAME)
         outputs = _outputs(stack) if stack else {}
         self._bucket = outputs.get(bootstrap_stack.BUCKET_OUTPUT, self._bucket)
-        return Outcome(outcome.stack_name, outcome.result, outcome.stack_status, outputs, outcome.events,
-                       outcome.restored)
+        return Outcome(
+            outcome.stack_name, outcome.result, outcome.stack_status, outputs, outcome.events, outcome.restored
+        )
 
     def bundle(self, stacks: StackSet) -> Package:
         """The Package of `stacks`: final bodies, content hashes and TemplateURLs in the templates bucket. No upload.
@@ -126,8 +142,9 @@ class Deployer:
         Raises SynthError when a template breaks a CloudFormation quota; UsageError for another region.
         """
         if stacks.blueprint.region != self.region:
-            raise UsageError(f"blueprint {stacks.blueprint.name!r} is for {stacks.blueprint.region}, "
-                             f"this deployer for {self.region}")
+            raise UsageError(
+                f"blueprint {stacks.blueprint.name!r} is for {stacks.blueprint.region}, this deployer for {self.region}"
+            )
         return bundle(stacks, s3=self._s3, bucket=self.bucket, region=self.region)
 
     def upload(self, pkg: Package) -> Package:
@@ -139,9 +156,17 @@ class Deployer:
         """bundle() then upload(): the Package, its `url` the root template's URL."""
         return self.upload(self.bundle(stacks))
 
-    def plan(self, pkg: Package, *, stack_name: str | None = None, parameters: Mapping[str, str] | None = None,
-             replace_failed: bool = False, termination_protection: bool = True, on_failure: str = "rollback",
-             revert_drift: bool = False) -> Plan:
+    def plan(
+        self,
+        pkg: Package,
+        *,
+        stack_name: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+        replace_failed: bool = False,
+        termination_protection: bool = True,
+        on_failure: str = "rollback",
+        revert_drift: bool = False,
+    ) -> Plan:
         """Create one change set on the root (nested stacks included), wait for it and describe the whole tree.
 
         The rows are the change set's and those of cfngen's own template analysis of an update (a
@@ -160,18 +185,34 @@ class Deployer:
         with self._calls.translated():
             stack = self._settled(name)
             step = next_step(name, _status(stack), region=self.region, replace_failed=replace_failed)
-            base = Plan(stack_name=name, region=self.region, change_set_type="CREATE" if step is not Next.UPDATE
-                        else "UPDATE", template_url=pkg.url, template_hashes=dict(pkg.template_hashes),
-                        parameters=given, capabilities=pkg.capabilities, tags=dict(pkg.tags),
-                        termination_protection=termination_protection, stack_policy=safety.stack_policy(pkg),
-                        on_failure=ON_FAILURE[on_failure] if step is not Next.UPDATE else "")
+            base = Plan(
+                stack_name=name,
+                region=self.region,
+                change_set_type="CREATE" if step is not Next.UPDATE else "UPDATE",
+                template_url=pkg.url,
+                template_hashes=dict(pkg.template_hashes),
+                parameters=given,
+                capabilities=pkg.capabilities,
+                tags=dict(pkg.tags),
+                termination_protection=termination_protection,
+                stack_policy=safety.stack_policy(pkg),
+                on_failure=ON_FAILURE[on_failure] if step is not Next.UPDATE else "",
+            )
             if step is Next.RECREATE:
                 assert stack is not None
                 _parameters(pkg, None, given)
-                adds = tuple(ResourceChange(ROOT_PATH, logical_id, str(resource.get("Type", "")), "add")
-                             for logical_id, resource in pkg.root.get("Resources", {}).items())
-                return replace(base, stack_id=stack["StackId"], replaces_stack=stack["StackId"], changes=adds,
-                               stack_status=_status(stack) or "", stack_updated=_updated(stack))
+                adds = tuple(
+                    ResourceChange(ROOT_PATH, logical_id, str(resource.get("Type", "")), "add")
+                    for logical_id, resource in pkg.root.get("Resources", {}).items()
+                )
+                return replace(
+                    base,
+                    stack_id=stack["StackId"],
+                    replaces_stack=stack["StackId"],
+                    changes=adds,
+                    stack_status=_status(stack) or "",
+                    stack_updated=_updated(stack),
+                )
             return self._change_set(pkg, base, stack if step is Next.UPDATE else None, revert_drift=revert_drift)
 
     def verify(self, recorded: Plan, pkg: Package, *, termination_protection: bool = True) -> Plan:
@@ -185,29 +226,50 @@ class Deployer:
         with self._calls.translated():
             if recorded.replaces_stack:
                 stack = self._describe(recorded.stack_name)
-                if stack is None or stack["StackId"] != recorded.replaces_stack or \
-                        _status(stack) != "ROLLBACK_COMPLETE":
-                    raise SafetyError(f"stack {recorded.stack_name} changed since the plan was made (it was the "
-                                      f"failed stack {recorded.replaces_stack}); make a new plan")
-                fresh = self.plan(pkg, stack_name=recorded.stack_name, parameters=recorded.parameters,
-                                  replace_failed=True, termination_protection=termination_protection,
-                                  on_failure=_on_failure_option(recorded.on_failure))
+                if (
+                    stack is None
+                    or stack["StackId"] != recorded.replaces_stack
+                    or _status(stack) != "ROLLBACK_COMPLETE"
+                ):
+                    raise SafetyError(
+                        f"stack {recorded.stack_name} changed since the plan was made (it was the "
+                        f"failed stack {recorded.replaces_stack}); make a new plan"
+                    )
+                fresh = self.plan(
+                    pkg,
+                    stack_name=recorded.stack_name,
+                    parameters=recorded.parameters,
+                    replace_failed=True,
+                    termination_protection=termination_protection,
+                    on_failure=_on_failure_option(recorded.on_failure),
+                )
             elif not recorded.has_changes:
                 fresh = replace(recorded, changes=(), nested_change_sets=())
             else:
                 change_set = self._planned_change_set(recorded)
                 if change_set.get("ExecutionStatus") == "EXECUTE_COMPLETE":
-                    return replace(recorded, stack_policy=expected_policy,
-                                   termination_protection=termination_protection)
+                    return replace(
+                        recorded, stack_policy=expected_policy, termination_protection=termination_protection
+                    )
                 tree = self._tree(recorded.change_set_id, recorded.change_set_type, change_set["StackId"], pkg)
-                fresh = replace(recorded, stack_id=change_set["StackId"], changes=tree.changes,
-                                nested_change_sets=tree.nested_change_sets)
-        fresh = replace(fresh, template_hashes=dict(pkg.template_hashes), stack_policy=expected_policy,
-                        termination_protection=termination_protection)
+                fresh = replace(
+                    recorded,
+                    stack_id=change_set["StackId"],
+                    changes=tree.changes,
+                    nested_change_sets=tree.nested_change_sets,
+                )
+        fresh = replace(
+            fresh,
+            template_hashes=dict(pkg.template_hashes),
+            stack_policy=expected_policy,
+            termination_protection=termination_protection,
+        )
         differences = _differences(recorded, fresh)
         if differences:
-            raise SafetyError("the plan file differs from what AWS and the blueprint say; refusing it:\n"
-                              + "\n".join(f"  {difference}" for difference in differences))
+            raise SafetyError(
+                "the plan file differs from what AWS and the blueprint say; refusing it:\n"
+                + "\n".join(f"  {difference}" for difference in differences)
+            )
         return fresh
 
     def apply(self, plan: Plan, *, allow_replace: Collection[str] = (), pkg: Package | None = None) -> Outcome:
@@ -230,14 +292,21 @@ class Deployer:
                 restored = self._converge(stack, policy, plan.termination_protection)
                 return Outcome(plan.stack_name, "no changes", _status(stack) or plan.stack_status, restored=restored)
             if plan.validation_failed:
-                raise DeployError(f"CloudFormation's early validation refused the change set of {plan.stack_name}:\n"
-                                  + "\n".join(f"  {finding}" for finding in plan.validation if finding.mode == "FAIL"))
+                raise DeployError(
+                    f"CloudFormation's early validation refused the change set of {plan.stack_name}:\n"
+                    + "\n".join(f"  {finding}" for finding in plan.validation if finding.mode == "FAIL")
+                )
             current = self._current(plan, pkg)
             if current is None:
                 stack = self._describe(plan.stack_id)
                 restored = self._converge(stack, policy, plan.termination_protection)
-                return Outcome(plan.stack_name, "already applied", _status(stack) or "",
-                               _outputs(stack) if stack else {}, restored=restored)
+                return Outcome(
+                    plan.stack_name,
+                    "already applied",
+                    _status(stack) or "",
+                    _outputs(stack) if stack else {},
+                    restored=restored,
+                )
             safety.check(current, allow_replace)
             watcher = EventWatcher(self._cloudformation, plan.stack_id)
             watcher.mark_seen()
@@ -258,8 +327,7 @@ class Deployer:
                 raise DeployError(f"stack {stack_name} does not exist in {self.region}; nothing to resume")
             policy = safety.stack_policy(pkg) if pkg is not None else ""
             if not (_status(stack) or "").endswith("_IN_PROGRESS") or _status(stack) == "REVIEW_IN_PROGRESS":
-                restored = self._converge(stack, policy, termination_protection) if _status(stack) in UPDATABLE \
-                    else ()
+                restored = self._converge(stack, policy, termination_protection) if _status(stack) in UPDATABLE else ()
                 return Outcome(stack_name, "nothing running", _status(stack) or "", _outputs(stack), restored=restored)
             watcher = EventWatcher(self._cloudformation, stack["StackId"])
             watcher.mark_seen()
@@ -271,30 +339,45 @@ class Deployer:
             stack = self._describe(stack_name)
             return [str(gap) for gap in self._gaps(stack, safety.stack_policy(pkg), termination_protection)]
 
-    def _change_set(self, pkg: Package, base: Plan, stack: dict[str, Any] | None, *,
-                    revert_drift: bool = False) -> Plan:
+    def _change_set(
+        self, pkg: Package, base: Plan, stack: dict[str, Any] | None, *, revert_drift: bool = False
+    ) -> Plan:
         """Create the change set of `base` on `stack` (None: a create), wait for it and describe the tree."""
         arguments, previous = _parameters(pkg, stack, base.parameters)
         options = {"OnStackFailure": base.on_failure} if base.change_set_type == "CREATE" else {}
         options.update(change_set_options(base.change_set_type, revert_drift=revert_drift))
         created = self._cloudformation.create_change_set(
-            StackName=base.stack_name, ChangeSetName=_change_set_name(pkg), ChangeSetType=base.change_set_type,
-            IncludeNestedStacks=True, Capabilities=list(pkg.capabilities), Parameters=arguments,
+            StackName=base.stack_name,
+            ChangeSetName=_change_set_name(pkg),
+            ChangeSetType=base.change_set_type,
+            IncludeNestedStacks=True,
+            Capabilities=list(pkg.capabilities),
+            Parameters=arguments,
             Tags=[{"Key": key, "Value": value} for key, value in sorted(pkg.tags.items())],
-            Description=f"cfngen plan of {pkg.name}", **options, **pkg.template_source())
+            Description=f"cfngen plan of {pkg.name}",
+            **options,
+            **pkg.template_source(),
+        )
         change_set = self._created(created["Id"])
         after = self._describe(created["StackId"])
         gaps = self._gaps(after, base.stack_policy, base.termination_protection) if stack is not None else []
-        plan = replace(base, stack_id=created["StackId"], previous_parameters=previous,
-                       stack_status=_status(after) or "", stack_updated=_updated(after),
-                       last_operation=_last_operation(after), protection_gaps=tuple(str(gap) for gap in gaps))
+        plan = replace(
+            base,
+            stack_id=created["StackId"],
+            previous_parameters=previous,
+            stack_status=_status(after) or "",
+            stack_updated=_updated(after),
+            last_operation=_last_operation(after),
+            protection_gaps=tuple(str(gap) for gap in gaps),
+        )
         findings = _validation.findings(self._cloudformation, created["Id"])
         if change_set["Status"] == "FAILED":
             reason = change_set.get("StatusReason", "")
             if any(marker in reason for marker in NO_CHANGES):
                 self._cloudformation.delete_change_set(ChangeSetName=created["Id"])
-                ignored = (base.stack_name,) if revert_drift and change_set.get("DeploymentMode") != REVERT_DRIFT \
-                    else ()
+                ignored = (
+                    (base.stack_name,) if revert_drift and change_set.get("DeploymentMode") != REVERT_DRIFT else ()
+                )
                 return replace(plan, status_reason=reason, on_failure="", not_drift_aware=ignored)
             if not any(finding.mode == "FAIL" for finding in findings):
                 self._cloudformation.delete_change_set(ChangeSetName=created["Id"])
@@ -302,15 +385,25 @@ class Deployer:
             # Early validation failed: the change set stays (FAILED) for the console; apply() refuses it.
             return replace(plan, change_set_id=created["Id"], status_reason=reason, validation=findings)
         tree = self._tree(created["Id"], base.change_set_type, created["StackId"], pkg)
-        unreverted = not_drift_aware(self._cloudformation, (created["Id"], *tree.nested_change_sets)) \
-            if revert_drift else ()
-        return replace(plan, change_set_id=created["Id"], changes=tree.changes,
-                       nested_change_sets=tree.nested_change_sets, validation=findings, not_drift_aware=unreverted)
+        unreverted = (
+            not_drift_aware(self._cloudformation, (created["Id"], *tree.nested_change_sets)) if revert_drift else ()
+        )
+        return replace(
+            plan,
+            change_set_id=created["Id"],
+            changes=tree.changes,
+            nested_change_sets=tree.nested_change_sets,
+            validation=findings,
+            not_drift_aware=unreverted,
+        )
 
     def _tree(self, change_set_id: str, change_set_type: str, stack_id: str, pkg: Package | None) -> ChangeTree:
         """The change set's rows (nested ones included), merged with cfngen's template analysis of an update."""
-        tree = describe_tree(self._cloudformation, change_set_id,
-                             lambda path, raw: safety.pipeline_owned(_template_at(pkg, path) if pkg else None, raw))
+        tree = describe_tree(
+            self._cloudformation,
+            change_set_id,
+            lambda path, raw: safety.pipeline_owned(_template_at(pkg, path) if pkg else None, raw),
+        )
         if change_set_type != "UPDATE" or pkg is None:
             return tree
         return replace(tree, changes=_replacements.merged(tree.changes, self._template_changes(stack_id, pkg)))
@@ -322,10 +415,12 @@ class Deployer:
         def walk(stack: str, path: str, new: Mapping[str, Any]) -> None:
             deployed = _template_body(self._cloudformation.get_template(StackName=stack, TemplateStage="Original"))
             found.extend(_replacements.template_changes(path, deployed, new, region=self.region))
-            children = {resource["LogicalResourceId"]: resource.get("PhysicalResourceId", "")
-                        for page in self._cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
-                        for resource in page.get("StackResourceSummaries", [])
-                        if resource.get("ResourceType") == NESTED_STACK}
+            children = {
+                resource["LogicalResourceId"]: resource.get("PhysicalResourceId", "")
+                for page in self._cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
+                for resource in page.get("StackResourceSummaries", [])
+                if resource.get("ResourceType") == NESTED_STACK
+            }
             for logical_id, resource in new.get("Resources", {}).items():
                 url = resource.get("Properties", {}).get("TemplateURL", "")
                 before = deployed.get("Resources", {}).get(logical_id, {}).get("Properties", {}).get("TemplateURL")
@@ -342,13 +437,16 @@ class Deployer:
             raise UsageError("replacing a failed stack needs its package: apply(plan, pkg=...)")
         stack = self._describe(plan.stack_name)
         if stack is None or stack["StackId"] != plan.replaces_stack or _status(stack) != "ROLLBACK_COMPLETE":
-            raise SafetyError(f"stack {plan.stack_name} changed since the plan was made (it was the failed stack "
-                              f"{plan.replaces_stack}); make a new plan")
+            raise SafetyError(
+                f"stack {plan.stack_name} changed since the plan was made (it was the failed stack "
+                f"{plan.replaces_stack}); make a new plan"
+            )
         self._delete_failed(plan.stack_name, stack)
         return self._change_set(pkg, replace(plan, replaces_stack="", stack_id="", changes=()), None)
 
-    def _follow(self, stack_id: str, name: str, watcher: EventWatcher, policy: str,
-                termination_protection: bool) -> Outcome:
+    def _follow(
+        self, stack_id: str, name: str, watcher: EventWatcher, policy: str, termination_protection: bool
+    ) -> Outcome:
         """Wait for the running operation, then converge protections; Interrupted on SIGINT/SIGTERM."""
         try:
             status = self._wait_settled(stack_id, name, watcher)
@@ -358,7 +456,8 @@ class Deployer:
                 f"interrupted; CloudFormation carries on with {name} (the operation cannot be taken back from "
                 f"here). Watch it with:\n  cfngen deploy BLUEPRINT --resume --region {self.region}"
                 f" --stack-name {name}\n(it re-attaches, streams the events and restores the protections)",
-                number) from None
+                number,
+            ) from None
         events = tuple(watcher.events)
         stack = self._describe(stack_id)
         restored = self._converge(stack, policy, termination_protection) if status in UPDATABLE else ()
@@ -366,13 +465,16 @@ class Deployer:
             raise DeployError(_failure(name, status, events))
         return Outcome(name, "applied", status, _outputs(stack) if stack else {}, events, restored)
 
-    def _gaps(self, stack: dict[str, Any] | None, policy: str,
-              termination_protection: bool) -> list[_protections.Gap]:
+    def _gaps(self, stack: dict[str, Any] | None, policy: str, termination_protection: bool) -> list[_protections.Gap]:
         if stack is None or _status(stack) not in UPDATABLE:
             return []
-        return _protections.gaps(self._cloudformation, stack,
-                                 EventWatcher(self._cloudformation, stack["StackId"]).stacks(),
-                                 policy=policy, termination_protection=termination_protection)
+        return _protections.gaps(
+            self._cloudformation,
+            stack,
+            EventWatcher(self._cloudformation, stack["StackId"]).stacks(),
+            policy=policy,
+            termination_protection=termination_protection,
+        )
 
     def _converge(self, stack: dict[str, Any] | None, policy: str, termination_protection: bool) -> tuple[str, ...]:
         gaps = self._gaps(stack, policy, termination_protection)
@@ -398,14 +500,18 @@ class Deployer:
             if stack is None:
                 return Outcome(teardown.stack_name, "already gone", "DELETE_COMPLETE")
             if stack["StackId"] != teardown.stack_id:
-                raise SafetyError(f"stack {teardown.stack_name} is not the one listed ({teardown.stack_id}); "
-                                  "it was re-created meanwhile: run destroy again to see what it holds now")
-            autoscaling = self._calls.client(self._session, "autoscaling",
-                                             Config(region_name=self.region, retries=aws.retries()))
+                raise SafetyError(
+                    f"stack {teardown.stack_name} is not the one listed ({teardown.stack_id}); "
+                    "it was re-created meanwhile: run destroy again to see what it holds now"
+                )
+            autoscaling = self._calls.client(
+                self._session, "autoscaling", Config(region_name=self.region, retries=aws.retries())
+            )
             _destroy.release_scale_in_protection(autoscaling, teardown.protected_groups)
             if stack.get("EnableTerminationProtection"):
-                self._cloudformation.update_termination_protection(StackName=stack["StackId"],
-                                                                   EnableTerminationProtection=False)
+                self._cloudformation.update_termination_protection(
+                    StackName=stack["StackId"], EnableTerminationProtection=False
+                )
             watcher = EventWatcher(self._cloudformation, stack["StackId"])
             watcher.mark_seen()
             self._cloudformation.delete_stack(StackName=stack["StackId"])
@@ -424,9 +530,14 @@ class Deployer:
                 raise UsageError(f"stack {stack_name} does not exist in {self.region}: nothing to compare")
 
             def wait(check: Any, what: str) -> dict[str, Any]:
-                return poll(check, what=what, timeout_s=self.timeout_s, interval_s=self.poll_s,
-                            progress=self.progress, on_timeout=lambda: DeployError(
-                                f"{what}: not finished after {self.timeout_s:.0f} s"))
+                return poll(
+                    check,
+                    what=what,
+                    timeout_s=self.timeout_s,
+                    interval_s=self.poll_s,
+                    progress=self.progress,
+                    on_timeout=lambda: DeployError(f"{what}: not finished after {self.timeout_s:.0f} s"),
+                )
 
             return _drift.detect(self._cloudformation, stack, self.region, wait)
 
@@ -451,15 +562,33 @@ class Deployer:
             current = self._describe(name)
             return None if (_status(current) or "").endswith("_IN_PROGRESS") else current or {}
 
-        return poll(check, what=f"{name} is {_status(stack)}; waiting for it to finish", timeout_s=self.timeout_s,
-                    interval_s=self.poll_s, progress=self.progress, on_timeout=lambda: DeployError(
-                        f"stack {name} is still busy ({_status(self._describe(name))}) after {self.timeout_s:.0f} s; "
-                        "wait for the operation to finish (or cancel it), then run again")) or None
+        return (
+            poll(
+                check,
+                what=f"{name} is {_status(stack)}; waiting for it to finish",
+                timeout_s=self.timeout_s,
+                interval_s=self.poll_s,
+                progress=self.progress,
+                on_timeout=lambda: DeployError(
+                    f"stack {name} is still busy ({_status(self._describe(name))}) after {self.timeout_s:.0f} s; "
+                    "wait for the operation to finish (or cancel it), then run again"
+                ),
+            )
+            or None
+        )
 
     def _delete_failed(self, name: str, stack: dict[str, Any]) -> None:
-        self.progress.event(StackEvent("cfngen", name, name, NESTED_STACK, "DELETE_REQUESTED",
-                                       "replacing a stack whose first create failed (--replace-failed)",
-                                       datetime.now(timezone.utc)))
+        self.progress.event(
+            StackEvent(
+                "cfngen",
+                name,
+                name,
+                NESTED_STACK,
+                "DELETE_REQUESTED",
+                "replacing a stack whose first create failed (--replace-failed)",
+                datetime.now(timezone.utc),
+            )
+        )
         self._cloudformation.delete_stack(StackName=stack["StackId"])
         status = self._wait_settled(stack["StackId"], name, EventWatcher(self._cloudformation, stack["StackId"]))
         if status != "DELETE_COMPLETE":
@@ -470,9 +599,14 @@ class Deployer:
             described: dict[str, Any] = self._cloudformation.describe_change_set(ChangeSetName=change_set_id)
             return described if described["Status"] in ("CREATE_COMPLETE", "FAILED") else None
 
-        return poll(check, what="creating the change set", timeout_s=self.timeout_s, interval_s=self.poll_s,
-                    progress=self.progress, on_timeout=lambda: DeployError(
-                        f"change set {change_set_id} was not ready after {self.timeout_s:.0f} s"))
+        return poll(
+            check,
+            what="creating the change set",
+            timeout_s=self.timeout_s,
+            interval_s=self.poll_s,
+            progress=self.progress,
+            on_timeout=lambda: DeployError(f"change set {change_set_id} was not ready after {self.timeout_s:.0f} s"),
+        )
 
     def _wait_settled(self, stack_id: str, name: str, watcher: EventWatcher) -> str:
         def check(elapsed: float) -> str | None:
@@ -485,10 +619,17 @@ class Deployer:
                 self.progress.event(event)
             return status
 
-        return poll(check, what=f"{name}: waiting for CloudFormation", timeout_s=self.timeout_s,
-                    interval_s=self.poll_s, progress=self.progress, on_timeout=lambda: DeployError(
-                        f"{name} did not settle within {self.timeout_s:.0f} s; the operation goes on in AWS. "
-                        f"Re-attach with: cfngen deploy BLUEPRINT --resume --region {self.region} --stack-name {name}"))
+        return poll(
+            check,
+            what=f"{name}: waiting for CloudFormation",
+            timeout_s=self.timeout_s,
+            interval_s=self.poll_s,
+            progress=self.progress,
+            on_timeout=lambda: DeployError(
+                f"{name} did not settle within {self.timeout_s:.0f} s; the operation goes on in AWS. "
+                f"Re-attach with: cfngen deploy BLUEPRINT --resume --region {self.region} --stack-name {name}"
+            ),
+        )
 
     def _planned_change_set(self, plan: Plan) -> dict[str, Any]:
         from botocore.exceptions import ClientError
@@ -498,8 +639,10 @@ class Deployer:
         except ClientError as exc:
             raise SafetyError(f"the planned change set is gone ({exc}); make a new plan") from None
         if change_set.get("StackId") != plan.stack_id and plan.stack_id:
-            raise SafetyError(f"the planned change set belongs to {change_set.get('StackId')}, "
-                              f"not to {plan.stack_id}; make a new plan")
+            raise SafetyError(
+                f"the planned change set belongs to {change_set.get('StackId')}, "
+                f"not to {plan.stack_id}; make a new plan"
+            )
         return change_set
 
     def _current(self, plan: Plan, pkg: Package | None) -> Plan | None:
@@ -512,40 +655,52 @@ class Deployer:
         if change_set.get("ExecutionStatus") == "EXECUTE_COMPLETE":
             return None
         if change_set.get("Status") != "CREATE_COMPLETE" or change_set.get("ExecutionStatus") != "AVAILABLE":
-            raise SafetyError(f"the planned change set is {change_set.get('Status')}/"
-                              f"{change_set.get('ExecutionStatus')} ({change_set.get('StatusReason') or 'no reason'});"
-                              " make a new plan")
+            raise SafetyError(
+                f"the planned change set is {change_set.get('Status')}/"
+                f"{change_set.get('ExecutionStatus')} ({change_set.get('StatusReason') or 'no reason'});"
+                " make a new plan"
+            )
         stack = self._describe(plan.stack_id)
         now = (_status(stack) or "", _updated(stack), _last_operation(stack))
         if now != (plan.stack_status, plan.stack_updated, plan.last_operation):
-            raise SafetyError(f"stack {plan.stack_name} changed since the plan was made "
-                              f"({plan.stack_status} {plan.stack_updated} {plan.last_operation} -> "
-                              f"{' '.join(now)}); make a new plan")
+            raise SafetyError(
+                f"stack {plan.stack_name} changed since the plan was made "
+                f"({plan.stack_status} {plan.stack_updated} {plan.last_operation} -> "
+                f"{' '.join(now)}); make a new plan"
+            )
         if pkg is not None and dict(pkg.template_hashes) != dict(plan.template_hashes):
-            changed = sorted(name for name in {*pkg.template_hashes, *plan.template_hashes}
-                             if pkg.template_hashes.get(name) != plan.template_hashes.get(name))
+            changed = sorted(
+                name
+                for name in {*pkg.template_hashes, *plan.template_hashes}
+                if pkg.template_hashes.get(name) != plan.template_hashes.get(name)
+            )
             raise SafetyError(f"templates changed since the plan was made ({', '.join(changed)}); make a new plan")
         tree = self._tree(plan.change_set_id, plan.change_set_type, plan.stack_id, pkg)
         changes = tree.changes
         if pkg is None:  # without the templates, which services the pipeline owns is what the plan found
             owned = {(change.stack, change.logical_id): change.pipeline_owned for change in plan.changes}
-            changes = tuple(replace(change, pipeline_owned=owned.get((change.stack, change.logical_id), ()))
-                            for change in changes)
+            changes = tuple(
+                replace(change, pipeline_owned=owned.get((change.stack, change.logical_id), ())) for change in changes
+            )
         return replace(plan, changes=changes, nested_change_sets=tree.nested_change_sets)
 
 
-def _parameters(pkg: Package, stack: Mapping[str, Any] | None,
-                given: Mapping[str, str]) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+def _parameters(
+    pkg: Package, stack: Mapping[str, Any] | None, given: Mapping[str, str]
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """Change set parameters: the given values, and for an update the previous value of every other one."""
     declared = pkg.root.get("Parameters", {})
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise UsageError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-                         f"the root template takes: {', '.join(sorted(declared)) or 'none'}")
+        raise UsageError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"the root template takes: {', '.join(sorted(declared)) or 'none'}"
+        )
     existing = {parameter["ParameterKey"] for parameter in (stack or {}).get("Parameters", [])}
     previous = tuple(sorted(key for key in declared if key not in given and key in existing))
-    arguments: list[dict[str, Any]] = [{"ParameterKey": key, "ParameterValue": value}
-                                       for key, value in sorted(given.items())]
+    arguments: list[dict[str, Any]] = [
+        {"ParameterKey": key, "ParameterValue": value} for key, value in sorted(given.items())
+    ]
     arguments += [{"ParameterKey": key, "UsePreviousValue": True} for key in previous]
     return arguments, previous
 
@@ -575,11 +730,19 @@ def _differences(recorded: Plan, fresh: Plan) -> list[str]:
         found.append(f"changes: AWS plans {change.action} {change.stack}/{change.logical_id}, the file does not say so")
     for change in sorted(said - seen, key=str):
         found.append(f"changes: the file lists {change.action} {change.stack}/{change.logical_id}, AWS does not")
-    for name in ("nested_change_sets", "template_hashes", "stack_policy", "termination_protection", "stack_id",
-                 "replaces_stack", "on_failure"):
+    for name in (
+        "nested_change_sets",
+        "template_hashes",
+        "stack_policy",
+        "termination_protection",
+        "stack_id",
+        "replaces_stack",
+        "on_failure",
+    ):
         if getattr(recorded, name) != getattr(fresh, name):
-            found.append(f"{name}: the file says {getattr(recorded, name)!r}, AWS and the blueprint "
-                         f"{getattr(fresh, name)!r}")
+            found.append(
+                f"{name}: the file says {getattr(recorded, name)!r}, AWS and the blueprint {getattr(fresh, name)!r}"
+            )
     return found
 
 
@@ -617,9 +780,20 @@ def _failure(name: str, status: str, events: tuple[StackEvent, ...]) -> str:
     cause = root_cause(list(events))
     if cause is None:
         return f"{name} ended {status} without a failed resource event; see its events in the console"
-    return (f"{name} ended {status}: the first failure was {cause.logical_id} ({cause.resource_type}) "
-            f"in stack {cause.stack_name}: {cause.reason or cause.status}")
+    return (
+        f"{name} ended {status}: the first failure was {cause.logical_id} ({cause.resource_type}) "
+        f"in stack {cause.stack_name}: {cause.reason or cause.status}"
+    )
 
 
-__all__ = ["ConsoleProgress", "Deployer", "DriftReport", "Interrupted", "Outcome", "Package", "Plan", "ResourceChange",
-           "Teardown"]
+__all__ = [
+    "ConsoleProgress",
+    "Deployer",
+    "DriftReport",
+    "Interrupted",
+    "Outcome",
+    "Package",
+    "Plan",
+    "ResourceChange",
+    "Teardown",
+]

@@ -52,5 +52,6 @@ def change_set_options(change_set_type: str, *, revert_drift: bool = False) -> d
 def not_drift_aware(cloudformation: Any, change_set_ids: Iterable[str]) -> tuple[str, ...]:
     """The stack names of those change sets that CloudFormation did not make drift-aware."""
     described = (cloudformation.describe_change_set(ChangeSetName=change_set_id) for change_set_id in change_set_ids)
-    return tuple(str(change_set["StackName"]) for change_set in described
-                 if change_set.get("DeploymentMode") != REVERT_DRIFT)
+    return tuple(
+        str(change_set["StackName"]) for change_set in described if change_set.get("DeploymentMode") != REVERT_DRIFT
+    )

@@ -33,8 +33,10 @@ EMPTY_FIRST = {
     "AWS::S3::Bucket": "empty it first: aws s3 rm s3://{physical_id} --recursive (and its object versions)",
     "AWS::ECR::Repository": "or, images included: aws ecr delete-repository --repository-name {physical_id} --force",
 }
-SNAPSHOTS = ("its final snapshot stays until you delete it: aws rds describe-db-cluster-snapshots "
-             "--db-cluster-identifier {physical_id} --snapshot-type manual --region {region}")
+SNAPSHOTS = (
+    "its final snapshot stays until you delete it: aws rds describe-db-cluster-snapshots "
+    "--db-cluster-identifier {physical_id} --snapshot-type manual --region {region}"
+)
 
 
 @dataclass(frozen=True)
@@ -72,23 +74,35 @@ class Teardown:
 
     def render(self) -> str:
         """The list a person confirms: what goes, what stays and why."""
-        lines = [f"stack {self.stack_name} ({self.region}, {self.stack_status}): {len(self.stacks)} stacks, "
-                 f"{len(self.deleted)} resources to delete, {len(self.kept)} kept"]
+        lines = [
+            f"stack {self.stack_name} ({self.region}, {self.stack_status}): {len(self.stacks)} stacks, "
+            f"{len(self.deleted)} resources to delete, {len(self.kept)} kept"
+        ]
         width = max(len(word) for word in ("delete", *KEPT.values()))
-        lines += [f"  {'delete':<{width}}  {stack} {logical_id} {resource_type}"
-                  for stack, logical_id, resource_type in self.deleted]
-        lines += [f"  {KEPT[kept.deletion_policy]:<{width}}  {kept.stack} {kept.logical_id} {kept.resource_type} "
-                  f"{kept.physical_id} (DeletionPolicy {kept.deletion_policy})" for kept in self.kept]
+        lines += [
+            f"  {'delete':<{width}}  {stack} {logical_id} {resource_type}"
+            for stack, logical_id, resource_type in self.deleted
+        ]
+        lines += [
+            f"  {KEPT[kept.deletion_policy]:<{width}}  {kept.stack} {kept.logical_id} {kept.resource_type} "
+            f"{kept.physical_id} (DeletionPolicy {kept.deletion_policy})"
+            for kept in self.kept
+        ]
         if self.termination_protection:
             lines.append("termination protection is on: destroy turns it off, then deletes")
-        lines += [f"Auto Scaling group {group}: instance scale-in protection is turned off first, "
-                  "or CloudFormation waits on protected instances" for group in self.protected_groups]
+        lines += [
+            f"Auto Scaling group {group}: instance scale-in protection is turned off first, "
+            "or CloudFormation waits on protected instances"
+            for group in self.protected_groups
+        ]
         return "\n".join(lines)
 
     def removals(self) -> str:
         """Each kept resource with how to remove it."""
-        return "\n".join(f"  {kept.stack} {kept.logical_id} {kept.resource_type} {kept.physical_id}\n"
-                         f"    {kept.removal(self.region)}" for kept in self.kept)
+        return "\n".join(
+            f"  {kept.stack} {kept.logical_id} {kept.resource_type} {kept.physical_id}\n    {kept.removal(self.region)}"
+            for kept in self.kept
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (kept resources with their removal command)."""
@@ -106,8 +120,10 @@ def inventory(cloudformation: Any, stack: Mapping[str, Any], region: str) -> Tea
     stacks: list[str] = []
     for path, stack_id in _tree.stacks(cloudformation, stack["StackId"], stack["StackName"]):
         stacks.append(path)
-        policies = {logical_id: str(resource.get("DeletionPolicy", "Delete"))
-                    for logical_id, resource in _tree.template(cloudformation, stack_id).get("Resources", {}).items()}
+        policies = {
+            logical_id: str(resource.get("DeletionPolicy", "Delete"))
+            for logical_id, resource in _tree.template(cloudformation, stack_id).get("Resources", {}).items()
+        }
         for resource in _tree.resources(cloudformation, stack_id):
             logical_id, resource_type = resource["LogicalResourceId"], resource["ResourceType"]
             physical_id = resource.get("PhysicalResourceId", "")
@@ -118,10 +134,17 @@ def inventory(cloudformation: Any, stack: Mapping[str, Any], region: str) -> Tea
                 deleted.append((path, logical_id, resource_type))
             if resource_type == AUTO_SCALING_GROUP and physical_id:
                 groups.append(physical_id)
-    return Teardown(stack_name=stack["StackName"], stack_id=stack["StackId"], region=region,
-                    stack_status=stack["StackStatus"],
-                    termination_protection=bool(stack.get("EnableTerminationProtection")),
-                    stacks=tuple(stacks), deleted=tuple(deleted), kept=tuple(kept), protected_groups=tuple(groups))
+    return Teardown(
+        stack_name=stack["StackName"],
+        stack_id=stack["StackId"],
+        region=region,
+        stack_status=stack["StackStatus"],
+        termination_protection=bool(stack.get("EnableTerminationProtection")),
+        stacks=tuple(stacks),
+        deleted=tuple(deleted),
+        kept=tuple(kept),
+        protected_groups=tuple(groups),
+    )
 
 
 def release_scale_in_protection(autoscaling: Any, groups: tuple[str, ...]) -> list[str]:
@@ -133,11 +156,13 @@ def release_scale_in_protection(autoscaling: Any, groups: tuple[str, ...]) -> li
     for group in described:
         name = group["AutoScalingGroupName"]
         autoscaling.update_auto_scaling_group(AutoScalingGroupName=name, NewInstancesProtectedFromScaleIn=False)
-        protected = [instance["InstanceId"] for instance in group.get("Instances", [])
-                     if instance.get("ProtectedFromScaleIn")]
+        protected = [
+            instance["InstanceId"] for instance in group.get("Instances", []) if instance.get("ProtectedFromScaleIn")
+        ]
         # SetInstanceProtection takes at most 50 instances per call.
         for start in range(0, len(protected), 50):
-            autoscaling.set_instance_protection(AutoScalingGroupName=name, InstanceIds=protected[start:start + 50],
-                                                ProtectedFromScaleIn=False)
+            autoscaling.set_instance_protection(
+                AutoScalingGroupName=name, InstanceIds=protected[start : start + 50], ProtectedFromScaleIn=False
+            )
         released += protected
     return released

@@ -22,8 +22,10 @@ from cfngen.deploy import _tree
 from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES
 
 ECS_SERVICE = "AWS::ECS::Service"
-LISTENER_TYPES = {"AWS::ElasticLoadBalancingV2::Listener": "DefaultActions",
-                  "AWS::ElasticLoadBalancingV2::ListenerRule": "Actions"}
+LISTENER_TYPES = {
+    "AWS::ElasticLoadBalancingV2::Listener": "DefaultActions",
+    "AWS::ElasticLoadBalancingV2::ListenerRule": "Actions",
+}
 SCALES_DESIRED_COUNT = "ecs:service:DesiredCount"
 FINISHED = ("DETECTION_COMPLETE", "DETECTION_FAILED")
 
@@ -73,68 +75,103 @@ class DriftReport:
     def render(self) -> str:
         """Drifted resources with their properties (expected -> actual), then what AWS manages on purpose."""
         drifted = [resource for resource in self.resources if resource.drifted]
-        lines = [f"stack {self.stack_name} ({self.region}): {len(self.stacks)} stacks checked, "
-                 f"{len(drifted)} resource{'s' if len(drifted) != 1 else ''} drifted"]
+        lines = [
+            f"stack {self.stack_name} ({self.region}): {len(self.stacks)} stacks checked, "
+            f"{len(drifted)} resource{'s' if len(drifted) != 1 else ''} drifted"
+        ]
         for resource in drifted:
-            lines.append(f"  {resource.stack} {resource.logical_id} {resource.resource_type} {resource.physical_id} "
-                         f"{resource.status}")
-            lines += [f"    {prop.path}: template {prop.expected} -> live {prop.actual}"
-                      for prop in resource.properties if not prop.managed_by]
+            lines.append(
+                f"  {resource.stack} {resource.logical_id} {resource.resource_type} {resource.physical_id} "
+                f"{resource.status}"
+            )
+            lines += [
+                f"    {prop.path}: template {prop.expected} -> live {prop.actual}"
+                for prop in resource.properties
+                if not prop.managed_by
+            ]
         managed = [(resource, prop) for resource in self.resources for prop in resource.properties if prop.managed_by]
         if managed:
             lines.append("not drift (values AWS changes on purpose):")
-            lines += [f"  {resource.stack} {resource.logical_id} {prop.path}: {prop.actual} ({prop.managed_by})"
-                      for resource, prop in managed]
+            lines += [
+                f"  {resource.stack} {resource.logical_id} {prop.path}: {prop.actual} ({prop.managed_by})"
+                for resource, prop in managed
+            ]
         failed = [(path, status) for path, status in self.stacks if status not in ("DRIFTED", "IN_SYNC")]
         lines += [f"  {path}: detection {status}" for path, status in failed]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
-        return {"has_drift": self.has_drift, **asdict(self),
-                "stacks": [{"stack": path, "status": status} for path, status in self.stacks]}
+        return {
+            "has_drift": self.has_drift,
+            **asdict(self),
+            "stacks": [{"stack": path, "status": status} for path, status in self.stacks],
+        }
 
 
-def detect(cloudformation: Any, stack: Mapping[str, Any], region: str,
-           wait: Callable[[Callable[[float], dict[str, Any] | None], str], dict[str, Any]]) -> DriftReport:
+def detect(
+    cloudformation: Any,
+    stack: Mapping[str, Any],
+    region: str,
+    wait: Callable[[Callable[[float], dict[str, Any] | None], str], dict[str, Any]],
+) -> DriftReport:
     """Detect drift on every stack under the root `stack` (a DescribeStacks entry).
 
     `wait(check, what)` calls check(elapsed) until it returns the finished detection status.
     """
     tree = list(_tree.stacks(cloudformation, stack["StackId"], stack["StackName"]))
-    started = [(path, stack_id, cloudformation.detect_stack_drift(StackName=stack_id)["StackDriftDetectionId"])
-               for path, stack_id in tree]  # all at once: AWS runs them side by side
+    started = [
+        (path, stack_id, cloudformation.detect_stack_drift(StackName=stack_id)["StackDriftDetectionId"])
+        for path, stack_id in tree
+    ]  # all at once: AWS runs them side by side
     templates = {path: _tree.template(cloudformation, stack_id) for path, stack_id in tree}
-    blue_green = any(_blue_green(resource) for template in templates.values()
-                     for resource in template.get("Resources", {}).values())
+    blue_green = any(
+        _blue_green(resource) for template in templates.values() for resource in template.get("Resources", {}).values()
+    )
     statuses: list[tuple[str, str]] = []
     resources: list[ResourceDrift] = []
     for path, stack_id, detection_id in started:
+
         def check(elapsed: float, detection_id: str = detection_id) -> dict[str, Any] | None:
             status: dict[str, Any] = cloudformation.describe_stack_drift_detection_status(
-                StackDriftDetectionId=detection_id)
+                StackDriftDetectionId=detection_id
+            )
             return status if status["DetectionStatus"] in FINISHED else None
 
         status = wait(check, f"detecting drift on {path}")
-        statuses.append((path, str(status.get("StackDriftStatus")) if status["DetectionStatus"] == "DETECTION_COMPLETE"
-                         else f"FAILED: {status.get('DetectionStatusReason', 'no reason given')}"))
-        resources += [_resource(path, raw, templates[path], blue_green)
-                      for raw in _drifts(cloudformation, stack_id)]
+        statuses.append(
+            (
+                path,
+                str(status.get("StackDriftStatus"))
+                if status["DetectionStatus"] == "DETECTION_COMPLETE"
+                else f"FAILED: {status.get('DetectionStatusReason', 'no reason given')}",
+            )
+        )
+        resources += [_resource(path, raw, templates[path], blue_green) for raw in _drifts(cloudformation, stack_id)]
     return DriftReport(stack["StackName"], region, tuple(statuses), tuple(resources))
 
 
-def managed_on_purpose(template: Mapping[str, Any], logical_id: str, resource_type: str, path: str,
-                       blue_green: bool) -> str:
+def managed_on_purpose(
+    template: Mapping[str, Any], logical_id: str, resource_type: str, path: str, blue_green: bool
+) -> str:
     """Why AWS itself changes property `path` ("/DesiredCount") of this resource; empty when it does not."""
     name = path.strip("/").split("/")[0]
     resources = template.get("Resources", {})
-    if resource_type == ECS_SERVICE and name == "DesiredCount" and any(
+    if (
+        resource_type == ECS_SERVICE
+        and name == "DesiredCount"
+        and any(
             resource.get("Type") == "AWS::ApplicationAutoScaling::ScalableTarget"
             and resource.get("Properties", {}).get("ScalableDimension") == SCALES_DESIRED_COUNT
-            for resource in resources.values()):
+            for resource in resources.values()
+        )
+    ):
         return "Application Auto Scaling sets the desired count"
-    if resource_type == ECS_SERVICE and name in CODE_DEPLOY_OWNED_PROPERTIES and _blue_green(
-            resources.get(logical_id, {})):
+    if (
+        resource_type == ECS_SERVICE
+        and name in CODE_DEPLOY_OWNED_PROPERTIES
+        and _blue_green(resources.get(logical_id, {}))
+    ):
         return "the blue/green deployment sets it"
     if blue_green and LISTENER_TYPES.get(resource_type) == name:
         return "blue/green deployments shift traffic by rewriting the listener's actions"
@@ -146,8 +183,10 @@ def _blue_green(resource: Mapping[str, Any]) -> bool:
     if resource.get("Type") != ECS_SERVICE:
         return False
     properties = resource.get("Properties", {})
-    return bool(properties.get("DeploymentController", {}).get("Type") == "CODE_DEPLOY"
-                or properties.get("DeploymentConfiguration", {}).get("Strategy") == "BLUE_GREEN")
+    return bool(
+        properties.get("DeploymentController", {}).get("Type") == "CODE_DEPLOY"
+        or properties.get("DeploymentConfiguration", {}).get("Strategy") == "BLUE_GREEN"
+    )
 
 
 def _drifts(cloudformation: Any, stack_id: str) -> list[dict[str, Any]]:
@@ -155,8 +194,10 @@ def _drifts(cloudformation: Any, stack_id: str) -> list[dict[str, Any]]:
     token: str | None = None
     while True:
         page = cloudformation.describe_stack_resource_drifts(
-            StackName=stack_id, StackResourceDriftStatusFilters=["MODIFIED", "DELETED"],
-            **({"NextToken": token} if token else {}))
+            StackName=stack_id,
+            StackResourceDriftStatusFilters=["MODIFIED", "DELETED"],
+            **({"NextToken": token} if token else {}),
+        )
         drifts += page.get("StackResourceDrifts", [])
         token = page.get("NextToken")
         if not token:
@@ -166,11 +207,20 @@ def _drifts(cloudformation: Any, stack_id: str) -> list[dict[str, Any]]:
 def _resource(path: str, raw: Mapping[str, Any], template: Mapping[str, Any], blue_green: bool) -> ResourceDrift:
     logical_id, resource_type = raw["LogicalResourceId"], raw["ResourceType"]
     properties = tuple(
-        PropertyDrift(path=difference["PropertyPath"], expected=difference.get("ExpectedValue", ""),
-                      actual=difference.get("ActualValue", ""), difference=difference.get("DifferenceType", ""),
-                      managed_by=managed_on_purpose(template, logical_id, resource_type, difference["PropertyPath"],
-                                                    blue_green))
-        for difference in raw.get("PropertyDifferences", []))
-    return ResourceDrift(stack=path, logical_id=logical_id, resource_type=resource_type,
-                         physical_id=raw.get("PhysicalResourceId", ""), status=raw["StackResourceDriftStatus"],
-                         properties=properties)
+        PropertyDrift(
+            path=difference["PropertyPath"],
+            expected=difference.get("ExpectedValue", ""),
+            actual=difference.get("ActualValue", ""),
+            difference=difference.get("DifferenceType", ""),
+            managed_by=managed_on_purpose(template, logical_id, resource_type, difference["PropertyPath"], blue_green),
+        )
+        for difference in raw.get("PropertyDifferences", [])
+    )
+    return ResourceDrift(
+        stack=path,
+        logical_id=logical_id,
+        resource_type=resource_type,
+        physical_id=raw.get("PhysicalResourceId", ""),
+        status=raw["StackResourceDriftStatus"],
+        properties=properties,
+    )

@@ -32,8 +32,9 @@ def stack_name(stack: str) -> str:
     return stack.split("/")[1] if stack.startswith("arn:") and stack.count("/") >= 2 else stack
 
 
-def gaps(cloudformation: Any, root: dict[str, Any], stacks: Iterable[str], *, policy: str,
-         termination_protection: bool) -> list[Gap]:
+def gaps(
+    cloudformation: Any, root: dict[str, Any], stacks: Iterable[str], *, policy: str, termination_protection: bool
+) -> list[Gap]:
     """What differs: termination protection of `root` (when wanted), the stack policy of every stack in `stacks`."""
     found = []
     if termination_protection and not root.get("EnableTerminationProtection"):

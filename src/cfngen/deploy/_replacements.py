@@ -9,8 +9,8 @@ the safety rules see every replacement and removal whichever preview CloudFormat
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from cfngen.deploy.plan import ResourceChange
@@ -18,16 +18,25 @@ from cfngen.deploy.plan import ResourceChange
 STACK_FILE = "stack.json"
 
 
-def template_changes(path: str, deployed: Mapping[str, Any], new: Mapping[str, Any], *,
-                     region: str) -> list[ResourceChange]:
+def template_changes(
+    path: str, deployed: Mapping[str, Any], new: Mapping[str, Any], *, region: str
+) -> list[ResourceChange]:
     """The replacements and removals that turning `deployed` into `new` makes in the stack at `path`."""
     from cfngen.report._template_diff import diff_texts
 
     found = diff_texts({STACK_FILE: json.dumps(deployed)}, {STACK_FILE: json.dumps(new)}, region=region)
-    return [ResourceChange(stack=path, logical_id=resource.logical_id, resource_type=resource.type,
-                           action=resource.action, replacement="true" if resource.action == "replace" else "",
-                           causes=_causes(resource.changes, resource.reason), source="template")
-            for _, resource in found.replacements()]
+    return [
+        ResourceChange(
+            stack=path,
+            logical_id=resource.logical_id,
+            resource_type=resource.type,
+            action=resource.action,
+            replacement="true" if resource.action == "replace" else "",
+            causes=_causes(resource.changes, resource.reason),
+            source="template",
+        )
+        for _, resource in found.replacements()
+    ]
 
 
 def merged(previewed: Iterable[ResourceChange], analysed: Iterable[ResourceChange]) -> tuple[ResourceChange, ...]:
@@ -37,8 +46,13 @@ def merged(previewed: Iterable[ResourceChange], analysed: Iterable[ResourceChang
         key = (change.stack, change.logical_id)
         shown = rows.get(key)
         if shown is None or not (shown.replaces or shown.action == "remove"):
-            rows[key] = change if shown is None else replace(
-                shown, action=change.action, replacement=change.replacement, causes=change.causes, source="template")
+            rows[key] = (
+                change
+                if shown is None
+                else replace(
+                    shown, action=change.action, replacement=change.replacement, causes=change.causes, source="template"
+                )
+            )
     return tuple(rows.values())
 
 

@@ -24,8 +24,12 @@ def stacks(cloudformation: Any, stack_id: str, path: str) -> Iterator[tuple[str,
 def resources(cloudformation: Any, stack_id: str) -> list[dict[str, Any]]:
     """The stack's resources (ListStackResources summaries), deleted ones left out."""
     paginator = cloudformation.get_paginator("list_stack_resources")
-    return [resource for page in paginator.paginate(StackName=stack_id)
-            for resource in page.get("StackResourceSummaries", []) if resource.get("ResourceStatus") != "DELETE_COMPLETE"]
+    return [
+        resource
+        for page in paginator.paginate(StackName=stack_id)
+        for resource in page.get("StackResourceSummaries", [])
+        if resource.get("ResourceStatus") != "DELETE_COMPLETE"
+    ]
 
 
 def template(cloudformation: Any, stack_id: str) -> Mapping[str, Any]:

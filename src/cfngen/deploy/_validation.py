@@ -29,10 +29,14 @@ def findings(cloudformation: Any, change_set_id: str) -> tuple[ValidationFinding
     token: str | None = None
     try:
         while True:
-            page = cloudformation.describe_events(ChangeSetName=change_set_id, Filters={"FailedEvents": True},
-                                                  **({"NextToken": token} if token else {}))
-            found += [_finding(event) for event in page.get("OperationEvents", [])
-                      if event.get("EventType") == "VALIDATION_ERROR"]
+            page = cloudformation.describe_events(
+                ChangeSetName=change_set_id, Filters={"FailedEvents": True}, **({"NextToken": token} if token else {})
+            )
+            found += [
+                _finding(event)
+                for event in page.get("OperationEvents", [])
+                if event.get("EventType") == "VALIDATION_ERROR"
+            ]
             token = page.get("NextToken")
             if not token:
                 return tuple(found)
@@ -45,7 +49,10 @@ def findings(cloudformation: Any, change_set_id: str) -> tuple[ValidationFinding
 
 def _finding(event: dict[str, Any]) -> ValidationFinding:
     return ValidationFinding(
-        stack=stack_name(str(event.get("StackId", ""))), logical_id=str(event.get("LogicalResourceId", "")),
-        resource_type=str(event.get("ResourceType", "")), mode=str(event.get("ValidationFailureMode", "FAIL")),
+        stack=stack_name(str(event.get("StackId", ""))),
+        logical_id=str(event.get("LogicalResourceId", "")),
+        resource_type=str(event.get("ResourceType", "")),
+        mode=str(event.get("ValidationFailureMode", "FAIL")),
         name=str(event.get("ValidationName", "")),
-        reason=str(event.get("ValidationStatusReason") or event.get("ResourceStatusReason") or ""))
+        reason=str(event.get("ValidationStatusReason") or event.get("ResourceStatusReason") or ""),
+    )

@@ -41,8 +41,11 @@ def client_limits(timeout_s: float) -> dict[str, Any]:
     attempts = min(int(retry["max_attempts"]), max(1, int(timeout_s // MIN_CALL_TIMEOUT_S)))
     per_call = min(MAX_CALL_TIMEOUT_S, max(MIN_CALL_TIMEOUT_S, timeout_s / attempts))
     # botocore's "max_attempts" counts retries after the first attempt; "total_max_attempts" counts them all.
-    return {"retries": {"mode": retry["mode"], "total_max_attempts": attempts}, "connect_timeout": per_call,
-            "read_timeout": per_call}
+    return {
+        "retries": {"mode": retry["mode"], "total_max_attempts": attempts},
+        "connect_timeout": per_call,
+        "read_timeout": per_call,
+    }
 
 
 @dataclass
@@ -103,18 +106,29 @@ class Calls:
 
 def translate(exc: Exception, call: Call) -> CfngenError | None:
     """The cfngen error for a botocore exception raised by `call`; None for anything else."""
-    from botocore.exceptions import (BotoCoreError, ClientError, ConnectionError, HTTPClientError,
-                                     NoCredentialsError, NoRegionError, PartialCredentialsError, ProfileNotFound,
-                                     WaiterError)
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionError,
+        HTTPClientError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ProfileNotFound,
+        WaiterError,
+    )
     from botocore.parsers import ResponseParserError
 
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        return DeployError(f"AWS refused {call.service} {exc.operation_name}: "
-                           f"{error.get('Code', '?')}: {error.get('Message', 'no message')}")
+        return DeployError(
+            f"AWS refused {call.service} {exc.operation_name}: "
+            f"{error.get('Code', '?')}: {error.get('Message', 'no message')}"
+        )
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return UsageError(f"{exc} for {call}: configure AWS credentials (a profile, AWS_ACCESS_KEY_ID ...), "
-                          f"{EMULATOR_HINT}")
+        return UsageError(
+            f"{exc} for {call}: configure AWS credentials (a profile, AWS_ACCESS_KEY_ID ...), {EMULATOR_HINT}"
+        )
     if isinstance(exc, NoRegionError):
         return UsageError(f"{exc}: pass --region or set AWS_REGION")
     if isinstance(exc, ProfileNotFound):
@@ -123,9 +137,11 @@ def translate(exc: Exception, call: Call) -> CfngenError | None:
         return DeployError(f"cannot reach AWS for {call} at {call.endpoint or 'its endpoint'}: {exc}")
     if isinstance(exc, ResponseParserError):
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return DeployError(f"{call} failed: {call.endpoint} answered HTTP {call.status or '?'} with something that "
-                           f"is not an AWS response ({first_line}); an AWS emulator answers so when it fails on a "
-                           "request (its own log shows why)")
+        return DeployError(
+            f"{call} failed: {call.endpoint} answered HTTP {call.status or '?'} with something that "
+            f"is not an AWS response ({first_line}); an AWS emulator answers so when it fails on a "
+            "request (its own log shows why)"
+        )
     if isinstance(exc, WaiterError):
         return DeployError(f"waiting for {call} failed: {exc}")
     if isinstance(exc, BotoCoreError):

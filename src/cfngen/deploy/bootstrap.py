@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from awacs.aws import Action, Bool, Condition, Deny, Principal, Statement
 from troposphere import GetAtt, Output, Ref, Sub, Template
-from troposphere.s3 import (AbortIncompleteMultipartUpload, Bucket, BucketEncryption, BucketPolicy,
-                            LifecycleConfiguration, LifecycleRule, NoncurrentVersionExpiration, OwnershipControls,
-                            OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryptionByDefault,
-                            ServerSideEncryptionRule, VersioningConfiguration)
+from troposphere.s3 import (
+    AbortIncompleteMultipartUpload,
+    Bucket,
+    BucketEncryption,
+    BucketPolicy,
+    LifecycleConfiguration,
+    LifecycleRule,
+    NoncurrentVersionExpiration,
+    OwnershipControls,
+    OwnershipControlsRule,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+    VersioningConfiguration,
+)
 
 from cfngen.builders.iam import policy_document
 from cfngen.synth.suppress import skip_check
@@ -35,33 +46,53 @@ def _add_bucket(template: Template) -> Bucket:
         "TemplatesBucket",
         BucketName=Sub("cfngen-templates-${AWS::AccountId}-${AWS::Region}"),
         VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[ServerSideEncryptionRule(
-            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
+        BucketEncryption=BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                ServerSideEncryptionRule(
+                    ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+                )
+            ]
+        ),
         PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+        ),
         OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=LifecycleConfiguration(Rules=[LifecycleRule(
-            Id="ExpireOldVersions", Status="Enabled",
-            NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=OLD_VERSIONS_DAYS),
-            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1))]),
+        LifecycleConfiguration=LifecycleConfiguration(
+            Rules=[
+                LifecycleRule(
+                    Id="ExpireOldVersions",
+                    Status="Enabled",
+                    NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=OLD_VERSIONS_DAYS),
+                    AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
+                )
+            ]
+        ),
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     )
-    skip_check(bucket, "CKV_AWS_18", "holds only generated templates under content-hash keys; CloudTrail records "
-                                     "who wrote them, and an access-log bucket would need a bootstrap of its own")
+    skip_check(
+        bucket,
+        "CKV_AWS_18",
+        "holds only generated templates under content-hash keys; CloudTrail records "
+        "who wrote them, and an access-log bucket would need a bootstrap of its own",
+    )
     return template.add_resource(bucket)
 
 
 def _add_tls_only_policy(template: Template, bucket: Bucket) -> None:
-    template.add_resource(BucketPolicy(
-        "TemplatesBucketPolicy",
-        Bucket=Ref(bucket),
-        PolicyDocument=policy_document(Statement(
-            Sid="DenyInsecureTransport",
-            Effect=Deny,
-            Principal=Principal("*"),
-            Action=[Action("s3", "*")],
-            Resource=[GetAtt(bucket, "Arn"), Sub("${TemplatesBucket.Arn}/*")],
-            Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-        )),
-    ))
+    template.add_resource(
+        BucketPolicy(
+            "TemplatesBucketPolicy",
+            Bucket=Ref(bucket),
+            PolicyDocument=policy_document(
+                Statement(
+                    Sid="DenyInsecureTransport",
+                    Effect=Deny,
+                    Principal=Principal("*"),
+                    Action=[Action("s3", "*")],
+                    Resource=[GetAtt(bucket, "Arn"), Sub("${TemplatesBucket.Arn}/*")],
+                    Condition=Condition(Bool({"aws:SecureTransport": "false"})),
+                )
+            ),
+        )
+    )

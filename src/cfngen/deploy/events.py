@@ -19,8 +19,13 @@ from cfngen.facts.resource_types import NESTED_STACK
 
 T = TypeVar("T")
 # Reasons a parent (or a sibling) gives when a failure started elsewhere.
-CASCADE_REASONS = ("Embedded stack", "Resource creation cancelled", "Resource update cancelled",
-                   "The following resource(s) failed", "Resource deletion cancelled")
+CASCADE_REASONS = (
+    "Embedded stack",
+    "Resource creation cancelled",
+    "Resource update cancelled",
+    "The following resource(s) failed",
+    "Resource deletion cancelled",
+)
 PLAIN_HEARTBEAT_S = 30.0
 SPINNER_AFTER_S = 1.0
 # Waiting backs off: each poll waits BACKOFF times longer than the last, up to MAX_BACKOFF times the first
@@ -44,10 +49,15 @@ class StackEvent:
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> StackEvent:
         """A DescribeStackEvents entry."""
-        return cls(event_id=raw["EventId"], stack_name=raw.get("StackName", ""),
-                   logical_id=raw.get("LogicalResourceId", ""), resource_type=raw.get("ResourceType", ""),
-                   status=raw.get("ResourceStatus", ""), reason=raw.get("ResourceStatusReason", "") or "",
-                   timestamp=raw["Timestamp"])
+        return cls(
+            event_id=raw["EventId"],
+            stack_name=raw.get("StackName", ""),
+            logical_id=raw.get("LogicalResourceId", ""),
+            resource_type=raw.get("ResourceType", ""),
+            status=raw.get("ResourceStatus", ""),
+            reason=raw.get("ResourceStatusReason", "") or "",
+            timestamp=raw["Timestamp"],
+        )
 
     @property
     def failed(self) -> bool:
@@ -56,15 +66,19 @@ class StackEvent:
 
     def __str__(self) -> str:
         reason = f"  {self.reason}" if self.reason else ""
-        return (f"{self.timestamp:%H:%M:%S} {self.stack_name} {self.logical_id} {self.resource_type} "
-                f"{self.status}{reason}")
+        return (
+            f"{self.timestamp:%H:%M:%S} {self.stack_name} {self.logical_id} {self.resource_type} {self.status}{reason}"
+        )
 
 
 def root_cause(events: list[StackEvent]) -> StackEvent | None:
     """The first failure that is not a parent or a sibling reporting somebody else's failure."""
     failed = [event for event in events if event.failed]
-    own = [event for event in failed if event.resource_type != NESTED_STACK
-           and not any(marker in event.reason for marker in CASCADE_REASONS)]
+    own = [
+        event
+        for event in failed
+        if event.resource_type != NESTED_STACK and not any(marker in event.reason for marker in CASCADE_REASONS)
+    ]
     candidates = own or failed
     return min(candidates, key=lambda event: event.timestamp) if candidates else None
 
@@ -139,8 +153,15 @@ class SilentProgress:
         """Ignore."""
 
 
-def poll(check: Callable[[float], T | None], *, what: str, timeout_s: float, interval_s: float,
-         progress: Progress, on_timeout: Callable[[], Exception]) -> T:
+def poll(
+    check: Callable[[float], T | None],
+    *,
+    what: str,
+    timeout_s: float,
+    interval_s: float,
+    progress: Progress,
+    on_timeout: Callable[[], Exception],
+) -> T:
     """Call `check(elapsed)` until it returns a value, first after `interval_s`, then backing off up to
     MAX_BACKOFF times that; raise on_timeout() after `timeout_s`."""
     started = time.monotonic()
@@ -222,10 +243,12 @@ class EventWatcher:
 
         paginator = self._cloudformation.get_paginator("list_stack_resources")
         try:
-            return [(resource["PhysicalResourceId"], str(resource.get("ResourceStatus", "")))
-                    for page in paginator.paginate(StackName=stack)
-                    for resource in page.get("StackResourceSummaries", [])
-                    if resource.get("ResourceType") == NESTED_STACK and resource.get("PhysicalResourceId")]
+            return [
+                (resource["PhysicalResourceId"], str(resource.get("ResourceStatus", "")))
+                for page in paginator.paginate(StackName=stack)
+                for resource in page.get("StackResourceSummaries", [])
+                if resource.get("ResourceType") == NESTED_STACK and resource.get("PhysicalResourceId")
+            ]
         except ClientError:
             return []  # a nested stack deleted while we looked: its events went with it
 

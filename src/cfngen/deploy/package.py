@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.errors import SynthError
+from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.synth import MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, ROOT_NAME, StackSet
 
 KEY_PREFIX = "cfngen/templates/"
@@ -86,16 +86,22 @@ def bundle(stacks: StackSet, *, s3: Any, bucket: str, region: str) -> Package:
     for name, template in templates.items():
         check_limits(name, template, len(bodies[name]))
     return Package(
-        name=stacks.blueprint.name, region=region, templates=templates, template_hashes=hashes,
-        capabilities=capabilities(templates.values()), tags=dict(stacks.blueprint.tags),
-        url=object_url(s3, bucket, _key(hashes[ROOT_FILE])), bodies=bodies,
+        name=stacks.blueprint.name,
+        region=region,
+        templates=templates,
+        template_hashes=hashes,
+        capabilities=capabilities(templates.values()),
+        tags=dict(stacks.blueprint.tags),
+        url=object_url(s3, bucket, _key(hashes[ROOT_FILE])),
+        bodies=bodies,
     )
 
 
 def upload(pkg: Package, *, s3: Any, bucket: str) -> Package:
     """Put every body of `pkg` in `bucket` under its hash (objects that exist are skipped); `uploaded` names the new."""
-    uploaded = tuple(name for name, body in pkg.bodies.items()
-                     if _upload(s3, bucket, _key(pkg.template_hashes[name]), body))
+    uploaded = tuple(
+        name for name, body in pkg.bodies.items() if _upload(s3, bucket, _key(pkg.template_hashes[name]), body)
+    )
     return replace(pkg, uploaded=uploaded)
 
 
@@ -103,8 +109,14 @@ def inline(name: str, template: Mapping[str, Any], *, region: str) -> Package:
     """A single small template passed as TemplateBody (the bootstrap stack: no bucket exists yet)."""
     body = _body(template)
     check_limits(ROOT_FILE, template, len(body))
-    return Package(name=name, region=region, templates={ROOT_FILE: template},
-                   template_hashes={ROOT_FILE: _sha256(body)}, capabilities=capabilities([template]), body=body)
+    return Package(
+        name=name,
+        region=region,
+        templates={ROOT_FILE: template},
+        template_hashes={ROOT_FILE: _sha256(body)},
+        capabilities=capabilities([template]),
+        body=body,
+    )
 
 
 def capabilities(templates: Any) -> tuple[str, ...]:
@@ -171,7 +183,9 @@ def _point_at(name: str, template: dict[str, Any], urls: Mapping[str, str]) -> N
             continue
         local = resource["Properties"]["TemplateURL"]
         if local not in urls:
-            raise SynthError(f"{name}: nested stack {logical_id} points at {local!r}, which is not one of the templates")
+            raise SynthError(
+                f"{name}: nested stack {logical_id} points at {local!r}, which is not one of the templates"
+            )
         resource["Properties"]["TemplateURL"] = urls[local]
 
 

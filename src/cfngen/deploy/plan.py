@@ -23,8 +23,12 @@ ACTIONS = {"Add": "add", "Modify": "modify", "Remove": "remove", "Import": "impo
 REPLACEMENTS = {"True": "true", "Conditional": "conditional"}
 RECREATING = ("Always", "Conditionally")
 # What a property change of a drift-aware change set does (its AttributeChangeType), in the plan's words.
-DRIFT_EFFECTS = {"Modify": "sets the template value", "Add": "adds the template value",
-                 "Remove": "removes the live value", "SyncWithActual": "keeps the live value (the template matches it)"}
+DRIFT_EFFECTS = {
+    "Modify": "sets the template value",
+    "Add": "adds the template value",
+    "Remove": "removes the live value",
+    "SyncWithActual": "keeps the live value (the template matches it)",
+}
 
 
 @dataclass(frozen=True)
@@ -119,47 +123,78 @@ class Plan:
         if not self.has_changes:
             return "\n".join([f"{head}: no changes", *self._property_changes(), *notes])
         if self.replaces_stack:
-            notes.insert(0, f"the failed stack {self.replaces_stack} (ROLLBACK_COMPLETE) is deleted at apply, "
-                            "then created anew; its change set is made and checked then")
+            notes.insert(
+                0,
+                f"the failed stack {self.replaces_stack} (ROLLBACK_COMPLETE) is deleted at apply, "
+                "then created anew; its change set is made and checked then",
+            )
         notes.append(self._failure_note())
         notes += [str(finding) for finding in self.validation]
-        lines = _table(("stack", "logical id", "type", "action", "replacement", "caused by"),
-                       [(c.stack, c.logical_id, c.resource_type, c.action, c.replacement or "-",
-                         ", ".join(c.causes) or "-") for c in self.changes])
+        lines = _table(
+            ("stack", "logical id", "type", "action", "replacement", "caused by"),
+            [
+                (c.stack, c.logical_id, c.resource_type, c.action, c.replacement or "-", ", ".join(c.causes) or "-")
+                for c in self.changes
+            ],
+        )
         counts: dict[str, int] = {}
         for change in self.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
         summary = ", ".join(f"{count} to {action}" for action, count in sorted(counts.items()))
-        return "\n".join([head, *lines, f"{len(self.changes)} changes: {summary}", *self._adopted(),
-                          *self._property_changes(), *notes])
+        return "\n".join(
+            [
+                head,
+                *lines,
+                f"{len(self.changes)} changes: {summary}",
+                *self._adopted(),
+                *self._property_changes(),
+                *notes,
+            ]
+        )
 
     def _adopted(self) -> list[str]:
         """Retained resources of the same names that the change set imports instead of creating anew."""
         adopted = [change for change in self.changes if change.action == "import"]
         if not adopted:
             return []
-        return [f"adopts {len(adopted)} existing resource{'s' if len(adopted) != 1 else ''} (kept by an earlier "
-                "stack; ImportExistingResources):",
-                *(f"  {c.stack} {c.logical_id} {c.resource_type} {c.physical_id}".rstrip() for c in adopted)]
+        return [
+            f"adopts {len(adopted)} existing resource{'s' if len(adopted) != 1 else ''} (kept by an earlier "
+            "stack; ImportExistingResources):",
+            *(f"  {c.stack} {c.logical_id} {c.resource_type} {c.physical_id}".rstrip() for c in adopted),
+        ]
 
     def _property_changes(self) -> list[str]:
         """Drift-aware change sets: per property, the template value, the live value and what the change does."""
         rows = [(c.stack, c.logical_id, *prop) for c in self.changes for prop in c.properties]
-        lines = ["property changes (drift-aware change set):",
-                 *_table(("stack", "logical id", "property", "template", "live", "change"), rows)] if rows else []
+        lines = (
+            [
+                "property changes (drift-aware change set):",
+                *_table(("stack", "logical id", "property", "template", "live", "change"), rows),
+            ]
+            if rows
+            else []
+        )
         if self.not_drift_aware:
-            lines.append("not drift-aware (CloudFormation did not apply REVERT_DRIFT; drift in these stays): "
-                         + ", ".join(self.not_drift_aware))
+            lines.append(
+                "not drift-aware (CloudFormation did not apply REVERT_DRIFT; drift in these stays): "
+                + ", ".join(self.not_drift_aware)
+            )
         return lines
 
     def _failure_note(self) -> str:
         # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html
         retain = "resources created by this run are deleted even with DeletionPolicy Retain (RetainExceptOnCreate)"
         if self.change_set_type == "CREATE":
-            what = {"ROLLBACK": "rolls back", "DELETE": "rolls back and deletes the stack",
-                    "DO_NOTHING": "keeps what was created (no rollback)"}.get(self.on_failure or "ROLLBACK", "rolls back")
-            return f"on failure: the create {what}; {retain}" if self.on_failure != "DO_NOTHING" else \
-                f"on failure: the create {what}"
+            what = {
+                "ROLLBACK": "rolls back",
+                "DELETE": "rolls back and deletes the stack",
+                "DO_NOTHING": "keeps what was created (no rollback)",
+            }.get(self.on_failure or "ROLLBACK", "rolls back")
+            return (
+                f"on failure: the create {what}; {retain}"
+                if self.on_failure != "DO_NOTHING"
+                else f"on failure: the create {what}"
+            )
         return f"on failure: the update rolls back; {retain}, existing ones stay"
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,13 +218,24 @@ class Plan:
         try:
             values = {key: value for key, value in data.items() if key in names}
             values["changes"] = tuple(
-                ResourceChange(**{**change, "causes": tuple(change.get("causes", ())),
-                                  "pipeline_owned": tuple(change.get("pipeline_owned", ())),
-                                  "properties": tuple(tuple(row) for row in change.get("properties", ()))})
-                for change in values.get("changes", ()))
+                ResourceChange(
+                    **{
+                        **change,
+                        "causes": tuple(change.get("causes", ())),
+                        "pipeline_owned": tuple(change.get("pipeline_owned", ())),
+                        "properties": tuple(tuple(row) for row in change.get("properties", ())),
+                    }
+                )
+                for change in values.get("changes", ())
+            )
             values["validation"] = tuple(ValidationFinding(**finding) for finding in values.get("validation", ()))
-            for key in ("nested_change_sets", "previous_parameters", "capabilities", "not_drift_aware",
-                        "protection_gaps"):
+            for key in (
+                "nested_change_sets",
+                "previous_parameters",
+                "capabilities",
+                "not_drift_aware",
+                "protection_gaps",
+            ):
                 values[key] = tuple(values.get(key, ()))
             return cls(**values)
         except TypeError as exc:
@@ -210,8 +256,9 @@ class Plan:
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     """Columns padded to their widest cell; the last one is not padded."""
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
-            for row in (header, *rows)]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in (header, *rows)
+    ]
 
 
 @dataclass(frozen=True)
@@ -222,9 +269,11 @@ class ChangeTree:
     nested_change_sets: tuple[str, ...]
 
 
-def describe_tree(cloudformation: Any, change_set_id: str,
-                  pipeline_owned: Callable[[str, Mapping[str, Any]], tuple[str, ...]] = lambda stack, change: (),
-                  ) -> ChangeTree:
+def describe_tree(
+    cloudformation: Any,
+    change_set_id: str,
+    pipeline_owned: Callable[[str, Mapping[str, Any]], tuple[str, ...]] = lambda stack, change: (),
+) -> ChangeTree:
     """Walk a change set and every nested change set under it.
 
     `pipeline_owned(stack path, raw ResourceChange)` names the properties of the change that a
@@ -248,7 +297,9 @@ def describe_tree(cloudformation: Any, change_set_id: str,
 def _raw_changes(cloudformation: Any, change_set_id: str) -> Iterator[Mapping[str, Any]]:
     token: str | None = None
     while True:
-        page = cloudformation.describe_change_set(ChangeSetName=change_set_id, **({"NextToken": token} if token else {}))
+        page = cloudformation.describe_change_set(
+            ChangeSetName=change_set_id, **({"NextToken": token} if token else {})
+        )
         for change in page.get("Changes", []):
             if change.get("Type") == "Resource":
                 yield change["ResourceChange"]
@@ -264,14 +315,22 @@ def to_change(stack: str, raw: Mapping[str, Any], pipeline_owned: tuple[str, ...
     if action == "modify" and replacement:
         action = "replace"
     details = raw.get("Details", [])
-    recreating = [_target(detail) for detail in details if detail.get("Target", {}).get("RequiresRecreation") in RECREATING]
+    recreating = [
+        _target(detail) for detail in details if detail.get("Target", {}).get("RequiresRecreation") in RECREATING
+    ]
     causes = recreating or [_target(detail) for detail in details]
     return ResourceChange(
-        stack=stack, logical_id=raw.get("LogicalResourceId", ""), resource_type=raw.get("ResourceType", ""),
-        action=action, replacement=replacement, causes=tuple(dict.fromkeys(causes)),
-        physical_id=raw.get("PhysicalResourceId", ""), pipeline_owned=pipeline_owned,
-        properties=tuple(_drift_row(detail["Target"]) for detail in details
-                         if "BeforeValueFrom" in detail.get("Target", {})),
+        stack=stack,
+        logical_id=raw.get("LogicalResourceId", ""),
+        resource_type=raw.get("ResourceType", ""),
+        action=action,
+        replacement=replacement,
+        causes=tuple(dict.fromkeys(causes)),
+        physical_id=raw.get("PhysicalResourceId", ""),
+        pipeline_owned=pipeline_owned,
+        properties=tuple(
+            _drift_row(detail["Target"]) for detail in details if "BeforeValueFrom" in detail.get("Target", {})
+        ),
     )
 
 

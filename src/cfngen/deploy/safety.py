@@ -22,6 +22,7 @@ from cfngen.deploy.plan import Plan, ResourceChange
 from cfngen.errors import SafetyError
 from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES, NESTED_STACK, PROTECTED_TYPES, STATEFUL_TYPES
 
+
 @dataclass(frozen=True)
 class Violation:
     """One change a safety rule refuses, and what to do about it."""
@@ -38,19 +39,39 @@ def violations(changes: Plan | Iterable[ResourceChange], allow_replace: Collecti
     found = []
     for change in changes.changes if isinstance(changes, Plan) else changes:
         destroys = change.replaces or change.action == "remove"
-        if destroys and (change.resource_type in STATEFUL_TYPES or change.resource_type == NESTED_STACK) \
-                and change.logical_id not in allow_replace:
-            what = "removes" if change.action == "remove" else "may replace" if change.action == "dynamic" or \
-                change.replacement == "conditional" else "replaces"
-            subject = "a nested stack (and any data in it)" if change.resource_type == NESTED_STACK else \
-                "a stateful resource"
-            found.append(Violation(change, f"the change set {what} {subject}; if that is intended, "
-                                           f"run again with --allow-replace {change.logical_id}"))
+        if (
+            destroys
+            and (change.resource_type in STATEFUL_TYPES or change.resource_type == NESTED_STACK)
+            and change.logical_id not in allow_replace
+        ):
+            what = (
+                "removes"
+                if change.action == "remove"
+                else "may replace"
+                if change.action == "dynamic" or change.replacement == "conditional"
+                else "replaces"
+            )
+            subject = (
+                "a nested stack (and any data in it)" if change.resource_type == NESTED_STACK else "a stateful resource"
+            )
+            found.append(
+                Violation(
+                    change,
+                    f"the change set {what} {subject}; if that is intended, "
+                    f"run again with --allow-replace {change.logical_id}",
+                )
+            )
         if change.pipeline_owned:
-            found.append(Violation(change, (
-                f"changes {', '.join(change.pipeline_owned)} of an ECS service under the CODE_DEPLOY controller; "
-                "the pipeline owns these (CloudFormation cannot update them): ship a new task definition "
-                "through the service's pipeline (taskdef.json), and keep the service resource unchanged")))
+            found.append(
+                Violation(
+                    change,
+                    (
+                        f"changes {', '.join(change.pipeline_owned)} of an ECS service under the CODE_DEPLOY controller; "
+                        "the pipeline owns these (CloudFormation cannot update them): ship a new task definition "
+                        "through the service's pipeline (taskdef.json), and keep the service resource unchanged"
+                    ),
+                )
+            )
     return found
 
 
@@ -69,8 +90,11 @@ def pipeline_owned(template: Mapping[str, Any] | None, change: Mapping[str, Any]
     controller = resource.get("Properties", {}).get("DeploymentController", {}).get("Type")
     if controller != "CODE_DEPLOY":
         return ()
-    touched = {detail["Target"]["Name"].split(".")[0] for detail in change.get("Details", [])
-               if detail.get("Target", {}).get("Attribute") == "Properties" and detail["Target"].get("Name")}
+    touched = {
+        detail["Target"]["Name"].split(".")[0]
+        for detail in change.get("Details", [])
+        if detail.get("Target", {}).get("Attribute") == "Properties" and detail["Target"].get("Name")
+    }
     return tuple(name for name in CODE_DEPLOY_OWNED_PROPERTIES if name in touched)
 
 
@@ -81,20 +105,35 @@ def stack_policy(package: Package) -> str:
     resource type protects the resources themselves wherever they are, and the root also
     protects, by logical id, the nested stacks that hold them.
     """
-    holders = sorted(logical_id for logical_id, resource in package.root.get("Resources", {}).items()
-                     if resource.get("Type") == NESTED_STACK
-                     and _holds_protected(package.template_of(resource["Properties"]["TemplateURL"])))
+    holders = sorted(
+        logical_id
+        for logical_id, resource in package.root.get("Resources", {}).items()
+        if resource.get("Type") == NESTED_STACK
+        and _holds_protected(package.template_of(resource["Properties"]["TemplateURL"]))
+    )
     statements: list[dict[str, Any]] = [
         {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
-        {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": "*",
-         "Condition": {"StringEquals": {"ResourceType": list(PROTECTED_TYPES)}}},
+        {
+            "Effect": "Deny",
+            "Action": ["Update:Replace", "Update:Delete"],
+            "Principal": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"ResourceType": list(PROTECTED_TYPES)}},
+        },
     ]
     if holders:
-        statements.append({"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*",
-                           "Resource": [f"LogicalResourceId/{logical_id}" for logical_id in holders]})
+        statements.append(
+            {
+                "Effect": "Deny",
+                "Action": ["Update:Replace", "Update:Delete"],
+                "Principal": "*",
+                "Resource": [f"LogicalResourceId/{logical_id}" for logical_id in holders],
+            }
+        )
     return json.dumps({"Statement": statements}, indent=2, sort_keys=True)
 
 
 def _holds_protected(template: Mapping[str, Any] | None) -> bool:
-    return template is not None and any(resource.get("Type") in PROTECTED_TYPES
-                                        for resource in template.get("Resources", {}).values())
+    return template is not None and any(
+        resource.get("Type") in PROTECTED_TYPES for resource in template.get("Resources", {}).values()
+    )

@@ -6,9 +6,15 @@ from enum import Enum
 
 from cfngen.errors import DeployError
 
-UPDATABLE = frozenset({
-    "CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE",
-})
+UPDATABLE = frozenset(
+    {
+        "CREATE_COMPLETE",
+        "UPDATE_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE",
+        "IMPORT_COMPLETE",
+        "IMPORT_ROLLBACK_COMPLETE",
+    }
+)
 
 
 class Next(Enum):
@@ -33,11 +39,15 @@ def next_step(stack_name: str, status: str | None, *, region: str, replace_faile
             return Next.RECREATE
         raise DeployError(
             f"stack {stack_name} is ROLLBACK_COMPLETE: its first create failed and it cannot be updated. "
-            "Run again with --replace-failed to delete it and create it anew (its events show why it failed)")
+            "Run again with --replace-failed to delete it and create it anew (its events show why it failed)"
+        )
     if status == "UPDATE_ROLLBACK_FAILED":
         raise DeployError(
             f"stack {stack_name} is UPDATE_ROLLBACK_FAILED: a rollback could not finish. Fix the cause shown in "
             f"its events, then run:\n  aws cloudformation continue-update-rollback --stack-name {stack_name} "
-            f"--region {region}\n(add --resources-to-skip LOGICAL_ID for resources that cannot roll back)")
-    raise DeployError(f"stack {stack_name} is {status}; cfngen cannot deploy to it. "
-                      "Look at its events in the CloudFormation console, fix or delete it, then run again")
+            f"--region {region}\n(add --resources-to-skip LOGICAL_ID for resources that cannot roll back)"
+        )
+    raise DeployError(
+        f"stack {stack_name} is {status}; cfngen cannot deploy to it. "
+        "Look at its events in the CloudFormation console, fix or delete it, then run again"
+    )

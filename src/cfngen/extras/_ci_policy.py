@@ -46,8 +46,8 @@ from troposphere import GetAtt, Output, Sub, Template
 from troposphere.iam import ManagedPolicy, Role
 
 from cfngen.errors import UsageError
-from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.facts.resource_schemas import handler_permissions
+from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.synth import StackSet
 from cfngen.synth.suppress import ignore_lint_rule
 
@@ -55,9 +55,19 @@ CLOUDFORMATION = "cloudformation.amazonaws.com"
 # What the deployer calls on the stacks it manages (plan, apply, watch, protect, replace a failed create);
 # DescribeEvents reads a change set's early-validation results.
 STACK_ACTIONS = (
-    "CreateChangeSet", "DeleteChangeSet", "DeleteStack", "DescribeChangeSet", "DescribeEvents", "DescribeStackEvents",
-    "DescribeStacks", "ExecuteChangeSet", "GetStackPolicy", "GetTemplate", "ListStackResources",
-    "SetStackPolicy", "UpdateTerminationProtection",
+    "CreateChangeSet",
+    "DeleteChangeSet",
+    "DeleteStack",
+    "DescribeChangeSet",
+    "DescribeEvents",
+    "DescribeStackEvents",
+    "DescribeStacks",
+    "ExecuteChangeSet",
+    "GetStackPolicy",
+    "GetTemplate",
+    "ListStackResources",
+    "SetStackPolicy",
+    "UpdateTerminationProtection",
 )
 # PutObject to upload, GetObject for CloudFormation to read (and HeadObject to skip uploads);
 # ListBucket makes a missing object a 404 rather than a 403.
@@ -78,8 +88,14 @@ GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
 # (Fn::Sub); a part's size counts each at the length of the longest value it can take.
 ACCOUNT_PLACEHOLDER = "${AWS::AccountId}"
 PARTITION_PLACEHOLDER = "${AWS::Partition}"
-PARTITIONS = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-isob-": "aws-iso-b", "us-iso-": "aws-iso",
-              "eu-isoe-": "aws-iso-e", "us-isof-": "aws-iso-f"}
+PARTITIONS = {
+    "cn-": "aws-cn",
+    "us-gov-": "aws-us-gov",
+    "us-isob-": "aws-iso-b",
+    "us-iso-": "aws-iso",
+    "eu-isoe-": "aws-iso-e",
+    "us-isof-": "aws-iso-f",
+}
 _PLACEHOLDER_LENGTHS = {ACCOUNT_PLACEHOLDER: 12, PARTITION_PLACEHOLDER: max(len(name) for name in PARTITIONS.values())}
 
 
@@ -94,15 +110,25 @@ class CiPolicy:
 
     def to_json(self) -> str:
         """The parts as indented JSON, each with its size and the limit it meets (for ``aws iam create-policy``)."""
-        return json.dumps({
-            "ManagedPolicies": [
-                {"PolicyName": f"deploy-{index}", "Characters": size(part),
-                 "Limit": f"fits one IAM managed policy ({size(part):,} of {MANAGED_POLICY_LIMIT:,} characters "
-                          "without whitespace)",
-                 "PolicyDocument": part}
-                for index, part in enumerate(self.parts, start=1)],
-            "Limit": f"{len(self.parts)} managed policies, within the role's quota of {self.max_parts}",
-        }, indent=2) + "\n"
+        return (
+            json.dumps(
+                {
+                    "ManagedPolicies": [
+                        {
+                            "PolicyName": f"deploy-{index}",
+                            "Characters": size(part),
+                            "Limit": f"fits one IAM managed policy ({size(part):,} of {MANAGED_POLICY_LIMIT:,} characters "
+                            "without whitespace)",
+                            "PolicyDocument": part,
+                        }
+                        for index, part in enumerate(self.parts, start=1)
+                    ],
+                    "Limit": f"{len(self.parts)} managed policies, within the role's quota of {self.max_parts}",
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
     @property
     def size(self) -> int:
@@ -117,8 +143,14 @@ def size(document: Mapping[str, Any]) -> int:
 
 
 def ci_policy(
-    stacks: StackSet, *, bucket: str | None = None, stack_name: str | None = None, account_id: str = "*",
-    service_role_arn: str | None = None, partition: str | None = None, max_parts: int = MANAGED_POLICIES_PER_ROLE,
+    stacks: StackSet,
+    *,
+    bucket: str | None = None,
+    stack_name: str | None = None,
+    account_id: str = "*",
+    service_role_arn: str | None = None,
+    partition: str | None = None,
+    max_parts: int = MANAGED_POLICIES_PER_ROLE,
 ) -> CiPolicy:
     """The IAM policy a CI role needs to plan and deploy `stacks`.
 
@@ -134,12 +166,20 @@ def ci_policy(
     stack_name = stack_name or blueprint.name
     bucket = bucket or f"cfngen-templates-{account_id}-{region}"
     templates = {name: template.to_dict() for name, template in stacks.templates().items()}
-    types = sorted({str(resource.get("Type")) for template in templates.values()
-                    for resource in template.get("Resources", {}).values()})
+    types = sorted(
+        {
+            str(resource.get("Type"))
+            for template in templates.values()
+            for resource in template.get("Resources", {}).values()
+        }
+    )
     # The root's nested stacks are its children or the group stacks holding them; a group's pattern covers the
     # stacks nested in it, whose names start with the group's own.
-    nested = sorted(logical_id for logical_id, resource in templates["root.yaml"].get("Resources", {}).items()
-                    if resource.get("Type") == NESTED_STACK)
+    nested = sorted(
+        logical_id
+        for logical_id, resource in templates["root.yaml"].get("Resources", {}).items()
+        if resource.get("Type") == NESTED_STACK
+    )
     stack_arns = [f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{stack_name}/*"] + [
         f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{stack_name}-{logical_id}-*/*"
         for logical_id in nested
@@ -149,32 +189,49 @@ def ci_policy(
     stack_actions |= {action for action in provisioning if action.startswith("cloudformation:")}
     statements = [
         _statement("DeployStacks", sorted(stack_actions), stack_arns),
-        _statement("UploadTemplates", [f"s3:{action}" for action in OBJECT_ACTIONS], [f"arn:{partition}:s3:::{bucket}/*"]),
+        _statement(
+            "UploadTemplates", [f"s3:{action}" for action in OBJECT_ACTIONS], [f"arn:{partition}:s3:::{bucket}/*"]
+        ),
         _statement("FindTemplates", [f"s3:{action}" for action in BUCKET_ACTIONS], [f"arn:{partition}:s3:::{bucket}"]),
     ]
     if service_role_arn:
-        statements.append(_statement("PassStackRole", ["iam:PassRole"], [service_role_arn],
-                                     Condition(StringEquals({"iam:PassedToService": [CLOUDFORMATION]}))))
+        statements.append(
+            _statement(
+                "PassStackRole",
+                ["iam:PassRole"],
+                [service_role_arn],
+                Condition(StringEquals({"iam:PassedToService": [CLOUDFORMATION]})),
+            )
+        )
     roles = [] if service_role_arn else list(_service_roles(templates.values()))
     if roles:
-        statements.append(_statement(
-            "PassServiceRoles", ["iam:PassRole"],
-            sorted({_role_arn(partition, account_id, stack_name, role) for role, _ in roles}),
-            Condition(StringEquals({"iam:PassedToService": sorted({s for _, trusted in roles for s in trusted})}))))
+        statements.append(
+            _statement(
+                "PassServiceRoles",
+                ["iam:PassRole"],
+                sorted({_role_arn(partition, account_id, stack_name, role) for role, _ in roles}),
+                Condition(StringEquals({"iam:PassedToService": sorted({s for _, trusted in roles for s in trusted})})),
+            )
+        )
     if provisioning:
-        statements.append(_statement(
-            PROVISION_SID,
-            sorted(provisioning - stack_actions - {"iam:PassRole"}), ["*"],
-            Condition(ForAnyValueStringEquals({"aws:CalledVia": [CLOUDFORMATION]}))))
-    notes = [f"{kind}: cfn-lint's schema lists no handler permissions; grant what it needs by hand"
-             for kind in unknown]
+        statements.append(
+            _statement(
+                PROVISION_SID,
+                sorted(provisioning - stack_actions - {"iam:PassRole"}),
+                ["*"],
+                Condition(ForAnyValueStringEquals({"aws:CalledVia": [CLOUDFORMATION]})),
+            )
+        )
+    notes = [f"{kind}: cfn-lint's schema lists no handler permissions; grant what it needs by hand" for kind in unknown]
     document = json.loads(Policy(Version=POLICY_VERSION, Statement=statements).to_json())
     parts = split(document["Statement"])
     if len(parts) > max_parts:
-        raise UsageError(f"the CI policy of {stack_name} needs {len(parts)} managed policies of at most "
-                         f"{MANAGED_POLICY_LIMIT:,} characters, more than the {max_parts} the role may have; ask AWS "
-                         f"to raise the quota 'Managed policies per role' (up to {MANAGED_POLICIES_PER_ROLE_RAISED}) "
-                         "and pass --max-policies")
+        raise UsageError(
+            f"the CI policy of {stack_name} needs {len(parts)} managed policies of at most "
+            f"{MANAGED_POLICY_LIMIT:,} characters, more than the {max_parts} the role may have; ask AWS "
+            f"to raise the quota 'Managed policies per role' (up to {MANAGED_POLICIES_PER_ROLE_RAISED}) "
+            "and pass --max-policies"
+        )
     return CiPolicy(document, tuple(notes), parts, max_parts)
 
 
@@ -223,28 +280,55 @@ def role_template(policy: CiPolicy, *, github_repository: str | None = None, acc
     """
     if (github_repository is None) == (account_id is None):
         raise UsageError("the CI role trusts either a GitHub repository or an account: give exactly one")
-    template = Template(Description="cfngen CI deploy role: plans and deploys the blueprint's stacks (cfngen ci-policy)")
+    template = Template(
+        Description="cfngen CI deploy role: plans and deploys the blueprint's stacks (cfngen ci-policy)"
+    )
     if github_repository is not None:
         trust = Statement(
-            Effect=Allow, Action=[Action("sts", "AssumeRoleWithWebIdentity")],
-            Principal=Principal("Federated", Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}")),
-            Condition=Condition([StringEquals({f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE}),
-                                 StringLike({f"{GITHUB_OIDC_HOST}:sub": f"repo:{github_repository}:*"})]))
+            Effect=Allow,
+            Action=[Action("sts", "AssumeRoleWithWebIdentity")],
+            Principal=Principal(
+                "Federated", Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}")
+            ),
+            Condition=Condition(
+                [
+                    StringEquals({f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE}),
+                    StringLike({f"{GITHUB_OIDC_HOST}:sub": f"repo:{github_repository}:*"}),
+                ]
+            ),
+        )
     else:
-        trust = Statement(Effect=Allow, Action=[Action("sts", "AssumeRole")],
-                          Principal=Principal("AWS", Sub(f"arn:${{AWS::Partition}}:iam::{account_id}:root")))
-    role = template.add_resource(Role("DeployRole", AssumeRolePolicyDocument=Policy(
-        Version=POLICY_VERSION, Statement=[trust])))
+        trust = Statement(
+            Effect=Allow,
+            Action=[Action("sts", "AssumeRole")],
+            Principal=Principal("AWS", Sub(f"arn:${{AWS::Partition}}:iam::{account_id}:root")),
+        )
+    role = template.add_resource(
+        Role("DeployRole", AssumeRolePolicyDocument=Policy(Version=POLICY_VERSION, Statement=[trust]))
+    )
     for index, part in enumerate(policy.parts, start=1):
-        managed = template.add_resource(ManagedPolicy(
-            f"DeployPolicy{index}", Description=f"cfngen CI deploy policy, part {index} of {len(policy.parts)}",
-            PolicyDocument=_substituted(part), Roles=[role.ref()]))
+        managed = template.add_resource(
+            ManagedPolicy(
+                f"DeployPolicy{index}",
+                Description=f"cfngen CI deploy policy, part {index} of {len(policy.parts)}",
+                PolicyDocument=_substituted(part),
+                Roles=[role.ref()],
+            )
+        )
         if any(item["Sid"].startswith(PROVISION_SID) for item in part["Statement"]):
-            ignore_lint_rule(managed, "E9101", "CloudFormation's resource handlers act on resources that do not "
-                                               "exist yet, with the caller's credentials: usable only through "
-                                               "CloudFormation (aws:CalledVia), never directly")
-            ignore_lint_rule(managed, "W3037", "the resource types' own schemas name these handler permissions, "
-                                               "some of which IAM's action list (cfn-lint's copy) lacks")
+            ignore_lint_rule(
+                managed,
+                "E9101",
+                "CloudFormation's resource handlers act on resources that do not "
+                "exist yet, with the caller's credentials: usable only through "
+                "CloudFormation (aws:CalledVia), never directly",
+            )
+            ignore_lint_rule(
+                managed,
+                "W3037",
+                "the resource types' own schemas name these handler permissions, "
+                "some of which IAM's action list (cfn-lint's copy) lacks",
+            )
     template.add_output(Output("DeployRoleArn", Description="the role CI assumes", Value=GetAtt(role, "Arn")))
     return template
 
@@ -287,8 +371,11 @@ def _service_roles(templates: Iterable[Mapping[str, Any]]) -> Iterator[tuple[dic
             if resource.get("Type") != "AWS::IAM::Role":
                 continue
             properties = resource.get("Properties", {})
-            trusted = [service for statement in properties.get("AssumeRolePolicyDocument", {}).get("Statement", [])
-                       for service in _as_list(statement.get("Principal", {}).get("Service", []))]
+            trusted = [
+                service
+                for statement in properties.get("AssumeRolePolicyDocument", {}).get("Statement", [])
+                for service in _as_list(statement.get("Principal", {}).get("Service", []))
+            ]
             if trusted:
                 yield properties, trusted
 
@@ -313,8 +400,9 @@ def _glob(value: Any) -> str:
 
 
 def _statement(sid: str, actions: Iterable[str], resources: list[str], condition: Condition | None = None) -> Statement:
-    statement = Statement(Sid=sid, Effect=Allow, Action=[Action(*action.split(":", 1)) for action in actions],
-                          Resource=resources)
+    statement = Statement(
+        Sid=sid, Effect=Allow, Action=[Action(*action.split(":", 1)) for action in actions], Resource=resources
+    )
     if condition is not None:
         statement.Condition = condition
     return statement

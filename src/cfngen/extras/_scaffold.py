@@ -20,8 +20,8 @@ import yaml
 
 from cfngen._files import refuse_links, write_text
 from cfngen.blueprint import validate
-from cfngen.errors import UsageError
 from cfngen.blueprint._yamlsource import loads_yaml
+from cfngen.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,11 @@ def scaffold(directory: str | Path, answers: Answers) -> list[Path]:
     root = Path(directory)
     blueprint_file = Path("blueprints") / f"{answers.name}.yaml"
     service_file = Path("services") / answers.service / "service.yaml"
-    context = {**vars(answers), "blueprint_file": blueprint_file.as_posix(),
-               "service_file": f"../{service_file.as_posix()}"}
+    context = {
+        **vars(answers),
+        "blueprint_file": blueprint_file.as_posix(),
+        "service_file": f"../{service_file.as_posix()}",
+    }
     files = {blueprint_file: _render("blueprint.yaml.j2", context), service_file: _render("service.yaml.j2", context)}
     _check(root / blueprint_file, files[blueprint_file], files[service_file])
     # lexists: a dangling link "does not exist" but writing through it would create its target
@@ -74,7 +77,9 @@ def _render(template: str, context: dict[str, Any]) -> str:
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("cfngen.extras", "scaffold_templates"),
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        autoescape=False,
     )
     environment.filters["yaml"] = _yaml_scalar
     return environment

@@ -25,12 +25,12 @@ from typing import Any
 
 from troposphere import Template
 
+from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import pipeline
 from cfngen.builders import service as service_stack
 from cfngen.errors import SynthError, UsageError
 from cfngen.facts.resource_types import NESTED_STACK
-from cfngen._jinja import render
 
 # The cluster stack's output naming the capacity provider that appspec.yaml names.
 CAPACITY_PROVIDER_OUTPUT = "CapacityProviderName"
@@ -55,8 +55,9 @@ class StackValues:
     conflicts: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def from_describe_stacks(cls, documents: Iterable[Mapping[str, Any]], *,
-                             root_stack: str | None = None) -> StackValues:
+    def from_describe_stacks(
+        cls, documents: Iterable[Mapping[str, Any]], *, root_stack: str | None = None
+    ) -> StackValues:
         """Merge `aws cloudformation describe-stacks` outputs ({"Stacks": [...]}); raises UsageError on conflicts.
 
         With `root_stack`, only that root stack and the stacks nested in it (by their RootId) count: the
@@ -69,13 +70,17 @@ class StackValues:
         for document in documents:
             stacks = document.get("Stacks") if isinstance(document, Mapping) else None
             if not isinstance(stacks, list) or not stacks:
-                raise UsageError("expected the JSON that `aws cloudformation describe-stacks` prints: "
-                                 '{"Stacks": [{"StackId": ..., "Outputs": [...], "Parameters": [...]}]}')
+                raise UsageError(
+                    "expected the JSON that `aws cloudformation describe-stacks` prints: "
+                    '{"Stacks": [{"StackId": ..., "Outputs": [...], "Parameters": [...]}]}'
+                )
             if root_stack is not None:
                 stacks = [stack for stack in stacks if _root_name(stack) == root_stack]
                 if not stacks:
-                    raise UsageError(f"no stack of the root stack {root_stack!r} among the stack values; pass "
-                                     "--stack-name with the name the blueprint was deployed under")
+                    raise UsageError(
+                        f"no stack of the root stack {root_stack!r} among the stack values; pass "
+                        "--stack-name with the name the blueprint was deployed under"
+                    )
             for stack in stacks:
                 place = _STACK_ARN.match(str(stack.get("StackId", "")))
                 if place is None:
@@ -85,8 +90,11 @@ class StackValues:
                 pairs += [(item["ParameterKey"], item["ParameterValue"]) for item in stack.get("Parameters", [])]
                 for name, value in pairs:
                     if name in values and values[name] != value:
-                        conflicts.setdefault(name, f"{name} is {values[name]!r} in stack {origins[name]!r} but "
-                                                   f"{value!r} in stack {stack.get('StackName')!r}")
+                        conflicts.setdefault(
+                            name,
+                            f"{name} is {values[name]!r} in stack {origins[name]!r} but "
+                            f"{value!r} in stack {stack.get('StackName')!r}",
+                        )
                         continue
                     values[name] = str(value)
                     origins[name] = str(stack.get("StackName"))
@@ -116,8 +124,11 @@ def describe_stack_tree(cloudformation: Any, stack_name: str) -> dict[str, Any]:
         (stack,) = cloudformation.describe_stacks(StackName=pending.pop(0))["Stacks"]
         stacks.append(stack)
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack["StackId"]):
-            pending += [resource["PhysicalResourceId"] for resource in page["StackResourceSummaries"]
-                        if resource["ResourceType"] == NESTED_STACK and resource.get("PhysicalResourceId")]
+            pending += [
+                resource["PhysicalResourceId"]
+                for resource in page["StackResourceSummaries"]
+                if resource["ResourceType"] == NESTED_STACK and resource.get("PhysicalResourceId")
+            ]
     return {"Stacks": stacks}
 
 
@@ -153,8 +164,15 @@ def render_service_files(blueprint: Blueprint, service: str, *, stack_values: St
         raise UsageError(f"blueprint {blueprint.name!r} has no service {service!r}; it has {known}") from None
     if not blueprint.deployment_of(spec).uses_codedeploy:
         # CloudFormation deploys the task definition of an ecs-* service: its repository holds no taskdef.json.
-        return {pipeline.BUILDSPEC_FILE: render("buildspec.yml.j2", blueprint=blueprint.name, service=spec.name,
-                                                test_command=spec.test_command, task_definition=None)}
+        return {
+            pipeline.BUILDSPEC_FILE: render(
+                "buildspec.yml.j2",
+                blueprint=blueprint.name,
+                service=spec.name,
+                test_command=spec.test_command,
+                task_definition=None,
+            )
+        }
     return _service_files(blueprint, spec, service_stack.build(blueprint, spec), stack_values)
 
 
@@ -170,13 +188,19 @@ def _service_files(blueprint: Blueprint, service: Service, stack: Template, valu
     context = {"blueprint": blueprint.name, "service": service.name}
     capacity_provider = values.values.get(CAPACITY_PROVIDER_OUTPUT)
     if capacity_provider is None or CAPACITY_PROVIDER_OUTPUT in values.conflicts:
-        raise UsageError(f"appspec.yaml needs {CAPACITY_PROVIDER_OUTPUT}, which the stack values lack; pass the "
-                         "`aws cloudformation describe-stacks` output of the cluster stack too")
+        raise UsageError(
+            f"appspec.yaml needs {CAPACITY_PROVIDER_OUTPUT}, which the stack values lack; pass the "
+            "`aws cloudformation describe-stacks` output of the cluster stack too"
+        )
     return {
-        pipeline.BUILDSPEC_FILE: render("buildspec.yml.j2", **context, test_command=service.test_command,
-                                        task_definition=None),
+        pipeline.BUILDSPEC_FILE: render(
+            "buildspec.yml.j2", **context, test_command=service.test_command, task_definition=None
+        ),
         pipeline.APPSPEC_FILE: render(
-            "appspec.yaml.j2", **context, container_name=target["ContainerName"], container_port=target["ContainerPort"],
+            "appspec.yaml.j2",
+            **context,
+            container_name=target["ContainerName"],
+            container_port=target["ContainerPort"],
             capacity_provider=capacity_provider,
             hooks=[(event, service.deploy_hooks[event]) for event in HOOK_EVENTS if event in service.deploy_hooks],
         ),
@@ -189,8 +213,9 @@ def _properties(template: Template, resource_type: str) -> dict[str, Any]:
     return resource.to_dict()["Properties"]  # type: ignore[no-any-return]
 
 
-def task_definition_request(properties: Mapping[str, Any], outputs: Mapping[str, Any], parameters: Iterable[str],
-                            values: StackValues) -> dict[str, Any]:
+def task_definition_request(
+    properties: Mapping[str, Any], outputs: Mapping[str, Any], parameters: Iterable[str], values: StackValues
+) -> dict[str, Any]:
     """A RegisterTaskDefinition request from a TaskDefinition's CloudFormation properties.
 
     `outputs` (output name -> value expression) and `parameters` are those of
@@ -221,7 +246,9 @@ class _Resolver:
         self._parameters = parameters
         self._values = values
         self._pseudo = {
-            "AWS::Partition": values.partition, "AWS::Region": values.region, "AWS::AccountId": values.account_id,
+            "AWS::Partition": values.partition,
+            "AWS::Region": values.region,
+            "AWS::AccountId": values.account_id,
             "AWS::URLSuffix": "amazonaws.com.cn" if values.partition == "aws-cn" else "amazonaws.com",
         }
         self.missing: set[str] = set()
@@ -239,7 +266,7 @@ class _Resolver:
         output = self._outputs.get(_canonical(node))
         if output is not None:
             return self._lookup(output)
-        (function, argument), = node.items()
+        ((function, argument),) = node.items()
         if function == "Ref":
             if argument in self._pseudo:
                 return self._pseudo[argument]
@@ -254,8 +281,10 @@ class _Resolver:
         if function == "Fn::Select":
             index, items = argument
             return self.resolve(items)[int(self.resolve(index))]
-        raise SynthError(f"cannot evaluate {json.dumps(node, sort_keys=True)} for taskdef.json: "
-                         "the service stack must output that value")
+        raise SynthError(
+            f"cannot evaluate {json.dumps(node, sort_keys=True)} for taskdef.json: "
+            "the service stack must output that value"
+        )
 
     def _substitute(self, text: str, variables: Mapping[str, Any]) -> str:
         def replace(match: re.Match[str]) -> str:
@@ -266,6 +295,7 @@ class _Resolver:
                 resource, attribute = name.split(".", 1)
                 return str(self._function({"Fn::GetAtt": [resource, attribute]}))
             return str(self._function({"Ref": name}))
+
         return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
 
     def _lookup(self, name: str) -> str:

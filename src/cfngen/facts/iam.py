@@ -21,21 +21,24 @@ PolicyKind = Literal["trust", "self", "permissions"]
 ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
     "ecr:GetAuthorizationToken": "ECR's registry login token is account-wide; the action has no resource type",
     "ecs:DeregisterTaskDefinition": "takes a task definition by family:revision but has no resource type; "
-                                    "CloudFormation calls it when it replaces a revision",
+    "CloudFormation calls it when it replaces a revision",
     "ecs:DescribeTaskDefinition": "has no resource type; the build reads the latest revision the stacks registered",
     "ecs:DiscoverPollEndpoint": "the ECS agent asks where to poll before it knows its container instance; "
-                                "the action has no resource type",
+    "the action has no resource type",
     "elasticloadbalancing:DescribeListeners": "ELB Describe* calls take no resource type; CodeDeploy reads listeners",
     "elasticloadbalancing:DescribeRules": "ELB Describe* calls take no resource type; CodeDeploy reads listener rules",
     "elasticloadbalancing:DescribeTargetGroups": "ELB Describe* calls take no resource type; CodeDeploy reads target groups",
     "logs:DescribeLogGroups": "a listing of the account's log groups, no resource type; the SSM agent of an ECS Exec "
-                              "task looks its log group up",
+    "task looks its log group up",
     # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsessionmanagermessagegatewayservice.html
-    **{f"ssmmessages:{verb}{kind}Channel": "Session Manager's message channels have no resource type; the SSM agent "
-                                             "(instances, ECS Exec) opens them"
-       for verb in ("Create", "Open") for kind in ("Control", "Data")},
+    **{
+        f"ssmmessages:{verb}{kind}Channel": "Session Manager's message channels have no resource type; the SSM agent "
+        "(instances, ECS Exec) opens them"
+        for verb in ("Create", "Open")
+        for kind in ("Control", "Data")
+    },
     "elasticloadbalancing:DescribeTargetHealth": "ELB Describe* calls take no resource type; ECS blue/green reads "
-                                                 "the health of the new targets",
+    "the health of the new targets",
 }
 
 # Resource policies in which `Resource: "*"` means the resource the policy is attached to.
@@ -57,7 +60,7 @@ class PolicyDocument:
 
     @property
     def kind(self) -> PolicyKind:
-        """"trust" (who may assume a role), "self" (a key policy: "*" is the key) or "permissions"."""
+        """ "trust" (who may assume a role), "self" (a key policy: "*" is the key) or "permissions"."""
         if self.path[-1] == "AssumeRolePolicyDocument":
             return "trust"
         if (self.resource_type, self.path[-1]) in _POLICIES_ON_THEMSELVES:
@@ -131,7 +134,10 @@ def wildcard_findings(policy: PolicyDocument) -> Iterator[tuple[Path, str]]:
         scoped = sorted(action for action in actions if action.lower() not in _UNSCOPED_ACTIONS)
         for resource_path, resource in element_values(statement, "Resource", path):
             if resource == "*" and scoped:
-                yield resource_path, (
-                    f"Allow statement grants {', '.join(scoped)} on Resource '*'; name the resources "
-                    "('*' is only for actions that support no resource-level permission)"
+                yield (
+                    resource_path,
+                    (
+                        f"Allow statement grants {', '.join(scoped)} on Resource '*'; name the resources "
+                        "('*' is only for actions that support no resource-level permission)"
+                    ),
                 )

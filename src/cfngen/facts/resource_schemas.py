@@ -36,7 +36,9 @@ def handler_permissions(resource_type: str, region: str, handlers: Iterable[str]
     if not any(handler in declared for handler in handlers):
         return None
     return frozenset(
-        action for handler in handlers for action in declared.get(handler, {}).get("permissions", [])
+        action
+        for handler in handlers
+        for action in declared.get(handler, {}).get("permissions", [])
         if _IAM_ACTION.match(action)
     )
 
@@ -50,7 +52,7 @@ def forces_replacement(path: tuple[str | int, ...], create_only: Iterable[tuple[
     return False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _schema(resource_type: str, region: str) -> dict[str, Any] | None:
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError
 

@@ -11,20 +11,22 @@ NESTED_STACK = "AWS::CloudFormation::Stack"
 # Types that hold data no template can bring back, or that everything else stands in (a VPC and its
 # subnets: replacing one replaces the database's subnet group, the cluster, the tasks' network).
 # Replacing or removing one needs --allow-replace.
-STATEFUL_TYPES: frozenset[str] = frozenset({
-    "AWS::CodeCommit::Repository",
-    "AWS::DynamoDB::Table",
-    "AWS::EC2::Subnet",
-    "AWS::EC2::VPC",
-    "AWS::ECR::Repository",
-    "AWS::EFS::FileSystem",
-    "AWS::KMS::Key",
-    "AWS::Logs::LogGroup",
-    "AWS::RDS::DBCluster",
-    "AWS::RDS::DBInstance",
-    "AWS::S3::Bucket",
-    "AWS::SecretsManager::Secret",
-})
+STATEFUL_TYPES: frozenset[str] = frozenset(
+    {
+        "AWS::CodeCommit::Repository",
+        "AWS::DynamoDB::Table",
+        "AWS::EC2::Subnet",
+        "AWS::EC2::VPC",
+        "AWS::ECR::Repository",
+        "AWS::EFS::FileSystem",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::RDS::DBCluster",
+        "AWS::RDS::DBInstance",
+        "AWS::S3::Bucket",
+        "AWS::SecretsManager::Secret",
+    }
+)
 
 # What the stack policy protects from replacement and deletion: the database and the network.
 PROTECTED_TYPES: tuple[str, ...] = ("AWS::EC2::VPC", "AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
@@ -33,5 +35,9 @@ PROTECTED_TYPES: tuple[str, ...] = ("AWS::EC2::VPC", "AWS::RDS::DBCluster", "AWS
 # controller runs it: CloudFormation refuses to update them.
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html
 CODE_DEPLOY_OWNED_PROPERTIES: tuple[str, ...] = (
-    "TaskDefinition", "LoadBalancers", "NetworkConfiguration", "CapacityProviderStrategy", "PlatformVersion",
+    "TaskDefinition",
+    "LoadBalancers",
+    "NetworkConfiguration",
+    "CapacityProviderStrategy",
+    "PlatformVersion",
 )

@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 from cfngen import _parallel as parallel
 from cfngen._version import __version__
-from cfngen.linting import _speedups as cfnlint_speedups
 from cfngen.errors import UsageError
+from cfngen.linting import _speedups as cfnlint_speedups
 from cfngen.linting.rules import RULES_DIRECTORY
 
 if TYPE_CHECKING:
@@ -158,14 +158,19 @@ class LintCache:
         return self.directory / key[:2] / key
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _settings_digest(region: str) -> str:
     """Digest of what besides the text decides the findings: cfn-lint's version, cfngen's lint settings and rules.
 
     Reads the cfn-lint version from package metadata, so a fully cached run never imports cfn-lint.
     """
-    settings = {"cfn-lint": package_version("cfn-lint"), "cfngen": __version__,
-                "include_checks": INCLUDE_CHECKS, "region": region, "rules": _rules_digest()}
+    settings = {
+        "cfn-lint": package_version("cfn-lint"),
+        "cfngen": __version__,
+        "include_checks": INCLUDE_CHECKS,
+        "region": region,
+        "rules": _rules_digest(),
+    }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
@@ -196,11 +201,12 @@ def _lint_all(texts: Mapping[str, str], region: str, jobs: int | None) -> dict[s
         _runner(region)  # loaded before forking, so every worker inherits the rules instead of loading them
     # Largest templates first: the pool then finishes evenly instead of waiting on one big late template.
     order = sorted(texts, key=lambda name: (-len(texts[name]), name))
-    with parallel.frozen_heap() if forking else contextlib.nullcontext():
-        with ProcessPoolExecutor(workers, mp_context=context,
-                                 initializer=_runner, initargs=(region,)) as pool:
-            results = pool.map(_lint_one, order, [texts[name] for name in order], [region] * len(order))
-            return dict(zip(order, results))
+    with (
+        parallel.frozen_heap() if forking else contextlib.nullcontext(),
+        ProcessPoolExecutor(workers, mp_context=context, initializer=_runner, initargs=(region,)) as pool,
+    ):
+        results = pool.map(_lint_one, order, [texts[name] for name in order], [region] * len(order))
+        return dict(zip(order, results))
 
 
 def _lint_one(name: str, text: str, region: str) -> list[Finding]:
@@ -214,7 +220,7 @@ def _lint_one(name: str, text: str, region: str) -> list[Finding]:
     return [_finding(name, match) for match in matches]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _runner(region: str) -> tuple[Any, Any]:
     """cfn-lint's configuration and rules (cfngen's own included), built once per region and process.
 
@@ -226,8 +232,7 @@ def _runner(region: str) -> tuple[Any, Any]:
         from cfnlint.runner.cli import Runner
 
         cfnlint_speedups.apply()
-        config = ConfigMixIn(regions=[region], include_checks=list(INCLUDE_CHECKS),
-                             append_rules=[str(RULES_DIRECTORY)])
+        config = ConfigMixIn(regions=[region], include_checks=list(INCLUDE_CHECKS), append_rules=[str(RULES_DIRECTORY)])
         runner = Runner(config)
         return runner.config, runner.rules
 
@@ -262,22 +267,36 @@ def to_sarif(findings: Iterable[Finding]) -> str:
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "cfngen lint (cfn-lint)",
-                "version": cfn_lint_version,
-                "informationUri": "https://github.com/aws-cloudformation/cfn-lint",
-                "rules": [{"id": rule} for rule in sorted({finding.rule for finding in findings})],
-            }},
-            "results": [{
-                "ruleId": finding.rule,
-                "level": levels.get(finding.severity, "warning"),
-                "message": {"text": finding.message},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": finding.file},
-                    "region": {"startLine": max(finding.line, 1), "startColumn": max(finding.column, 1)},
-                }}],
-            } for finding in findings],
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "cfngen lint (cfn-lint)",
+                        "version": cfn_lint_version,
+                        "informationUri": "https://github.com/aws-cloudformation/cfn-lint",
+                        "rules": [{"id": rule} for rule in sorted({finding.rule for finding in findings})],
+                    }
+                },
+                "results": [
+                    {
+                        "ruleId": finding.rule,
+                        "level": levels.get(finding.severity, "warning"),
+                        "message": {"text": finding.message},
+                        "locations": [
+                            {
+                                "physicalLocation": {
+                                    "artifactLocation": {"uri": finding.file},
+                                    "region": {
+                                        "startLine": max(finding.line, 1),
+                                        "startColumn": max(finding.column, 1),
+                                    },
+                                }
+                            }
+                        ],
+                    }
+                    for finding in findings
+                ],
+            }
+        ],
     }
     return json.dumps(log, indent=2) + "\n"

@@ -75,8 +75,12 @@ def source_digests() -> dict[str, str]:
     Read from the installed files, without importing cfn-lint (a second's work that `cfngen --version` skips).
     """
     distribution = metadata.distribution("cfn-lint")
-    return {name: hashlib.sha256(Path(str(distribution.locate_file(name.replace(".", "/") + ".py"))).read_bytes())
-            .hexdigest() for name in VERIFIED_SOURCES}
+    return {
+        name: hashlib.sha256(
+            Path(str(distribution.locate_file(name.replace(".", "/") + ".py"))).read_bytes()
+        ).hexdigest()
+        for name in VERIFIED_SOURCES
+    }
 
 
 def off_reason() -> str | None:
@@ -85,8 +89,10 @@ def off_reason() -> str | None:
         return f"{SWITCH_VARIABLE}=0"
     changed = sorted(name for name, digest in source_digests().items() if VERIFIED_SOURCES[name] != digest)
     if changed:
-        return (f"cfn-lint {metadata.version('cfn-lint')} is not the verified release {VERIFIED_RELEASE} "
-                f"({', '.join(changed)} differ)")
+        return (
+            f"cfn-lint {metadata.version('cfn-lint')} is not the verified release {VERIFIED_RELEASE} "
+            f"({', '.join(changed)} differ)"
+        )
     return None
 
 
@@ -203,7 +209,7 @@ def _run_rules(self: Any, filename: str | None, cfn: Any, config: Any) -> Iterat
             enabled_rule_ids.add(rule_id)
 
     for rule_id, rule in self.data.items():
-        for key in rule.child_rules.keys():
+        for key in rule.child_rules.keys():  # noqa: SIM118  (upstream's line, kept for the diff)
             if key not in self.data:  # Speedup: a dict lookup, where cfn-lint compares with every rule id.
                 continue
             rule.child_rules[key] = self.data.get(key)
@@ -223,8 +229,11 @@ def _run_rules(self: Any, filename: str | None, cfn: Any, config: Any) -> Iterat
     from cfnlint.rules._rule import CloudFormationLintRule
 
     base = CloudFormationLintRule.matchall_resource_properties
-    resource_rules = [(rule_id, rule) for rule_id, rule in self.data.items()
-                      if rule.resource_property_types or type(rule).matchall_resource_properties is not base]
+    resource_rules = [
+        (rule_id, rule)
+        for rule_id, rule in self.data.items()
+        if rule.resource_property_types or type(rule).matchall_resource_properties is not base
+    ]
     for resource_name, resource_attributes in cfn.get_resources().items():
         resource_type = resource_attributes.get("Type")
         resource_properties = resource_attributes.get("Properties")
@@ -233,6 +242,16 @@ def _run_rules(self: Any, filename: str | None, cfn: Any, config: Any) -> Iterat
             for rule_id, rule in resource_rules:
                 yield from self._filter_matches(
                     enabled_rule_ids,
-                    self.run_check(rule.matchall_resource_properties, filename, rule_id, config,
-                                   enabled_rule_ids, filename, cfn, resource_properties, resource_type, path),
+                    self.run_check(
+                        rule.matchall_resource_properties,
+                        filename,
+                        rule_id,
+                        config,
+                        enabled_rule_ids,
+                        filename,
+                        cfn,
+                        resource_properties,
+                        resource_type,
+                        path,
+                    ),
                 )

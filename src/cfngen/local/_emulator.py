@@ -24,8 +24,18 @@ from cfngen.local.patches._support import (
     STAND_IN_MARK,
 )
 
-__all__ = ["ATTRIBUTE_REASON", "EMULATOR_FAILURE", "EMULATOR_FAILURE_MESSAGE", "FAKE_CREDENTIALS", "LOOPBACK",
-           "LocalAws", "environment", "require_moto", "stand_ins", "summary"]
+__all__ = [
+    "ATTRIBUTE_REASON",
+    "EMULATOR_FAILURE",
+    "EMULATOR_FAILURE_MESSAGE",
+    "FAKE_CREDENTIALS",
+    "LOOPBACK",
+    "LocalAws",
+    "environment",
+    "require_moto",
+    "stand_ins",
+    "summary",
+]
 
 LOOPBACK = "127.0.0.1"
 # moto resolves S3 template URLs by host name: "localhost" is path-style, "127..." would be read as a bucket.
@@ -47,7 +57,8 @@ def stand_ins(region: str) -> dict[str, list[str]]:
             if STAND_IN_MARK in reason:
                 attribute = reason.split()[1] if reason.startswith(ATTRIBUTE_PREFIX) else ""
                 found.setdefault(event.resource_type, set()).add(
-                    f"{stack.name}: {event.logical_resource_id}" + (f".{attribute}" if attribute else ""))
+                    f"{stack.name}: {event.logical_resource_id}" + (f".{attribute}" if attribute else "")
+                )
     return {resource_type: sorted(where) for resource_type, where in sorted(found.items())}
 
 
@@ -91,8 +102,7 @@ class LocalAws:
 
         _check_free(self._port)
         application = Guard(DomainDispatcherApplication(create_backend_app), management=self._management)
-        self._server = make_server(LOOPBACK, self._port, application, threaded=True,
-                                   request_handler=MotoRequestHandler)
+        self._server = make_server(LOOPBACK, self._port, application, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="cfngen-local-aws", daemon=True)
         self._thread.start()
         resource_handlers.serve_from(self.endpoint_url)
@@ -137,8 +147,10 @@ def _check_free(port: int) -> None:
         try:
             probe.bind((LOOPBACK, port))
         except OSError as exc:
-            raise UsageError(f"cannot serve the local AWS emulator on {LOOPBACK}:{port}: {exc.strerror}; "
-                             "pick another --port (or 0 for any free one)") from None
+            raise UsageError(
+                f"cannot serve the local AWS emulator on {LOOPBACK}:{port}: {exc.strerror}; "
+                "pick another --port (or 0 for any free one)"
+            ) from None
 
 
 @contextmanager
@@ -164,4 +176,3 @@ def summary(missing: Mapping[str, Iterable[str]]) -> str:
     lines = ["not emulated (placeholders or placeholder attribute values; on AWS they are real):"]
     lines += [f"  {resource_type}: {', '.join(where)}" for resource_type, where in missing.items()]
     return "\n".join(lines)
-

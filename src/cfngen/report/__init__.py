@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cfngen.linting import Finding, lint
-from cfngen.report._template_diff import read_blueprint_templates
 from cfngen.report import access, checks, cost, data_safety, delivery, diagram, exposure, quotas
+from cfngen.report._template_diff import read_blueprint_templates
 from cfngen.report.changes import Changes, compare
 from cfngen.report.document import Report
 from cfngen.report.model import TemplateSet
@@ -78,13 +78,15 @@ def assemble(
     )
 
 
-def _compare(stacks: StackSet, against: StackSet | str | os.PathLike[str],
-             directory: str | os.PathLike[str] | None) -> Changes:
+def _compare(
+    stacks: StackSet, against: StackSet | str | os.PathLike[str], directory: str | os.PathLike[str] | None
+) -> Changes:
     if isinstance(against, StackSet):
         old, label = against.render("yaml"), "the given templates"
     else:
         folder = Path(directory) if directory is not None else Path("templates") / stacks.blueprint.name
         old = read_blueprint_templates(str(against), folder, stacks.blueprint.name)
         label = str(against) if Path(against).is_dir() else f"git {against}"
-    return compare(old, stacks.render("yaml"), name=stacks.blueprint.name, region=stacks.blueprint.region,
-                   against=label)
+    return compare(
+        old, stacks.render("yaml"), name=stacks.blueprint.name, region=stacks.blueprint.region, against=label
+    )

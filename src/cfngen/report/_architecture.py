@@ -14,7 +14,7 @@ from typing import Any
 from cfngen.report.exposure import _every_listener, _scheme, _services_by_target_group, _target_groups
 from cfngen.report.model import Names, TemplateSet
 
-Key = tuple[str, str]   # (stack, logical id)
+Key = tuple[str, str]  # (stack, logical id)
 DATABASE_TYPES = ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
 PIPELINE = "AWS::CodePipeline::Pipeline"
 DEPLOYMENT_GROUP = "AWS::CodeDeploy::DeploymentGroup"
@@ -26,7 +26,7 @@ class _Service:
     label: str
     port: Any
     groups: set[Key] = field(default_factory=set)
-    listeners: dict[Key, list[str]] = field(default_factory=dict)   # load balancer -> "80", "test 8080"
+    listeners: dict[Key, list[str]] = field(default_factory=dict)  # load balancer -> "80", "test 8080"
     pipelines: list[Key] = field(default_factory=list)
 
 
@@ -34,8 +34,11 @@ def mermaid(templates: TemplateSet) -> str:
     """The architecture diagram of `templates` as Mermaid text."""
     names = Names(templates)
     services = dict(_services(templates, names))
-    balancers = {(stack.name, name): resource for stack in templates.children
-                 for name, resource in stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer")}
+    balancers = {
+        (stack.name, name): resource
+        for stack in templates.children
+        for name, resource in stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer")
+    }
     _add_listeners(templates, names, services)
     _add_pipelines(templates, names, services)
     databases = list(_databases(templates, names))
@@ -54,7 +57,7 @@ def mermaid(templates: TemplateSet) -> str:
         label = f"<b>{service.label}</b><br/>ECS service, port {service.port}{listeners}"
         lines.append(f'  {_id("svc", key)}["{_text(label)}"]')
         for balancer in service.listeners:
-            lines.append(f'  {_id("lb", balancer)} --> {_id("svc", key)}')
+            lines.append(f"  {_id('lb', balancer)} --> {_id('svc', key)}")
         for pipeline in service.pipelines:
             # drawn after the service (a dotted line, no arrow), so pipelines never cross the traffic's edges
             lines.append(f'  {_id("svc", key)} -.- {_id("pipe", pipeline)}[/"{_text(f"pipeline {service.label}")}"/]')
@@ -71,12 +74,14 @@ def _services(templates: TemplateSet, names: Names) -> Iterator[tuple[Key, _Serv
         for name, resource in stack.of_type("AWS::ECS::Service"):
             properties = resource.get("Properties") or {}
             balancers = properties.get("LoadBalancers") or []
-            label = next((str(item["ContainerName"]) for item in balancers if isinstance(item.get("ContainerName"), str)),
-                         name)
+            label = next(
+                (str(item["ContainerName"]) for item in balancers if isinstance(item.get("ContainerName"), str)), name
+            )
             port = next((names.literal(stack.name, item.get("ContainerPort")) for item in balancers), None)
             network = (properties.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
-            groups = {located for group in network.get("SecurityGroups") or []
-                      if (located := names.locate(stack.name, group))}
+            groups = {
+                located for group in network.get("SecurityGroups") or [] if (located := names.locate(stack.name, group))
+            }
             yield (stack.name, name), _Service(label, port if port is not None else "?", groups)
 
 
@@ -123,8 +128,11 @@ def _deployment_groups(templates: TemplateSet, names: Names) -> Iterator[tuple[s
     for stack in templates.children:
         for _, resource in stack.of_type(DEPLOYMENT_GROUP):
             properties = resource.get("Properties") or {}
-            services = [located for item in properties.get("ECSServices") or []
-                        if (located := names.locate(stack.name, item.get("ServiceName")))]
+            services = [
+                located
+                for item in properties.get("ECSServices") or []
+                if (located := names.locate(stack.name, item.get("ServiceName")))
+            ]
             yield stack.name, properties, services
 
 
@@ -170,8 +178,11 @@ def _databases(templates: TemplateSet, names: Names) -> Iterator[tuple[Key, str,
                 continue
             engine = names.literal(stack.name, properties.get("Engine")) or "database"
             port = names.literal(stack.name, {"Fn::GetAtt": [name, "Endpoint.Port"]})
-            groups = {located for group in properties.get("VpcSecurityGroupIds") or []
-                      if (located := names.locate(stack.name, group))}
+            groups = {
+                located
+                for group in properties.get("VpcSecurityGroupIds") or []
+                if (located := names.locate(stack.name, group))
+            }
             yield (stack.name, name), f"{engine} {name}<br/>port {port}", groups, port
 
 

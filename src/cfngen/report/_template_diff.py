@@ -62,13 +62,20 @@ class ResourceDiff:
     renamed_from: str | None = None
     reason: str = ""
     keeps_data: bool = False
-    refused: tuple[str, ...] = ()   # why the deployer would refuse this change (its safety rules' messages)
+    refused: tuple[str, ...] = ()  # why the deployer would refuse this change (its safety rules' messages)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"logical_id": self.logical_id, "type": self.type, "action": self.action,
-                "renamed_from": self.renamed_from, "reason": self.reason, "keeps_data": self.keeps_data,
-                "refused": list(self.refused), "changes": [change.to_dict() for change in self.changes]}
+        return {
+            "logical_id": self.logical_id,
+            "type": self.type,
+            "action": self.action,
+            "renamed_from": self.renamed_from,
+            "reason": self.reason,
+            "keeps_data": self.keeps_data,
+            "refused": list(self.refused),
+            "changes": [change.to_dict() for change in self.changes],
+        }
 
 
 @dataclass(frozen=True)
@@ -92,10 +99,13 @@ class StackDiff:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"file": self.file, "status": self.status,
-                "resources": [resource.to_dict() for resource in self.resources],
-                "parameters_and_outputs": [vars(item) for item in self.items],
-                "other_sections": list(self.sections)}
+        return {
+            "file": self.file,
+            "status": self.status,
+            "resources": [resource.to_dict() for resource in self.resources],
+            "parameters_and_outputs": [vars(item) for item in self.items],
+            "other_sections": list(self.sections),
+        }
 
 
 @dataclass(frozen=True)
@@ -188,16 +198,21 @@ def diff_texts(old: Mapping[str, str], new: Mapping[str, str], *, region: str, a
 def _stack_diff(file: str, old: dict[str, Any] | None, new: dict[str, Any] | None, region: str) -> StackDiff | None:
     status: StackStatus = "added" if old is None else "removed" if new is None else "modified"
     old, new = old or {}, new or {}
-    resources = _refused(Path(file).stem, new, _resource_changes(old.get("Resources", {}), new.get("Resources", {}),
-                                                                 region), region)
+    resources = _refused(
+        Path(file).stem, new, _resource_changes(old.get("Resources", {}), new.get("Resources", {}), region), region
+    )
     items = tuple(
         ItemChange(section, name, "add" if name not in before else "remove" if name not in after else "modify")
         for section in SECTIONS
         for before, after in [(old.get(section, {}), new.get(section, {}))]
-        for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
     )
-    sections = tuple(sorted(key for key in set(old) | set(new)
-                            if key not in ("Resources", *SECTIONS) and old.get(key) != new.get(key)))
+    sections = tuple(
+        sorted(
+            key for key in set(old) | set(new) if key not in ("Resources", *SECTIONS) and old.get(key) != new.get(key)
+        )
+    )
     if status == "modified" and not (resources or items or sections):
         return None
     return StackDiff(file=file, status=status, resources=resources, items=items, sections=sections)
@@ -212,51 +227,98 @@ def _resource_changes(old: dict[str, Any], new: dict[str, Any], region: str) -> 
         kind = str(resource.get("Type", ""))
         if logical_id in renames:
             before = old[renames[logical_id]]
-            changes.append(ResourceDiff(
-                logical_id, kind, "replace", _property_changes(before, resource, region), renames[logical_id],
-                f"logical id changed from {renames[logical_id]}: CloudFormation creates a new resource and "
-                "deletes the old one", _keeps_data(before)))
+            changes.append(
+                ResourceDiff(
+                    logical_id,
+                    kind,
+                    "replace",
+                    _property_changes(before, resource, region),
+                    renames[logical_id],
+                    f"logical id changed from {renames[logical_id]}: CloudFormation creates a new resource and "
+                    "deletes the old one",
+                    _keeps_data(before),
+                )
+            )
         elif logical_id not in old:
             changes.append(ResourceDiff(logical_id, kind, "add"))
         elif old[logical_id] != resource:
             changes.append(_modified(logical_id, old[logical_id], resource, region))
-    changes += [ResourceDiff(logical_id, str(old[logical_id].get("Type", "")), "remove",
-                               reason="deleted from the template", keeps_data=_keeps_data(old[logical_id]))
-                for logical_id in removed if logical_id not in renames.values()]
+    changes += [
+        ResourceDiff(
+            logical_id,
+            str(old[logical_id].get("Type", "")),
+            "remove",
+            reason="deleted from the template",
+            keeps_data=_keeps_data(old[logical_id]),
+        )
+        for logical_id in removed
+        if logical_id not in renames.values()
+    ]
     return tuple(changes)
 
 
-def _refused(stack: str, template: Mapping[str, Any], resources: tuple[ResourceDiff, ...],
-             region: str) -> tuple[ResourceDiff, ...]:
+def _refused(
+    stack: str, template: Mapping[str, Any], resources: tuple[ResourceDiff, ...], region: str
+) -> tuple[ResourceDiff, ...]:
     """`resources` with the deployer's reasons to refuse each, from its own safety rules."""
-    plan = Plan(stack_name=stack, region=region, change_set_type="UPDATE",
-                changes=tuple(_deploy_change(stack, template, resource) for resource in resources))
+    plan = Plan(
+        stack_name=stack,
+        region=region,
+        change_set_type="UPDATE",
+        changes=tuple(_deploy_change(stack, template, resource) for resource in resources),
+    )
     reasons: dict[str, list[str]] = {}
     for violation in violations(plan):
         reasons.setdefault(violation.change.logical_id, []).append(violation.message)
-    return tuple(replace(resource, refused=tuple(reasons[resource.logical_id])) if resource.logical_id in reasons
-                 else resource for resource in resources)
+    return tuple(
+        replace(resource, refused=tuple(reasons[resource.logical_id])) if resource.logical_id in reasons else resource
+        for resource in resources
+    )
 
 
 def _deploy_change(stack: str, template: Mapping[str, Any], resource: ResourceDiff) -> ResourceChange:
     """`resource` as the row of a change set that CloudFormation would describe for it."""
-    raw = {"ResourceType": resource.type, "Action": resource.action.capitalize(), "LogicalResourceId": resource.logical_id,
-           "Details": [{"Target": {"Attribute": "Properties", "Name": change.path.removeprefix("Properties.")}}
-                       for change in resource.changes if change.path.startswith("Properties.")]}
-    return ResourceChange(stack=stack, logical_id=resource.logical_id, resource_type=resource.type,
-                          action=resource.action, pipeline_owned=pipeline_owned(template, raw))
+    raw = {
+        "ResourceType": resource.type,
+        "Action": resource.action.capitalize(),
+        "LogicalResourceId": resource.logical_id,
+        "Details": [
+            {"Target": {"Attribute": "Properties", "Name": change.path.removeprefix("Properties.")}}
+            for change in resource.changes
+            if change.path.startswith("Properties.")
+        ],
+    }
+    return ResourceChange(
+        stack=stack,
+        logical_id=resource.logical_id,
+        resource_type=resource.type,
+        action=resource.action,
+        pipeline_owned=pipeline_owned(template, raw),
+    )
 
 
 def _modified(logical_id: str, old: dict[str, Any], new: dict[str, Any], region: str) -> ResourceDiff:
     kind = str(new.get("Type", ""))
     if old.get("Type") != kind:
-        return ResourceDiff(logical_id, kind, "replace", _property_changes(old, new, region),
-                              reason=f"type changed from {old.get('Type')}", keeps_data=_keeps_data(old))
+        return ResourceDiff(
+            logical_id,
+            kind,
+            "replace",
+            _property_changes(old, new, region),
+            reason=f"type changed from {old.get('Type')}",
+            keeps_data=_keeps_data(old),
+        )
     changes = _property_changes(old, new, region)
     forcing = [change.path.removeprefix("Properties.") for change in changes if change.forces_replacement]
     if forcing:
-        return ResourceDiff(logical_id, kind, "replace", changes,
-                              reason=f"{', '.join(forcing)} cannot change in place", keeps_data=_keeps_data(old))
+        return ResourceDiff(
+            logical_id,
+            kind,
+            "replace",
+            changes,
+            reason=f"{', '.join(forcing)} cannot change in place",
+            keeps_data=_keeps_data(old),
+        )
     return ResourceDiff(logical_id, kind, "modify", changes)
 
 
@@ -288,7 +350,8 @@ def _property_changes(old: dict[str, Any], new: dict[str, Any], region: str) -> 
     changes = []
     for path, before, after in _leaf_changes(
         {key: value for key, value in old.items() if key != "Type"},
-        {key: value for key, value in new.items() if key != "Type"}, (),
+        {key: value for key, value in new.items() if key != "Type"},
+        (),
     ):
         forced = path[0] == "Properties" and forces_replacement(path[1:], create_only)
         changes.append(PropertyChange(".".join(map(str, path)), before, after, forced))
@@ -343,7 +406,9 @@ def _templates_at_revision(revision: str, directory: Path) -> dict[str, str]:
     if top.returncode != 0:
         raise UsageError(f"--against {revision}: not a directory, and {anchor} is not inside a git repository")
     if _git(anchor, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").returncode != 0:
-        raise UsageError(f"--against {revision}: neither a directory nor a revision of the git repository {top.stdout.strip()}")
+        raise UsageError(
+            f"--against {revision}: neither a directory nor a revision of the git repository {top.stdout.strip()}"
+        )
     try:
         relative = directory.resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
     except ValueError:
@@ -356,7 +421,8 @@ def _templates_at_revision(revision: str, directory: Path) -> dict[str, str]:
 
 def _git(cwd: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(["git", "-C", str(cwd), *arguments], capture_output=True, text=True,
-                              encoding="utf-8", check=False)
+        return subprocess.run(
+            ["git", "-C", str(cwd), *arguments], capture_output=True, text=True, encoding="utf-8", check=False
+        )
     except FileNotFoundError:
         raise UsageError("git is not installed; give --against a directory of templates instead") from None

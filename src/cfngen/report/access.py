@@ -41,7 +41,7 @@ class Grant:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     condition: str
-    wildcard: tuple[tuple[str, str], ...]   # (action, reason) for each action on Resource "*"
+    wildcard: tuple[tuple[str, str], ...]  # (action, reason) for each action on Resource "*"
 
     @property
     def unjustified(self) -> bool:
@@ -103,10 +103,14 @@ class Access:
         facts: set[Permission] = set()
         for role in self.roles:
             facts |= _facts(f"role {role.stack}/{role.role}", role.grants)
-            facts |= {Permission(f"role {role.stack}/{role.role}", "Allow", f"managed policy {name}", "-", "")
-                      for name in role.managed_policies}
-            facts |= {Permission(f"role {role.stack}/{role.role}", "Trust", "sts:AssumeRole", principal, role.trust_condition)
-                      for principal in role.trusted}
+            facts |= {
+                Permission(f"role {role.stack}/{role.role}", "Allow", f"managed policy {name}", "-", "")
+                for name in role.managed_policies
+            }
+            facts |= {
+                Permission(f"role {role.stack}/{role.role}", "Trust", "sts:AssumeRole", principal, role.trust_condition)
+                for principal in role.trusted
+            }
         for policy in self.resource_policies:
             guards = policy.guards if "/" in policy.guards else f"{policy.stack}/{policy.guards}"
             for grant in policy.grants:
@@ -116,8 +120,12 @@ class Access:
 
 
 def _facts(holder: str, grants: tuple[Grant, ...]) -> set[Permission]:
-    return {Permission(holder, grant.effect, action, resource, grant.condition)
-            for grant in grants for action in grant.actions for resource in grant.resources}
+    return {
+        Permission(holder, grant.effect, action, resource, grant.condition)
+        for grant in grants
+        for action in grant.actions
+        for resource in grant.resources
+    }
 
 
 def analyse(templates: TemplateSet) -> Access:
@@ -133,7 +141,9 @@ def _roles(templates: TemplateSet, names: Names) -> Iterator[RoleAccess]:
             properties = role.get("Properties") or {}
             grants: list[Grant] = []
             for policy in properties.get("Policies") or []:
-                grants += _grants(names, stack.name, f"inline {policy.get('PolicyName', '')}", policy.get("PolicyDocument"))
+                grants += _grants(
+                    names, stack.name, f"inline {policy.get('PolicyName', '')}", policy.get("PolicyDocument")
+                )
             for policy_name, document in attached.get(name, []):
                 grants += _grants(names, stack.name, policy_name, document)
             trust = properties.get("AssumeRolePolicyDocument") or {}
@@ -142,11 +152,19 @@ def _roles(templates: TemplateSet, names: Names) -> Iterator[RoleAccess]:
                 stack=stack.name,
                 role=name,
                 description=str(properties.get("Description", "")),
-                trusted=tuple(principal for statement in statements
-                              for principal in _principals(names, stack.name, statement.get("Principal"))),
-                trust_condition="; ".join(filter(None, (_condition(names, stack.name, statement.get("Condition"))
-                                                        for statement in statements))),
-                managed_policies=tuple(names.describe(stack.name, arn) for arn in properties.get("ManagedPolicyArns") or []),
+                trusted=tuple(
+                    principal
+                    for statement in statements
+                    for principal in _principals(names, stack.name, statement.get("Principal"))
+                ),
+                trust_condition="; ".join(
+                    filter(
+                        None, (_condition(names, stack.name, statement.get("Condition")) for statement in statements)
+                    )
+                ),
+                managed_policies=tuple(
+                    names.describe(stack.name, arn) for arn in properties.get("ManagedPolicyArns") or []
+                ),
                 grants=tuple(grants),
             )
 
@@ -186,8 +204,11 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     if not isinstance(document, dict):
         return []
     statements = document.get("Statement") or []
-    return [statement for statement in (statements if isinstance(statements, list) else [statements])
-            if isinstance(statement, dict)]
+    return [
+        statement
+        for statement in (statements if isinstance(statements, list) else [statements])
+        if isinstance(statement, dict)
+    ]
 
 
 def _listed(value: Any) -> list[Any]:
@@ -206,15 +227,19 @@ def _grants(names: Names, stack: str, policy: str, document: Any, *, star: str =
         wildcard: tuple[tuple[str, str], ...] = ()
         if effect == "Allow" and "*" in raw_resources and star == "*":
             wildcard = tuple((action, ACTIONS_WITHOUT_RESOURCE_LEVEL.get(action, NOT_LISTED)) for action in actions)
-        grants.append(Grant(
-            policy=policy,
-            effect=effect,
-            principals=tuple(_principals(names, stack, statement.get("Principal"))) if "Principal" in statement else (),
-            actions=actions,
-            resources=resources,
-            condition=_condition(names, stack, statement.get("Condition")),
-            wildcard=wildcard,
-        ))
+        grants.append(
+            Grant(
+                policy=policy,
+                effect=effect,
+                principals=tuple(_principals(names, stack, statement.get("Principal")))
+                if "Principal" in statement
+                else (),
+                actions=actions,
+                resources=resources,
+                condition=_condition(names, stack, statement.get("Condition")),
+                wildcard=wildcard,
+            )
+        )
     return grants
 
 
@@ -228,7 +253,9 @@ def _principals(names: Names, stack: str, principal: Any) -> Iterator[str]:
     for kind, values in sorted(principal.items()):
         for value in _listed(values):
             described = names.describe(stack, value)
-            yield f"service {described}" if kind == "Service" else (described if kind == "AWS" else f"{kind} {described}")
+            yield (
+                f"service {described}" if kind == "Service" else (described if kind == "AWS" else f"{kind} {described}")
+            )
 
 
 def _condition(names: Names, stack: str, condition: Any) -> str:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from cfngen.report._template_diff import ABSENT, PropertyChange, ResourceDiff, TemplateDiff, diff_texts
+from cfngen.facts.resource_types import STATEFUL_TYPES
 from cfngen.report import access, exposure, runs
+from cfngen.report._template_diff import ABSENT, PropertyChange, ResourceDiff, TemplateDiff, diff_texts
 from cfngen.report.access import Permission
 from cfngen.report.cost import estimate
 from cfngen.report.model import TemplateSet
-from cfngen.facts.resource_types import STATEFUL_TYPES
 
 ACTIONS = {"add": "added", "modify": "modified", "replace": "replaced", "remove": "removed"}
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
@@ -39,7 +39,7 @@ class ChangeRow:
     change: str
     warning: str
     details: tuple[str, ...]
-    refused: tuple[str, ...] = ()   # the deployer's reasons to refuse the change
+    refused: tuple[str, ...] = ()  # the deployer's reasons to refuse the change
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,13 @@ class RunChange:
     kind: str
     where: str
     name: str
-    before: str   # "" when added
-    after: str    # "" when removed
+    before: str  # "" when added
+    after: str  # "" when removed
     note: str
 
     @property
     def change(self) -> str:
-        """"added", "removed" or "changed"."""
+        """ "added", "removed" or "changed"."""
         return "added" if not self.before else "removed" if not self.after else "changed"
 
 
@@ -66,7 +66,7 @@ class Changes:
     against: str
     note: str
     diff: TemplateDiff
-    permissions_gained: tuple[str, ...]   # "holder: Effect action, action on resource [when condition]"
+    permissions_gained: tuple[str, ...]  # "holder: Effect action, action on resource [when condition]"
     permissions_lost: tuple[str, ...]
     exposure_gained: tuple[str, ...]
     exposure_lost: tuple[str, ...]
@@ -103,8 +103,14 @@ class Changes:
     @property
     def empty(self) -> bool:
         """True when nothing differs."""
-        return not (self.diff or self.permissions_gained or self.permissions_lost
-                    or self.exposure_gained or self.exposure_lost or self.runs_changed)
+        return not (
+            self.diff
+            or self.permissions_gained
+            or self.permissions_lost
+            or self.exposure_gained
+            or self.exposure_lost
+            or self.runs_changed
+        )
 
 
 def compare(old: Mapping[str, str], new: Mapping[str, str], *, name: str, region: str, against: str) -> Changes:
@@ -133,10 +139,19 @@ def runs_changed(before: tuple[runs.Running, ...], after: tuple[runs.Running, ..
     """Every what-runs fact added, removed or changed in value, in the order of RUN_KINDS, then by place."""
     old = {fact.key: fact for fact in before}
     new = {fact.key: fact for fact in after}
-    changes = [RunChange(kind, where, name, old[key].value if key in old else "", new[key].value if key in new else "",
-                         (new.get(key) or old[key]).note)
-               for key in sorted(old.keys() | new.keys()) for kind, where, name in [key]
-               if key not in old or key not in new or old[key].value != new[key].value]
+    changes = [
+        RunChange(
+            kind,
+            where,
+            name,
+            old[key].value if key in old else "",
+            new[key].value if key in new else "",
+            (new.get(key) or old[key]).note,
+        )
+        for key in sorted(old.keys() | new.keys())
+        for kind, where, name in [key]
+        if key not in old or key not in new or old[key].value != new[key].value
+    ]
     return tuple(sorted(changes, key=lambda change: (RUN_KINDS.index(change.kind), change.where, change.name)))
 
 
@@ -145,8 +160,12 @@ def _grouped(facts: set[Permission]) -> tuple[str, ...]:
     actions: dict[tuple[str, str, str, str], list[str]] = {}
     for fact in sorted(facts):
         actions.setdefault((fact.holder, fact.effect, fact.resource, fact.condition), []).append(fact.action)
-    return tuple(sorted(str(Permission(holder, effect, ", ".join(names), resource, condition))
-                        for (holder, effect, resource, condition), names in actions.items()))
+    return tuple(
+        sorted(
+            str(Permission(holder, effect, ", ".join(names), resource, condition))
+            for (holder, effect, resource, condition), names in actions.items()
+        )
+    )
 
 
 def _stem(file: str) -> str:
@@ -159,8 +178,9 @@ def _row(stack: str, resource: ResourceDiff) -> ChangeRow:
     if len(details) > MAX_DETAILS:
         details = [*details[:MAX_DETAILS], f"{len(details) - MAX_DETAILS} more changes"]
     name = resource.logical_id + (f" (was {resource.renamed_from})" if resource.renamed_from else "")
-    return ChangeRow(stack, name, resource.type, ACTIONS[resource.action], _warning(resource), tuple(details),
-                     resource.refused)
+    return ChangeRow(
+        stack, name, resource.type, ACTIONS[resource.action], _warning(resource), tuple(details), resource.refused
+    )
 
 
 def _warning(resource: ResourceDiff) -> str:

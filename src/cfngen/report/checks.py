@@ -43,7 +43,7 @@ class ScanResult:
     passed: int
     failed: tuple[str, ...]
     skipped: int
-    applied_skips: frozenset[tuple[str, str]] = frozenset()   # (check id, "stack/LogicalId")
+    applied_skips: frozenset[tuple[str, str]] = frozenset()  # (check id, "stack/LogicalId")
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,11 @@ class Checks:
         """Resources of a checkov suppression that the scan did not report as skipped (the check did not apply)."""
         if self.scan is None or suppression.tool != "checkov":
             return ()
-        return tuple(resource for resource in suppression.resources
-                     if (suppression.check, resource) not in self.scan.applied_skips)
+        return tuple(
+            resource
+            for resource in suppression.resources
+            if (suppression.check, resource) not in self.scan.applied_skips
+        )
 
     def unexplained(self) -> tuple[Suppression, ...]:
         """Suppressions that carry no written reason."""
@@ -73,8 +76,9 @@ class Checks:
 
 def analyse(templates: TemplateSet, findings: Iterable[Finding] | None, scan: ScanResult | None) -> Checks:
     """Combine lint findings and scan results with the suppressions written in the templates."""
-    return Checks(findings=None if findings is None else tuple(findings), scan=scan,
-                  suppressions=suppressions(templates))
+    return Checks(
+        findings=None if findings is None else tuple(findings), scan=scan, suppressions=suppressions(templates)
+    )
 
 
 def suppressions(templates: TemplateSet) -> tuple[Suppression, ...]:
@@ -92,9 +96,13 @@ def suppressions(templates: TemplateSet) -> tuple[Suppression, ...]:
                 grouped.setdefault(("cfn-lint", str(rule), str(reasons.get(rule) or NO_REASON)), []).append(where)
             guard_reasons = (metadata.get("cfngen") or {}).get("guard-suppressions") or {}
             for rule in (metadata.get("guard") or {}).get("SuppressedRules") or []:
-                grouped.setdefault(("cfn-guard", str(rule), str(guard_reasons.get(rule) or NO_REASON)), []).append(where)
-    return tuple(Suppression(tool, check, reason, tuple(resources))
-                 for (tool, check, reason), resources in sorted(grouped.items()))
+                grouped.setdefault(("cfn-guard", str(rule), str(guard_reasons.get(rule) or NO_REASON)), []).append(
+                    where
+                )
+    return tuple(
+        Suppression(tool, check, reason, tuple(resources))
+        for (tool, check, reason), resources in sorted(grouped.items())
+    )
 
 
 def run_checkov(texts: Mapping[str, str], executable: str | os.PathLike[str]) -> ScanResult:
@@ -114,12 +122,18 @@ def run_checkov(texts: Mapping[str, str], executable: str | os.PathLike[str]) ->
         passed += int(summary.get("passed", 0))
         skipped += int(summary.get("skipped", 0))
         results = report.get("results") or {}
-        failed += [f"{check.get('check_id')} {check.get('resource')} ({Path(str(check.get('file_path'))).name})"
-                   for check in results.get("failed_checks", [])]
+        failed += [
+            f"{check.get('check_id')} {check.get('resource')} ({Path(str(check.get('file_path'))).name})"
+            for check in results.get("failed_checks", [])
+        ]
         # checkov names a resource "AWS::Type.LogicalId" and its file "/stem.yaml"
-        applied |= {(str(check.get("check_id")),
-                     f"{Path(str(check.get('file_path'))).stem}/{str(check.get('resource')).rsplit('.', 1)[-1]}")
-                    for check in results.get("skipped_checks", [])}
+        applied |= {
+            (
+                str(check.get("check_id")),
+                f"{Path(str(check.get('file_path'))).stem}/{str(check.get('resource')).rsplit('.', 1)[-1]}",
+            )
+            for check in results.get("skipped_checks", [])
+        }
     return ScanResult(passed=passed, failed=tuple(sorted(failed)), skipped=skipped, applied_skips=frozenset(applied))
 
 
@@ -130,9 +144,21 @@ def checkov_reports(directory: Path, executable: str | os.PathLike[str], *, quie
     """
     try:
         result = subprocess.run(
-            [str(executable), "--directory", str(directory), "--framework", "cloudformation", "--output", "json",
-             *(["--quiet"] if quiet else []), "--skip-download", "--compact"],
-            capture_output=True, text=True, check=False,
+            [
+                str(executable),
+                "--directory",
+                str(directory),
+                "--framework",
+                "cloudformation",
+                "--output",
+                "json",
+                *(["--quiet"] if quiet else []),
+                "--skip-download",
+                "--compact",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
             env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
         )
     except OSError as exc:

@@ -57,8 +57,13 @@ class PriceTable:
 def price_table() -> PriceTable:
     """The price table shipped with cfngen."""
     data = json.loads(resources.files("cfngen.report").joinpath("assets/prices.json").read_text(encoding="utf-8"))
-    return PriceTable(date=data["date"], region=data["region"], currency=data["currency"],
-                      hours_per_month=int(data["hours_per_month"]), prices=data)
+    return PriceTable(
+        date=data["date"],
+        region=data["region"],
+        currency=data["currency"],
+        hours_per_month=int(data["hours_per_month"]),
+        prices=data,
+    )
 
 
 @dataclass(frozen=True)
@@ -108,12 +113,21 @@ def estimate(templates: TemplateSet, table: PriceTable | None = None) -> Estimat
     usage: set[str] = set()
     for stack in templates.children:
         lines += _stack_lines(names, table, stack)
-        usage |= {USAGE_BASED[resource["Type"]] for resource in stack.resources.values()
-                  if resource.get("Type") in USAGE_BASED}
-        usage |= {"CodePipeline V2 action minutes" for _, pipeline in stack.of_type("AWS::CodePipeline::Pipeline")
-                  if _pipeline_type(pipeline) == "V2"}
-        usage |= {"interface VPC endpoint data processing" for _, endpoint in stack.of_type("AWS::EC2::VPCEndpoint")
-                  if _interface_endpoint(endpoint)}
+        usage |= {
+            USAGE_BASED[resource["Type"]]
+            for resource in stack.resources.values()
+            if resource.get("Type") in USAGE_BASED
+        }
+        usage |= {
+            "CodePipeline V2 action minutes"
+            for _, pipeline in stack.of_type("AWS::CodePipeline::Pipeline")
+            if _pipeline_type(pipeline) == "V2"
+        }
+        usage |= {
+            "interface VPC endpoint data processing"
+            for _, endpoint in stack.of_type("AWS::EC2::VPCEndpoint")
+            if _interface_endpoint(endpoint)
+        }
     return Estimate(lines=tuple(lines), table=table, usage_based=tuple(sorted(usage)))
 
 
@@ -123,13 +137,24 @@ def _stack_lines(names: Names, table: PriceTable, stack: Stack) -> Iterator[Cost
         properties = group.get("Properties") or {}
         count = _number(names.literal(stack.name, properties.get("DesiredCapacity", properties.get("MinSize"))))
         instance_type = _instance_type(names, stack, properties)
-        yield _hourly(stack.name, f"EC2 {instance_type or 'instance of unknown type'} (Auto Scaling group {name}, "
-                                  "instances at creation)", count, table.hourly("ec2_instance_hour", instance_type or ""),
-                      "instance-hour", hours)
+        yield _hourly(
+            stack.name,
+            f"EC2 {instance_type or 'instance of unknown type'} (Auto Scaling group {name}, instances at creation)",
+            count,
+            table.hourly("ec2_instance_hour", instance_type or ""),
+            "instance-hour",
+            hours,
+        )
     for name, instance in stack.of_type("AWS::EC2::Instance"):
         instance_type = str(names.literal(stack.name, (instance.get("Properties") or {}).get("InstanceType")))
-        yield _hourly(stack.name, f"EC2 {instance_type} ({name})", 1, table.hourly("ec2_instance_hour", instance_type),
-                      "instance-hour", hours)
+        yield _hourly(
+            stack.name,
+            f"EC2 {instance_type} ({name})",
+            1,
+            table.hourly("ec2_instance_hour", instance_type),
+            "instance-hour",
+            hours,
+        )
     for name, instance in stack.of_type("AWS::RDS::DBInstance"):
         properties = instance.get("Properties") or {}
         instance_class = str(names.literal(stack.name, properties.get("DBInstanceClass")))
@@ -147,25 +172,50 @@ def _stack_lines(names: Names, table: PriceTable, stack: Stack) -> Iterator[Cost
         if _interface_endpoint(endpoint):
             subnets = (endpoint.get("Properties") or {}).get("SubnetIds")
             zones = len(subnets) if isinstance(subnets, list) else None
-            yield _hourly(stack.name, f"interface VPC endpoint {name} (per AZ)", zones or 0,
-                          table.flat("vpc_interface_endpoint_az_hour") if zones else None, "AZ-hour", hours)
+            yield _hourly(
+                stack.name,
+                f"interface VPC endpoint {name} (per AZ)",
+                zones or 0,
+                table.flat("vpc_interface_endpoint_az_hour") if zones else None,
+                "AZ-hour",
+                hours,
+            )
     for name, _ in stack.of_type("AWS::EC2::EIP"):
-        yield _hourly(stack.name, f"public IPv4 address {name}", 1, table.flat("public_ipv4_address_hour"), "hour", hours)
+        yield _hourly(
+            stack.name, f"public IPv4 address {name}", 1, table.flat("public_ipv4_address_hour"), "hour", hours
+        )
     for name, pipeline in stack.of_type("AWS::CodePipeline::Pipeline"):
         if _pipeline_type(pipeline) == "V2":
-            yield CostLine(stack.name, f"CodePipeline V2 {name}", 1, table.flat("codepipeline_v2_action_minute"),
-                           "action-minute", None, "usage-based: billed per action execution minute")
+            yield CostLine(
+                stack.name,
+                f"CodePipeline V2 {name}",
+                1,
+                table.flat("codepipeline_v2_action_minute"),
+                "action-minute",
+                None,
+                "usage-based: billed per action execution minute",
+            )
         else:
-            yield _monthly(stack.name, f"CodePipeline V1 {name} (active pipeline)", 1,
-                           table.flat("codepipeline_v1_active_pipeline_month"))
+            yield _monthly(
+                stack.name,
+                f"CodePipeline V1 {name} (active pipeline)",
+                1,
+                table.flat("codepipeline_v1_active_pipeline_month"),
+            )
     for name, cluster in stack.of_type("AWS::RDS::DBCluster"):
         if _true(names.literal(stack.name, (cluster.get("Properties") or {}).get("ManageMasterUserPassword"))):
-            yield _monthly(stack.name, f"Secrets Manager secret (master password of {name}, managed by RDS)", 1,
-                           table.flat("secrets_manager_secret_month"))
-    monthly = (("AWS::SecretsManager::Secret", "Secrets Manager secret", "secrets_manager_secret_month"),
-               ("AWS::KMS::Key", "KMS key", "kms_key_month"),
-               ("AWS::CloudWatch::Alarm", "CloudWatch alarm", "cloudwatch_alarm_month"),
-               ("AWS::CloudWatch::Dashboard", "CloudWatch dashboard", "cloudwatch_dashboard_month"))
+            yield _monthly(
+                stack.name,
+                f"Secrets Manager secret (master password of {name}, managed by RDS)",
+                1,
+                table.flat("secrets_manager_secret_month"),
+            )
+    monthly = (
+        ("AWS::SecretsManager::Secret", "Secrets Manager secret", "secrets_manager_secret_month"),
+        ("AWS::KMS::Key", "KMS key", "kms_key_month"),
+        ("AWS::CloudWatch::Alarm", "CloudWatch alarm", "cloudwatch_alarm_month"),
+        ("AWS::CloudWatch::Dashboard", "CloudWatch dashboard", "cloudwatch_dashboard_month"),
+    )
     for resource_type, label, key in monthly:
         found = [name for name, _ in stack.of_type(resource_type)]
         if found:
@@ -173,7 +223,9 @@ def _stack_lines(names: Names, table: PriceTable, stack: Stack) -> Iterator[Cost
             yield _monthly(stack.name, f"{len(found)} {label}{plural}", len(found), table.flat(key))
 
 
-def _load_balancer(names: Names, table: PriceTable, stack: Stack, name: str, balancer: dict[str, Any]) -> Iterator[CostLine]:
+def _load_balancer(
+    names: Names, table: PriceTable, stack: Stack, name: str, balancer: dict[str, Any]
+) -> Iterator[CostLine]:
     properties = balancer.get("Properties") or {}
     kind = str(names.literal(stack.name, properties.get("Type", "application")))
     hours = table.hours_per_month
@@ -181,16 +233,35 @@ def _load_balancer(names: Names, table: PriceTable, stack: Stack, name: str, bal
         yield CostLine(stack.name, f"{kind} load balancer {name}", 1, None, "hour", None)
         return
     yield _hourly(stack.name, f"Network Load Balancer {name}", 1, table.flat("nlb_hour"), "hour", hours)
-    yield _hourly(stack.name, f"NLB capacity units of {name} (baseline of 1 LCU)", 1, table.flat("nlb_lcu_hour"),
-                  "LCU-hour", hours)
+    yield _hourly(
+        stack.name,
+        f"NLB capacity units of {name} (baseline of 1 LCU)",
+        1,
+        table.flat("nlb_lcu_hour"),
+        "LCU-hour",
+        hours,
+    )
     if str(names.literal(stack.name, properties.get("Scheme", "internet-facing"))) == "internet-facing":
         zones = names.count(stack.name, properties.get("Subnets")) or len(properties.get("SubnetMappings") or [])
         if zones:
-            yield _hourly(stack.name, f"public IPv4 addresses of {name} (one per subnet)", zones,
-                          table.flat("public_ipv4_address_hour"), "address-hour", hours)
+            yield _hourly(
+                stack.name,
+                f"public IPv4 addresses of {name} (one per subnet)",
+                zones,
+                table.flat("public_ipv4_address_hour"),
+                "address-hour",
+                hours,
+            )
         else:
-            yield CostLine(stack.name, f"public IPv4 addresses of {name}", 0, table.flat("public_ipv4_address_hour"),
-                           "address-hour", None, "subnet count unknown")
+            yield CostLine(
+                stack.name,
+                f"public IPv4 addresses of {name}",
+                0,
+                table.flat("public_ipv4_address_hour"),
+                "address-hour",
+                None,
+                "subnet count unknown",
+            )
 
 
 def _instance_type(names: Names, stack: Stack, group: dict[str, Any]) -> str | None:

@@ -81,8 +81,10 @@ def _bucket(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
     algorithms = [str((rule.get("ServerSideEncryptionByDefault") or {}).get("SSEAlgorithm", "")) for rule in rules]
     versioning = str(_literal(names, stack, properties.get("VersioningConfiguration") or {}, "Status", "Suspended"))
     block = properties.get("PublicAccessBlockConfiguration") or {}
-    blocked = all(_is_true(block.get(key)) for key in
-                  ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"))
+    blocked = all(
+        _is_true(block.get(key))
+        for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    )
     warnings = [] if versioning == "Enabled" else ["versioning is off: overwritten objects are lost"]
     warnings += [] if blocked else ["public access is not fully blocked"]
     return _Reading(
@@ -108,7 +110,9 @@ def _image_repository(names: Names, stack: str, properties: dict[str, Any]) -> _
 
 def _source_repository(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
     key = properties.get("KmsKeyId")
-    return _Reading(f"KMS key {names.describe(stack, key)}" if key else "yes (AWS managed key)", "git history", NOT_APPLICABLE)
+    return _Reading(
+        f"KMS key {names.describe(stack, key)}" if key else "yes (AWS managed key)", "git history", NOT_APPLICABLE
+    )
 
 
 def _log_group(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
@@ -117,7 +121,9 @@ def _log_group(names: Names, stack: str, properties: dict[str, Any]) -> _Reading
     return _Reading(
         encryption=f"KMS key {names.describe(stack, key)}" if key else "CloudWatch Logs default",
         backups=f"kept {retention} days" if retention else "kept forever",
-        protection="on" if _is_true(_literal(names, stack, properties, "DeletionProtectionEnabled", False)) else NOT_APPLICABLE,
+        protection="on"
+        if _is_true(_literal(names, stack, properties, "DeletionProtectionEnabled", False))
+        else NOT_APPLICABLE,
         warnings=() if retention else ("no retention: logs are kept, and billed, forever",),
     )
 
@@ -161,9 +167,14 @@ def _table(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
 def _file_system(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
     encrypted = _is_true(_literal(names, stack, properties, "Encrypted", False))
     backup = str(_literal(names, stack, properties.get("BackupPolicy") or {}, "Status", "DISABLED"))
-    return _Reading("yes" if encrypted else "no", "AWS Backup" if backup == "ENABLED" else "none", NOT_APPLICABLE,
-                    tuple(warning for warning, bad in (("not encrypted", not encrypted), ("no backups", backup != "ENABLED"))
-                          if bad))
+    return _Reading(
+        "yes" if encrypted else "no",
+        "AWS Backup" if backup == "ENABLED" else "none",
+        NOT_APPLICABLE,
+        tuple(
+            warning for warning, bad in (("not encrypted", not encrypted), ("no backups", backup != "ENABLED")) if bad
+        ),
+    )
 
 
 def _vpc(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
@@ -216,10 +227,24 @@ def analyse(templates: TemplateSet) -> tuple[Safety, ...]:
             in_cluster = resource["Type"] == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in properties
             warnings = list(reading.warnings)
             if not in_cluster and reading.holds_data and resource["Type"] not in DELETION_SCHEDULED:
-                warnings += [f"{attribute} {policy}: the data goes with the resource" for attribute, policy in
-                             (("DeletionPolicy", deletion), ("UpdateReplacePolicy", replace)) if policy.startswith("Delete")]
-            rows.append(Safety(stack.name, name, kind, deletion, replace, reading.encryption, reading.backups,
-                               reading.protection, tuple(warnings)))
+                warnings += [
+                    f"{attribute} {policy}: the data goes with the resource"
+                    for attribute, policy in (("DeletionPolicy", deletion), ("UpdateReplacePolicy", replace))
+                    if policy.startswith("Delete")
+                ]
+            rows.append(
+                Safety(
+                    stack.name,
+                    name,
+                    kind,
+                    deletion,
+                    replace,
+                    reading.encryption,
+                    reading.backups,
+                    reading.protection,
+                    tuple(warnings),
+                )
+            )
     return tuple(rows)
 
 
@@ -234,14 +259,26 @@ def _cluster_instance_roles(instances: Iterable[tuple[str, dict[str, Any]]]) -> 
             members.setdefault(repr(cluster), {})[name] = resource
     roles = {}
     for cluster_instances in members.values():
-        waited_for = {dependency for resource in cluster_instances.values()
-                      for dependency in _depends_on(resource) if dependency in cluster_instances}
-        writers = waited_for if len(waited_for) == 1 else set(cluster_instances) if len(cluster_instances) == 1 else set()
+        waited_for = {
+            dependency
+            for resource in cluster_instances.values()
+            for dependency in _depends_on(resource)
+            if dependency in cluster_instances
+        }
+        writers = (
+            waited_for if len(waited_for) == 1 else set(cluster_instances) if len(cluster_instances) == 1 else set()
+        )
         for name, resource in cluster_instances.items():
             tier = (resource.get("Properties") or {}).get("PromotionTier", 1)
-            roles[name] = "writer" if name in writers else (
-                f"reader, failover tier {tier}" if writers
-                else f"writer or reader (whichever is created first), failover tier {tier}")
+            roles[name] = (
+                "writer"
+                if name in writers
+                else (
+                    f"reader, failover tier {tier}"
+                    if writers
+                    else f"writer or reader (whichever is created first), failover tier {tier}"
+                )
+            )
     return roles
 
 
@@ -254,6 +291,7 @@ def _policy(resource: dict[str, Any], attribute: str, properties: dict[str, Any]
     if attribute in resource:
         return str(resource[attribute])
     snapshot = resource["Type"] in SNAPSHOT_BY_DEFAULT or (
-        resource["Type"] == "AWS::RDS::DBInstance" and "DBClusterIdentifier" not in properties)
+        resource["Type"] == "AWS::RDS::DBInstance" and "DBClusterIdentifier" not in properties
+    )
     default = "Snapshot" if snapshot and attribute == "DeletionPolicy" else "Delete"
     return f"{default} (not set)"

@@ -77,8 +77,10 @@ def _ecs(stack: str, service: str, properties: dict[str, Any]) -> Rollout:
         timeout = hook.get("TimeoutConfiguration", {})
         stages = "/".join(hook.get("LifecycleStages", []))
         if hook.get("TargetType") == "PAUSE":
-            tests.append(f"pause at {stages} for {timeout.get('TimeoutInMinutes')} min, then "
-                         f"{str(timeout.get('Action', 'ROLLBACK')).lower()}")
+            tests.append(
+                f"pause at {stages} for {timeout.get('TimeoutInMinutes')} min, then "
+                f"{str(timeout.get('Action', 'ROLLBACK')).lower()}"
+            )
         else:
             tests.append(f"hook at {stages}")
     events = []

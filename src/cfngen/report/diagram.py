@@ -103,8 +103,12 @@ def build(templates: TemplateSet, *, highlighted: frozenset[str] = frozenset()) 
             by_producer.setdefault(source.producer, []).append(parameter)
         wires += [Wire(producer, stack.name, tuple(names)) for producer, names in sorted(by_producer.items())]
     drawn_nodes, drawn_wires = _collapsed(nodes, wires) if len(nodes) > MAX_WIRING_NODES else (nodes, wires)
-    return Diagram(nodes=nodes, wires=tuple(wires), mermaid=_mermaid(drawn_nodes, drawn_wires, highlighted),
-                   architecture=_architecture.mermaid(templates))
+    return Diagram(
+        nodes=nodes,
+        wires=tuple(wires),
+        mermaid=_mermaid(drawn_nodes, drawn_wires, highlighted),
+        architecture=_architecture.mermaid(templates),
+    )
 
 
 def _collapsed(nodes: tuple[StackNode, ...], wires: list[Wire]) -> tuple[tuple[StackNode, ...], list[Wire]]:
@@ -113,25 +117,36 @@ def _collapsed(nodes: tuple[StackNode, ...], wires: list[Wire]) -> tuple[tuple[S
     for node in nodes:
         kinds.setdefault(node.name.split("-", 1)[0], []).append(node)
     labels = {kind: _common_name([node.name for node in members]) for kind, members in kinds.items()}
-    drawn = {node.name: (labels[kind] if len(members) > 1 else node.name)
-             for kind, members in kinds.items() for node in members}
+    drawn = {
+        node.name: (labels[kind] if len(members) > 1 else node.name)
+        for kind, members in kinds.items()
+        for node in members
+    }
     collapsed = tuple(
-        members[0] if len(members) == 1 else StackNode(
-            labels[kind], sum(node.resources for node in members),
-            (f"{len(members)} stacks: {members[0].name} … {members[-1].name}",))
-        for kind, members in kinds.items())
+        members[0]
+        if len(members) == 1
+        else StackNode(
+            labels[kind],
+            sum(node.resources for node in members),
+            (f"{len(members)} stacks: {members[0].name} … {members[-1].name}",),
+        )
+        for kind, members in kinds.items()
+    )
     names: dict[tuple[str, str], list[str]] = {}
     for wire in wires:
         key = (drawn.get(wire.producer, wire.producer), drawn[wire.consumer])
         names.setdefault(key, []).extend(wire.names)
-    return collapsed, [Wire(producer, consumer, tuple(sorted(set(listed)))) for (producer, consumer), listed in names.items()
-                       if producer != consumer]
+    return collapsed, [
+        Wire(producer, consumer, tuple(sorted(set(listed))))
+        for (producer, consumer), listed in names.items()
+        if producer != consumer
+    ]
 
 
 def _common_name(names: list[str]) -> str:
     """What a kind of stacks is called: their common prefix up to a "-" (or a whole name), then "*"."""
     prefix = os.path.commonprefix(names)
-    return (prefix if prefix in names else prefix[:prefix.rfind("-") + 1]) + "*"
+    return (prefix if prefix in names else prefix[: prefix.rfind("-") + 1]) + "*"
 
 
 def _node(name: str, resources: dict[str, dict[str, object]]) -> StackNode:
@@ -154,7 +169,9 @@ def _mermaid(nodes: tuple[StackNode, ...], wires: list[Wire], highlighted: froze
     # Nodes closer together than Mermaid's default (50 px): the diagram stays readable on a page 1,400 px wide.
     lines = ['%%{init: {"flowchart": {"nodeSpacing": 25}}}%%', "flowchart TB"]
     for node in nodes:
-        rows = [", ".join(node.main[index:index + KINDS_PER_LINE]) for index in range(0, len(node.main), KINDS_PER_LINE)]
+        rows = [
+            ", ".join(node.main[index : index + KINDS_PER_LINE]) for index in range(0, len(node.main), KINDS_PER_LINE)
+        ]
         label = "<br/>".join([f"<b>{node.name}</b> ({counted(node.resources, 'resource')})", *rows])
         lines.append(f'  {node_id(node.name)}["{_text(label)}"]')
     if any(not wire.producer for wire in wires):
@@ -168,9 +185,12 @@ def _mermaid(nodes: tuple[StackNode, ...], wires: list[Wire], highlighted: froze
             if len(wire.names) > EDGE_LABEL_NAMES:
                 shown.append(f"+{len(wire.names) - EDGE_LABEL_NAMES} more")
             lines.append(f'  {PARAMETERS_NODE} -.->|"{_text("<br/>".join(shown))}"| {node_id(wire.consumer)}')
-    exposed = [node_id(node.name) for node in nodes
-               if node.name in highlighted or (node.name.endswith("*") and any(
-                   name.startswith(node.name[:-1]) for name in highlighted))]
+    exposed = [
+        node_id(node.name)
+        for node in nodes
+        if node.name in highlighted
+        or (node.name.endswith("*") and any(name.startswith(node.name[:-1]) for name in highlighted))
+    ]
     if exposed:
         lines.append("  classDef exposed fill:#fff4e6,stroke:#d9480f,stroke-width:2px")
         lines.append(f"  class {','.join(exposed)} exposed")

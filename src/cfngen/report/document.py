@@ -28,12 +28,12 @@ from cfngen.report.access import Access
 from cfngen.report.changes import ChangeRow, Changes
 from cfngen.report.checks import Checks
 from cfngen.report.cost import Estimate
+from cfngen.report.data_safety import Safety
 from cfngen.report.delivery import Rollout
 from cfngen.report.diagram import MAX_WIRING_NODES, Diagram
 from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
 from cfngen.report.quotas import NEAR, QuotaUse
-from cfngen.report.data_safety import Safety
 
 MERMAID_SCRIPT = "mermaid.min.js"
 REFUSED = "this change will be refused at deploy:"
@@ -74,8 +74,9 @@ class Report:
         if max_chars is None or len(self.full_markdown) <= max_chars:
             return self.full_markdown
         for cap in SUMMARY_CAPS:
-            text = self._render(summary=True, cap=cap, full_chars=len(self.full_markdown), max_chars=max_chars,
-                                details=details)
+            text = self._render(
+                summary=True, cap=cap, full_chars=len(self.full_markdown), max_chars=max_chars, details=details
+            )
             if len(text) <= max_chars:
                 return text
         raise UsageError(f"the review's summary needs {len(text):,} characters; --max-chars {max_chars:,} is too few")
@@ -93,22 +94,34 @@ class Report:
         """What a reviewer must decide: each change the deployer would refuse, then each that risks stateful data."""
         if self.changes is None:
             return ()
-        refused = [f"{REFUSED} {row.stack}/{row.resource} ({row.type}): {message}"
-                   for row in self.changes.refused() for message in row.refused]
+        refused = [
+            f"{REFUSED} {row.stack}/{row.resource} ({row.type}): {message}"
+            for row in self.changes.refused()
+            for message in row.refused
+        ]
         return (*refused, *(change_line(row) for row in self.changes.rows() if row.warning.startswith("⚠️")))
 
     def warnings(self) -> tuple[str, ...]:
         """Everything flagged in the report, one line each: data safety, wildcards, suppressions, quotas, checks."""
         lines = [f"{row.stack}/{row.resource}: {warning}" for row in self.safety for warning in row.warnings]
-        lines += [f"{role.stack}/{role.role}: {action} on Resource \"*\" without a documented reason"
-                  for role in self.access.roles for grant in role.grants if grant.unjustified
-                  for action, _ in grant.wildcard]
-        lines += [f"{item.tool} {item.check} suppressed without a reason on {', '.join(item.resources)}"
-                  for item in self.checks.unexplained()]
+        lines += [
+            f'{role.stack}/{role.role}: {action} on Resource "*" without a documented reason'
+            for role in self.access.roles
+            for grant in role.grants
+            if grant.unjustified
+            for action, _ in grant.wildcard
+        ]
+        lines += [
+            f"{item.tool} {item.check} suppressed without a reason on {', '.join(item.resources)}"
+            for item in self.checks.unexplained()
+        ]
         lines += [f"quota: {use.summary} (above the default)" for use in self.quotas if use.above]
         lines += [f"quota: {use.summary} (at {NEAR:.0%} or more of the default)" for use in self.quotas if use.near]
-        lines += [f"cfn-lint {finding.severity}: {finding}" for finding in self.checks.findings or ()
-                  if finding.severity in ("error", "warning")]
+        lines += [
+            f"cfn-lint {finding.severity}: {finding}"
+            for finding in self.checks.findings or ()
+            if finding.severity in ("error", "warning")
+        ]
         lines += [f"checkov failed: {failure}" for failure in (self.checks.scan.failed if self.checks.scan else ())]
         return tuple(lines)
 
@@ -126,8 +139,12 @@ class Report:
         body = _markdown_to_html(self.full_markdown)
         page = _environment(autoescape=True).get_template("page.html.j2")
         scripts = (_asset(MERMAID_SCRIPT), _asset(DIAGRAM_SCRIPT))
-        return page.render(title=f"Review: {self.name}", body=Markup(body), policy=content_security_policy(scripts),
-                           scripts=[Markup(script) for script in scripts])
+        return page.render(
+            title=f"Review: {self.name}",
+            body=Markup(body),
+            policy=content_security_policy(scripts),
+            scripts=[Markup(script) for script in scripts],
+        )
 
     def write(self, path: str | Path) -> Path:
         """Write Markdown (.md) or HTML (.html, .htm) by the file's suffix; returns the path."""
@@ -138,7 +155,7 @@ class Report:
         return write_text(target, renderers[target.suffix.lower()]())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _asset(name: str) -> str:
     return resources.files("cfngen.report").joinpath(f"assets/{name}").read_text(encoding="utf-8")
 
@@ -154,10 +171,23 @@ def _environment(*, autoescape: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(md=markdown_text, code=markdown_code, money=money, price=price, quantity=quantity,
-                               counted=counted, number=number, change_line=change_line)
-    environment.globals.update(max_listeners=MAX_LISTENERS, near_quota_share=NEAR, max_runs_named=MAX_RUNS_NAMED,
-                               refused=REFUSED, max_wiring_nodes=MAX_WIRING_NODES)
+    environment.filters.update(
+        md=markdown_text,
+        code=markdown_code,
+        money=money,
+        price=price,
+        quantity=quantity,
+        counted=counted,
+        number=number,
+        change_line=change_line,
+    )
+    environment.globals.update(
+        max_listeners=MAX_LISTENERS,
+        near_quota_share=NEAR,
+        max_runs_named=MAX_RUNS_NAMED,
+        refused=REFUSED,
+        max_wiring_nodes=MAX_WIRING_NODES,
+    )
     return environment
 
 
@@ -169,10 +199,13 @@ def change_line(row: ChangeRow) -> str:
 
 def content_security_policy(scripts: Iterable[str]) -> str:
     """The page's policy: nothing loads, only `scripts` (inline, by hash) run; Mermaid's SVG needs inline styles."""
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
-                      for script in scripts)
-    return (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; font-src data:; "
-            "base-uri 'none'; form-action 'none'")
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'" for script in scripts
+    )
+    return (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
 
 
 def _finalize(value: Any) -> Any:
@@ -254,7 +287,7 @@ def _markdown_to_html(text: str) -> str:
 
         content, parts, last = tokens[index].content, [], 0
         for tag in OWN_TAGS.finditer(content):
-            parts += [escapeHtml(content[last:tag.start()]), tag.group()]
+            parts += [escapeHtml(content[last : tag.start()]), tag.group()]
             last = tag.end()
         return "".join([*parts, escapeHtml(content[last:])])
 

@@ -33,10 +33,10 @@ class Path:
 
     stack: str
     resource: str
-    kind: str          # "listener", "security group rule", "public IP"
-    port: str          # "tcp 80", "all traffic", "-" for addresses that are not a listener
-    source: str        # who can reach it: "anyone (0.0.0.0/0)", "203.0.113.0/24", ...
-    detail: str        # where it leads, or what the address is for
+    kind: str  # "listener", "security group rule", "public IP"
+    port: str  # "tcp 80", "all traffic", "-" for addresses that are not a listener
+    source: str  # who can reach it: "anyone (0.0.0.0/0)", "203.0.113.0/24", ...
+    detail: str  # where it leads, or what the address is for
 
     @property
     def summary(self) -> str:
@@ -83,7 +83,7 @@ class Exposure:
 @dataclass(frozen=True)
 class _Rule:
     stack: str
-    group: str           # logical id (with stack prefix when the group lives elsewhere)
+    group: str  # logical id (with stack prefix when the group lives elsewhere)
     port: str
     source: str
     external: bool
@@ -96,15 +96,26 @@ def analyse(templates: TemplateSet) -> Exposure:
     vpc_cidrs = _vpc_cidrs(templates)
     rules = list(_ingress_rules(templates, names, vpc_cidrs))
     listeners = list(_listeners(templates, names, rules))
-    paths = [*(path for path in listeners if path.source), *_external_rules(rules, _group_users(templates, names)),
-             *_public_addresses(templates, names)]
+    paths = [
+        *(path for path in listeners if path.source),
+        *_external_rules(rules, _group_users(templates, names)),
+        *_public_addresses(templates, names),
+    ]
     private = _private_groups(templates, rules)
-    internal = tuple(f"{stack.name}/{name}" for stack in templates.children for name, resource in stack.of_type(LOAD_BALANCER)
-                     if _scheme(resource) == "internal")
+    internal = tuple(
+        f"{stack.name}/{name}"
+        for stack in templates.children
+        for name, resource in stack.of_type(LOAD_BALANCER)
+        if _scheme(resource) == "internal"
+    )
     ordered = sorted(set(paths), key=lambda path: (KINDS.index(path.kind), path))
-    return Exposure(paths=tuple(ordered), private_groups=private, private_load_balancers=internal,
-                    private_listeners=tuple(path for path in listeners if not path.source),
-                    load_balancers=balancers(templates, names))
+    return Exposure(
+        paths=tuple(ordered),
+        private_groups=private,
+        private_load_balancers=internal,
+        private_listeners=tuple(path for path in listeners if not path.source),
+        load_balancers=balancers(templates, names),
+    )
 
 
 def _vpc_cidrs(templates: TemplateSet) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -151,7 +162,7 @@ def _port(value: Any) -> int:
 
 
 def port_text(protocol: str, low: int, high: int) -> str:
-    """"tcp 80", "tcp 3000-3001", "all traffic", "icmp"."""
+    """ "tcp 80", "tcp 3000-3001", "all traffic", "icmp"."""
     if protocol in ("-1", "all"):
         return "all traffic"
     protocol = {"6": "tcp", "17": "udp", "1": "icmp"}.get(protocol, protocol)
@@ -177,8 +188,10 @@ def _cidr_source(names: Names, vpc_cidrs: list[Any], origin: Origin, context: st
     located = origin.resource(names.templates)
     if located is not None and located[1].get("Type") == "AWS::EC2::VPC":
         block = names.literal(origin.stack, (located[1].get("Properties") or {}).get("CidrBlock"))
-        return f"the VPC{f' {block}' if isinstance(block, str) else ''} ({names.label(context, origin.stack, located[0])})", \
-            False
+        return (
+            f"the VPC{f' {block}' if isinstance(block, str) else ''} ({names.label(context, origin.stack, located[0])})",
+            False,
+        )
     cidr = origin.value if isinstance(origin.value, str) else names.default(origin)
     if not isinstance(cidr, str):
         return f"{names.describe(origin.stack, origin.value)} (unknown range)", True
@@ -198,12 +211,18 @@ def _external_rules(rules: list[_Rule], users: dict[str, list[str]]) -> Iterator
             key = _qualified(rule)
             stack, _, group = key.rpartition("/")
             guarded = users.get(key)
-            yield Path(stack, group, "security group rule", rule.port, rule.source,
-                       f"used by {', '.join(guarded)}" if guarded else "used by no resource of these templates")
+            yield Path(
+                stack,
+                group,
+                "security group rule",
+                rule.port,
+                rule.source,
+                f"used by {', '.join(guarded)}" if guarded else "used by no resource of these templates",
+            )
 
 
 def _group_users(templates: TemplateSet, names: Names) -> dict[str, list[str]]:
-    """"stack/SecurityGroup" -> the resources that attach it (anything referring to it but rules about it)."""
+    """ "stack/SecurityGroup" -> the resources that attach it (anything referring to it but rules about it)."""
     groups = {f"{stack.name}/{name}" for stack in templates.children for name, _ in stack.of_type(SECURITY_GROUP)}
     users: dict[str, list[str]] = {}
     for stack in templates.children:
@@ -237,8 +256,9 @@ def _scheme(load_balancer: dict[str, Any]) -> str:
     return str((load_balancer.get("Properties") or {}).get("Scheme", "internet-facing"))
 
 
-def _every_listener(templates: TemplateSet, names: Names) -> Iterator[tuple[str, str, dict[str, Any], Origin,
-                                                                           dict[str, Any] | None]]:
+def _every_listener(
+    templates: TemplateSet, names: Names
+) -> Iterator[tuple[str, str, dict[str, Any], Origin, dict[str, Any] | None]]:
     """(stack, listener logical id, listener properties, where its balancer is, the balancer or None) of every listener."""
     for stack in templates.children:
         balancers = dict(stack.of_type(LOAD_BALANCER))
@@ -263,9 +283,15 @@ def balancers(templates: TemplateSet, names: Names) -> tuple[Balancer, ...]:
             if located:
                 services.setdefault(key, set()).update(service for service, _ in registered.get(located, []))
     return tuple(
-        Balancer(stack.name, name, _scheme(resource), listeners.get((stack.name, name), 0),
-                 tuple(sorted(services.get((stack.name, name), set()))))
-        for stack in templates.children for name, resource in stack.of_type(LOAD_BALANCER)
+        Balancer(
+            stack.name,
+            name,
+            _scheme(resource),
+            listeners.get((stack.name, name), 0),
+            tuple(sorted(services.get((stack.name, name), set()))),
+        )
+        for stack in templates.children
+        for name, resource in stack.of_type(LOAD_BALANCER)
     )
 
 
@@ -277,8 +303,10 @@ def _listeners(templates: TemplateSet, names: Names, rules: list[_Rule]) -> Iter
             continue
         protocol = str(properties.get("Protocol", "tcp")).lower()
         port = _port(names.literal(stack_name, properties.get("Port")))
-        groups = [names.describe(target.stack, group)
-                  for group in (balancer.get("Properties") or {}).get("SecurityGroups") or []]
+        groups = [
+            names.describe(target.stack, group)
+            for group in (balancer.get("Properties") or {}).get("SecurityGroups") or []
+        ]
         leads_to = _forward_targets(names, stack_name, properties, registered)
         port_label = port_text(_ip_protocol(protocol), port, port)
         # no outside source: the listener is reachable only from inside the VPC (source left empty)
@@ -296,8 +324,11 @@ def _listener_sources(rules: list[_Rule], stack: str, groups: list[str], protoco
         return ["anyone (the load balancer has no security group)"]
     qualified = {group if "/" in group else f"{stack}/{group}" for group in groups}
     ip_protocol = _ip_protocol(protocol)
-    sources = [rule.source for rule in rules
-               if rule.external and _qualified(rule) in qualified and _covers(rule.ports, ip_protocol, port)]
+    sources = [
+        rule.source
+        for rule in rules
+        if rule.external and _qualified(rule) in qualified and _covers(rule.ports, ip_protocol, port)
+    ]
     return sorted(set(sources))
 
 
@@ -331,12 +362,15 @@ def _target_groups(listener: dict[str, Any]) -> list[Any]:
     groups = []
     for action in listener.get("DefaultActions") or []:
         groups.append(action.get("TargetGroupArn"))
-        groups += [group.get("TargetGroupArn") for group in ((action.get("ForwardConfig") or {}).get("TargetGroups") or [])]
+        groups += [
+            group.get("TargetGroupArn") for group in ((action.get("ForwardConfig") or {}).get("TargetGroups") or [])
+        ]
     return list(filter(None, groups))
 
 
-def _forward_targets(names: Names, stack: str, listener: dict[str, Any],
-                     services: dict[tuple[str, str], list[tuple[str, Any]]]) -> str:
+def _forward_targets(
+    names: Names, stack: str, listener: dict[str, Any], services: dict[tuple[str, str], list[tuple[str, Any]]]
+) -> str:
     """The target groups a listener forwards to, and the ECS services registered in them."""
     targets = []
     for group in _target_groups(listener):
@@ -361,19 +395,28 @@ def _public_addresses(templates: TemplateSet, names: Names) -> Iterator[Path]:
     for stack in templates.children:
         for name, _ in stack.of_type("AWS::EC2::EIP"):
             nat = nat_by_eip.get((stack.name, name))
-            detail = (f"address of NAT gateway {nat}: outbound connections only, nothing listens on it"
-                      if nat else "Elastic IP")
+            detail = (
+                f"address of NAT gateway {nat}: outbound connections only, nothing listens on it"
+                if nat
+                else "Elastic IP"
+            )
             yield Path(stack.name, name, "public IP", "-", "-", detail)
         for name, subnet in stack.of_type("AWS::EC2::Subnet"):
             if _truthy(names, stack.name, (subnet.get("Properties") or {}).get("MapPublicIpOnLaunch")):
-                yield Path(stack.name, name, "public IP", "-", "-", "subnet assigns a public IP to everything launched in it")
+                yield Path(
+                    stack.name, name, "public IP", "-", "-", "subnet assigns a public IP to everything launched in it"
+                )
         for name, template in stack.of_type("AWS::EC2::LaunchTemplate"):
             data = (template.get("Properties") or {}).get("LaunchTemplateData") or {}
-            if any(_truthy(names, stack.name, interface.get("AssociatePublicIpAddress"))
-                   for interface in data.get("NetworkInterfaces") or []):
+            if any(
+                _truthy(names, stack.name, interface.get("AssociatePublicIpAddress"))
+                for interface in data.get("NetworkInterfaces") or []
+            ):
                 yield Path(stack.name, name, "public IP", "-", "-", "instances get a public IP")
         for name, service in stack.of_type("AWS::ECS::Service"):
-            network = ((service.get("Properties") or {}).get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
+            network = ((service.get("Properties") or {}).get("NetworkConfiguration") or {}).get(
+                "AwsvpcConfiguration"
+            ) or {}
             if str(names.literal(stack.name, network.get("AssignPublicIp", "DISABLED"))).upper() == "ENABLED":
                 yield Path(stack.name, name, "public IP", "-", "-", "tasks get a public IP")
         for name, instance in stack.of_type("AWS::RDS::DBInstance", "AWS::RDS::DBCluster"):
@@ -399,5 +442,8 @@ def _private_groups(templates: TemplateSet, rules: list[_Rule]) -> tuple[Private
             exposed.add(key)
         else:
             sources.setdefault(key, []).append(f"{rule.port} from {rule.source}")
-    return tuple(PrivateGroup(key.rsplit("/", 1)[0], key.rsplit("/", 1)[1], tuple(sorted(set(found))))
-                 for key, found in sorted(sources.items()) if key not in exposed)
+    return tuple(
+        PrivateGroup(key.rsplit("/", 1)[0], key.rsplit("/", 1)[1], tuple(sorted(set(found))))
+        for key, found in sorted(sources.items())
+        if key not in exposed
+    )

@@ -17,19 +17,32 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cfngen.report._template_diff import decode_template
-from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.errors import UsageError
+from cfngen.facts.resource_types import NESTED_STACK
+from cfngen.report._template_diff import decode_template
 from cfngen.synth import ROOT_NAME, StackSet
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
-PSEUDO_PARAMETERS = frozenset({
-    "AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region",
-    "AWS::StackId", "AWS::StackName", "AWS::URLSuffix",
-})
+PSEUDO_PARAMETERS = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::NotificationARNs",
+        "AWS::NoValue",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
 # How a pseudo parameter standing alone reads (inside an ARN or a Sub it is boilerplate, see readable_arn).
-PSEUDO_NAMES = {"AWS::AccountId": "this account", "AWS::Region": "this region", "AWS::Partition": "this partition",
-                "AWS::StackName": "this stack's name", "AWS::URLSuffix": "the region's URL suffix"}
+PSEUDO_NAMES = {
+    "AWS::AccountId": "this account",
+    "AWS::Region": "this region",
+    "AWS::Partition": "this partition",
+    "AWS::StackName": "this stack's name",
+    "AWS::URLSuffix": "the region's URL suffix",
+}
 # Attributes that name the resource itself: `GetAtt X.Arn` reads as "X".
 IDENTITY_ATTRIBUTES = frozenset({"Arn", "GroupId", "Name", "Id", "LoadBalancerArn", "TargetGroupArn", "KeyArn"})
 _SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
@@ -41,8 +54,14 @@ _STATED_ATTRIBUTES = {
     ("AWS::RDS::DBCluster", "ReadEndpoint.Port"): "Port",
     ("AWS::RDS::DBInstance", "Endpoint.Port"): "Port",
 }
-_ENGINE_PORTS = {"aurora-mysql": 3306, "aurora": 3306, "mysql": 3306, "mariadb": 3306,
-                 "aurora-postgresql": 5432, "postgres": 5432}
+_ENGINE_PORTS = {
+    "aurora-mysql": 3306,
+    "aurora": 3306,
+    "mysql": 3306,
+    "mariadb": 3306,
+    "aurora-postgresql": 5432,
+    "postgres": 5432,
+}
 
 Template = Mapping[str, Any]
 
@@ -145,8 +164,11 @@ def _ordered_stacks(root: Stack) -> list[str]:
 
     def depth_of(stem: str, visiting: frozenset[str] = frozenset()) -> int:
         if stem not in depth:
-            producers = {source.producer for source in wiring.get(stem, {}).values()
-                         if source.producer and source.producer not in visiting | {stem}}
+            producers = {
+                source.producer
+                for source in wiring.get(stem, {}).values()
+                if source.producer and source.producer not in visiting | {stem}
+            }
             depth[stem] = 1 + max((depth_of(producer, visiting | {stem}) for producer in producers), default=-1)
         return depth[stem]
 
@@ -305,16 +327,21 @@ class Names:
             return ", ".join(self._describe(context, stack, item) for item in value)
         if not isinstance(value, dict) or len(value) != 1:
             return json.dumps(value, sort_keys=True)
-        (function, argument), = value.items()
+        ((function, argument),) = value.items()
         if function == "Ref":
             return self._reference(context, stack, str(argument))
         if function == "Fn::GetAtt":
-            name, attribute = (argument.split(".", 1) if isinstance(argument, str) else [*argument, ""][:2])
+            name, attribute = argument.split(".", 1) if isinstance(argument, str) else [*argument, ""][:2]
             label = self._reference(context, stack, str(name))
             return label if attribute in IDENTITY_ATTRIBUTES else f"{label}.{attribute}"
         if function == "Fn::Sub":
             return readable_arn(self._substitute(context, stack, argument))
-        if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], list):
+        if (
+            function == "Fn::Join"
+            and isinstance(argument, list)
+            and len(argument) == 2
+            and isinstance(argument[1], list)
+        ):
             return readable_arn(str(argument[0]).join(self._inline(context, stack, part) for part in argument[1]))
         if function == "Fn::Select" and isinstance(argument, list) and len(argument) == 2:
             return f"item {argument[0]} of {self._inline(context, stack, argument[1])}"
@@ -370,7 +397,7 @@ class Names:
 
 
 def counted(count: int, noun: str) -> str:
-    """"1 role", "3 roles", "2 repositories", "2 addresses"."""
+    """ "1 role", "3 roles", "2 repositories", "2 addresses"."""
     if count == 1:
         return f"{count} {noun}"
     if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):

@@ -19,9 +19,9 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.report import exposure
 from cfngen.report.exposure import MAX_LISTENERS
-from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.report.model import Names, TemplateSet
 
 NEAR = 0.8  # share of a default quota from which the report warns
@@ -36,7 +36,7 @@ class Quota:
     """One AWS default quota and how to count what the templates use of it."""
 
     name: str
-    scope: str          # "per account", "per region", or per which resource
+    scope: str  # "per account", "per region", or per which resource
     default: int
     adjustable: bool
     count: Callable[[TemplateSet, Names], Usage]
@@ -46,7 +46,7 @@ class Quota:
 
     @property
     def label(self) -> str:
-        """"IAM roles"; a per-resource quota with its scope: "Listeners per Network Load Balancer"."""
+        """ "IAM roles"; a per-resource quota with its scope: "Listeners per Network Load Balancer"."""
         return self.name if self.scope in ("per account", "per region") else f"{self.name} {self.scope}"
 
 
@@ -70,7 +70,7 @@ class QuotaUse:
 
     @property
     def summary(self) -> str:
-        """"IAM roles 1,203 of 1,000"."""
+        """ "IAM roles 1,203 of 1,000"."""
         return f"{self.quota.label} {self.used:,} of {self.quota.default:,}"
 
     @property
@@ -81,8 +81,10 @@ class QuotaUse:
 
 def _resources(*types: str) -> Callable[[TemplateSet, Names], Usage]:
     """Count every resource of `types` in every stack."""
+
     def count(templates: TemplateSet, names: Names) -> Usage:
         return sum(1 for stack in templates.stacks() for _ in stack.of_type(*types)), ""
+
     return count
 
 
@@ -97,14 +99,18 @@ def _network_load_balancers(templates: TemplateSet, names: Names) -> Usage:
 
 def _listeners_per_balancer(templates: TemplateSet, names: Names) -> Usage:
     networks = {(stack, name) for stack, name, balancer in _every(templates, LOAD_BALANCER) if _is_network(balancer)}
-    counted = sorted((balancer.stack, balancer.resource, balancer.listeners)
-                     for balancer in exposure.balancers(templates, names) if (balancer.stack, balancer.resource) in networks)
+    counted = sorted(
+        (balancer.stack, balancer.resource, balancer.listeners)
+        for balancer in exposure.balancers(templates, names)
+        if (balancer.stack, balancer.resource) in networks
+    )
     fullest = max(counted, key=lambda balancer: balancer[2], default=None)
     return (fullest[2], f"{fullest[0]}/{fullest[1]}") if fullest else (0, "")
 
 
 def _rules_per_event_bus(templates: TemplateSet, names: Names) -> Usage:
     """Rules without an EventBusName go to the account's default bus."""
+
     def bus(stack: str, rule: dict[str, Any]) -> str:
         name = _properties(rule).get("EventBusName")
         return "default" if name is None else str(names.literal(stack, name) or names.describe(stack, name))
@@ -118,12 +124,14 @@ def _inbound_rules_per_group(templates: TemplateSet, names: Names) -> Usage:
     AWS counts IPv4 and IPv6 rules separately; counting them together
     overstates a group that has both, never understates.
     """
+
     def groups() -> Iterator[Hashable]:
         for stack, name, group in _every(templates, SECURITY_GROUP):
             for _ in _properties(group).get("SecurityGroupIngress") or []:
                 yield stack, name
         for stack, _, rule in _every(templates, "AWS::EC2::SecurityGroupIngress"):
             yield _located(names, stack, _properties(rule).get("GroupId"))
+
     return _fullest(groups())
 
 

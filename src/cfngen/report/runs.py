@@ -22,11 +22,15 @@ from cfngen.synth._stack import TEST_COMMAND_METADATA
 # is a hint for the reviewer, not a proof: plain environment variables are readable by anyone who may describe
 # the task definition or the build project, so a secret belongs in Secrets Manager.
 SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api_?key|access_?key|private_?key|credential|auth", re.I)
-SECRET_VALUE = re.compile(r"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{20,}|"
-                          r"xox[abprs]-|sk_live_|://[^/\s:@]+:[^/\s@]+@")
+SECRET_VALUE = re.compile(
+    r"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{20,}|"
+    r"xox[abprs]-|sk_live_|://[^/\s:@]+:[^/\s@]+@"
+)
 SECRET_NOTE = "⚠️ looks like a secret: plain environment values are readable by whoever may describe the resource"
-HOOK_NOTE = ("⚠️ outside the blueprint: whatever Lambda function has this name in the account runs, with its own "
-             "role, at this point of every deployment")
+HOOK_NOTE = (
+    "⚠️ outside the blueprint: whatever Lambda function has this name in the account runs, with its own "
+    "role, at this point of every deployment"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -71,8 +75,12 @@ def _containers(names: Names, stack: str, logical_id: str, properties: Mapping[s
                 yield Running("command", where, field, names.describe(stack, container[field]))
         yield from _environment(names, stack, where, container.get("Environment") or [])
         for secret in container.get("Secrets") or []:
-            yield Running("environment", where, str(secret.get("Name")),
-                          f"secret from {names.describe(stack, secret.get('ValueFrom'))}")
+            yield Running(
+                "environment",
+                where,
+                str(secret.get("Name")),
+                f"secret from {names.describe(stack, secret.get('ValueFrom'))}",
+            )
 
 
 def _build(names: Names, stack: str, logical_id: str, resource: Mapping[str, Any]) -> Iterator[Running]:
@@ -90,8 +98,12 @@ def _build(names: Names, stack: str, logical_id: str, resource: Mapping[str, Any
         if variable.get("Type", "PLAINTEXT") == "PLAINTEXT":
             yield from _environment(names, stack, where, [variable])
         else:
-            yield Running("environment", where, str(variable.get("Name")),
-                          f"{variable['Type'].lower()} {names.describe(stack, variable.get('Value'))}")
+            yield Running(
+                "environment",
+                where,
+                str(variable.get("Name")),
+                f"{variable['Type'].lower()} {names.describe(stack, variable.get('Value'))}",
+            )
 
 
 def _environment(names: Names, stack: str, where: str, variables: list[Mapping[str, Any]]) -> Iterator[Running]:

@@ -29,8 +29,15 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Output, Parameter, Template
 
 from cfngen.blueprint import Blueprint
-from cfngen.synth._stack import (GENERATED_MARK, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, QUOTA_SHARE, Format,
-                                 NestedStack)
+from cfngen.synth._stack import (
+    GENERATED_MARK,
+    MAX_OUTPUTS,
+    MAX_PARAMETERS,
+    MAX_RESOURCES,
+    QUOTA_SHARE,
+    Format,
+    NestedStack,
+)
 from cfngen.synth._wiring import add_stacks, consumers_of
 
 # Services per group stack: GROUP_SERVICES on average (the hash boundaries),
@@ -64,8 +71,10 @@ def group_services(children: list[NestedStack], wiring: Mapping[str, Mapping[str
     services: list[str] = []
     for service in by_service:
         candidate = [*services, service]
-        if services and (len(candidate) > MAX_GROUP_SERVICES or not _fits(
-                _group_counts([child for name in candidate for child in by_service[name]], wiring, consumers))):
+        if services and (
+            len(candidate) > MAX_GROUP_SERVICES
+            or not _fits(_group_counts([child for name in candidate for child in by_service[name]], wiring, consumers))
+        ):
             groups.append(_new_group(services, by_service))
             candidate = [service]
         services = candidate
@@ -84,8 +93,11 @@ def _ends_group(service: str) -> bool:
 
 
 def _new_group(services: list[str], by_service: Mapping[str, list[NestedStack]]) -> StackGroup:
-    return StackGroup(name=f"{GROUP_PREFIX}-{services[0]}", services=tuple(services),
-                      members=tuple(child.name for service in services for child in by_service[service]))
+    return StackGroup(
+        name=f"{GROUP_PREFIX}-{services[0]}",
+        services=tuple(services),
+        members=tuple(child.name for service in services for child in by_service[service]),
+    )
 
 
 def _fits(counts: tuple[int, int, int]) -> bool:
@@ -99,8 +111,9 @@ def flat_root_counts(children: list[NestedStack], wiring: Mapping[str, Mapping[s
     return len(children), len(hoisted), sum(len(child.root_outputs) for child in children)
 
 
-def _group_counts(members: list[NestedStack], wiring: Mapping[str, Mapping[str, str]],
-                  consumers: Mapping[str, set[str]]) -> tuple[int, int, int]:
+def _group_counts(
+    members: list[NestedStack], wiring: Mapping[str, Mapping[str, str]], consumers: Mapping[str, set[str]]
+) -> tuple[int, int, int]:
     """Resources, parameters (an upper bound: every input from outside) and outputs of a group of `members`."""
     names = {child.name for child in members}
     parameters = {name for child in members for name, producer in wiring[child.name].items() if producer not in names}
@@ -110,12 +123,18 @@ def _group_counts(members: list[NestedStack], wiring: Mapping[str, Mapping[str, 
 
 def outputs_leaving(child: NestedStack, consumers: Mapping[str, set[str]], members: set[str]) -> list[str]:
     """The outputs of `child` that a stack outside `members`, or the root's outputs, need."""
-    return [name for name in child.template.outputs
-            if name in child.root_outputs or consumers.get(name, set()) - members]
+    return [
+        name for name in child.template.outputs if name in child.root_outputs or consumers.get(name, set()) - members
+    ]
 
 
-def build_groups(blueprint: Blueprint, children: tuple[NestedStack, ...], wiring: Mapping[str, Mapping[str, str]],
-                 groups: tuple[StackGroup, ...], fmt: Format) -> list[NestedStack]:
+def build_groups(
+    blueprint: Blueprint,
+    children: tuple[NestedStack, ...],
+    wiring: Mapping[str, Mapping[str, str]],
+    groups: tuple[StackGroup, ...],
+    fmt: Format,
+) -> list[NestedStack]:
     """The template of every group stack, each as a NestedStack the root wires like any other child.
 
     A group's parameters are the inputs its members take from outside the group,
@@ -127,21 +146,37 @@ def build_groups(blueprint: Blueprint, children: tuple[NestedStack, ...], wiring
         return []
     by_name = {child.name: child for child in children}
     grouped = {name for group in groups for name in group.members}
-    root_parameters = {name for child in children if child.name not in grouped
-                       for name, producer in wiring[child.name].items() if not producer}
+    root_parameters = {
+        name
+        for child in children
+        if child.name not in grouped
+        for name, producer in wiring[child.name].items()
+        if not producer
+    }
     consumers = consumers_of(wiring)
-    return [_build_group(blueprint, wiring, group, [by_name[name] for name in group.members], root_parameters,
-                         consumers, fmt)
-            for group in groups]
+    return [
+        _build_group(
+            blueprint, wiring, group, [by_name[name] for name in group.members], root_parameters, consumers, fmt
+        )
+        for group in groups
+    ]
 
 
-def _build_group(blueprint: Blueprint, wiring: Mapping[str, Mapping[str, str]], group: StackGroup,
-                 members: list[NestedStack], root_parameters: set[str],
-                 consumers: Mapping[str, set[str]], fmt: Format) -> NestedStack:
+def _build_group(
+    blueprint: Blueprint,
+    wiring: Mapping[str, Mapping[str, str]],
+    group: StackGroup,
+    members: list[NestedStack],
+    root_parameters: set[str],
+    consumers: Mapping[str, set[str]],
+    fmt: Format,
+) -> NestedStack:
     names = set(group.members)
     services = " to ".join(dict.fromkeys((group.services[0], group.services[-1])))
-    template = Template(Description=f"{blueprint.name}: the nested stacks of services {services}, grouped to keep "
-                                    f"the root within CloudFormation's quotas {GENERATED_MARK}")
+    template = Template(
+        Description=f"{blueprint.name}: the nested stacks of services {services}, grouped to keep "
+        f"the root within CloudFormation's quotas {GENERATED_MARK}"
+    )
     inputs: dict[str, dict[str, str]] = {}
     for child in members:
         wired = {}
@@ -152,13 +187,16 @@ def _build_group(blueprint: Blueprint, wiring: Mapping[str, Mapping[str, str]], 
                 wired[name] = ""
                 if producer and name not in template.parameters:
                     # String whatever the member's type: a parent may pass only strings to a nested stack.
-                    template.add_parameter(Parameter(name, Type="String",
-                                                     Description=f"{name}, passed through to the group's stacks"))
+                    template.add_parameter(
+                        Parameter(name, Type="String", Description=f"{name}, passed through to the group's stacks")
+                    )
         inputs[child.name] = wired
     add_stacks(template, blueprint, members, inputs, fmt)
     for child in members:
         for name in outputs_leaving(child, consumers, names):
             description = child.template.outputs[name].properties.get("Description", name)
-            template.add_output(Output(name, Description=description, Value=GetAtt(child.logical_id, f"Outputs.{name}")))
+            template.add_output(
+                Output(name, Description=description, Value=GetAtt(child.logical_id, f"Outputs.{name}"))
+            )
     # Its members' root outputs stop at the group: one per service would not fit in the root's 200 either.
     return NestedStack(group.name, template)

@@ -20,8 +20,17 @@ from cfngen.blueprint import Blueprint, logical_name
 from cfngen.errors import SynthError, UsageError
 from cfngen.synth import _writing
 from cfngen.synth._grouping import MAX_GROUP_SERVICES, StackGroup, build_groups, group_services
-from cfngen.synth._stack import (FORMATS, GENERATED_MARK, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES,
-                                 ROOT_METADATA_KEY, ROOT_NAME, Format, NestedStack)
+from cfngen.synth._stack import (
+    FORMATS,
+    GENERATED_MARK,
+    MAX_OUTPUTS,
+    MAX_PARAMETERS,
+    MAX_RESOURCES,
+    ROOT_METADATA_KEY,
+    ROOT_NAME,
+    Format,
+    NestedStack,
+)
 from cfngen.synth._wiring import add_stacks, wire
 
 __all__ = ["MAX_GROUP_SERVICES", "StackSet", "synthesize"]
@@ -85,8 +94,10 @@ class StackSet:
             raise UsageError(f"{directory}: is not a directory; -o names the folder the templates are written to")
         foreign = [path for path in paths.values() if path.exists() and not _writing.is_generated(path)]
         if foreign:
-            raise UsageError(f"{foreign[0]}: is not a template cfngen generated; refusing to overwrite it "
-                             "(choose another output directory)")
+            raise UsageError(
+                f"{foreign[0]}: is not a template cfngen generated; refusing to overwrite it "
+                "(choose another output directory)"
+            )
         try:
             directory.mkdir(parents=True, exist_ok=True)
             for stale in _writing.stale_files(directory, rendered):
@@ -161,15 +172,23 @@ def _build_root(stack_set: StackSet, groups: list[NestedStack], fmt: Format) -> 
     if groups:
         last_members = {group.members[-1]: built for group, built in zip(stack_set.groups, groups)}
         grouped = {name for group in stack_set.groups for name in group.members}
-        units = [last_members.get(child.name, child) for child in units
-                 if child.name not in grouped or child.name in last_members]
+        units = [
+            last_members.get(child.name, child)
+            for child in units
+            if child.name not in grouped or child.name in last_members
+        ]
         wiring = wire(units)
     add_stacks(root, blueprint, units, wiring, fmt)
     for unit in units:
         for output in unit.root_outputs:
             source = unit.template.outputs[output]
-            root.add_output(Output(output, Description=source.properties.get("Description", output),
-                                   Value=GetAtt(unit.logical_id, f"Outputs.{output}")))
+            root.add_output(
+                Output(
+                    output,
+                    Description=source.properties.get("Description", output),
+                    Value=GetAtt(unit.logical_id, f"Outputs.{output}"),
+                )
+            )
     return root
 
 

@@ -66,8 +66,13 @@ def consumers_of(wiring: Mapping[str, Mapping[str, str]]) -> dict[str, set[str]]
     return consumers
 
 
-def add_stacks(parent: Template, blueprint: Blueprint, children: Iterable[NestedStack],
-                wiring: Mapping[str, Mapping[str, str]], fmt: Format) -> None:
+def add_stacks(
+    parent: Template,
+    blueprint: Blueprint,
+    children: Iterable[NestedStack],
+    wiring: Mapping[str, Mapping[str, str]],
+    fmt: Format,
+) -> None:
     """One AWS::CloudFormation::Stack per child, its parameters wired from siblings or from the parent's parameters.
 
     A parameter wired to "" is one of the parent's own: the parent copies the
@@ -82,10 +87,15 @@ def add_stacks(parent: Template, blueprint: Blueprint, children: Iterable[Nested
                 if name not in parent.parameters:
                     parent.add_parameter(_copy_parameter(child.template.parameters[name]))
                 parameters[name] = Ref(name)
-        stack = Stack(child.logical_id, TemplateURL=f"{child.name}.{fmt}",
-                      DeletionPolicy="Delete", UpdateReplacePolicy="Delete")
-        ignore_lint_rule(stack, "W3002", "the deployer uploads the child file and replaces this local path "
-                                         "with its content-addressed S3 URL (cfngen deploy / Deployer.package)")
+        stack = Stack(
+            child.logical_id, TemplateURL=f"{child.name}.{fmt}", DeletionPolicy="Delete", UpdateReplacePolicy="Delete"
+        )
+        ignore_lint_rule(
+            stack,
+            "W3002",
+            "the deployer uploads the child file and replaces this local path "
+            "with its content-addressed S3 URL (cfngen deploy / Deployer.package)",
+        )
         if parameters:
             stack.Parameters = parameters
         if blueprint.tags:

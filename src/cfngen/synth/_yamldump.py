@@ -20,8 +20,13 @@ import json
 from typing import Any
 
 import yaml
-from cfn_flip.yaml_dumper import (CONVERTED_SUFFIXES, FN_PREFIX, STR_MAX_LENGTH_QUOTED, STR_MAX_LINES_QUOTED,
-                                   fn_representer)
+from cfn_flip.yaml_dumper import (
+    CONVERTED_SUFFIXES,
+    FN_PREFIX,
+    STR_MAX_LENGTH_QUOTED,
+    STR_MAX_LINES_QUOTED,
+    fn_representer,
+)
 from cfn_tools._config import config
 from troposphere import Template
 
@@ -63,7 +68,7 @@ def _represent_dict(dumper: Any, value: dict[str, Any]) -> Any:
         if key in CONVERTED_SUFFIXES:
             return fn_representer(dumper, key, inner)
         if key.startswith(FN_PREFIX):
-            return fn_representer(dumper, key[len(FN_PREFIX):], inner)
+            return fn_representer(dumper, key[len(FN_PREFIX) :], inner)
     return dumper.represent_mapping(TAG_MAP, value, flow_style=False)
 
 
@@ -75,5 +80,13 @@ def to_yaml(template: Template) -> str:
     """The YAML text of `template`: the data of ``template.to_yaml()``, in libyaml's layout."""
     # Through JSON with sorted keys, as to_yaml() does: plain types only, mappings in key order.
     data = json.loads(json.dumps(template.to_dict(), sort_keys=True))
-    return str(yaml.dump(data, Dumper=_Dumper, default_flow_style=False, allow_unicode=True, sort_keys=False,
-                         width=config.max_col_width))
+    return str(
+        yaml.dump(
+            data,
+            Dumper=_Dumper,
+            default_flow_style=False,
+            allow_unicode=True,
+            sort_keys=False,
+            width=config.max_col_width,
+        )
+    )

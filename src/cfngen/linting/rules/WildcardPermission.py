@@ -24,6 +24,8 @@ class WildcardPermission(CloudFormationLintRule):  # type: ignore[misc]
 
     def match(self, cfn: Any) -> list[Any]:
         """One match per wildcard grant, located at the offending Action or Resource."""
-        return [RuleMatch(list(path), message)
-                for policy in policy_documents(cfn.template)
-                for path, message in wildcard_findings(policy)]
+        return [
+            RuleMatch(list(path), message)
+            for policy in policy_documents(cfn.template)
+            for path, message in wildcard_findings(policy)
+        ]

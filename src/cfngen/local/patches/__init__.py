@@ -74,13 +74,37 @@ def _patches() -> tuple[ModuleType, ...]:
     )
 
     # Order matters where two patches wrap the same function: the later one runs outside the earlier one.
-    return (yaml_get_att, template_url, nested_stack_outputs, not_emulated, resource_handlers, policy_conditions,
-            codebuild_pipeline_source, codepipeline_trust, import_existing, model_failures, dependencies_first,
-            record_change_set,
-            removed_resources, update_order, nested_update_in_place, termination_protection, ssm_parameter_name,
-            placeholders_pass, attribute_stand_in, typed_load_balancer, elbv2_attributes, failures_answered, rollback,
-            change_set_on_review_stack, last_updated_time, obsolete_change_sets, one_operation_at_a_time,
-            nested_parameters, drift_detection)
+    return (
+        yaml_get_att,
+        template_url,
+        nested_stack_outputs,
+        not_emulated,
+        resource_handlers,
+        policy_conditions,
+        codebuild_pipeline_source,
+        codepipeline_trust,
+        import_existing,
+        model_failures,
+        dependencies_first,
+        record_change_set,
+        removed_resources,
+        update_order,
+        nested_update_in_place,
+        termination_protection,
+        ssm_parameter_name,
+        placeholders_pass,
+        attribute_stand_in,
+        typed_load_balancer,
+        elbv2_attributes,
+        failures_answered,
+        rollback,
+        change_set_on_review_stack,
+        last_updated_time,
+        obsolete_change_sets,
+        one_operation_at_a_time,
+        nested_parameters,
+        drift_detection,
+    )
 
 
 def problems() -> list[str]:
@@ -88,8 +112,11 @@ def problems() -> list[str]:
     version = metadata.version("moto")
     release = tuple(int(part) for part in version.split(".")[:2])
     low, high = SUPPORTED_MOTO
-    found = [] if low <= release < high else [f"moto {version} is outside the supported range "
-                                              f">={'.'.join(map(str, low))},<{'.'.join(map(str, high))}"]
+    found = (
+        []
+        if low <= release < high
+        else [f"moto {version} is outside the supported range >={'.'.join(map(str, low))},<{'.'.join(map(str, high))}"]
+    )
     for patch in _patches():
         for target in patch.TARGETS:
             problem = _target_problem(target)
@@ -121,12 +148,15 @@ def check() -> None:
     """UsageError naming every mismatch, when the installed moto is not the one the patches were written against."""
     found = problems()
     if found:
-        raise UsageError(f"the local AWS emulator cannot start: cfngen's corrections to moto were written against "
-                         f"moto {VERIFIED_MOTO}, and in moto {metadata.version('moto')} " + "; ".join(found)
-                         + f"; install moto=={VERIFIED_MOTO} (pip install 'moto=={VERIFIED_MOTO}')")
+        raise UsageError(
+            f"the local AWS emulator cannot start: cfngen's corrections to moto were written against "
+            f"moto {VERIFIED_MOTO}, and in moto {metadata.version('moto')} "
+            + "; ".join(found)
+            + f"; install moto=={VERIFIED_MOTO} (pip install 'moto=={VERIFIED_MOTO}')"
+        )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def apply() -> None:
     """Check moto, then apply every patch, once per process (the emulator's)."""
     check()

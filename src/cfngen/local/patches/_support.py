@@ -7,15 +7,18 @@ from typing import Any
 NOT_EMULATED = "not-emulated"
 NOT_EMULATED_REASON = "not created: the local AWS emulator (moto) does not model {type}; a placeholder stands in for it"
 ATTRIBUTE_PREFIX = "attribute "
-ATTRIBUTE_REASON = (ATTRIBUTE_PREFIX + "{attribute} not emulated: the local AWS emulator (moto) does not give it for "
-                    "{type}; a placeholder value stands in")
+ATTRIBUTE_REASON = (
+    ATTRIBUTE_PREFIX + "{attribute} not emulated: the local AWS emulator (moto) does not give it for "
+    "{type}; a placeholder value stands in"
+)
 STAND_IN_MARK = "the local AWS emulator (moto)"  # in every reason above
 EMULATOR_FAILURE = "EmulatorFailure"
 EMULATOR_FAILURE_MESSAGE = "the local AWS emulator (moto) failed on this request: {error}"
 
 
-def announce(account_id: str, region_name: str, stack_id: str, resource: Any, status: str, reason: str,
-             once: bool = False) -> None:
+def announce(
+    account_id: str, region_name: str, stack_id: str, resource: Any, status: str, reason: str, once: bool = False
+) -> None:
     """Add an event about `resource` to its stack, so the deploy output shows what the emulator did (or did not do).
 
     With `once`, not when the stack has that event already (moto resolves a GetAtt each time a value is read).
@@ -25,13 +28,23 @@ def announce(account_id: str, region_name: str, stack_id: str, resource: Any, st
     stack = cloudformation_backends[account_id][region_name].stacks.get(stack_id)
     if stack is None:
         return
-    if once and any(event.logical_resource_id == resource.logical_resource_id
-                    and event.resource_status_reason == reason for event in stack.events):
+    if once and any(
+        event.logical_resource_id == resource.logical_resource_id and event.resource_status_reason == reason
+        for event in stack.events
+    ):
         return
-    stack.events.append(Event(
-        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=resource.logical_resource_id,
-        physical_resource_id=getattr(resource, "physical_resource_id", ""), resource_type=resource.cf_resource_type,
-        resource_status=status, resource_status_reason=reason, resource_properties=None))
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=resource.logical_resource_id,
+            physical_resource_id=getattr(resource, "physical_resource_id", ""),
+            resource_type=resource.cf_resource_type,
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+    )
 
 
 class NotEmulated:
@@ -43,25 +56,38 @@ class NotEmulated:
         self.physical_resource_id = f"{NOT_EMULATED}:{logical_id}"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
-                                        account_id: str, region_name: str, **kwargs: Any) -> NotEmulated:
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> NotEmulated:
         """Called by moto's template parser, for a type it does not model, instead of a real model."""
         resource_type = kwargs["ResourceType"]
         resource = cls(kwargs["LogicalId"], resource_type)
-        announce(account_id, region_name, kwargs["StackId"], resource, "CREATE_COMPLETE",
-                 NOT_EMULATED_REASON.format(type=resource_type))
+        announce(
+            account_id,
+            region_name,
+            kwargs["StackId"],
+            resource,
+            "CREATE_COMPLETE",
+            NOT_EMULATED_REASON.format(type=resource_type),
+        )
         return resource
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: NotEmulated, new_resource_name: str,
-                                        cloudformation_json: dict[str, Any], account_id: str,
-                                        region_name: str) -> NotEmulated:
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: NotEmulated,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> NotEmulated:
         """Nothing to update: the placeholder has no state."""
         return original_resource
 
     @classmethod
-    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
-                                        account_id: str, region_name: str) -> None:
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         """Nothing to delete."""
 
     def is_created(self) -> bool:

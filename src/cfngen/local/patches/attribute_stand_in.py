@@ -33,8 +33,15 @@ def _attributes_stand_in(clean_json: Callable[[Any, Any], Any]) -> Callable[[Any
             resource = resources_map.get(logical_id)
             if hasattr(resource, "cf_resource_type") and not _gives(resource, attribute):
                 reason = ATTRIBUTE_REASON.format(type=resource.cf_resource_type, attribute=attribute)
-                announce(resources_map._account_id, resources_map._region_name, resources_map.stack_id, resource,
-                         "CREATE_COMPLETE", reason, once=True)
+                announce(
+                    resources_map._account_id,
+                    resources_map._region_name,
+                    resources_map.stack_id,
+                    resource,
+                    "CREATE_COMPLETE",
+                    reason,
+                    once=True,
+                )
                 return f"{NOT_EMULATED}:{logical_id}.{attribute}"
         return clean_json(resource_json, resources_map)
 

@@ -15,8 +15,10 @@ from typing import Any
 
 from cfngen.local.patches import Target
 
-TARGETS = (Target("moto.codebuild.responses:_validate_required_params_source", "4681936da4bcdc73"),
-           Target("moto.codebuild.responses:_validate_required_params_artifacts", "267aca9594229ca1"))
+TARGETS = (
+    Target("moto.codebuild.responses:_validate_required_params_source", "4681936da4bcdc73"),
+    Target("moto.codebuild.responses:_validate_required_params_artifacts", "267aca9594229ca1"),
+)
 WITHOUT_LOCATION = ("CODEPIPELINE", "NO_SOURCE")
 
 

@@ -50,11 +50,13 @@ def _one_service_per_statement(policy: dict[str, Any]) -> dict[str, Any]:
     statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
     split = []
     for statement in statements:
-        services = (statement.get("Principal") or {}).get("Service") if isinstance(statement.get("Principal"),
-                                                                                   dict) else None
+        services = (
+            (statement.get("Principal") or {}).get("Service") if isinstance(statement.get("Principal"), dict) else None
+        )
         if isinstance(services, list):
-            split += [{**statement, "Principal": {**statement["Principal"], "Service": service}}
-                      for service in services]
+            split += [
+                {**statement, "Principal": {**statement["Principal"], "Service": service}} for service in services
+            ]
         else:
             split.append(statement)
     return {**policy, "Statement": split}

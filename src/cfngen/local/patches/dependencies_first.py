@@ -26,8 +26,10 @@ def apply() -> None:
 
 def _dependencies_first(create: Callable[..., Any]) -> Callable[..., Any]:
     """moto's create step for one resource, run after the resources its DependsOn names exist."""
-    def create_after_dependencies(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
-                                  account_id: str, region_name: str) -> Any:
+
+    def create_after_dependencies(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
         depends_on = resource_json.get("DependsOn", [])
         for dependency in [depends_on] if isinstance(depends_on, str) else depends_on:
             resources_map[dependency]  # ResourceMap creates a resource on first access

@@ -31,9 +31,10 @@ from cfngen.local.patches import Target
 # Resource type -> (backend lookup of the live resource by physical id -> {property: live value}).
 Reader = Callable[[str, str, str], dict[str, Any] | None]
 _DETECTIONS: dict[str, dict[str, Any]] = {}
-TARGETS = tuple(Target(f"moto.cloudformation.responses:CloudFormationResponse.{action}", "")
-                for action in ("detect_stack_drift", "describe_stack_drift_detection_status",
-                               "describe_stack_resource_drifts"))
+TARGETS = tuple(
+    Target(f"moto.cloudformation.responses:CloudFormationResponse.{action}", "")
+    for action in ("detect_stack_drift", "describe_stack_drift_detection_status", "describe_stack_resource_drifts")
+)
 
 
 def apply() -> None:
@@ -79,11 +80,16 @@ def _detect_stack_drift(response: Any) -> Any:
     from moto.core.responses import ActionResult
 
     stack = response.cloudformation_backend.get_stack(response._get_param("StackName"))
-    drifts = [_drift(stack, logical_id, resource, response.current_account, response.region)
-              for logical_id, resource in stack.template_dict.get("Resources", {}).items()]
+    drifts = [
+        _drift(stack, logical_id, resource, response.current_account, response.region)
+        for logical_id, resource in stack.template_dict.get("Resources", {}).items()
+    ]
     detection_id = str(uuid.uuid4())
-    _DETECTIONS[detection_id] = {"stack": stack, "drifts": [drift for drift in drifts if drift is not None],
-                                 "timestamp": datetime.now(timezone.utc)}
+    _DETECTIONS[detection_id] = {
+        "stack": stack,
+        "drifts": [drift for drift in drifts if drift is not None],
+        "timestamp": datetime.now(timezone.utc),
+    }
     return ActionResult({"StackDriftDetectionId": detection_id})
 
 
@@ -93,10 +99,16 @@ def _detection_status(response: Any) -> Any:
     detection_id = response._get_param("StackDriftDetectionId")
     detection = _DETECTIONS[detection_id]
     drifted = [drift for drift in detection["drifts"] if drift["StackResourceDriftStatus"] == "MODIFIED"]
-    return ActionResult({
-        "StackId": detection["stack"].stack_id, "StackDriftDetectionId": detection_id,
-        "StackDriftStatus": "DRIFTED" if drifted else "IN_SYNC", "DetectionStatus": "DETECTION_COMPLETE",
-        "DriftedStackResourceCount": len(drifted), "Timestamp": detection["timestamp"]})
+    return ActionResult(
+        {
+            "StackId": detection["stack"].stack_id,
+            "StackDriftDetectionId": detection_id,
+            "StackDriftStatus": "DRIFTED" if drifted else "IN_SYNC",
+            "DetectionStatus": "DETECTION_COMPLETE",
+            "DriftedStackResourceCount": len(drifted),
+            "Timestamp": detection["timestamp"],
+        }
+    )
 
 
 def _resource_drifts(response: Any) -> Any:
@@ -106,32 +118,54 @@ def _resource_drifts(response: Any) -> Any:
     wanted = set(response._get_param("StackResourceDriftStatusFilters") or [])
     latest = [detection for detection in _DETECTIONS.values() if detection["stack"].stack_id == stack.stack_id]
     drifts = max(latest, key=lambda detection: detection["timestamp"])["drifts"] if latest else []
-    return ActionResult({"StackResourceDrifts": [drift for drift in drifts
-                                                 if not wanted or drift["StackResourceDriftStatus"] in wanted]})
+    return ActionResult(
+        {
+            "StackResourceDrifts": [
+                drift for drift in drifts if not wanted or drift["StackResourceDriftStatus"] in wanted
+            ]
+        }
+    )
 
 
-def _drift(stack: Any, logical_id: str, resource: Mapping[str, Any], account: str,
-           region: str) -> dict[str, Any] | None:
+def _drift(
+    stack: Any, logical_id: str, resource: Mapping[str, Any], account: str, region: str
+) -> dict[str, Any] | None:
     from moto.cloudformation.parsing import clean_json
 
-    model = stack.resource_map[logical_id] if logical_id in stack.resource_map else None
+    # Not .get(): moto's ResourceMap parses (and so creates) a resource on lookup; `in` only reads the template.
+    model = stack.resource_map[logical_id] if logical_id in stack.resource_map else None  # noqa: SIM401
     if model is None:
         return None
     physical_id = str(getattr(model, "physical_resource_id", ""))
     reader = READERS.get(resource.get("Type", ""))
     live = reader(account, region, physical_id) if reader else None
     drift: dict[str, Any] = {
-        "StackId": stack.stack_id, "LogicalResourceId": logical_id, "PhysicalResourceId": physical_id,
-        "ResourceType": resource.get("Type", ""), "Timestamp": datetime.now(timezone.utc),
-        "StackResourceDriftStatus": "NOT_CHECKED"}
+        "StackId": stack.stack_id,
+        "LogicalResourceId": logical_id,
+        "PhysicalResourceId": physical_id,
+        "ResourceType": resource.get("Type", ""),
+        "Timestamp": datetime.now(timezone.utc),
+        "StackResourceDriftStatus": "NOT_CHECKED",
+    }
     if live is None:
         return drift
     declared = resource.get("Properties", {})
     expected = {name: clean_json(declared[name], stack.resource_map) for name in live if name in declared}
     actual = {name: live[name] for name in expected}
-    differences = [{"PropertyPath": f"/{name}", "ExpectedValue": str(expected[name]), "ActualValue": str(actual[name]),
-                    "DifferenceType": "NOT_EQUAL"}
-                   for name in expected if str(expected[name]) != str(actual[name])]
-    drift.update(ExpectedProperties=json.dumps(expected), ActualProperties=json.dumps(actual),
-                 PropertyDifferences=differences, StackResourceDriftStatus="MODIFIED" if differences else "IN_SYNC")
+    differences = [
+        {
+            "PropertyPath": f"/{name}",
+            "ExpectedValue": str(expected[name]),
+            "ActualValue": str(actual[name]),
+            "DifferenceType": "NOT_EQUAL",
+        }
+        for name in expected
+        if str(expected[name]) != str(actual[name])
+    ]
+    drift.update(
+        ExpectedProperties=json.dumps(expected),
+        ActualProperties=json.dumps(actual),
+        PropertyDifferences=differences,
+        StackResourceDriftStatus="MODIFIED" if differences else "IN_SYNC",
+    )
     return drift

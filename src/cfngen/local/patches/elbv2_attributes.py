@@ -16,8 +16,10 @@ from typing import Any
 
 from cfngen.local.patches import Target
 
-TARGETS = (Target("moto.elbv2.models:FakeLoadBalancer.get_cfn_attribute", "36fd43f94a494b1f"),
-           Target("moto.elbv2.models:FakeTargetGroup.get_cfn_attribute", ""))
+TARGETS = (
+    Target("moto.elbv2.models:FakeLoadBalancer.get_cfn_attribute", "36fd43f94a494b1f"),
+    Target("moto.elbv2.models:FakeTargetGroup.get_cfn_attribute", ""),
+)
 
 
 def apply() -> None:
@@ -38,9 +40,12 @@ def _full_name(lookup: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
 
 
 def _target_group_attribute(group: Any, attribute_name: str) -> Any:
-    values = {"TargetGroupName": group.name, "TargetGroupArn": group.arn,
-              "TargetGroupFullName": "targetgroup/" + str(group.arn).split(":targetgroup/", 1)[1],
-              "LoadBalancerArns": list(group.load_balancer_arns)}
+    values = {
+        "TargetGroupName": group.name,
+        "TargetGroupArn": group.arn,
+        "TargetGroupFullName": "targetgroup/" + str(group.arn).split(":targetgroup/", 1)[1],
+        "LoadBalancerArns": list(group.load_balancer_arns),
+    }
     if attribute_name not in values:
         raise AttributeError(attribute_name)
     return values[attribute_name]

@@ -18,9 +18,11 @@ from typing import Any
 from cfngen.local.patches import Target
 from cfngen.local.patches._support import announce
 
-TARGETS = (Target("moto.cloudformation.responses:CloudFormationResponse.create_change_set", "9eb833dacc5f8452"),
-           Target("moto.cloudformation.models:CloudFormationBackend.execute_change_set", "1090cb5b81abc8ff"),
-           Target("moto.cloudformation.parsing:parse_and_create_resource", "ea3c10d68d2c03e6"))
+TARGETS = (
+    Target("moto.cloudformation.responses:CloudFormationResponse.create_change_set", "9eb833dacc5f8452"),
+    Target("moto.cloudformation.models:CloudFormationBackend.execute_change_set", "1090cb5b81abc8ff"),
+    Target("moto.cloudformation.parsing:parse_and_create_resource", "ea3c10d68d2c03e6"),
+)
 IMPORTED_REASON = "Resource imported: the existing resource of this name was adopted (ImportExistingResources)"
 _ADOPTING = threading.local()  # set while a change set with the option executes (nested stacks included)
 
@@ -43,8 +45,13 @@ def _source_repository(name: str, account_id: str, region_name: str) -> Any:
     from cfngen.local.patches.resource_handlers import _handler_class
 
     repository = codecommit_backends[account_id][region_name].repositories.get(name)
-    return None if repository is None else _handler_class("AWS::CodeCommit::Repository")(
-        repository.repository_metadata["repositoryId"], {"repositoryName": name}, region_name)
+    return (
+        None
+        if repository is None
+        else _handler_class("AWS::CodeCommit::Repository")(
+            repository.repository_metadata["repositoryId"], {"repositoryName": name}, region_name
+        )
+    )
 
 
 # Type -> (the property that names it, how to find the existing one by that name).
@@ -59,10 +66,14 @@ def apply() -> None:
     """Record the option on the change set; adopt while such a change set executes."""
     from moto.cloudformation import models, parsing, responses
 
-    setattr(responses.CloudFormationResponse, "create_change_set",
-            _recording(responses.CloudFormationResponse.create_change_set))
-    setattr(models.CloudFormationBackend, "execute_change_set",
-            _adopting(models.CloudFormationBackend.execute_change_set))
+    setattr(
+        responses.CloudFormationResponse,
+        "create_change_set",
+        _recording(responses.CloudFormationResponse.create_change_set),
+    )
+    setattr(
+        models.CloudFormationBackend, "execute_change_set", _adopting(models.CloudFormationBackend.execute_change_set)
+    )
     parsing.parse_and_create_resource = _adopt_existing(parsing.parse_and_create_resource)
 
 
@@ -71,8 +82,11 @@ def _recording(create_change_set: Callable[[Any], Any]) -> Callable[[Any], Any]:
         result = create_change_set(response)
         if response._get_bool_param("ImportExistingResources", False):
             name, stack = response._get_param("ChangeSetName"), response._get_param("StackName")
-            created = [change_set for change_set in response.cloudformation_backend.change_sets.values()
-                       if change_set.change_set_name == name and stack in (change_set.stack_name, change_set.stack_id)]
+            created = [
+                change_set
+                for change_set in response.cloudformation_backend.change_sets.values()
+                if change_set.change_set_name == name and stack in (change_set.stack_name, change_set.stack_id)
+            ]
             created[-1].import_existing = True
         return result
 
@@ -91,15 +105,19 @@ def _adopting(execute: Callable[..., None]) -> Callable[..., None]:
 
 
 def _adopt_existing(create: Callable[..., Any]) -> Callable[..., Any]:
-    def create_or_adopt(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str,
-                        region_name: str) -> Any:
+    def create_or_adopt(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
         try:
             return create(logical_id, resource_json, resources_map, account_id, region_name)
         except Exception as exc:
             kind = resource_json.get("Type", "")
             name = (resource_json.get("Properties") or {}).get(ADOPTABLE.get(kind, ("", None))[0])
-            existing = ADOPTABLE[kind][1](name, account_id, region_name) \
-                if getattr(_ADOPTING, "active", False) and kind in ADOPTABLE and isinstance(name, str) else None
+            existing = (
+                ADOPTABLE[kind][1](name, account_id, region_name)
+                if getattr(_ADOPTING, "active", False) and kind in ADOPTABLE and isinstance(name, str)
+                else None
+            )
             if existing is None or "exist" not in str(exc).lower():
                 raise
             existing.cf_resource_type, existing.logical_resource_id = kind, logical_id

@@ -13,8 +13,10 @@ from typing import Any
 
 from cfngen.local.patches import Target
 
-TARGETS = (Target("moto.cloudformation.models:Stack.last_updated_time", ""),
-           Target("moto.cloudformation.models:CloudFormationBackend.execute_change_set", "1090cb5b81abc8ff"))
+TARGETS = (
+    Target("moto.cloudformation.models:Stack.last_updated_time", ""),
+    Target("moto.cloudformation.models:CloudFormationBackend.execute_change_set", "1090cb5b81abc8ff"),
+)
 
 
 def apply() -> None:
@@ -22,8 +24,9 @@ def apply() -> None:
     from moto.cloudformation import models
 
     setattr(models.Stack, "last_updated_time", None)  # moto's serializer reads it as LastUpdatedTime
-    setattr(models.CloudFormationBackend, "execute_change_set",
-            _stamped(models.CloudFormationBackend.execute_change_set))
+    setattr(
+        models.CloudFormationBackend, "execute_change_set", _stamped(models.CloudFormationBackend.execute_change_set)
+    )
 
 
 def _stamped(execute: Callable[..., None]) -> Callable[..., None]:

@@ -17,8 +17,10 @@ from typing import Any
 from cfngen.local.patches import Target
 from cfngen.local.patches._support import ResourceFailed, announce
 
-TARGETS = (Target("moto.cloudformation.parsing:parse_and_create_resource", "ea3c10d68d2c03e6"),
-           Target("moto.cloudformation.parsing:parse_and_update_resource", "2ef032cfb9ed3c9b"))
+TARGETS = (
+    Target("moto.cloudformation.parsing:parse_and_create_resource", "ea3c10d68d2c03e6"),
+    Target("moto.cloudformation.parsing:parse_and_update_resource", "2ef032cfb9ed3c9b"),
+)
 
 
 def apply() -> None:
@@ -31,8 +33,10 @@ def apply() -> None:
 
 def _failing(step: Callable[..., Any], status: str) -> Callable[..., Any]:
     """moto's `step` for one resource; where it fails, the resource fails (event + ResourceFailed)."""
-    def failing_step(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
-                     account_id: str, region_name: str) -> Any:
+
+    def failing_step(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
         from moto.cloudformation.exceptions import ValidationError
 
         try:

@@ -35,8 +35,11 @@ def _parameter_list(stack: Any) -> list[dict[str, Any]]:
         kind = str(slots.get(key, {}).get("Type", ""))
         entry: dict[str, Any] = {"ParameterKey": key, "ParameterValue": _text(value)}
         if kind.startswith(SSM_TYPE) and kind != SSM_TYPE + "Name":
-            entry = {**entry, "ParameterValue": _text(given.get(key, slots[key].get("Default"))),
-                     "ResolvedValue": _text(value)}
+            entry = {
+                **entry,
+                "ParameterValue": _text(given.get(key, slots[key].get("Default"))),
+                "ResolvedValue": _text(value),
+            }
         if key in resources.no_echo_parameter_keys:
             entry = {"ParameterKey": key, "ParameterValue": "****"}
         recorded.append(entry)

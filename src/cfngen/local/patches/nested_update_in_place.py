@@ -23,13 +23,20 @@ def apply() -> None:
     setattr(models.Stack, "update_from_cloudformation_json", classmethod(_update_nested_stack))
 
 
-def _update_nested_stack(stack_class: Any, original_resource: Any, new_resource_name: str,
-                         cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+def _update_nested_stack(
+    stack_class: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> Any:
     from moto.cloudformation.utils import get_stack_from_s3_url
     from moto.utilities.utils import get_partition
 
     properties = cloudformation_json["Properties"]
-    template = get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id,
-                                     partition=get_partition(region_name))
+    template = get_stack_from_s3_url(
+        properties["TemplateURL"], account_id=account_id, partition=get_partition(region_name)
+    )
     original_resource.update(template, parameters=properties.get("Parameters", {}))
     return original_resource

@@ -23,8 +23,9 @@ def apply() -> None:
     """Wrap ChangeSet execution."""
     from moto.cloudformation import models
 
-    setattr(models.CloudFormationBackend, "execute_change_set",
-            _obsoleting(models.CloudFormationBackend.execute_change_set))
+    setattr(
+        models.CloudFormationBackend, "execute_change_set", _obsoleting(models.CloudFormationBackend.execute_change_set)
+    )
 
 
 def _obsoleting(execute: Callable[..., None]) -> Callable[..., None]:
@@ -36,8 +37,10 @@ def _obsoleting(execute: Callable[..., None]) -> Callable[..., None]:
 
         change_set = backend.describe_change_set(change_set_name)
         if change_set.execution_status != "AVAILABLE":
-            raise InvalidChangeSetStatus(f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
-                                         f"execution status of [{change_set.execution_status}]")
+            raise InvalidChangeSetStatus(
+                f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
+                f"execution status of [{change_set.execution_status}]"
+            )
         for other in backend.change_sets.values():
             if other.stack_id == change_set.stack_id and other is not change_set:
                 other.execution_status = "OBSOLETE"

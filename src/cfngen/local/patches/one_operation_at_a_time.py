@@ -17,8 +17,10 @@ from typing import Any
 
 from cfngen.local.patches import Target
 
-TARGETS = (Target("moto.cloudformation.models:CloudFormationBackend.execute_change_set", "1090cb5b81abc8ff"),
-           Target("moto.cloudformation.models:CloudFormationBackend.create_change_set", "4668670ac84b203d"))
+TARGETS = (
+    Target("moto.cloudformation.models:CloudFormationBackend.execute_change_set", "1090cb5b81abc8ff"),
+    Target("moto.cloudformation.models:CloudFormationBackend.create_change_set", "4668670ac84b203d"),
+)
 _LOCK = threading.Lock()  # check-and-set of a stack's status, across the server's request threads
 
 

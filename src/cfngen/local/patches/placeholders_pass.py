@@ -29,12 +29,17 @@ def _placeholders_pass(load_parameters: Callable[[Any], None]) -> Callable[[Any]
     def load(resource_map: Any) -> None:
         template = resource_map._template
         slots = template.get("Parameters", {})
-        numeric = {key for key, value in resource_map.input_parameters.items()
-                   if str(value).startswith(NOT_EMULATED) and "Number" in slots.get(key, {}).get("Type", "")}
+        numeric = {
+            key
+            for key, value in resource_map.input_parameters.items()
+            if str(value).startswith(NOT_EMULATED) and "Number" in slots.get(key, {}).get("Type", "")
+        }
         if not numeric:
             return load_parameters(resource_map)
-        resource_map._template = {**template, "Parameters": {
-            key: {**slot, "Type": "String"} if key in numeric else slot for key, slot in slots.items()}}
+        resource_map._template = {
+            **template,
+            "Parameters": {key: {**slot, "Type": "String"} if key in numeric else slot for key, slot in slots.items()},
+        }
         try:
             load_parameters(resource_map)
         finally:

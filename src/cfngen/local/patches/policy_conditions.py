@@ -18,10 +18,12 @@ from typing import Any
 
 from cfngen.local.patches import Target
 
-TARGETS = (Target("moto.iam.access_control:IAMPolicyStatement.is_action_permitted", "e3e502fdb0334b31"),
-           Target("moto.iam.access_control:IAMPolicyStatement._check_conditions", "b4c3c794df669a6e"),
-           # moto evaluates StringEquals only (and ignores, that is matches, every other operator); Bool is added.
-           Target("moto.iam.policy_conditions:TrustCondition.verify_condition", "f9fe98004d4d9cdc"))
+TARGETS = (
+    Target("moto.iam.access_control:IAMPolicyStatement.is_action_permitted", "e3e502fdb0334b31"),
+    Target("moto.iam.access_control:IAMPolicyStatement._check_conditions", "b4c3c794df669a6e"),
+    # moto evaluates StringEquals only (and ignores, that is matches, every other operator); Bool is added.
+    Target("moto.iam.policy_conditions:TrustCondition.verify_condition", "f9fe98004d4d9cdc"),
+)
 REQUEST_CONTEXT = {"aws:SecureTransport": "true"}  # what every request to the emulator stands for
 
 
@@ -52,8 +54,13 @@ def _bool_equals(expected_value: list[str] | str, actual_value: str) -> bool:
 
 
 def _conditional(evaluate: Callable[..., Any]) -> Callable[..., Any]:
-    def is_action_permitted(statement: Any, action: str, resource: str = "*", principal: str | None = None,
-                            incoming_condition_values: dict[str, str] | None = None) -> Any:
+    def is_action_permitted(
+        statement: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
         from moto.iam.access_control import PermissionResult
 
         result = evaluate(statement, action, resource, principal, incoming_condition_values)

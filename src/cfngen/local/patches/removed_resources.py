@@ -26,8 +26,9 @@ def apply() -> None:
 
 
 def _forgetting(update: Callable[..., None]) -> Callable[..., None]:
-    def update_and_forget(resource_map: Any, template: dict[str, Any],
-                          parameters: dict[str, Any] | None = None) -> None:
+    def update_and_forget(
+        resource_map: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None
+    ) -> None:
         removed = [name for name in resource_map._resource_json_map if name not in template.get("Resources", {})]
         update(resource_map, template, parameters)
         for name in removed:

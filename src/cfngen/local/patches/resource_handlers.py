@@ -73,24 +73,35 @@ def _named(key: str) -> Callable[[dict[str, Any], dict[str, Any]], str]:
 
 def _cluster_attributes(client: Any, identifier: str, params: dict[str, Any]) -> dict[str, Any]:
     cluster = client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]
-    return {"Endpoint.Address": cluster["Endpoint"], "Endpoint.Port": str(cluster["Port"]),
-            "ReadEndpoint.Address": cluster.get("ReaderEndpoint", ""), "DBClusterArn": cluster["DBClusterArn"],
-            "DBClusterResourceId": cluster.get("DbClusterResourceId", ""),
-            "MasterUserSecret.SecretArn": cluster.get("MasterUserSecret", {}).get("SecretArn", "")}
+    return {
+        "Endpoint.Address": cluster["Endpoint"],
+        "Endpoint.Port": str(cluster["Port"]),
+        "ReadEndpoint.Address": cluster.get("ReaderEndpoint", ""),
+        "DBClusterArn": cluster["DBClusterArn"],
+        "DBClusterResourceId": cluster.get("DbClusterResourceId", ""),
+        "MasterUserSecret.SecretArn": cluster.get("MasterUserSecret", {}).get("SecretArn", ""),
+    }
 
 
 def _instance_attributes(client: Any, identifier: str, params: dict[str, Any]) -> dict[str, Any]:
     instance = client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
     endpoint = instance.get("Endpoint", {})
-    return {"Endpoint.Address": endpoint.get("Address", ""), "Endpoint.Port": str(endpoint.get("Port", "")),
-            "DBInstanceArn": instance["DBInstanceArn"]}
+    return {
+        "Endpoint.Address": endpoint.get("Address", ""),
+        "Endpoint.Port": str(endpoint.get("Port", "")),
+        "DBInstanceArn": instance["DBInstanceArn"],
+    }
 
 
 def _repository_attributes(client: Any, repository_id: str, params: dict[str, Any]) -> dict[str, Any]:
     name = params["repositoryName"]
     metadata = client.get_repository(repositoryName=name)["repositoryMetadata"]
-    return {"Arn": metadata["Arn"], "Name": name, "CloneUrlHttp": metadata.get("cloneUrlHttp", ""),
-            "CloneUrlSsh": metadata.get("cloneUrlSsh", "")}
+    return {
+        "Arn": metadata["Arn"],
+        "Name": name,
+        "CloneUrlHttp": metadata.get("cloneUrlHttp", ""),
+        "CloneUrlSsh": metadata.get("cloneUrlSsh", ""),
+    }
 
 
 def _forget_application(account_id: str, region_name: str, name: str, params: dict[str, Any]) -> None:
@@ -122,8 +133,11 @@ def _policy_text(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def _first_topic(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"TopicArn": properties["Topics"][0], "AttributeName": "Policy",
-            "AttributeValue": json.dumps(properties["PolicyDocument"])}
+    return {
+        "TopicArn": properties["Topics"][0],
+        "AttributeName": "Policy",
+        "AttributeValue": json.dumps(properties["PolicyDocument"]),
+    }
 
 
 def _budget_account(properties: dict[str, Any]) -> dict[str, Any]:
@@ -134,73 +148,157 @@ def _budget_account(properties: dict[str, Any]) -> dict[str, Any]:
 
 SPECS: dict[str, Spec] = {
     "AWS::CloudWatch::Alarm": Spec(
-        "cloudwatch", "put_metric_alarm", "delete_alarms", name="AlarmName", put=True,
-        physical=_named("AlarmName"), deleting=lambda physical, params: {"AlarmNames": [physical]},
-        attributes=lambda client, name, params: {"Arn": client.describe_alarms(AlarmNames=[name])["MetricAlarms"][0][
-            "AlarmArn"]}),
+        "cloudwatch",
+        "put_metric_alarm",
+        "delete_alarms",
+        name="AlarmName",
+        put=True,
+        physical=_named("AlarmName"),
+        deleting=lambda physical, params: {"AlarmNames": [physical]},
+        attributes=lambda client, name, params: {
+            "Arn": client.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+        },
+    ),
     "AWS::SNS::Subscription": Spec(
-        "sns", "subscribe", "unsubscribe", physical=lambda params, response: str(response["SubscriptionArn"]),
-        deleting=lambda physical, params: {"SubscriptionArn": physical}),
+        "sns",
+        "subscribe",
+        "unsubscribe",
+        physical=lambda params, response: str(response["SubscriptionArn"]),
+        deleting=lambda physical, params: {"SubscriptionArn": physical},
+    ),
     "AWS::SNS::TopicPolicy": Spec(
-        "sns", "set_topic_attributes", put=True, prepare=_first_topic,
-        physical=lambda params, response: f"{params['TopicArn']}|Policy"),
+        "sns",
+        "set_topic_attributes",
+        put=True,
+        prepare=_first_topic,
+        physical=lambda params, response: f"{params['TopicArn']}|Policy",
+    ),
     "AWS::S3::BucketPolicy": Spec(
-        "s3", "put_bucket_policy", "delete_bucket_policy", put=True, renames={"PolicyDocument": "Policy"},
-        prepare=_policy_text, physical=_named("Bucket"), deleting=lambda physical, params: {"Bucket": physical}),
+        "s3",
+        "put_bucket_policy",
+        "delete_bucket_policy",
+        put=True,
+        renames={"PolicyDocument": "Policy"},
+        prepare=_policy_text,
+        physical=_named("Bucket"),
+        deleting=lambda physical, params: {"Bucket": physical},
+    ),
     "AWS::CodeCommit::Repository": Spec(
-        "codecommit", "create_repository", "delete_repository", name="RepositoryName",
+        "codecommit",
+        "create_repository",
+        "delete_repository",
+        name="RepositoryName",
         physical=lambda params, response: str(response["repositoryMetadata"]["repositoryId"]),
         deleting=lambda physical, params: {"repositoryName": params["repositoryName"]},
-        attributes=_repository_attributes),
+        attributes=_repository_attributes,
+    ),
     "AWS::CodeBuild::Project": Spec(
-        "codebuild", "create_project", "delete_project", name="Name", physical=_named("name"),
+        "codebuild",
+        "create_project",
+        "delete_project",
+        name="Name",
+        physical=_named("name"),
         deleting=lambda physical, params: {"name": physical},
-        attributes=lambda client, name, params: {"Arn": client.batch_get_projects(names=[name])["projects"][0]["arn"]}),
+        attributes=lambda client, name, params: {"Arn": client.batch_get_projects(names=[name])["projects"][0]["arn"]},
+    ),
     "AWS::CodePipeline::Pipeline": Spec(
-        "codepipeline", "create_pipeline", "delete_pipeline", name="Name", wrap="pipeline",
+        "codepipeline",
+        "create_pipeline",
+        "delete_pipeline",
+        name="Name",
+        wrap="pipeline",
         physical=lambda params, response: str(params["pipeline"]["name"]),
-        deleting=lambda physical, params: {"name": physical}),
+        deleting=lambda physical, params: {"name": physical},
+    ),
     "AWS::CodeDeploy::Application": Spec(
-        "codedeploy", "create_application", name="ApplicationName", physical=_named("applicationName"),
-        remove=_forget_application),
+        "codedeploy",
+        "create_application",
+        name="ApplicationName",
+        physical=_named("applicationName"),
+        remove=_forget_application,
+    ),
     "AWS::CodeDeploy::DeploymentGroup": Spec(
-        "codedeploy", "create_deployment_group", name="DeploymentGroupName", physical=_named("deploymentGroupName"),
-        remove=_forget_deployment_group),
+        "codedeploy",
+        "create_deployment_group",
+        name="DeploymentGroupName",
+        physical=_named("deploymentGroupName"),
+        remove=_forget_deployment_group,
+    ),
     "AWS::Budgets::Budget": Spec(
-        "budgets", "create_budget", "delete_budget", prepare=_budget_account,
+        "budgets",
+        "create_budget",
+        "delete_budget",
+        prepare=_budget_account,
         physical=lambda params, response: str(params["Budget"]["BudgetName"]),
-        deleting=lambda physical, params: {"AccountId": params["AccountId"], "BudgetName": physical}),
+        deleting=lambda physical, params: {"AccountId": params["AccountId"], "BudgetName": physical},
+    ),
     "AWS::ECS::CapacityProvider": Spec(
-        "ecs", "create_capacity_provider", "delete_capacity_provider", name="Name", physical=_named("name"),
-        deleting=lambda physical, params: {"capacityProvider": physical}),
+        "ecs",
+        "create_capacity_provider",
+        "delete_capacity_provider",
+        name="Name",
+        physical=_named("name"),
+        deleting=lambda physical, params: {"capacityProvider": physical},
+    ),
     "AWS::ECS::ClusterCapacityProviderAssociations": Spec(
-        "ecs", "put_cluster_capacity_providers", put=True, physical=_named("cluster")),
+        "ecs", "put_cluster_capacity_providers", put=True, physical=_named("cluster")
+    ),
     "AWS::ApplicationAutoScaling::ScalableTarget": Spec(
-        "application-autoscaling", "register_scalable_target", "deregister_scalable_target", put=True,
-        physical=lambda params, response: f"{params['ResourceId']}|{params['ScalableDimension']}|"
-                                          f"{params['ServiceNamespace']}",
-        deleting=lambda physical, params: {key: params[key] for key in
-                                           ("ResourceId", "ScalableDimension", "ServiceNamespace")}),
+        "application-autoscaling",
+        "register_scalable_target",
+        "deregister_scalable_target",
+        put=True,
+        physical=lambda params, response: (
+            f"{params['ResourceId']}|{params['ScalableDimension']}|{params['ServiceNamespace']}"
+        ),
+        deleting=lambda physical, params: {
+            key: params[key] for key in ("ResourceId", "ScalableDimension", "ServiceNamespace")
+        },
+    ),
     "AWS::ApplicationAutoScaling::ScalingPolicy": Spec(
-        "application-autoscaling", "put_scaling_policy", "delete_scaling_policy", put=True, prepare=_scaling_target,
+        "application-autoscaling",
+        "put_scaling_policy",
+        "delete_scaling_policy",
+        put=True,
+        prepare=_scaling_target,
         physical=lambda params, response: str(response["PolicyARN"]),
-        deleting=lambda physical, params: {key: params[key] for key in
-                                           ("PolicyName", "ResourceId", "ScalableDimension", "ServiceNamespace")}),
+        deleting=lambda physical, params: {
+            key: params[key] for key in ("PolicyName", "ResourceId", "ScalableDimension", "ServiceNamespace")
+        },
+    ),
     "AWS::RDS::DBCluster": Spec(
-        "rds", "create_db_cluster", "delete_db_cluster", name="DBClusterIdentifier", name_limit=63, lower=True,
+        "rds",
+        "create_db_cluster",
+        "delete_db_cluster",
+        name="DBClusterIdentifier",
+        name_limit=63,
+        lower=True,
         physical=_named("DBClusterIdentifier"),
         deleting=lambda physical, params: {"DBClusterIdentifier": physical, "SkipFinalSnapshot": True},
-        attributes=_cluster_attributes),
+        attributes=_cluster_attributes,
+    ),
     "AWS::RDS::DBClusterParameterGroup": Spec(
-        "rds", "create_db_cluster_parameter_group", "delete_db_cluster_parameter_group",
-        name="DBClusterParameterGroupName", name_limit=255, lower=True, renames={"Family": "DBParameterGroupFamily"},
+        "rds",
+        "create_db_cluster_parameter_group",
+        "delete_db_cluster_parameter_group",
+        name="DBClusterParameterGroupName",
+        name_limit=255,
+        lower=True,
+        renames={"Family": "DBParameterGroupFamily"},
         physical=_named("DBClusterParameterGroupName"),
-        deleting=lambda physical, params: {"DBClusterParameterGroupName": physical}),
+        deleting=lambda physical, params: {"DBClusterParameterGroupName": physical},
+    ),
     "AWS::RDS::DBInstance": Spec(
-        "rds", "create_db_instance", "delete_db_instance", name="DBInstanceIdentifier", name_limit=63, lower=True,
+        "rds",
+        "create_db_instance",
+        "delete_db_instance",
+        name="DBInstanceIdentifier",
+        name_limit=63,
+        lower=True,
         physical=_named("DBInstanceIdentifier"),
         deleting=lambda physical, params: {"DBInstanceIdentifier": physical, "SkipFinalSnapshot": True},
-        attributes=_instance_attributes),
+        attributes=_instance_attributes,
+    ),
 }
 
 
@@ -209,8 +307,13 @@ def _client(service: str, region_name: str) -> Any:
 
     if not _ENDPOINTS:
         raise RuntimeError("the emulator's handlers run only in a serving emulator")
-    return boto3.client(service, endpoint_url=_ENDPOINTS[-1], region_name=region_name,
-                        aws_access_key_id="cfngen-local", aws_secret_access_key="cfngen-local")
+    return boto3.client(
+        service,
+        endpoint_url=_ENDPOINTS[-1],
+        region_name=region_name,
+        aws_access_key_id="cfngen-local",
+        aws_secret_access_key="cfngen-local",
+    )
 
 
 def _generated_name(stack_name: str, logical_id: str, spec: Spec) -> str:
@@ -258,8 +361,9 @@ class _Handled:
         self.region_name = region_name
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
-                                        account_id: str, region_name: str, **kwargs: Any) -> _Handled:
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _Handled:
         """Call the type's create API with the resource's properties."""
         spec = cls.spec
         properties = dict(cloudformation_json.get("Properties") or {})
@@ -275,14 +379,24 @@ class _Handled:
         return cls(spec.physical(params, response), params, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: _Handled, new_resource_name: str,
-                                        cloudformation_json: dict[str, Any], account_id: str,
-                                        region_name: str) -> _Handled:
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _Handled,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _Handled:
         """A put call again; otherwise the old resource goes and a new one is made (a replacement)."""
         if not cls.spec.put:
             original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name,
-                                                   LogicalId=getattr(original_resource, "logical_resource_id", ""))
+        return cls.create_from_cloudformation_json(
+            new_resource_name,
+            cloudformation_json,
+            account_id,
+            region_name,
+            LogicalId=getattr(original_resource, "logical_resource_id", ""),
+        )
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Call the type's delete API (types without one go with their parent)."""
@@ -303,8 +417,9 @@ class _Handled:
 
     def get_cfn_attribute(self, attribute: str) -> Any:
         """From the service (AttributeError, hence a placeholder value, for one it does not give)."""
-        values = self.spec.attributes(_client(self.spec.service, self.region_name), self.physical_resource_id,
-                                      self.params)
+        values = self.spec.attributes(
+            _client(self.spec.service, self.region_name), self.physical_resource_id, self.params
+        )
         if attribute not in values:
             raise AttributeError(attribute)
         return values[attribute]
@@ -317,5 +432,8 @@ def _operation_name(client: Any, method: str) -> str:
 
 
 def _handler_class(resource_type: str) -> type[_Handled]:
-    return type(f"Handled{resource_type.replace(':', '')}", (_Handled,),
-                {"spec": SPECS[resource_type], "resource_type": resource_type})
+    return type(
+        f"Handled{resource_type.replace(':', '')}",
+        (_Handled,),
+        {"spec": SPECS[resource_type], "resource_type": resource_type},
+    )

@@ -22,9 +22,11 @@ from typing import Any
 from cfngen.local.patches import Target
 from cfngen.local.patches._support import ResourceFailed
 
-TARGETS = (Target("moto.cloudformation.models:Stack.create_resources", "a5f30450448a1d58"),
-           Target("moto.cloudformation.models:Stack.update", "fd488c7f43d4b5c8"),
-           Target("moto.cloudformation.models:CloudFormationBackend.execute_change_set", "1090cb5b81abc8ff"))
+TARGETS = (
+    Target("moto.cloudformation.models:Stack.create_resources", "a5f30450448a1d58"),
+    Target("moto.cloudformation.models:Stack.update", "fd488c7f43d4b5c8"),
+    Target("moto.cloudformation.models:CloudFormationBackend.execute_change_set", "1090cb5b81abc8ff"),
+)
 
 
 def apply() -> None:
@@ -33,8 +35,9 @@ def apply() -> None:
 
     setattr(models.Stack, "create_resources", _nested_create(models.Stack.create_resources))
     setattr(models.Stack, "update", _nested_update(models.Stack.update))
-    setattr(models.CloudFormationBackend, "execute_change_set",
-            _execution(models.CloudFormationBackend.execute_change_set))
+    setattr(
+        models.CloudFormationBackend, "execute_change_set", _execution(models.CloudFormationBackend.execute_change_set)
+    )
 
 
 def _nested_create(create: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -43,25 +46,40 @@ def _nested_create(create: Callable[[Any], None]) -> Callable[[Any], None]:
             create(stack)
         except ResourceFailed as failure:
             roll_back_create(stack, failure)
-            raise ResourceFailed(stack.stack_id, stack.name, (
-                f"Embedded stack {stack.stack_id} was not successfully created: The following resource(s) failed "
-                f"to create: [{failure.logical_id}]. ({failure.logical_id}: {failure.reason})")) from None
+            raise ResourceFailed(
+                stack.stack_id,
+                stack.name,
+                (
+                    f"Embedded stack {stack.stack_id} was not successfully created: The following resource(s) failed "
+                    f"to create: [{failure.logical_id}]. ({failure.logical_id}: {failure.reason})"
+                ),
+            ) from None
 
     return create_resources
 
 
 def _nested_update(update: Callable[..., None]) -> Callable[..., None]:
-    def update_stack(stack: Any, template: str, role_arn: str | None = None,
-                     parameters: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> None:
+    def update_stack(
+        stack: Any,
+        template: str,
+        role_arn: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
         before = snapshot(stack)
         try:
             update(stack, template, role_arn=role_arn, parameters=parameters, tags=tags)
         except ResourceFailed as failure:
             roll_back_update(stack, before, failure)
-            raise ResourceFailed(stack.stack_id, stack.name, (
-                f"Embedded stack {stack.stack_id} was not successfully updated. Currently in "
-                "UPDATE_ROLLBACK_IN_PROGRESS with reason: The following resource(s) failed to update: "
-                f"[{failure.logical_id}]. ({failure.logical_id}: {failure.reason})")) from None
+            raise ResourceFailed(
+                stack.stack_id,
+                stack.name,
+                (
+                    f"Embedded stack {stack.stack_id} was not successfully updated. Currently in "
+                    "UPDATE_ROLLBACK_IN_PROGRESS with reason: The following resource(s) failed to update: "
+                    f"[{failure.logical_id}]. ({failure.logical_id}: {failure.reason})"
+                ),
+            ) from None
 
     return update_stack
 
@@ -93,8 +111,12 @@ def roll_back_create(stack: Any, failure: ResourceFailed) -> None:
     from moto.cloudformation.parsing import OutputMap
 
     stack.status = "ROLLBACK_IN_PROGRESS"
-    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=(
-        f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user."))
+    stack._add_stack_event(
+        "ROLLBACK_IN_PROGRESS",
+        resource_status_reason=(
+            f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user."
+        ),
+    )
     try:
         stack.resource_map.delete()
         stack.resource_map._resource_json_map = {}  # moto's map would create what is gone again when listed
@@ -111,8 +133,10 @@ def roll_back_update(stack: Any, before: tuple[Any, dict[str, Any]], failure: Re
     """Bring the previous template's resources back; the stack ends UPDATE_ROLLBACK_COMPLETE."""
     template, parameters = before
     stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
-    stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=(
-        f"The following resource(s) failed to update: [{failure.logical_id}]. "))
+    stack._add_stack_event(
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        resource_status_reason=(f"The following resource(s) failed to update: [{failure.logical_id}]. "),
+    )
     stack.template = template
     stack._parse_template()
     try:

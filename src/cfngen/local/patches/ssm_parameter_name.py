@@ -36,7 +36,8 @@ def _ssm_parameter(resolve: Callable[[Any, str, str], Any]) -> Callable[[Any, st
         backend = ssm_backends[resource_map._account_id][resource_map._region_name]
         if backend.get_parameter(value) is None:
             raise ValidationError(
-                message=f"Unable to fetch parameters [{value}] from parameter store for this account.")
+                message=f"Unable to fetch parameters [{value}] from parameter store for this account."
+            )
         return value if value_type == SSM_PARAMETER_NAME else resolve(resource_map, value, value_type)
 
     return ssm_parameter

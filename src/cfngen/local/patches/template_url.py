@@ -14,9 +14,11 @@ from collections.abc import Callable
 
 from cfngen.local.patches import Target
 
-TARGETS = (Target("moto.cloudformation.utils:get_stack_from_s3_url", "cbefd272145adb46"),
-           Target("moto.cloudformation.models:get_stack_from_s3_url", "cbefd272145adb46"),
-           Target("moto.cloudformation.responses:get_stack_from_s3_url", "cbefd272145adb46"))
+TARGETS = (
+    Target("moto.cloudformation.utils:get_stack_from_s3_url", "cbefd272145adb46"),
+    Target("moto.cloudformation.models:get_stack_from_s3_url", "cbefd272145adb46"),
+    Target("moto.cloudformation.responses:get_stack_from_s3_url", "cbefd272145adb46"),
+)
 MESSAGE = "TemplateURL {url} must reference a valid S3 object to which you have access."
 
 
@@ -30,8 +32,9 @@ def apply() -> None:
     from moto.cloudformation.exceptions import ValidationError
 
     read = utils.get_stack_from_s3_url
-    setattr(responses, "get_stack_from_s3_url", _checked(read, lambda url: ValidationError(
-        message=MESSAGE.format(url=url))))
+    setattr(
+        responses, "get_stack_from_s3_url", _checked(read, lambda url: ValidationError(message=MESSAGE.format(url=url)))
+    )
     for module in (models, utils):
         setattr(module, "get_stack_from_s3_url", _checked(read, lambda url: TemplateNotFound(MESSAGE.format(url=url))))
 

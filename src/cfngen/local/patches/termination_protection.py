@@ -14,8 +14,10 @@ from typing import Any
 
 from cfngen.local.patches import Target
 
-TARGETS = (Target("moto.cloudformation.responses:CloudFormationResponse.update_termination_protection", ""),
-           Target("moto.cloudformation.responses:CloudFormationResponse.delete_stack", "4444140dae503ee6"))
+TARGETS = (
+    Target("moto.cloudformation.responses:CloudFormationResponse.update_termination_protection", ""),
+    Target("moto.cloudformation.responses:CloudFormationResponse.delete_stack", "4444140dae503ee6"),
+)
 
 
 def apply() -> None:
@@ -23,8 +25,11 @@ def apply() -> None:
     from moto.cloudformation import responses
 
     setattr(responses.CloudFormationResponse, "update_termination_protection", _update_termination_protection)
-    setattr(responses.CloudFormationResponse, "delete_stack",
-            _refused_when_protected(responses.CloudFormationResponse.delete_stack))
+    setattr(
+        responses.CloudFormationResponse,
+        "delete_stack",
+        _refused_when_protected(responses.CloudFormationResponse.delete_stack),
+    )
 
 
 def _update_termination_protection(response: Any) -> Any:
@@ -44,8 +49,9 @@ def _refused_when_protected(delete_stack: Callable[[Any], Any]) -> Callable[[Any
         stacks = response.cloudformation_backend.stacks
         stack = stacks.get(name) or next((stack for stack in stacks.values() if stack.name == name), None)
         if stack is not None and stack.enable_termination_protection:
-            raise ValidationError(message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection "
-                                          "is enabled")
+            raise ValidationError(
+                message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
+            )
         return delete_stack(response)
 
     return delete_unless_protected

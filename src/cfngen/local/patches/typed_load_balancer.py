@@ -20,13 +20,22 @@ def apply() -> None:
     """Wrap moto's load balancer handler."""
     from moto.elbv2.models import FakeLoadBalancer
 
-    setattr(FakeLoadBalancer, "create_from_cloudformation_json",
-            classmethod(_typed_load_balancer(FakeLoadBalancer.create_from_cloudformation_json)))
+    setattr(
+        FakeLoadBalancer,
+        "create_from_cloudformation_json",
+        classmethod(_typed_load_balancer(FakeLoadBalancer.create_from_cloudformation_json)),
+    )
 
 
 def _typed_load_balancer(create: Callable[..., Any]) -> Callable[..., Any]:
-    def create_typed(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-                     region_name: str, **kwargs: Any) -> Any:
+    def create_typed(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         balancer = create(resource_name, cloudformation_json, account_id, region_name, **kwargs)
         balancer.type = cloudformation_json["Properties"].get("Type", balancer.type)
         return balancer

@@ -17,9 +17,11 @@ from typing import Any
 
 from cfngen.local.patches import Target
 
-TARGETS = (Target("moto.cloudformation.parsing:ResourceMap.update", "e34b0c357f3c8e35"),
-           Target("moto.cloudformation.parsing:ResourceMap.__getitem__", "bfa3c026d08de520"),
-           Target("moto.cloudformation.parsing:parse_and_update_resource", "2ef032cfb9ed3c9b"))
+TARGETS = (
+    Target("moto.cloudformation.parsing:ResourceMap.update", "e34b0c357f3c8e35"),
+    Target("moto.cloudformation.parsing:ResourceMap.__getitem__", "bfa3c026d08de520"),
+    Target("moto.cloudformation.parsing:parse_and_update_resource", "2ef032cfb9ed3c9b"),
+)
 PENDING = "_cfngen_pending_updates"  # names moto will update after the additions: updated on first reference
 DONE = "_cfngen_updated_early"  # names updated early: moto's own update of them is skipped
 
@@ -55,8 +57,9 @@ def _updating_first(getitem: Callable[[Any, str], Any]) -> Callable[[Any, str], 
         # Only once moto switched to the new template (its additions run then), for a name still to update.
         if key in pending and resource_map._resource_json_map is resources:
             pending.discard(key)
-            updated = parsing.parse_and_update_resource(key, resources[key], resource_map,
-                                                        resource_map._account_id, resource_map._region_name)
+            updated = parsing.parse_and_update_resource(
+                key, resources[key], resource_map, resource_map._account_id, resource_map._region_name
+            )
             resource_map._parsed_resources[key] = updated
             getattr(resource_map, DONE).add(key)
         return getitem(resource_map, key)
@@ -65,8 +68,9 @@ def _updating_first(getitem: Callable[[Any, str], Any]) -> Callable[[Any, str], 
 
 
 def _once(update_resource: Callable[..., Any]) -> Callable[..., Any]:
-    def update_unless_done(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str,
-                           region_name: str) -> Any:
+    def update_unless_done(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
         done: set[str] = getattr(resources_map, DONE, set())
         if logical_id in done:
             done.discard(logical_id)

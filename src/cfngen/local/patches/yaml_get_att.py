@@ -12,9 +12,11 @@ from typing import Any
 
 from cfngen.local.patches import Target
 
-TARGETS = (Target("moto.cloudformation.utils:yaml_tag_constructor", "d5c3b8a0d6300f9e"),
-           Target("moto.cloudformation.models:yaml_tag_constructor", "d5c3b8a0d6300f9e"),
-           Target("moto.cloudformation.responses:yaml_tag_constructor", "d5c3b8a0d6300f9e"))
+TARGETS = (
+    Target("moto.cloudformation.utils:yaml_tag_constructor", "d5c3b8a0d6300f9e"),
+    Target("moto.cloudformation.models:yaml_tag_constructor", "d5c3b8a0d6300f9e"),
+    Target("moto.cloudformation.responses:yaml_tag_constructor", "d5c3b8a0d6300f9e"),
+)
 
 
 def apply() -> None:
