@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import generate_blueprint  # noqa: E402  (the harness's blueprint generator)
 
 from cfngen import Deployer, load_blueprint, synthesize  # noqa: E402
-from cfngen.deploy.events import BACKOFF, MAX_BACKOFF, EventWatcher  # noqa: E402
+from cfngen.deploy._events import BACKOFF, MAX_BACKOFF, EventWatcher  # noqa: E402
 from cfngen.local import LocalAws, environment  # noqa: E402
 
 AWS_POLL_S = 5.0

@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # module -> the test files that state its promises (the ones mutmut runs against its mutants).
 MODULES: dict[str, tuple[str, ...]] = {
-    "src/cfngen/deploy/safety.py": (
+    "src/cfngen/deploy/_safety.py": (
         "tests/test_deploy_recorded.py",
         "tests/test_review.py",
         "tests/test_mutation_kills.py",
     ),
-    "src/cfngen/deploy/plan.py": (
+    "src/cfngen/deploy/_plan.py": (
         "tests/test_deploy_recorded.py",
         "tests/test_deploy_parts.py",
         "tests/test_mutation_kills.py",

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from cfngen import StackSet, load_blueprint, synthesize
 from cfngen.local import LocalAws
-from cfngen.report.checks import checkov_reports
+from cfngen.report._checks import checkov_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "blueprints").glob("*.yaml"))

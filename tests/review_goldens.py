@@ -12,7 +12,7 @@ from typing import Any
 
 from cfngen import load_blueprint, review, synthesize
 from cfngen.report import TemplateSet, assemble
-from cfngen.report.model import Stack
+from cfngen.report._model import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN_DIR = ROOT / "tests" / "golden" / "review"

@@ -21,7 +21,7 @@ from botocore.parsers import ResponseParserError
 
 from cfngen import DeployError
 from cfngen.cli import main
-from cfngen.deploy.aws import Call, retries, translate
+from cfngen.deploy._aws import Call, retries, translate
 from cfngen.errors import CfngenError, UsageError
 from cfngen.local import LocalAws
 from tests.conftest import ROOT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cfngen.deploy import bootstrap
+from cfngen.deploy import _bootstrap as bootstrap
 from cfngen.linting import lint_texts
 from tests.conftest import checkov_failures
 

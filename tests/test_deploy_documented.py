@@ -16,8 +16,8 @@ import boto3
 import pytest
 
 from cfngen import Deployer, DeployError, Plan, ResourceChange, SafetyError
-from cfngen.deploy.package import Package
-from cfngen.deploy.safety import violations
+from cfngen.deploy._package import Package
+from cfngen.deploy._safety import violations
 from tests import documented_responses as documented
 
 CHILD_URL = "https://templates.s3.us-west-2.amazonaws.com/cfngen/templates/{}.json"
@@ -153,7 +153,7 @@ def test_the_safety_rules_run_on_what_aws_says_at_apply_not_on_the_plan_in_hand(
 
 
 def test_a_service_without_code_deploy_may_change_its_task_definition() -> None:
-    from cfngen.deploy.safety import pipeline_owned
+    from cfngen.deploy._safety import pipeline_owned
 
     raw = documented.SERVICE_CHANGES["Changes"][1]["ResourceChange"]
     rolling: dict[str, Any] = {"Resources": {"ServiceAService": {"Type": "AWS::ECS::Service", "Properties": {}}}}

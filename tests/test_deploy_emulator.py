@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from cfngen import Blueprint, Deployer, DeployError, Plan, SafetyError, StackSet, UsageError, load_blueprint, synthesize
-from cfngen.deploy.bootstrap import BUCKET_OUTPUT, STACK_NAME
-from cfngen.deploy.package import KEY_PREFIX
-from cfngen.deploy.safety import violations
+from cfngen.deploy._bootstrap import BUCKET_OUTPUT, STACK_NAME
+from cfngen.deploy._package import KEY_PREFIX
+from cfngen.deploy._safety import violations
 from cfngen.local import LocalAws
 from tests.conftest import ROOT, cloudformation, moto_stack
 

@@ -19,7 +19,7 @@ import pytest
 from cfngen import Deployer, SafetyError, StackSet, load_blueprint, synthesize
 from cfngen.cli import main
 from cfngen.deploy import Interrupted
-from cfngen.deploy.events import EventWatcher, StackEvent
+from cfngen.deploy._events import EventWatcher, StackEvent
 from cfngen.errors import DeployError
 from cfngen.local import LocalAws
 from tests.conftest import ROOT, cloudformation, moto_stack

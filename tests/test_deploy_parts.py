@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from cfngen import DeployError, Plan, ResourceChange, SynthError, UsageError
-from cfngen.deploy.events import ConsoleProgress, StackEvent, root_cause
-from cfngen.deploy.package import MAX_TEMPLATE_BYTES, capabilities, check_limits, object_url
-from cfngen.deploy.states import Next, next_step
+from cfngen.deploy._events import ConsoleProgress, StackEvent, root_cause
+from cfngen.deploy._package import MAX_TEMPLATE_BYTES, capabilities, check_limits, object_url
+from cfngen.deploy._states import Next, next_step
 
 
 def _role(**properties: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 
 from cfngen import ResourceChange
 from cfngen.deploy._replacements import merged, template_changes
-from cfngen.deploy.safety import check, violations
+from cfngen.deploy._safety import check, violations
 from cfngen.errors import SafetyError
 from cfngen.facts.resource_types import STATEFUL_TYPES
 

@@ -15,7 +15,7 @@ import pytest
 
 from cfngen import load_blueprint, review, synthesize
 from cfngen.report import assemble
-from cfngen.report.diagram import MAX_WIRING_NODES
+from cfngen.report._diagram import MAX_WIRING_NODES
 from tests.conftest import ROOT
 from tests.review_goldens import fixture_templates
 

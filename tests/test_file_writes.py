@@ -17,7 +17,7 @@ from cfngen import UsageError
 from cfngen._files import write_text
 from cfngen.cli import main
 from cfngen.cli.plan import _masked
-from cfngen.deploy.plan import Plan
+from cfngen.deploy._plan import Plan
 from cfngen.local import LocalAws
 from tests.conftest import ROOT
 

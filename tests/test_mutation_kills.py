@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from cfngen.deploy.package import KEY_PREFIX, ROOT_FILE, Package
-from cfngen.deploy.plan import Plan, ResourceChange
-from cfngen.deploy.safety import check, pipeline_owned, stack_policy, violations
+from cfngen.deploy._package import KEY_PREFIX, ROOT_FILE, Package
+from cfngen.deploy._plan import Plan, ResourceChange
+from cfngen.deploy._safety import check, pipeline_owned, stack_policy, violations
 from cfngen.errors import SafetyError
 from cfngen.facts.iam import PolicyDocument, element_values, policy_documents, wildcard_findings
 from cfngen.facts.resource_types import NESTED_STACK

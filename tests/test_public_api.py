@@ -74,3 +74,29 @@ def test_public_names_stay_functions_after_every_module_is_imported() -> None:
         "print(*(type(getattr(cfngen, name)).__name__ for name in ('lint', 'diff', 'ci_policy', 'scaffold', 'review')))"
     )
     assert kinds.split() == ["function"] * 5
+
+
+def test_the_cli_uses_only_the_public_api() -> None:
+    """The command line is a client of the library: every name it imports is in `cfngen.__all__` (or, for the
+    optional emulator, in `cfngen.local.__all__`), so whatever a command does, other tooling can do too."""
+    import cfngen.local
+
+    public = {"cfngen": set(cfngen.__all__), "cfngen.local": set(cfngen.local.__all__)}
+    outside = []
+    for path in sorted((Path(cfngen.__file__).parent / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names if alias.name.startswith("cfngen")]
+                outside += [f"{path.name}: import {module}" for module in modules]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.partition(".")[0] == "cfngen":
+                if node.module == "cfngen.cli" or node.module.startswith("cfngen.cli."):
+                    continue
+                allowed = public.get(node.module, set())
+                if node.module == "cfngen":
+                    allowed = allowed | {"local"}  # the emulator's package itself
+                outside += [
+                    f"{path.name}: from {node.module} import {alias.name}"
+                    for alias in node.names
+                    if alias.name not in allowed
+                ]
+    assert outside == []

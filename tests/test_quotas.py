@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from cfngen import Blueprint, StackSet, review, synthesize
-from cfngen.report import TemplateSet, assemble, quotas
+from cfngen.report import TemplateSet, assemble
+from cfngen.report import _quotas as quotas
 from tests.review_goldens import edited, fixture_templates
 
 

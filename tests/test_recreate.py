@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 
 from cfngen import Deployer, Plan, StackSet, UsageError, load_blueprint, synthesize
 from cfngen.deploy._change_set_options import not_drift_aware
-from cfngen.deploy.plan import to_change
+from cfngen.deploy._plan import to_change
 from cfngen.local import LocalAws
 from tests.conftest import ROOT
 

@@ -9,9 +9,9 @@ import pytest
 
 from cfngen import load_blueprint, review, synthesize
 from cfngen.cli import main
-from cfngen.deploy.plan import Plan, ResourceChange
-from cfngen.deploy.safety import violations
-from cfngen.report.document import REFUSED
+from cfngen.deploy._plan import Plan, ResourceChange
+from cfngen.deploy._safety import violations
+from cfngen.report._document import REFUSED
 from tests.conftest import ROOT
 
 DEV = ROOT / "blueprints" / "dev.yaml"

@@ -11,8 +11,15 @@ from typing import Any
 import pytest
 
 from cfngen import Blueprint, StackSet, UsageError, review, synthesize
-from cfngen.report import access, assemble, changes, checks, cost, data_safety, diagram, exposure
-from cfngen.report.model import Names, TemplateSet, counted, readable_arn
+from cfngen.report import _access as access
+from cfngen.report import _changes as changes
+from cfngen.report import _checks as checks
+from cfngen.report import _cost as cost
+from cfngen.report import _data_safety as data_safety
+from cfngen.report import _diagram as diagram
+from cfngen.report import _exposure as exposure
+from cfngen.report import assemble
+from cfngen.report._model import Names, TemplateSet, counted, readable_arn
 from tests.review_goldens import GOLDEN_DIR, edited, fixture_templates, goldens
 
 

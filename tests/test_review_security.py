@@ -14,7 +14,7 @@ import pytest
 from cfngen import load_blueprint, synthesize
 from cfngen._text import visible
 from cfngen.report import review
-from cfngen.report.document import Report, _markdown_to_html, markdown_code, markdown_text
+from cfngen.report._document import Report, _markdown_to_html, markdown_code, markdown_text
 from tests.conftest import ROOT
 
 MINIMAL = ROOT / "tests" / "blueprints" / "minimal.yaml"

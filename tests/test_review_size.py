@@ -14,9 +14,10 @@ import pytest
 
 from cfngen import load_blueprint, review, synthesize
 from cfngen.cli import main
-from cfngen.report import assemble, changes
-from cfngen.report.document import MAX_COMMENT_CHARS
-from cfngen.report.model import TemplateSet
+from cfngen.report import _changes as changes
+from cfngen.report import assemble
+from cfngen.report._document import MAX_COMMENT_CHARS
+from cfngen.report._model import TemplateSet
 from tests.conftest import ROOT
 from tests.review_goldens import edited, fixture_templates
 

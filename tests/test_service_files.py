@@ -14,11 +14,11 @@ import jinja2
 import pytest
 import yaml
 
-from cfngen import Blueprint, UsageError, load_blueprint, load_stack_values, render_service_files
+from cfngen import Blueprint, Deployer, UsageError, load_blueprint, load_stack_values, render_service_files
 from cfngen._jinja import render
 from cfngen.builders import service as service_stack
 from cfngen.cli import main
-from cfngen.extras._service_files import StackValues, describe_stack_tree, task_definition_request
+from cfngen.extras._service_files import StackValues, task_definition_request
 from cfngen.local import LocalAws
 from tests.conftest import ROOT
 from tests.goldens import RENDER_CASES, RENDER_DIR
@@ -220,9 +220,8 @@ def test_render_reads_the_deployed_stacks_of_the_root_stack_itself(
     assert main(["deploy", minimal, "--yes"]) == 0
     capsys.readouterr()
     assert main(["render", minimal, "-o", str(tmp_path / "read")]) == 0
-    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
     dump = tmp_path / "stacks.json"
-    tree = describe_stack_tree(cloudformation, "microservices-minimal")
+    tree = Deployer(region="us-east-1").describe_stack_tree("microservices-minimal")
     # AWS names the root of every nested stack (RootId); moto 5.2 does not model it yet, so the dump gets
     # what AWS would print. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Stack.html
     root_id = tree["Stacks"][0]["StackId"]
@@ -234,7 +233,7 @@ def test_render_reads_the_deployed_stacks_of_the_root_stack_itself(
     taskdef = json.loads((tmp_path / "read" / "web" / "taskdef.json").read_text())
     outputs = {
         output["OutputKey"]: output["OutputValue"]
-        for stack in cloudformation.describe_stacks()["Stacks"]
+        for stack in boto3.client("cloudformation", region_name="us-east-1").describe_stacks()["Stacks"]
         for output in stack.get("Outputs", [])
     }
     assert taskdef["executionRoleArn"] == outputs["WebExecutionRoleArn"]

@@ -13,9 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from cfngen._text import visible
-from cfngen._version import __version__
-from cfngen.errors import CfngenError
+from cfngen import CfngenError, __version__, visible
 
 # Command name -> its module under cfngen.cli, in the order `cfngen --help` lists them.
 COMMANDS = {
@@ -54,9 +52,9 @@ class _Version(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> None:
-        from cfngen.linting import _speedups
+        from cfngen import lint_speedups_status
 
-        print(f"cfngen {__version__}\n{_speedups.status()}")
+        print(f"cfngen {__version__}\n{lint_speedups_status()}")
         parser.exit()
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cfngen import BOOTSTRAP_BUCKET_OUTPUT, BOOTSTRAP_STACK_NAME
 from cfngen.cli import output
 from cfngen.cli.common import deployer
-from cfngen.deploy.bootstrap import BUCKET_OUTPUT, STACK_NAME
 
 
 def register(commands: Any) -> None:
@@ -15,7 +15,7 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "bootstrap",
         help="create or update the templates bucket (once per account and region)",
-        description=f"Deploy the {STACK_NAME} stack: a versioned, encrypted, TLS-only bucket with no public access "
+        description=f"Deploy the {BOOTSTRAP_STACK_NAME} stack: a versioned, encrypted, TLS-only bucket with no public access "
         "whose old object versions expire. Exit 0 done, 1 failed, 2 bad input.",
     )
     parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         output.print_json(outcome.to_dict())
     else:
         print(
-            f"{STACK_NAME} in {target.region}: {outcome.result}; "
-            f"templates bucket: {outcome.outputs.get(BUCKET_OUTPUT, '?')}"
+            f"{BOOTSTRAP_STACK_NAME} in {target.region}: {outcome.result}; "
+            f"templates bucket: {outcome.outputs.get(BOOTSTRAP_BUCKET_OUTPUT, '?')}"
         )
     return 0

@@ -7,19 +7,19 @@ import re
 import sys
 from typing import Any
 
-from cfngen.cli import output
-from cfngen.cli.common import add_blueprint_argument, load
-from cfngen.errors import UsageError
-from cfngen.extras._ci_policy import (
+from cfngen import (
     ACCOUNT_PLACEHOLDER,
     MANAGED_POLICIES_PER_ROLE,
     MANAGED_POLICIES_PER_ROLE_RAISED,
     PARTITION_PLACEHOLDER,
+    UsageError,
     ci_policy,
     role_template,
+    synthesize,
+    to_yaml,
 )
-from cfngen.synth import synthesize
-from cfngen.synth._yamldump import to_yaml
+from cfngen.cli import output
+from cfngen.cli.common import add_blueprint_argument, load
 
 GITHUB_PREFIX = "github:"
 

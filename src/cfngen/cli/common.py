@@ -9,15 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cfngen.errors import DeployError, UsageError
+from cfngen import DeployError, UsageError
 
 # CloudFormation's own console refreshes about this often; an operation takes seconds to hours.
 DEFAULT_POLL_S = 5.0
 
 if TYPE_CHECKING:
-    from cfngen.blueprint import Blueprint
-    from cfngen.blueprint._overrides import Override
-    from cfngen.deploy import Deployer, Package, Plan
+    from cfngen import Blueprint, Deployer, Override, Package, Plan
 
 
 def add_blueprint_argument(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +45,7 @@ def load(args: argparse.Namespace) -> Blueprint:
 
 def load_path(path: Path, args: argparse.Namespace) -> Blueprint:
     """The blueprint at `path` with the ``--set`` overrides of `args`, validated."""
-    from cfngen.blueprint import load_blueprint
+    from cfngen import load_blueprint
 
     return load_blueprint(path, overrides=getattr(args, "overrides", ()))
 
@@ -127,7 +125,7 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def deployer(args: argparse.Namespace, region: str | None, *, poll_s: float | None = None) -> Deployer:
     """A Deployer for the command line: progress on stderr, the given bucket, timeout and poll interval."""
-    from cfngen.deploy import ConsoleProgress, Deployer
+    from cfngen import ConsoleProgress, Deployer
 
     if poll_s is None:
         poll_s = getattr(args, "poll_interval", DEFAULT_POLL_S)  # commands without add_aws_arguments (bootstrap)
@@ -139,8 +137,7 @@ def deployer(args: argparse.Namespace, region: str | None, *, poll_s: float | No
 def bundle_checked(target: Deployer, blueprint: Blueprint) -> Package:
     """The blueprint's bundle (nothing uploaded), refused when cfn-lint finds errors in exactly the text that is
     uploaded (warnings are printed, not fatal)."""
-    from cfngen.linting import lint_texts
-    from cfngen.synth import synthesize
+    from cfngen import lint_texts, synthesize
 
     pkg = target.bundle(synthesize(blueprint))
     findings = lint_texts(pkg.bodies, region=pkg.region)
@@ -172,7 +169,7 @@ def make_plan(
 
 def report_plan(plan: Plan, allow_replace: Sequence[str] = ()) -> str:
     """The plan table, followed by what the safety rules would refuse."""
-    from cfngen.deploy.safety import violations
+    from cfngen import violations
 
     lines = [plan.render()]
     if plan.validation_failed:
@@ -198,7 +195,7 @@ def confirm(question: str) -> bool:
 
 
 def _override(text: str) -> Override:
-    from cfngen.blueprint._overrides import Override
+    from cfngen import Override
 
     try:
         return Override.parse(text)

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from cfngen import Deployer, Outcome, Package, Plan, UsageError, check_plan
 from cfngen.cli import output
 from cfngen.cli.common import (
     add_aws_arguments,
@@ -24,8 +25,6 @@ from cfngen.cli.common import (
     make_plan,
     report_plan,
 )
-from cfngen.deploy import Deployer, Outcome, Package, Plan, safety
-from cfngen.errors import UsageError
 
 
 def register(commands: Any) -> None:
@@ -109,7 +108,7 @@ def _review_and_apply(args: argparse.Namespace, target: Deployer, plan: Plan, pk
     if not args.json:
         print(report_plan(plan, args.allow_replace))
     if plan.has_changes:
-        safety.check(plan, args.allow_replace)  # before asking: a blocked plan is not worth a question
+        check_plan(plan, args.allow_replace)  # before asking: a blocked plan is not worth a question
         asked = f"apply these changes to {plan.stack_name} in {plan.region}?"
         if not (args.yes or args.local or in_ci() or confirm(asked)):
             print("not applied", file=sys.stderr)
@@ -134,7 +133,7 @@ def _apply_plan_file(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from cfngen.synth import synthesize
+    from cfngen import synthesize
 
     blueprint = load(args)
     target = deployer(args, args.region or blueprint.region)

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cfngen import UsageError
 from cfngen.cli import output
 from cfngen.cli.common import add_aws_arguments, add_set_argument, confirm, deployer, in_ci, load
-from cfngen.errors import UsageError
 
 
 def register(commands: Any) -> None:

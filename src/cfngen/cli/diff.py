@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cfngen import ABSENT, ResourceDiff, StackDiff, TemplateDiff, diff, synthesize
 from cfngen.cli import output
 from cfngen.cli.common import add_blueprint_argument, default_outdir, load
-from cfngen.report._template_diff import ABSENT, ResourceDiff, StackDiff, TemplateDiff, diff
-from cfngen.synth import synthesize
 
 SYMBOLS = {"add": ("+", "green"), "modify": ("~", "yellow"), "replace": ("!", "bold red"), "remove": ("-", "red")}
 ITEM_SYMBOLS = {"add": "+", "modify": "~", "remove": "-"}

@@ -13,10 +13,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.prompt import Confirm, Prompt
 
-from cfngen.blueprint import Blueprint, HealthCheck, Service
+from cfngen import Answers, Blueprint, HealthCheck, Service, UsageError, scaffold
 from cfngen.cli import output
-from cfngen.errors import UsageError
-from cfngen.extras._scaffold import Answers, scaffold
 
 NO_HEALTH_CHECK = "none"
 

@@ -6,16 +6,23 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cfngen._generated import recorded_region
+from cfngen import (
+    Finding,
+    UsageError,
+    findings_to_json,
+    findings_to_sarif,
+    findings_to_text,
+    lint,
+    lint_paths,
+    recorded_region,
+)
 from cfngen.cli import output
 from cfngen.cli.common import add_set_argument, default_outdir, load_path
-from cfngen.errors import UsageError
-from cfngen.linting import Finding, lint, lint_paths, to_json, to_sarif, to_text
 
 if TYPE_CHECKING:
-    from cfngen.synth import StackSet
+    from cfngen import StackSet
 
-FORMATTERS = {"text": to_text, "json": to_json, "sarif": to_sarif}
+FORMATTERS = {"text": findings_to_text, "json": findings_to_json, "sarif": findings_to_sarif}
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "informational": "cyan"}
 # Where a blueprint's templates are written for its findings to point at, when the committed ones are missing or stale.
 FINDINGS_DIR = Path(".cfngen") / "lint"
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     elif output.is_terminal():
         _print_table(findings)
     else:
-        print(to_text(findings), end="")
+        print(findings_to_text(findings), end="")
         print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
     return 1 if findings else 0
 
@@ -109,8 +116,8 @@ def _lint_target(args: argparse.Namespace) -> list[Finding]:
         return lint_paths(paths, region=region, cache=args.cache, jobs=args.jobs)
     if not target.exists():
         raise UsageError(f"{target}: no such file or directory")
+    from cfngen import synthesize
     from cfngen.cli.synth import print_preflight_warnings
-    from cfngen.synth import synthesize
 
     blueprint = load_path(target, args)
     print_preflight_warnings(blueprint)

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cfngen._text import visible
+from cfngen import visible
 
 # Only steps slower than this show a progress display: a spinner that flashes by is noise.
 PROGRESS_DELAY_S = 1.0

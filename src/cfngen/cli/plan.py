@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cfngen import Plan, violations
 from cfngen.cli import output
 from cfngen.cli.common import (
     add_aws_arguments,
@@ -17,8 +18,6 @@ from cfngen.cli.common import (
     make_plan,
     report_plan,
 )
-from cfngen.deploy.plan import Plan
-from cfngen.deploy.safety import violations
 
 CHANGES_PRESENT = 4
 

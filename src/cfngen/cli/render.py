@@ -10,14 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cfngen._files import refuse_links, write_text
+from cfngen import Deployer, StackValues, load_stack_values, refuse_links, render_service_files, write_text
 from cfngen.cli.common import add_blueprint_argument, load
-from cfngen.extras._service_files import (
-    StackValues,
-    describe_stack_tree,
-    load_stack_values,
-    render_service_files,
-)
 
 
 def register(commands: Any) -> None:
@@ -77,14 +71,4 @@ def run(args: argparse.Namespace) -> int:
 
 def _read_deployed(root: str, region: str) -> StackValues:
     """The outputs and parameters of the root stack `root` and its nested stacks, read with boto3 as deploy does."""
-    import boto3
-    from botocore.config import Config
-
-    from cfngen.deploy import aws
-
-    calls = aws.Calls()
-    with calls.translated():
-        session = boto3.Session(region_name=region)
-        cloudformation = calls.client(session, "cloudformation", Config(region_name=region, retries=aws.retries()))
-        document = describe_stack_tree(cloudformation, root)
-    return StackValues.from_describe_stacks([document])
+    return StackValues.from_describe_stacks([Deployer(region=region).describe_stack_tree(root)])

@@ -8,12 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cfngen._files import write_text
+from cfngen import MAX_COMMENT_CHARS, UsageError, review, synthesize, write_text
 from cfngen.cli.common import add_blueprint_argument, load
-from cfngen.errors import UsageError
-from cfngen.report import review
-from cfngen.report.document import MAX_COMMENT_CHARS
-from cfngen.synth import synthesize
 
 HTML_SUFFIXES = (".html", ".htm")
 MARKDOWN_SUFFIXES = (".md", ".markdown")

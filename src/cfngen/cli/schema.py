@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cfngen._files import write_text
-from cfngen.blueprint._schema import json_schema_text
+from cfngen import json_schema_text, write_text
 
 
 def register(commands: Any) -> None:

@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cfngen.blueprint import Blueprint, preflight_warnings
+from cfngen import TEMPLATE_FORMATS, Blueprint, StackSet, preflight_warnings, synthesize
 from cfngen.cli import output
 from cfngen.cli.common import add_blueprint_argument, default_outdir, load
-from cfngen.synth import FORMATS, StackSet, synthesize
 
 
 def register(commands: Any) -> None:
@@ -21,7 +20,7 @@ def register(commands: Any) -> None:
     )
     add_blueprint_argument(parser)
     parser.add_argument("-o", "--outdir", type=Path, help="output directory (default: templates/<blueprint name>/)")
-    parser.add_argument("--format", choices=FORMATS, default="yaml", help="template format (default: yaml)")
+    parser.add_argument("--format", choices=TEMPLATE_FORMATS, default="yaml", help="template format (default: yaml)")
     parser.add_argument(
         "--check",
         action="store_true",

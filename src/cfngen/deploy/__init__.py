@@ -23,15 +23,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from cfngen.deploy import _destroy, _drift, _protections, _replacements, _validation, aws, safety
-from cfngen.deploy import bootstrap as bootstrap_stack
+from cfngen.deploy import _aws as aws
+from cfngen.deploy import _bootstrap as bootstrap_stack
+from cfngen.deploy import _destroy, _drift, _protections, _replacements, _tree, _validation
+from cfngen.deploy import _safety as safety
 from cfngen.deploy._change_set_options import REVERT_DRIFT, change_set_options, not_drift_aware
 from cfngen.deploy._destroy import Teardown
 from cfngen.deploy._drift import DriftReport
-from cfngen.deploy.events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
-from cfngen.deploy.package import Package, bundle, inline, upload
-from cfngen.deploy.plan import ROOT_PATH, ChangeTree, Plan, ResourceChange, describe_tree
-from cfngen.deploy.states import UPDATABLE, Next, next_step
+from cfngen.deploy._events import ConsoleProgress, EventWatcher, Progress, SilentProgress, StackEvent, poll, root_cause
+from cfngen.deploy._package import Package, bundle, inline, upload
+from cfngen.deploy._plan import ROOT_PATH, ChangeTree, Plan, ResourceChange, describe_tree
+from cfngen.deploy._states import UPDATABLE, Next, next_step
 from cfngen.errors import DeployError, SafetyError, UsageError
 from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.synth import StackSet
@@ -479,6 +481,23 @@ class Deployer:
     def _converge(self, stack: dict[str, Any] | None, policy: str, termination_protection: bool) -> tuple[str, ...]:
         gaps = self._gaps(stack, policy, termination_protection)
         return tuple(str(gap) for gap in _protections.converge(self._cloudformation, gaps, policy=policy))
+
+    def describe_stack_tree(self, stack_name: str) -> dict[str, Any]:
+        """The `describe-stacks` JSON ({"Stacks": [...]}) of the root stack `stack_name` and every stack nested in
+        it, parents first: what `cfngen render --stack-name` reads the deployed values from."""
+        with self._calls.translated():
+            root = self._describe(stack_name)
+            if root is None:
+                raise UsageError(f"stack {stack_name} does not exist in {self.region}")
+            return {
+                "Stacks": [
+                    root,
+                    *(
+                        self._cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+                        for _, stack_id in list(_tree.stacks(self._cloudformation, root["StackId"], stack_name))[1:]
+                    ),
+                ]
+            }
 
     def teardown(self, stack_name: str) -> Teardown | None:
         """What destroy() would delete and keep of the stack tree `stack_name`; None when there is no such stack."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from cfngen.deploy.plan import ResourceChange
+from cfngen.deploy._plan import ResourceChange
 
 STACK_FILE = "stack.json"
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cfngen.deploy._plan import ValidationFinding
 from cfngen.deploy._protections import stack_name
-from cfngen.deploy.plan import ValidationFinding
 
 # Error codes of an endpoint that does not know DescribeEvents (older partitions, emulators).
 UNSUPPORTED = ("InvalidAction", "UnknownOperation", "UnknownOperationException", "NotImplemented")

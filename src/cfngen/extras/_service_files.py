@@ -30,7 +30,6 @@ from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import pipeline
 from cfngen.builders import service as service_stack
 from cfngen.errors import SynthError, UsageError
-from cfngen.facts.resource_types import NESTED_STACK
 
 # The cluster stack's output naming the capacity provider that appspec.yaml names.
 CAPACITY_PROVIDER_OUTPUT = "CapacityProviderName"
@@ -111,25 +110,6 @@ def _root_name(stack: Mapping[str, Any]) -> str:
     if not root_id:
         return str(stack.get("StackName", ""))
     return root_id.partition(":stack/")[2].partition("/")[0]
-
-
-def describe_stack_tree(cloudformation: Any, stack_name: str) -> dict[str, Any]:
-    """describe-stacks JSON ({"Stacks": [...]}) of the root stack `stack_name` and every stack nested in it.
-
-    `cloudformation` is a boto3 CloudFormation client; errors are botocore's, for the caller to translate.
-    """
-    stacks = []
-    pending = [stack_name]
-    while pending:
-        (stack,) = cloudformation.describe_stacks(StackName=pending.pop(0))["Stacks"]
-        stacks.append(stack)
-        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack["StackId"]):
-            pending += [
-                resource["PhysicalResourceId"]
-                for resource in page["StackResourceSummaries"]
-                if resource["ResourceType"] == NESTED_STACK and resource.get("PhysicalResourceId")
-            ]
-    return {"Stacks": stacks}
 
 
 def load_stack_values(paths: Iterable[str | Path], *, root_stack: str | None = None) -> StackValues:

@@ -5,7 +5,7 @@
     Path("review.html").write_text(report.html())
 
 Every section is computed from the generated templates (see
-:class:`cfngen.report.model.TemplateSet`), so the same code reviews what cfngen
+:class:`cfngen.report._model.TemplateSet`), so the same code reviews what cfngen
 generates now and what a directory or a git ref holds from before.
 """
 
@@ -16,11 +16,18 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cfngen.linting import Finding, lint
-from cfngen.report import access, checks, cost, data_safety, delivery, diagram, exposure, quotas
+from cfngen.report import _access as access
+from cfngen.report import _checks as checks
+from cfngen.report import _cost as cost
+from cfngen.report import _data_safety as data_safety
+from cfngen.report import _delivery as delivery
+from cfngen.report import _diagram as diagram
+from cfngen.report import _exposure as exposure
+from cfngen.report import _quotas as quotas
+from cfngen.report._changes import Changes, compare
+from cfngen.report._document import Report
+from cfngen.report._model import TemplateSet
 from cfngen.report._template_diff import read_blueprint_templates
-from cfngen.report.changes import Changes, compare
-from cfngen.report.document import Report
-from cfngen.report.model import TemplateSet
 from cfngen.synth import StackSet
 
 __all__ = ["Report", "TemplateSet", "assemble", "review"]

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cfngen.report.exposure import _every_listener, _scheme, _services_by_target_group, _target_groups
-from cfngen.report.model import Names, TemplateSet
+from cfngen.report._exposure import _every_listener, _scheme, _services_by_target_group, _target_groups
+from cfngen.report._model import Names, TemplateSet
 
 Key = tuple[str, str]  # (stack, logical id)
 DATABASE_TYPES = ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")

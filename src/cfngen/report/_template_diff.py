@@ -7,7 +7,7 @@ those hold data (their DeletionPolicy keeps or snapshots them). Both templates
 are decoded the same way (cfn-lint's decoder), so YAML and JSON compare equal.
 Each change the deployer would refuse carries the deployer's own message: the
 changes become the deployer's ResourceChange records and go through its safety
-rules (:func:`cfngen.deploy.safety.violations`), so review and deploy cannot disagree.
+rules (:func:`cfngen.deploy._safety.violations`), so review and deploy cannot disagree.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from cfngen.deploy.plan import Plan, ResourceChange
-from cfngen.deploy.safety import pipeline_owned, violations
+from cfngen.deploy._plan import Plan, ResourceChange
+from cfngen.deploy._safety import pipeline_owned, violations
 from cfngen.errors import UsageError
 from cfngen.facts.resource_schemas import create_only_properties, forces_replacement
 from cfngen.synth import FORMATS, ROOT_NAME, Format, StackSet

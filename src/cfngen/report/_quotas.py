@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cfngen.facts.resource_types import NESTED_STACK
-from cfngen.report import exposure
-from cfngen.report.exposure import MAX_LISTENERS
-from cfngen.report.model import Names, TemplateSet
+from cfngen.report import _exposure as exposure
+from cfngen.report._exposure import MAX_LISTENERS
+from cfngen.report._model import Names, TemplateSet
 
 NEAR = 0.8  # share of a default quota from which the report warns
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"

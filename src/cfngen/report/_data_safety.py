@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cfngen.facts.resource_types import STATEFUL_TYPES
-from cfngen.report.model import Names, TemplateSet
+from cfngen.report._model import Names, TemplateSet
 
 NOT_APPLICABLE = "n/a"
 

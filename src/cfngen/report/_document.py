@@ -24,16 +24,16 @@ from markupsafe import Markup
 from cfngen._files import write_text
 from cfngen._text import visible
 from cfngen.errors import UsageError
-from cfngen.report.access import Access
-from cfngen.report.changes import ChangeRow, Changes
-from cfngen.report.checks import Checks
-from cfngen.report.cost import Estimate
-from cfngen.report.data_safety import Safety
-from cfngen.report.delivery import Rollout
-from cfngen.report.diagram import MAX_WIRING_NODES, Diagram
-from cfngen.report.exposure import MAX_LISTENERS, Exposure
-from cfngen.report.model import counted
-from cfngen.report.quotas import NEAR, QuotaUse
+from cfngen.report._access import Access
+from cfngen.report._changes import ChangeRow, Changes
+from cfngen.report._checks import Checks
+from cfngen.report._cost import Estimate
+from cfngen.report._data_safety import Safety
+from cfngen.report._delivery import Rollout
+from cfngen.report._diagram import MAX_WIRING_NODES, Diagram
+from cfngen.report._exposure import MAX_LISTENERS, Exposure
+from cfngen.report._model import counted
+from cfngen.report._quotas import NEAR, QuotaUse
 
 MERMAID_SCRIPT = "mermaid.min.js"
 REFUSED = "this change will be refused at deploy:"

@@ -4,7 +4,7 @@ Resource changes come from :mod:`cfngen.report._template_diff` (the same compari
 diff` prints: renames, replacements forced by create-only properties, whether
 the old resource's data is kept). This module adds what a template diff does
 not say: IAM permissions and exposure gained and lost, compared as sets of
-facts, what runs and with what (:mod:`cfngen.report.runs`), and the estimated
+facts, what runs and with what (:mod:`cfngen.report._runs`), and the estimated
 cost before and after.
 """
 
@@ -16,11 +16,13 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from cfngen.facts.resource_types import STATEFUL_TYPES
-from cfngen.report import access, exposure, runs
+from cfngen.report import _access as access
+from cfngen.report import _exposure as exposure
+from cfngen.report import _runs as runs
+from cfngen.report._access import Permission
+from cfngen.report._cost import estimate
+from cfngen.report._model import TemplateSet
 from cfngen.report._template_diff import ABSENT, PropertyChange, ResourceDiff, TemplateDiff, diff_texts
-from cfngen.report.access import Permission
-from cfngen.report.cost import estimate
-from cfngen.report.model import TemplateSet
 
 ACTIONS = {"add": "added", "modify": "modified", "replace": "replaced", "remove": "removed"}
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")

@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from cfngen.report.model import Names, Stack, TemplateSet
+from cfngen.report._model import Names, Stack, TemplateSet
 
 # Resource types whose cost depends on use, not on their existence: named in the report, not estimated.
 USAGE_BASED = {

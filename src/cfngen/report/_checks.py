@@ -21,7 +21,7 @@ from typing import Any
 
 from cfngen.errors import UsageError
 from cfngen.linting import SEVERITIES, Finding
-from cfngen.report.model import TemplateSet
+from cfngen.report._model import TemplateSet
 
 NO_REASON = "no reason written"
 

@@ -5,7 +5,7 @@ default, and one that adds `test_command: "curl ... | sh"` changes no resource p
 compares: the resource counts stay at "0 added, 0 modified". Yet that image then receives the database
 credentials, and that command runs as a build step with the build role. This module lists, per stack and
 resource, every image, command, environment variable, build setting and deployment hook, so the change
-summary can name each one that differs (see :func:`cfngen.report.changes.compare`).
+summary can name each one that differs (see :func:`cfngen.report._changes.compare`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cfngen.report.model import Names, TemplateSet
+from cfngen.report._model import Names, TemplateSet
 from cfngen.synth._stack import TEST_COMMAND_METADATA
 
 # Environment variable names and values that usually hold a credential (checked case-insensitively). A match

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from cfngen.report.model import TemplateSet
+from cfngen.report._model import TemplateSet
 
 CODE_DEPLOY = "CODE_DEPLOY"
 

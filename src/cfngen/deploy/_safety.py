@@ -17,8 +17,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cfngen.deploy.package import Package
-from cfngen.deploy.plan import Plan, ResourceChange
+from cfngen.deploy._package import Package
+from cfngen.deploy._plan import Plan, ResourceChange
 from cfngen.errors import SafetyError
 from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES, NESTED_STACK, PROTECTED_TYPES, STATEFUL_TYPES
 

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from cfngen.report import _architecture
-from cfngen.report.model import TemplateSet, counted
+from cfngen.report._model import TemplateSet, counted
 
 # Resource kinds worth a mention in a stack's node, in the order they are listed.
 MAIN_RESOURCES: dict[str, str] = {

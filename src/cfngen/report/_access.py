@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cfngen.builders.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL
-from cfngen.report.model import Names, TemplateSet, referenced_resource
+from cfngen.report._model import Names, TemplateSet, referenced_resource
 
 ROLE = "AWS::IAM::Role"
 ATTACHED_POLICIES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
