@@ -85,6 +85,23 @@ def aws(emulator: LocalAws, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
     return emulator
 
 
+# tests/blueprints/minimal.yaml, as the lifecycle tests deploy it.
+MINIMAL = str(ROOT / "tests" / "blueprints" / "minimal.yaml")
+MINIMAL_STACK = "microservices-minimal"
+MINIMAL_REGION = "us-east-1"
+
+
+@pytest.fixture()
+def minimal_deployed(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> LocalAws:
+    """The minimal blueprint bootstrapped and deployed through the CLI on a fresh emulator, its output swallowed."""
+    from cfngen.cli import main
+
+    assert main(["bootstrap", "--region", MINIMAL_REGION]) == 0
+    assert main(["deploy", MINIMAL, "--yes"]) == 0
+    capsys.readouterr()
+    return aws
+
+
 def cloudformation(region: str = "us-west-2") -> Any:
     """A plain boto3 CloudFormation client on the emulator (for looking at what the deployer did)."""
     return boto3.client("cloudformation", region_name=region)

@@ -20,19 +20,9 @@ from cfngen import Deployer
 from cfngen.cli import main
 from cfngen.deploy._destroy import release_scale_in_protection
 from cfngen.local import LocalAws
-from tests.conftest import ROOT, cloudformation
+from tests.conftest import MINIMAL, MINIMAL_REGION, MINIMAL_STACK, cloudformation
 
-DEV = str(ROOT / "tests" / "blueprints" / "minimal.yaml")
-NAME = "microservices-minimal"
-REGION = "us-east-1"
-
-
-@pytest.fixture()
-def deployed(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> LocalAws:
-    assert main(["bootstrap", "--region", REGION]) == 0
-    assert main(["deploy", DEV, "--yes"]) == 0
-    capsys.readouterr()
-    return aws
+DEV, NAME, REGION = MINIMAL, MINIMAL_STACK, MINIMAL_REGION
 
 
 def _stacks_left() -> list[str]:
@@ -54,7 +44,7 @@ def _group(client: Any) -> dict[str, Any]:
 
 
 def test_destroy_refuses_without_yes_where_nobody_can_answer(
-    deployed: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    minimal_deployed: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["destroy", DEV]) == 2
     assert "it runs only with --yes" in capsys.readouterr().err
@@ -78,7 +68,11 @@ class _Terminal:
 
 @pytest.mark.parametrize(("answer", "left"), [("n", True), ("y", False)])
 def test_destroy_asks_on_a_terminal(
-    deployed: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], answer: str, left: bool
+    minimal_deployed: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    answer: str,
+    left: bool,
 ) -> None:
     monkeypatch.setattr("sys.stdin", _Terminal(answer))
     assert main(["destroy", DEV]) == 0
@@ -87,7 +81,7 @@ def test_destroy_asks_on_a_terminal(
 
 
 def test_destroy_lists_deleted_and_retained_then_deletes_the_tree(
-    deployed: LocalAws, capsys: pytest.CaptureFixture[str]
+    minimal_deployed: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cloudformation(REGION).describe_stacks(StackName=NAME)["Stacks"][0]["EnableTerminationProtection"]
     assert main(["destroy", DEV, "--yes"]) == 0
@@ -114,12 +108,12 @@ def test_destroy_lists_deleted_and_retained_then_deletes_the_tree(
     "nested stacks with it: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/"
     "using-cfn-nested-stacks.html",
 )
-def test_destroy_deletes_every_nested_stack(deployed: LocalAws) -> None:
+def test_destroy_deletes_every_nested_stack(minimal_deployed: LocalAws) -> None:
     assert main(["destroy", DEV, "--yes"]) == 0
     assert _stacks_left() == []
 
 
-def test_destroy_releases_both_protections_before_deleting(deployed: LocalAws) -> None:
+def test_destroy_releases_both_protections_before_deleting(minimal_deployed: LocalAws) -> None:
     """The emulator deletes a protected stack and a group with protected instances anyway, so look at the calls:
     scale-in protection off, termination protection off, then DeleteStack."""
     session = boto3.Session(region_name=REGION)
@@ -136,7 +130,7 @@ def test_destroy_releases_both_protections_before_deleting(deployed: LocalAws) -
     assert order == sorted(order)
 
 
-def test_scale_in_protection_is_released_before_the_group_goes(deployed: LocalAws) -> None:
+def test_scale_in_protection_is_released_before_the_group_goes(minimal_deployed: LocalAws) -> None:
     autoscaling = boto3.client("autoscaling", region_name=REGION)
     group = _group(autoscaling)
     assert group["NewInstancesProtectedFromScaleIn"] is True, "the capacity provider's managed termination protection"
@@ -151,7 +145,7 @@ def test_scale_in_protection_is_released_before_the_group_goes(deployed: LocalAw
 
 
 def test_destroy_then_deploy_recreates_and_the_replan_finds_nothing(
-    deployed: LocalAws, capsys: pytest.CaptureFixture[str]
+    minimal_deployed: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["destroy", DEV, "--yes"]) == 0
     assert main(["deploy", DEV, "--yes"]) == 0
@@ -165,7 +159,7 @@ def test_destroy_of_a_stack_that_is_not_there_succeeds(aws: LocalAws, capsys: py
     assert "stack nothing-here does not exist in us-east-1: nothing to destroy" in capsys.readouterr().out
 
 
-def test_destroy_json(deployed: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+def test_destroy_json(minimal_deployed: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["destroy", DEV, "--yes", "--json"]) == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)

@@ -16,19 +16,9 @@ import pytest
 from cfngen.cli import main
 from cfngen.deploy._drift import managed_on_purpose
 from cfngen.local import LocalAws
-from tests.conftest import ROOT, cloudformation
+from tests.conftest import MINIMAL, MINIMAL_REGION, MINIMAL_STACK, cloudformation
 
-DEV = str(ROOT / "tests" / "blueprints" / "minimal.yaml")
-NAME = "microservices-minimal"
-REGION = "us-east-1"
-
-
-@pytest.fixture()
-def deployed(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> LocalAws:
-    assert main(["bootstrap", "--region", REGION]) == 0
-    assert main(["deploy", DEV, "--yes"]) == 0
-    capsys.readouterr()
-    return aws
+DEV, NAME, REGION = MINIMAL, MINIMAL_STACK, MINIMAL_REGION
 
 
 def _physical_id(nested: str, logical_id: str) -> str:
@@ -40,14 +30,14 @@ def _physical_id(nested: str, logical_id: str) -> str:
     return str(detail["StackResourceDetail"]["PhysicalResourceId"])
 
 
-def test_a_fresh_deploy_has_no_drift(deployed: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_fresh_deploy_has_no_drift(minimal_deployed: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["drift", DEV]) == 0
     out = capsys.readouterr().out
     assert f"stack {NAME} ({REGION}): 9 stacks checked, 0 resources drifted" in out
 
 
 def test_a_hand_edit_is_drift_with_template_and_live_values(
-    deployed: LocalAws, capsys: pytest.CaptureFixture[str]
+    minimal_deployed: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
     group = _physical_id("ServiceWeb", "WebLogGroup")
     boto3.client("logs", region_name=REGION).put_retention_policy(logGroupName=group, retentionInDays=1)
@@ -65,7 +55,7 @@ def test_a_hand_edit_is_drift_with_template_and_live_values(
 
 
 def test_the_desired_count_under_auto_scaling_is_not_drift(
-    deployed: LocalAws, capsys: pytest.CaptureFixture[str]
+    minimal_deployed: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ecs = boto3.client("ecs", region_name=REGION)
     service = _physical_id("ServiceWeb", "WebService")

@@ -19,7 +19,7 @@ from cfngen import (
     to_yaml,
 )
 from cfngen.cli import output
-from cfngen.cli.common import add_blueprint_argument, load
+from cfngen.cli.common import add_blueprint_argument, add_stack_name_argument, load
 
 GITHUB_PREFIX = "github:"
 
@@ -61,7 +61,7 @@ def register(commands: Any) -> None:
         "--bucket",
         help="templates bucket (default: the one `cfngen bootstrap` creates, cfngen-templates-<account>-<region>)",
     )
-    parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
+    add_stack_name_argument(parser)
     parser.add_argument(
         "--account-id",
         type=_account_id,

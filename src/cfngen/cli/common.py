@@ -24,6 +24,11 @@ def add_blueprint_argument(parser: argparse.ArgumentParser) -> None:
     add_set_argument(parser)
 
 
+def add_stack_name_argument(parser: argparse.ArgumentParser) -> None:
+    """``--stack-name``: the root stack a blueprint is (or will be) deployed as."""
+    parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
+
+
 def add_set_argument(parser: argparse.ArgumentParser) -> None:
     """``--set PATH=VALUE`` (repeatable): override a blueprint value, validated like the file."""
     parser.add_argument(
@@ -80,7 +85,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     """What to plan: --stack-name, --param, --replace-failed, --no-termination-protection, --revert-drift."""
-    parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
+    add_stack_name_argument(parser)
     parser.add_argument(
         "--param",
         action="append",

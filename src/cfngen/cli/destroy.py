@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from cfngen import UsageError
 from cfngen.cli import output
-from cfngen.cli.common import add_aws_arguments, add_set_argument, confirm, deployer, in_ci, load
+from cfngen.cli.common import (
+    add_aws_arguments,
+    add_blueprint_argument,
+    add_stack_name_argument,
+    confirm,
+    deployer,
+    in_ci,
+    load,
+)
 
 
 def register(commands: Any) -> None:
@@ -22,9 +29,8 @@ def register(commands: Any) -> None:
         "the stack is gone (or was never there), 1 the deletion failed, 2 bad input or nobody to ask "
         "(pass --yes; CI=true is not enough for a deletion), 3 the stack changed since it was listed.",
     )
-    parser.add_argument("blueprint", metavar="BLUEPRINT", type=Path, help="blueprint YAML file")
-    add_set_argument(parser)
-    parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
+    add_blueprint_argument(parser)
+    add_stack_name_argument(parser)
     add_aws_arguments(parser)
     parser.add_argument("--yes", action="store_true", help="delete without asking (needed where nobody can answer)")
     parser.set_defaults(run=run)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from cfngen.cli import output
-from cfngen.cli.common import add_aws_arguments, add_set_argument, deployer, load
+from cfngen.cli.common import add_aws_arguments, add_blueprint_argument, add_stack_name_argument, deployer, load
 
 DRIFTED = 1
 
@@ -23,9 +22,8 @@ def register(commands: Any) -> None:
         "blue/green deployment) are listed apart and are not drift. Exit 0 no drift, 1 drift (or a "
         "failed call), 2 bad input or no such stack.",
     )
-    parser.add_argument("blueprint", metavar="BLUEPRINT", type=Path, help="blueprint YAML file")
-    add_set_argument(parser)
-    parser.add_argument("--stack-name", help="root stack name (default: the blueprint's name)")
+    add_blueprint_argument(parser)
+    add_stack_name_argument(parser)
     add_aws_arguments(parser)
     parser.set_defaults(run=run)
 
