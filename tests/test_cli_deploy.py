@@ -108,7 +108,7 @@ def test_templates_with_lint_errors_are_not_planned(
     bootstrapped: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     error = Finding("network.yaml", 3, 5, "E3012", "error", "Property Foo should be of type String")
-    monkeypatch.setattr(sys.modules["cfngen.linting"], "lint_texts", lambda texts, region: [error])
+    monkeypatch.setattr(sys.modules["cfngen"], "lint_texts", lambda texts, region: [error])
     assert main(["plan", DEV]) == 1
     err = capsys.readouterr().err
     assert "lint: network.yaml:3:5 E3012" in err and "cfn-lint found 1 error(s)" in err

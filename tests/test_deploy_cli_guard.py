@@ -104,7 +104,7 @@ class _WithExtra:
 
 def _synthesizing(monkeypatch: pytest.MonkeyPatch, resources: Mapping[str, Any]) -> None:
     monkeypatch.setattr(
-        sys.modules["cfngen.synth"], "synthesize", lambda blueprint: _WithExtra(synthesize(blueprint), resources)
+        sys.modules["cfngen"], "synthesize", lambda blueprint: _WithExtra(synthesize(blueprint), resources)
     )
 
 

@@ -234,13 +234,13 @@ def test_a_signal_after_execution_started_says_cloudformation_carries_on_and_how
 ) -> None:
     assert main(["bootstrap", "--region", REGION]) == 0
     progress = sys.modules["cfngen.deploy"].ConsoleProgress
-    monkeypatch.setattr(sys.modules["cfngen.deploy"], "ConsoleProgress", lambda stream: _Interrupting(number))
+    monkeypatch.setattr(sys.modules["cfngen"], "ConsoleProgress", lambda stream: _Interrupting(number))
     assert main(["deploy", DEV, "--yes"]) == code
     err = capsys.readouterr().err
     assert f"CloudFormation carries on with {NAME}" in err
     assert f"cfngen deploy BLUEPRINT --resume --region {REGION} --stack-name {NAME}" in err
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or number == signal.SIGINT, "handler restored"
-    monkeypatch.setattr(sys.modules["cfngen.deploy"], "ConsoleProgress", progress)
+    monkeypatch.setattr(sys.modules["cfngen"], "ConsoleProgress", progress)
     assert main(["deploy", DEV, "--resume"]) == 0
     out = capsys.readouterr().out
     assert f"{NAME}: nothing running (CREATE_COMPLETE)" in out and "restored: " in out
