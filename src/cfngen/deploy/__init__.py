@@ -485,10 +485,8 @@ class Deployer:
     def describe_stack_tree(self, stack_name: str) -> dict[str, Any]:
         """The `describe-stacks` JSON ({"Stacks": [...]}) of the root stack `stack_name` and every stack nested in
         it, parents first: what `cfngen render --stack-name` reads the deployed values from."""
-        with self._calls.translated():
-            root = self._describe(stack_name)
-            if root is None:
-                raise UsageError(f"stack {stack_name} does not exist in {self.region}")
+        with self._calls.translated():  # a missing stack is AWS's own ValidationError, as for every call
+            (root,) = self._cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
             return {
                 "Stacks": [
                     root,
