@@ -1,13 +1,22 @@
-"""`cfngen bootstrap`: create or update the templates bucket stack of an account and region."""
+"""`cfngen bootstrap`: create or update the templates bucket stack of an account and region, and with `--ci-role`
+the stack of a blueprint's CI deploy role (the template `cfngen ci-policy --format template` prints)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from cfngen.cli import output
-from cfngen.cli.common import deployer
+from cfngen.cli.ci_policy import account_id, github_repository
+from cfngen.cli.common import add_set_argument, deployer
 from cfngen.deploy.bootstrap import BUCKET_OUTPUT, STACK_NAME
+from cfngen.deploy.package import Package, inline
+from cfngen.errors import SynthError, UsageError
+from cfngen.extras._ci_policy import ROLE_OUTPUT
+
+# The CI role's stack is named after the blueprint, apart from the blueprint's own stacks (which the role may change).
+CI_ROLE_STACK_PREFIX = "cfngen-ci-role-"
 
 
 def register(commands: Any) -> None:
@@ -27,18 +36,66 @@ def register(commands: Any) -> None:
         help="give up waiting for CloudFormation after this long (default: 3600)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of text")
+    parser.add_argument(
+        "--ci-role",
+        type=Path,
+        metavar="BLUEPRINT",
+        help=f"also create or update the stack {CI_ROLE_STACK_PREFIX}<blueprint name>: the role CI assumes to plan, "
+        "deploy, check drift on and destroy this blueprint (`cfngen ci-policy --format template`); "
+        "needs --trust or --trust-account",
+    )
+    add_set_argument(parser)
+    trust = parser.add_mutually_exclusive_group()
+    trust.add_argument(
+        "--trust",
+        type=github_repository,
+        metavar="github:ORG/REPO",
+        help="the CI role trusts GitHub Actions of this repository",
+    )
+    trust.add_argument(
+        "--trust-account", type=account_id, metavar="ID", help="the CI role trusts this 12-digit account"
+    )
     parser.set_defaults(run=run, bucket=None)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Bootstrap and say which bucket the other commands will use."""
+    """Bootstrap (and the CI role), and say which bucket the other commands will use."""
+    if (args.ci_role is None) != (args.trust is None and args.trust_account is None):
+        raise UsageError("--ci-role BLUEPRINT and --trust github:ORG/REPO (or --trust-account ID) go together")
+    if args.overrides and args.ci_role is None:
+        raise UsageError("--set changes a blueprint: it needs --ci-role BLUEPRINT")
     target = deployer(args, args.region)
+    # Built first: a bad blueprint or a role template too big to pass inline stops before anything is deployed.
+    role = _ci_role_package(args, target.region) if args.ci_role else None
     outcome = target.bootstrap()
+    outcomes = [outcome]
+    if role is not None:
+        outcomes.append(target.apply(target.plan(role, stack_name=role.name), pkg=role))
     if args.json:
-        output.print_json(outcome.to_dict())
+        output.print_json(outcome.to_dict() if role is None else [item.to_dict() for item in outcomes])
     else:
         print(
             f"{STACK_NAME} in {target.region}: {outcome.result}; "
             f"templates bucket: {outcome.outputs.get(BUCKET_OUTPUT, '?')}"
         )
+        for item in outcomes[1:]:
+            print(f"{item.stack_name} in {target.region}: {item.result}; role: {item.outputs.get(ROLE_OUTPUT, '?')}")
     return 0
+
+
+def _ci_role_package(args: argparse.Namespace, region: str) -> Package:
+    """The CI role's stack, named after the blueprint, from the template `cfngen ci-policy --format template` prints."""
+    from cfngen.blueprint import load_blueprint
+    from cfngen.extras._ci_policy import ACCOUNT_PLACEHOLDER, PARTITION_PLACEHOLDER, ci_policy, role_template
+    from cfngen.synth import synthesize
+
+    blueprint = load_blueprint(args.ci_role, overrides=args.overrides)
+    policy = ci_policy(synthesize(blueprint), account_id=ACCOUNT_PLACEHOLDER, partition=PARTITION_PLACEHOLDER)
+    template = role_template(policy, github_repository=args.trust, account_id=args.trust_account).to_dict()
+    try:
+        return inline(f"{CI_ROLE_STACK_PREFIX}{blueprint.name}", template, region=region)
+    except SynthError as exc:
+        raise UsageError(
+            f"{exc}: deploy the role from the templates bucket instead (cfngen ci-policy --format template, then "
+            "aws cloudformation deploy --s3-bucket BUCKET)"
+        ) from None

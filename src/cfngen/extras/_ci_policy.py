@@ -98,6 +98,8 @@ MANAGED_POLICIES_PER_ROLE = 10
 MANAGED_POLICIES_PER_ROLE_RAISED = 20
 POLICY_VERSION = "2012-10-17"
 PROVISION_SID = "ProvisionResourcesThroughCloudFormation"
+# The role template's output: the ARN CI assumes.
+ROLE_OUTPUT = "DeployRoleArn"
 # GitHub Actions' OIDC issuer and the audience its AWS credentials action asks for:
 # https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -360,7 +362,7 @@ def role_template(policy: CiPolicy, *, github_repository: str | None = None, acc
                 "the resource types' own schemas name these handler permissions, "
                 "some of which IAM's action list (cfn-lint's copy) lacks",
             )
-    template.add_output(Output("DeployRoleArn", Description="the role CI assumes", Value=GetAtt(role, "Arn")))
+    template.add_output(Output(ROLE_OUTPUT, Description="the role CI assumes", Value=GetAtt(role, "Arn")))
     return template
 
 
