@@ -10,10 +10,12 @@ import sys
 from typing import Any
 
 import pytest
+from troposphere.s3 import Bucket
 
 from cfngen import load_blueprint, synthesize
 from cfngen.linting._guard import RULES, guard
 from cfngen.report import assemble
+from cfngen.synth.suppress import ignore_lint_rule, skip_guard_rule
 from tests.conftest import EXAMPLES, example_ids
 from tests.review_goldens import edited, fixture_templates
 
@@ -173,3 +175,21 @@ def test_every_guard_suppression_in_the_templates_has_its_reason(blueprint: Any)
                 assert len(reasons.get(rule, "")) >= 20, (name, rule)
                 suppressed.add(rule)
     assert {"IAM_NO_INLINE_POLICY_CHECK", "NO_UNRESTRICTED_ROUTE_TO_IGW", "CODEBUILD_ENCRYPTION_KEY_RULE"} <= suppressed
+
+
+def test_suppressions_of_every_tool_keep_each_other_and_need_a_reason() -> None:
+    bucket = Bucket("Artifacts")
+    bucket.Metadata = {"cfngen": {"test-command": "make test"}}
+    skip_guard_rule(bucket, "S3_BUCKET_LOGGING_ENABLED", "only the pipeline's roles use this bucket")
+    ignore_lint_rule(bucket, "W3045", "the bucket policy is a separate resource on purpose")
+    skip_guard_rule(bucket, "S3_BUCKET_DEFAULT_LOCK_ENABLED", "artifacts expire by the lifecycle rule")
+    metadata = bucket.Metadata
+    assert metadata["guard"] == {"SuppressedRules": ["S3_BUCKET_DEFAULT_LOCK_ENABLED", "S3_BUCKET_LOGGING_ENABLED"]}
+    assert metadata["cfngen"]["test-command"] == "make test"
+    assert set(metadata["cfngen"]["guard-suppressions"]) == {
+        "S3_BUCKET_DEFAULT_LOCK_ENABLED",
+        "S3_BUCKET_LOGGING_ENABLED",
+    }
+    assert metadata["cfngen"]["lint-suppressions"] == {"W3045": "the bucket policy is a separate resource on purpose"}
+    with pytest.raises(ValueError, match="needs a written reason"):
+        skip_guard_rule(bucket, "S3_BUCKET_REPLICATION_ENABLED", "no")
