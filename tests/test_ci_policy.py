@@ -115,7 +115,9 @@ def test_provisioning_actions_come_from_the_resource_schemas(dev: StackSet) -> N
     types = {
         resource.resource_type for template in dev.templates().values() for resource in template.resources.values()
     }
-    expected = set().union(*(handler_permissions(kind, "us-west-2") or set() for kind in types))
+    # read too: drift detection reads each resource with the caller's credentials
+    handlers = ("create", "read", "update", "delete")
+    expected = set().union(*(handler_permissions(kind, "us-west-2", handlers) or set() for kind in types))
     assert set(provision["Action"]) == {a for a in expected if not a.startswith("cloudformation:")} - {"iam:PassRole"}
     assert {"ec2:CreateVpc", "ec2:CreateNatGateway", "ecr:CreateRepository", "kms:CreateKey"} <= set(
         provision["Action"]
@@ -133,6 +135,12 @@ def test_with_a_service_role_the_caller_only_passes_it(dev: StackSet) -> None:
         "UploadTemplates",
         "FindTemplates",
         "PassStackRole",
+        # called directly, not through CloudFormation: the templates bucket found in the bootstrap stack, drift polls
+        # its detections, destroy lifts scale-in protection
+        "FindTemplatesBucket",
+        "WatchDriftDetection",
+        "FindAutoScalingGroups",
+        "ReleaseScaleInProtection",
     }
     assert allowed(document, "iam:PassRole", role, **{"iam:PassedToService": "cloudformation.amazonaws.com"})
     assert not allowed(document, "iam:PassRole", role, **{"iam:PassedToService": "ec2.amazonaws.com"})
@@ -305,3 +313,98 @@ def test_the_benchmark_prints_the_policy_size_per_blueprint_size() -> None:
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
     assert [row[0] for row in rows] == ["1", "2"]
     assert all(1 <= int(row[3]) <= MANAGED_POLICIES_PER_ROLE for row in rows)
+
+
+# How IAM names the action of an S3 call whose operation name differs from its action
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html: HeadObject needs s3:GetObject;
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html: s3:ListBucket).
+S3_ACTIONS = {"HeadObject": "GetObject", "HeadBucket": "ListBucket", "ListObjectsV2": "ListBucket"}
+MINIMAL = ROOT / "tests" / "blueprints" / "minimal.yaml"
+
+
+def test_plan_deploy_drift_and_destroy_call_only_what_the_policy_allows(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every AWS call the CI role makes (plan, deploy, drift, destroy), recorded against the emulator, is allowed by
+    the statements of `ci-policy` that hold without CloudFormation in between: the conditioned provisioning
+    statement (aws:CalledVia) does not count, since moto's evaluator would not apply its condition."""
+    region = "us-east-1"
+    assert main(["bootstrap", "--region", region]) == 0
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    change_sets: dict[str, str] = {}
+
+    def recording(*args: Any, **kwargs: Any) -> boto3.Session:
+        session = original(*args, **kwargs)
+
+        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+            calls.append((model.service_model.signing_name, model.name, dict(params)))
+
+        def remember_change_set(parsed: dict[str, Any], **_: Any) -> None:
+            if "StackId" in parsed and ("ChangeSetId" in parsed or "Id" in parsed):
+                change_sets[parsed.get("ChangeSetId") or parsed["Id"]] = parsed["StackId"]
+
+        session.events.register("before-parameter-build", record)
+        session.events.register("after-call.cloudformation", remember_change_set)
+        return session
+
+    original = boto3.Session
+    monkeypatch.setattr(boto3, "Session", recording)
+    for command in (["deploy", "--yes"], ["plan"], ["drift"], ["destroy", "--yes"]):
+        assert main([command[0], str(MINIMAL), *command[1:]]) == 0, command
+    capsys.readouterr()
+
+    blueprint = load_blueprint(MINIMAL)
+    document = ci_policy(synthesize(blueprint), account_id=ACCOUNT).document
+    direct = {**document, "Statement": [item for item in document["Statement"] if "Condition" not in item]}
+    called = {(service, operation) for service, operation, _ in calls}
+    assert {
+        ("cloudformation", "DetectStackDrift"),
+        ("cloudformation", "DescribeStackDriftDetectionStatus"),
+        ("cloudformation", "DescribeStackResourceDrifts"),
+        ("autoscaling", "DescribeAutoScalingGroups"),
+        ("autoscaling", "UpdateAutoScalingGroup"),
+        ("autoscaling", "SetInstanceProtection"),
+        ("cloudformation", "ExecuteChangeSet"),
+        ("cloudformation", "DeleteStack"),
+    } <= called
+    refused = [
+        (action, resource)
+        for service, operation, params in calls
+        if service != "sts"  # GetCallerIdentity needs no permission
+        for action, resource in [_authorized(service, operation, params, region, change_sets)]
+        if not allowed(direct, action, resource)
+    ]
+    assert refused == [], sorted(set(refused))
+    # and the check has teeth: the same calls on another blueprint's stacks are refused
+    assert not allowed(direct, "cloudformation:DetectStackDrift", _stack_arn(region, "microservices-other"))
+    assert not allowed(
+        direct,
+        "autoscaling:SetInstanceProtection",
+        f"arn:aws:autoscaling:{region}:{ACCOUNT}:autoScalingGroup:0:autoScalingGroupName/other-Cluster-1-AutoScalingGroup-2",
+    )
+
+
+def _stack_arn(region: str, name: str) -> str:
+    return f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{name}/00000000-0000-0000-0000-000000000000"
+
+
+def _authorized(
+    service: str, operation: str, params: dict[str, Any], region: str, change_sets: dict[str, str]
+) -> tuple[str, str]:
+    """The IAM action and resource ARN AWS authorizes one call on
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html)."""
+    if service == "s3":
+        bucket, key = params.get("Bucket", ""), params.get("Key")
+        return f"s3:{S3_ACTIONS.get(operation, operation)}", f"arn:aws:s3:::{bucket}" + (f"/{key}" if key else "")
+    if service == "autoscaling":
+        group = params.get("AutoScalingGroupName")
+        resource = (
+            f"arn:aws:autoscaling:{region}:{ACCOUNT}:autoScalingGroup:0:autoScalingGroupName/{group}" if group else "*"
+        )
+        return f"autoscaling:{operation}", resource
+    stack = params.get("StackName")
+    if stack is None and "ChangeSetName" in params:
+        stack = change_sets.get(params["ChangeSetName"]) or params.get("StackName")
+    if stack is None:
+        return f"cloudformation:{operation}", "*"
+    return f"cloudformation:{operation}", stack if stack.startswith("arn:") else _stack_arn(region, stack)

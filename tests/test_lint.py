@@ -202,6 +202,7 @@ def test_forked_workers_find_what_the_cfn_lint_command_finds() -> None:
             "rule": match["Rule"]["Id"],
             "severity": match["Level"].lower(),
             "message": match["Message"],
+            "path": match["Location"]["Path"],
         }
         for match in json.loads(command.stdout)
     ]

@@ -26,7 +26,15 @@ if _typing.TYPE_CHECKING:
     from cfngen._files import refuse_links, write_text
     from cfngen._generated import recorded_region
     from cfngen._text import visible
-    from cfngen.blueprint import Blueprint, HealthCheck, PreflightWarning, Service, load_blueprint, preflight_warnings
+    from cfngen.blueprint import (
+        Blueprint,
+        HealthCheck,
+        PreflightWarning,
+        Service,
+        load_blueprint,
+        load_blueprint_with_source,
+        preflight_warnings,
+    )
     from cfngen.blueprint._overrides import Override
     from cfngen.blueprint._schema import json_schema, json_schema_text
     from cfngen.deploy import (
@@ -46,19 +54,23 @@ if _typing.TYPE_CHECKING:
     from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
     from cfngen.extras._ci_policy import (
         ACCOUNT_PLACEHOLDER,
+        CI_ROLE_STACK_PREFIX,
         MANAGED_POLICIES_PER_ROLE,
         MANAGED_POLICIES_PER_ROLE_RAISED,
         PARTITION_PLACEHOLDER,
         CiPolicy,
         ci_policy,
+        ci_role_package,
         role_template,
     )
+    from cfngen.extras._ci_policy import ROLE_OUTPUT as CI_ROLE_OUTPUT
     from cfngen.extras._scaffold import Answers, scaffold
     from cfngen.extras._service_files import StackValues, load_stack_values, render_service_files
     from cfngen.linting import Finding, lint, lint_paths, lint_texts
     from cfngen.linting import to_json as findings_to_json
     from cfngen.linting import to_sarif as findings_to_sarif
     from cfngen.linting import to_text as findings_to_text
+    from cfngen.linting._blueprint_lines import in_blueprint as findings_in_blueprint
     from cfngen.linting._speedups import status as lint_speedups_status
     from cfngen.report import Report, review
     from cfngen.report._document import MAX_COMMENT_CHARS
@@ -80,6 +92,7 @@ _DEFINED_IN = {
         "PreflightWarning",
         "Service",
         "load_blueprint",
+        "load_blueprint_with_source",
         "preflight_warnings",
     ),
     "cfngen.blueprint._overrides": ("Override",),
@@ -107,11 +120,14 @@ _DEFINED_IN = {
     ),
     "cfngen.extras._ci_policy": (
         "ACCOUNT_PLACEHOLDER",
+        "CI_ROLE_OUTPUT=ROLE_OUTPUT",
+        "CI_ROLE_STACK_PREFIX",
         "MANAGED_POLICIES_PER_ROLE",
         "MANAGED_POLICIES_PER_ROLE_RAISED",
         "PARTITION_PLACEHOLDER",
         "CiPolicy",
         "ci_policy",
+        "ci_role_package",
         "role_template",
     ),
     "cfngen.extras._scaffold": ("Answers", "scaffold"),
@@ -125,6 +141,7 @@ _DEFINED_IN = {
         "lint_paths",
         "lint_texts",
     ),
+    "cfngen.linting._blueprint_lines": ("findings_in_blueprint=in_blueprint",),
     "cfngen.linting._speedups": ("lint_speedups_status=status",),
     "cfngen.report": ("Report", "review"),
     "cfngen.report._document": ("MAX_COMMENT_CHARS",),
@@ -146,6 +163,8 @@ __all__ = [
     "BOOTSTRAP_STACK_NAME",
     "Blueprint",
     "BlueprintError",
+    "CI_ROLE_OUTPUT",
+    "CI_ROLE_STACK_PREFIX",
     "CfngenError",
     "CiPolicy",
     "ConsoleProgress",
@@ -182,7 +201,9 @@ __all__ = [
     "__version__",
     "check_plan",
     "ci_policy",
+    "ci_role_package",
     "diff",
+    "findings_in_blueprint",
     "findings_to_json",
     "findings_to_sarif",
     "findings_to_text",
@@ -193,6 +214,7 @@ __all__ = [
     "lint_speedups_status",
     "lint_texts",
     "load_blueprint",
+    "load_blueprint_with_source",
     "load_stack_values",
     "preflight_warnings",
     "recorded_region",

@@ -8,7 +8,7 @@ problem names its file, line, column and field. ``_schema`` derives the JSON
 Schema of the files from the same models. Nothing here imports a later stage.
 """
 
-from cfngen.blueprint._loader import EXTENDS, load_blueprint, project_root, validate
+from cfngen.blueprint._loader import EXTENDS, load_blueprint, load_blueprint_with_source, project_root, validate
 from cfngen.blueprint._model import (
     HOOK_EVENTS,
     LOG_RETENTION_DAYS,
@@ -24,6 +24,7 @@ from cfngen.blueprint._model import (
     logical_name,
 )
 from cfngen.blueprint._preflight import PreflightWarning, preflight_problems, preflight_warnings
+from cfngen.blueprint._yamlsource import Mark, SourceMap
 
 __all__ = [
     "EXTENDS",
@@ -37,9 +38,12 @@ __all__ = [
     "Budget",
     "Database",
     "HealthCheck",
+    "Mark",
     "PreflightWarning",
     "Service",
+    "SourceMap",
     "load_blueprint",
+    "load_blueprint_with_source",
     "logical_name",
     "preflight_problems",
     "preflight_warnings",

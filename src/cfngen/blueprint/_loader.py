@@ -37,11 +37,19 @@ def load_blueprint(path: str | Path, *, overrides: Iterable[str | Override] = ()
     listing every problem found, each with the file, line and column where the
     value was written.
     """
+    return load_blueprint_with_source(path, overrides=overrides)[0]
+
+
+def load_blueprint_with_source(
+    path: str | Path, *, overrides: Iterable[str | Override] = ()
+) -> tuple[Blueprint, SourceMap]:
+    """:func:`load_blueprint`, and where each value was written (its file, line and column: the blueprint, a
+    service file, a base it extends, or ``--set``), so that what is found later in the templates can point there."""
     blueprint_path = Path(path)
     includes = _Includes(project_root(blueprint_path), Budget())
     data, source, problems = _load_layers(blueprint_path, (), includes)
     problems += apply_overrides(data, source, overrides, schema=Blueprint, keyed_lists=KEYED_LISTS)
-    return validate(data, source, blueprint_path, known_problems=problems)
+    return validate(data, source, blueprint_path, known_problems=problems), source
 
 
 def project_root(blueprint: Path) -> Path:

@@ -37,6 +37,9 @@ CLUSTER_ARN = "ClusterArn"
 CAPACITY_PROVIDER_NAME = "CapacityProviderName"
 AUTO_SCALING_GROUP_NAME = "AutoScalingGroupName"
 ALARM_TOPIC_ARN = "AlarmTopicArn"
+# The bootstrap stack, outside every blueprint: the deployer reads the templates bucket from its outputs, and the
+# CI policy lets CI read them.
+BOOTSTRAP_STACK_NAME = "cfngen-bootstrap"
 
 # Root parameters: no stack produces them; the root takes them with the child's default.
 ECS_AMI_ID = "EcsAmiId"

@@ -28,6 +28,7 @@ from cfngen.blueprint import Blueprint, Database
 from cfngen.builders import contracts, iam
 from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.synth._stack import NestedStack
+from cfngen.synth.suppress import skip_guard_rule
 
 ENGINE = "aurora-mysql"
 PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"
@@ -194,11 +195,18 @@ def promotion_tier(index: int) -> int:
     return min(index, LAST_PROMOTION_TIER)
 
 
+# AWS Guard Rules Registry rules on AWS::RDS::DBInstance that Aurora meets on the cluster, with what meets them.
+INSTANCE_RULES_THE_CLUSTER_MEETS = {
+    "DB_INSTANCE_BACKUP_ENABLED": "BackupRetentionPeriod",
+    "RDS_INSTANCE_DELETION_PROTECTION_ENABLED": "DeletionProtection (and its Snapshot deletion policy)",
+}
+
+
 def _add_instances(template: Template, blueprint: Blueprint, database: Database) -> None:
     zones = blueprint.network.availability_zones
     writer, *_ = instance_ids(database)
     for index, logical_id in enumerate(instance_ids(database)):
-        template.add_resource(
+        instance = template.add_resource(
             DBInstance(
                 logical_id,
                 # The first instance of an Aurora cluster becomes its writer: the readers wait for it, so the
@@ -220,6 +228,13 @@ def _add_instances(template: Template, blueprint: Blueprint, database: Database)
                 UpdateReplacePolicy="Delete",
             )
         )
+        # The registry's DBInstance rules assume instances that hold their data; an Aurora instance does not.
+        for rule, what in INSTANCE_RULES_THE_CLUSTER_MEETS.items():
+            skip_guard_rule(
+                instance,
+                rule,
+                f"an Aurora instance holds no data of its own: the cluster's {what} covers it (DatabaseCluster)",
+            )
 
 
 def _add_outputs(template: Template, database: Database) -> None:

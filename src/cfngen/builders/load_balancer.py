@@ -41,7 +41,7 @@ from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import contracts
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.synth._stack import NestedStack
-from cfngen.synth.suppress import skip_check
+from cfngen.synth.suppress import skip_check, skip_guard_rule
 
 WORLD = "0.0.0.0/0"
 COLOURS: tuple[Literal["Blue", "Green"], ...] = ("Blue", "Green")
@@ -148,12 +148,12 @@ def _add_security_group(template: Template, blueprint: Blueprint, services: Sequ
         )
     )
     if is_internet_facing(blueprint):
-        skip_check(
-            group,
-            "CKV_AWS_260",
+        reason = (
             "an internet-facing load balancer exists to serve its production "
-            "listener ports to the internet; test listener ports stay VPC-only",
+            "listener ports to the internet; test listener ports stay VPC-only"
         )
+        skip_check(group, "CKV_AWS_260", reason)
+        skip_guard_rule(group, "EC2_SECURITY_GROUP_INGRESS_OPEN_TO_WORLD_RULE", reason)
 
 
 def _add_load_balancer(template: Template, blueprint: Blueprint) -> None:
@@ -173,12 +173,12 @@ def _add_load_balancer(template: Template, blueprint: Blueprint) -> None:
         "the listeners are TCP, and a Network Load Balancer writes access logs "
         "only for TLS listeners: a log bucket would stay empty",
     )
-    skip_check(
-        balancer,
-        "CKV_AWS_150",
+    no_deletion_protection = (
         "the balancer holds no data and a deploy re-creates it; deletion "
-        "protection would turn every stack teardown into a manual step",
+        "protection would turn every stack teardown into a manual step"
     )
+    skip_check(balancer, "CKV_AWS_150", no_deletion_protection)
+    skip_guard_rule(balancer, "ELB_DELETION_PROTECTION_ENABLED", no_deletion_protection)
 
 
 def _add_target_groups(template: Template, service: Service) -> None:

@@ -34,6 +34,7 @@ from cfngen.blueprint import Blueprint
 from cfngen.builders import contracts, iam
 from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.synth._stack import NestedStack
+from cfngen.synth.suppress import skip_guard_rule
 
 PRIVATE_SLOT_OFFSET = 8
 HTTPS_PORT = 443
@@ -125,7 +126,7 @@ def _add_subnets(template: Template, blueprint: Blueprint) -> None:
 
 def _add_public_routing(template: Template, blueprint: Blueprint) -> None:
     template.add_resource(RouteTable("PublicRouteTable", VpcId=Ref("Vpc")))
-    template.add_resource(
+    route = template.add_resource(
         Route(
             "PublicDefaultRoute",
             RouteTableId=Ref("PublicRouteTable"),
@@ -133,6 +134,12 @@ def _add_public_routing(template: Template, blueprint: Blueprint) -> None:
             GatewayId=Ref("InternetGateway"),
             DependsOn="InternetGatewayAttachment",
         )
+    )
+    skip_guard_rule(
+        route,
+        "NO_UNRESTRICTED_ROUTE_TO_IGW",
+        "the public subnets exist to reach the internet: the load balancer and the NAT gateways sit there; "
+        "instances, tasks and the database sit in private subnets without this route",
     )
     for zone in _zone_ids(blueprint):
         template.add_resource(

@@ -134,7 +134,7 @@ from cfngen.builders.contracts import service_alarm_names
 from cfngen.builders.registry import uses_codecommit
 from cfngen.builders.service import ECS_PRINCIPAL
 from cfngen.synth._stack import TEST_COMMAND_METADATA, NestedStack
-from cfngen.synth.suppress import skip_check
+from cfngen.synth.suppress import skip_check, skip_guard_rule
 
 # Where CodeBuild and CodeDeployToECS find the rendered files (`cfngen render`) in the source artifact.
 BUILDSPEC_FILE = "buildspec.yml"
@@ -148,6 +148,13 @@ ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 
 SOURCE_ARTIFACT = "SourceOutput"
 BUILD_ARTIFACT = "BuildOutput"
+# Why a CodeBuild project names no EncryptionKey: what it writes lands in the artifact bucket, whose default
+# encryption encrypts every object; CodeBuild then uses the AWS managed key for S3
+# (https://docs.aws.amazon.com/codebuild/latest/userguide/security-encryption.html).
+BUILD_OUTPUT_ENCRYPTION = (
+    "the project's output goes to the artifact bucket, which encrypts every object by default, and CodeBuild "
+    "uses the AWS managed S3 key; a customer key per pipeline would add a key policy and cost, not protection"
+)
 # Change sets the deploy project of an ecs-* service creates on the root stack start with this.
 CHANGE_SET_PREFIX = "cfngen-image-"
 
@@ -311,11 +318,17 @@ def _add_artifact_bucket(template: Template, blueprint: Blueprint, service: Serv
             UpdateReplacePolicy="Retain",
         )
     )
-    skip_check(
-        bucket,
-        "CKV_AWS_18",
+    no_access_logs = (
         "only the pipeline's own roles read and write this bucket and CloudTrail "
-        "records those calls; server access logs would need a second bucket per pipeline",
+        "records those calls; server access logs would need a second bucket per pipeline"
+    )
+    skip_check(bucket, "CKV_AWS_18", no_access_logs)
+    skip_guard_rule(bucket, "S3_BUCKET_LOGGING_ENABLED", no_access_logs)
+    skip_guard_rule(
+        bucket,
+        "S3_BUCKET_DEFAULT_LOCK_ENABLED",
+        "artifacts are the inputs of pipeline runs, expired by the lifecycle rule after "
+        "pipeline.artifact_retention_days; object lock would keep them from expiring",
     )
     template.add_resource(
         BucketPolicy(
@@ -420,6 +433,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
             blueprint,
         )
     )
+    skip_guard_rule(project, "CODEBUILD_ENCRYPTION_KEY_RULE", BUILD_OUTPUT_ENCRYPTION)
     skip_check(
         project,
         "CKV_AWS_316",
@@ -554,7 +568,7 @@ def _add_stack_update(template: Template, blueprint: Blueprint, service: Service
             description=f"Lets CodeBuild roll {service.name}'s new image out through the blueprint's root stack",
         )
     )
-    template.add_resource(
+    deploy_project = template.add_resource(
         tagged(
             Project(
                 f"{prefix}DeployProject",
@@ -587,6 +601,7 @@ def _add_stack_update(template: Template, blueprint: Blueprint, service: Service
             blueprint,
         )
     )
+    skip_guard_rule(deploy_project, "CODEBUILD_ENCRYPTION_KEY_RULE", BUILD_OUTPUT_ENCRYPTION)
 
 
 def _stack_update_statements(blueprint: Blueprint) -> list[Statement]:

@@ -46,14 +46,14 @@ def register(commands: Any) -> None:
     trust = parser.add_mutually_exclusive_group()
     trust.add_argument(
         "--trust",
-        type=_github,
+        type=github_repository,
         metavar="github:ORG/REPO",
         help="the role trusts GitHub Actions of this repository (the account's OIDC provider for "
         "token.actions.githubusercontent.com, audience sts.amazonaws.com)",
     )
     trust.add_argument(
         "--trust-account",
-        type=_strict_account_id,
+        type=account_id,
         metavar="ID",
         help="the role trusts this 12-digit account (its IAM policies decide who assumes it)",
     )
@@ -114,10 +114,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _account_id(text: str) -> str:
-    return text if text == "*" else _strict_account_id(text)
+    return text if text == "*" else account_id(text)
 
 
-def _strict_account_id(text: str) -> str:
+def account_id(text: str) -> str:
+    """A 12-digit account id (argparse type)."""
     if not re.fullmatch(r"\d{12}", text):
         raise argparse.ArgumentTypeError(f"expected a 12-digit account id, found {text!r}")
     return text
@@ -129,7 +130,7 @@ def _max_policies(text: str) -> int:
     return int(text)
 
 
-def _github(text: str) -> str:
+def github_repository(text: str) -> str:
     """ORG/REPO from github:ORG/REPO (GitHub's characters for owner and repository names)."""
     repository = text.removeprefix(GITHUB_PREFIX)
     if not text.startswith(GITHUB_PREFIX) or not re.fullmatch(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+", repository):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from cfngen import (
     recorded_region,
 )
 from cfngen.cli import output
-from cfngen.cli.common import add_set_argument, default_outdir, load_path
+from cfngen.cli.common import add_set_argument, default_outdir
 
 if TYPE_CHECKING:
     from cfngen import StackSet
@@ -60,7 +61,8 @@ def register(commands: Any) -> None:
         "--outdir",
         type=Path,
         default=None,
-        help="findings point at the committed templates (templates/<name>/) when they are current; "
+        help="findings point at the blueprint line that set the value where one did, else at the committed "
+        "templates (templates/<name>/) when they are current; "
         f"else at templates written here (default: {FINDINGS_DIR}/<name>/)",
     )
     parser.set_defaults(run=run)
@@ -116,38 +118,35 @@ def _lint_target(args: argparse.Namespace) -> list[Finding]:
         return lint_paths(paths, region=region, cache=args.cache, jobs=args.jobs)
     if not target.exists():
         raise UsageError(f"{target}: no such file or directory")
-    from cfngen import synthesize
+    from cfngen import findings_in_blueprint, load_blueprint_with_source, synthesize
     from cfngen.cli.synth import print_preflight_warnings
 
-    blueprint = load_path(target, args)
+    blueprint, source = load_blueprint_with_source(target, overrides=args.overrides)
     print_preflight_warnings(blueprint)
     stacks = synthesize(blueprint)
-    findings = lint(stacks, cache=args.cache, jobs=args.jobs)
+    findings = findings_in_blueprint(lint(stacks, cache=args.cache, jobs=args.jobs), stacks, source)
     return _located(findings, stacks, default_outdir(blueprint), args.outdir or FINDINGS_DIR / blueprint.name)
 
 
 def _located(findings: list[Finding], stacks: StackSet, committed: Path, outdir: Path) -> list[Finding]:
-    """`findings` pointing at files that exist with the lines they name: the committed template where it is what
-    was linted, else the templates written under `outdir` (and said so on stderr)."""
-    if not findings:
-        return findings
+    """`findings` pointing at files that exist with the lines they name: a blueprint file where the finding was
+    moved there, the committed template where it is what was linted, else the templates written under `outdir`
+    (and said so on stderr)."""
     rendered = stacks.render("yaml")
+    in_templates = [finding for finding in findings if finding.file in rendered]
+    if not in_templates:
+        return findings
     current = {
         name
         for name, text in rendered.items()
         if (committed / name).is_file() and (committed / name).read_text(encoding="utf-8") == text
     }
-    if any(finding.file not in current for finding in findings):
+    if any(finding.file not in current for finding in in_templates):
         stacks.write(outdir)
         output.echo(f"findings in templates that are not committed (or not current) point at {outdir}/", err=True)
-    return [
-        Finding(
-            str((committed if finding.file in current else outdir) / finding.file),
-            finding.line,
-            finding.column,
-            finding.rule,
-            finding.severity,
-            finding.message,
-        )
+    return sorted(
+        dataclasses.replace(finding, file=str((committed if finding.file in current else outdir) / finding.file))
+        if finding.file in rendered
+        else finding
         for finding in findings
-    ]
+    )

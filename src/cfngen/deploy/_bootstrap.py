@@ -24,10 +24,11 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
+from cfngen.builders import contracts
 from cfngen.builders.iam import policy_document
 from cfngen.synth.suppress import skip_check
 
-STACK_NAME = "cfngen-bootstrap"
+STACK_NAME = contracts.BOOTSTRAP_STACK_NAME
 BUCKET_OUTPUT = "TemplatesBucketName"
 OLD_VERSIONS_DAYS = 90
 

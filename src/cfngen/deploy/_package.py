@@ -24,6 +24,9 @@ KEY_PREFIX = "cfngen/templates/"
 ROOT_FILE = f"{ROOT_NAME}.json"
 # CloudFormation's quota for a template read from S3 ("Template body size in an Amazon S3 object").
 MAX_TEMPLATE_BYTES = 1_000_000
+# CloudFormation's quota for a template passed in the request itself, as TemplateBody ("Template body size in a
+# request": https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
+MAX_INLINE_TEMPLATE_BYTES = 51_200
 # Types whose explicit physical name needs CAPABILITY_NAMED_IAM instead of CAPABILITY_IAM.
 IAM_NAME_PROPERTIES = {
     "AWS::IAM::Role": "RoleName",
@@ -109,6 +112,11 @@ def inline(name: str, template: Mapping[str, Any], *, region: str) -> Package:
     """A single small template passed as TemplateBody (the bootstrap stack: no bucket exists yet)."""
     body = _body(template)
     check_limits(ROOT_FILE, template, len(body))
+    if len(body) > MAX_INLINE_TEMPLATE_BYTES:
+        raise SynthError(
+            f"{name} is {len(body):,} bytes; CloudFormation takes at most {MAX_INLINE_TEMPLATE_BYTES:,} "
+            "in a request, and this template goes without a bucket"
+        )
     return Package(
         name=name,
         region=region,

@@ -45,15 +45,19 @@ from awacs.aws import (
 from troposphere import GetAtt, Output, Sub, Template
 from troposphere.iam import ManagedPolicy, Role
 
-from cfngen.errors import UsageError
+from cfngen.blueprint import logical_name
+from cfngen.builders.contracts import BOOTSTRAP_STACK_NAME
+from cfngen.deploy._package import Package, inline
+from cfngen.errors import SynthError, UsageError
 from cfngen.facts.resource_schemas import handler_permissions
 from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.synth import StackSet
 from cfngen.synth.suppress import ignore_lint_rule
 
 CLOUDFORMATION = "cloudformation.amazonaws.com"
-# What the deployer calls on the stacks it manages (plan, apply, watch, protect, replace a failed create);
-# DescribeEvents reads a change set's early-validation results.
+# What the deployer calls on the stacks it manages (plan, apply, watch, protect, replace a failed create, destroy,
+# drift); DescribeEvents reads a change set's early-validation results. DetectStackDrift is also authorized as
+# DetectStackResourceDrift on the same stack, and DescribeStackDriftDetectionStatus takes no resource (below).
 STACK_ACTIONS = (
     "CreateChangeSet",
     "DeleteChangeSet",
@@ -61,7 +65,10 @@ STACK_ACTIONS = (
     "DescribeChangeSet",
     "DescribeEvents",
     "DescribeStackEvents",
+    "DescribeStackResourceDrifts",
     "DescribeStacks",
+    "DetectStackDrift",
+    "DetectStackResourceDrift",
     "ExecuteChangeSet",
     "GetStackPolicy",
     "GetTemplate",
@@ -69,6 +76,18 @@ STACK_ACTIONS = (
     "SetStackPolicy",
     "UpdateTerminationProtection",
 )
+# Actions the deployer calls that support no resource-level permission, so only Resource "*" grants them
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html,
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html):
+# drift polls its detection by id; destroy finds the Auto Scaling groups it releases.
+UNSCOPED_ACTIONS = ("cloudformation:DescribeStackDriftDetectionStatus",)
+GROUP_LOOKUP_ACTIONS = ("autoscaling:DescribeAutoScalingGroups",)
+# What destroy calls on the stacks' Auto Scaling groups to lift scale-in protection (deploy/_destroy.py).
+GROUP_ACTIONS = ("autoscaling:SetInstanceProtection", "autoscaling:UpdateAutoScalingGroup")
+AUTO_SCALING_GROUP = "AWS::AutoScaling::AutoScalingGroup"
+# Drift detection reads every resource with the caller's credentials, as the read handlers do
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/detect-drift-stack.html).
+PROVISIONING_HANDLERS = ("create", "read", "update", "delete")
 # PutObject to upload, GetObject for CloudFormation to read (and HeadObject to skip uploads);
 # ListBucket makes a missing object a 404 rather than a 403.
 OBJECT_ACTIONS = ("GetObject", "PutObject")
@@ -80,6 +99,10 @@ MANAGED_POLICIES_PER_ROLE = 10
 MANAGED_POLICIES_PER_ROLE_RAISED = 20
 POLICY_VERSION = "2012-10-17"
 PROVISION_SID = "ProvisionResourcesThroughCloudFormation"
+# The role template's output: the ARN CI assumes.
+ROLE_OUTPUT = "DeployRoleArn"
+# The CI role's stack is named after the blueprint, apart from the blueprint's own stacks (which the role may change).
+CI_ROLE_STACK_PREFIX = "cfngen-ci-role-"
 # GitHub Actions' OIDC issuer and the audience its AWS credentials action asks for:
 # https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -164,6 +187,10 @@ def ci_policy(
     region = blueprint.region
     partition = partition or partition_of(region)
     stack_name = stack_name or blueprint.name
+    # Without a bucket named, the deployer finds the one `cfngen bootstrap` made in its stack's outputs.
+    bootstrap_stack = (
+        [] if bucket else [f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{BOOTSTRAP_STACK_NAME}/*"]
+    )
     bucket = bucket or f"cfngen-templates-{account_id}-{region}"
     templates = {name: template.to_dict() for name, template in stacks.templates().items()}
     types = sorted(
@@ -194,6 +221,15 @@ def ci_policy(
         ),
         _statement("FindTemplates", [f"s3:{action}" for action in BUCKET_ACTIONS], [f"arn:{partition}:s3:::{bucket}"]),
     ]
+    if bootstrap_stack:
+        statements.append(_statement("FindTemplatesBucket", ["cloudformation:DescribeStacks"], bootstrap_stack))
+    statements.append(_statement("WatchDriftDetection", list(UNSCOPED_ACTIONS), ["*"]))
+    groups = _group_arns(stacks, partition, region, account_id, stack_name)
+    if groups:
+        statements += [
+            _statement("FindAutoScalingGroups", list(GROUP_LOOKUP_ACTIONS), ["*"]),
+            _statement("ReleaseScaleInProtection", list(GROUP_ACTIONS), groups),
+        ]
     if service_role_arn:
         statements.append(
             _statement(
@@ -329,7 +365,7 @@ def role_template(policy: CiPolicy, *, github_repository: str | None = None, acc
                 "the resource types' own schemas name these handler permissions, "
                 "some of which IAM's action list (cfn-lint's copy) lacks",
             )
-    template.add_output(Output("DeployRoleArn", Description="the role CI assumes", Value=GetAtt(role, "Arn")))
+    template.add_output(Output(ROLE_OUTPUT, Description="the role CI assumes", Value=GetAtt(role, "Arn")))
     return template
 
 
@@ -352,11 +388,23 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+def _group_arns(stacks: StackSet, partition: str, region: str, account_id: str, stack_name: str) -> list[str]:
+    """The Auto Scaling groups the stacks create: CloudFormation names an unnamed one after its stack,
+    ``<root>-<nested stack logical id>-<suffix>-<group logical id>-<suffix>``."""
+    grouped = {member: group.name for group in stacks.groups for member in group.members}
+    return sorted(
+        f"arn:{partition}:autoscaling:{region}:{account_id}:autoScalingGroup:*:autoScalingGroupName/"
+        f"{stack_name}-{logical_name(grouped.get(child.name, child.name))}-*"
+        for child in stacks.children
+        if any(resource.resource_type == AUTO_SCALING_GROUP for resource in child.template.resources.values())
+    )
+
+
 def _provisioning_actions(types: Iterable[str], region: str) -> tuple[set[str], list[str]]:
     actions: set[str] = set()
     unknown: list[str] = []
     for kind in types:
-        permissions = handler_permissions(kind, region)
+        permissions = handler_permissions(kind, region, PROVISIONING_HANDLERS)
         if permissions is None:
             unknown.append(kind)
         else:
@@ -410,3 +458,20 @@ def _statement(sid: str, actions: Iterable[str], resources: list[str], condition
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def ci_role_package(
+    stacks: StackSet, *, region: str, github_repository: str | None = None, account_id: str | None = None
+) -> Package:
+    """The stack of the CI role of `stacks`' blueprint (`role_template`), as a Package the Deployer plans and applies
+    in `region`: named CI_ROLE_STACK_PREFIX + the blueprint's name, its template passed inline. Raises UsageError when
+    the template is too big to pass inline (deploy it from the templates bucket instead)."""
+    policy = ci_policy(stacks, account_id=ACCOUNT_PLACEHOLDER, partition=PARTITION_PLACEHOLDER)
+    template = role_template(policy, github_repository=github_repository, account_id=account_id).to_dict()
+    try:
+        return inline(f"{CI_ROLE_STACK_PREFIX}{stacks.blueprint.name}", template, region=region)
+    except SynthError as exc:
+        raise UsageError(
+            f"{exc}: deploy the role from the templates bucket instead (cfngen ci-policy --format template, then "
+            "aws cloudformation deploy --s3-bucket BUCKET)"
+        ) from None

@@ -39,6 +39,12 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
     },
     "elasticloadbalancing:DescribeTargetHealth": "ELB Describe* calls take no resource type; ECS blue/green reads "
     "the health of the new targets",
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html
+    "cloudformation:DescribeStackDriftDetectionStatus": "takes a detection id and has no resource type; "
+    "cfngen drift polls its detections",
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html
+    "autoscaling:DescribeAutoScalingGroups": "Auto Scaling Describe* calls take no resource type; cfngen destroy "
+    "reads the groups whose scale-in protection it lifts",
 }
 
 # Resource policies in which `Resource: "*"` means the resource the policy is attached to.

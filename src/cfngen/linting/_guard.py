@@ -1,8 +1,10 @@
 """cfngen's own AWS CloudFormation Guard rules (``guard/cfngen.guard``: every bucket TLS-only, every log group
-encrypted and retained, no wildcard actions), run in process with cfn-guard's Python binding (``cfn-guard-rs``).
+encrypted and retained, no wildcard actions, every database cluster's data safe), run in process with cfn-guard's
+Python binding (``cfn-guard-rs``).
 
 The rules ship with the package so that users can run them with the cfn-guard command line too
-(:data:`RULES` is their path). The AWS Guard Rules Registry's rules ship in no Python package, so only these run.
+(:data:`RULES` is their path). The AWS Guard Rules Registry's rules ship in no Python package, so only these run
+(docs/guard-registry.md: what the registry's rules make of the templates).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +51,11 @@ SEVERITIES = ("error", "warning", "informational")
 
 @dataclass(frozen=True, order=True)
 class Finding:
-    """One cfn-lint match, located in a generated file."""
+    """One cfn-lint match, located in a generated file (or in the blueprint file that set the value).
+
+    `path` is where the match lies in the template (``Resources``, logical id, ``Properties``, ...), empty when
+    cfn-lint names none; it stays the template's path when `file` is moved to a blueprint.
+    """
 
     file: str
     line: int
@@ -59,6 +63,7 @@ class Finding:
     rule: str
     severity: str
     message: str
+    path: tuple[str | int, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column} {self.rule} {self.message}"
@@ -245,6 +250,8 @@ def _finding(name: str, match: Any) -> Finding:
         rule=str(match.rule.id),
         severity=str(match.rule.severity),
         message=str(match.message),
+        # cfn-lint's keys are str subclasses carrying marks, which do not pickle across worker processes
+        path=tuple(step if isinstance(step, int) else str(step) for step in getattr(match, "path", None) or ()),
     )
 
 
