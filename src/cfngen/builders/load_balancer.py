@@ -51,11 +51,13 @@ from troposphere.s3 import (
     BucketPolicy,
     LifecycleConfiguration,
     LifecycleRule,
+    NoncurrentVersionExpiration,
     OwnershipControls,
     OwnershipControlsRule,
     PublicAccessBlockConfiguration,
     ServerSideEncryptionByDefault,
     ServerSideEncryptionRule,
+    VersioningConfiguration,
 )
 
 from cfngen.blueprint import Blueprint, Service
@@ -210,10 +212,15 @@ def _add_access_log_bucket(template: Template, blueprint: Blueprint) -> None:
                 BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
             ),
             OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+            # A deleted or overwritten log stays recoverable for a day (the lifecycle rule's noncurrent expiry).
+            VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
             LifecycleConfiguration=LifecycleConfiguration(
                 Rules=[
                     LifecycleRule(
-                        Id="ExpireAccessLogs", Status="Enabled", ExpirationInDays=blueprint.logs.retention_days
+                        Id="ExpireAccessLogs",
+                        Status="Enabled",
+                        ExpirationInDays=blueprint.logs.retention_days,
+                        NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1),
                     )
                 ]
             ),
@@ -227,11 +234,6 @@ def _add_access_log_bucket(template: Template, blueprint: Blueprint) -> None:
         "CKV_AWS_18",
         "this bucket holds access logs itself; logging its own reads would need another bucket, "
         "and CloudTrail records the API calls on it",
-    )
-    skip_check(
-        bucket,
-        "CKV_AWS_21",
-        "log files are written once and never overwritten; versions would only keep deleted logs past their expiry",
     )
     delivery = Principal("Service", [LOG_DELIVERY_PRINCIPAL])
     # Confused-deputy guard, as the page's example policy has it: deliveries for this account's resources only.

@@ -75,6 +75,7 @@ def assemble(
         quotas=quotas.analyse(templates),
         changes=changes,
         delivery=delivery.analyse(templates),
+        builds=delivery.builds(templates),
     )
 
 

@@ -29,7 +29,7 @@ from cfngen.report.changes import ChangeRow, Changes
 from cfngen.report.checks import Checks
 from cfngen.report.cost import Estimate
 from cfngen.report.data_safety import Safety
-from cfngen.report.delivery import Rollout
+from cfngen.report.delivery import Build, Rollout
 from cfngen.report.diagram import MAX_WIRING_NODES, Diagram
 from cfngen.report.exposure import MAX_LISTENERS, Exposure
 from cfngen.report.model import counted
@@ -63,6 +63,7 @@ class Report:
     quotas: tuple[QuotaUse, ...]
     changes: Changes | None
     delivery: tuple[Rollout, ...] = ()
+    builds: tuple[Build, ...] = ()
 
     def markdown(self, *, max_chars: int | None = None, details: str | None = None) -> str:
         """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block).
