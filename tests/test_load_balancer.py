@@ -6,14 +6,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 from pydantic import ValidationError
 
-from cfngen import BlueprintError, load_blueprint, synthesize
+from cfngen import BlueprintError, Deployer, load_blueprint, synthesize
 from cfngen.blueprint import MAX_SERVICES, MAX_SERVICES_PER_LOAD_BALANCER, Blueprint
 from cfngen.builders.load_balancer import WORLD, build
 from cfngen.linting import lint, lint_texts
+from cfngen.local import LocalAws
 from cfngen.report import review
 from tests.conftest import checkov_failures
 from tests.stack_helpers import make_blueprint, resources, the_resource
@@ -387,3 +389,35 @@ def test_the_review_shows_tls_listeners_and_the_log_bucket() -> None:
     assert {path.port for path in report.exposure.paths if path.kind == "listener"} == {"tls 80", "tls 81"}
     (bucket,) = [item for item in report.safety if (item.stack, item.resource) == ("load-balancer", "AccessLogBucket")]
     assert not bucket.warnings
+
+
+def test_a_tls_balancer_deploys_with_its_certificate_policy_and_access_logs(aws: LocalAws) -> None:
+    """On the emulator, which refuses a listener whose certificate ACM does not hold, as AWS does."""
+    region = "us-east-1"
+    certificate = boto3.client("acm", region_name=region).request_certificate(DomainName="shop.example.com")
+    blueprint = make_blueprint(
+        services=SERVICES, load_balancer={"listener_protocol": "tls", "certificate_arn": certificate["CertificateArn"]}
+    )
+    # Generous: the emulator creates the whole tree within ExecuteChangeSet, slowly on a loaded machine.
+    deployer = Deployer(region=region, poll_s=0.05, timeout_s=600)
+    deployer.bootstrap()
+    outcome = deployer.apply(deployer.plan(deployer.package(synthesize(blueprint))))
+    assert outcome.stack_status == "CREATE_COMPLETE"
+    elbv2 = boto3.client("elbv2", region_name=region)
+    (balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    assert {(item["Protocol"], item["SslPolicy"]) for item in listeners} == {
+        ("TLS", "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09")
+    }
+    assert {item["Certificates"][0]["CertificateArn"] for item in listeners} == {certificate["CertificateArn"]}
+    # The emulator does not apply LoadBalancerAttributes from a template (the access-log attributes are asserted on
+    # the template above); the bucket they name is created and encrypted.
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    nested = cloudformation.describe_stack_resource(StackName="unit", LogicalResourceId="LoadBalancer")
+    bucket = cloudformation.describe_stack_resource(
+        StackName=nested["StackResourceDetail"]["PhysicalResourceId"], LogicalResourceId="AccessLogBucket"
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    encryption = boto3.client("s3", region_name=region).get_bucket_encryption(Bucket=bucket)
+    assert encryption["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
