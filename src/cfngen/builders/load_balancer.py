@@ -79,7 +79,9 @@ UNHEALTHY_THRESHOLD = 3
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 # Where AWS delivers NLB access logs from, and the bucket policy it needs:
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/network/enable-access-logs.html (bucket requirements:
-# same region; SSE-S3 or a customer managed KMS key, see load-balancer-access-logs.html).
+# same region; SSE-S3 or a customer managed KMS key, see load-balancer-access-logs.html). NLB logs arrive through
+# CloudWatch's log delivery, one service principal in every region (an ALB's older bucket policy names a per-region
+# Elastic Load Balancing account instead).
 LOG_DELIVERY_PRINCIPAL = "delivery.logs.amazonaws.com"
 ACCESS_LOG_BUCKET = "AccessLogBucket"
 
