@@ -629,9 +629,9 @@ class Build(Spec):
     base_image_cache: bool = Field(
         True,
         description="An ECR pull-through cache rule for ECR Public (no credentials needed): the build reaches it as "
-        "$BASE_IMAGE_REGISTRY (`<account>.dkr.ecr.<region>.amazonaws.com/<blueprint>_pub`), so a "
-        "Dockerfile written `ARG BASE_IMAGE_REGISTRY=public.ecr.aws` + `FROM "
-        "${BASE_IMAGE_REGISTRY}/docker/library/python:3.12` pulls through the account's registry "
+        "$BASE_IMAGE_REGISTRY (`<account>.dkr.ecr.<region>.amazonaws.com/<blueprint>_pub`): a Dockerfile "
+        "written `ARG BASE_IMAGE_REGISTRY=public.ecr.aws` + `FROM ${BASE_IMAGE_REGISTRY}/docker/library/"
+        "python:3.12` and built with `--build-arg BASE_IMAGE_REGISTRY` pulls through the account's registry "
         "(no Docker Hub rate limit, no NAT traffic to the internet for cached layers). false: no rule.",
     )
     docker_hub_secret_arn: str | None = Field(
