@@ -250,6 +250,14 @@ def blueprints(
         data["deployment"] = draw(deployments())
     if draw(st.booleans()):
         data["network"]["endpoints"] = draw(st.sampled_from(["interface", "gateway-only"]))
+    if draw(st.booleans()):
+        _terminate_tls(draw, data)
+    if draw(st.booleans()):
+        data["build"] = {"base_image_cache": draw(st.booleans())}
+        if data["build"]["base_image_cache"] and draw(st.booleans()):
+            data["build"]["docker_hub_secret_arn"] = (
+                f"arn:aws:secretsmanager:{region}:123456789012:secret:ecr-pullthroughcache/docker-hub-Ab12Cd"
+            )
     default = data.get("deployment", {}).get("strategy", "codedeploy")
     for service in data["services"]:
         if service.get("deployment", {}).get("strategy", default) != "codedeploy":
@@ -261,6 +269,18 @@ def blueprints(
             "forecasted_percent": draw(st.integers(1, 1000)),
         }
     return data
+
+
+def _terminate_tls(draw: Any, data: dict[str, Any]) -> None:
+    """TLS listeners: a certificate for the whole balancer, or one per service, or both (the service's wins)."""
+    data["load_balancer"]["listener_protocol"] = "tls"
+    certificate = f"arn:aws:acm:{data['region']}:123456789012:certificate/0b5e5f3a-6c1d-4f0e-9a57-3c2d8e1f4b6a"
+    shared = draw(st.booleans())
+    if shared:
+        data["load_balancer"]["certificate_arn"] = certificate
+    for service in data["services"]:
+        if not shared or draw(st.booleans()):
+            service["certificate_arn"] = certificate.replace("0b5e5f3a", "1c6f6a4b")
 
 
 def _pin_load_balancers(draw: Any, data: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from cfngen import synthesize
 from cfngen._jinja import render
 from cfngen.builders import iam
 from cfngen.builders.cluster import ECS_AMI_PARAMETER, build
+from cfngen.deploy._plan import Plan, to_change
 from tests.stack_helpers import make_blueprint, statements, the_resource
 
 BLUEPRINT = make_blueprint(
@@ -158,3 +159,59 @@ def test_a_new_ami_rolls_the_instances_through_an_instance_refresh_that_keeps_th
     assert TEMPLATE.to_dict()["Parameters"]["EcsAmiId"]["Type"].startswith("AWS::SSM::Parameter::Value<")
     provider = resources["CapacityProvider"]["Properties"]["AutoScalingGroupProvider"]
     assert provider["ManagedDraining"] == "ENABLED"
+
+
+# What DescribeChangeSet says of the cluster stack when the EcsAmiId parameter resolves to a new AMI: the launch
+# template is modified (its ImageId comes from the parameter), and the group follows its LatestVersionNumber.
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChangeDetail.html
+AMI_CHANGE = (
+    {
+        "Action": "Modify",
+        "LogicalResourceId": "LaunchTemplate",
+        "ResourceType": "AWS::EC2::LaunchTemplate",
+        "Replacement": "False",
+        "Details": [
+            {
+                "Target": {"Attribute": "Properties", "Name": "LaunchTemplateData", "RequiresRecreation": "Never"},
+                "Evaluation": "Static",
+                "ChangeSource": "ParameterReference",
+                "CausingEntity": "EcsAmiId",
+            }
+        ],
+    },
+    {
+        "Action": "Modify",
+        "LogicalResourceId": "AutoScalingGroup",
+        "ResourceType": "AWS::AutoScaling::AutoScalingGroup",
+        "Replacement": "False",
+        "Details": [
+            {
+                "Target": {"Attribute": "Properties", "Name": "LaunchTemplate", "RequiresRecreation": "Never"},
+                "Evaluation": "Dynamic",
+                "ChangeSource": "ResourceAttribute",
+                "CausingEntity": "LaunchTemplate.LatestVersionNumber",
+            }
+        ],
+    },
+)
+
+
+def _plan(*raw_changes: dict[str, object]) -> Plan:
+    return Plan(
+        stack_name="microservices-dev",
+        region="us-east-1",
+        change_set_type="UPDATE",
+        change_set_id="arn:aws:cloudformation:us-east-1:123456789012:changeSet/cfngen/1",
+        changes=tuple(to_change("root/Cluster", raw) for raw in raw_changes),
+    )
+
+
+def test_the_plan_says_the_instances_roll_when_the_launch_template_changes() -> None:
+    rolls = "instances roll: root/Cluster AutoScalingGroup (instance refresh, min healthy 100 %)"
+    assert rolls in _plan(*AMI_CHANGE).render().splitlines()
+    # The launch template alone (a change set that leaves the group's row out) rolls the group just the same.
+    assert rolls.replace("AutoScalingGroup", "Auto Scaling group") in _plan(AMI_CHANGE[0]).render().splitlines()
+    # Other changes of the group (its sizes) start no refresh.
+    resized = {**AMI_CHANGE[1], "Details": [{"Target": {"Attribute": "Properties", "Name": "MaxSize"}}]}
+    assert "instances roll" not in _plan(resized).render()

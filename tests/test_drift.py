@@ -33,7 +33,7 @@ def _physical_id(nested: str, logical_id: str) -> str:
 def test_a_fresh_deploy_has_no_drift(minimal_deployed: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["drift", DEV]) == 0
     out = capsys.readouterr().out
-    assert f"stack {NAME} ({REGION}): 9 stacks checked, 0 resources drifted" in out
+    assert f"stack {NAME} ({REGION}): 10 stacks checked, 0 resources drifted" in out
 
 
 def test_a_hand_edit_is_drift_with_template_and_live_values(

@@ -10,6 +10,7 @@ document sending the key (the role could never be assumed), or missing for one t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -200,6 +201,22 @@ def test_the_build_cannot_write_the_artifact_the_deploy_stage_reads() -> None:
             assert actions == ["s3:PutObject"] and len(resources) == 1 and "/BuildOutpu/*" in resources[0]
         if "s3:GetObject" in actions:
             assert len(resources) == 1 and "/SourceOutp/*" in resources[0]
+
+
+def test_the_build_creates_and_fills_repositories_only_under_its_pull_through_cache_prefixes() -> None:
+    """ECR creates a cached repository, and imports an upstream image into it, with the puller's rights
+    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html): the build holds them
+    for its blueprint's cache prefixes only, never for the service repositories or other blueprints' caches."""
+    filling = [
+        (statement, [json.dumps(resource) for _, resource in element_values(statement, "Resource", ())])
+        for statement in _role_statements("pipeline", "BuildRole")
+        if {"ecr:CreateRepository", "ecr:BatchImportUpstreamImage"} & set(statement["Action"])
+    ]
+    assert any("_hub/*" in resource for _, resources in filling for resource in resources), "prod caches Docker Hub"
+    for _, resources in filling:
+        assert resources
+        for resource in resources:
+            assert re.search(r":repository/[a-z0-9-]+_(pub|hub)/\*\"", resource), resource
 
 
 def test_the_pipeline_registers_no_privileged_task_definition() -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 from pydantic import ValidationError
 
-from cfngen import synthesize
+from cfngen import BlueprintError, Deployer, load_blueprint, synthesize
 from cfngen.blueprint import MAX_SERVICES, MAX_SERVICES_PER_LOAD_BALANCER, Blueprint
 from cfngen.builders.load_balancer import WORLD, build
 from cfngen.linting import lint, lint_texts
+from cfngen.local import LocalAws
+from cfngen.report import review
 from tests.conftest import checkov_failures
 from tests.stack_helpers import make_blueprint, resources, the_resource
 
@@ -258,3 +262,162 @@ def test_a_new_load_balancer_leaves_the_full_ones_unchanged() -> None:
     assert after["load-balancer.yaml"] == before["load-balancer.yaml"]
     assert after["load-balancer-2.yaml"] == before["load-balancer-2.yaml"]
     assert after["monitoring-2.yaml"] == before["monitoring-2.yaml"]
+
+
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0b5e5f3a-6c1d-4f0e-9a57-3c2d8e1f4b6a"
+WEB_CERTIFICATE = CERTIFICATE.replace("0b5e5f3a", "1c6f6a4b")
+
+
+def _tls(**overrides: Any) -> Blueprint:
+    services = [{**SERVICES[0], "certificate_arn": WEB_CERTIFICATE}, SERVICES[1]]
+    return make_blueprint(
+        services=services, load_balancer={"listener_protocol": "tls", "certificate_arn": CERTIFICATE, **overrides}
+    )
+
+
+def test_tls_listeners_terminate_with_the_services_certificate_under_a_tls13_policy() -> None:
+    """Both listeners of a service (production and test) serve its certificate, else the balancer's; the policy is
+    the one the console gives a new TLS listener (CloudFormation's own default is ELBSecurityPolicy-2016-08).
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html"""
+    listeners = resources(build(_tls()), "AWS::ElasticLoadBalancingV2::Listener")
+    assert len(listeners) == 4
+    for name, listener in listeners.items():
+        properties = listener["Properties"]
+        assert properties["Protocol"] == "TLS"
+        assert properties["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+        expected = WEB_CERTIFICATE if name.startswith("Web") else CERTIFICATE
+        assert properties["Certificates"] == [{"CertificateArn": expected}]
+    # TLS ends at the balancer: the targets still take TCP.
+    groups = resources(build(_tls()), "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    assert {group["Properties"]["Protocol"] for group in groups} == {"TCP"}
+
+
+def test_a_tls_balancer_logs_to_an_encrypted_bucket_only_aws_log_delivery_for_this_account_writes() -> None:
+    """https://docs.aws.amazon.com/elasticloadbalancing/latest/network/enable-access-logs.html (bucket policy:
+    delivery.logs.amazonaws.com, aws:SourceAccount and aws:SourceArn arn:aws:logs:<region>:<account>:*);
+    encryption SSE-S3 or a customer managed key (load-balancer-access-logs.html)."""
+    template = build(_tls()).to_dict()["Resources"]
+    balancer = template["LoadBalancer"]
+    attributes = {item["Key"]: item["Value"] for item in balancer["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == {"Ref": "AccessLogBucket"}
+    assert balancer["DependsOn"] == ["AccessLogBucketPolicy"], "ELB checks its write access when logging starts"
+    bucket = template["AccessLogBucket"]["Properties"]
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    policy = template["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    delivery = [statement for statement in policy if statement["Effect"] == "Allow"]
+    assert {tuple(s["Action"]) for s in delivery} == {("s3:GetBucketAcl",), ("s3:PutObject",)}
+    for statement in delivery:
+        assert statement["Principal"] == {"Service": ["delivery.logs.amazonaws.com"]}
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+        assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"
+        }
+    (write,) = [s for s in delivery if s["Action"] == ["s3:PutObject"]]
+    assert write["Resource"] == [{"Fn::Sub": "${AccessLogBucket.Arn}/AWSLogs/${AWS::AccountId}/*"}]
+
+
+def test_a_tcp_balancer_has_no_log_bucket_and_plain_listeners() -> None:
+    """AWS writes NLB access logs for TLS listeners only: a bucket for a TCP balancer would stay empty."""
+    template = build(_blueprint("internet-facing"))
+    assert not resources(template, "AWS::S3::Bucket")
+    for listener in resources(template, "AWS::ElasticLoadBalancingV2::Listener").values():
+        assert listener["Properties"]["Protocol"] == "TCP"
+        assert "Certificates" not in listener["Properties"]
+
+
+@pytest.mark.parametrize(
+    ("load_balancer", "service", "loc", "message"),
+    [
+        ({"listener_protocol": "tls"}, {}, ("services", 0, "certificate_arn"), "is needed"),
+        ({}, {"certificate_arn": CERTIFICATE}, ("services", 0, "certificate_arn"), "needs load_balancer.listener"),
+        ({"certificate_arn": CERTIFICATE}, {}, ("load_balancer", "certificate_arn"), "needs load_balancer.listener"),
+        (
+            {"listener_protocol": "tls", "certificate_arn": CERTIFICATE.replace("us-east-1", "eu-west-1")},
+            {},
+            ("load_balancer", "certificate_arn"),
+            "is in eu-west-1, but the blueprint's region is us-east-1",
+        ),
+        (
+            {"listener_protocol": "tls"},
+            {"certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/not-an-id"},
+            ("services", 0, "certificate_arn"),
+            "is not an ACM certificate ARN",
+        ),
+        (
+            {"listener_protocol": "tls"},
+            {"certificate_arn": "arn:aws:iam::123456789012:server-certificate/web"},
+            ("services", 0, "certificate_arn"),
+            "is not an ACM certificate ARN",
+        ),
+    ],
+)
+def test_tls_certificates_are_checked_at_load(
+    tmp_path: Path, load_balancer: dict[str, Any], service: dict[str, Any], loc: tuple[Any, ...], message: str
+) -> None:
+    path = tmp_path / "bp.yaml"
+    data = {"name": "tls", "load_balancer": load_balancer, "services": [{"name": "web", "port": 80, **service}]}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    field = ".".join(map(str, loc))
+    with pytest.raises(BlueprintError, match=rf"bp\.yaml:\d+:\d+: {re.escape(field)}: .*{re.escape(message)}"):
+        load_blueprint(path)
+
+
+def test_a_tls_bad_certificate_names_its_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "bp.yaml"
+    path.write_text(
+        "name: tls\nload_balancer:\n  listener_protocol: tls\n"
+        f"  certificate_arn: {CERTIFICATE.replace('us-east-1', 'eu-west-1')}\n"
+        "services:\n  - name: web\n    port: 80\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(BlueprintError, match=r"bp\.yaml:4:20: load_balancer\.certificate_arn: is in eu-west-1"):
+        load_blueprint(path)
+
+
+def test_tls_templates_lint_clean_and_pass_checkov(tmp_path: Path) -> None:
+    stack_set = synthesize(_tls())
+    assert [str(finding) for finding in lint(stack_set, cache=False)] == []
+    stack_set.write(tmp_path)
+    assert checkov_failures(tmp_path) == []
+
+
+def test_the_review_shows_tls_listeners_and_the_log_bucket() -> None:
+    report = review(synthesize(_tls()), findings=[])
+    assert {path.port for path in report.exposure.paths if path.kind == "listener"} == {"tls 80", "tls 81"}
+    (bucket,) = [item for item in report.safety if (item.stack, item.resource) == ("load-balancer", "AccessLogBucket")]
+    assert not bucket.warnings
+
+
+def test_a_tls_balancer_deploys_with_its_certificate_policy_and_access_logs(aws: LocalAws) -> None:
+    """On the emulator, which refuses a listener whose certificate ACM does not hold, as AWS does."""
+    region = "us-east-1"
+    certificate = boto3.client("acm", region_name=region).request_certificate(DomainName="shop.example.com")
+    blueprint = make_blueprint(
+        services=SERVICES, load_balancer={"listener_protocol": "tls", "certificate_arn": certificate["CertificateArn"]}
+    )
+    # Generous: the emulator creates the whole tree within ExecuteChangeSet, slowly on a loaded machine.
+    deployer = Deployer(region=region, poll_s=0.05, timeout_s=600)
+    deployer.bootstrap()
+    outcome = deployer.apply(deployer.plan(deployer.package(synthesize(blueprint))))
+    assert outcome.stack_status == "CREATE_COMPLETE"
+    elbv2 = boto3.client("elbv2", region_name=region)
+    (balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    assert {(item["Protocol"], item["SslPolicy"]) for item in listeners} == {
+        ("TLS", "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09")
+    }
+    assert {item["Certificates"][0]["CertificateArn"] for item in listeners} == {certificate["CertificateArn"]}
+    # The emulator does not apply LoadBalancerAttributes from a template (the access-log attributes are asserted on
+    # the template above); the bucket they name is created and encrypted.
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    nested = cloudformation.describe_stack_resource(StackName="unit", LogicalResourceId="LoadBalancer")
+    bucket = cloudformation.describe_stack_resource(
+        StackName=nested["StackResourceDetail"]["PhysicalResourceId"], LogicalResourceId="AccessLogBucket"
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    encryption = boto3.client("s3", region_name=region).get_bucket_encryption(Bucket=bucket)
+    assert encryption["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }

@@ -130,7 +130,7 @@ def test_build_is_privileged_with_a_written_skip_and_logs_to_an_encrypted_group(
     (skip,) = project["Metadata"]["checkov"]["skip"]
     assert skip["id"] == "CKV_AWS_316" and "docker build" in skip["comment"]
     names = {variable["Name"] for variable in project["Properties"]["Environment"]["EnvironmentVariables"]}
-    assert names == {"REPOSITORY_URI", "CONTAINER_NAME", "TASK_FAMILY", "CAPACITY_PROVIDER"}
+    assert names == {"REPOSITORY_URI", "CONTAINER_NAME", "TASK_FAMILY", "CAPACITY_PROVIDER", "BASE_IMAGE_REGISTRY"}
     log_group = _one(template, "AWS::Logs::LogGroup")
     assert log_group["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"} and log_group["RetentionInDays"] == 30
     assert project["Properties"]["LogsConfig"]["CloudWatchLogs"]["GroupName"] == {"Ref": "WebBuildLogGroup"}

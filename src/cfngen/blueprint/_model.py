@@ -176,10 +176,52 @@ class Cluster(Spec):
         return self
 
 
+# An ACM certificate ARN: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
+# (resource type "certificate"); its region part must be the balancer's, since a listener takes no other.
+CERTIFICATE_ARN = re.compile(
+    r"^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+# The secret an ECR pull-through cache rule authenticates to its upstream with must be named
+# ecr-pullthroughcache/... (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-creating-secret.html).
+PULL_THROUGH_CACHE_SECRET_ARN = re.compile(
+    r"^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:ecr-pullthroughcache/"
+    r"[A-Za-z0-9/_+=.@-]+$"
+)
+
+
+def _certificate_arn(value: str | None) -> str | None:
+    if value is not None and not CERTIFICATE_ARN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an ACM certificate ARN; expected "
+            "arn:aws:acm:<region>:<account id>:certificate/<certificate id>"
+        )
+    return value
+
+
+CertificateArn = Annotated[str, AfterValidator(_certificate_arn)]
+
+
+def arn_region(arn: str) -> str:
+    """The region part of an ARN (its fourth field)."""
+    return arn.split(":")[3]
+
+
 class LoadBalancer(Spec):
     """The Network Load Balancer in front of the services."""
 
     scheme: Literal["internet-facing", "internal"] = Field("internet-facing", description="NLB scheme.")
+    listener_protocol: Literal["tcp", "tls"] = Field(
+        "tcp",
+        description="Protocol of every listener: `tcp` passes the connection through; `tls` terminates TLS on the "
+        "balancer (production and test listener) with the service's certificate_arn or the balancer's, "
+        "under a TLS 1.3 security policy, forwards TCP to the tasks, and turns on the balancer's access "
+        "logs to an encrypted bucket (AWS writes NLB access logs for TLS listeners only).",
+    )
+    certificate_arn: CertificateArn | None = Field(
+        None,
+        description="ACM certificate (in the blueprint's region) of every TLS listener whose service names none.",
+    )
     services_per_load_balancer: int = Field(
         MAX_SERVICES_PER_LOAD_BALANCER,
         ge=1,
@@ -456,6 +498,11 @@ class Service(Spec):
     deployment: Deployment | None = Field(
         None, description="How new versions reach this service; absent = the blueprint's deployment section."
     )
+    certificate_arn: CertificateArn | None = Field(
+        None,
+        description="ACM certificate (in the blueprint's region) of this service's TLS listeners; absent = "
+        "load_balancer.certificate_arn. Needs load_balancer.listener_protocol: tls.",
+    )
     deploy_hooks: dict[HookEvent, LambdaFunctionName] = Field(
         default_factory=dict,
         description="CodeDeploy lifecycle hooks of the blue/green deployment: event -> name of a Lambda function "
@@ -576,6 +623,46 @@ class Pipeline(Spec):
         return value
 
 
+class Build(Spec):
+    """The build project's image sources and cache."""
+
+    base_image_cache: bool = Field(
+        True,
+        description="An ECR pull-through cache rule for ECR Public (no credentials needed): the build reaches it as "
+        "$BASE_IMAGE_REGISTRY (`<account>.dkr.ecr.<region>.amazonaws.com/<blueprint>_pub`): a Dockerfile "
+        "written `ARG BASE_IMAGE_REGISTRY=public.ecr.aws` + `FROM ${BASE_IMAGE_REGISTRY}/docker/library/"
+        "python:3.12` and built with `--build-arg BASE_IMAGE_REGISTRY` pulls through the account's registry "
+        "(no Docker Hub rate limit, no NAT traffic to the internet for cached layers). false: no rule.",
+    )
+    docker_hub_secret_arn: str | None = Field(
+        None,
+        description="ARN of a Secrets Manager secret named `ecr-pullthroughcache/...` holding a Docker Hub user "
+        "name and access token, in the blueprint's region: adds a Docker Hub pull-through cache rule, "
+        "reached as $DOCKER_HUB_REGISTRY (`.../<blueprint>_hub`). Absent: no Docker Hub rule (Docker "
+        "Hub needs credentials).",
+    )
+
+    @field_validator("docker_hub_secret_arn")
+    @classmethod
+    def _cache_secret(cls, value: str | None) -> str | None:
+        """ECR accepts only secrets whose name starts with ecr-pullthroughcache/."""
+        if value is not None and not PULL_THROUGH_CACHE_SECRET_ARN.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not the ARN of a secret ECR can use for a pull-through cache; expected "
+                "arn:aws:secretsmanager:<region>:<account id>:secret:ecr-pullthroughcache/<name>"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _docker_hub_needs_the_cache(self) -> Build:
+        """The Docker Hub rule is part of the cache: a secret without it would be ignored."""
+        if self.docker_hub_secret_arn is not None and not self.base_image_cache:
+            raise CrossFieldErrors(
+                [(("docker_hub_secret_arn",), "needs base_image_cache: true (the secret is for its Docker Hub rule)")]
+            )
+        return self
+
+
 class Alarms(Spec):
     """Where alarms go and when they fire."""
 
@@ -641,6 +728,7 @@ class Blueprint(Spec):
     database: Database | None = Field(None, description="Aurora MySQL; absent = no database.")
     services: list[Service] = Field(..., min_length=1, max_length=MAX_SERVICES, description="The microservices.")
     pipeline: Pipeline = Field(Pipeline(), description="CI/CD pipeline settings.")
+    build: Build = Field(Build(), description="Image sources and cache of the build projects.")
     deployment: Deployment = Field(
         Deployment(), description="Default deployment of every service that has no deployment section of its own."
     )
@@ -694,9 +782,44 @@ class Blueprint(Spec):
         )
         errors += _load_balancer_problems(self.services, numbers, self.load_balancer.services_per_load_balancer)
         errors += _listener_port_clashes(self.services, numbers)
+        errors += self._arn_problems()
         if errors:
             raise CrossFieldErrors(errors)
         return self
+
+    def _arn_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Certificates and the cache secret live in the blueprint's region; TLS listeners each have a certificate."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        located: list[tuple[tuple[str | int, ...], str | None]] = [
+            (("load_balancer", "certificate_arn"), self.load_balancer.certificate_arn),
+            (("build", "docker_hub_secret_arn"), self.build.docker_hub_secret_arn),
+            *(
+                (("services", index, "certificate_arn"), service.certificate_arn)
+                for index, service in enumerate(self.services)
+            ),
+        ]
+        for loc, arn in located:
+            if arn is not None and arn_region(arn) != self.region:
+                problems.append((loc, f"is in {arn_region(arn)}, but the blueprint's region is {self.region}"))
+        tls = self.load_balancer.listener_protocol == "tls"
+        for index, service in enumerate(self.services):
+            if service.certificate_arn is not None and not tls:
+                problems.append((("services", index, "certificate_arn"), "needs load_balancer.listener_protocol: tls"))
+            elif tls and self.certificate_of(service) is None:
+                problems.append(
+                    (
+                        ("services", index, "certificate_arn"),
+                        "is needed: load_balancer.listener_protocol is tls and load_balancer.certificate_arn is "
+                        "not set",
+                    )
+                )
+        if self.load_balancer.certificate_arn is not None and not tls:
+            problems.append((("load_balancer", "certificate_arn"), "needs load_balancer.listener_protocol: tls"))
+        return problems
+
+    def certificate_of(self, service: Service) -> str | None:
+        """The certificate of `service`'s TLS listeners: its own, else the balancer's."""
+        return service.certificate_arn or self.load_balancer.certificate_arn
 
     @property
     def vpc_endpoints(self) -> Literal["interface", "gateway-only"]:

@@ -8,7 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from cfngen.blueprint import Blueprint
-from cfngen.builders import cluster, database, keys, load_balancer, monitoring, network, pipeline, registry, service
+from cfngen.builders import (
+    cluster,
+    database,
+    image_cache,
+    keys,
+    load_balancer,
+    monitoring,
+    network,
+    pipeline,
+    registry,
+    service,
+)
 from cfngen.synth._stack import NestedStack
 
 StackBuilder = Callable[[Blueprint], Iterable[NestedStack]]
@@ -17,6 +28,7 @@ STACK_BUILDERS: tuple[StackBuilder, ...] = (
     keys.stacks,
     network.stacks,
     registry.stacks,
+    image_cache.stacks,
     database.stacks,
     cluster.stacks,
     load_balancer.stacks,

@@ -130,6 +130,23 @@ def alarm_topic_name(blueprint: Blueprint) -> str:
     return f"{blueprint.name}-alarms"
 
 
+# Upstream registries the build reaches through an ECR pull-through cache, each under its own repository prefix.
+CacheUpstream = Literal["ecr-public", "docker-hub"]
+_CACHE_SUFFIX: dict[CacheUpstream, str] = {"ecr-public": "pub", "docker-hub": "hub"}
+
+
+def pull_through_cache_prefix(blueprint: Blueprint, upstream: CacheUpstream) -> str:
+    """The ECR repository prefix of the blueprint's pull-through cache rule for `upstream`: "<blueprint>_pub".
+
+    The image-cache stack creates the rule; the build projects reach the cache and are granted its
+    repositories under this prefix. Rules are per account and region, so the prefix carries the blueprint's
+    name; "_" cannot occur in a blueprint or service name, so a cache prefix never starts a service's
+    repository name (<blueprint>/<service>) or another blueprint's prefix. At most 24 + 4 characters: ECR
+    allows 30.
+    """
+    return f"{blueprint.name}_{_CACHE_SUFFIX[upstream]}"
+
+
 @dataclass(frozen=True)
 class Output:
     """One output that crosses a stack boundary: its name (``{Svc}``/``<n>`` patterns), its stack and meaning."""

@@ -13,6 +13,11 @@ to one of two target groups. CodeDeploy or ECS later swaps what the listeners fo
 the listeners' properties here depend only on the service's ports and target
 groups, so an ordinary stack update never resets a swap.
 
+With ``load_balancer.listener_protocol: tls`` both listeners of a service terminate TLS
+with its certificate under :data:`TLS_POLICY` and forward plain TCP to the tasks, and the
+balancer writes access logs to a bucket of its own stack (AWS writes NLB access logs only
+for TLS listeners, so a TCP balancer has none).
+
 The security group is attached at creation because a Network Load Balancer
 created without one can never get one. It admits the production listener ports
 from the clients (the internet, or the VPC for an internal balancer) and the test
@@ -25,10 +30,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
-from troposphere import GetAtt, Ref, Template
+from awacs import s3
+from awacs.aws import Action as PolicyAction
+from awacs.aws import Allow, ArnLike, Bool, Condition, Deny, Principal, Statement, StringEquals
+from troposphere import AccountId, GetAtt, Ref, Sub, Template
 from troposphere.ec2 import SecurityGroup, SecurityGroupRule
 from troposphere.elasticloadbalancingv2 import (
     Action,
+    Certificate,
     Listener,
     LoadBalancer,
     LoadBalancerAttributes,
@@ -36,9 +45,23 @@ from troposphere.elasticloadbalancingv2 import (
     TargetGroup,
     TargetGroupAttribute,
 )
+from troposphere.s3 import (
+    Bucket,
+    BucketEncryption,
+    BucketPolicy,
+    LifecycleConfiguration,
+    LifecycleRule,
+    NoncurrentVersionExpiration,
+    OwnershipControls,
+    OwnershipControlsRule,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+    VersioningConfiguration,
+)
 
 from cfngen.blueprint import Blueprint, Service
-from cfngen.builders import contracts
+from cfngen.builders import contracts, iam
 from cfngen.builders.base import add_output, add_parameter, new_template
 from cfngen.synth._stack import NestedStack
 from cfngen.synth.suppress import skip_check, skip_guard_rule
@@ -49,6 +72,18 @@ ROLES: tuple[Literal["Production", "Test"], ...] = ("Production", "Test")
 HEALTH_CHECK_INTERVAL_S = 10
 HEALTHY_THRESHOLD = 3
 UNHEALTHY_THRESHOLD = 3
+# The policy the console now gives a new TLS listener: TLS 1.3 and 1.2 with forward-secret AEAD ciphers only,
+# and hybrid post-quantum key exchange (ML-KEM) for the clients that offer it. CloudFormation would otherwise
+# default to ELBSecurityPolicy-2016-08 (TLS 1.0 and CBC ciphers).
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+# Where AWS delivers NLB access logs from, and the bucket policy it needs:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/network/enable-access-logs.html (bucket requirements:
+# same region; SSE-S3 or a customer managed KMS key, see load-balancer-access-logs.html). NLB logs arrive through
+# CloudWatch's log delivery, one service principal in every region (an ALB's older bucket policy names a per-region
+# Elastic Load Balancing account instead).
+LOG_DELIVERY_PRINCIPAL = "delivery.logs.amazonaws.com"
+ACCESS_LOG_BUCKET = "AccessLogBucket"
 
 
 def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
@@ -88,10 +123,12 @@ def build(blueprint: Blueprint, number: int = 1) -> Template:
         "Subnets of the load balancer, one per AZ",
     )
     _add_security_group(template, blueprint, services)
+    if uses_tls(blueprint):
+        _add_access_log_bucket(template, blueprint)
     _add_load_balancer(template, blueprint)
     for service in services:
         _add_target_groups(template, service)
-        _add_listeners(template, service)
+        _add_listeners(template, blueprint, service)
     _add_outputs(template, blueprint, number, services)
     return template
 
@@ -99,6 +136,11 @@ def build(blueprint: Blueprint, number: int = 1) -> Template:
 def is_internet_facing(blueprint: Blueprint) -> bool:
     """True when clients reach the services from the internet."""
     return blueprint.load_balancer.scheme == "internet-facing"
+
+
+def uses_tls(blueprint: Blueprint) -> bool:
+    """True when the listeners terminate TLS (and the balancer writes access logs)."""
+    return blueprint.load_balancer.listener_protocol == "tls"
 
 
 def _subnets_parameter(blueprint: Blueprint) -> str:
@@ -156,7 +198,92 @@ def _add_security_group(template: Template, blueprint: Blueprint, services: Sequ
         skip_guard_rule(group, "EC2_SECURITY_GROUP_INGRESS_OPEN_TO_WORLD_RULE", reason)
 
 
+def _add_access_log_bucket(template: Template, blueprint: Blueprint) -> None:
+    """A private, encrypted (SSE-S3) bucket that only AWS's log delivery, for this account's balancers, writes to."""
+    bucket = template.add_resource(
+        Bucket(
+            ACCESS_LOG_BUCKET,
+            BucketEncryption=BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+                    )
+                ]
+            ),
+            PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
+                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+            ),
+            OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+            # A deleted or overwritten log stays recoverable for a day (the lifecycle rule's noncurrent expiry).
+            VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
+            LifecycleConfiguration=LifecycleConfiguration(
+                Rules=[
+                    LifecycleRule(
+                        Id="ExpireAccessLogs",
+                        Status="Enabled",
+                        ExpirationInDays=blueprint.logs.retention_days,
+                        NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1),
+                    )
+                ]
+            ),
+            # Logs are evidence: removing the balancer (or TLS) must not delete them with the stack.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    skip_check(
+        bucket,
+        "CKV_AWS_18",
+        "this bucket holds access logs itself; logging its own reads would need another bucket, "
+        "and CloudTrail records the API calls on it",
+    )
+    delivery = Principal("Service", [LOG_DELIVERY_PRINCIPAL])
+    # Confused-deputy guard, as the page's example policy has it: deliveries for this account's resources only.
+    this_account = {"aws:SourceAccount": AccountId}
+    its_logs = ArnLike({"aws:SourceArn": iam.arn("logs", "*")})
+    template.add_resource(
+        BucketPolicy(
+            f"{ACCESS_LOG_BUCKET}Policy",
+            Bucket=Ref(bucket),
+            PolicyDocument=iam.policy_document(
+                Statement(
+                    Sid="AWSLogDeliveryAclCheck",
+                    Effect=Allow,
+                    Principal=delivery,
+                    Action=[s3.GetBucketAcl],
+                    Resource=[GetAtt(bucket, "Arn")],
+                    Condition=Condition([StringEquals(this_account), its_logs]),
+                ),
+                Statement(
+                    Sid="AWSLogDeliveryWrite",
+                    Effect=Allow,
+                    Principal=delivery,
+                    Action=[s3.PutObject],
+                    Resource=[Sub(f"${{{ACCESS_LOG_BUCKET}.Arn}}/AWSLogs/${{AWS::AccountId}}/*")],
+                    Condition=Condition(
+                        [StringEquals({"s3:x-amz-acl": "bucket-owner-full-control", **this_account}), its_logs]
+                    ),
+                ),
+                Statement(
+                    Sid="DenyInsecureTransport",
+                    Effect=Deny,
+                    Principal=Principal("*"),
+                    Action=[PolicyAction("s3", "*")],
+                    Resource=[GetAtt(bucket, "Arn"), Sub(f"${{{ACCESS_LOG_BUCKET}.Arn}}/*")],
+                    Condition=Condition(Bool("aws:SecureTransport", False)),
+                ),
+            ),
+        )
+    )
+
+
 def _add_load_balancer(template: Template, blueprint: Blueprint) -> None:
+    attributes = [LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true")]
+    if uses_tls(blueprint):
+        attributes += [
+            LoadBalancerAttributes(Key="access_logs.s3.enabled", Value="true"),
+            LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=Ref(ACCESS_LOG_BUCKET)),
+        ]
     balancer = template.add_resource(
         LoadBalancer(
             "LoadBalancer",
@@ -164,15 +291,19 @@ def _add_load_balancer(template: Template, blueprint: Blueprint) -> None:
             Scheme=blueprint.load_balancer.scheme,
             Subnets=Ref(_subnets_parameter(blueprint)),
             SecurityGroups=[Ref("LoadBalancerSecurityGroup")],
-            LoadBalancerAttributes=[LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true")],
+            LoadBalancerAttributes=attributes,
         )
     )
-    skip_check(
-        balancer,
-        "CKV_AWS_91",
-        "the listeners are TCP, and a Network Load Balancer writes access logs "
-        "only for TLS listeners: a log bucket would stay empty",
-    )
+    if uses_tls(blueprint):
+        # ELB checks that it may write to the bucket when logging is turned on: the policy must exist first.
+        balancer.DependsOn = [f"{ACCESS_LOG_BUCKET}Policy"]
+    else:
+        skip_check(
+            balancer,
+            "CKV_AWS_91",
+            "the listeners are TCP, and a Network Load Balancer writes access logs "
+            "only for TLS listeners (listener_protocol: tls turns them on)",
+        )
     no_deletion_protection = (
         "the balancer holds no data and a deploy re-creates it; deletion "
         "protection would turn every stack teardown into a manual step"
@@ -212,8 +343,17 @@ def _add_target_groups(template: Template, service: Service) -> None:
         )
 
 
-def _add_listeners(template: Template, service: Service) -> None:
+def _add_listeners(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
+    certificate = blueprint.certificate_of(service)
+    protocol: dict[str, object] = {"Protocol": "TCP"}
+    if uses_tls(blueprint) and certificate is not None:
+        # The certificate is per service, not per listener: the test listener serves the same names.
+        protocol = {
+            "Protocol": "TLS",
+            "Certificates": [Certificate(CertificateArn=certificate)],
+            "SslPolicy": TLS_POLICY,
+        }
     for role, port, colour in (
         ("Production", service.listener_port, "Blue"),
         ("Test", service.test_listener_port, "Green"),
@@ -223,8 +363,8 @@ def _add_listeners(template: Template, service: Service) -> None:
                 f"{prefix}{role}Listener",
                 LoadBalancerArn=Ref("LoadBalancer"),
                 Port=port,
-                Protocol="TCP",
                 DefaultActions=[Action(Type="forward", TargetGroupArn=Ref(f"{prefix}{colour}TargetGroup"))],
+                **protocol,
             )
         )
 

@@ -127,7 +127,7 @@ from troposphere.s3 import (
 
 from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
-from cfngen.builders import contracts, iam, taskdef
+from cfngen.builders import contracts, iam, image_cache, taskdef
 from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.contracts import service_alarm_names
@@ -388,6 +388,9 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         ),
         EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT", Value=taskdef.container_name(service)),
     ]
+    if image_cache.upstreams(blueprint):
+        policies["pull-base-images"] = image_cache.pull_statements(blueprint)
+        environment += image_cache.build_environment(blueprint)
     if derives_task_definition(blueprint, service):
         # taskdef.json is the latest revision the stacks registered in the family.
         policies["read-task-definition"] = [iam.allow([ecs.DescribeTaskDefinition], ["*"])]
@@ -420,6 +423,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
                     BuildSpec=BUILDSPEC_FILE if repository_buildspec else build_spec(blueprint, service),
                 ),
                 Artifacts=Artifacts(Type="CODEPIPELINE"),
+                Cache=image_cache.LAYER_CACHE,
                 Environment=Environment(
                     Type="LINUX_CONTAINER",
                     ComputeType="BUILD_GENERAL1_SMALL",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cfngen._files import write_text
+from cfngen.builders.cluster import REFRESH_MIN_HEALTHY_PERCENT
 from cfngen.errors import UsageError
 from cfngen.facts.resource_types import NESTED_STACK
 
@@ -22,6 +23,8 @@ ROOT_PATH = "root"
 ACTIONS = {"Add": "add", "Modify": "modify", "Remove": "remove", "Import": "import", "Dynamic": "dynamic"}
 REPLACEMENTS = {"True": "true", "Conditional": "conditional"}
 RECREATING = ("Always", "Conditionally")
+LAUNCH_TEMPLATE = "AWS::EC2::LaunchTemplate"
+AUTO_SCALING_GROUP = "AWS::AutoScaling::AutoScalingGroup"
 # What a property change of a drift-aware change set does (its AttributeChangeType), in the plan's words.
 DRIFT_EFFECTS = {
     "Modify": "sets the template value",
@@ -128,6 +131,7 @@ class Plan:
                 f"the failed stack {self.replaces_stack} (ROLLBACK_COMPLETE) is deleted at apply, "
                 "then created anew; its change set is made and checked then",
             )
+        notes += self._rolling_instances()
         notes.append(self._failure_note())
         notes += [str(finding) for finding in self.validation]
         lines = _table(
@@ -180,6 +184,24 @@ class Plan:
                 + ", ".join(self.not_drift_aware)
             )
         return lines
+
+    def _rolling_instances(self) -> list[str]:
+        """Stacks whose instances an instance refresh replaces: their launch template changes (a new AMI, or any
+        other setting), and the Auto Scaling group follows its latest version under the AutoScalingInstanceRefresh
+        update policy cfngen gives it (builders.cluster.instance_refresh)."""
+        rolled = dict.fromkeys(
+            change.stack
+            for change in self.changes
+            if change.resource_type == LAUNCH_TEMPLATE and change.action in ("modify", "replace", "dynamic")
+        )
+        groups = {
+            change.stack: change.logical_id for change in self.changes if change.resource_type == AUTO_SCALING_GROUP
+        }
+        return [
+            f"instances roll: {stack} {groups.get(stack, 'Auto Scaling group')} (instance refresh, min healthy "
+            f"{REFRESH_MIN_HEALTHY_PERCENT} %)"
+            for stack in rolled
+        ]
 
     def _failure_note(self) -> str:
         # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html

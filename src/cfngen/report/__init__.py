@@ -82,6 +82,7 @@ def assemble(
         quotas=quotas.analyse(templates),
         changes=changes,
         delivery=delivery.analyse(templates),
+        builds=delivery.builds(templates),
     )
 
 

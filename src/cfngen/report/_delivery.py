@@ -1,7 +1,9 @@
-"""Delivery: per service, what rolls a new version out, what tests the new (green) tasks, and what rolls it back.
+"""Delivery: per service, what rolls a new version out, what tests the new (green) tasks, and what rolls it back;
+per image build, where its base images come from and what it caches.
 
 Read from the templates alone: the ECS service's deployment controller and configuration, and for
-services under CodeDeploy the deployment group and role in the service's pipeline stack.
+services under CodeDeploy the deployment group and role in the service's pipeline stack; the build
+projects' cache and environment, and the ECR pull-through cache rules.
 """
 
 from __future__ import annotations
@@ -24,6 +26,55 @@ class Rollout:
     rolled_out_by: str
     tests: str
     rolls_back_on: str
+
+
+@dataclass(frozen=True)
+class Build:
+    """One image build (a privileged CodeBuild project): its base images' source and its cache."""
+
+    stack: str
+    project: str
+    base_images: str
+    cache: str
+
+
+def builds(templates: TemplateSet) -> tuple[Build, ...]:
+    """One Build per privileged CodeBuild project (the ones that run `docker build`), in stack order."""
+    rules = {
+        str(properties.get("EcrRepositoryPrefix")): str(properties.get("UpstreamRegistry", "upstream"))
+        for stack in templates.stacks()
+        for _, rule in stack.of_type("AWS::ECR::PullThroughCacheRule")
+        for properties in [rule.get("Properties", {})]
+    }
+    found = []
+    for stack in templates.stacks():
+        for logical_id, project in stack.of_type("AWS::CodeBuild::Project"):
+            properties = project.get("Properties", {})
+            environment = properties.get("Environment", {})
+            if not environment.get("PrivilegedMode"):
+                continue
+            caches = [
+                f"{rules[prefix]} through the pull-through cache {prefix} (${variable['Name']})"
+                for variable in environment.get("EnvironmentVariables", [])
+                for prefix in rules
+                if str(_text(variable.get("Value"))).endswith(f"/{prefix}")
+            ]
+            cache = properties.get("Cache", {})
+            modes = ", ".join(str(mode) for mode in cache.get("Modes", []))
+            found.append(
+                Build(
+                    stack.name,
+                    logical_id,
+                    "; ".join(caches) or "straight from their registries (no pull-through cache)",
+                    f"{cache.get('Type', 'NO_CACHE')} ({modes})" if modes else str(cache.get("Type", "none")),
+                )
+            )
+    return tuple(found)
+
+
+def _text(value: Any) -> Any:
+    """The text of a value written as a string or as an Fn::Sub."""
+    return value.get("Fn::Sub", value) if isinstance(value, dict) else value
 
 
 def analyse(templates: TemplateSet) -> tuple[Rollout, ...]:
@@ -130,8 +181,7 @@ def _hook_functions(templates: TemplateSet) -> dict[str, tuple[str, ...]]:
 
 def _function_name(arn: Any) -> str:
     """The function name at the end of a Lambda ARN, written as text or as an Fn::Sub."""
-    text = arn.get("Fn::Sub", arn) if isinstance(arn, dict) else arn
-    return str(text).rsplit(":", 1)[-1]
+    return str(_text(arn)).rsplit(":", 1)[-1]
 
 
 def _service_name(stack: str) -> str:

@@ -29,7 +29,7 @@ from cfngen.report._changes import ChangeRow, Changes
 from cfngen.report._checks import Checks
 from cfngen.report._cost import Estimate
 from cfngen.report._data_safety import Safety
-from cfngen.report._delivery import Rollout
+from cfngen.report._delivery import Build, Rollout
 from cfngen.report._diagram import MAX_WIRING_NODES, Diagram
 from cfngen.report._exposure import MAX_LISTENERS, Exposure
 from cfngen.report._model import counted
@@ -63,6 +63,7 @@ class Report:
     quotas: tuple[QuotaUse, ...]
     changes: Changes | None
     delivery: tuple[Rollout, ...] = ()
+    builds: tuple[Build, ...] = ()
 
     def markdown(self, *, max_chars: int | None = None, details: str | None = None) -> str:
         """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block).

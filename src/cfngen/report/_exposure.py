@@ -308,7 +308,8 @@ def _listeners(templates: TemplateSet, names: Names, rules: list[_Rule]) -> Iter
             for group in (balancer.get("Properties") or {}).get("SecurityGroups") or []
         ]
         leads_to = _forward_targets(names, stack_name, properties, registered)
-        port_label = port_text(_ip_protocol(protocol), port, port)
+        # TLS ends at the balancer: clients reach a TLS port, whatever carries it on to the tasks.
+        port_label = f"tls {port}" if protocol == "tls" else port_text(_ip_protocol(protocol), port, port)
         # no outside source: the listener is reachable only from inside the VPC (source left empty)
         for source in _listener_sources(rules, target.stack, groups, protocol, port) or [""]:
             yield Path(stack_name, name, "listener", port_label, source, leads_to)
