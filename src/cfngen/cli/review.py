@@ -10,6 +10,7 @@ from typing import Any
 
 from cfngen._files import write_text
 from cfngen.cli.common import add_blueprint_argument, load
+from cfngen.cli.synth import print_preflight_warnings
 from cfngen.errors import UsageError
 from cfngen.report import review
 from cfngen.report.document import MAX_COMMENT_CHARS
@@ -65,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.output}: cannot tell the format; name the file *.md or *.html")
     if args.details is not None and args.details.suffix.lower() not in HTML_SUFFIXES:
         raise UsageError(f"--details {args.details}: the full report is an HTML page; name the file *.html")
-    stacks = synthesize(load(args))
+    blueprint = load(args)
+    # Printed as synth and lint print them; the report lists them in its summary too.
+    print_preflight_warnings(blueprint)
+    stacks = synthesize(blueprint)
     report = review(stacks, against=args.against, checkov=args.checkov)
     output: Path | None = args.output
     if output is not None and output.suffix.lower() in HTML_SUFFIXES:

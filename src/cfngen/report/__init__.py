@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cfngen.linting import Finding, lint
-from cfngen.report import access, checks, cost, data_safety, delivery, diagram, exposure, quotas
+from cfngen.report import _preflight, access, checks, cost, data_safety, delivery, diagram, exposure, quotas
 from cfngen.report._template_diff import read_blueprint_templates
 from cfngen.report.changes import Changes, compare
 from cfngen.report.document import Report
@@ -49,7 +49,14 @@ def review(
     lint_findings = lint(stacks) if findings is None else list(findings)
     scan = checks.run_checkov(stacks.render("yaml"), checkov) if checkov is not None else None
     compared = None if against is None else _compare(stacks, against, directory)
-    return assemble(templates, region=stacks.blueprint.region, findings=lint_findings, scan=scan, changes=compared)
+    return assemble(
+        templates,
+        region=stacks.blueprint.region,
+        findings=lint_findings,
+        scan=scan,
+        changes=compared,
+        preflight=_preflight.analyse(stacks.blueprint),
+    )
 
 
 def assemble(
@@ -59,8 +66,10 @@ def assemble(
     findings: Iterable[Finding] | None = None,
     scan: checks.ScanResult | None = None,
     changes: Changes | None = None,
+    preflight: _preflight.Preflight | None = None,
 ) -> Report:
-    """The report of any template set (generated, or read from a directory or git); `findings` None = lint not run."""
+    """The report of any template set (generated, or read from a directory or git); `findings` None = lint not run;
+    `preflight` None = no blueprint to check (templates read from a directory or git)."""
     found_exposure = exposure.analyse(templates)
     highlighted = frozenset(path.stack for path in found_exposure.paths if path.kind != "public IP")
     return Report(
@@ -75,6 +84,7 @@ def assemble(
         quotas=quotas.analyse(templates),
         changes=changes,
         delivery=delivery.analyse(templates),
+        preflight=preflight,
     )
 
 

@@ -24,6 +24,7 @@ from markupsafe import Markup
 from cfngen._files import write_text
 from cfngen._text import visible
 from cfngen.errors import UsageError
+from cfngen.report._preflight import Preflight
 from cfngen.report.access import Access
 from cfngen.report.changes import ChangeRow, Changes
 from cfngen.report.checks import Checks
@@ -63,6 +64,8 @@ class Report:
     quotas: tuple[QuotaUse, ...]
     changes: Changes | None
     delivery: tuple[Rollout, ...] = ()
+    preflight: Preflight | None = None
+    """The blueprint's preflight warnings and account settings; None for templates reviewed without their blueprint."""
 
     def markdown(self, *, max_chars: int | None = None, details: str | None = None) -> str:
         """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block).
@@ -102,8 +105,14 @@ class Report:
         return (*refused, *(change_line(row) for row in self.changes.rows() if row.warning.startswith("⚠️")))
 
     def warnings(self) -> tuple[str, ...]:
-        """Everything flagged in the report, one line each: data safety, wildcards, suppressions, quotas, checks."""
-        lines = [f"{row.stack}/{row.resource}: {warning}" for row in self.safety for warning in row.warnings]
+        """Everything flagged in the report, one line each: preflight, account settings, data safety, wildcards,
+        suppressions, quotas, checks."""
+        lines = [f"preflight: {warning}" for warning in self.preflight.warnings] if self.preflight else []
+        lines += [
+            f"account setting {setting.name} needed: {setting.command}"
+            for setting in (self.preflight.account_settings if self.preflight else ())
+        ]
+        lines += [f"{row.stack}/{row.resource}: {warning}" for row in self.safety for warning in row.warnings]
         lines += [
             f'{role.stack}/{role.role}: {action} on Resource "*" without a documented reason'
             for role in self.access.roles
