@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json(outcome.to_dict())
     else:
-        print(
+        output.say(
             f"{STACK_NAME} in {target.region}: {outcome.result}; "
             f"templates bucket: {outcome.outputs.get(BUCKET_OUTPUT, '?')}"
         )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cfngen.cli import output
 from cfngen.errors import DeployError, UsageError
 
 # CloudFormation's own console refreshes about this often; an operation takes seconds to hours.
@@ -145,7 +146,7 @@ def bundle_checked(target: Deployer, blueprint: Blueprint) -> Package:
     pkg = target.bundle(synthesize(blueprint))
     findings = lint_texts(pkg.bodies, region=pkg.region)
     for finding in findings:
-        print(f"lint: {finding}", file=sys.stderr)
+        output.say(f"lint: {finding}", err=True)
     errors = [finding for finding in findings if finding.severity == "error"]
     if errors:
         raise DeployError(f"refusing to plan {blueprint.name}: cfn-lint found {len(errors)} error(s) (listed above)")
@@ -193,7 +194,7 @@ def confirm(question: str) -> bool:
     """Ask on stderr; True only for an explicit yes. UsageError when there is no terminal to ask on."""
     if not sys.stdin.isatty():
         raise UsageError("no terminal to confirm on: pass --yes (or set CI=true) to apply without asking")
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    output.say(f"{question} [y/N] ", end="", err=True)
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 

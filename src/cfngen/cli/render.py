@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cfngen._files import refuse_links, write_text
+from cfngen.cli import output
 from cfngen.cli.common import add_blueprint_argument, load
 from cfngen.extras._service_files import (
     StackValues,
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         refuse_links(path)
     for path, text in targets.items():
         write_text(path, text)
-        print(path)
+        output.say(path)
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from cfngen._files import write_text
 from cfngen.blueprint._schema import json_schema_text
+from cfngen.cli.output import say
 
 
 def register(commands: Any) -> None:
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     text = json_schema_text("service" if args.service else "blueprint")
     if args.output:
         write_text(args.output, text)
-        print(f"wrote {args.output}")
+        say(f"wrote {args.output}")
     else:
-        print(text, end="")
+        say(text, end="")
     return 0
