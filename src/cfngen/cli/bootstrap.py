@@ -75,12 +75,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json(outcome.to_dict() if role is None else [item.to_dict() for item in outcomes])
     else:
-        print(
+        output.say(
             f"{BOOTSTRAP_STACK_NAME} in {target.region}: {outcome.result}; "
             f"templates bucket: {outcome.outputs.get(BOOTSTRAP_BUCKET_OUTPUT, '?')}"
         )
         for item in outcomes[1:]:
-            print(f"{item.stack_name} in {target.region}: {item.result}; role: {item.outputs.get(CI_ROLE_OUTPUT, '?')}")
+            output.say(
+                f"{item.stack_name} in {target.region}: {item.result}; role: {item.outputs.get(CI_ROLE_OUTPUT, '?')}"
+            )
     return 0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from typing import Any
 
 from cfngen import (
@@ -105,9 +104,9 @@ def run(args: argparse.Namespace) -> int:
             max_parts=args.max_policies,
         )
     if template:
-        sys.stdout.write(to_yaml(role_template(policy, github_repository=args.trust, account_id=args.trust_account)))
+        output.say(to_yaml(role_template(policy, github_repository=args.trust, account_id=args.trust_account)), end="")
     else:
-        sys.stdout.write(policy.to_json())
+        output.say(policy.to_json(), end="")
     for note in policy.notes:
         output.echo(output.styled(f"note: {note}", "yellow"), err=True)
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cfngen import DeployError, UsageError
+from cfngen.cli import output
 
 # CloudFormation's own console refreshes about this often; an operation takes seconds to hours.
 DEFAULT_POLL_S = 5.0
@@ -147,7 +148,7 @@ def bundle_checked(target: Deployer, blueprint: Blueprint) -> Package:
     pkg = target.bundle(synthesize(blueprint))
     findings = lint_texts(pkg.bodies, region=pkg.region)
     for finding in findings:
-        print(f"lint: {finding}", file=sys.stderr)
+        output.say(f"lint: {finding}", err=True)
     errors = [finding for finding in findings if finding.severity == "error"]
     if errors:
         raise DeployError(f"refusing to plan {blueprint.name}: cfn-lint found {len(errors)} error(s) (listed above)")
@@ -195,7 +196,7 @@ def confirm(question: str) -> bool:
     """Ask on stderr; True only for an explicit yes. UsageError when there is no terminal to ask on."""
     if not sys.stdin.isatty():
         raise UsageError("no terminal to confirm on: pass --yes (or set CI=true) to apply without asking")
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    output.say(f"{question} [y/N] ", end="", err=True)
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,12 +105,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def _review_and_apply(args: argparse.Namespace, target: Deployer, plan: Plan, pkg: Package | None) -> int:
     if not args.json:
-        print(report_plan(plan, args.allow_replace))
+        output.say(report_plan(plan, args.allow_replace))
     if plan.has_changes:
         check_plan(plan, args.allow_replace)  # before asking: a blocked plan is not worth a question
         asked = f"apply these changes to {plan.stack_name} in {plan.region}?"
         if not (args.yes or args.local or in_ci() or confirm(asked)):
-            print("not applied", file=sys.stderr)
+            output.say("not applied", err=True)
             return 0
     # With no changes too: apply() restores protections that differ.
     outcome = target.apply(plan, allow_replace=args.allow_replace, pkg=pkg)
@@ -154,18 +153,18 @@ def _deploy_locally(args: argparse.Namespace) -> int:
     blueprint = load(args)
     region = args.region or blueprint.region
     with _emulator(region) as endpoint:
-        print(f"local AWS emulator at {endpoint}", file=sys.stderr)
+        output.say(f"local AWS emulator at {endpoint}", err=True)
         target = deployer(args, region, poll_s=local_aws.POLL_S)
         target.bootstrap()
         _, pkg, plan = make_plan(args, blueprint, poll_s=local_aws.POLL_S)
         _review_and_apply(args, target, plan, pkg)
-        print("re-planning: a second plan of the same blueprint must find nothing to do", file=sys.stderr)
+        output.say("re-planning: a second plan of the same blueprint must find nothing to do", err=True)
         _, _, again = make_plan(args, blueprint, poll_s=local_aws.POLL_S)
         if not args.json:
-            print(again.render())
-            print(local_aws.summary(local_aws.stand_ins(region)))
+            output.say(again.render())
+            output.say(local_aws.summary(local_aws.stand_ins(region)))
         if again.has_changes:
-            print("the re-plan found changes: the deployed stack does not match the templates", file=sys.stderr)
+            output.say("the re-plan found changes: the deployed stack does not match the templates", err=True)
             return 1
     return 0
 
@@ -187,8 +186,11 @@ def _report(args: argparse.Namespace, plan: Plan, outcome: Outcome) -> None:
 
 
 def _print_outcome(outcome: Outcome) -> None:
-    print(f"{outcome.stack_name}: {outcome.result}" + (f" ({outcome.stack_status})" if outcome.stack_status else ""))
+    # echo: one line each, a line break inside a value (an output of a stack) escaped like every control character.
+    output.echo(
+        f"{outcome.stack_name}: {outcome.result}" + (f" ({outcome.stack_status})" if outcome.stack_status else "")
+    )
     for gap in outcome.restored:
-        print(f"  restored: {gap}")
+        output.echo(f"  restored: {gap}")
     for key, value in sorted(outcome.outputs.items()):
-        print(f"  {key} = {value}")
+        output.echo(f"  {key} = {value}")

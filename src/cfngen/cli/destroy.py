@@ -46,23 +46,25 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json({"stack_name": name, "result": "not found"})
         else:
-            print(f"stack {name} does not exist in {target.region}: nothing to destroy")
+            output.say(f"stack {name} does not exist in {target.region}: nothing to destroy")
         return 0
-    print(teardown.render(), file=sys.stderr if args.json else sys.stdout)
+    output.say(teardown.render(), err=args.json)
     if not args.yes:
         if in_ci() or not sys.stdin.isatty():
             raise UsageError(
                 f"destroy deletes stack {name} and everything listed above; with nobody to ask, it runs only with --yes"
             )
         if not confirm(f"delete stack {name} and all its nested stacks in {target.region}?"):
-            print("not destroyed", file=sys.stderr)
+            output.say("not destroyed", err=True)
             return 0
     outcome = target.destroy(teardown)
     if args.json:
         output.print_json({"teardown": teardown.to_dict(), "outcome": outcome.to_dict()})
         return 0
-    print(f"{outcome.stack_name}: {outcome.result} ({outcome.stack_status})")
+    output.say(f"{outcome.stack_name}: {outcome.result} ({outcome.stack_status})")
     if teardown.kept:
-        print(f"kept ({len(teardown.kept)}); deploying the blueprint again adopts those it names, or remove them with:")
-        print(teardown.removals())
+        output.say(
+            f"kept ({len(teardown.kept)}); deploying the blueprint again adopts those it names, or remove them with:"
+        )
+        output.say(teardown.removals())
     return 0

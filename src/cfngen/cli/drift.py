@@ -35,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json(report.to_dict())
     else:
-        print(report.render())
+        output.say(report.render())
     return DRIFTED if report.has_drift else 0

@@ -73,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
     with output.progress(f"linting {args.target}"):
         findings = _lint_target(args)
     if args.format != "text":
-        print(FORMATTERS[args.format](findings), end="")
+        output.say(FORMATTERS[args.format](findings), end="")
     elif output.is_terminal():
         _print_table(findings)
     else:
-        print(findings_to_text(findings), end="")
-        print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
+        output.say(findings_to_text(findings), end="")
+        output.say(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
     return 1 if findings else 0
 
 

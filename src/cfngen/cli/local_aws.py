@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from cfngen import local as local_aws
+from cfngen.cli import output
 
 
 def register(commands: Any) -> None:
@@ -47,13 +48,12 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve until Ctrl-C (or until `stop` is set, for tests)."""
     local_aws.require_moto()
     with local_aws.LocalAws(port=args.port, management=args.management, lambda_docker=args.lambda_docker) as aws:
-        print(
+        output.say(
             f"local AWS emulator listening; point your shell at it with:\n"
             f"  export AWS_ENDPOINT_URL={aws.endpoint_url}\n"
             + "".join(f"  export {key}={value}\n" for key, value in sorted(local_aws.FAKE_CREDENTIALS.items()))
             + f"  export AWS_DEFAULT_REGION={args.region}\n"
-            f"then: cfngen bootstrap --region {args.region}   (Ctrl-C stops the emulator and forgets everything)",
-            flush=True,
+            f"then: cfngen bootstrap --region {args.region}   (Ctrl-C stops the emulator and forgets everything)"
         )
         with contextlib.suppress(KeyboardInterrupt):
             (stop or threading.Event()).wait()

@@ -69,6 +69,15 @@ def echo(*parts: Cell, err: bool = False) -> None:
         stdout_console().print(line)
 
 
+def say(text: object, *, err: bool = False, end: str = "\n") -> None:
+    """Print `text` as it is (no styles, no wrapping: plans, reports and paths that scripts and logs read), its
+    control characters shown as escapes. Line breaks and tabs stay: the multi-line texts printed here are
+    cfngen's own layouts, and the tables among them escape a line break inside a value where they are made."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(visible(str(text), keep="\n\t") + end)
+    stream.flush()
+
+
 def print_json(value: Any) -> None:
     """Print `value` as indented JSON (keys in the order given, so output is stable)."""
     sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")

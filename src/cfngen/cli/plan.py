@@ -55,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json({**plan.to_dict(), "violations": [str(problem) for problem in violations(plan)]})
     else:
-        print(report_plan(plan))
+        output.say(report_plan(plan))
         if args.out:
-            print(
+            output.say(
                 f"plan written to {args.out}; apply exactly this with "
                 f"`cfngen deploy --plan {args.out} {args.blueprint}`"
             )

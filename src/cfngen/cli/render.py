@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cfngen import Deployer, StackValues, load_stack_values, refuse_links, render_service_files, write_text
+from cfngen.cli import output
 from cfngen.cli.common import add_blueprint_argument, load
 
 
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         refuse_links(path)
     for path, text in targets.items():
         write_text(path, text)
-        print(path)
+        output.say(path)
     return 0
 
 

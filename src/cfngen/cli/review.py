@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from cfngen import MAX_COMMENT_CHARS, UsageError, review, synthesize, write_text
 from cfngen.cli.common import add_blueprint_argument, load
+from cfngen.cli.output import say
+from cfngen.cli.synth import print_preflight_warnings
 
 HTML_SUFFIXES = (".html", ".htm")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -61,24 +62,27 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.output}: cannot tell the format; name the file *.md or *.html")
     if args.details is not None and args.details.suffix.lower() not in HTML_SUFFIXES:
         raise UsageError(f"--details {args.details}: the full report is an HTML page; name the file *.html")
-    stacks = synthesize(load(args))
+    blueprint = load(args)
+    # Printed as synth and lint print them; the report lists them in its summary too.
+    print_preflight_warnings(blueprint)
+    stacks = synthesize(blueprint)
     report = review(stacks, against=args.against, checkov=args.checkov)
     output: Path | None = args.output
     if output is not None and output.suffix.lower() in HTML_SUFFIXES:
         report.write(output)
-        print(f"wrote {output}", file=sys.stderr)
+        say(f"wrote {output}", err=True)
         return 0
     details: Path | None = args.details or (output.with_suffix(".html") if output is not None else None)
     link = None if details is None else os.path.relpath(details, output.parent if output is not None else Path.cwd())
     text = report.markdown(max_chars=args.max_chars, details=link)
     if details is not None and report.needs_summary(args.max_chars):
         report.write(details)
-        print(f"wrote {details} (the full report: the Markdown is its summary)", file=sys.stderr)
+        say(f"wrote {details} (the full report: the Markdown is its summary)", err=True)
     if output is None:
-        print(text, end="")
+        say(text, end="")
         return 0
     write_text(output, text)
-    print(f"wrote {output}", file=sys.stderr)
+    say(f"wrote {output}", err=True)
     return 0
 
 

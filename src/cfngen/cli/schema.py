@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cfngen import json_schema_text, write_text
+from cfngen.cli.output import say
 
 
 def register(commands: Any) -> None:
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     text = json_schema_text("service" if args.service else "blueprint")
     if args.output:
         write_text(args.output, text)
-        print(f"wrote {args.output}")
+        say(f"wrote {args.output}")
     else:
-        print(text, end="")
+        say(text, end="")
     return 0

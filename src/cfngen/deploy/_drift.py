@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cfngen._text import visible
 from cfngen.deploy import _tree
 from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES
 
@@ -84,8 +85,9 @@ class DriftReport:
                 f"  {resource.stack} {resource.logical_id} {resource.resource_type} {resource.physical_id} "
                 f"{resource.status}"
             )
+            # Live values may hold any character (a policy document spans lines): each shows escaped, on one line.
             lines += [
-                f"    {prop.path}: template {prop.expected} -> live {prop.actual}"
+                f"    {prop.path}: template {visible(prop.expected)} -> live {visible(prop.actual)}"
                 for prop in resource.properties
                 if not prop.managed_by
             ]
@@ -93,7 +95,7 @@ class DriftReport:
         if managed:
             lines.append("not drift (values AWS changes on purpose):")
             lines += [
-                f"  {resource.stack} {resource.logical_id} {prop.path}: {prop.actual} ({prop.managed_by})"
+                f"  {resource.stack} {resource.logical_id} {prop.path}: {visible(prop.actual)} ({prop.managed_by})"
                 for resource, prop in managed
             ]
         failed = [(path, status) for path, status in self.stacks if status not in ("DRIFTED", "IN_SYNC")]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, Protocol, TypeVar
 
+from cfngen._text import visible
 from cfngen.facts.resource_types import NESTED_STACK
 
 T = TypeVar("T")
@@ -111,17 +112,19 @@ class ConsoleProgress:
             self._console = Console(file=self._stream, highlight=False)
 
     def event(self, event: StackEvent) -> None:
-        """Print the event on its own line (above the live status, if any)."""
+        """Print the event on its own line (above the live status, if any). Its reason is AWS's text, which often
+        quotes a value from the template: control characters and line breaks show as escapes."""
+        line = visible(str(event))
         if self._console is not None:
-            self._console.print(str(event), markup=False)
+            self._console.print(line, markup=False)
         else:
-            print(event, file=self._stream, flush=True)
+            print(line, file=self._stream, flush=True)
 
     def waiting(self, what: str, elapsed_s: float) -> None:
         """Show or refresh the status after the first second."""
         if elapsed_s < SPINNER_AFTER_S:
             return
-        text = f"{what} ({elapsed_s:.0f} s)"
+        text = visible(f"{what} ({elapsed_s:.0f} s)")
         if self._console is not None:
             if self._status is None:
                 self._status = self._console.status(text)

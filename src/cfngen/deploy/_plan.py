@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cfngen._files import write_text
+from cfngen._text import visible
 from cfngen.builders.cluster import REFRESH_MIN_HEALTHY_PERCENT
 from cfngen.errors import UsageError
 from cfngen.facts.resource_types import NESTED_STACK
@@ -276,7 +277,10 @@ class Plan:
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
-    """Columns padded to their widest cell; the last one is not padded."""
+    """Columns padded to their widest cell; the last one is not padded. Cells are values from AWS (a live
+    property value may hold any character): each control character, line breaks included, shows as an escape, so no
+    value can end a row, fake another or drive the terminal."""
+    rows = [tuple(visible(cell) for cell in row) for row in rows]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in (header, *rows)

@@ -23,6 +23,7 @@ from cfngen.report import _data_safety as data_safety
 from cfngen.report import _delivery as delivery
 from cfngen.report import _diagram as diagram
 from cfngen.report import _exposure as exposure
+from cfngen.report import _preflight
 from cfngen.report import _quotas as quotas
 from cfngen.report._changes import Changes, compare
 from cfngen.report._document import Report
@@ -56,7 +57,14 @@ def review(
     lint_findings = lint(stacks) if findings is None else list(findings)
     scan = checks.run_checkov(stacks.render("yaml"), checkov) if checkov is not None else None
     compared = None if against is None else _compare(stacks, against, directory)
-    return assemble(templates, region=stacks.blueprint.region, findings=lint_findings, scan=scan, changes=compared)
+    return assemble(
+        templates,
+        region=stacks.blueprint.region,
+        findings=lint_findings,
+        scan=scan,
+        changes=compared,
+        preflight=_preflight.analyse(stacks.blueprint),
+    )
 
 
 def assemble(
@@ -66,8 +74,10 @@ def assemble(
     findings: Iterable[Finding] | None = None,
     scan: checks.ScanResult | None = None,
     changes: Changes | None = None,
+    preflight: _preflight.Preflight | None = None,
 ) -> Report:
-    """The report of any template set (generated, or read from a directory or git); `findings` None = lint not run."""
+    """The report of any template set (generated, or read from a directory or git); `findings` None = lint not run;
+    `preflight` None = no blueprint to check (templates read from a directory or git)."""
     found_exposure = exposure.analyse(templates)
     highlighted = frozenset(path.stack for path in found_exposure.paths if path.kind != "public IP")
     return Report(
@@ -83,6 +93,7 @@ def assemble(
         changes=changes,
         delivery=delivery.analyse(templates),
         builds=delivery.builds(templates),
+        preflight=preflight,
     )
 
 

@@ -33,6 +33,7 @@ from cfngen.report._delivery import Build, Rollout
 from cfngen.report._diagram import MAX_WIRING_NODES, Diagram
 from cfngen.report._exposure import MAX_LISTENERS, Exposure
 from cfngen.report._model import counted
+from cfngen.report._preflight import Preflight
 from cfngen.report._quotas import NEAR, QuotaUse
 
 MERMAID_SCRIPT = "mermaid.min.js"
@@ -64,6 +65,8 @@ class Report:
     changes: Changes | None
     delivery: tuple[Rollout, ...] = ()
     builds: tuple[Build, ...] = ()
+    preflight: Preflight | None = None
+    """The blueprint's preflight warnings and account settings; None for templates reviewed without their blueprint."""
 
     def markdown(self, *, max_chars: int | None = None, details: str | None = None) -> str:
         """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block).
@@ -103,8 +106,14 @@ class Report:
         return (*refused, *(change_line(row) for row in self.changes.rows() if row.warning.startswith("⚠️")))
 
     def warnings(self) -> tuple[str, ...]:
-        """Everything flagged in the report, one line each: data safety, wildcards, suppressions, quotas, checks."""
-        lines = [f"{row.stack}/{row.resource}: {warning}" for row in self.safety for warning in row.warnings]
+        """Everything flagged in the report, one line each: preflight, account settings, data safety, wildcards,
+        suppressions, quotas, checks."""
+        lines = [f"preflight: {warning}" for warning in self.preflight.warnings] if self.preflight else []
+        lines += [
+            f"account setting {setting.name} needed: {setting.command}"
+            for setting in (self.preflight.account_settings if self.preflight else ())
+        ]
+        lines += [f"{row.stack}/{row.resource}: {warning}" for row in self.safety for warning in row.warnings]
         lines += [
             f'{role.stack}/{role.role}: {action} on Resource "*" without a documented reason'
             for role in self.access.roles
