@@ -11,6 +11,7 @@ checks that the protection is gone before DeleteStack.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
@@ -108,15 +109,16 @@ def test_destroy_lists_deleted_and_retained_then_deletes_the_tree(
     assert f"{NAME}/web" in [repository["repositoryName"] for repository in repositories], "retained: data stays"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the emulator deletes the root stack only (issue 23); AWS deletes the "
-    "nested stacks with it: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/"
-    "using-cfn-nested-stacks.html",
-)
-def test_destroy_deletes_every_nested_stack(deployed: LocalAws) -> None:
+def test_destroy_deletes_every_nested_stack(deployed: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    """AWS: "When you delete a stack, CloudFormation deletes the nested stacks along with it"; each resource reports
+    DELETE_COMPLETE, a retained one DELETE_SKIPPED
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-nested-stacks.html)."""
     assert main(["destroy", DEV, "--yes"]) == 0
     assert _stacks_left() == []
+    err = capsys.readouterr().err
+    assert re.search(rf"{NAME}-Network-\w+ Vpc AWS::EC2::VPC DELETE_COMPLETE", err), err
+    assert re.search(rf"{NAME}-RegistryWeb-\w+ WebImageRepository AWS::ECR::Repository DELETE_SKIPPED", err)
+    assert re.search(rf"{NAME} Network AWS::CloudFormation::Stack DELETE_COMPLETE", err)
 
 
 def test_destroy_releases_both_protections_before_deleting(deployed: LocalAws) -> None:

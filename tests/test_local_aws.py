@@ -802,6 +802,159 @@ def test_types_with_a_moto_backend_are_created_in_it(aws: LocalAws) -> None:
     assert boto3.client("cloudwatch", region_name="us-west-2").describe_alarms()["MetricAlarms"] == []
 
 
+# Deleting stacks -------------------------------------------------------------------------------------------------------
+
+
+def _resource_events(stack: str) -> list[tuple[str, str]]:
+    """(logical id, status) of a stack's events (deleted stacks by id), oldest first, without the stack's own."""
+    events = cloudformation().describe_stack_events(StackName=stack)["StackEvents"]
+    return [
+        (event["LogicalResourceId"], event["ResourceStatus"])
+        for event in reversed(events)
+        if event["ResourceType"] != "AWS::CloudFormation::Stack" or event["PhysicalResourceId"] != event["StackId"]
+    ]
+
+
+def test_a_deleted_stack_goes_in_reverse_dependency_order_with_its_nested_stacks(aws: LocalAws) -> None:
+    """AWS: "When you delete a stack, CloudFormation deletes the nested stacks along with it"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-nested-stacks.html), what refers to a
+    resource before that resource, each with DELETE_IN_PROGRESS and DELETE_COMPLETE; a retained resource is
+    DELETE_SKIPPED and stays
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html)."""
+    root = _root_yaml(_upload(aws, "producer.json", PRODUCER), _upload(aws, "consumer.json", CONSUMER))
+    kept = "\n  Kept:\n    Type: AWS::SNS::Topic\n    DeletionPolicy: Retain\n"
+    root_id = _create("tree", root.replace("\nOutputs:", kept + "Outputs:"))["StackId"]
+    client = cloudformation()
+    children = {
+        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
+        for summary in client.list_stack_resources(StackName="tree")["StackResourceSummaries"]
+        if summary["ResourceType"] == "AWS::CloudFormation::Stack"
+    }
+    assert all(child.startswith("arn:aws:cloudformation:us-west-2:") for child in children.values()), children
+    client.delete_stack(StackName="tree")
+    events = _resource_events(root_id)
+    assert events.index(("Consumer", "DELETE_COMPLETE")) < events.index(("Producer", "DELETE_IN_PROGRESS")), events
+    assert ("Kept", "DELETE_SKIPPED") in events and ("Kept", "DELETE_IN_PROGRESS") not in events
+    assert _resource_events(children["Producer"]) == [("Key", "DELETE_IN_PROGRESS"), ("Key", "DELETE_COMPLETE")]
+    statuses = {summary["StackName"]: summary["StackStatus"] for summary in client.list_stacks()["StackSummaries"]}
+    assert sorted(statuses.values()) == ["DELETE_COMPLETE"] * 3, statuses
+    listed = client.list_stack_resources(StackName=root_id)["StackResourceSummaries"]
+    assert {summary["LogicalResourceId"]: summary["ResourceStatus"] for summary in listed} == {
+        "Producer": "DELETE_COMPLETE",
+        "Consumer": "DELETE_COMPLETE",
+        "Kept": "DELETE_SKIPPED",
+    }
+    assert len(client.list_stacks()["StackSummaries"]) == 3, "listing a deleted stack re-creates nothing"
+    assert len(boto3.client("sns", region_name="us-west-2").list_topics()["Topics"]) == 1, "retained"
+
+
+def test_a_resource_that_fails_to_delete_leaves_the_stack_delete_failed(aws: LocalAws) -> None:
+    """AWS: a resource that cannot be deleted (here a bucket that is not empty) is DELETE_FAILED, the stack ends
+    DELETE_FAILED and stays, and deleting it again once the cause is gone finishes the deletion
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-delete-stack-fails)."""
+    stack_id = _create("full", json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}))["StackId"]
+    client = cloudformation()
+    bucket = client.describe_stack_resource(StackName="full", LogicalResourceId="Bucket")["StackResourceDetail"]
+    s3 = boto3.client("s3", region_name="us-west-2")
+    s3.put_object(Bucket=bucket["PhysicalResourceId"], Key="data", Body=b"x")
+    client.delete_stack(StackName="full")
+    stack = client.describe_stacks(StackName="full")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    assert _events(stack_id)[-2][:2] == ("Bucket", "DELETE_FAILED") and "BucketNotEmpty" in _events(stack_id)[-2][2]
+    assert _events(stack_id)[-1][2] == "The following resource(s) failed to delete: [Bucket]. "
+    s3.delete_object(Bucket=bucket["PhysicalResourceId"], Key="data")
+    client.delete_stack(StackName="full")
+    assert client.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert s3.list_buckets()["Buckets"] == []
+
+
+def test_update_stack_and_delete_stack_are_refused_while_another_operation_runs(aws: LocalAws) -> None:
+    """AWS: UpdateStack on a stack in progress is a ValidationError "Stack:<arn> is in UPDATE_IN_PROGRESS state and
+    can not be updated."; DeleteStack is a ValidationError "Stack [<arn>] cannot be deleted while in status
+    UPDATE_IN_PROGRESS"; DeleteStack of a stack being deleted changes nothing
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html)."""
+    from tests.conftest import moto_stack
+
+    _create("busy", json.dumps(PRODUCER))
+    stack = moto_stack("busy")
+    stack.status = "UPDATE_IN_PROGRESS"  # as during another request's execution (moto runs one synchronously)
+    client = cloudformation()
+    with pytest.raises(
+        ClientError, match=r"Stack:\S+/busy/\S+ is in UPDATE_IN_PROGRESS state and can not be updated\."
+    ):
+        client.update_stack(StackName="busy", TemplateBody=json.dumps({**PRODUCER, "Description": "x"}))
+    with pytest.raises(
+        ClientError,
+        match=r"ValidationError.*Stack \[\S+/busy/\S+\] cannot be deleted while in status UPDATE_IN_PROGRESS",
+    ):
+        client.delete_stack(StackName="busy")
+    stack.status = "DELETE_IN_PROGRESS"
+    client.delete_stack(StackName="busy")
+    assert moto_stack("busy").status == "DELETE_IN_PROGRESS", "the second DeleteStack did nothing"
+    stack.status = "CREATE_COMPLETE"
+    client.update_stack(StackName="busy", TemplateBody=json.dumps({**PRODUCER, "Description": "x"}))
+    assert client.describe_stacks(StackName="busy")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    client.delete_stack(StackName="busy")
+    assert client.describe_stacks(StackName=stack.stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+
+
+NETWORK = {
+    "Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+        "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24"}},
+        "Gateway": {"Type": "AWS::EC2::InternetGateway"},
+        "Attachment": {
+            "Type": "AWS::EC2::VPCGatewayAttachment",
+            "Properties": {"VpcId": {"Ref": "Vpc"}, "InternetGatewayId": {"Ref": "Gateway"}},
+        },
+        "Address": {"Type": "AWS::EC2::EIP", "DependsOn": "Attachment", "Properties": {"Domain": "vpc"}},
+        "Nat": {
+            "Type": "AWS::EC2::NatGateway",
+            "Properties": {"SubnetId": {"Ref": "Subnet"}, "AllocationId": {"Fn::GetAtt": ["Address", "AllocationId"]}},
+        },
+        "Table": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+        "Route": {
+            "Type": "AWS::EC2::Route",
+            "Properties": {
+                "RouteTableId": {"Ref": "Table"},
+                "DestinationCidrBlock": "0.0.0.0/0",
+                "NatGatewayId": {"Ref": "Nat"},
+            },
+        },
+        "Association": {
+            "Type": "AWS::EC2::SubnetRouteTableAssociation",
+            "Properties": {"SubnetId": {"Ref": "Subnet"}, "RouteTableId": {"Ref": "Table"}},
+        },
+        "Endpoint": {
+            "Type": "AWS::EC2::VPCEndpoint",
+            "Properties": {
+                "VpcId": {"Ref": "Vpc"},
+                "ServiceName": "com.amazonaws.us-west-2.s3",
+                "VpcEndpointType": "Gateway",
+                "RouteTableIds": [{"Ref": "Table"}],
+            },
+        },
+    },
+    "Outputs": {"VpcId": {"Value": {"Ref": "Vpc"}}},
+}
+
+
+def test_a_deleted_nat_gateway_takes_its_network_interface_so_the_vpc_goes(aws: LocalAws) -> None:
+    """AWS: deleting a NAT gateway deletes its network interface
+    (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html#nat-gateway-deleting), and every
+    resource of a deleted stack is deleted through its service: the VPC and all in it go."""
+    stack = _create("network", json.dumps(NETWORK))
+    vpc = stack["Outputs"][0]["OutputValue"]
+    ec2 = boto3.client("ec2", region_name="us-west-2")
+    assert ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkInterfaces"]
+    cloudformation().delete_stack(StackName="network")
+    assert cloudformation().describe_stacks(StackName=stack["StackId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert vpc not in [found["VpcId"] for found in ec2.describe_vpcs()["Vpcs"]]
+    assert ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkInterfaces"] == []
+    assert ec2.describe_internet_gateways()["InternetGateways"] == []
+    assert [gateway["State"] for gateway in ec2.describe_nat_gateways()["NatGateways"]] == ["deleted"]
+
+
 # The patches, kept like a library ------------------------------------------------------------------------------------
 
 

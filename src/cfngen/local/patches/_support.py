@@ -17,7 +17,13 @@ EMULATOR_FAILURE_MESSAGE = "the local AWS emulator (moto) failed on this request
 
 
 def announce(
-    account_id: str, region_name: str, stack_id: str, resource: Any, status: str, reason: str, once: bool = False
+    account_id: str,
+    region_name: str,
+    stack_id: str,
+    resource: Any,
+    status: str,
+    reason: str | None,
+    once: bool = False,
 ) -> None:
     """Add an event about `resource` to its stack, so the deploy output shows what the emulator did (or did not do).
 
@@ -44,6 +50,14 @@ def announce(
             resource_status_reason=reason,
             resource_properties=None,
         )
+    )
+
+
+def live_stack(backend: Any, name_or_stack_id: str) -> Any:
+    """The stack (not deleted) of that id or name in a CloudFormation backend, or None."""
+    stacks = backend.stacks
+    return stacks.get(name_or_stack_id) or next(
+        (stack for stack in stacks.values() if stack.name == name_or_stack_id), None
     )
 
 
