@@ -955,6 +955,117 @@ def test_a_deleted_nat_gateway_takes_its_network_interface_so_the_vpc_goes(aws: 
     assert [gateway["State"] for gateway in ec2.describe_nat_gateways()["NatGateways"]] == ["deleted"]
 
 
+def test_generated_names_are_lower_case_where_aws_requires_it(aws: LocalAws) -> None:
+    """AWS: a repository (or bucket) without a name gets a generated one, lower case as ECR and S3 require
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecr-repository.html#cfn-ecr-repository-repositoryname,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucket.html#cfn-s3-bucket-bucketname)."""
+    template = {"Resources": {"Images": {"Type": "AWS::ECR::Repository"}, "Files": {"Type": "AWS::S3::Bucket"}}}
+    _create("Mixed-Case", json.dumps(template))
+    client = cloudformation()
+    names = {
+        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
+        for summary in client.list_stack_resources(StackName="Mixed-Case")["StackResourceSummaries"]
+    }
+    assert re.fullmatch(r"mixed-case-images-[a-z0-9]{12}", names["Images"]), names
+    assert re.fullmatch(r"mixed-case-files-[a-z0-9]{12}", names["Files"]), names
+    repositories = boto3.client("ecr", region_name="us-west-2").describe_repositories()["repositories"]
+    assert [repository["repositoryName"] for repository in repositories] == [names["Images"]]
+
+
+def test_a_kms_key_without_a_key_policy_gets_the_default_one(aws: LocalAws) -> None:
+    """AWS: KeyPolicy is optional; without it the key gets the default key policy, the account's root principal
+    allowed kms:* (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)."""
+    stack = _create("keys", json.dumps({"Resources": {"Key": {"Type": "AWS::KMS::Key"}}}))
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    key = cloudformation().describe_stack_resource(StackName="keys", LogicalResourceId="Key")["StackResourceDetail"]
+    kms = boto3.client("kms", region_name="us-west-2")
+    policy = json.loads(kms.get_key_policy(KeyId=key["PhysicalResourceId"], PolicyName="default")["Policy"])
+    assert policy["Statement"] == [
+        {
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+
+
+CUSTOM = {
+    "Resources": {
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            },
+        },
+        "Function": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                "Code": {"ZipFile": "def handler(event, context):\n    raise RuntimeError('never runs here')\n"},
+            },
+        },
+        "Invoke": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "FunctionName": {"Ref": "Function"},
+                "Action": "lambda:InvokeFunction",
+                "Principal": "cloudformation.amazonaws.com",
+            },
+        },
+        "Users": {
+            "Type": "Custom::DatabaseUsers",
+            "DependsOn": "Invoke",
+            "Properties": {"ServiceToken": {"Fn::GetAtt": ["Function", "Arn"]}, "Users": ["api"]},
+        },
+        "Legacy": {
+            "Type": "AWS::CloudFormation::CustomResource",
+            "Properties": {"ServiceToken": {"Fn::GetAtt": ["Function", "Arn"]}},
+        },
+    },
+    "Outputs": {
+        "SecretArn": {"Value": {"Fn::GetAtt": ["Users", "SecretArn"]}},
+        "Legacy": {"Value": {"Ref": "Legacy"}},
+    },
+}
+
+
+def test_a_custom_resource_is_a_listed_placeholder_and_its_function_is_created(aws: LocalAws) -> None:
+    """AWS runs a custom resource's function and answers Fn::GetAtt from its response
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-custom-resources.html); the emulator
+    creates the function (inline code included, without Docker) but runs nothing, and says so."""
+    stack = _create("custom", json.dumps(CUSTOM))
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
+    assert outputs == {"SecretArn": "not-emulated:Users.SecretArn", "Legacy": "not-emulated:Legacy"}
+    function = cloudformation().describe_stack_resource(StackName="custom", LogicalResourceId="Function")
+    name = function["StackResourceDetail"]["PhysicalResourceId"]
+    configuration = boto3.client("lambda", region_name="us-west-2").get_function(FunctionName=name)["Configuration"]
+    assert configuration["Runtime"] == "python3.12"
+    reasons = {event[0]: event[2] for event in _events("custom")}
+    assert reasons["Users"].startswith(
+        "not run: the local AWS emulator (moto) does not run the code behind Custom::DatabaseUsers"
+    )
+    assert local_aws.stand_ins("us-west-2") == {
+        "AWS::CloudFormation::CustomResource": ["custom: Legacy"],
+        "Custom::DatabaseUsers": ["custom: Users"],
+    }
+    cloudformation().delete_stack(StackName="custom")
+    assert cloudformation().describe_stacks(StackName=stack["StackId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+
+
 # The patches, kept like a library ------------------------------------------------------------------------------------
 
 
