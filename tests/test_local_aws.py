@@ -1127,9 +1127,9 @@ def test_a_patched_function_that_is_missing_or_changed_refuses_the_start(monkeyp
         patches.check()
     message = str(refused.value)
     assert message.startswith(
-        "the local AWS emulator cannot start: cfngen's corrections to moto were written "
-        f"against moto {patches.VERIFIED_MOTO}"
+        "the local AWS emulator cannot start: cfngen's corrections to moto were verified on moto 5.2.6, and with moto "
     )
+    assert message.endswith("; install a verified release (pip install 'moto[server]==5.2.6')")
     assert (
         "moto.cloudformation.models:ChangeSet.renamed_apply (patched by cfngen.local.patches.fake) is missing"
         in message
@@ -1139,10 +1139,31 @@ def test_a_patched_function_that_is_missing_or_changed_refuses_the_start(monkeyp
         r"\(source digest [0-9a-f]{16}, expected 0123456789abcdef\)",
         message,
     )
-    monkeypatch.setattr(patches.metadata, "version", lambda name: "5.3.0")
+    monkeypatch.setattr(patches.metadata, "version", lambda name: "5.2.7")
     monkeypatch.setattr(patches, "_patches", lambda: ())
-    with pytest.raises(UsageError, match=r"moto 5.3.0 is outside the supported range >=5.1,<5.3"):
+    with pytest.raises(
+        UsageError, match=r"verified on moto 5.2.6, and with moto 5.2.7: moto 5.2.7 is not a verified release;"
+    ):
         patches.check()
+
+
+def test_setup_cfg_allows_exactly_the_moto_releases_the_digests_were_verified_on() -> None:
+    import configparser
+
+    from packaging.requirements import Requirement
+
+    from cfngen.local import patches
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    for extra in ("local", "test"):
+        (moto,) = [
+            Requirement(line)
+            for line in config["options.extras_require"][extra].split("\n")
+            if line.strip().startswith("moto")
+        ]
+        assert {spec.version for spec in moto.specifier if spec.operator == "=="} == set(patches.VERIFIED_MOTO), extra
+        assert all(spec.operator == "==" for spec in moto.specifier), extra
 
 
 # The emulator answers only the developer (issue 21) ------------------------------------------------------------------

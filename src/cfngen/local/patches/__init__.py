@@ -20,9 +20,9 @@ from types import ModuleType
 
 from cfngen.errors import UsageError
 
-# The releases the digests below were taken from (and setup.cfg's `local` extra allows).
-SUPPORTED_MOTO = ((5, 1), (5, 3))  # >= first, < second
-VERIFIED_MOTO = "5.2.6"
+# The moto releases whose sources the TARGETS digests were taken from: exactly what setup.cfg's `local` and `test`
+# extras allow (a test checks it). A release joins once every digest is checked on it.
+VERIFIED_MOTO = ("5.2.6",)
 
 
 @dataclass(frozen=True)
@@ -124,13 +124,7 @@ def _patches() -> tuple[ModuleType, ...]:
 def problems() -> list[str]:
     """What in the installed moto does not match what the patches were written against (empty when all match)."""
     version = metadata.version("moto")
-    release = tuple(int(part) for part in version.split(".")[:2])
-    low, high = SUPPORTED_MOTO
-    found = (
-        []
-        if low <= release < high
-        else [f"moto {version} is outside the supported range >={'.'.join(map(str, low))},<{'.'.join(map(str, high))}"]
-    )
+    found = [] if version in VERIFIED_MOTO else [f"moto {version} is not a verified release"]
     for patch in _patches():
         for target in patch.TARGETS:
             problem = _target_problem(target)
@@ -162,11 +156,12 @@ def check() -> None:
     """UsageError naming every mismatch, when the installed moto is not the one the patches were written against."""
     found = problems()
     if found:
+        verified = " or ".join(VERIFIED_MOTO)
         raise UsageError(
-            f"the local AWS emulator cannot start: cfngen's corrections to moto were written against "
-            f"moto {VERIFIED_MOTO}, and in moto {metadata.version('moto')} "
+            f"the local AWS emulator cannot start: cfngen's corrections to moto were verified on moto {verified}, "
+            f"and with moto {metadata.version('moto')}: "
             + "; ".join(found)
-            + f"; install moto=={VERIFIED_MOTO} (pip install 'moto=={VERIFIED_MOTO}')"
+            + f"; install a verified release (pip install 'moto[server]=={VERIFIED_MOTO[-1]}')"
         )
 
 
