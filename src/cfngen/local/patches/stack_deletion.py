@@ -94,7 +94,7 @@ def _delete_resources(stack: Any) -> None:
         if reason:
             _report(stack, model, "DELETE_FAILED", reason)
             failed.append(logical_id)
-            kept |= _used_by(logical_id, uses)
+            kept |= _used_through(logical_id, uses)
         else:
             _report(stack, model, "DELETE_COMPLETE", "")
     if failed:
@@ -117,7 +117,7 @@ def _dependencies(resources: dict[str, Any]) -> dict[str, set[str]]:
     return {name: set(graph.successors(name)) & set(resources) if name in graph else set() for name in resources}
 
 
-def _used_by(logical_id: str, uses: dict[str, set[str]]) -> set[str]:
+def _used_through(logical_id: str, uses: dict[str, set[str]]) -> set[str]:
     """Every resource `logical_id` uses, directly or through others."""
     found: set[str] = set()
     pending = [logical_id]
