@@ -1,16 +1,17 @@
 """`cfngen destroy` against the emulator: what it lists, when it asks, the scale-in hang, re-create afterwards.
 
-The emulator (moto) keeps resources whose DeletionPolicy is Retain when a stack is deleted, as CloudFormation
-does; it does not enforce termination protection on DeleteStack (AWS refuses the deletion:
-https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html), so the test
-checks the flag itself; and its Auto Scaling groups do not block a deletion on protected instances (AWS waits:
-https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-termination-protection.html), so the test
-checks that the protection is gone before DeleteStack.
+The emulator deletes the nested stacks with the root and keeps resources whose DeletionPolicy is Retain, and it
+refuses to delete a stack with termination protection, as CloudFormation does
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html). Its Auto Scaling
+groups do not block a deletion on protected instances (AWS waits:
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-termination-protection.html), so the tests
+check that the protection is gone before DeleteStack.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
@@ -102,20 +103,21 @@ def test_destroy_lists_deleted_and_retained_then_deletes_the_tree(
     assert f"{NAME}/web" in [repository["repositoryName"] for repository in repositories], "retained: data stays"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the emulator deletes the root stack only (issue 23); AWS deletes the "
-    "nested stacks with it: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/"
-    "using-cfn-nested-stacks.html",
-)
-def test_destroy_deletes_every_nested_stack(minimal_deployed: LocalAws) -> None:
+def test_destroy_deletes_every_nested_stack(minimal_deployed: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    """AWS: "When you delete a stack, CloudFormation deletes the nested stacks along with it"; each resource reports
+    DELETE_COMPLETE, a retained one DELETE_SKIPPED
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-nested-stacks.html)."""
     assert main(["destroy", DEV, "--yes"]) == 0
     assert _stacks_left() == []
+    err = capsys.readouterr().err
+    assert re.search(rf"{NAME}-Network-\w+ Vpc AWS::EC2::VPC DELETE_COMPLETE", err), err
+    assert re.search(rf"{NAME}-RegistryWeb-\w+ WebImageRepository AWS::ECR::Repository DELETE_SKIPPED", err)
+    assert re.search(rf"{NAME} Network AWS::CloudFormation::Stack DELETE_COMPLETE", err)
 
 
 def test_destroy_releases_both_protections_before_deleting(minimal_deployed: LocalAws) -> None:
-    """The emulator deletes a protected stack and a group with protected instances anyway, so look at the calls:
-    scale-in protection off, termination protection off, then DeleteStack."""
+    """The emulator deletes a group with protected instances anyway, so look at the calls: scale-in protection off,
+    termination protection off, then DeleteStack."""
     session = boto3.Session(region_name=REGION)
     calls: list[str] = []
     session.events.register("before-call", lambda model, **_: calls.append(model.name))

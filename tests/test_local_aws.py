@@ -802,6 +802,270 @@ def test_types_with_a_moto_backend_are_created_in_it(aws: LocalAws) -> None:
     assert boto3.client("cloudwatch", region_name="us-west-2").describe_alarms()["MetricAlarms"] == []
 
 
+# Deleting stacks -------------------------------------------------------------------------------------------------------
+
+
+def _resource_events(stack: str) -> list[tuple[str, str]]:
+    """(logical id, status) of a stack's events (deleted stacks by id), oldest first, without the stack's own."""
+    events = cloudformation().describe_stack_events(StackName=stack)["StackEvents"]
+    return [
+        (event["LogicalResourceId"], event["ResourceStatus"])
+        for event in reversed(events)
+        if event["ResourceType"] != "AWS::CloudFormation::Stack" or event["PhysicalResourceId"] != event["StackId"]
+    ]
+
+
+def test_a_deleted_stack_goes_in_reverse_dependency_order_with_its_nested_stacks(aws: LocalAws) -> None:
+    """AWS: "When you delete a stack, CloudFormation deletes the nested stacks along with it"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-nested-stacks.html), what refers to a
+    resource before that resource, each with DELETE_IN_PROGRESS and DELETE_COMPLETE; a retained resource is
+    DELETE_SKIPPED and stays
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html)."""
+    root = _root_yaml(_upload(aws, "producer.json", PRODUCER), _upload(aws, "consumer.json", CONSUMER))
+    kept = "\n  Kept:\n    Type: AWS::SNS::Topic\n    DeletionPolicy: Retain\n"
+    root_id = _create("tree", root.replace("\nOutputs:", kept + "Outputs:"))["StackId"]
+    client = cloudformation()
+    children = {
+        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
+        for summary in client.list_stack_resources(StackName="tree")["StackResourceSummaries"]
+        if summary["ResourceType"] == "AWS::CloudFormation::Stack"
+    }
+    assert all(child.startswith("arn:aws:cloudformation:us-west-2:") for child in children.values()), children
+    client.delete_stack(StackName="tree")
+    events = _resource_events(root_id)
+    assert events.index(("Consumer", "DELETE_COMPLETE")) < events.index(("Producer", "DELETE_IN_PROGRESS")), events
+    assert ("Kept", "DELETE_SKIPPED") in events and ("Kept", "DELETE_IN_PROGRESS") not in events
+    assert _resource_events(children["Producer"]) == [("Key", "DELETE_IN_PROGRESS"), ("Key", "DELETE_COMPLETE")]
+    statuses = {summary["StackName"]: summary["StackStatus"] for summary in client.list_stacks()["StackSummaries"]}
+    assert sorted(statuses.values()) == ["DELETE_COMPLETE"] * 3, statuses
+    listed = client.list_stack_resources(StackName=root_id)["StackResourceSummaries"]
+    assert {summary["LogicalResourceId"]: summary["ResourceStatus"] for summary in listed} == {
+        "Producer": "DELETE_COMPLETE",
+        "Consumer": "DELETE_COMPLETE",
+        "Kept": "DELETE_SKIPPED",
+    }
+    assert len(client.list_stacks()["StackSummaries"]) == 3, "listing a deleted stack re-creates nothing"
+    assert len(boto3.client("sns", region_name="us-west-2").list_topics()["Topics"]) == 1, "retained"
+
+
+def test_a_resource_that_fails_to_delete_leaves_the_stack_delete_failed(aws: LocalAws) -> None:
+    """AWS: a resource that cannot be deleted (here a bucket that is not empty) is DELETE_FAILED, the stack ends
+    DELETE_FAILED and stays, and deleting it again once the cause is gone finishes the deletion
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-delete-stack-fails)."""
+    stack_id = _create("full", json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}))["StackId"]
+    client = cloudformation()
+    bucket = client.describe_stack_resource(StackName="full", LogicalResourceId="Bucket")["StackResourceDetail"]
+    s3 = boto3.client("s3", region_name="us-west-2")
+    s3.put_object(Bucket=bucket["PhysicalResourceId"], Key="data", Body=b"x")
+    client.delete_stack(StackName="full")
+    stack = client.describe_stacks(StackName="full")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    assert _events(stack_id)[-2][:2] == ("Bucket", "DELETE_FAILED") and "BucketNotEmpty" in _events(stack_id)[-2][2]
+    assert _events(stack_id)[-1][2] == "The following resource(s) failed to delete: [Bucket]. "
+    s3.delete_object(Bucket=bucket["PhysicalResourceId"], Key="data")
+    client.delete_stack(StackName="full")
+    assert client.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert s3.list_buckets()["Buckets"] == []
+
+
+def test_update_stack_and_delete_stack_are_refused_while_another_operation_runs(aws: LocalAws) -> None:
+    """AWS: UpdateStack on a stack in progress is a ValidationError "Stack:<arn> is in UPDATE_IN_PROGRESS state and
+    can not be updated."; DeleteStack is a ValidationError "Stack [<arn>] cannot be deleted while in status
+    UPDATE_IN_PROGRESS"; DeleteStack of a stack being deleted changes nothing
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html)."""
+    from tests.conftest import moto_stack
+
+    _create("busy", json.dumps(PRODUCER))
+    stack = moto_stack("busy")
+    stack.status = "UPDATE_IN_PROGRESS"  # as during another request's execution (moto runs one synchronously)
+    client = cloudformation()
+    with pytest.raises(
+        ClientError, match=r"Stack:\S+/busy/\S+ is in UPDATE_IN_PROGRESS state and can not be updated\."
+    ):
+        client.update_stack(StackName="busy", TemplateBody=json.dumps({**PRODUCER, "Description": "x"}))
+    with pytest.raises(
+        ClientError,
+        match=r"ValidationError.*Stack \[\S+/busy/\S+\] cannot be deleted while in status UPDATE_IN_PROGRESS",
+    ):
+        client.delete_stack(StackName="busy")
+    stack.status = "DELETE_IN_PROGRESS"
+    client.delete_stack(StackName="busy")
+    assert moto_stack("busy").status == "DELETE_IN_PROGRESS", "the second DeleteStack did nothing"
+    stack.status = "CREATE_COMPLETE"
+    client.update_stack(StackName="busy", TemplateBody=json.dumps({**PRODUCER, "Description": "x"}))
+    assert client.describe_stacks(StackName="busy")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    client.delete_stack(StackName="busy")
+    assert client.describe_stacks(StackName=stack.stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+
+
+NETWORK = {
+    "Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+        "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24"}},
+        "Gateway": {"Type": "AWS::EC2::InternetGateway"},
+        "Attachment": {
+            "Type": "AWS::EC2::VPCGatewayAttachment",
+            "Properties": {"VpcId": {"Ref": "Vpc"}, "InternetGatewayId": {"Ref": "Gateway"}},
+        },
+        "Address": {"Type": "AWS::EC2::EIP", "DependsOn": "Attachment", "Properties": {"Domain": "vpc"}},
+        "Nat": {
+            "Type": "AWS::EC2::NatGateway",
+            "Properties": {"SubnetId": {"Ref": "Subnet"}, "AllocationId": {"Fn::GetAtt": ["Address", "AllocationId"]}},
+        },
+        "Table": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+        "Route": {
+            "Type": "AWS::EC2::Route",
+            "Properties": {
+                "RouteTableId": {"Ref": "Table"},
+                "DestinationCidrBlock": "0.0.0.0/0",
+                "NatGatewayId": {"Ref": "Nat"},
+            },
+        },
+        "Association": {
+            "Type": "AWS::EC2::SubnetRouteTableAssociation",
+            "Properties": {"SubnetId": {"Ref": "Subnet"}, "RouteTableId": {"Ref": "Table"}},
+        },
+        "Endpoint": {
+            "Type": "AWS::EC2::VPCEndpoint",
+            "Properties": {
+                "VpcId": {"Ref": "Vpc"},
+                "ServiceName": "com.amazonaws.us-west-2.s3",
+                "VpcEndpointType": "Gateway",
+                "RouteTableIds": [{"Ref": "Table"}],
+            },
+        },
+    },
+    "Outputs": {"VpcId": {"Value": {"Ref": "Vpc"}}},
+}
+
+
+def test_a_deleted_nat_gateway_takes_its_network_interface_so_the_vpc_goes(aws: LocalAws) -> None:
+    """AWS: deleting a NAT gateway deletes its network interface
+    (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html#nat-gateway-deleting), and every
+    resource of a deleted stack is deleted through its service: the VPC and all in it go."""
+    stack = _create("network", json.dumps(NETWORK))
+    vpc = stack["Outputs"][0]["OutputValue"]
+    ec2 = boto3.client("ec2", region_name="us-west-2")
+    assert ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkInterfaces"]
+    cloudformation().delete_stack(StackName="network")
+    assert cloudformation().describe_stacks(StackName=stack["StackId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert vpc not in [found["VpcId"] for found in ec2.describe_vpcs()["Vpcs"]]
+    assert ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkInterfaces"] == []
+    assert ec2.describe_internet_gateways()["InternetGateways"] == []
+    assert [gateway["State"] for gateway in ec2.describe_nat_gateways()["NatGateways"]] == ["deleted"]
+
+
+def test_generated_names_are_lower_case_where_aws_requires_it(aws: LocalAws) -> None:
+    """AWS: a repository (or bucket) without a name gets a generated one, lower case as ECR and S3 require
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecr-repository.html#cfn-ecr-repository-repositoryname,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucket.html#cfn-s3-bucket-bucketname)."""
+    template = {"Resources": {"Images": {"Type": "AWS::ECR::Repository"}, "Files": {"Type": "AWS::S3::Bucket"}}}
+    _create("Mixed-Case", json.dumps(template))
+    client = cloudformation()
+    names = {
+        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
+        for summary in client.list_stack_resources(StackName="Mixed-Case")["StackResourceSummaries"]
+    }
+    assert re.fullmatch(r"mixed-case-images-[a-z0-9]{12}", names["Images"]), names
+    assert re.fullmatch(r"mixed-case-files-[a-z0-9]{12}", names["Files"]), names
+    repositories = boto3.client("ecr", region_name="us-west-2").describe_repositories()["repositories"]
+    assert [repository["repositoryName"] for repository in repositories] == [names["Images"]]
+
+
+def test_a_kms_key_without_a_key_policy_gets_the_default_one(aws: LocalAws) -> None:
+    """AWS: KeyPolicy is optional; without it the key gets the default key policy, the account's root principal
+    allowed kms:* (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)."""
+    stack = _create("keys", json.dumps({"Resources": {"Key": {"Type": "AWS::KMS::Key"}}}))
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    key = cloudformation().describe_stack_resource(StackName="keys", LogicalResourceId="Key")["StackResourceDetail"]
+    kms = boto3.client("kms", region_name="us-west-2")
+    policy = json.loads(kms.get_key_policy(KeyId=key["PhysicalResourceId"], PolicyName="default")["Policy"])
+    assert policy["Statement"] == [
+        {
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+
+
+CUSTOM = {
+    "Resources": {
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            },
+        },
+        "Function": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                "Code": {"ZipFile": "def handler(event, context):\n    raise RuntimeError('never runs here')\n"},
+            },
+        },
+        "Invoke": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "FunctionName": {"Ref": "Function"},
+                "Action": "lambda:InvokeFunction",
+                "Principal": "cloudformation.amazonaws.com",
+            },
+        },
+        "Users": {
+            "Type": "Custom::DatabaseUsers",
+            "DependsOn": "Invoke",
+            "Properties": {"ServiceToken": {"Fn::GetAtt": ["Function", "Arn"]}, "Users": ["api"]},
+        },
+        "Legacy": {
+            "Type": "AWS::CloudFormation::CustomResource",
+            "Properties": {"ServiceToken": {"Fn::GetAtt": ["Function", "Arn"]}},
+        },
+    },
+    "Outputs": {
+        "SecretArn": {"Value": {"Fn::GetAtt": ["Users", "SecretArn"]}},
+        "Legacy": {"Value": {"Ref": "Legacy"}},
+    },
+}
+
+
+def test_a_custom_resource_is_a_listed_placeholder_and_its_function_is_created(aws: LocalAws) -> None:
+    """AWS runs a custom resource's function and answers Fn::GetAtt from its response
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-custom-resources.html); the emulator
+    creates the function (inline code included, without Docker) but runs nothing, and says so."""
+    stack = _create("custom", json.dumps(CUSTOM))
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
+    assert outputs == {"SecretArn": "not-emulated:Users.SecretArn", "Legacy": "not-emulated:Legacy"}
+    function = cloudformation().describe_stack_resource(StackName="custom", LogicalResourceId="Function")
+    name = function["StackResourceDetail"]["PhysicalResourceId"]
+    configuration = boto3.client("lambda", region_name="us-west-2").get_function(FunctionName=name)["Configuration"]
+    assert configuration["Runtime"] == "python3.12"
+    reasons = {event[0]: event[2] for event in _events("custom")}
+    assert reasons["Users"].startswith(
+        "not run: the local AWS emulator (moto) does not run the code behind Custom::DatabaseUsers"
+    )
+    assert local_aws.stand_ins("us-west-2") == {
+        "AWS::CloudFormation::CustomResource": ["custom: Legacy"],
+        "Custom::DatabaseUsers": ["custom: Users"],
+    }
+    cloudformation().delete_stack(StackName="custom")
+    assert cloudformation().describe_stacks(StackName=stack["StackId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+
+
 # The patches, kept like a library ------------------------------------------------------------------------------------
 
 
@@ -863,9 +1127,9 @@ def test_a_patched_function_that_is_missing_or_changed_refuses_the_start(monkeyp
         patches.check()
     message = str(refused.value)
     assert message.startswith(
-        "the local AWS emulator cannot start: cfngen's corrections to moto were written "
-        f"against moto {patches.VERIFIED_MOTO}"
+        "the local AWS emulator cannot start: cfngen's corrections to moto were verified on moto 5.2.6, and with moto "
     )
+    assert message.endswith("; install a verified release (pip install 'moto[server]==5.2.6')")
     assert (
         "moto.cloudformation.models:ChangeSet.renamed_apply (patched by cfngen.local.patches.fake) is missing"
         in message
@@ -875,10 +1139,31 @@ def test_a_patched_function_that_is_missing_or_changed_refuses_the_start(monkeyp
         r"\(source digest [0-9a-f]{16}, expected 0123456789abcdef\)",
         message,
     )
-    monkeypatch.setattr(patches.metadata, "version", lambda name: "5.3.0")
+    monkeypatch.setattr(patches.metadata, "version", lambda name: "5.2.7")
     monkeypatch.setattr(patches, "_patches", lambda: ())
-    with pytest.raises(UsageError, match=r"moto 5.3.0 is outside the supported range >=5.1,<5.3"):
+    with pytest.raises(
+        UsageError, match=r"verified on moto 5.2.6, and with moto 5.2.7: moto 5.2.7 is not a verified release;"
+    ):
         patches.check()
+
+
+def test_setup_cfg_allows_exactly_the_moto_releases_the_digests_were_verified_on() -> None:
+    import configparser
+
+    from packaging.requirements import Requirement
+
+    from cfngen.local import patches
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    for extra in ("local", "test"):
+        (moto,) = [
+            Requirement(line)
+            for line in config["options.extras_require"][extra].split("\n")
+            if line.strip().startswith("moto")
+        ]
+        assert {spec.version for spec in moto.specifier if spec.operator == "=="} == set(patches.VERIFIED_MOTO), extra
+        assert all(spec.operator == "==" for spec in moto.specifier), extra
 
 
 # The emulator answers only the developer (issue 21) ------------------------------------------------------------------

@@ -234,3 +234,88 @@ def test_the_deployed_demo_can_be_inspected_with_boto3(aws: LocalAws, capsys: py
     cluster = boto3.client("rds", region_name=region).describe_db_clusters()["DBClusters"][0]
     assert len(cluster["DBClusterMembers"]) == 2
     assert "AWS::RDS::DBCluster" not in out and "AWS::CodePipeline::Pipeline" not in out, "no placeholder left"
+
+
+def _tree_statuses() -> dict[str, str]:
+    """Name -> status of the blueprint's root and nested stacks, deleted ones included."""
+    summaries = _cloudformation().list_stacks()["StackSummaries"]
+    return {
+        summary["StackName"]: summary["StackStatus"] for summary in summaries if summary["StackName"].startswith(STACK)
+    }
+
+
+def _line(output: str, text: str) -> int:
+    """The number of the first output line containing `text`."""
+    return next(number for number, line in enumerate(output.splitlines()) if text in line)
+
+
+def test_destroy_deletes_the_whole_tree_in_dependency_order(
+    bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AWS: "When you delete a stack, CloudFormation deletes the nested stacks along with it"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-nested-stacks.html), what uses a resource
+    before that resource (the cluster before the network whose subnets it uses), each resource DELETE_COMPLETE, one
+    with DeletionPolicy Retain DELETE_SKIPPED and kept
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html)."""
+    assert main(["deploy", str(MINIMAL), "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["destroy", str(MINIMAL), "--yes"]) == 0
+    events = capsys.readouterr().err
+    statuses = _tree_statuses()
+    assert len(statuses) == 9 and set(statuses.values()) == {"DELETE_COMPLETE"}, statuses
+    assert _line(events, "Cluster AWS::CloudFormation::Stack DELETE_COMPLETE") < _line(
+        events, "Network AWS::CloudFormation::Stack DELETE_IN_PROGRESS"
+    )
+    assert " Vpc AWS::EC2::VPC DELETE_COMPLETE" in events
+    assert " WebImageRepository AWS::ECR::Repository DELETE_SKIPPED" in events
+    assert boto3.client("ecr", region_name=REGION).describe_repositories(repositoryNames=[IMAGES]), "retained"
+    assert [vpc["IsDefault"] for vpc in boto3.client("ec2", region_name=REGION).describe_vpcs()["Vpcs"]] == [True]
+    ecs = boto3.client("ecs", region_name=REGION)
+    assert [cluster["status"] for cluster in ecs.describe_clusters(clusters=[STACK])["clusters"]] == ["INACTIVE"]
+
+
+def test_a_destroy_blocked_by_a_resource_made_by_hand_fails_then_finishes(
+    bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AWS: a VPC that still holds something made outside the stack (here a route table) cannot be deleted: the
+    resource is DELETE_FAILED, its nested stack and the root end DELETE_FAILED and stay, and deleting again once the
+    dependency is gone finishes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-delete-stack-fails)."""
+    assert main(["deploy", str(MINIMAL), "--yes"]) == 0
+    ec2 = boto3.client("ec2", region_name=REGION)
+    (vpc,) = [vpc["VpcId"] for vpc in ec2.describe_vpcs()["Vpcs"] if not vpc["IsDefault"]]
+    by_hand = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    capsys.readouterr()
+    assert main(["destroy", str(MINIMAL), "--yes"]) == 1
+    error = capsys.readouterr().err
+    assert f"{STACK} ended DELETE_FAILED" in error and "Vpc (AWS::EC2::VPC)" in error and "DependencyViolation" in error
+    assert [stack["StackStatus"] for stack in _stacks_named(STACK)] == ["DELETE_FAILED"]
+    network = [name for name, status in _tree_statuses().items() if status == "DELETE_FAILED" and "-Network-" in name]
+    assert len(network) == 1, _tree_statuses()
+    ec2.delete_route_table(RouteTableId=by_hand)
+    assert main(["destroy", str(MINIMAL), "--yes"]) == 0
+    assert set(_tree_statuses().values()) == {"DELETE_COMPLETE"}
+
+
+def test_an_operation_on_a_stack_in_progress_is_refused(
+    bootstrapped: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AWS: while a stack is UPDATE_IN_PROGRESS, DeleteStack is a ValidationError "Stack [<arn>] cannot be deleted
+    while in status UPDATE_IN_PROGRESS" and UpdateStack one "... is in UPDATE_IN_PROGRESS state and can not be
+    updated." (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html); `cfngen
+    destroy` waits for the operation to finish and gives up after --timeout, deleting nothing."""
+    from tests.conftest import moto_stack
+
+    assert main(["deploy", str(MINIMAL), "--yes"]) == 0
+    stack = moto_stack(STACK, REGION)
+    stack.status = "UPDATE_IN_PROGRESS"  # as while another deploy applies (the emulator applies within one request)
+    client = _cloudformation()
+    client.update_termination_protection(StackName=STACK, EnableTerminationProtection=False)
+    with pytest.raises(client.exceptions.ClientError, match="cannot be deleted while in status UPDATE_IN_PROGRESS"):
+        client.delete_stack(StackName=STACK)
+    with pytest.raises(client.exceptions.ClientError, match="is in UPDATE_IN_PROGRESS state and can not be updated"):
+        client.update_stack(StackName=STACK, UsePreviousTemplate=True)
+    capsys.readouterr()
+    assert main(["destroy", str(MINIMAL), "--yes", "--timeout", "1"]) == 1
+    assert "is still busy (UPDATE_IN_PROGRESS)" in capsys.readouterr().err
+    stack.status = "UPDATE_COMPLETE"
+    assert set(_tree_statuses().values()) == {"CREATE_COMPLETE", "UPDATE_COMPLETE"}, "nothing was deleted"

@@ -20,9 +20,9 @@ from types import ModuleType
 
 from cfngen.errors import UsageError
 
-# The releases the digests below were taken from (and setup.cfg's `local` extra allows).
-SUPPORTED_MOTO = ((5, 1), (5, 3))  # >= first, < second
-VERIFIED_MOTO = "5.2.6"
+# The moto releases whose sources the TARGETS digests were taken from: exactly what setup.cfg's `local` and `test`
+# extras allow (a test checks it). A release joins once every digest is checked on it.
+VERIFIED_MOTO = ("5.2.6",)
 
 
 @dataclass(frozen=True)
@@ -43,16 +43,22 @@ def digest(obj: object) -> str:
 def _patches() -> tuple[ModuleType, ...]:
     from cfngen.local.patches import (
         attribute_stand_in,
+        bucket_not_empty,
         change_set_on_review_stack,
         codebuild_pipeline_source,
         codepipeline_trust,
+        custom_resources,
         dependencies_first,
         drift_detection,
         elbv2_attributes,
         failures_answered,
         import_existing,
+        kms_default_key_policy,
         last_updated_time,
+        lower_case_names,
+        model_deletes,
         model_failures,
+        nat_gateway_deletion,
         nested_parameters,
         nested_stack_outputs,
         nested_update_in_place,
@@ -66,6 +72,7 @@ def _patches() -> tuple[ModuleType, ...]:
         resource_handlers,
         rollback,
         ssm_parameter_name,
+        stack_deletion,
         template_url,
         termination_protection,
         typed_load_balancer,
@@ -76,10 +83,13 @@ def _patches() -> tuple[ModuleType, ...]:
     # Order matters where two patches wrap the same function: the later one runs outside the earlier one.
     return (
         yaml_get_att,
+        lower_case_names,
+        kms_default_key_policy,
         template_url,
         nested_stack_outputs,
         not_emulated,
         resource_handlers,
+        custom_resources,
         policy_conditions,
         codebuild_pipeline_source,
         codepipeline_trust,
@@ -91,6 +101,10 @@ def _patches() -> tuple[ModuleType, ...]:
         update_order,
         nested_update_in_place,
         termination_protection,
+        nat_gateway_deletion,
+        model_deletes,
+        bucket_not_empty,
+        stack_deletion,
         ssm_parameter_name,
         placeholders_pass,
         attribute_stand_in,
@@ -110,13 +124,7 @@ def _patches() -> tuple[ModuleType, ...]:
 def problems() -> list[str]:
     """What in the installed moto does not match what the patches were written against (empty when all match)."""
     version = metadata.version("moto")
-    release = tuple(int(part) for part in version.split(".")[:2])
-    low, high = SUPPORTED_MOTO
-    found = (
-        []
-        if low <= release < high
-        else [f"moto {version} is outside the supported range >={'.'.join(map(str, low))},<{'.'.join(map(str, high))}"]
-    )
+    found = [] if version in VERIFIED_MOTO else [f"moto {version} is not a verified release"]
     for patch in _patches():
         for target in patch.TARGETS:
             problem = _target_problem(target)
@@ -148,11 +156,12 @@ def check() -> None:
     """UsageError naming every mismatch, when the installed moto is not the one the patches were written against."""
     found = problems()
     if found:
+        verified = " or ".join(VERIFIED_MOTO)
         raise UsageError(
-            f"the local AWS emulator cannot start: cfngen's corrections to moto were written against "
-            f"moto {VERIFIED_MOTO}, and in moto {metadata.version('moto')} "
+            f"the local AWS emulator cannot start: cfngen's corrections to moto were verified on moto {verified}, "
+            f"and with moto {metadata.version('moto')}: "
             + "; ".join(found)
-            + f"; install moto=={VERIFIED_MOTO} (pip install 'moto=={VERIFIED_MOTO}')"
+            + f"; install a verified release (pip install 'moto[server]=={VERIFIED_MOTO[-1]}')"
         )
 
 

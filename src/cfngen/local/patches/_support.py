@@ -11,13 +11,23 @@ ATTRIBUTE_REASON = (
     ATTRIBUTE_PREFIX + "{attribute} not emulated: the local AWS emulator (moto) does not give it for "
     "{type}; a placeholder value stands in"
 )
+NOT_RUN_REASON = (
+    "not run: the local AWS emulator (moto) does not run the code behind {type} (its ServiceToken); a placeholder "
+    "stands in, its attributes placeholder values"
+)
 STAND_IN_MARK = "the local AWS emulator (moto)"  # in every reason above
 EMULATOR_FAILURE = "EmulatorFailure"
 EMULATOR_FAILURE_MESSAGE = "the local AWS emulator (moto) failed on this request: {error}"
 
 
 def announce(
-    account_id: str, region_name: str, stack_id: str, resource: Any, status: str, reason: str, once: bool = False
+    account_id: str,
+    region_name: str,
+    stack_id: str,
+    resource: Any,
+    status: str,
+    reason: str | None,
+    once: bool = False,
 ) -> None:
     """Add an event about `resource` to its stack, so the deploy output shows what the emulator did (or did not do).
 
@@ -47,8 +57,18 @@ def announce(
     )
 
 
+def live_stack(backend: Any, name_or_stack_id: str) -> Any:
+    """The stack (not deleted) of that id or name in a CloudFormation backend, or None."""
+    stacks = backend.stacks
+    return stacks.get(name_or_stack_id) or next(
+        (stack for stack in stacks.values() if stack.name == name_or_stack_id), None
+    )
+
+
 class NotEmulated:
     """Placeholder for a resource of a type the emulator does not model; it only records that it exists."""
+
+    REASON = NOT_EMULATED_REASON  # what its event says
 
     def __init__(self, logical_id: str, resource_type: str) -> None:
         self.logical_resource_id = logical_id
@@ -68,7 +88,7 @@ class NotEmulated:
             kwargs["StackId"],
             resource,
             "CREATE_COMPLETE",
-            NOT_EMULATED_REASON.format(type=resource_type),
+            cls.REASON.format(type=resource_type),
         )
         return resource
 

@@ -2,11 +2,17 @@
 
 Emulator: moto runs two executions of one stack at once (its server answers requests in parallel threads), and never
 shows a stack in progress.
-AWS: the stack is in ``*_IN_PROGRESS`` while it changes, and an update then fails with ValidationError
-"Stack:<arn> is in UPDATE_IN_PROGRESS state and can not be updated."
+AWS: the stack is in ``*_IN_PROGRESS`` while it changes; an update (a change set, its execution, UpdateStack) then
+fails with ValidationError "Stack:<arn> is in UPDATE_IN_PROGRESS state and can not be updated.", a deletion with
+ValidationError "Stack [<arn>] cannot be deleted while in status UPDATE_IN_PROGRESS", and a deletion of a stack being
+deleted already changes nothing
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-update-rollback-failed,
-https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html).
-Test: tests/test_local_aws.py::test_an_operation_while_another_is_in_progress_is_refused
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html,
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html).
+AWS cancels a create in progress when the stack is deleted; the emulator, whose create runs in one request, refuses
+that deletion like the others (the README lists it).
+Test: tests/test_local_aws.py::test_an_operation_while_another_is_in_progress_is_refused,
+tests/test_local_aws.py::test_update_stack_and_delete_stack_are_refused_while_another_operation_runs
 """
 
 from __future__ import annotations
@@ -16,21 +22,26 @@ from collections.abc import Callable
 from typing import Any
 
 from cfngen.local.patches import Target
+from cfngen.local.patches._support import live_stack
 
 TARGETS = (
     Target("moto.cloudformation.models:CloudFormationBackend.execute_change_set", "1090cb5b81abc8ff"),
     Target("moto.cloudformation.models:CloudFormationBackend.create_change_set", "4668670ac84b203d"),
+    Target("moto.cloudformation.models:CloudFormationBackend.update_stack", "83a62d954ef05565"),
+    Target("moto.cloudformation.models:CloudFormationBackend.delete_stack", "d0113177c342c294"),
 )
 _LOCK = threading.Lock()  # check-and-set of a stack's status, across the server's request threads
 
 
 def apply() -> None:
-    """Wrap ChangeSet creation and execution."""
+    """Wrap ChangeSet creation and execution, UpdateStack and DeleteStack (after stack_deletion replaced it)."""
     from moto.cloudformation import models
 
     backend = models.CloudFormationBackend
     setattr(backend, "execute_change_set", _exclusive(backend.execute_change_set))
     setattr(backend, "create_change_set", _refused_while_busy(backend.create_change_set))
+    setattr(backend, "update_stack", _update_alone(backend.update_stack))
+    setattr(backend, "delete_stack", _delete_alone(backend.delete_stack))
 
 
 def busy(stack: Any) -> bool:
@@ -71,3 +82,45 @@ def _refused_while_busy(create_change_set: Callable[..., tuple[str, str]]) -> Ca
         return create_change_set(backend, stack_name, *args, **kwargs)
 
     return create_unless_busy
+
+
+def _update_alone(update_stack: Callable[..., Any]) -> Callable[..., Any]:
+    def update_unless_busy(backend: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        stack = live_stack(backend, name)
+        if stack is None:
+            return update_stack(backend, name, *args, **kwargs)  # moto's "does not exist"
+        with _LOCK:
+            if busy(stack):
+                raise refusal(stack)
+            before, stack.status = stack.status, "UPDATE_IN_PROGRESS"
+        try:
+            return update_stack(backend, name, *args, **kwargs)
+        except Exception:
+            stack.status = before
+            raise
+
+    return update_unless_busy
+
+
+def _delete_alone(delete_stack: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+    def delete_unless_busy(backend: Any, name_or_stack_id: str) -> None:
+        from moto.cloudformation.exceptions import ValidationError
+
+        stack = live_stack(backend, name_or_stack_id)
+        if stack is None:
+            return delete_stack(backend, name_or_stack_id)
+        with _LOCK:
+            if stack.status == "DELETE_IN_PROGRESS":
+                return None  # being deleted: another DeleteStack changes nothing
+            if busy(stack):
+                raise ValidationError(
+                    message=f"Stack [{stack.stack_id}] cannot be deleted while in status {stack.status}"
+                )
+            before, stack.status = stack.status, "DELETE_IN_PROGRESS"
+        try:
+            return delete_stack(backend, name_or_stack_id)
+        except Exception:
+            stack.status = before
+            raise
+
+    return delete_unless_busy

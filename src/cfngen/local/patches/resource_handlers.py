@@ -302,7 +302,8 @@ SPECS: dict[str, Spec] = {
 }
 
 
-def _client(service: str, region_name: str) -> Any:
+def client(service: str, region_name: str) -> Any:
+    """A boto3 client of `service` on the serving emulator (the handlers call the API as CloudFormation does)."""
     import boto3
 
     if not _ENDPOINTS:
@@ -372,10 +373,10 @@ class _Handled:
             properties[spec.name] = _generated_name(stack_name, kwargs.get("LogicalId", "Resource"), spec)
         properties = spec.prepare(properties)
         properties = {spec.renames.get(key, key): value for key, value in properties.items()}
-        client = _client(spec.service, region_name)
-        operation = client.meta.service_model.operation_model(_operation_name(client, spec.create))
+        api = client(spec.service, region_name)
+        operation = api.meta.service_model.operation_model(_operation_name(api, spec.create))
         params = coerce(operation.input_shape, {spec.wrap: properties} if spec.wrap else properties)
-        response = getattr(client, spec.create)(**params)
+        response = getattr(api, spec.create)(**params)
         return cls(spec.physical(params, response), params, region_name)
 
     @classmethod
@@ -403,8 +404,8 @@ class _Handled:
         if self.spec.remove:
             self.spec.remove(account_id, region_name, self.physical_resource_id, self.params)
         elif self.spec.delete:
-            client = _client(self.spec.service, region_name)
-            getattr(client, self.spec.delete)(**self.spec.deleting(self.physical_resource_id, self.params))
+            api = client(self.spec.service, region_name)
+            getattr(api, self.spec.delete)(**self.spec.deleting(self.physical_resource_id, self.params))
 
     def is_created(self) -> bool:
         """Ready when created."""
@@ -418,7 +419,7 @@ class _Handled:
     def get_cfn_attribute(self, attribute: str) -> Any:
         """From the service (AttributeError, hence a placeholder value, for one it does not give)."""
         values = self.spec.attributes(
-            _client(self.spec.service, self.region_name), self.physical_resource_id, self.params
+            client(self.spec.service, self.region_name), self.physical_resource_id, self.params
         )
         if attribute not in values:
             raise AttributeError(attribute)

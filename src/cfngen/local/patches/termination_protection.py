@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cfngen.local.patches import Target
+from cfngen.local.patches._support import live_stack
 
 TARGETS = (
     Target("moto.cloudformation.responses:CloudFormationResponse.update_termination_protection", ""),
@@ -45,9 +46,7 @@ def _refused_when_protected(delete_stack: Callable[[Any], Any]) -> Callable[[Any
     def delete_unless_protected(response: Any) -> Any:
         from moto.cloudformation.exceptions import ValidationError
 
-        name = response._get_param("StackName")
-        stacks = response.cloudformation_backend.stacks
-        stack = stacks.get(name) or next((stack for stack in stacks.values() if stack.name == name), None)
+        stack = live_stack(response.cloudformation_backend, response._get_param("StackName"))
         if stack is not None and stack.enable_termination_protection:
             raise ValidationError(
                 message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
