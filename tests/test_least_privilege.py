@@ -202,6 +202,32 @@ def test_the_build_cannot_write_the_artifact_the_deploy_stage_reads() -> None:
             assert len(resources) == 1 and "/SourceOutp/*" in resources[0]
 
 
+def test_only_the_unprivileged_derive_project_reads_task_definitions() -> None:
+    """The privileged build must not produce what the deploy stage trusts: it may not read the registered
+    revisions; the derive role may, and may write only the derive output that CodeDeployToECS reads."""
+    build = _role_statements("pipeline", "BuildRole")
+    derive = _role_statements("pipeline", "DeriveRole")
+    assert build and derive
+    build_actions = {action for statement in build for _, action in element_values(statement, "Action", ())}
+    assert not {"ecs:DescribeTaskDefinition", "ecs:DescribeServices"} & build_actions
+    for statement in derive:
+        actions = [action for _, action in element_values(statement, "Action", ())]
+        resources = [json.dumps(resource) for _, resource in element_values(statement, "Resource", ())]
+        assert set(actions) <= {
+            "ecs:DescribeTaskDefinition",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "s3:PutObject",
+            "s3:GetBucketAcl",
+            "s3:GetBucketLocation",
+            "s3:GetBucketVersioning",
+        }
+        if "s3:PutObject" in actions:
+            assert actions == ["s3:PutObject"] and len(resources) == 1 and "/DeriveOutp/*" in resources[0]
+
+
 def test_the_pipeline_registers_no_privileged_task_definition() -> None:
     registers = [
         statement

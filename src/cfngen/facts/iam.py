@@ -22,7 +22,8 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
     "ecr:GetAuthorizationToken": "ECR's registry login token is account-wide; the action has no resource type",
     "ecs:DeregisterTaskDefinition": "takes a task definition by family:revision but has no resource type; "
     "CloudFormation calls it when it replaces a revision",
-    "ecs:DescribeTaskDefinition": "has no resource type; the build reads the latest revision the stacks registered",
+    "ecs:DescribeTaskDefinition": "has no resource type; the derive project reads the latest revision the stacks "
+    "registered",
     "ecs:DiscoverPollEndpoint": "the ECS agent asks where to poll before it knows its container instance; "
     "the action has no resource type",
     "elasticloadbalancing:DescribeListeners": "ELB Describe* calls take no resource type; CodeDeploy reads listeners",
