@@ -122,7 +122,7 @@ def test_every_role_has_its_trust_policy_walked() -> None:
     assert roles and roles == trusts
 
 
-def test_pipeline_roles_pass_only_the_services_task_roles_and_infrastructure_role() -> None:
+def test_pipeline_roles_pass_only_the_services_task_roles_and_roles_for_ecs() -> None:
     passes = [
         statement
         for name, policy in _policies()
@@ -136,11 +136,16 @@ def test_pipeline_roles_pass_only_the_services_task_roles_and_infrastructure_rol
         for statement in passes
         if statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
     ]
-    # One per ecs-blue-green/linear/canary service of the delivery example: the role ECS shifts traffic with.
+    # One per ecs-blue-green/linear/canary service of the delivery example: the role ECS shifts traffic with, and
+    # for blue-green (deployment.test) the role ECS invokes the test traffic function with.
     assert len(infrastructure) == 3
-    for statement in infrastructure:
-        (role,) = statement["Resource"]
-        assert role["Ref"].endswith("InfrastructureRoleArn")
+    roles = sorted(resource["Ref"] for statement in infrastructure for resource in statement["Resource"])
+    assert roles == [
+        "BlueGreenInfrastructureRoleArn",
+        "BlueGreenTestTrafficHookRoleArn",
+        "CanaryInfrastructureRoleArn",
+        "LinearInfrastructureRoleArn",
+    ]
     for statement in passes:
         if statement in infrastructure:
             continue

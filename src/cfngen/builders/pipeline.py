@@ -131,7 +131,7 @@ from troposphere.s3 import (
 
 from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
-from cfngen.builders import contracts, iam, taskdef
+from cfngen.builders import _test_traffic, contracts, iam, taskdef
 from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.contracts import service_alarm_names
@@ -213,7 +213,7 @@ def derive_spec(blueprint: Blueprint, service: Service) -> str:
         container_name=taskdef.container_name(service),
         container_port=service.port,
         capacity_provider="$CAPACITY_PROVIDER",
-        hooks=_hooks(service),
+        hooks=_hooks(blueprint, service),
     )
     return render(
         "derive-buildspec.yml.j2",
@@ -226,8 +226,10 @@ def derive_spec(blueprint: Blueprint, service: Service) -> str:
     )
 
 
-def _hooks(service: Service) -> list[tuple[str, str]]:
-    return [(event, service.deploy_hooks[event]) for event in HOOK_EVENTS if event in service.deploy_hooks]
+def _hooks(blueprint: Blueprint, service: Service) -> list[tuple[str, str]]:
+    """The appspec's hooks in the order CodeDeploy runs them: the service's own and the test traffic function."""
+    hooks = _test_traffic.codedeploy_hooks(blueprint, service)
+    return [(event, hooks[event]) for event in HOOK_EVENTS if event in hooks]
 
 
 def _tags(blueprint: Blueprint) -> list[dict[str, str]]:
@@ -272,6 +274,13 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
                 f"Role ECS shifts {service.name}'s traffic with (passed to ECS on deploy)",
             )
         )
+        if _test_traffic.tests_traffic(blueprint, service):
+            inputs.append(
+                (
+                    contracts.of_service(service, "TestTrafficHookRoleArn"),
+                    f"Role ECS invokes {service.name}'s test traffic function with (passed to ECS on deploy)",
+                )
+            )
     if derives_task_definition(blueprint, service):
         inputs.append((contracts.CAPACITY_PROVIDER_NAME, "Capacity provider the appspec.yaml of a deployment names"))
     if uses_codecommit(blueprint):
@@ -532,13 +541,10 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
             _pass_task_roles(service),
         ],
     }
-    hooks = service.deploy_hooks
+    hooks = _hooks(blueprint, service)
     if hooks:
         policies["invoke-deployment-hooks"] = [
-            iam.allow(
-                [awslambda.InvokeFunction],
-                [iam.arn("lambda", f"function:{hooks[event]}") for event in HOOK_EVENTS if event in hooks],
-            )
+            iam.allow([awslambda.InvokeFunction], [iam.arn("lambda", f"function:{function}") for _, function in hooks])
         ]
     template.add_resource(
         iam.service_role(
@@ -707,10 +713,14 @@ def _rollout_statements(blueprint: Blueprint, service: Service) -> list[Statemen
         _pass_task_roles(service),
     ]
     if blueprint.deployment_of(service).shifts_traffic:
+        # The roles the service names for ECS: to shift traffic, and to invoke the test traffic function.
+        roles = [Ref(contracts.of_service(service, "InfrastructureRoleArn"))]
+        if _test_traffic.tests_traffic(blueprint, service):
+            roles.append(Ref(contracts.of_service(service, "TestTrafficHookRoleArn")))
         statements.append(
             iam.allow(
                 [iam_actions.PassRole],
-                [Ref(contracts.of_service(service, "InfrastructureRoleArn"))],
+                roles,
                 condition=Condition(StringEquals({"iam:PassedToService": ECS_PRINCIPAL})),
             )
         )
