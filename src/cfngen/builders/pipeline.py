@@ -213,7 +213,7 @@ def derive_spec(blueprint: Blueprint, service: Service) -> str:
         container_name=taskdef.container_name(service),
         container_port=service.port,
         capacity_provider="$CAPACITY_PROVIDER",
-        hooks=_hooks(blueprint, service),
+        hooks=appspec_hooks(blueprint, service),
     )
     return render(
         "derive-buildspec.yml.j2",
@@ -226,7 +226,7 @@ def derive_spec(blueprint: Blueprint, service: Service) -> str:
     )
 
 
-def _hooks(blueprint: Blueprint, service: Service) -> list[tuple[str, str]]:
+def appspec_hooks(blueprint: Blueprint, service: Service) -> list[tuple[str, str]]:
     """The appspec's hooks in the order CodeDeploy runs them: the service's own and the test traffic function."""
     hooks = _test_traffic.codedeploy_hooks(blueprint, service)
     return [(event, hooks[event]) for event in HOOK_EVENTS if event in hooks]
@@ -541,7 +541,7 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
             _pass_task_roles(service),
         ],
     }
-    hooks = _hooks(blueprint, service)
+    hooks = appspec_hooks(blueprint, service)
     if hooks:
         policies["invoke-deployment-hooks"] = [
             iam.allow([awslambda.InvokeFunction], [iam.arn("lambda", f"function:{function}") for _, function in hooks])
