@@ -262,3 +262,15 @@ def test_the_function_name_fits_lambdas_limit_at_the_longest_names() -> None:
         }
     )
     assert len(_test_traffic.function_name(blueprint, blueprint.services[0])) <= 64
+
+
+def test_a_service_with_a_test_deploys_on_the_emulator(aws: LocalAws) -> None:
+    """The function, its role, security group and log group, and the ECS hook that names them, create."""
+    from cfngen import Deployer, synthesize
+
+    blueprint = _blueprint("ecs-blue-green").model_copy(update={"region": "us-east-1"})
+    deployer = Deployer(region="us-east-1", poll_s=0.05, timeout_s=600)
+    deployer.bootstrap()
+    assert deployer.apply(deployer.plan(deployer.package(synthesize(blueprint)))).stack_status == "CREATE_COMPLETE"
+    function = boto3.client("lambda", region_name="us-east-1").get_function(FunctionName="shop--web-test-traffic")
+    assert function["Configuration"]["Environment"]["Variables"]["TEST_PATH"] == "/health"
