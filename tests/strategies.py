@@ -46,6 +46,10 @@ def deployments(draw: Any) -> dict[str, Any]:
         section["bake_minutes"] = draw(st.integers(0, 300))
     if strategy in ECS_TRAFFIC_SHIFTING_STRATEGIES and draw(st.booleans()):
         section["wait_minutes"] = draw(st.integers(1, 300))
+    if strategy in ("codedeploy", *ECS_TRAFFIC_SHIFTING_STRATEGIES) and draw(st.booleans()):
+        section["test"] = {"path": draw(st.sampled_from(["/", "/health", "/status?deep=1"]))}
+        if draw(st.booleans()):
+            section["test"]["expect"] = draw(st.sampled_from([200, 204, 401]))
     if strategy == "ecs-linear":
         section.update(
             step_percent=draw(st.sampled_from([3.0, 10.0, 33.0, 100.0])), step_bake_minutes=draw(st.integers(0, 30))
@@ -258,10 +262,13 @@ def blueprints(
             data["build"]["docker_hub_secret_arn"] = (
                 f"arn:aws:secretsmanager:{region}:123456789012:secret:ecr-pullthroughcache/docker-hub-Ab12Cd"
             )
-    default = data.get("deployment", {}).get("strategy", "codedeploy")
+    default = data.get("deployment", {})
     for service in data["services"]:
-        if service.get("deployment", {}).get("strategy", default) != "codedeploy":
+        deployment = service.get("deployment", default)
+        if deployment.get("strategy", "codedeploy") != "codedeploy":
             service.pop("deploy_hooks", None)  # CodeDeploy lifecycle hooks belong to the codedeploy strategy
+        elif "test" in deployment:
+            service.get("deploy_hooks", {}).pop("AfterAllowTestTraffic", None)  # the test function's hook
     if draw(st.booleans()):
         data["budget"] = {
             "monthly_usd": draw(st.one_of(st.integers(1, 10_000_000), st.sampled_from([0.5, 12.75]))),

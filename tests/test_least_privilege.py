@@ -123,7 +123,7 @@ def test_every_role_has_its_trust_policy_walked() -> None:
     assert roles and roles == trusts
 
 
-def test_pipeline_roles_pass_only_the_services_task_roles_and_infrastructure_role() -> None:
+def test_pipeline_roles_pass_only_the_services_task_roles_and_roles_for_ecs() -> None:
     passes = [
         statement
         for name, policy in _policies()
@@ -137,11 +137,16 @@ def test_pipeline_roles_pass_only_the_services_task_roles_and_infrastructure_rol
         for statement in passes
         if statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
     ]
-    # One per ecs-blue-green/linear/canary service of the delivery example: the role ECS shifts traffic with.
+    # One per ecs-blue-green/linear/canary service of the delivery example: the role ECS shifts traffic with, and
+    # for blue-green (deployment.test) the role ECS invokes the test traffic function with.
     assert len(infrastructure) == 3
-    for statement in infrastructure:
-        (role,) = statement["Resource"]
-        assert role["Ref"].endswith("InfrastructureRoleArn")
+    roles = sorted(resource["Ref"] for statement in infrastructure for resource in statement["Resource"])
+    assert roles == [
+        "BlueGreenInfrastructureRoleArn",
+        "BlueGreenTestTrafficHookRoleArn",
+        "CanaryInfrastructureRoleArn",
+        "LinearInfrastructureRoleArn",
+    ]
     for statement in passes:
         if statement in infrastructure:
             continue
@@ -217,6 +222,32 @@ def test_the_build_creates_and_fills_repositories_only_under_its_pull_through_ca
         assert resources
         for resource in resources:
             assert re.search(r":repository/[a-z0-9-]+_(pub|hub)/\*\"", resource), resource
+
+
+def test_only_the_unprivileged_derive_project_reads_task_definitions() -> None:
+    """The privileged build must not produce what the deploy stage trusts: it may not read the registered
+    revisions; the derive role may, and may write only the derive output that CodeDeployToECS reads."""
+    build = _role_statements("pipeline", "BuildRole")
+    derive = _role_statements("pipeline", "DeriveRole")
+    assert build and derive
+    build_actions = {action for statement in build for _, action in element_values(statement, "Action", ())}
+    assert not {"ecs:DescribeTaskDefinition", "ecs:DescribeServices"} & build_actions
+    for statement in derive:
+        actions = [action for _, action in element_values(statement, "Action", ())]
+        resources = [json.dumps(resource) for _, resource in element_values(statement, "Resource", ())]
+        assert set(actions) <= {
+            "ecs:DescribeTaskDefinition",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "s3:PutObject",
+            "s3:GetBucketAcl",
+            "s3:GetBucketLocation",
+            "s3:GetBucketVersioning",
+        }
+        if "s3:PutObject" in actions:
+            assert actions == ["s3:PutObject"] and len(resources) == 1 and "/DeriveOutp/*" in resources[0]
 
 
 def test_the_pipeline_registers_no_privileged_task_definition() -> None:

@@ -130,8 +130,8 @@ def test_build_is_privileged_with_a_written_skip_and_logs_to_an_encrypted_group(
     (skip,) = project["Metadata"]["checkov"]["skip"]
     assert skip["id"] == "CKV_AWS_316" and "docker build" in skip["comment"]
     names = {variable["Name"] for variable in project["Properties"]["Environment"]["EnvironmentVariables"]}
-    assert names == {"REPOSITORY_URI", "CONTAINER_NAME", "TASK_FAMILY", "CAPACITY_PROVIDER", "BASE_IMAGE_REGISTRY"}
-    log_group = _one(template, "AWS::Logs::LogGroup")
+    assert names == {"REPOSITORY_URI", "CONTAINER_NAME", "BASE_IMAGE_REGISTRY"}
+    log_group = template["Resources"]["WebBuildLogGroup"]["Properties"]
     assert log_group["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"} and log_group["RetentionInDays"] == 30
     assert project["Properties"]["LogsConfig"]["CloudWatchLogs"]["GroupName"] == {"Ref": "WebBuildLogGroup"}
 
@@ -141,8 +141,39 @@ def test_build_role_pushes_to_one_repository() -> None:
     pushes = [statement for statement in statements if "ecr:PutImage" in statement["Action"]]
     assert [statement["Resource"] for statement in pushes] == [[{"Ref": "WebRepositoryArn"}]]
     unscoped = [statement["Action"] for statement in statements if statement["Resource"] == ["*"]]
-    # ECR's login token is account-wide; DescribeTaskDefinition has no resource type (cfngen.facts.iam).
-    assert unscoped == [["ecr:GetAuthorizationToken"], ["ecs:DescribeTaskDefinition"]]
+    # ECR's login token is account-wide (cfngen.facts.iam); the build reads no task definition (the derive
+    # project does) and writes only its own output.
+    assert unscoped == [["ecr:GetAuthorizationToken"]]
+    writes = [statement["Resource"] for statement in statements if "s3:PutObject" in statement["Action"]]
+    assert writes == [[{"Fn::Sub": "${WebArtifactBucket.Arn}/shop--web/BuildOutpu/*"}]]
+
+
+def test_the_deploy_stage_reads_only_what_the_unprivileged_derive_project_wrote() -> None:
+    """The privileged build runs the service's code; the files CodeDeploy trusts come from the derive project,
+    which runs only its inline buildspec, unprivileged, and alone may read task definitions."""
+    template = _template(_blueprint(approval=True))
+    derive = template["Resources"]["WebDeriveProject"]["Properties"]
+    assert "PrivilegedMode" not in derive["Environment"]
+    assert derive["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": pipeline.derive_spec(*_service(_blueprint()))}
+    statements = _statements(template, "WebDeriveRole")
+    grants = {action: statement["Resource"] for statement in statements for action in statement["Action"]}
+    assert grants["ecs:DescribeTaskDefinition"] == ["*"]
+    assert grants["s3:GetObject"] == [{"Fn::Sub": "${WebArtifactBucket.Arn}/shop--web/BuildOutpu/*"}]
+    assert grants["s3:PutObject"] == [{"Fn::Sub": "${WebArtifactBucket.Arn}/shop--web/DeriveOutp/*"}]
+    assert not {action for action in grants if not action.startswith(("s3:", "logs:"))} - {"ecs:DescribeTaskDefinition"}
+    stages = _one(template, "AWS::CodePipeline::Pipeline")["Stages"]
+    assert [stage["Name"] for stage in stages] == ["Source", "Build", "Approve", "Deploy"]
+    derive_action, deploy = stages[-1]["Actions"]
+    assert (derive_action["Name"], derive_action["RunOrder"], deploy["RunOrder"]) == ("DeriveDeployment", 1, 2)
+    assert derive_action["InputArtifacts"] == [{"Name": "BuildOutput"}]
+    assert derive_action["OutputArtifacts"] == [{"Name": "DeriveOutput"}]
+    assert deploy["InputArtifacts"] == [{"Name": "DeriveOutput"}]
+    runs = {action for statement in _statements(template, "WebPipelineRole") for action in statement["Action"]}
+    assert "codebuild:StartBuild" in runs
+
+
+def _service(blueprint: Blueprint) -> tuple[Blueprint, Any]:
+    return blueprint, blueprint.services[0]
 
 
 def test_deployment_group_is_blue_green_with_traffic_control_and_rolls_back() -> None:
@@ -201,21 +232,21 @@ def test_pipeline_stages_with_codecommit_source_started_by_eventbridge() -> None
     rule = _one(template, "AWS::Events::Rule")
     assert rule["EventPattern"]["detail"]["referenceName"] == ["release"]
     assert rule["EventPattern"]["resources"] == [{"Ref": "WebSourceRepositoryArn"}]
-    (deploy,) = stages[-1]["Actions"]
+    (_, deploy) = stages[-1]["Actions"]
     assert deploy["ActionTypeId"]["Provider"] == "CodeDeployToECS"
     configuration = dict(deploy["Configuration"])
     assert configuration.pop("ApplicationName") == {"Ref": "WebCodeDeployApplication"}
     assert configuration.pop("DeploymentGroupName") == {"Ref": "WebDeploymentGroup"}
-    # The build writes taskdef.json and appspec.yaml beside imageDetail.json: the source holds only code.
+    # The derive project writes taskdef.json and appspec.yaml beside imageDetail.json: the source holds only code.
     assert configuration == {
-        "TaskDefinitionTemplateArtifact": "BuildOutput",
+        "TaskDefinitionTemplateArtifact": "DeriveOutput",
         "TaskDefinitionTemplatePath": "taskdef.json",
-        "AppSpecTemplateArtifact": "BuildOutput",
+        "AppSpecTemplateArtifact": "DeriveOutput",
         "AppSpecTemplatePath": "appspec.yaml",
-        "Image1ArtifactName": "BuildOutput",
+        "Image1ArtifactName": "DeriveOutput",
         "Image1ContainerName": "IMAGE1_NAME",
     }
-    assert deploy["InputArtifacts"] == [{"Name": "BuildOutput"}]
+    assert deploy["InputArtifacts"] == [{"Name": "DeriveOutput"}]
 
 
 def test_a_repository_buildspec_reads_the_repository_files() -> None:
@@ -292,6 +323,7 @@ def test_each_role_trusts_the_one_service_that_assumes_it() -> None:
     }
     assert principals == {
         "WebBuildRole": ["codebuild.amazonaws.com"],
+        "WebDeriveRole": ["codebuild.amazonaws.com"],
         "WebCodeDeployRole": ["codedeploy.amazonaws.com"],
         "WebPipelineRole": ["codepipeline.amazonaws.com"],
         "WebSourceEventRole": ["events.amazonaws.com"],
@@ -321,15 +353,15 @@ def _commands(buildspec: str, phase: str) -> list[str]:
     return commands
 
 
-def test_the_build_derives_taskdef_and_appspec_from_the_revision_the_stacks_registered(
+def test_the_derive_project_writes_taskdef_and_appspec_from_the_revision_the_stacks_registered(
     aws: LocalAws, tmp_path: Path
 ) -> None:
-    """The generated buildspec's own commands, run on what ECS answers for the registered revision: taskdef.json
+    """The derive buildspec's own commands, run on what ECS answers for the registered revision: taskdef.json
     is a RegisterTaskDefinition request (botocore's model) with <IMAGE1_NAME>, appspec.yaml names the
-    capacity provider."""
+    capacity provider, imageDetail.json passes only when it names a tag of the service's repository."""
     blueprint = Blueprint.model_validate({**_blueprint().model_dump(), "tags": {"CostCenter": "cc-7"}})
     service = blueprint.services[0]
-    buildspec = pipeline.build_spec(blueprint, service)
+    buildspec = pipeline.derive_spec(blueprint, service)
     ecs = boto3.client("ecs", region_name="us-east-1")
     values = StackValues(
         values={
@@ -346,16 +378,23 @@ def test_the_build_derives_taskdef_and_appspec_from_the_revision_the_stacks_regi
     registered = json.loads(render_service_files(blueprint, "web", stack_values=values)["taskdef.json"])
     registered["containerDefinitions"][0]["image"] = "old:1"
     ecs.register_task_definition(**registered)
-    (describe, derive, appspec) = _commands(buildspec, "post_build")
+    (check_image, describe, derive, appspec) = _commands(buildspec, "build")
     assert describe == (
         'aws ecs describe-task-definition --task-definition "$TASK_FAMILY" --output json > registered.json'
     )
     (tmp_path / "registered.json").write_text(
         json.dumps(ecs.describe_task_definition(taskDefinition=family(blueprint, service)), default=str)
     )
-    env = {**os.environ, "CONTAINER_NAME": "web", "CAPACITY_PROVIDER": "shop-capacity"}
-    for command in (derive, appspec):
+    repository = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web"
+    env = {**os.environ, "CONTAINER_NAME": "web", "CAPACITY_PROVIDER": "shop-capacity", "REPOSITORY_URI": repository}
+    for uri in (f"{repository}-evil:1", "public.ecr.aws/x/y:1", f"{repository}@sha256:{'a' * 64}", repository):
+        (tmp_path / "imageDetail.json").write_text(json.dumps({"ImageURI": uri}))
+        refused = subprocess.run(["bash", "-c", check_image], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert refused.returncode != 0 and "not a tag of" in refused.stderr, uri
+    (tmp_path / "imageDetail.json").write_text(json.dumps({"ImageURI": f"{repository}:abc123", "extra": 1}))
+    for command in (check_image, derive, appspec):
         subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, check=True)
+    assert json.loads((tmp_path / "imageDetail.json").read_text()) == {"ImageURI": f"{repository}:abc123"}
     request = json.loads((tmp_path / "taskdef.json").read_text())
     assert request["family"] == family(blueprint, service)
     assert request["containerDefinitions"][0]["image"] == "<IMAGE1_NAME>"
@@ -369,6 +408,7 @@ def test_the_build_derives_taskdef_and_appspec_from_the_revision_the_stacks_regi
     assert properties["LoadBalancerInfo"] == {"ContainerName": "web", "ContainerPort": 8080}
     assert spec["Hooks"] == [{"AfterAllowTestTraffic": "web-smoke-test"}]
     assert yaml.safe_load(buildspec)["artifacts"]["files"] == ["imageDetail.json", "taskdef.json", "appspec.yaml"]
+    assert yaml.safe_load(pipeline.build_spec(blueprint, service))["artifacts"]["files"] == ["imageDetail.json"]
 
 
 def _register_shape() -> Any:

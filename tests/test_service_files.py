@@ -16,6 +16,7 @@ import yaml
 
 from cfngen import Blueprint, Deployer, UsageError, load_blueprint, load_stack_values, render_service_files
 from cfngen._jinja import render
+from cfngen.blueprint._model import TrafficTest
 from cfngen.builders import service as service_stack
 from cfngen.cli import main
 from cfngen.extras._service_files import StackValues, task_definition_request
@@ -115,6 +116,19 @@ def test_buildspec_runs_the_test_command_verbatim_and_hooks_follow_the_lifecycle
     assert buildspec["artifacts"]["files"] == ["imageDetail.json"]
     hooks = yaml.safe_load(files["appspec.yaml"])["Hooks"]
     assert hooks == [{"BeforeInstall": "shop-web-pre-install"}, {"AfterAllowTestTraffic": "shop-web-smoke-test"}]
+    # With deployment.test, the repository's appspec runs cfngen's test traffic function at AfterAllowTestTraffic.
+    web = blueprint.services[0]
+    tested = blueprint.model_copy(
+        update={
+            "deployment": blueprint.deployment.model_copy(update={"test": TrafficTest(path="/health")}),
+            "services": [web.model_copy(update={"deploy_hooks": {"BeforeInstall": "shop-web-pre-install"}})],
+        }
+    )
+    files = render_service_files(tested, "web", stack_values=load_stack_values([values_path]))
+    assert yaml.safe_load(files["appspec.yaml"])["Hooks"] == [
+        {"BeforeInstall": "shop-web-pre-install"},
+        {"AfterAllowTestTraffic": f"{blueprint.name}--web-test-traffic"},
+    ]
 
 
 def test_templates_refuse_a_missing_variable() -> None:

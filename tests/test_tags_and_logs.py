@@ -133,10 +133,12 @@ def test_every_log_group_keeps_the_blueprint_retention_encrypted(example: tuple[
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Logs::LogGroup"
     ]
-    # services, pipelines (and the stack-update project of each ecs-* service), VPC flow logs, the database's logs
-    stack_updates = sum(not blueprint.deployment_of(service).uses_codedeploy for service in blueprint.services)
+    # services, pipelines (and the stack-update project of each ecs-* service, the derive project of each codedeploy
+    # one, the test traffic function of each service with deployment.test), VPC flow logs, the database's logs
+    deploy_steps = len(blueprint.services)
+    tested = sum(blueprint.deployment_of(service).test is not None for service in blueprint.services)
     assert len(groups) == (
-        2 * len(blueprint.services) + stack_updates + 1 + (len(LOG_EXPORTS) if blueprint.database else 0)
+        2 * len(blueprint.services) + deploy_steps + tested + 1 + (len(LOG_EXPORTS) if blueprint.database else 0)
     )
     for name, logical_id, resource in groups:
         properties = resource["Properties"]

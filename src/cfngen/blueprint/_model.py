@@ -319,6 +319,18 @@ ECS_BLUE_GREEN_DEFAULT_BAKE_MINUTES = 15
 STACK_UPDATE_MARGIN_MINUTES = 60
 
 
+class TrafficTest(Spec):
+    """An HTTP check of the green tasks through the test listener, before production traffic moves to them."""
+
+    path: str = Field(
+        ...,
+        pattern=r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$",
+        max_length=1024,
+        description="Path requested from the green tasks through the test listener, such as /health.",
+    )
+    expect: int = Field(200, ge=100, le=599, description="HTTP status every load balancer node must answer.")
+
+
 class Deployment(Spec):
     """How a new task definition reaches a service: who rolls it out, how traffic moves, what rolls it back.
 
@@ -354,6 +366,14 @@ class Deployment(Spec):
         description="Minutes the green tasks serve the test listener only, before production traffic moves; "
         "absent = no wait. ecs-blue-green/linear/canary: a PAUSE lifecycle hook that continues "
         "when the time is up (roll back meanwhile with `aws ecs stop-service-deployment`).",
+    )
+
+    test: TrafficTest | None = Field(
+        None,
+        description="Test the green tasks through the test listener before production traffic moves: a function "
+        "cfngen generates, at CodeDeploy's AfterAllowTestTraffic hook (codedeploy) or ECS's "
+        "POST_TEST_TRAFFIC_SHIFT lifecycle hook (ecs-blue-green/linear/canary); a failed test rolls back. "
+        "Absent = no test.",
     )
 
     @field_validator("step_percent", "canary_percent")
@@ -394,6 +414,14 @@ class Deployment(Spec):
                     ("wait_minutes",),
                     f"applies to {', '.join(ECS_TRAFFIC_SHIFTING_STRATEGIES)}; "
                     f"strategy {self.strategy!r} has no test traffic stage to wait in",
+                )
+            )
+        if self.test is not None and not self.shifts_traffic:
+            errors.append(
+                (
+                    ("test",),
+                    f"applies to codedeploy, {', '.join(ECS_TRAFFIC_SHIFTING_STRATEGIES)}; "
+                    f"strategy {self.strategy!r} has no test listener stage to test in",
                 )
             )
         if self.strategy != "codedeploy" and self.deploy_stage_minutes > CODEBUILD_MAX_TIMEOUT_MINUTES:
@@ -767,6 +795,13 @@ class Blueprint(Spec):
                     )
                 )
             seen_names.setdefault(key, index)
+            if "AfterAllowTestTraffic" in service.deploy_hooks and self.deployment_of(service).test is not None:
+                errors.append(
+                    (
+                        ("services", index, "deploy_hooks", "AfterAllowTestTraffic"),
+                        "is taken by the test function of deployment.test; drop one of them",
+                    )
+                )
             if service.deploy_hooks and not self.deployment_of(service).uses_codedeploy:
                 errors.append(
                     (

@@ -19,11 +19,15 @@ Each stack holds:
   CodeStar connection) -> Build -> optional manual approval -> CodeDeployToECS.
 
 The build project carries its buildspec (``pipeline.buildspec: generated``, the
-default): under ``codedeploy`` it also writes ``taskdef.json``, the latest ACTIVE
-revision of the service's family that the stacks registered with the image
-replaced by ``<IMAGE1_NAME>``, and ``appspec.yaml`` with the capacity provider
-strategy. The stacks stay the one source of truth for the task definition and a
-service repository needs only its code and Dockerfile.
+default). Under ``codedeploy`` a second, unprivileged CodeBuild project (the derive
+project, first action of the deploy stage) writes what CodeDeployToECS reads:
+``imageDetail.json`` checked to name a tag of the service's repository,
+``taskdef.json``, the latest ACTIVE revision of the service's family that the
+stacks registered with the image replaced by ``<IMAGE1_NAME>``, and
+``appspec.yaml`` with the capacity provider strategy. The privileged build, which
+runs the service's own code, writes none of them and may not read task
+definitions. The stacks stay the one source of truth for the task definition and
+a service repository needs only its code and Dockerfile.
 
 Under the ``ecs-*`` strategies there is no CodeDeploy application: the deploy
 stage is a second CodeBuild project that changes the root stack's image parameter
@@ -127,7 +131,7 @@ from troposphere.s3 import (
 
 from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
-from cfngen.builders import contracts, iam, image_cache, taskdef
+from cfngen.builders import _test_traffic, contracts, iam, image_cache, taskdef
 from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.contracts import service_alarm_names
@@ -155,6 +159,9 @@ BUILD_OUTPUT_ENCRYPTION = (
     "the project's output goes to the artifact bucket, which encrypts every object by default, and CodeBuild "
     "uses the AWS managed S3 key; a customer key per pipeline would add a key policy and cost, not protection"
 )
+# The derive project's output: the only artifact the CodeDeployToECS action reads.
+DERIVE_ARTIFACT = "DeriveOutput"
+DERIVE_TIMEOUT_MINUTES = 10
 # Change sets the deploy project of an ecs-* service creates on the root stack start with this.
 CHANGE_SET_PREFIX = "cfngen-image-"
 
@@ -181,6 +188,8 @@ def build(blueprint: Blueprint, service: Service) -> Template:
     _add_parameters(template, blueprint, service)
     _add_artifact_bucket(template, blueprint, service)
     _add_build(template, blueprint, service)
+    if derives_task_definition(blueprint, service):
+        _add_derive(template, blueprint, service)
     if deployment.uses_codedeploy:
         _add_deployment(template, blueprint, service)
     else:
@@ -198,35 +207,36 @@ def derives_task_definition(blueprint: Blueprint, service: Service) -> bool:
 
 
 def build_spec(blueprint: Blueprint, service: Service) -> str:
-    """The buildspec the build project carries (pipeline.buildspec: generated)."""
-    task_definition = None
-    if derives_task_definition(blueprint, service):
-        appspec = render(
-            "appspec.yaml.j2",
-            blueprint=blueprint.name,
-            service=service.name,
-            container_name=taskdef.container_name(service),
-            container_port=service.port,
-            capacity_provider="$CAPACITY_PROVIDER",
-            hooks=_hooks(service),
-        )
-        task_definition = {
-            "fields": taskdef.register_task_definition_fields(),
-            "tags": _tags(blueprint),
-            "image_placeholder": f"<{IMAGE_PLACEHOLDER_NAME}>",
-            "appspec": appspec.rstrip("\n"),
-        }
-    return render(
-        "buildspec.yml.j2",
+    """The buildspec the build project carries (pipeline.buildspec: generated): test, build, push, imageDetail.json."""
+    return render("buildspec.yml.j2", blueprint=blueprint.name, service=service.name, test_command=service.test_command)
+
+
+def derive_spec(blueprint: Blueprint, service: Service) -> str:
+    """The buildspec of the derive project: the deploy stage's imageDetail.json, taskdef.json and appspec.yaml."""
+    appspec = render(
+        "appspec.yaml.j2",
         blueprint=blueprint.name,
         service=service.name,
-        test_command=service.test_command,
-        task_definition=task_definition,
+        container_name=taskdef.container_name(service),
+        container_port=service.port,
+        capacity_provider="$CAPACITY_PROVIDER",
+        hooks=appspec_hooks(blueprint, service),
+    )
+    return render(
+        "derive-buildspec.yml.j2",
+        blueprint=blueprint.name,
+        service=service.name,
+        fields=taskdef.register_task_definition_fields(),
+        tags=_tags(blueprint),
+        image_placeholder=f"<{IMAGE_PLACEHOLDER_NAME}>",
+        appspec=appspec.rstrip("\n"),
     )
 
 
-def _hooks(service: Service) -> list[tuple[str, str]]:
-    return [(event, service.deploy_hooks[event]) for event in HOOK_EVENTS if event in service.deploy_hooks]
+def appspec_hooks(blueprint: Blueprint, service: Service) -> list[tuple[str, str]]:
+    """The appspec's hooks in the order CodeDeploy runs them: the service's own and the test traffic function."""
+    hooks = _test_traffic.codedeploy_hooks(blueprint, service)
+    return [(event, hooks[event]) for event in HOOK_EVENTS if event in hooks]
 
 
 def _tags(blueprint: Blueprint) -> list[dict[str, str]]:
@@ -271,6 +281,13 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
                 f"Role ECS shifts {service.name}'s traffic with (passed to ECS on deploy)",
             )
         )
+        if _test_traffic.tests_traffic(blueprint, service):
+            inputs.append(
+                (
+                    contracts.of_service(service, "TestTrafficHookRoleArn"),
+                    f"Role ECS invokes {service.name}'s test traffic function with (passed to ECS on deploy)",
+                )
+            )
     if derives_task_definition(blueprint, service):
         inputs.append((contracts.CAPACITY_PROVIDER_NAME, "Capacity provider the appspec.yaml of a deployment names"))
     if uses_codecommit(blueprint):
@@ -364,7 +381,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
     repository = Ref(contracts.of_service(service, "RepositoryArn"))
     policies = {
         "write-build-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
-        "use-artifacts": _build_artifact_statements(blueprint, service),
+        "use-artifacts": _stage_artifact_statements(blueprint, service, SOURCE_ARTIFACT, BUILD_ARTIFACT),
         "push-image": [
             iam.allow([ecr.GetAuthorizationToken], ["*"]),
             iam.allow(
@@ -382,24 +399,10 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
             ),
         ],
     }
-    environment = [
-        EnvironmentVariable(
-            Name="REPOSITORY_URI", Type="PLAINTEXT", Value=Ref(contracts.of_service(service, "RepositoryUri"))
-        ),
-        EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT", Value=taskdef.container_name(service)),
-    ]
+    environment = _image_variables(service)
     if image_cache.upstreams(blueprint):
         policies["pull-base-images"] = image_cache.pull_statements(blueprint)
         environment += image_cache.build_environment(blueprint)
-    if derives_task_definition(blueprint, service):
-        # taskdef.json is the latest revision the stacks registered in the family.
-        policies["read-task-definition"] = [iam.allow([ecs.DescribeTaskDefinition], ["*"])]
-        environment += [
-            EnvironmentVariable(Name="TASK_FAMILY", Type="PLAINTEXT", Value=taskdef.family(blueprint, service)),
-            EnvironmentVariable(
-                Name="CAPACITY_PROVIDER", Type="PLAINTEXT", Value=Ref(contracts.CAPACITY_PROVIDER_NAME)
-            ),
-        ]
     template.add_resource(
         iam.service_role(
             f"{prefix}BuildRole",
@@ -450,6 +453,81 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
         project.Metadata = metadata
 
 
+def _image_variables(service: Service) -> list[EnvironmentVariable]:
+    return [
+        EnvironmentVariable(
+            Name="REPOSITORY_URI", Type="PLAINTEXT", Value=Ref(contracts.of_service(service, "RepositoryUri"))
+        ),
+        EnvironmentVariable(Name="CONTAINER_NAME", Type="PLAINTEXT", Value=taskdef.container_name(service)),
+    ]
+
+
+def _add_derive(template: Template, blueprint: Blueprint, service: Service) -> None:
+    """The derive project: what the deploy stage trusts, written outside the privileged build.
+
+    The build runs the service's own code (tests, ``docker build``) in privileged mode; whatever it can
+    read or write, that code can too. So it writes only imageDetail.json, and this project, which runs
+    nothing but its inline buildspec, unprivileged, checks that file names a tag of the service's
+    repository and derives taskdef.json and appspec.yaml from the revision the stacks registered. Only
+    this project's role may read task definitions, and the deploy action reads only its artifact.
+    """
+    prefix = service.logical_name
+    name = f"{physical_name(blueprint, service)}-derive"
+    log_group = template.add_resource(
+        LogGroup(
+            f"{prefix}DeriveLogGroup",
+            LogGroupName=f"/aws/codebuild/{name}",
+            RetentionInDays=blueprint.logs.retention_days,
+            KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    template.add_resource(
+        iam.service_role(
+            f"{prefix}DeriveRole",
+            "codebuild.amazonaws.com",
+            {
+                "write-derive-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
+                "use-artifacts": _stage_artifact_statements(blueprint, service, BUILD_ARTIFACT, DERIVE_ARTIFACT),
+                # DescribeTaskDefinition takes no resource-level permission (iam.ACTIONS_WITHOUT_RESOURCE_LEVEL).
+                "read-task-definition": [iam.allow([ecs.DescribeTaskDefinition], ["*"])],
+            },
+            path=role_path(blueprint),
+            description=f"Lets CodeBuild derive {service.name}'s taskdef.json and appspec.yaml from its stacks",
+        )
+    )
+    template.add_resource(
+        tagged(
+            Project(
+                f"{prefix}DeriveProject",
+                Name=name,
+                Description=f"Derives the deployment files of {service.name} from its stacks ({blueprint.name})",
+                ServiceRole=GetAtt(f"{prefix}DeriveRole", "Arn"),
+                Source=BuildSource(Type="CODEPIPELINE", BuildSpec=derive_spec(blueprint, service)),
+                Artifacts=Artifacts(Type="CODEPIPELINE"),
+                Environment=Environment(
+                    Type="LINUX_CONTAINER",
+                    ComputeType="BUILD_GENERAL1_SMALL",
+                    Image=BUILD_IMAGE,
+                    EnvironmentVariables=[
+                        *_image_variables(service),
+                        EnvironmentVariable(
+                            Name="TASK_FAMILY", Type="PLAINTEXT", Value=taskdef.family(blueprint, service)
+                        ),
+                        EnvironmentVariable(
+                            Name="CAPACITY_PROVIDER", Type="PLAINTEXT", Value=Ref(contracts.CAPACITY_PROVIDER_NAME)
+                        ),
+                    ],
+                ),
+                LogsConfig=LogsConfig(CloudWatchLogs=CloudWatchLogs(Status="ENABLED", GroupName=Ref(log_group))),
+                TimeoutInMinutes=DERIVE_TIMEOUT_MINUTES,
+            ),
+            blueprint,
+        )
+    )
+
+
 def _add_deployment(template: Template, blueprint: Blueprint, service: Service) -> None:
     prefix = service.logical_name
     name = physical_name(blueprint, service)
@@ -481,13 +559,10 @@ def _add_deployment(template: Template, blueprint: Blueprint, service: Service) 
             _pass_task_roles(service),
         ],
     }
-    hooks = service.deploy_hooks
+    hooks = appspec_hooks(blueprint, service)
     if hooks:
         policies["invoke-deployment-hooks"] = [
-            iam.allow(
-                [awslambda.InvokeFunction],
-                [iam.arn("lambda", f"function:{hooks[event]}") for event in HOOK_EVENTS if event in hooks],
-            )
+            iam.allow([awslambda.InvokeFunction], [iam.arn("lambda", f"function:{function}") for _, function in hooks])
         ]
     template.add_resource(
         iam.service_role(
@@ -564,7 +639,7 @@ def _add_stack_update(template: Template, blueprint: Blueprint, service: Service
             "codebuild.amazonaws.com",
             {
                 "write-deploy-logs": [iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group, "Arn")])],
-                "read-image-detail": _read_build_output_statements(blueprint, service),
+                "read-image-detail": _stage_artifact_statements(blueprint, service, BUILD_ARTIFACT),
                 "update-the-image-parameter": _stack_update_statements(blueprint),
                 "roll-out-the-service": _rollout_statements(blueprint, service),
             },
@@ -657,10 +732,14 @@ def _rollout_statements(blueprint: Blueprint, service: Service) -> list[Statemen
         _pass_task_roles(service),
     ]
     if blueprint.deployment_of(service).shifts_traffic:
+        # The roles the service names for ECS: to shift traffic, and to invoke the test traffic function.
+        roles = [Ref(contracts.of_service(service, "InfrastructureRoleArn"))]
+        if _test_traffic.tests_traffic(blueprint, service):
+            roles.append(Ref(contracts.of_service(service, "TestTrafficHookRoleArn")))
         statements.append(
             iam.allow(
                 [iam_actions.PassRole],
-                [Ref(contracts.of_service(service, "InfrastructureRoleArn"))],
+                roles,
                 condition=Condition(StringEquals({"iam:PassedToService": ECS_PRINCIPAL})),
             )
         )
@@ -679,6 +758,8 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
     prefix = service.logical_name
     codedeploy = blueprint.deployment_of(service).uses_codedeploy
     projects = [GetAtt(f"{prefix}BuildProject", "Arn")]
+    if derives_task_definition(blueprint, service):
+        projects.append(GetAtt(f"{prefix}DeriveProject", "Arn"))
     if not codedeploy:
         projects.append(GetAtt(f"{prefix}DeployProject", "Arn"))
     template.add_resource(
@@ -728,7 +809,7 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
                 ],
             )
         )
-    stages.append(Stages(Name="Deploy", Actions=[_deploy_action(blueprint, service)]))
+    stages.append(Stages(Name="Deploy", Actions=_deploy_actions(blueprint, service)))
     template.add_resource(
         Pipeline(
             f"{prefix}Pipeline",
@@ -742,33 +823,59 @@ def _add_pipeline(template: Template, blueprint: Blueprint, service: Service) ->
     )
 
 
-def _deploy_action(blueprint: Blueprint, service: Service) -> Actions:
+def _deploy_actions(blueprint: Blueprint, service: Service) -> list[Actions]:
+    """The deploy stage: a stack update (ecs-*), or CodeDeployToECS after the derive project when it derives.
+
+    The derive project runs in this stage, after any approval, so the revision it derives is the latest
+    the stacks registered when the deployment starts; CodeDeployToECS then reads only its artifact.
+    """
     prefix = service.logical_name
     if not blueprint.deployment_of(service).uses_codedeploy:
-        return Actions(
-            Name="StackUpdate",
-            ActionTypeId=ActionTypeId(Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"),
-            InputArtifacts=[InputArtifacts(Name=BUILD_ARTIFACT)],
-            Configuration={"ProjectName": Ref(f"{prefix}DeployProject")},
+        return [
+            Actions(
+                Name="StackUpdate",
+                ActionTypeId=ActionTypeId(Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"),
+                InputArtifacts=[InputArtifacts(Name=BUILD_ARTIFACT)],
+                Configuration={"ProjectName": Ref(f"{prefix}DeployProject")},
+            )
+        ]
+    actions = []
+    if derives_task_definition(blueprint, service):
+        actions.append(
+            Actions(
+                Name="DeriveDeployment",
+                ActionTypeId=ActionTypeId(Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"),
+                InputArtifacts=[InputArtifacts(Name=BUILD_ARTIFACT)],
+                OutputArtifacts=[OutputArtifacts(Name=DERIVE_ARTIFACT)],
+                Configuration={"ProjectName": Ref(f"{prefix}DeriveProject")},
+                RunOrder=1,
+            )
         )
-    # With the generated buildspec the build writes taskdef.json and appspec.yaml beside imageDetail.json; the
-    # deploy role registers no privileged container and passes only the service's roles, whatever they say.
-    files = BUILD_ARTIFACT if derives_task_definition(blueprint, service) else SOURCE_ARTIFACT
-    return Actions(
-        Name="BlueGreenDeploy",
-        ActionTypeId=ActionTypeId(Category="Deploy", Owner="AWS", Provider="CodeDeployToECS", Version="1"),
-        InputArtifacts=[InputArtifacts(Name=name) for name in dict.fromkeys((files, BUILD_ARTIFACT))],
-        Configuration={
-            "ApplicationName": Ref(f"{prefix}CodeDeployApplication"),
-            "DeploymentGroupName": Ref(f"{prefix}DeploymentGroup"),
-            "TaskDefinitionTemplateArtifact": files,
-            "TaskDefinitionTemplatePath": TASK_DEFINITION_FILE,
-            "AppSpecTemplateArtifact": files,
-            "AppSpecTemplatePath": APPSPEC_FILE,
-            "Image1ArtifactName": BUILD_ARTIFACT,
-            "Image1ContainerName": IMAGE_PLACEHOLDER_NAME,
-        },
+        files = image = DERIVE_ARTIFACT
+    else:
+        # pipeline.buildspec: repository: the repository's own taskdef.json and appspec.yaml, which the build
+        # cannot overwrite (_stage_artifact_statements); the deploy role registers no privileged container and
+        # passes only the service's roles, whatever they say.
+        files, image = SOURCE_ARTIFACT, BUILD_ARTIFACT
+    actions.append(
+        Actions(
+            Name="BlueGreenDeploy",
+            ActionTypeId=ActionTypeId(Category="Deploy", Owner="AWS", Provider="CodeDeployToECS", Version="1"),
+            InputArtifacts=[InputArtifacts(Name=name) for name in dict.fromkeys((files, image))],
+            Configuration={
+                "ApplicationName": Ref(f"{prefix}CodeDeployApplication"),
+                "DeploymentGroupName": Ref(f"{prefix}DeploymentGroup"),
+                "TaskDefinitionTemplateArtifact": files,
+                "TaskDefinitionTemplatePath": TASK_DEFINITION_FILE,
+                "AppSpecTemplateArtifact": files,
+                "AppSpecTemplatePath": APPSPEC_FILE,
+                "Image1ArtifactName": image,
+                "Image1ContainerName": IMAGE_PLACEHOLDER_NAME,
+            },
+            RunOrder=len(actions) + 1,
+        )
     )
+    return actions
 
 
 def _source_action(blueprint: Blueprint, service: Service) -> Actions:
@@ -959,36 +1066,29 @@ def _artifact_statements(prefix: str) -> list[Statement]:
     ]
 
 
-def _build_artifact_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
-    """The build reads the source artifact and writes its own output, nowhere else in the artifact bucket.
+def _stage_artifact_statements(
+    blueprint: Blueprint, service: Service, reads: str, writes: str | None = None
+) -> list[Statement]:
+    """A CodeBuild action reads its input artifact and writes its own output, nowhere else in the artifact bucket.
 
-    With pipeline.buildspec: repository the deploy stage reads taskdef.json and appspec.yaml from the source
-    artifact: a build (which runs the service's own code) that could overwrite them would choose what gets
-    deployed. With the generated buildspec the build writes them into its own output from the revision the
-    stacks registered; what the deploy role then registers is bounded by its policy (no privileged container,
-    only the service's two roles, only its family). CodePipeline stores an
-    artifact under `<pipeline name, first 20 characters>/<artifact name, first 10 characters>/<random id>`
-    in the bucket (the folder "is created for you based on the name of the pipeline",
+    The build (which runs the service's own code) reads the source and writes imageDetail.json; the derive
+    project reads that and writes what the deploy stage reads; the stack-update project only reads. So no
+    action can overwrite another's output: with pipeline.buildspec: repository the deploy stage reads
+    taskdef.json and appspec.yaml from the source artifact, which the build cannot change. CodePipeline
+    stores an artifact under `<pipeline name, first 20 characters>/<artifact name, first 10 characters>/<random
+    id>` in the bucket (the folder "is created for you based on the name of the pipeline",
     https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html; the truncation:
     https://repost.aws/questions/QUI91tw7A9SUOMohJurNqmgA).
     """
     bucket = f"{service.logical_name}ArtifactBucket"
     folder = physical_name(blueprint, service)[:20]
-    return [
-        iam.allow([s3.GetObject, s3.GetObjectVersion], [Sub(f"${{{bucket}.Arn}}/{folder}/{SOURCE_ARTIFACT[:10]}/*")]),
-        iam.allow([s3.PutObject], [Sub(f"${{{bucket}.Arn}}/{folder}/{BUILD_ARTIFACT[:10]}/*")]),
-        iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
-    ]
-
-
-def _read_build_output_statements(blueprint: Blueprint, service: Service) -> list[Statement]:
-    """The stack-update project reads the build's output (imageDetail.json) and writes nothing."""
-    bucket = f"{service.logical_name}ArtifactBucket"
-    folder = physical_name(blueprint, service)[:20]
-    return [
-        iam.allow([s3.GetObject, s3.GetObjectVersion], [Sub(f"${{{bucket}.Arn}}/{folder}/{BUILD_ARTIFACT[:10]}/*")]),
-        iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")]),
-    ]
+    statements = [iam.allow([s3.GetObject, s3.GetObjectVersion], [Sub(f"${{{bucket}.Arn}}/{folder}/{reads[:10]}/*")])]
+    if writes is not None:
+        statements.append(iam.allow([s3.PutObject], [Sub(f"${{{bucket}.Arn}}/{folder}/{writes[:10]}/*")]))
+    statements.append(
+        iam.allow([s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning], [GetAtt(bucket, "Arn")])
+    )
+    return statements
 
 
 def _pass_task_roles(service: Service) -> Statement:

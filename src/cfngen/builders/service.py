@@ -55,7 +55,7 @@ from troposphere.ecs import Service as EcsService
 from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint, Deployment, Service
-from cfngen.builders import contracts, iam
+from cfngen.builders import _test_traffic, contracts, iam
 from cfngen.builders.base import add_output, add_parameter, new_template, role_path
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
@@ -104,6 +104,8 @@ def build(blueprint: Blueprint, service: Service) -> Template:
     if _uses_advanced_configuration(deployment):
         _add_infrastructure_role(template, blueprint, service)
     _add_task_security_group(template, blueprint, service)
+    if _test_traffic.tests_traffic(blueprint, service):
+        _test_traffic.add(template, blueprint, service)
     if service.database:
         _add_database_access(template, service)
     template.add_resource(task_definition(blueprint, service))
@@ -180,6 +182,8 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
         f"Image of the first deployment of {service.name}; later images arrive through its pipeline",
         Default=service.image or PLACEHOLDER_IMAGE,
     )
+    if _test_traffic.tests_traffic(blueprint, service):
+        _test_traffic.add_parameters(template, blueprint, service)
     if service.database:
         add_parameter(template, contracts.DATABASE_ENDPOINT, "String", "Writer endpoint of the database")
         add_parameter(template, contracts.DATABASE_PORT, "Number", "Port of the database")
@@ -400,8 +404,9 @@ def _ecs_deployment(blueprint: Blueprint, service: Service, deployment: Deployme
     ``TaskDefinition`` names the revision (not the family), so a blueprint edit that registers a new
     revision, or a new image parameter from the pipeline, is a service update that ECS rolls out with
     the strategy; it rolls back on the service's alarms, and a rolling update also when its tasks
-    never reach a steady state (circuit breaker). ``wait_minutes`` is a PAUSE hook after the test
-    traffic shift that continues by itself when its time is up.
+    never reach a steady state (circuit breaker). After the test traffic shift, ``test`` runs the test
+    traffic function (a failure rolls back), then ``wait_minutes`` is a PAUSE hook that continues by
+    itself when its time is up.
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-blue-green.html
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-lifecycle-hooks.html
     """
@@ -423,14 +428,19 @@ def _ecs_deployment(blueprint: Blueprint, service: Service, deployment: Deployme
         configuration.CanaryConfiguration = CanaryConfiguration(
             CanaryPercent=deployment.canary_percent, CanaryBakeTimeInMinutes=deployment.canary_bake_minutes
         )
+    hooks = []
+    if deployment.test is not None:
+        hooks.append(_test_traffic.ecs_lifecycle_hook(service))
     if deployment.wait_minutes is not None:
-        configuration.LifecycleHooks = [
+        hooks.append(
             DeploymentLifecycleHook(
                 TargetType="PAUSE",
-                LifecycleStages=["POST_TEST_TRAFFIC_SHIFT"],
+                LifecycleStages=[_test_traffic.ECS_HOOK_STAGE],
                 TimeoutConfiguration=HookTimeoutConfig(TimeoutInMinutes=deployment.wait_minutes, Action="CONTINUE"),
             )
-        ]
+        )
+    if hooks:
+        configuration.LifecycleHooks = hooks
     return {
         "TaskDefinition": Ref(task_definition_id(service)),
         "DeploymentController": DeploymentController(Type="ECS"),

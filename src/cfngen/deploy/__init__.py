@@ -694,10 +694,24 @@ class Deployer:
             raise SafetyError(f"templates changed since the plan was made ({', '.join(changed)}); make a new plan")
         tree = self._tree(plan.change_set_id, plan.change_set_type, plan.stack_id, pkg)
         changes = tree.changes
-        if pkg is None:  # without the templates, which services the pipeline owns is what the plan found
-            owned = {(change.stack, change.logical_id): change.pipeline_owned for change in plan.changes}
+        if pkg is None:  # without the templates, which services the pipeline owns (or switch) is what the plan found
+            planned = {(change.stack, change.logical_id): change for change in plan.changes}
             changes = tuple(
-                replace(change, pipeline_owned=owned.get((change.stack, change.logical_id), ())) for change in changes
+                replace(
+                    change,
+                    pipeline_owned=planned[key].pipeline_owned if key in planned else (),
+                    controller_switch=planned[key].controller_switch if key in planned else (),
+                )
+                for change in changes
+                for key in [(change.stack, change.logical_id)]
+            )
+            # Switches the plan's template analysis found where the preview shows no row (a nested change set
+            # may not list the service): the change set runs the templates that analysis read.
+            shown = {(change.stack, change.logical_id) for change in changes}
+            changes += tuple(
+                change
+                for change in plan.changes
+                if change.controller_switch and (change.stack, change.logical_id) not in shown
             )
         return replace(plan, changes=changes, nested_change_sets=tree.nested_change_sets)
 

@@ -17,7 +17,7 @@ from cfngen._files import write_text
 from cfngen._text import visible
 from cfngen.builders.cluster import REFRESH_MIN_HEALTHY_PERCENT
 from cfngen.errors import UsageError
-from cfngen.facts.resource_types import NESTED_STACK
+from cfngen.facts.resource_types import IN_PLACE_CONTROLLER_SWITCHES, NESTED_STACK
 
 PLAN_FORMAT = 1
 ROOT_PATH = "root"
@@ -51,6 +51,8 @@ class ResourceChange:
     properties: tuple[tuple[str, str, str, str], ...] = ()
     # "template" when cfngen's own template analysis found the change (the change set's preview did not show it).
     source: str = ""
+    # An ECS service whose deployment controller changes: (before, after), such as ("CODE_DEPLOY", "ECS").
+    controller_switch: tuple[str, ...] = ()
 
     @property
     def replaces(self) -> bool:
@@ -152,6 +154,7 @@ class Plan:
                 *lines,
                 f"{len(self.changes)} changes: {summary}",
                 *self._adopted(),
+                *self._controller_switches(),
                 *self._property_changes(),
                 *notes,
             ]
@@ -167,6 +170,25 @@ class Plan:
             "stack; ImportExistingResources):",
             *(f"  {c.stack} {c.logical_id} {c.resource_type} {c.physical_id}".rstrip() for c in adopted),
         ]
+
+    def _controller_switches(self) -> list[str]:
+        """Which path each deployment controller switch takes: in place where AWS documents one, else refused."""
+        lines = []
+        for change in self.changes:
+            if len(change.controller_switch) != 2:
+                continue
+            before, after = change.controller_switch
+            page = IN_PLACE_CONTROLLER_SWITCHES.get((before, after))
+            path = (
+                f"in place, AWS's documented migration ({page})"
+                if page
+                else "no in-place path AWS documents: the service has to be created anew "
+                f"(refused without --allow-replace {change.logical_id})"
+            )
+            lines.append(
+                f"{change.stack}/{change.logical_id} switches deployment controller {before} -> {after}: {path}"
+            )
+        return lines
 
     def _property_changes(self) -> list[str]:
         """Drift-aware change sets: per property, the template value, the live value and what the change does."""
@@ -246,6 +268,7 @@ class Plan:
                         **change,
                         "causes": tuple(change.get("causes", ())),
                         "pipeline_owned": tuple(change.get("pipeline_owned", ())),
+                        "controller_switch": tuple(change.get("controller_switch", ())),
                         "properties": tuple(tuple(row) for row in change.get("properties", ())),
                     }
                 )

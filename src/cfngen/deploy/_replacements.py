@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from cfngen.deploy._plan import ResourceChange
+from cfngen.deploy._safety import controller_switch
 
 STACK_FILE = "stack.json"
 
@@ -21,11 +22,12 @@ STACK_FILE = "stack.json"
 def template_changes(
     path: str, deployed: Mapping[str, Any], new: Mapping[str, Any], *, region: str
 ) -> list[ResourceChange]:
-    """The replacements and removals that turning `deployed` into `new` makes in the stack at `path`."""
+    """The replacements and removals that turning `deployed` into `new` makes in the stack at `path`, and the
+    ECS services whose deployment controller it switches (the safety rules decide whether AWS allows that)."""
     from cfngen.report._template_diff import diff_texts
 
     found = diff_texts({STACK_FILE: json.dumps(deployed)}, {STACK_FILE: json.dumps(new)}, region=region)
-    return [
+    changes = [
         ResourceChange(
             stack=path,
             logical_id=resource.logical_id,
@@ -37,6 +39,22 @@ def template_changes(
         )
         for _, resource in found.replacements()
     ]
+    before, after = deployed.get("Resources", {}), new.get("Resources", {})
+    for logical_id, resource in after.items():
+        switch = controller_switch(before.get(logical_id), resource)
+        if switch:
+            changes.append(
+                ResourceChange(
+                    stack=path,
+                    logical_id=logical_id,
+                    resource_type=str(resource.get("Type", "")),
+                    action="modify",
+                    causes=("DeploymentController",),
+                    source="template",
+                    controller_switch=switch,
+                )
+            )
+    return changes
 
 
 def merged(previewed: Iterable[ResourceChange], analysed: Iterable[ResourceChange]) -> tuple[ResourceChange, ...]:
@@ -45,7 +63,9 @@ def merged(previewed: Iterable[ResourceChange], analysed: Iterable[ResourceChang
     for change in analysed:
         key = (change.stack, change.logical_id)
         shown = rows.get(key)
-        if shown is None or not (shown.replaces or shown.action == "remove"):
+        if change.controller_switch:  # a modification the preview may show too: the row learns the switch
+            rows[key] = change if shown is None else replace(shown, controller_switch=change.controller_switch)
+        elif shown is None or not (shown.replaces or shown.action == "remove"):
             rows[key] = (
                 change
                 if shown is None

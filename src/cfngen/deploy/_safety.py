@@ -7,7 +7,10 @@ A change set is refused (exit 3) when it would
   decides it only while executing. The rows come from the change set and from cfngen's own
   template analysis (deploy/_replacements.py), so a preview that says only "modify" hides nothing;
 - change a property of an ECS service under the CODE_DEPLOY controller that the deployment
-  pipeline owns: CloudFormation cannot update those once CodeDeploy runs the service.
+  pipeline owns: CloudFormation cannot update those once CodeDeploy runs the service;
+- switch an ECS service's deployment controller where AWS documents no in-place path
+  (facts.resource_types.IN_PLACE_CONTROLLER_SWITCHES; ECS -> CODE_DEPLOY is one), unless the caller
+  names the service's logical id in `allow_replace`: the service has to be created anew.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from typing import Any
 from cfngen.deploy._package import Package
 from cfngen.deploy._plan import Plan, ResourceChange
 from cfngen.errors import SafetyError
-from cfngen.facts.resource_types import CODE_DEPLOY_OWNED_PROPERTIES, NESTED_STACK, PROTECTED_TYPES, STATEFUL_TYPES
+from cfngen.facts.resource_types import (
+    CODE_DEPLOY_OWNED_PROPERTIES,
+    DEFAULT_CONTROLLER,
+    IN_PLACE_CONTROLLER_SWITCHES,
+    NESTED_STACK,
+    PROTECTED_TYPES,
+    STATEFUL_TYPES,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,20 @@ def violations(changes: Plan | Iterable[ResourceChange], allow_replace: Collecti
                     f"run again with --allow-replace {change.logical_id}",
                 )
             )
+        if len(change.controller_switch) == 2:
+            before, after = change.controller_switch
+            if (before, after) not in IN_PLACE_CONTROLLER_SWITCHES and change.logical_id not in allow_replace:
+                found.append(
+                    Violation(
+                        change,
+                        f"switches the service's deployment controller {before} -> {after}, for which AWS documents "
+                        f"no in-place path (only {', '.join(f'{a} -> {b}' for a, b in IN_PLACE_CONTROLLER_SWITCHES)}"
+                        "): the service has to be created anew, its tasks stopped meanwhile: remove it from the "
+                        "blueprint and deploy, then add it back; or keep its strategy. --allow-replace "
+                        f"{change.logical_id} runs the change set anyway (ECS then decides)",
+                    )
+                )
+            continue  # until the switch, the pipeline does not own the service: the next rule does not apply
         if change.pipeline_owned:
             found.append(
                 Violation(
@@ -96,6 +120,17 @@ def pipeline_owned(template: Mapping[str, Any] | None, change: Mapping[str, Any]
         if detail.get("Target", {}).get("Attribute") == "Properties" and detail["Target"].get("Name")
     }
     return tuple(name for name in CODE_DEPLOY_OWNED_PROPERTIES if name in touched)
+
+
+def controller_switch(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """(before, after) deployment controller types when an ECS service resource switches controller, else ()."""
+    if not before or not after or after.get("Type") != "AWS::ECS::Service" or before.get("Type") != after.get("Type"):
+        return ()
+    types = tuple(
+        str(resource.get("Properties", {}).get("DeploymentController", {}).get("Type", DEFAULT_CONTROLLER))
+        for resource in (before, after)
+    )
+    return types if types[0] != types[1] else ()
 
 
 def stack_policy(package: Package) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 from troposphere import Template
 
 from cfngen._jinja import render
-from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
+from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import pipeline
 from cfngen.builders import service as service_stack
 from cfngen.errors import SynthError, UsageError
@@ -173,16 +173,14 @@ def _service_files(blueprint: Blueprint, service: Service, stack: Template, valu
             "`aws cloudformation describe-stacks` output of the cluster stack too"
         )
     return {
-        pipeline.BUILDSPEC_FILE: render(
-            "buildspec.yml.j2", **context, test_command=service.test_command, task_definition=None
-        ),
+        pipeline.BUILDSPEC_FILE: render("buildspec.yml.j2", **context, test_command=service.test_command),
         pipeline.APPSPEC_FILE: render(
             "appspec.yaml.j2",
             **context,
             container_name=target["ContainerName"],
             container_port=target["ContainerPort"],
             capacity_provider=capacity_provider,
-            hooks=[(event, service.deploy_hooks[event]) for event in HOOK_EVENTS if event in service.deploy_hooks],
+            hooks=pipeline.appspec_hooks(blueprint, service),
         ),
         pipeline.TASK_DEFINITION_FILE: json.dumps(request, indent=2, sort_keys=True) + "\n",
     }

@@ -19,10 +19,13 @@ PolicyKind = Literal["trust", "self", "permissions"]
 # action -> why it may use Resource "*": AWS documents it as supporting no resource-level permission.
 # Here rather than in builders/iam.py (which re-exports it) so that the lint rule does not import the builders.
 ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
+    "ec2:DescribeNetworkInterfaces": "EC2 Describe* calls take no resource type; Lambda attaches a function to the "
+    "VPC with it, and the test traffic function finds the load balancer's private addresses",
     "ecr:GetAuthorizationToken": "ECR's registry login token is account-wide; the action has no resource type",
     "ecs:DeregisterTaskDefinition": "takes a task definition by family:revision but has no resource type; "
     "CloudFormation calls it when it replaces a revision",
-    "ecs:DescribeTaskDefinition": "has no resource type; the build reads the latest revision the stacks registered",
+    "ecs:DescribeTaskDefinition": "has no resource type; the derive project reads the latest revision the stacks "
+    "registered",
     "ecs:DiscoverPollEndpoint": "the ECS agent asks where to poll before it knows its container instance; "
     "the action has no resource type",
     "elasticloadbalancing:DescribeListeners": "ELB Describe* calls take no resource type; CodeDeploy reads listeners",

@@ -41,3 +41,20 @@ CODE_DEPLOY_OWNED_PROPERTIES: tuple[str, ...] = (
     "CapacityProviderStrategy",
     "PlatformVersion",
 )
+
+# Switches of an ECS service's deployment controller (AWS::ECS::Service DeploymentController.Type, absent = ECS)
+# that AWS documents as an update of the running service, before -> after, with the page that says so. A switch
+# between ECS's own strategies (rolling, blue/green, linear, canary) keeps the ECS controller and is an update too:
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/migrate-deployment-strategies.html
+# Any other switch (ECS -> CODE_DEPLOY, for one) has no documented in-place path: the service is created anew.
+_CODE_DEPLOY_TO_ECS = (
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/migrate-codedeploy-to-ecs-bluegreen.html"
+)
+# The resource schema's DeploymentController description lists these migrations and what to clean up after them.
+_CONTROLLER_PAGE = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-deploymentcontroller.html"
+IN_PLACE_CONTROLLER_SWITCHES: dict[tuple[str, str], str] = {
+    ("CODE_DEPLOY", "ECS"): _CODE_DEPLOY_TO_ECS,
+    ("EXTERNAL", "ECS"): _CONTROLLER_PAGE,
+    ("ECS", "EXTERNAL"): _CONTROLLER_PAGE,
+}
+DEFAULT_CONTROLLER = "ECS"

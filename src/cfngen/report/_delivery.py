@@ -81,6 +81,7 @@ def analyse(templates: TemplateSet) -> tuple[Rollout, ...]:
     """One Rollout per ECS service, in stack order."""
     groups = _deployment_groups(templates)
     hooks = _hook_functions(templates)
+    checks = _traffic_tests(templates)
     rollouts = []
     for stack in templates.stacks():
         for logical_id, resource in stack.of_type("AWS::ECS::Service"):
@@ -88,10 +89,30 @@ def analyse(templates: TemplateSet) -> tuple[Rollout, ...]:
             name = str(properties.get("ServiceName", logical_id))
             controller = properties.get("DeploymentController", {}).get("Type", "ECS")
             if controller == CODE_DEPLOY:
-                rollouts.append(_code_deploy(stack.name, name, groups.get(name), hooks.get(name, ())))
+                described = tuple(checks.get(function, function) for function in hooks.get(name, ()))
+                rollouts.append(_code_deploy(stack.name, name, groups.get(name), described))
             else:
-                rollouts.append(_ecs(stack.name, name, properties))
+                functions = {
+                    function_id: checks.get(str(function.get("Properties", {}).get("FunctionName")), function_id)
+                    for function_id, function in stack.of_type("AWS::Lambda::Function")
+                }
+                rollouts.append(_ecs(stack.name, name, properties, functions))
     return tuple(rollouts)
+
+
+def _traffic_tests(templates: TemplateSet) -> dict[str, str]:
+    """Function name -> what it checks, for cfngen's test traffic functions (deployment.test)."""
+    found = {}
+    for stack in templates.stacks():
+        for _, function in stack.of_type("AWS::Lambda::Function"):
+            properties = function.get("Properties", {})
+            variables = properties.get("Environment", {}).get("Variables", {})
+            if {"TEST_PATH", "EXPECT_STATUS", "TEST_PORT"} <= set(variables):
+                found[str(properties.get("FunctionName"))] = (
+                    f"GET {variables['TEST_PATH']} on test port {variables['TEST_PORT']} must answer "
+                    f"{variables['EXPECT_STATUS']} ({properties.get('FunctionName')})"
+                )
+    return found
 
 
 def _code_deploy(stack: str, service: str, group: dict[str, Any] | None, hooks: tuple[str, ...]) -> Rollout:
@@ -101,13 +122,14 @@ def _code_deploy(stack: str, service: str, group: dict[str, Any] | None, hooks: 
     termination = group.get("BlueGreenDeploymentConfiguration", {}).get("TerminateBlueInstancesOnDeploymentSuccess", {})
     wait = termination.get("TerminationWaitTimeInMinutes")
     by = f"CodeDeploy blue/green ({config}) from the pipeline" + (f"; blue tasks kept {wait} min" if wait else "")
-    tests = "test listener" + (f"; hooks: {', '.join(hooks)}" if hooks else "; no validation hook")
+    tests = "test listener" + (f"; hooks: {'; '.join(hooks)}" if hooks else "; no validation hook")
     events = group.get("AutoRollbackConfiguration", {}).get("Events", [])
     alarms = [alarm.get("Name") for alarm in group.get("AlarmConfiguration", {}).get("Alarms", [])]
     return Rollout(stack, service, by, tests, _rollback(events, alarms))
 
 
-def _ecs(stack: str, service: str, properties: dict[str, Any]) -> Rollout:
+def _ecs(stack: str, service: str, properties: dict[str, Any], functions: dict[str, str]) -> Rollout:
+    """`functions`: logical id -> description of the stack's Lambda functions, which lifecycle hooks name."""
     configuration = properties.get("DeploymentConfiguration", {})
     strategy = configuration.get("Strategy", "ROLLING")
     details = []
@@ -133,8 +155,12 @@ def _ecs(stack: str, service: str, properties: dict[str, Any]) -> Rollout:
                 f"{str(timeout.get('Action', 'ROLLBACK')).lower()}"
             )
         else:
-            tests.append(f"hook at {stages}")
+            target = hook.get("HookTargetArn", {})
+            function_id = target.get("Fn::GetAtt", [""])[0] if isinstance(target, dict) else str(target)
+            tests.append(f"at {stages}: {functions.get(function_id, function_id or 'a Lambda hook')}")
     events = []
+    if any(hook.get("TargetType") != "PAUSE" for hook in configuration.get("LifecycleHooks", [])):
+        events.append("failed hook")
     breaker = configuration.get("DeploymentCircuitBreaker", {})
     if breaker.get("Enable") and breaker.get("Rollback"):
         events.append("circuit breaker")

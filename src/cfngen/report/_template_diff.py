@@ -23,6 +23,7 @@ from cfngen.deploy._plan import Plan, ResourceChange
 from cfngen.deploy._safety import pipeline_owned, violations
 from cfngen.errors import UsageError
 from cfngen.facts.resource_schemas import create_only_properties, forces_replacement
+from cfngen.facts.resource_types import DEFAULT_CONTROLLER
 from cfngen.synth import FORMATS, ROOT_NAME, Format, StackSet
 
 ResourceAction = Literal["add", "remove", "modify", "replace"]
@@ -288,13 +289,27 @@ def _deploy_change(stack: str, template: Mapping[str, Any], resource: ResourceDi
             if change.path.startswith("Properties.")
         ],
     }
+    switches = [
+        (_controller(change.old, change.path), _controller(change.new, change.path))
+        for change in resource.changes
+        if resource.type == "AWS::ECS::Service"
+        and change.path in ("Properties.DeploymentController", "Properties.DeploymentController.Type")
+    ]
     return ResourceChange(
         stack=stack,
         logical_id=resource.logical_id,
         resource_type=resource.type,
         action=resource.action,
         pipeline_owned=pipeline_owned(template, raw),
+        controller_switch=switches[0] if switches else (),
     )
+
+
+def _controller(value: Any, path: str) -> str:
+    """The deployment controller type one side of a DeploymentController change names (absent = ECS)."""
+    if value is ABSENT:
+        return DEFAULT_CONTROLLER
+    return str(value.get("Type", DEFAULT_CONTROLLER) if path.endswith("DeploymentController") else value)
 
 
 def _modified(logical_id: str, old: dict[str, Any], new: dict[str, Any], region: str) -> ResourceDiff:
