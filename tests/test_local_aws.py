@@ -111,6 +111,24 @@ def test_a_type_moto_does_not_model_gets_a_visible_placeholder(aws: LocalAws) ->
     assert [group["logGroupName"] for group in groups] == ["not-emulated:Provider.Arn"]
 
 
+def test_a_custom_resource_is_a_placeholder_while_functions_do_not_run(aws: LocalAws) -> None:
+    """AWS invokes the function behind a custom resource and waits for its answer; the emulator runs no function
+    (without --lambda-docker), so moto would wait for ever: the custom resource is a visible placeholder."""
+    template = {
+        "Resources": {
+            "User": {
+                "Type": "Custom::DatabaseUser",
+                "Properties": {"ServiceToken": "arn:aws:lambda:us-west-2:123456789012:function:users", "User": "web"},
+            }
+        },
+        "Outputs": {"User": {"Value": {"Ref": "User"}}},
+    }
+    stack = _create("custom", json.dumps(template))
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert stack["Outputs"][0]["OutputValue"] == "not-emulated:User"
+    assert local_aws.stand_ins("us-west-2") == {"Custom::DatabaseUser": ["custom: User"]}
+
+
 def _group(source: str | None) -> dict[str, Any]:
     """A security group; with `source`, an ingress rule from that group (moto refuses a group it does not know)."""
     rules = [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "SourceSecurityGroupId": source}] if source else []

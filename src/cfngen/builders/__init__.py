@@ -8,7 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from cfngen.blueprint import Blueprint
-from cfngen.builders import cluster, database, keys, load_balancer, monitoring, network, pipeline, registry, service
+from cfngen.builders import (
+    cluster,
+    database,
+    database_users,
+    keys,
+    load_balancer,
+    monitoring,
+    network,
+    pipeline,
+    registry,
+    service,
+)
 from cfngen.synth._stack import NestedStack
 
 StackBuilder = Callable[[Blueprint], Iterable[NestedStack]]
@@ -19,6 +30,7 @@ STACK_BUILDERS: tuple[StackBuilder, ...] = (
     registry.stacks,
     database.stacks,
     cluster.stacks,
+    database_users.stacks,
     load_balancer.stacks,
     service.stacks,
     pipeline.stacks,
