@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cfngen import synthesize
+from cfngen import review, synthesize
 from cfngen.blueprint import Blueprint, DatabaseGrant
 from cfngen.builders import _database_sql, _database_user_handler, database_users
 from cfngen.builders.database_users import MAX_INLINE_CODE_CHARS, handler_code
@@ -349,3 +349,16 @@ def test_a_user_is_the_service_name_with_underscores() -> None:
 
 def test_the_handler_source_is_the_module_the_tests_import() -> None:
     assert Path(_database_user_handler.__file__).read_text(encoding="utf-8") == handler_code()
+
+
+def test_the_review_names_each_services_user_how_it_signs_in_and_its_grants() -> None:
+    blueprint = _blueprint(
+        database=True, database_access={"grants": [{"schema": "web"}, {"schema": "orders", "privileges": ["SELECT"]}]}
+    )
+    report = review(synthesize(blueprint), findings=[])
+    assert [(user.stack, user.user, user.grants) for user in report.database_users] == [
+        ("service-web", "web", ("ALL PRIVILEGES on web", "SELECT on orders"))
+    ]
+    (user,) = report.database_users
+    assert user.authentication == "IAM database authentication, TLS only" and "nothing to rotate" in user.credentials
+    assert "| `service-web` | `web` | IAM database authentication" in report.markdown()

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cfngen.linting import Finding, lint
-from cfngen.report import access, checks, cost, data_safety, delivery, diagram, exposure, quotas
+from cfngen.report import _database_users, access, checks, cost, data_safety, delivery, diagram, exposure, quotas
 from cfngen.report._template_diff import read_blueprint_templates
 from cfngen.report.changes import Changes, compare
 from cfngen.report.document import Report
@@ -75,6 +75,7 @@ def assemble(
         quotas=quotas.analyse(templates),
         changes=changes,
         delivery=delivery.analyse(templates),
+        database_users=_database_users.analyse(templates),
     )
 
 

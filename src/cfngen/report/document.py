@@ -24,6 +24,7 @@ from markupsafe import Markup
 from cfngen._files import write_text
 from cfngen._text import visible
 from cfngen.errors import UsageError
+from cfngen.report._database_users import DatabaseUser
 from cfngen.report.access import Access
 from cfngen.report.changes import ChangeRow, Changes
 from cfngen.report.checks import Checks
@@ -63,6 +64,7 @@ class Report:
     quotas: tuple[QuotaUse, ...]
     changes: Changes | None
     delivery: tuple[Rollout, ...] = ()
+    database_users: tuple[DatabaseUser, ...] = ()
 
     def markdown(self, *, max_chars: int | None = None, details: str | None = None) -> str:
         """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block).
