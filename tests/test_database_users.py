@@ -362,3 +362,10 @@ def test_the_review_names_each_services_user_how_it_signs_in_and_its_grants() ->
     (user,) = report.database_users
     assert user.authentication == "IAM database authentication, TLS only" and "nothing to rotate" in user.credentials
     assert "| `service-web` | `web` | IAM database authentication" in report.markdown()
+
+
+def test_a_service_under_ecs_deployments_also_waits_for_its_user() -> None:
+    """Under the ECS controller the service has no DependsOn of its own (it names its revision by Ref)."""
+    blueprint = _blueprint(database=True, deployment={"strategy": "ecs-rolling"})
+    (service,) = resources(synthesize(blueprint).child("service-web").template, "AWS::ECS::Service").values()
+    assert service["DependsOn"] == ["WebDatabaseUser"]
