@@ -278,7 +278,7 @@ def test_the_inline_code_fits_cloudformation_and_uses_the_standard_library_and_b
     assert len(code) <= MAX_INLINE_CODE_CHARS
     compile(code, "index.py", "exec")
     imports = {line.split()[1] for line in code.splitlines() if line.startswith(("import ", "from "))}
-    assert imports == {"json", "os", "time", "urllib.request", "typing", "boto3"}
+    assert imports == {"json", "os", "time", "urllib.request", "typing", "boto3", "botocore.config"}
 
 
 def _blueprint(**service: Any) -> Blueprint:

@@ -7,9 +7,12 @@ import urllib.request
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 POLL_S = 10
 MARGIN_MS = 30000
+# Many services start their tasks at once on a first deploy: RunTask is throttled, so retry with backoff.
+RETRIES = Config(retries={"max_attempts": 10, "mode": "standard"})
 
 
 def handler(event: dict[str, Any], context: Any, ecs: Any = None) -> None:
@@ -17,7 +20,7 @@ def handler(event: dict[str, Any], context: Any, ecs: Any = None) -> None:
     delete = event["RequestType"] == "Delete"
     status, reason = "SUCCESS", "done"
     try:
-        run(ecs or boto3.client("ecs"), props["DropStatements" if delete else "Statements"], context)
+        run(ecs or boto3.client("ecs", config=RETRIES), props["DropStatements" if delete else "Statements"], context)
     except Exception as error:
         # A failed create or update rolls back; a failed drop is reported but never blocks a stack deletion.
         status, reason = ("SUCCESS" if delete else "FAILED"), str(error)[:900]
