@@ -122,8 +122,11 @@ def test_deploy_local_runs_the_whole_cycle_on_the_demo_blueprint_and_names_what_
     assert "Traceback" not in captured.err
     assert "microservices-demo: applied (CREATE_COMPLETE)" in captured.out
     assert "stack microservices-demo (us-west-2), update: no changes" in captured.out
-    # Every type of the demo has a model or a handler in the emulator (placeholders: tests/test_local_aws.py).
-    assert "the local emulator created every resource" in captured.out
+    # Every type of the demo has a model or a handler in the emulator (placeholders: tests/test_local_aws.py), but
+    # the services' database users: their custom resource needs a function to run, which the emulator does not.
+    not_emulated = captured.out.split("not emulated (placeholders", 1)[1].splitlines()[1:]
+    assert [line.strip().split(": ", 1)[0] for line in not_emulated] == ["Custom::DatabaseUser"]
+    assert "ServiceADatabaseUser" in not_emulated[0] and "ServiceBDatabaseUser" in not_emulated[0]
     # moto's state outlives the run's own server: what it created is there to look at.
     ecs = boto3.client("ecs", region_name="us-west-2")
     cluster = ecs.list_clusters()["clusterArns"][0]

@@ -16,6 +16,7 @@ import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from cfngen import Blueprint, StackSet, load_blueprint, synthesize
+from cfngen.builders import database_users
 from cfngen.builders.cluster import LAUNCHED_RESOURCE_TYPES
 from cfngen.builders.database import LOG_EXPORTS
 from cfngen.synth import ROOT_NAME
@@ -133,10 +134,15 @@ def test_every_log_group_keeps_the_blueprint_retention_encrypted(example: tuple[
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Logs::LogGroup"
     ]
-    # services, pipelines (and the stack-update project of each ecs-* service), VPC flow logs, the database's logs
+    # services, pipelines (and the stack-update project of each ecs-* service), VPC flow logs, the database's logs,
+    # the database-users function and task
     stack_updates = sum(not blueprint.deployment_of(service).uses_codedeploy for service in blueprint.services)
     assert len(groups) == (
-        2 * len(blueprint.services) + stack_updates + 1 + (len(LOG_EXPORTS) if blueprint.database else 0)
+        2 * len(blueprint.services)
+        + stack_updates
+        + 1
+        + (len(LOG_EXPORTS) if blueprint.database else 0)
+        + database_users.needed(blueprint)
     )
     for name, logical_id, resource in groups:
         properties = resource["Properties"]

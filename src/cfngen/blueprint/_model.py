@@ -577,7 +577,7 @@ class Service(Spec):
     @classmethod
     def _reserved_environment(cls, value: dict[str, str]) -> dict[str, str]:
         """cfngen injects the DB_* variables itself."""
-        clashes = sorted(set(value) & {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME", "DB_PASSWORD"})
+        clashes = sorted(set(value) & {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME"})
         if clashes:
             raise ValueError(f"{', '.join(clashes)} are set by cfngen from the database section")
         return value

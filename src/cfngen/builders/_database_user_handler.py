@@ -31,7 +31,6 @@ def handler(event: dict[str, Any], context: Any, ecs: Any = None) -> None:
         "StackId": event["StackId"],
         "RequestId": event["RequestId"],
         "LogicalResourceId": event["LogicalResourceId"],
-        "Data": {"User": props["User"]},
     }
     print(json.dumps({"status": status, "reason": reason}))
     request = urllib.request.Request(event["ResponseURL"], data=json.dumps(body).encode(), method="PUT")

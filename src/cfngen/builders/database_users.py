@@ -33,7 +33,7 @@ from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import _database_sql, contracts, iam
-from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path
+from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
 from cfngen.synth._stack import NestedStack
 from cfngen.synth.suppress import skip_check
 
@@ -173,44 +173,47 @@ def _add_task(template: Template, blueprint: Blueprint) -> None:
         )
     )
     template.add_resource(
-        TaskDefinition(
-            "DatabaseUsersTaskDefinition",
-            Family=owned_name(blueprint, STACK),
-            NetworkMode="awsvpc",
-            RequiresCompatibilities=["FARGATE"],
-            Cpu=TASK_CPU,
-            Memory=TASK_MEMORY_MIB,
-            ExecutionRoleArn=GetAtt("DatabaseUsersExecutionRole", "Arn"),
-            ContainerDefinitions=[
-                ContainerDefinition(
-                    Name=CONTAINER,
-                    Image=MYSQL_CLIENT_IMAGE,
-                    Essential=True,
-                    EntryPoint=["sh", "-c"],
-                    Command=[CLIENT_SCRIPT],
-                    User="mysql",
-                    ReadonlyRootFilesystem=True,
-                    Environment=[
-                        ContainerEnvironment(Name="DB_HOST", Value=Ref(contracts.DATABASE_ENDPOINT)),
-                        ContainerEnvironment(Name="DB_PORT", Value=Ref(contracts.DATABASE_PORT)),
-                    ],
-                    Secrets=[
-                        Secret(
-                            Name=name,
-                            ValueFrom=Sub(f"${{{contracts.DATABASE_SECRET_ARN}}}:{key}::"),
-                        )
-                        for name, key in sorted(MASTER_SECRET_KEYS.items())
-                    ],
-                    LogConfiguration=LogConfiguration(
-                        LogDriver="awslogs",
-                        Options={
-                            "awslogs-group": Ref("DatabaseUsersLogGroup"),
-                            "awslogs-region": Ref("AWS::Region"),
-                            "awslogs-stream-prefix": STACK,
-                        },
-                    ),
-                )
-            ],
+        tagged(
+            TaskDefinition(
+                "DatabaseUsersTaskDefinition",
+                Family=owned_name(blueprint, STACK),
+                NetworkMode="awsvpc",
+                RequiresCompatibilities=["FARGATE"],
+                Cpu=TASK_CPU,
+                Memory=TASK_MEMORY_MIB,
+                ExecutionRoleArn=GetAtt("DatabaseUsersExecutionRole", "Arn"),
+                ContainerDefinitions=[
+                    ContainerDefinition(
+                        Name=CONTAINER,
+                        Image=MYSQL_CLIENT_IMAGE,
+                        Essential=True,
+                        EntryPoint=["sh", "-c"],
+                        Command=[CLIENT_SCRIPT],
+                        User="mysql",
+                        ReadonlyRootFilesystem=True,
+                        Environment=[
+                            ContainerEnvironment(Name="DB_HOST", Value=Ref(contracts.DATABASE_ENDPOINT)),
+                            ContainerEnvironment(Name="DB_PORT", Value=Ref(contracts.DATABASE_PORT)),
+                        ],
+                        Secrets=[
+                            Secret(
+                                Name=name,
+                                ValueFrom=Sub(f"${{{contracts.DATABASE_SECRET_ARN}}}:{key}::"),
+                            )
+                            for name, key in sorted(MASTER_SECRET_KEYS.items())
+                        ],
+                        LogConfiguration=LogConfiguration(
+                            LogDriver="awslogs",
+                            Options={
+                                "awslogs-group": Ref("DatabaseUsersLogGroup"),
+                                "awslogs-region": Ref("AWS::Region"),
+                                "awslogs-stream-prefix": STACK,
+                            },
+                        ),
+                    )
+                ],
+            ),
+            blueprint,
         )
     )
 
