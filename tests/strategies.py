@@ -8,7 +8,7 @@ load balancer holds, load-balancer pins, hooks, test commands, instance types, e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import strategies as st
 
@@ -19,8 +19,11 @@ from cfngen.blueprint._model import (
     HOOK_EVENTS,
     LOG_RETENTION_DAYS,
     MAX_SERVICES_PER_LOAD_BALANCER,
+    RESERVED_DATABASE_USERS,
     SERVICE_NAME_MAX,
+    SYSTEM_SCHEMAS,
     TASK_CPU_UNITS,
+    SchemaPrivilege,
     _number_load_balancers,
 )
 from cfngen.facts.aws import availability_zones
@@ -80,6 +83,27 @@ def _names_of_length(draw: Any, length: int) -> str:
     return "".join(characters)
 
 
+# A service's database user is named like the service: never a name Aurora reserves or the master users drawn below.
+DATABASE_USERS_TAKEN = RESERVED_DATABASE_USERS | {"dbadmin", "app_user"}
+
+
+def database_grants() -> st.SearchStrategy[list[dict[str, Any]]]:
+    """One to three grants on distinct schemas: ALL (stated or by default), or a few named privileges."""
+    privileges = st.one_of(
+        st.just(["ALL"]),
+        st.lists(
+            st.sampled_from([p for p in get_args(SchemaPrivilege) if p != "ALL"]), min_size=1, max_size=4, unique=True
+        ),
+    )
+    grant = st.fixed_dictionaries(
+        {"schema": st.from_regex(r"[a-z][a-z0-9_]{0,10}|[a-z][a-z0-9_]{63}", fullmatch=True)},
+        optional={"privileges": privileges},
+    )
+    return st.lists(grant, min_size=1, max_size=3, unique_by=lambda grant: grant["schema"]).filter(
+        lambda grants: not {grant["schema"] for grant in grants} & SYSTEM_SCHEMAS
+    )
+
+
 @st.composite
 def services(draw: Any, count: int, with_database: bool, long_values: bool = True) -> list[dict[str, Any]]:
     """`count` valid services with unique names and unique listener ports (unique across load balancers too).
@@ -95,7 +119,7 @@ def services(draw: Any, count: int, with_database: bool, long_values: bool = Tru
             min_size=count,
             max_size=count,
             unique_by=lambda name: name.replace("-", "").lower(),
-        )
+        ).filter(lambda names: not {name.replace("-", "_") for name in names} & DATABASE_USERS_TAKEN)
     )
     ports = draw(st.lists(st.integers(1, 65535), min_size=2 * count, max_size=2 * count, unique=True))
     result = []
@@ -151,6 +175,8 @@ def services(draw: Any, count: int, with_database: bool, long_values: bool = Tru
         service.update({key: value for key, value in optional.items() if draw(st.booleans())})
         if service.get("exec"):
             service["read_only_root_filesystem"] = False  # ECS Exec writes to the container's filesystem
+        if service.get("database") and draw(st.booleans()):
+            service["database_access"] = {"grants": draw(database_grants())}
         result.append(service)
     return result
 

@@ -49,6 +49,16 @@ CASES: dict[str, tuple[str, int, str]] = {
         5,
         "services.0.database: is true but the blueprint has no database section",
     ),
+    "database_access_without_database": (
+        "database_access_without_database.yaml",
+        7,
+        "services.0.database_access: is set but database is not true",
+    ),
+    "database_grant_on_system_schema": (
+        "database_grant_on_system_schema.yaml",
+        10,
+        "services.0.database_access.grants.1.schema: 'mysql' is one of MySQL's own schemas",
+    ),
     "bad_cidr": ("bad_cidr.yaml", 3, "network.cidr: expected an IPv4 CIDR"),
     "cidr_too_small": ("cidr_too_small.yaml", 3, "network.cidr: prefix /26 is out of range"),
     "capacity_order": (

@@ -94,7 +94,8 @@ def test_pass_role_only_for_the_roles_created_and_the_services_that_trust_them(d
     role = f"arn:aws:iam::{ACCOUNT}:role/microservices-dev/microservices-dev-Network-ABC-FlowLogRole-XYZ"
     for service in trusted:
         assert allowed(document, "iam:PassRole", role, **{"iam:PassedToService": service})
-    assert not allowed(document, "iam:PassRole", role, **{"iam:PassedToService": "lambda.amazonaws.com"})
+    assert "glue.amazonaws.com" not in trusted
+    assert not allowed(document, "iam:PassRole", role, **{"iam:PassedToService": "glue.amazonaws.com"})
     assert not allowed(
         document, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin", **{"iam:PassedToService": trusted[0]}
     )

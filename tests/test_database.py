@@ -171,7 +171,8 @@ def test_subnet_group_covers_the_private_subnets_and_the_security_group_opens_no
 def test_only_services_with_database_true_open_the_database() -> None:
     stacks = synthesize(_blueprint())
     rules = {child.name: resources(child.template, "AWS::EC2::SecurityGroupIngress") for child in stacks.children}
-    assert {name for name, found in rules.items() if found} == {"service-web"}
+    # The service, and the one-off task that creates its database user.
+    assert {name for name, found in rules.items() if found} == {"service-web", "database-users"}
     (rule,) = rules["service-web"].values()
     assert rule["Properties"]["GroupId"] == {"Ref": "DatabaseSecurityGroupId"}
 
@@ -196,7 +197,9 @@ def test_outputs_give_what_services_and_alarms_need() -> None:
         "DatabaseSecretArn",
         "DatabaseSecurityGroupId",
         "DatabaseInstanceIds",
+        "DatabaseClusterResourceId",
     }
+    assert outputs["DatabaseClusterResourceId"]["Value"] == {"Fn::GetAtt": ["DatabaseCluster", "DBClusterResourceId"]}
     assert outputs["DatabaseSecretArn"]["Value"] == {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
     assert outputs["DatabaseInstanceIds"]["Value"] == {
         "Fn::Join": [",", [{"Ref": "DatabaseWriter"}, {"Ref": "DatabaseReader1"}, {"Ref": "DatabaseReader2"}]]
@@ -269,7 +272,20 @@ def test_no_environment_variable_carries_a_secret(database_stacks: StackSet) -> 
     assert containers
     for container in containers:
         for variable in container["Environment"]:
-            assert not SECRETISH.search(variable["Name"]) and "USERNAME" not in variable["Name"], variable
+            assert not SECRETISH.search(variable["Name"]), variable
             assert "DatabaseSecretArn" not in json.dumps(variable["Value"]), variable
         for secret in container.get("Secrets", []):
             assert "DatabaseSecretArn" in json.dumps(secret["ValueFrom"]), secret
+
+
+def test_only_the_database_users_task_reads_the_master_secret(database_stacks: StackSet) -> None:
+    """The services sign in as their own users with IAM tokens; the master secret goes to one task definition."""
+    takers = {
+        name
+        for name, template in _templates(database_stacks).items()
+        if "DatabaseSecretArn" in template.get("Parameters", {})
+    }
+    assert takers == {"database-users.yaml"}
+    (task,) = resources(database_stacks.child("database-users").template, "AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert {secret["Name"] for secret in container["Secrets"]} == {"DB_USER", "MYSQL_PWD"}

@@ -407,19 +407,97 @@ def test_ecs_exec_gives_only_its_service_the_channels_and_its_own_log_group() ->
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html"""
     service_a = TEMPLATES["microservices-dev/service-service-a.yaml"]["Resources"]
     assert service_a["ServiceAService"]["Properties"]["EnableExecuteCommand"] is True
-    assert _role_policies("microservices-dev/service-service-a.yaml", "ServiceATaskRole") == {
-        "ecs-exec": [
-            {"Effect": "Allow", "Action": SESSION_CHANNELS, "Resource": ["*"]},
-            {"Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": ["*"]},
-            {
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                "Resource": [{"Fn::GetAtt": ["ServiceALogGroup", "Arn"]}],
-            },
-        ]
-    }
+    assert _role_policies("microservices-dev/service-service-a.yaml", "ServiceATaskRole")["ecs-exec"] == [
+        {"Effect": "Allow", "Action": SESSION_CHANNELS, "Resource": ["*"]},
+        {"Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": ["*"]},
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            "Resource": [{"Fn::GetAtt": ["ServiceALogGroup", "Arn"]}],
+        },
+    ]
     # Session logs go to the service's log group (ECS Exec's default logging): the one encrypted with the logs key.
     assert service_a["ServiceALogGroup"]["Properties"]["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"}
     service_b = TEMPLATES["microservices-dev/service-service-b.yaml"]["Resources"]
     assert "EnableExecuteCommand" not in service_b["ServiceBService"]["Properties"]
-    assert _role_policies("microservices-dev/service-service-b.yaml", "ServiceBTaskRole") == {}
+    assert "ecs-exec" not in _role_policies("microservices-dev/service-service-b.yaml", "ServiceBTaskRole")
+
+
+def _database_users() -> list[tuple[str, str, str]]:
+    """(template, service logical name, database user) of every Custom::DatabaseUser."""
+    return [
+        (name, logical_id.removesuffix("DatabaseUser"), resource["Properties"]["User"])
+        for name, template in TEMPLATES.items()
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] == "Custom::DatabaseUser"
+    ]
+
+
+def test_each_database_service_connects_as_its_own_user_and_nothing_else() -> None:
+    """IAM database authentication: rds-db:connect on dbuser:<cluster resource id>/<its user>, no password.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html"""
+    users = _database_users()
+    assert users, "the examples have services that use the database"
+    for name, prefix, user in users:
+        assert _role_policies(name, f"{prefix}TaskRole")["database-user"] == [
+            {
+                "Effect": "Allow",
+                "Action": ["rds-db:connect"],
+                "Resource": [
+                    {
+                        "Fn::Sub": "arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:"
+                        f"${{DatabaseClusterResourceId}}/{user}"
+                    }
+                ],
+            }
+        ]
+    connects = [
+        (name, policy.resource)
+        for name, policy in _policies()
+        for _, statement in policy.statements()
+        if "rds-db:connect" in statement.get("Action", [])
+    ]
+    assert sorted(connects) == sorted((name, f"{prefix}TaskRole") for name, prefix, _ in users)
+
+
+def test_only_the_database_users_task_reads_the_master_secret() -> None:
+    readers = {
+        (name.split("/")[1], policy.resource)
+        for name, policy in _policies()
+        for _, statement in policy.statements()
+        if "secretsmanager:GetSecretValue" in statement.get("Action", [])
+        and {"Ref": "DatabaseSecretArn"} in statement["Resource"]
+    }
+    assert readers == {("database-users.yaml", "DatabaseUsersExecutionRole")}
+
+
+def test_the_database_users_function_starts_one_task_definition_and_passes_one_role() -> None:
+    (name, *_) = [name for name in TEMPLATES if name.endswith("/database-users.yaml")]
+    assert _role_policies(name, "DatabaseUsersFunctionRole") == {
+        "run-the-client-task": [
+            {
+                "Effect": "Allow",
+                "Action": ["ecs:RunTask"],
+                "Resource": [{"Ref": "DatabaseUsersTaskDefinition"}],
+                "Condition": {"StringEquals": {"ecs:cluster": {"Ref": "ClusterArn"}}},
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeTasks"],
+                "Resource": [
+                    {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/${ClusterName}/*"}
+                ],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": [{"Fn::GetAtt": ["DatabaseUsersExecutionRole", "Arn"]}],
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [{"Fn::GetAtt": ["DatabaseUsersLogGroup", "Arn"]}],
+            },
+        ]
+    }

@@ -113,10 +113,11 @@ def test_layered_files_and_set_overrides_load_as_the_whole_blueprint(
 
 
 def _schema_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
-    """Dotted paths of every field of `model` and the models inside it ("services.deploy_hooks")."""
+    """Dotted paths of every field of `model` and the models inside it ("services.deploy_hooks"), each under the
+    key a blueprint writes (a field's alias, where it has one)."""
     paths = set()
     for name, field in model.model_fields.items():
-        path = f"{prefix}{name}"
+        path = f"{prefix}{field.alias or name}"
         paths.add(path)
         for inner in _models_in(field.annotation):
             paths |= _schema_paths(inner, f"{path}.")

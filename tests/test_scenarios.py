@@ -234,6 +234,13 @@ def test_the_deployed_demo_can_be_inspected_with_boto3(aws: LocalAws, capsys: py
     cluster = boto3.client("rds", region_name=region).describe_db_clusters()["DBClusters"][0]
     assert len(cluster["DBClusterMembers"]) == 2
     assert "AWS::RDS::DBCluster" not in out and "AWS::CodePipeline::Pipeline" not in out, "no placeholder left"
+    # The database users: their function and one-off task exist; the users themselves are placeholders, since
+    # the emulator runs no function (README, "What the emulator does not model").
+    functions = boto3.client("lambda", region_name=region).list_functions()["Functions"]
+    assert [function for function in functions if "DatabaseUsersFunction" in function["FunctionName"]]
+    families = boto3.client("ecs", region_name=region).list_task_definition_families()["families"]
+    assert "microservices-demo--database-users" in families
+    assert "Custom::DatabaseUser" in out
 
 
 def _tree_statuses() -> dict[str, str]:

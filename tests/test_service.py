@@ -51,10 +51,11 @@ def _container(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _owned(service: dict[str, Any]) -> dict[str, Any]:
-    """The ECS service's CODE_DEPLOY-owned properties, plus the DependsOn that decides its first revision."""
+    """The ECS service's CODE_DEPLOY-owned properties, plus the DependsOn that decides its first revision (a
+    dependency on the service's database user orders the creation only: CloudFormation updates no property)."""
     (body,) = [body for body in service["Resources"].values() if body["Type"] == "AWS::ECS::Service"]
     owned = {name: body["Properties"].get(name) for name in CODE_DEPLOY_OWNED_PROPERTIES}
-    return {**owned, "DependsOn": body["DependsOn"]}
+    return {**owned, "DependsOn": [name for name in body["DependsOn"] if not name.endswith("DatabaseUser")]}
 
 
 # --- the ECS service under CodeDeploy -------------------------------------------------------------------------
@@ -218,12 +219,11 @@ def test_task_definition_renders_with_literal_values_for_the_pipeline() -> None:
         region="eu-west-1",
         database_host="db.example",
         database_port="3306",
-        database_secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
     )
     rendered = json.dumps(task_definition(blueprint, blueprint.services[0], values).to_dict())
     assert '"Ref"' not in rendered and "Fn::" not in rendered
     assert '"<IMAGE1_NAME>"' in rendered
-    assert "secret:db-AbCdEf:password::" in rendered
+    assert '{"Name": "DB_HOST", "Value": "db.example"}' in rendered
 
 
 # --- first image ------------------------------------------------------------------------------------------------
@@ -298,36 +298,59 @@ def test_log_group_is_encrypted_retained_and_expires_per_blueprint() -> None:
 # --- services that use the database -----------------------------------------------------------------------------
 
 
-def test_database_service_gets_endpoint_environment_and_credentials_as_secrets() -> None:
+def test_database_service_gets_its_own_user_and_schema_and_no_secret() -> None:
+    """IAM database authentication: the task knows where and as whom, and signs a token; no password exists."""
     _, template = _build({**WEB, "database": True}, database=DATABASE)
     container = _container(template)
     variables = {item["Name"]: item["Value"] for item in container["Environment"]}
     assert variables["DB_HOST"] == {"Ref": "DatabaseEndpoint"}
     assert variables["DB_PORT"] == {"Ref": "DatabasePort"}
-    assert variables["DB_NAME"] == "shop"
-    assert not {"DB_USERNAME", "DB_PASSWORD"} & set(variables)
-    assert container["Secrets"] == [
-        {
-            "Name": "DB_PASSWORD",
-            "ValueFrom": {"Fn::Sub": ["${SecretArn}:password::", {"SecretArn": {"Ref": "DatabaseSecretArn"}}]},
-        },
-        {
-            "Name": "DB_USERNAME",
-            "ValueFrom": {"Fn::Sub": ["${SecretArn}:username::", {"SecretArn": {"Ref": "DatabaseSecretArn"}}]},
-        },
-    ]
+    assert variables["DB_NAME"] == "web" and variables["DB_USERNAME"] == "web"
+    assert "DB_PASSWORD" not in variables and "Secrets" not in container
+    assert "DatabaseSecretArn" not in json.dumps(template), "the master secret reaches no service"
 
 
-def test_database_service_execution_role_reads_that_one_secret_only() -> None:
+def test_database_service_task_role_connects_as_its_own_user_only() -> None:
     _, template = _build({**WEB, "database": True}, database=DATABASE)
-    secret_statements = [
+    assert statements(_role(template, "WebTaskRole")) == [
+        {
+            "Effect": "Allow",
+            "Action": ["rds-db:connect"],
+            "Resource": [
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:"
+                    "${DatabaseClusterResourceId}/web"
+                }
+            ],
+        }
+    ]
+    assert not [
         statement
         for statement in statements(_role(template, "WebExecutionRole"))
         if any(action.startswith("secretsmanager:") for action in statement["Action"])
     ]
-    assert secret_statements == [
-        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [{"Ref": "DatabaseSecretArn"}]}
-    ]
+
+
+def test_database_service_starts_after_its_database_user_exists() -> None:
+    _, template = _build({**WEB, "database": True}, database=DATABASE)
+    user = template["Resources"]["WebDatabaseUser"]
+    assert user["Type"] == "Custom::DatabaseUser"
+    assert user["Properties"]["ServiceToken"] == {"Ref": "DatabaseUserFunctionArn"}
+    assert user["Properties"]["User"] == "web"
+    assert "GRANT ALL PRIVILEGES ON `web`.* TO 'web'@'%';" in user["Properties"]["Statements"]
+    assert user["Properties"]["DropStatements"] == ["DROP USER IF EXISTS 'web'@'%';"]
+    (service,) = [body for body in template["Resources"].values() if body["Type"] == "AWS::ECS::Service"]
+    assert "WebDatabaseUser" in service["DependsOn"]
+
+
+def test_stated_grants_replace_the_default_and_name_the_first_schema() -> None:
+    grants = [{"schema": "orders", "privileges": ["SELECT", "INSERT"]}, {"schema": "web"}]
+    _, template = _build({**WEB, "database": True, "database_access": {"grants": grants}}, database=DATABASE)
+    variables = {item["Name"]: item["Value"] for item in _container(template)["Environment"]}
+    assert variables["DB_NAME"] == "orders"
+    sql = template["Resources"]["WebDatabaseUser"]["Properties"]["Statements"]
+    assert "GRANT SELECT, INSERT ON `orders`.* TO 'web'@'%';" in sql
+    assert "GRANT ALL PRIVILEGES ON `web`.* TO 'web'@'%';" in sql
 
 
 def test_database_service_opens_the_database_to_its_own_tasks() -> None:

@@ -76,10 +76,7 @@ def test_taskdef_is_the_service_stacks_task_definition_with_the_image_placeholde
     assert container["logConfiguration"]["options"]["awslogs-region"] == "us-west-2"
     environment = {variable["name"]: variable["value"] for variable in container["environment"]}
     assert environment["DB_HOST"] == deployed["DatabaseEndpoint"] and environment["DB_PORT"] == "3306"
-    assert {secret["valueFrom"] for secret in container["secrets"]} == {
-        f"{deployed['DatabaseSecretArn']}:password::",
-        f"{deployed['DatabaseSecretArn']}:username::",
-    }
+    assert environment["DB_USERNAME"] == "service_a" and "secrets" not in container, "IAM authentication"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -155,7 +152,7 @@ def test_missing_deployed_values_are_listed() -> None:
     )
     with pytest.raises(
         UsageError,
-        match="DatabaseEndpoint, DatabasePort, DatabaseSecretArn, ServiceAExecutionRoleArn, ServiceALogGroupName;",
+        match="DatabaseEndpoint, DatabasePort, ServiceAExecutionRoleArn, ServiceALogGroupName;",
     ):
         render_service_files(blueprint, "service-a", stack_values=values)
 

@@ -16,6 +16,7 @@ import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from cfngen import Blueprint, StackSet, load_blueprint, synthesize
+from cfngen.builders import database_users
 from cfngen.builders.cluster import LAUNCHED_RESOURCE_TYPES
 from cfngen.builders.database import LOG_EXPORTS
 from cfngen.synth import ROOT_NAME
@@ -134,11 +135,17 @@ def test_every_log_group_keeps_the_blueprint_retention_encrypted(example: tuple[
         if resource["Type"] == "AWS::Logs::LogGroup"
     ]
     # services, pipelines (and the stack-update project of each ecs-* service, the derive project of each codedeploy
-    # one, the test traffic function of each service with deployment.test), VPC flow logs, the database's logs
+    # one, the test traffic function of each service with deployment.test), VPC flow logs, the database's logs,
+    # the database-users function and task
     deploy_steps = len(blueprint.services)
     tested = sum(blueprint.deployment_of(service).test is not None for service in blueprint.services)
     assert len(groups) == (
-        2 * len(blueprint.services) + deploy_steps + tested + 1 + (len(LOG_EXPORTS) if blueprint.database else 0)
+        2 * len(blueprint.services)
+        + deploy_steps
+        + tested
+        + 1
+        + (len(LOG_EXPORTS) if blueprint.database else 0)
+        + database_users.needed(blueprint)
     )
     for name, logical_id, resource in groups:
         properties = resource["Properties"]

@@ -232,6 +232,87 @@ class LoadBalancer(Spec):
     )
 
 
+# User names Aurora MySQL keeps for itself: neither the master user nor a service's user may take one.
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Security.html (rdsadmin and the mysql.* ones)
+RESERVED_DATABASE_USERS = frozenset({"admin", "rdsadmin", "root", "mysql.sys", "mysql.session", "mysql.infoschema"})
+# MySQL's own schemas: a service never creates or receives grants on them.
+SYSTEM_SCHEMAS = frozenset({"mysql", "sys", "information_schema", "performance_schema"})
+# The privileges MySQL 8.0 grants at schema level (`GRANT ... ON db.*`), ALL being all of them.
+# https://dev.mysql.com/doc/refman/8.0/en/grant.html#grant-database-privileges
+SchemaPrivilege = Literal[
+    "ALL",
+    "ALTER",
+    "ALTER ROUTINE",
+    "CREATE",
+    "CREATE ROUTINE",
+    "CREATE TEMPORARY TABLES",
+    "CREATE VIEW",
+    "DELETE",
+    "DROP",
+    "EVENT",
+    "EXECUTE",
+    "INDEX",
+    "INSERT",
+    "LOCK TABLES",
+    "REFERENCES",
+    "SELECT",
+    "SHOW VIEW",
+    "TRIGGER",
+    "UPDATE",
+]
+SCHEMA_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class DatabaseGrant(Spec):
+    """Privileges of a service's database user on one schema (created if it does not exist)."""
+
+    schema_name: str = Field(
+        ...,
+        alias="schema",
+        pattern=SCHEMA_NAME_PATTERN,
+        description="Schema (MySQL database) the privileges apply to: lowercase letters, digits and '_'.",
+    )
+    privileges: list[SchemaPrivilege] = Field(
+        ["ALL"], min_length=1, description="Schema-level privileges; ALL (the default) is every one of them."
+    )
+
+    @field_validator("schema_name")
+    @classmethod
+    def _not_a_system_schema(cls, value: str) -> str:
+        """mysql, sys, information_schema and performance_schema belong to MySQL."""
+        if value in SYSTEM_SCHEMAS:
+            raise ValueError(f"{value!r} is one of MySQL's own schemas; grant on the service's schemas only")
+        return value
+
+    @field_validator("privileges")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        """Each privilege once; ALL only alone (it already holds the others)."""
+        repeated = sorted(name for name, count in Counter(value).items() if count > 1)
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once")
+        if "ALL" in value and len(value) > 1:
+            raise ValueError("ALL already holds every schema privilege; list ALL alone or name the privileges")
+        return value
+
+
+class DatabaseAccess(Spec):
+    """What a service's own database user may do; absent = ALL on its own schema (named like its user)."""
+
+    grants: list[DatabaseGrant] = Field(
+        ..., min_length=1, max_length=20, description="The user's privileges, schema by schema; nothing else."
+    )
+
+    @field_validator("grants")
+    @classmethod
+    def _one_grant_per_schema(cls, value: list[DatabaseGrant]) -> list[DatabaseGrant]:
+        """One entry per schema, so the privileges on a schema are stated in one place."""
+        repeated = sorted(name for name, count in Counter(g.schema_name for g in value).items() if count > 1)
+        if repeated:
+            raise ValueError(f"schema {', '.join(repeated)} has more than one entry; merge its privileges")
+        return value
+
+
 class Database(Spec):
     """Aurora MySQL cluster: one writer plus readers."""
 
@@ -265,7 +346,7 @@ class Database(Spec):
     @classmethod
     def _not_reserved(cls, value: str) -> str:
         """Aurora MySQL reserves these user names."""
-        if value.lower() in {"admin", "rdsadmin", "root", "mysql.sys", "mysql.session", "mysql.infoschema"}:
+        if value.lower() in RESERVED_DATABASE_USERS:
             raise ValueError(f"{value!r} is reserved by Aurora MySQL; choose another name")
         return value
 
@@ -495,7 +576,17 @@ class Service(Spec):
     desired_count: int = Field(2, ge=0, le=1000, description="Tasks at creation.")
     health_check: HealthCheck | None = Field(None, description="HTTP health check; absent = TCP.")
     environment: dict[EnvName, str] = Field(default_factory=dict, description="Plain environment variables.")
-    database: bool = Field(False, description="Inject the database endpoint and secret.")
+    database: bool = Field(
+        False,
+        description="Give the service its own database user (named like the service, '-' as '_'), which "
+        "connects with IAM database authentication: the tasks get DB_HOST, DB_PORT, DB_NAME and "
+        "DB_USERNAME, and sign a token with their task role instead of holding a password.",
+    )
+    database_access: DatabaseAccess | None = Field(
+        None,
+        description="The grants of the service's database user; absent = ALL on its own schema, named like "
+        "its user. Needs database: true.",
+    )
     scaling: Scaling = Field(Scaling(), description="Auto scaling.")
     read_only_root_filesystem: bool = Field(True, description="Mount the container's root filesystem read-only.")
     user: str | None = Field(
@@ -561,7 +652,7 @@ class Service(Spec):
     @classmethod
     def _reserved_environment(cls, value: dict[str, str]) -> dict[str, str]:
         """cfngen injects the DB_* variables itself."""
-        clashes = sorted(set(value) & {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME", "DB_PASSWORD"})
+        clashes = sorted(set(value) & {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME"})
         if clashes:
             raise ValueError(f"{', '.join(clashes)} are set by cfngen from the database section")
         return value
@@ -597,6 +688,18 @@ class Service(Spec):
     def logical_name(self) -> str:
         """PascalCase name used in logical ids and output names."""
         return logical_name(self.name)
+
+    @property
+    def database_user(self) -> str:
+        """The service's database user name: its name with '_' for '-' ("service-a" -> "service_a")."""
+        return self.name.replace("-", "_")
+
+    @property
+    def database_grants(self) -> tuple[DatabaseGrant, ...]:
+        """database_access.grants, or its default: ALL on the schema named like the user."""
+        if self.database_access is not None:
+            return tuple(self.database_access.grants)
+        return (DatabaseGrant.model_validate({"schema": self.database_user}),)
 
 
 class Source(Spec):
@@ -744,6 +847,26 @@ TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w\s.:/=
 TagValue = Annotated[str, Field(max_length=256, pattern=r"^[\w\s.:/=+\-@]*$")]
 
 
+def _database_user_problems(
+    blueprint: Blueprint, index: int, service: Service
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """database_access needs database: true; a service's user is never the master user or a reserved name."""
+    if service.database_access is not None and not service.database:
+        return [(("services", index, "database_access"), "is set but database is not true")]
+    if not service.database or blueprint.database is None:
+        return []
+    user = service.database_user
+    if user in RESERVED_DATABASE_USERS or user == blueprint.database.master_username.lower():
+        return [
+            (
+                ("services", index, "name"),
+                f"gives the database user {user!r}, which is the master user or one Aurora MySQL reserves; "
+                "rename the service",
+            )
+        ]
+    return []
+
+
 class Blueprint(Spec):
     """A whole platform: network, cluster, load balancer, optional database, services, delivery."""
 
@@ -812,6 +935,7 @@ class Blueprint(Spec):
                 )
             if service.database and self.database is None:
                 errors.append((("services", index, "database"), "is true but the blueprint has no database section"))
+            errors += _database_user_problems(self, index, service)
         numbers = _number_load_balancers(
             [service.load_balancer for service in self.services], self.load_balancer.services_per_load_balancer
         )

@@ -11,6 +11,7 @@ from cfngen.blueprint import Blueprint
 from cfngen.builders import (
     cluster,
     database,
+    database_users,
     image_cache,
     keys,
     load_balancer,
@@ -31,6 +32,7 @@ STACK_BUILDERS: tuple[StackBuilder, ...] = (
     image_cache.stacks,
     database.stacks,
     cluster.stacks,
+    database_users.stacks,
     load_balancer.stacks,
     service.stacks,
     pipeline.stacks,

@@ -32,6 +32,8 @@ DATABASE_PORT = "DatabasePort"
 DATABASE_SECRET_ARN = "DatabaseSecretArn"
 DATABASE_SECURITY_GROUP_ID = "DatabaseSecurityGroupId"
 DATABASE_INSTANCE_IDS = "DatabaseInstanceIds"
+DATABASE_CLUSTER_RESOURCE_ID = "DatabaseClusterResourceId"
+DATABASE_USER_FUNCTION_ARN = "DatabaseUserFunctionArn"
 CLUSTER_NAME = "ClusterName"
 CLUSTER_ARN = "ClusterArn"
 CAPACITY_PROVIDER_NAME = "CapacityProviderName"
@@ -174,9 +176,15 @@ OUTPUTS: tuple[Output, ...] = (
     Output(DATABASE_ENDPOINT, "database", "writer endpoint"),
     Output(DATABASE_READER_ENDPOINT, "database", "reader endpoint"),
     Output(DATABASE_PORT, "database", "MySQL port"),
-    Output(DATABASE_SECRET_ARN, "database", "secret with the master user's credentials"),
+    Output(DATABASE_SECRET_ARN, "database", "secret with the master user's credentials (database-users task only)"),
     Output(DATABASE_SECURITY_GROUP_ID, "database", "security group of the cluster (services add their ingress)"),
     Output(DATABASE_INSTANCE_IDS, "database", "instance identifiers, writer first (comma-joined)"),
+    Output(DATABASE_CLUSTER_RESOURCE_ID, "database", "cluster resource id, in the ARNs of rds-db:connect"),
+    Output(
+        DATABASE_USER_FUNCTION_ARN,
+        "database-users",
+        "function behind Custom::DatabaseUser (creates a service's database user)",
+    ),
     Output(CLUSTER_NAME, "cluster", "ECS cluster name"),
     Output(CLUSTER_ARN, "cluster", "ECS cluster ARN"),
     Output(CAPACITY_PROVIDER_NAME, "cluster", "capacity provider of the cluster"),

@@ -2,8 +2,9 @@
 
 The master password never appears anywhere cfngen writes: RDS generates it and
 keeps it in a Secrets Manager secret of its own (``ManageMasterUserPassword``),
-which services read through task definition Secrets. The stack outputs the
-secret's ARN, never its value.
+which only the database-users stack's one-off task reads, to create each
+service's own user (builders/database_users.py); the services connect with IAM
+database authentication. The stack outputs the secret's ARN, never its value.
 
 The security group opens nothing: each service with ``database: true`` adds its
 own ingress rule from its task security group (see builders/service.py), which
@@ -258,6 +259,12 @@ def _add_outputs(template: Template, database: Database) -> None:
         contracts.DATABASE_SECURITY_GROUP_ID,
         GetAtt("DatabaseSecurityGroup", "GroupId"),
         "Security group of the database; services add their own ingress rules to it",
+    )
+    add_output(
+        template,
+        contracts.DATABASE_CLUSTER_RESOURCE_ID,
+        GetAtt("DatabaseCluster", "DBClusterResourceId"),
+        "Cluster resource id (cluster-...), the part of rds-db:connect ARNs that names the cluster",
     )
     add_output(
         template,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from awacs import ecr, elasticloadbalancing, logs, secretsmanager, ssmmessages
+from awacs import ecr, elasticloadbalancing, logs, rds_db, ssmmessages
 from awacs.aws import Statement
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.applicationautoscaling import (
@@ -57,6 +57,7 @@ from troposphere.logs import LogGroup
 from cfngen.blueprint import Blueprint, Deployment, Service
 from cfngen.builders import _test_traffic, contracts, iam
 from cfngen.builders.base import add_output, add_parameter, new_template, role_path
+from cfngen.builders.database_users import connect_arn, database_user, database_user_id
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
     container_name,
@@ -188,7 +189,16 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
         add_parameter(template, contracts.DATABASE_ENDPOINT, "String", "Writer endpoint of the database")
         add_parameter(template, contracts.DATABASE_PORT, "Number", "Port of the database")
         add_parameter(
-            template, contracts.DATABASE_SECRET_ARN, "String", "Secret holding the database's username and password"
+            template,
+            contracts.DATABASE_CLUSTER_RESOURCE_ID,
+            "String",
+            "Resource id of the database cluster, in the rds-db:connect ARN of the service's user",
+        )
+        add_parameter(
+            template,
+            contracts.DATABASE_USER_FUNCTION_ARN,
+            "String",
+            "Function that creates the service's database user (Custom::DatabaseUser)",
         )
         add_parameter(
             template,
@@ -219,25 +229,29 @@ def _add_roles(template: Template, blueprint: Blueprint, service: Service) -> No
         ),
         iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(log_group_id(service), "Arn")]),
     ]
-    if service.database:
-        statements.append(iam.allow([secretsmanager.GetSecretValue], [Ref(contracts.DATABASE_SECRET_ARN)]))
     template.add_resource(
         iam.service_role(
             execution_role_id(service),
             "ecs-tasks.amazonaws.com",
             {"start-tasks": statements},
             path=role_path(blueprint),
-            description=f"ECS starting {service.name} tasks: its image repository, its log group"
-            + (", the database secret" if service.database else ""),
+            description=f"ECS starting {service.name} tasks: its image repository, its log group",
         )
     )
+    task_policies: dict[str, list[Statement]] = {}
+    if service.database:
+        # IAM database authentication: the task signs a token for its own database user, and no other.
+        task_policies["database-user"] = [iam.allow([rds_db.connect], [connect_arn(service)])]
+    if service.exec:
+        task_policies["ecs-exec"] = exec_statements(service)
     template.add_resource(
         iam.service_role(
             task_role_id(service),
             "ecs-tasks.amazonaws.com",
-            {"ecs-exec": exec_statements(service)} if service.exec else {},
+            task_policies,
             path=role_path(blueprint),
             description=f"The {service.name} application itself: no permissions until the service needs some"
+            + (f"; connects to the database as {service.database_user}" if service.database else "")
             + ("; ECS Exec sessions, logged to its log group" if service.exec else ""),
         )
     )
@@ -341,6 +355,7 @@ def _add_database_access(template: Template, service: Service) -> None:
             Description=f"MySQL from the {service.name} tasks",
         )
     )
+    template.add_resource(database_user(service))
 
 
 def _add_service(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -368,7 +383,7 @@ def _add_service(template: Template, blueprint: Blueprint, service: Service) -> 
             TestListenerRule=Ref(contracts.of_listener(service, "Test")),
             RoleArn=GetAtt(infrastructure_role_id(service), "Arn"),
         )
-    template.add_resource(
+    ecs_service = template.add_resource(
         EcsService(
             service_id(service),
             ServiceName=service.name,
@@ -396,6 +411,9 @@ def _add_service(template: Template, blueprint: Blueprint, service: Service) -> 
             **rollout,
         )
     )
+    if service.database:
+        # No task starts before its database user exists: it could not sign in.
+        ecs_service.DependsOn = [*getattr(ecs_service, "DependsOn", []), database_user_id(service)]
 
 
 def _ecs_deployment(blueprint: Blueprint, service: Service, deployment: Deployment) -> dict[str, object]:

@@ -7,7 +7,7 @@ the pipeline's ``taskdef.json`` is rendered from the same object, so the two can
 never drift apart.
 
 What the task definition refers to outside itself (image, roles, log group,
-database endpoint and secret) arrives as :class:`TaskDefinitionValues`. The
+database endpoint) arrives as :class:`TaskDefinitionValues`. The
 default, :func:`stack_values`, names the service stack's own parameters and
 resources; a renderer of ``taskdef.json`` passes literal values or the
 CodeDeploy placeholders (``<IMAGE1_NAME>``) instead.
@@ -20,7 +20,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import GetAtt, Ref, Region, Sub
+from troposphere import GetAtt, Ref, Region
 from troposphere.ecs import (
     ContainerDefinition,
     Environment,
@@ -28,7 +28,6 @@ from troposphere.ecs import (
     LinuxParameters,
     LogConfiguration,
     PortMapping,
-    Secret,
     SystemControl,
     TaskDefinition,
     Tmpfs,
@@ -51,7 +50,6 @@ HEALTH_CHECK_INTERVAL_S = 15
 HEALTH_CHECK_TIMEOUT_S = 5
 HEALTH_CHECK_RETRIES = 3
 LOG_STREAM_PREFIX = "ecs"
-DATABASE_SECRET_KEYS = {"DB_USERNAME": "username", "DB_PASSWORD": "password"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,6 @@ class TaskDefinitionValues:
     region: Any
     database_host: Any = None
     database_port: Any = None
-    database_secret_arn: Any = None
 
 
 @functools.cache
@@ -96,7 +93,7 @@ def task_definition_id(service: Service) -> str:
 
 
 def execution_role_id(service: Service) -> str:
-    """Logical id of the role ECS uses to pull the image, write logs and read the database secret."""
+    """Logical id of the role ECS uses to pull the image and write logs."""
     return f"{service.logical_name}ExecutionRole"
 
 
@@ -117,7 +114,6 @@ def stack_values(service: Service) -> TaskDefinitionValues:
         database = {
             "database_host": Ref(contracts.DATABASE_ENDPOINT),
             "database_port": Ref(contracts.DATABASE_PORT),
-            "database_secret_arn": Ref(contracts.DATABASE_SECRET_ARN),
         }
     return TaskDefinitionValues(
         image=Ref(contracts.image_parameter(service)),
@@ -132,7 +128,7 @@ def stack_values(service: Service) -> TaskDefinitionValues:
 def task_definition(
     blueprint: Blueprint, service: Service, values: TaskDefinitionValues | None = None
 ) -> TaskDefinition:
-    """The service's task definition: awsvpc on EC2, one essential container, logs, health check, database secret."""
+    """The service's task definition: awsvpc on EC2, one essential container, logs, health check."""
     values = values or stack_values(service)
     # Tagged in its own right, not only by the stack: the revisions the pipeline registers from
     # taskdef.json, rendered from this object, carry the tags too.
@@ -155,7 +151,8 @@ def task_definition(
 def environment(blueprint: Blueprint, service: Service, values: TaskDefinitionValues) -> dict[str, Any]:
     """Plain environment of the container, by name: placeholder port, the blueprint's variables, database endpoint.
 
-    Never a secret: the database credentials travel as task definition Secrets.
+    Never a secret, and none is needed: the service's own database user signs in with an IAM authentication
+    token its task role generates (builders/database_users.py); DB_NAME is the schema of its first grant.
     """
     variables: dict[str, Any] = {"HTTP_PORT": str(service.port)}
     if service.port == PLACEHOLDER_HTTPS_PORT:
@@ -164,7 +161,10 @@ def environment(blueprint: Blueprint, service: Service, values: TaskDefinitionVa
     variables.update(service.environment)
     if service.database and blueprint.database is not None:
         variables.update(
-            DB_HOST=values.database_host, DB_PORT=values.database_port, DB_NAME=blueprint.database.database_name
+            DB_HOST=values.database_host,
+            DB_PORT=values.database_port,
+            DB_NAME=service.database_grants[0].schema_name,
+            DB_USERNAME=service.database_user,
         )
     return variables
 
@@ -189,11 +189,6 @@ def _container(blueprint: Blueprint, service: Service, values: TaskDefinitionVal
         ),
         ReadonlyRootFilesystem=service.read_only_root_filesystem,
     )
-    if service.database:
-        container.Secrets = [
-            Secret(Name=name, ValueFrom=_secret_json_key(values.database_secret_arn, key))
-            for name, key in sorted(DATABASE_SECRET_KEYS.items())
-        ]
     if service.health_check is not None:
         container.HealthCheck = _health_check(service, service.health_check.path)
     if service.user is not None:
@@ -226,9 +221,3 @@ def _health_check(service: Service, path: str) -> HealthCheck:
         Retries=HEALTH_CHECK_RETRIES,
         StartPeriod=min(service.health_check_grace_period_s, MAX_HEALTH_CHECK_START_PERIOD_S),
     )
-
-
-def _secret_json_key(secret_arn: Any, key: str) -> Any:
-    """ECS's reference to one JSON key of a Secrets Manager secret: "<secret ARN>:<key>::"."""
-    suffix = f":{key}::"
-    return secret_arn + suffix if isinstance(secret_arn, str) else Sub(f"${{SecretArn}}{suffix}", SecretArn=secret_arn)

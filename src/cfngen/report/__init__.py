@@ -20,10 +20,10 @@ from cfngen.report import _access as access
 from cfngen.report import _checks as checks
 from cfngen.report import _cost as cost
 from cfngen.report import _data_safety as data_safety
+from cfngen.report import _database_users, _preflight
 from cfngen.report import _delivery as delivery
 from cfngen.report import _diagram as diagram
 from cfngen.report import _exposure as exposure
-from cfngen.report import _preflight
 from cfngen.report import _quotas as quotas
 from cfngen.report._changes import Changes, compare
 from cfngen.report._document import Report
@@ -94,6 +94,7 @@ def assemble(
         delivery=delivery.analyse(templates),
         builds=delivery.builds(templates),
         preflight=preflight,
+        database_users=_database_users.analyse(templates),
     )
 
 

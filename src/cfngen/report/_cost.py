@@ -30,6 +30,7 @@ USAGE_BASED = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "load balancer capacity units above the baseline, and data transfer",
     "AWS::DynamoDB::Table": "DynamoDB requests and storage",
     "AWS::EC2::FlowLog": "VPC flow log delivery",
+    "AWS::Lambda::Function": "Lambda invocations (and the Fargate tasks they start)",
 }
 
 

@@ -43,6 +43,8 @@ MAIN_RESOURCES: dict[str, str] = {
     "AWS::ElasticLoadBalancingV2::TargetGroup": "target group",
     "AWS::ECS::Service": "ECS service",
     "AWS::ECS::TaskDefinition": "task definition",
+    "AWS::Lambda::Function": "Lambda function",
+    "Custom::DatabaseUser": "database user",
     "AWS::S3::Bucket": "S3 bucket",
     "AWS::CodeBuild::Project": "CodeBuild project",
     "AWS::CodeDeploy::DeploymentGroup": "CodeDeploy deployment group",

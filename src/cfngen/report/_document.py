@@ -29,6 +29,7 @@ from cfngen.report._changes import ChangeRow, Changes
 from cfngen.report._checks import Checks
 from cfngen.report._cost import Estimate
 from cfngen.report._data_safety import Safety
+from cfngen.report._database_users import DatabaseUser
 from cfngen.report._delivery import Build, Rollout
 from cfngen.report._diagram import MAX_WIRING_NODES, Diagram
 from cfngen.report._exposure import MAX_LISTENERS, Exposure
@@ -67,6 +68,7 @@ class Report:
     builds: tuple[Build, ...] = ()
     preflight: Preflight | None = None
     """The blueprint's preflight warnings and account settings; None for templates reviewed without their blueprint."""
+    database_users: tuple[DatabaseUser, ...] = ()
 
     def markdown(self, *, max_chars: int | None = None, details: str | None = None) -> str:
         """The report as GitHub/GitLab-flavoured Markdown (the diagram as a ```mermaid block).
