@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -307,3 +310,45 @@ def test_a_frozen_endpoint_fails_within_the_timeout_with_a_clear_message(
     with pytest.raises(DeployError, match="cannot reach AWS for CloudFormation DescribeStacks.*[Rr]ead timeout"):
         _ = deployer.bucket
     assert Deployer(region=REGION, timeout_s=3600)._cloudformation.meta.config.read_timeout == 60.0
+
+
+def test_timeout_bounds_the_whole_command_on_a_frozen_endpoint(frozen_endpoint: str, tmp_path: Path) -> None:
+    """plan, deploy, destroy and drift against an endpoint that accepts connections and never answers: each ends
+    with exit 124 and one line naming --timeout and the call that got no answer, well before botocore's 10
+    attempts x 60 s (the bound below is the timeout plus 30 s of start-up, synthesis and lint)."""
+    timeout_s = 10
+    environment = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": frozen_endpoint,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "y",
+        "CI": "true",
+    }
+    environment.pop("AWS_MAX_ATTEMPTS", None)
+    aws_options = ["--region", REGION, "--bucket", "templates", "--timeout", str(timeout_s)]
+    commands = {
+        "plan": ["plan", DEV, *aws_options],
+        "deploy": ["deploy", DEV, "--yes", *aws_options],
+        "destroy": ["destroy", DEV, "--yes", *aws_options],
+        "drift": ["drift", DEV, *aws_options],
+    }
+    started = time.monotonic()
+    running = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "cfngen", *argv],
+            env=environment,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, argv in commands.items()
+    }
+    for name, process in running.items():
+        out, err = process.communicate(timeout=timeout_s + 30 - (time.monotonic() - started))
+        errors = [line for line in err.splitlines() if line.startswith("cfngen: error:")]
+        assert process.returncode == 124, (name, out, err)
+        assert "Traceback" not in err
+        assert len(errors) == 1 and err.rstrip().endswith(errors[0]), (name, err)
+        assert errors[0].startswith(f"cfngen: error: --timeout of {timeout_s} s used up"), (name, errors[0])
+        assert re.search(r"(CloudFormation|S3) [A-Z]\w+", errors[0]), (name, errors[0])

@@ -25,8 +25,17 @@ from cfngen._version import __version__
 if _typing.TYPE_CHECKING:
     from cfngen.blueprint import Blueprint, Service, load_blueprint
     from cfngen.blueprint._schema import json_schema
-    from cfngen.deploy import Deployer, DriftReport, Outcome, Package, Plan, ResourceChange, Teardown
-    from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
+    from cfngen.deploy import Deadline, Deployer, DriftReport, Outcome, Package, Plan, ResourceChange, Teardown
+    from cfngen.errors import (
+        BlueprintError,
+        CfngenError,
+        DeployError,
+        Problem,
+        SafetyError,
+        SynthError,
+        TimedOut,
+        UsageError,
+    )
     from cfngen.extras._ci_policy import CiPolicy, ci_policy
     from cfngen.extras._scaffold import Answers, scaffold
     from cfngen.extras._service_files import StackValues, load_stack_values, render_service_files
@@ -41,7 +50,16 @@ _SOURCES = {
     for module, names in {
         "cfngen.blueprint": ("Blueprint", "Service", "load_blueprint"),
         "cfngen.extras._ci_policy": ("CiPolicy", "ci_policy"),
-        "cfngen.deploy": ("Deployer", "DriftReport", "Outcome", "Package", "Plan", "ResourceChange", "Teardown"),
+        "cfngen.deploy": (
+            "Deadline",
+            "Deployer",
+            "DriftReport",
+            "Outcome",
+            "Package",
+            "Plan",
+            "ResourceChange",
+            "Teardown",
+        ),
         "cfngen.report._template_diff": ("PropertyChange", "ResourceDiff", "StackDiff", "TemplateDiff", "diff"),
         "cfngen.errors": (
             "BlueprintError",
@@ -50,6 +68,7 @@ _SOURCES = {
             "Problem",
             "SafetyError",
             "SynthError",
+            "TimedOut",
             "UsageError",
         ),
         "cfngen.linting": ("Finding", "lint"),
@@ -68,6 +87,7 @@ __all__ = [
     "BlueprintError",
     "CfngenError",
     "CiPolicy",
+    "Deadline",
     "DeployError",
     "Deployer",
     "DriftReport",
@@ -89,6 +109,7 @@ __all__ = [
     "SynthError",
     "Teardown",
     "TemplateDiff",
+    "TimedOut",
     "UsageError",
     "__version__",
     "ci_policy",
