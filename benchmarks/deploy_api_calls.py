@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import generate_blueprint  # noqa: E402  (the harness's blueprint generator)
 
 from cfngen import Deployer, load_blueprint, synthesize  # noqa: E402
+from cfngen.deploy import aws as aws_calls  # noqa: E402
 from cfngen.deploy.events import BACKOFF, MAX_BACKOFF, EventWatcher  # noqa: E402
 from cfngen.local import LocalAws, environment  # noqa: E402
 
@@ -70,8 +71,13 @@ def measure(services: int, directory: Path) -> dict[str, float]:
         )
     )
     figures: dict[str, float] = {}
+    # The emulator executes a change set inside its ExecuteChangeSet request (AWS answers at once and works on
+    # afterwards): at 200 services that request takes minutes, and a read timeout would retry it into "is in
+    # CREATE_IN_PROGRESS state". Calls here may wait as long as the deploy; the count is what is measured.
+    client_timeout, aws_calls.MAX_CALL_TIMEOUT_S = aws_calls.MAX_CALL_TIMEOUT_S, 3600.0
     with LocalAws() as aws, environment(aws.endpoint_url, blueprint.region):
         deployer = Deployer(region=blueprint.region, poll_s=0.05, timeout_s=3600)
+        aws_calls.MAX_CALL_TIMEOUT_S = client_timeout
         deployer.bootstrap()
         for label, stacks in (("create", first), ("one-service update", changed)):
             started, calls = time.monotonic(), deployer.api_calls

@@ -128,7 +128,15 @@ from troposphere.s3 import (
 from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import contracts, iam, taskdef
-from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
+from cfngen.builders.base import (
+    RETAIN_EXCEPT_ON_CREATE,
+    add_output,
+    add_parameter,
+    new_template,
+    owned_name,
+    role_path,
+    tagged,
+)
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.contracts import service_alarm_names
 from cfngen.builders.registry import uses_codecommit
@@ -306,7 +314,10 @@ def _add_artifact_bucket(template: Template, blueprint: Blueprint, service: Serv
                     )
                 ]
             ),
-            # Artifacts outlive a stack update that would replace the bucket; removing them is a decision.
+            # Artifacts outlive a stack update that would replace the bucket; removing them is a decision. Not
+            # RetainExceptOnCreate: a pipeline starts when it is created, so its first artifacts may be here before
+            # the create fails, and a bucket that is not empty cannot be deleted (the rollback would fail); its
+            # generated name blocks no later create.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )
@@ -344,7 +355,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
             LogGroupName=f"/aws/codebuild/{name}",
             RetentionInDays=blueprint.logs.retention_days,
             KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
-            DeletionPolicy="Retain",
+            DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,  # only builds write here, and they rebuild what they log
             UpdateReplacePolicy="Retain",
         )
     )
@@ -536,7 +547,7 @@ def _add_stack_update(template: Template, blueprint: Blueprint, service: Service
             LogGroupName=f"/aws/codebuild/{name}",
             RetentionInDays=blueprint.logs.retention_days,
             KmsKeyId=Ref("LogsKmsKeyArn"),
-            DeletionPolicy="Retain",
+            DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,  # only the deploy project writes here
             UpdateReplacePolicy="Retain",
         )
     )

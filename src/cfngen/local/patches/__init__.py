@@ -64,6 +64,7 @@ def _patches() -> tuple[ModuleType, ...]:
         record_change_set,
         removed_resources,
         resource_handlers,
+        retain_except_on_create,
         rollback,
         ssm_parameter_name,
         template_url,
@@ -104,6 +105,7 @@ def _patches() -> tuple[ModuleType, ...]:
         one_operation_at_a_time,
         nested_parameters,
         drift_detection,
+        retain_except_on_create,
     )
 
 
