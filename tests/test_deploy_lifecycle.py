@@ -21,9 +21,9 @@ import pytest
 
 from cfngen import Deployer, SafetyError, StackSet, load_blueprint, synthesize
 from cfngen.cli import main
-from cfngen.deploy import Interrupted
+from cfngen.deploy import Deadline, Interrupted
 from cfngen.deploy.events import EventWatcher, StackEvent
-from cfngen.errors import DeployError
+from cfngen.errors import DeployError, TimedOut
 from cfngen.local import LocalAws
 from tests.conftest import ROOT, cloudformation, moto_stack
 
@@ -352,3 +352,44 @@ def test_timeout_bounds_the_whole_command_on_a_frozen_endpoint(frozen_endpoint: 
         assert len(errors) == 1 and err.rstrip().endswith(errors[0]), (name, err)
         assert errors[0].startswith(f"cfngen: error: --timeout of {timeout_s} s used up"), (name, errors[0])
         assert re.search(r"(CloudFormation|S3) [A-Z]\w+", errors[0]), (name, errors[0])
+
+
+def test_a_used_up_deadline_executes_nothing_and_leaves_the_protections(deployer: Deployer, dev: StackSet) -> None:
+    """A command whose --timeout ran out during synthesis and lint (or an earlier wait) sends no further request:
+    the planned change set is not executed, and the stack stays as protected as it was (exit 124)."""
+    deployer.apply(deployer.plan(deployer.package(dev)))
+    assert _protected()
+    pkg = deployer.package(synthesize(dev.blueprint.model_copy(update={"tags": {"Team": "a"}})))
+    plan = deployer.plan(pkg)
+    late = Deployer(region=REGION, poll_s=0.05, deadline=Deadline(30, started=time.monotonic() - 30))
+    with pytest.raises(TimedOut, match="^--timeout of 30 s used up before CloudFormation DescribeChangeSet$") as raised:
+        late.apply(plan, pkg=pkg)
+    assert raised.value.exit_code == 124
+    assert late.api_calls == 0
+    change_set = cloudformation(REGION).describe_change_set(ChangeSetName=plan.change_set_id)
+    assert (change_set["Status"], change_set["ExecutionStatus"]) == ("CREATE_COMPLETE", "AVAILABLE")
+    assert _protected()
+
+
+def test_an_execution_whose_answer_came_too_late_is_followed_not_retried_into_a_refusal(
+    deployer: Deployer, dev: StackSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first ExecuteChangeSet is accepted but answers after the read timeout (5 s here): botocore sends it again,
+    and AWS refuses the second while the change set runs. The deployer reads the change set's ExecutionStatus
+    (EXECUTE_IN_PROGRESS, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html)
+    and follows the execution instead of failing."""
+    from moto.cloudformation import models
+
+    deployer.apply(deployer.plan(deployer.package(dev)))
+    pkg = deployer.package(synthesize(dev.blueprint.model_copy(update={"tags": {"Team": "late"}})))
+    plan = deployer.plan(pkg)
+    apply = models.ChangeSet.apply
+
+    def slow(change_set: Any) -> None:
+        time.sleep(6)  # longer than the deployer's read timeout: the emulator executes inside the request
+        apply(change_set)
+
+    monkeypatch.setattr(models.ChangeSet, "apply", slow)
+    assert deployer._cloudformation.meta.config.read_timeout == 5.0
+    outcome = deployer.apply(plan, pkg=pkg)
+    assert (outcome.result, outcome.stack_status) == ("applied", "UPDATE_COMPLETE")

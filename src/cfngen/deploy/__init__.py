@@ -41,6 +41,9 @@ from cfngen.synth import StackSet
 
 SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+# A change set's ExecutionStatus once its execution started (DescribeChangeSet).
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html
+EXECUTION_STARTED = frozenset({"EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED"})
 # What a first create does when it fails (CreateChangeSet OnStackFailure), by --on-failure.
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
 ON_FAILURE = {"rollback": "ROLLBACK", "delete": "DELETE", "keep": "DO_NOTHING"}
@@ -342,9 +345,7 @@ class Deployer:
             watcher.mark_seen()
             try:
                 with self._calls.translated():  # here, so that an endpoint that stops answering gets the hint too
-                    # RetainExceptOnCreate: a rollback deletes what this run created, Retain or not, so a failed
-                    # create leaves no named resource behind to block the next one; existing resources stay.
-                    self._cloudformation.execute_change_set(ChangeSetName=plan.change_set_id, RetainExceptOnCreate=True)
+                    self._execute(plan.change_set_id)
                     return self._follow(plan.stack_id, plan.stack_name, watcher, policy, plan.termination_protection)
             except TimedOut as exc:
                 raise TimedOut(f"{exc}; {self._resume_hint(plan.stack_name)}") from None
@@ -370,6 +371,21 @@ class Deployer:
                     return self._follow(stack["StackId"], stack_name, watcher, policy, termination_protection)
             except TimedOut as exc:
                 raise TimedOut(f"{exc}; {self._resume_hint(stack_name)}") from None
+
+    def _execute(self, change_set_id: str) -> None:
+        """ExecuteChangeSet. botocore retries a request whose answer did not come in time; when AWS had accepted the
+        first one, the retry is refused ("... can not be updated", "cannot be executed in its current status")
+        while the change set runs: its ExecutionStatus then says so, and the execution is ours to follow."""
+        from botocore.exceptions import ClientError
+
+        try:
+            # RetainExceptOnCreate: a rollback deletes what this run created, Retain or not, so a failed
+            # create leaves no named resource behind to block the next one; existing resources stay.
+            self._cloudformation.execute_change_set(ChangeSetName=change_set_id, RetainExceptOnCreate=True)
+        except ClientError:
+            described = self._cloudformation.describe_change_set(ChangeSetName=change_set_id)
+            if described.get("ExecutionStatus") not in EXECUTION_STARTED:
+                raise
 
     def _resume_hint(self, name: str) -> str:
         return (
