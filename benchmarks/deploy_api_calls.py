@@ -9,9 +9,10 @@ embedded emulator, then changes one service and deploys again, and prints:
 - the calls per minute of a wait on AWS, derived: polls back off from 5 s to 20 s (events.BACKOFF,
   MAX_BACKOFF), each poll reads the root's events and resources, DescribeStacks, and two calls per
   nested stack in progress. The emulator settles at once, so its own wall-clock rate is printed too
-  but says nothing about AWS. CloudFormation's API rates are per account and region quotas
-  (https://docs.aws.amazon.com/general/latest/gr/cfn.html, Service Quotas console); before this
-  change, a one-service update on 30 services made about 900 calls in 10 s (issue 19).
+  but says nothing about AWS. AWS does not publish CloudFormation's API request rates (its quotas page,
+  https://docs.aws.amazon.com/general/latest/gr/cfn.html, lists counts, not rates); before the
+  back-off, a one-service update on 30 services made about 900 calls in 10 s (issue 19).
+Figures and their reading: docs/performance.md ("The deploy's API budget").
 It prints figures and asserts nothing.
 """
 
