@@ -375,14 +375,15 @@ class Deployer:
     def _execute(self, change_set_id: str) -> None:
         """ExecuteChangeSet. botocore retries a request whose answer did not come in time; when AWS had accepted the
         first one, the retry is refused ("... can not be updated", "cannot be executed in its current status")
-        while the change set runs: its ExecutionStatus then says so, and the execution is ours to follow."""
-        from botocore.exceptions import ClientError
+        while the change set runs, or the last answer is lost too: the change set's ExecutionStatus then says
+        whether it runs, and an execution that started is ours to follow."""
+        from botocore.exceptions import ClientError, ConnectionError
 
         try:
             # RetainExceptOnCreate: a rollback deletes what this run created, Retain or not, so a failed
             # create leaves no named resource behind to block the next one; existing resources stay.
             self._cloudformation.execute_change_set(ChangeSetName=change_set_id, RetainExceptOnCreate=True)
-        except ClientError:
+        except (ClientError, ConnectionError):
             described = self._cloudformation.describe_change_set(ChangeSetName=change_set_id)
             if described.get("ExecutionStatus") not in EXECUTION_STARTED:
                 raise
