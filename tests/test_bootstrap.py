@@ -24,7 +24,7 @@ def test_the_templates_bucket_is_versioned_private_and_expires_old_versions() ->
     assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
     assert properties["LifecycleConfiguration"]["Rules"][0]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}
-    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     statement = resources["TemplatesBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

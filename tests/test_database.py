@@ -90,7 +90,7 @@ def test_exported_logs_go_to_log_groups_the_stack_creates_first_with_retention_a
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == 90
         assert group["Properties"]["KmsKeyId"] == {"Ref": "LogsKmsKeyArn"}
-        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")
+        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
 
 
 def test_deletion_protection_is_a_blueprint_option() -> None:

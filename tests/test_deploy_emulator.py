@@ -203,13 +203,12 @@ def test_a_busy_stack_is_waited_for(deployer: Deployer, dev: StackSet) -> None:
     assert plan.change_set_type == "UPDATE" and plan.has_changes
 
 
-def test_a_stack_that_stays_busy_is_refused_after_the_timeout(aws: LocalAws, dev: StackSet) -> None:
-    deployer = Deployer(region=REGION, poll_s=0.01, timeout_s=0.05)
-    deployer.bootstrap()
+def test_a_stack_that_stays_busy_is_refused_after_the_timeout(deployer: Deployer, dev: StackSet) -> None:
     deployer.apply(deployer.plan(deployer.package(dev)))
+    impatient = Deployer(region=REGION, bucket=deployer.bucket, poll_s=0.01, timeout_s=0.05)
     moto_stack("microservices-minimal", REGION).status = "UPDATE_IN_PROGRESS"
     with pytest.raises(DeployError, match="still busy \\(UPDATE_IN_PROGRESS\\)"):
-        deployer.plan(deployer.package(dev))
+        impatient.plan(impatient.package(dev))
 
 
 def test_a_plan_file_applies_exactly_its_change_set(deployer: Deployer, dev: StackSet, tmp_path: Any) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,9 @@ import pytest
 
 from cfngen import Deployer, SafetyError, StackSet, load_blueprint, synthesize
 from cfngen.cli import main
-from cfngen.deploy import Interrupted
+from cfngen.deploy import Deadline, Interrupted
 from cfngen.deploy._events import EventWatcher, StackEvent
-from cfngen.errors import DeployError
+from cfngen.errors import DeployError, TimedOut
 from cfngen.local import LocalAws
 from tests.conftest import ROOT, cloudformation, moto_stack
 
@@ -307,3 +310,86 @@ def test_a_frozen_endpoint_fails_within_the_timeout_with_a_clear_message(
     with pytest.raises(DeployError, match="cannot reach AWS for CloudFormation DescribeStacks.*[Rr]ead timeout"):
         _ = deployer.bucket
     assert Deployer(region=REGION, timeout_s=3600)._cloudformation.meta.config.read_timeout == 60.0
+
+
+def test_timeout_bounds_the_whole_command_on_a_frozen_endpoint(frozen_endpoint: str, tmp_path: Path) -> None:
+    """plan, deploy, destroy and drift against an endpoint that accepts connections and never answers: each ends
+    with exit 124 and one line naming --timeout and the call that got no answer, well before botocore's 10
+    attempts x 60 s (the bound below is the timeout plus 30 s of start-up, synthesis and lint)."""
+    timeout_s = 10
+    environment = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": frozen_endpoint,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "y",
+        "CI": "true",
+    }
+    environment.pop("AWS_MAX_ATTEMPTS", None)
+    aws_options = ["--region", REGION, "--bucket", "templates", "--timeout", str(timeout_s)]
+    commands = {
+        "plan": ["plan", DEV, *aws_options],
+        "deploy": ["deploy", DEV, "--yes", *aws_options],
+        "destroy": ["destroy", DEV, "--yes", *aws_options],
+        "drift": ["drift", DEV, *aws_options],
+    }
+    started = time.monotonic()
+    running = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "cfngen", *argv],
+            env=environment,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, argv in commands.items()
+    }
+    for name, process in running.items():
+        out, err = process.communicate(timeout=timeout_s + 30 - (time.monotonic() - started))
+        errors = [line for line in err.splitlines() if line.startswith("cfngen: error:")]
+        assert process.returncode == 124, (name, out, err)
+        assert "Traceback" not in err
+        assert len(errors) == 1 and err.rstrip().endswith(errors[0]), (name, err)
+        assert errors[0].startswith(f"cfngen: error: --timeout of {timeout_s} s used up"), (name, errors[0])
+        assert re.search(r"(CloudFormation|S3) [A-Z]\w+", errors[0]), (name, errors[0])
+
+
+def test_a_used_up_deadline_executes_nothing_and_leaves_the_protections(deployer: Deployer, dev: StackSet) -> None:
+    """A command whose --timeout ran out during synthesis and lint (or an earlier wait) sends no further request:
+    the planned change set is not executed, and the stack stays as protected as it was (exit 124)."""
+    deployer.apply(deployer.plan(deployer.package(dev)))
+    assert _protected()
+    pkg = deployer.package(synthesize(dev.blueprint.model_copy(update={"tags": {"Team": "a"}})))
+    plan = deployer.plan(pkg)
+    late = Deployer(region=REGION, poll_s=0.05, deadline=Deadline(30, started=time.monotonic() - 30))
+    with pytest.raises(TimedOut, match="^--timeout of 30 s used up before CloudFormation DescribeChangeSet$") as raised:
+        late.apply(plan, pkg=pkg)
+    assert raised.value.exit_code == 124
+    assert late.api_calls == 0
+    change_set = cloudformation(REGION).describe_change_set(ChangeSetName=plan.change_set_id)
+    assert (change_set["Status"], change_set["ExecutionStatus"]) == ("CREATE_COMPLETE", "AVAILABLE")
+    assert _protected()
+
+
+def test_an_execution_whose_answer_came_too_late_is_followed_not_retried_into_a_refusal(
+    deployer: Deployer, dev: StackSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first ExecuteChangeSet is accepted but answers after the read timeout (5 s here): botocore sends it again,
+    and AWS refuses the second while the change set runs. The deployer reads the change set's ExecutionStatus
+    (EXECUTE_IN_PROGRESS, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html)
+    and follows the execution instead of failing."""
+    from moto.cloudformation import models
+
+    deployer.apply(deployer.plan(deployer.package(dev)))
+    pkg = deployer.package(synthesize(dev.blueprint.model_copy(update={"tags": {"Team": "late"}})))
+    plan = deployer.plan(pkg)
+    apply = models.ChangeSet.apply
+
+    def slow(change_set: Any) -> None:
+        time.sleep(6)  # longer than the deployer's read timeout: the emulator executes inside the request
+        apply(change_set)
+
+    monkeypatch.setattr(models.ChangeSet, "apply", slow)
+    assert deployer._cloudformation.meta.config.read_timeout == 5.0
+    outcome = deployer.apply(plan, pkg=pkg)
+    assert (outcome.result, outcome.stack_status) == ("applied", "UPDATE_COMPLETE")

@@ -92,7 +92,7 @@ def test_destroy_lists_deleted_and_retained_then_deletes_the_tree(
     assert f"  delete         {NAME}/Cluster AutoScalingGroup AWS::AutoScaling::AutoScalingGroup\n" in listing
     assert (
         f"  retained       {NAME}/RegistryWeb WebImageRepository AWS::ECR::Repository {NAME}/web "
-        "(DeletionPolicy Retain)\n"
+        "(DeletionPolicy RetainExceptOnCreate)\n"
     ) in listing
     assert "scale-in protection is turned off first" in listing
     assert (

@@ -346,10 +346,14 @@ def test_each_source_account_principal_cites_its_documentation() -> None:
         for _, policy in _policies()
         if policy.kind == "trust"
     }
-    assert {"ec2.amazonaws.com", "codepipeline.amazonaws.com", "monitoring.rds.amazonaws.com"} <= trusted
-    assert not {"ec2.amazonaws.com", "codepipeline.amazonaws.com", "monitoring.rds.amazonaws.com"} & set(
-        SOURCE_ACCOUNT_DOCUMENTED
-    ), "no AWS page shows these services sending aws:SourceAccount"
+    undocumented = {
+        "ec2.amazonaws.com",
+        "codepipeline.amazonaws.com",
+        "monitoring.rds.amazonaws.com",
+        "codebuild.amazonaws.com",
+    }
+    assert undocumented <= trusted
+    assert not undocumented & set(SOURCE_ACCOUNT_DOCUMENTED), "no AWS page shows these services sending the key"
 
 
 def test_allow_list_holds_only_actions_without_resource_types() -> None:

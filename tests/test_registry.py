@@ -48,7 +48,7 @@ def test_image_repository_scans_keeps_tags_immutable_and_the_newest_images() -> 
     (rule,) = json.loads(properties["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
     assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 7}
     assert rule["action"] == {"type": "expire"}
-    assert repository["DeletionPolicy"] == repository["UpdateReplacePolicy"] == "Retain"
+    assert (repository["DeletionPolicy"], repository["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
 
 
 def test_codecommit_by_default_and_none_with_a_connection() -> None:

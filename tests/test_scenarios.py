@@ -22,7 +22,7 @@ from tests.conftest import ROOT
 REGION = "us-east-1"  # the minimal blueprint's
 STACK = "microservices-minimal"
 MINIMAL = ROOT / "tests" / "blueprints" / "minimal.yaml"
-IMAGES = f"{STACK}/web"  # the registry stack's fixed-name ECR repository (DeletionPolicy Retain)
+IMAGES = f"{STACK}/web"  # the registry stack's fixed-name ECR repository (DeletionPolicy RetainExceptOnCreate)
 
 
 @pytest.fixture()

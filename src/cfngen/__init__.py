@@ -39,6 +39,7 @@ if _typing.TYPE_CHECKING:
     from cfngen.blueprint._schema import json_schema, json_schema_text
     from cfngen.deploy import (
         ConsoleProgress,
+        Deadline,
         Deployer,
         DriftReport,
         Outcome,
@@ -51,7 +52,16 @@ if _typing.TYPE_CHECKING:
     from cfngen.deploy._bootstrap import STACK_NAME as BOOTSTRAP_STACK_NAME
     from cfngen.deploy._safety import check as check_plan
     from cfngen.deploy._safety import violations
-    from cfngen.errors import BlueprintError, CfngenError, DeployError, Problem, SafetyError, SynthError, UsageError
+    from cfngen.errors import (
+        BlueprintError,
+        CfngenError,
+        DeployError,
+        Problem,
+        SafetyError,
+        SynthError,
+        TimedOut,
+        UsageError,
+    )
     from cfngen.extras._ci_policy import (
         ACCOUNT_PLACEHOLDER,
         CI_ROLE_STACK_PREFIX,
@@ -99,6 +109,7 @@ _DEFINED_IN = {
     "cfngen.blueprint._schema": ("json_schema", "json_schema_text"),
     "cfngen.deploy": (
         "ConsoleProgress",
+        "Deadline",
         "Deployer",
         "DriftReport",
         "Outcome",
@@ -116,6 +127,7 @@ _DEFINED_IN = {
         "Problem",
         "SafetyError",
         "SynthError",
+        "TimedOut",
         "UsageError",
     ),
     "cfngen.extras._ci_policy": (
@@ -168,6 +180,7 @@ __all__ = [
     "CfngenError",
     "CiPolicy",
     "ConsoleProgress",
+    "Deadline",
     "DeployError",
     "Deployer",
     "DriftReport",
@@ -197,6 +210,7 @@ __all__ = [
     "TEMPLATE_FORMATS",
     "Teardown",
     "TemplateDiff",
+    "TimedOut",
     "UsageError",
     "__version__",
     "check_plan",

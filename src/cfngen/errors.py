@@ -62,6 +62,12 @@ class DeployError(CfngenError):
     exit_code = 1
 
 
+class TimedOut(DeployError):
+    """The command's --timeout was used up (a wait, or an endpoint that does not answer); exit 124, as timeout(1)."""
+
+    exit_code = 124
+
+
 class SafetyError(CfngenError):
     """A change set was refused by a safety rule (a stateful resource replaced, a pipeline-owned property changed,
     a reviewed plan gone stale); nothing was executed."""

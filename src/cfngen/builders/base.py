@@ -15,6 +15,11 @@ Resource = TypeVar("Resource", bound=AWSObject)
 # "shop-prod" with service "api" ("shop-prod--api") cannot derive the same name, and the pattern "shop--*"
 # matches no name of blueprint "shop-prod" (with one "-", "shop-*" matched both).
 OWNER_SEPARATOR = "--"
+# DeletionPolicy of a fixed-name resource that holds nothing a failed first create could have put in it: kept like
+# Retain when its stack is deleted, deleted when the operation that created it rolls back, so a failed create leaves
+# no name behind to block the next one. UpdateReplacePolicy has no such value (Delete, Retain, Snapshot): it stays
+# Retain. https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html
+RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 
 
 def new_template(blueprint: Blueprint, purpose: str) -> Template:

@@ -27,7 +27,7 @@ from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSu
 
 from cfngen.blueprint import Blueprint, Database
 from cfngen.builders import contracts, iam
-from cfngen.builders.base import add_output, add_parameter, new_template, role_path
+from cfngen.builders.base import RETAIN_EXCEPT_ON_CREATE, add_output, add_parameter, new_template, role_path
 from cfngen.synth._stack import NestedStack
 from cfngen.synth.suppress import skip_guard_rule
 
@@ -157,7 +157,8 @@ def _add_log_groups(template: Template, blueprint: Blueprint) -> None:
                 LogGroupName=_log_group_name(blueprint, export),
                 RetentionInDays=blueprint.logs.retention_days,
                 KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
-                DeletionPolicy="Retain",
+                # Only the cluster writes here, and a failed create deletes the cluster it made.
+                DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,
                 UpdateReplacePolicy="Retain",
             )
         )

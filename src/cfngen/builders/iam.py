@@ -56,15 +56,25 @@ def policy_document(*statements: Statement) -> Policy:
 # Service principals whose AWS documentation shows `aws:SourceAccount` in the trust policy of the roles they
 # assume, i.e. the service sends that key when it calls sts:AssumeRole. Only these get the confused-deputy
 # condition: a condition on a key the service does not send denies every AssumeRole, and the role is dead on
-# arrival. Not listed, so trusted without the condition (their role pages show no such key):
+# arrival. Each page below was read for it (the text that says so is quoted after the URL). Not listed, so trusted
+# without the condition, because their role pages show no such key:
 # ec2.amazonaws.com (instance profiles, https://docs.aws.amazon.com/AmazonECS/latest/developerguide/instance_IAM_role.html),
 # codepipeline.amazonaws.com (https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html),
-# monitoring.rds.amazonaws.com (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html).
+# monitoring.rds.amazonaws.com (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html),
+# codebuild.amazonaws.com (its service role page, https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html,
+# gives the trust policy without a condition; only its ECR sample shows the key, on CodeBuild's calls to ECR, not on
+# AssumeRole: https://docs.aws.amazon.com/codebuild/latest/userguide/sample-ecr.html).
 SOURCE_ACCOUNT_DOCUMENTED: Mapping[str, str] = {
+    # "It is recommended that you use the aws:SourceAccount or aws:SourceArn condition keys ... in the trust
+    # relationship" (task roles; the task execution role has the same principal).
     "ecs-tasks.amazonaws.com": "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html",
+    # "We recommend that you use the aws:SourceAccount and aws:SourceArn condition keys ... add the following
+    # condition block to the previous trust policy."
     "vpc-flow-logs.amazonaws.com": "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html",
-    "codebuild.amazonaws.com": "https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html",
+    # A full trust policy for codedeploy.amazonaws.com with aws:SourceAccount and aws:SourceArn.
     "codedeploy.amazonaws.com": "https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html",
+    # "For EventBridge event bus rule targets, the value of aws:SourceArn must be the rule ARN", with an example
+    # that uses aws:SourceArn and aws:SourceAccount.
     "events.amazonaws.com": "https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html",
 }
 

@@ -58,7 +58,9 @@ def build(blueprint: Blueprint) -> Template:
             KeyPolicy=iam.policy_document(key_administrators(), _cloudwatch_logs()),
         )
     )
-    # Keys are stateful: logs encrypted with a deleted key are lost for good.
+    # Keys are stateful: logs encrypted with a deleted key are lost for good. Not RetainExceptOnCreate: the
+    # services' and the flow logs' log groups keep Retain (their logs say why a create failed), and those logs
+    # would be unreadable once a failed create had deleted their key; a key has no name to block a later create.
     key.DeletionPolicy = "Retain"
     key.UpdateReplacePolicy = "Retain"
     add_output(template, contracts.LOGS_KMS_KEY_ARN, GetAtt("LogsKey", "Arn"), "KMS key ARN for log group encryption")

@@ -132,7 +132,15 @@ from troposphere.s3 import (
 from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import _test_traffic, contracts, iam, image_cache, taskdef
-from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
+from cfngen.builders.base import (
+    RETAIN_EXCEPT_ON_CREATE,
+    add_output,
+    add_parameter,
+    new_template,
+    owned_name,
+    role_path,
+    tagged,
+)
 from cfngen.builders.cluster import ECS_AMI_PARAMETER
 from cfngen.builders.contracts import service_alarm_names
 from cfngen.builders.registry import uses_codecommit
@@ -330,7 +338,10 @@ def _add_artifact_bucket(template: Template, blueprint: Blueprint, service: Serv
                     )
                 ]
             ),
-            # Artifacts outlive a stack update that would replace the bucket; removing them is a decision.
+            # Artifacts outlive a stack update that would replace the bucket; removing them is a decision. Not
+            # RetainExceptOnCreate: a pipeline starts when it is created, so its first artifacts may be here before
+            # the create fails, and a bucket that is not empty cannot be deleted (the rollback would fail); its
+            # generated name blocks no later create.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )
@@ -374,7 +385,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
             LogGroupName=f"/aws/codebuild/{name}",
             RetentionInDays=blueprint.logs.retention_days,
             KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
-            DeletionPolicy="Retain",
+            DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,  # only builds write here, and they rebuild what they log
             UpdateReplacePolicy="Retain",
         )
     )
@@ -629,7 +640,7 @@ def _add_stack_update(template: Template, blueprint: Blueprint, service: Service
             LogGroupName=f"/aws/codebuild/{name}",
             RetentionInDays=blueprint.logs.retention_days,
             KmsKeyId=Ref("LogsKmsKeyArn"),
-            DeletionPolicy="Retain",
+            DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,  # only the deploy project writes here
             UpdateReplacePolicy="Retain",
         )
     )

@@ -22,7 +22,7 @@ from troposphere.ecr import EncryptionConfiguration, ImageScanningConfiguration,
 
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import contracts
-from cfngen.builders.base import add_output, new_template, owned_name
+from cfngen.builders.base import RETAIN_EXCEPT_ON_CREATE, add_output, new_template, owned_name
 from cfngen.synth._stack import NestedStack
 from cfngen.synth.suppress import skip_check
 
@@ -80,7 +80,9 @@ def _add_image_repository(template: Template, blueprint: Blueprint, service: Ser
             ImageTagMutability="IMMUTABLE",
             EncryptionConfiguration=EncryptionConfiguration(EncryptionType="AES256"),
             LifecyclePolicy=LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(blueprint.pipeline.keep_images)),
-            DeletionPolicy="Retain",
+            # Images come from the pipeline's builds, which start once the stacks exist (a build during a create
+            # that fails pushes what the source rebuilds).
+            DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,
             UpdateReplacePolicy="Retain",
         )
     )
@@ -115,7 +117,8 @@ def _add_source_repository(template: Template, blueprint: Blueprint, service: Se
             RepositoryName=owned_name(blueprint, service.name),
             RepositoryDescription=f"Source of {service.name} ({blueprint.name}); a push to "
             f"{blueprint.pipeline.branch} deploys it",
-            DeletionPolicy="Retain",
+            # Created empty: the team pushes to it once it exists.
+            DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,
             UpdateReplacePolicy="Retain",
         )
     )

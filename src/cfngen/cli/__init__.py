@@ -1,7 +1,7 @@
 """The `cfngen` command line: a thin shell over the Python API, one module per command.
 
 Exit codes: 0 success, 1 findings or a failed operation, 2 bad input, 3 blocked
-by a safety rule (and 4 from `plan --detailed-exitcode` when there are changes). A CfngenError becomes a one-paragraph message on stderr,
+by a safety rule, 124 --timeout used up (and 4 from `plan --detailed-exitcode` when there are changes). A CfngenError becomes a one-paragraph message on stderr,
 never a traceback.
 """
 
@@ -11,6 +11,7 @@ import argparse
 import gc
 import importlib
 import sys
+import time
 from collections.abc import Sequence
 
 from cfngen import CfngenError, __version__, visible
@@ -94,8 +95,10 @@ def _commands_needed(argv: Sequence[str]) -> Sequence[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    started = time.monotonic()  # where --timeout starts counting
     arguments = sys.argv[1:] if argv is None else list(argv)
     args = parser(arguments).parse_args(arguments)
+    args.started = started
     try:
         return int(args.run(args))
     except CfngenError as exc:

@@ -26,7 +26,7 @@ def register(commands: Any) -> None:
         "bootstrap",
         help="create or update the templates bucket (once per account and region)",
         description=f"Deploy the {BOOTSTRAP_STACK_NAME} stack: a versioned, encrypted, TLS-only bucket with no public access "
-        "whose old object versions expire. Exit 0 done, 1 failed, 2 bad input.",
+        "whose old object versions expire. Exit 0 done, 1 failed, 2 bad input, 124 --timeout used up.",
     )
     parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
     parser.add_argument(
@@ -34,7 +34,8 @@ def register(commands: Any) -> None:
         type=float,
         default=3600.0,
         metavar="SECONDS",
-        help="give up waiting for CloudFormation after this long (default: 3600)",
+        help="the whole command (every wait and every AWS call) ends within this long: exit 124 when it "
+        "is used up (default: 3600)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of text")
     parser.add_argument(

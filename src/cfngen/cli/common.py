@@ -70,8 +70,8 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=3600.0,
         metavar="SECONDS",
-        help="give up waiting for CloudFormation after this long, and on an endpoint that does not "
-        "answer (default: 3600)",
+        help="the whole command (every wait and every AWS call) ends within this long: exit 124 when it "
+        "is used up, also on an endpoint that does not answer (default: 3600)",
     )
     parser.add_argument(
         "--poll-interval",
@@ -131,12 +131,18 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def deployer(args: argparse.Namespace, region: str | None, *, poll_s: float | None = None) -> Deployer:
     """A Deployer for the command line: progress on stderr, the given bucket, timeout and poll interval."""
-    from cfngen import ConsoleProgress, Deployer
+    from cfngen import ConsoleProgress, Deadline, Deployer
 
     if poll_s is None:
         poll_s = getattr(args, "poll_interval", DEFAULT_POLL_S)  # commands without add_aws_arguments (bootstrap)
     return Deployer(
-        region=region, bucket=args.bucket, timeout_s=args.timeout, poll_s=poll_s, progress=ConsoleProgress(sys.stderr)
+        region=region,
+        bucket=args.bucket,
+        timeout_s=args.timeout,
+        poll_s=poll_s,
+        progress=ConsoleProgress(sys.stderr),
+        # --timeout bounds the whole command: counted from its start, shared by every deployer it makes.
+        deadline=Deadline(args.timeout, started=getattr(args, "started", None)),
     )
 
 

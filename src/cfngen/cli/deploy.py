@@ -33,7 +33,8 @@ def register(commands: Any) -> None:
         help="plan and apply a blueprint (or apply a reviewed plan file)",
         description="Exit 0 applied, already applied or nothing to do, 1 failed (a rollback names its first failing "
         "resource), 2 bad input, 3 blocked by a safety rule or a stale or edited plan (nothing was "
-        "executed), 130/143 interrupted after execution started (CloudFormation carries on: --resume). "
+        "executed), 124 --timeout used up (the message says whether CloudFormation carries on: --resume), "
+        "130/143 interrupted after execution started (CloudFormation carries on: --resume). "
         "Every run restores the stacks' protections (termination protection, stack policies). Asks "
         "before applying unless --yes is given or CI=true.",
     )

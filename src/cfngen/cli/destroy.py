@@ -27,7 +27,8 @@ def register(commands: Any) -> None:
         description="Lists what will be deleted and what is retained, asks, then deletes the root stack and every "
         "nested stack (turning termination protection off as part of this command only). Exit 0 when "
         "the stack is gone (or was never there), 1 the deletion failed, 2 bad input or nobody to ask "
-        "(pass --yes; CI=true is not enough for a deletion), 3 the stack changed since it was listed.",
+        "(pass --yes; CI=true is not enough for a deletion), 3 the stack changed since it was listed, 124 "
+        "--timeout used up (a deletion under way goes on in AWS).",
     )
     add_blueprint_argument(parser)
     add_stack_name_argument(parser)

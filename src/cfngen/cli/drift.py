@@ -20,7 +20,7 @@ def register(commands: Any) -> None:
         "prints the drifted resources with their properties (template value -> live value). Values AWS "
         "changes on purpose (a service's desired count under auto scaling, listener actions during a "
         "blue/green deployment) are listed apart and are not drift. Exit 0 no drift, 1 drift (or a "
-        "failed call), 2 bad input or no such stack.",
+        "failed call), 2 bad input or no such stack, 124 --timeout used up.",
     )
     add_blueprint_argument(parser)
     add_stack_name_argument(parser)

@@ -28,7 +28,8 @@ def register(commands: Any) -> None:
         "plan",
         help="show what a deploy would change (a change set over every nested stack)",
         description="Exit 0 (with --detailed-exitcode: 0 no changes, 4 changes present), 1 failed (CloudFormation's "
-        "early validation refused the change set, shown per stack and resource), 2 bad input. Says "
+        "early validation refused the change set, shown per stack and resource), 2 bad input, 124 --timeout "
+        "used up. Says "
         "when the stacks' protections differ from the blueprint's (deploy restores them). Never "
         "deletes anything (--replace-failed deletes at deploy). The change set stays in AWS for "
         "`cfngen deploy --plan FILE BLUEPRINT`.",

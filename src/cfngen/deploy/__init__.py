@@ -11,22 +11,25 @@
 Every AWS call goes through clients with botocore's adaptive retry mode (throttling and
 transient errors are retried with back-off) and connect/read timeouts derived from the
 deployer's timeout, so that a frozen endpoint fails within it; every wait is our own loop
-that backs off and gives up after the timeout.
+that backs off and gives up after the timeout. Given a Deadline (the command line makes one
+per command from --timeout), every wait, poll and call takes what remains of it instead, and
+running out raises TimedOut (exit 124).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from cfngen.deploy import _aws as aws
 from cfngen.deploy import _bootstrap as bootstrap_stack
 from cfngen.deploy import _destroy, _drift, _protections, _replacements, _tree, _validation
 from cfngen.deploy import _safety as safety
+from cfngen.deploy._aws import Deadline
 from cfngen.deploy._change_set_options import REVERT_DRIFT, change_set_options, not_drift_aware
 from cfngen.deploy._destroy import Teardown
 from cfngen.deploy._drift import DriftReport
@@ -34,15 +37,19 @@ from cfngen.deploy._events import ConsoleProgress, EventWatcher, Progress, Silen
 from cfngen.deploy._package import Package, bundle, inline, upload
 from cfngen.deploy._plan import ROOT_PATH, ChangeTree, Plan, ResourceChange, describe_tree
 from cfngen.deploy._states import UPDATABLE, Next, next_step
-from cfngen.errors import DeployError, SafetyError, UsageError
+from cfngen.errors import DeployError, SafetyError, TimedOut, UsageError
 from cfngen.facts.resource_types import NESTED_STACK
 from cfngen.synth import StackSet
 
 SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+# A change set's ExecutionStatus once its execution started (DescribeChangeSet).
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html
+EXECUTION_STARTED = frozenset({"EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED"})
 # What a first create does when it fails (CreateChangeSet OnStackFailure), by --on-failure.
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
 ON_FAILURE = {"rollback": "ROLLBACK", "delete": "DELETE", "keep": "DO_NOTHING"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,23 +95,49 @@ class Deployer:
         timeout_s: float = 3600.0,
         poll_s: float = 5.0,
         progress: Progress | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
+        """`timeout_s` bounds each wait and each call; a `deadline` bounds everything this deployer does together
+        (every wait, poll and call takes what remains of it; TimedOut once it is used up)."""
         import boto3
-        from botocore.config import Config
 
-        self._calls = aws.Calls()
+        self._deadline = deadline
+        self.timeout_s = timeout_s
+        self._calls = aws.Calls(deadline)
         with self._calls.translated():  # a profile that does not exist, an endpoint URL that is no URL ...
             self._session = session or boto3.Session(region_name=region)
             self.region: str = region or self._session.region_name or ""
             if not self.region:
                 raise UsageError("no AWS region: pass --region (or region=...), or set AWS_REGION")
-            config = Config(region_name=self.region, **aws.client_limits(timeout_s))
-            self._cloudformation = self._calls.client(self._session, "cloudformation", config)
-            self._s3 = self._calls.client(self._session, "s3", config)
+            self._cloudformation = self._client("cloudformation")
+            self._s3 = self._client("s3")
         self._bucket = bucket
-        self.timeout_s = timeout_s
         self.poll_s = poll_s
         self.progress: Progress = progress or SilentProgress()
+
+    def _client(self, service: str) -> Any:
+        """A watched client whose timeouts and retry attempts fit in what the deadline (or timeout_s) leaves."""
+        from botocore.config import Config
+
+        return self._calls.client(
+            self._session, service, Config(region_name=self.region, **aws.client_limits(self._wait_s()))
+        )
+
+    def _wait_s(self) -> float:
+        """How long the next wait may last: timeout_s, or less when the deadline leaves less."""
+        return self.timeout_s if self._deadline is None else min(self.timeout_s, self._deadline.remaining_s())
+
+    def _poll(self, check: Callable[[float], T | None], *, what: str, timed_out: Callable[[], str]) -> T:
+        """poll() `check` within _wait_s(); TimedOut with the message `timed_out()` gives after that."""
+        budget = self.timeout_s if self._deadline is None else min(self.timeout_s, self._deadline.budget_s)
+        return poll(
+            check,
+            what=what,
+            timeout_s=self._wait_s(),
+            interval_s=self.poll_s,
+            progress=self.progress,
+            on_timeout=lambda: TimedOut(f"{timed_out()} (--timeout {budget:g} s)"),
+        )
 
     @property
     def api_calls(self) -> int:
@@ -312,10 +345,12 @@ class Deployer:
             safety.check(current, allow_replace)
             watcher = EventWatcher(self._cloudformation, plan.stack_id)
             watcher.mark_seen()
-            # RetainExceptOnCreate: a rollback deletes what this run created, Retain or not, so a failed
-            # create leaves no named resource behind to block the next one; existing resources stay.
-            self._cloudformation.execute_change_set(ChangeSetName=plan.change_set_id, RetainExceptOnCreate=True)
-            return self._follow(plan.stack_id, plan.stack_name, watcher, policy, plan.termination_protection)
+            try:
+                with self._calls.translated():  # here, so that an endpoint that stops answering gets the hint too
+                    self._execute(plan.change_set_id)
+                    return self._follow(plan.stack_id, plan.stack_name, watcher, policy, plan.termination_protection)
+            except TimedOut as exc:
+                raise TimedOut(f"{exc}; {self._resume_hint(plan.stack_name)}") from None
 
     def resume(self, stack_name: str, *, pkg: Package | None = None, termination_protection: bool = True) -> Outcome:
         """Re-attach to the operation running on `stack_name`: stream its events, wait, converge protections.
@@ -333,7 +368,33 @@ class Deployer:
                 return Outcome(stack_name, "nothing running", _status(stack) or "", _outputs(stack), restored=restored)
             watcher = EventWatcher(self._cloudformation, stack["StackId"])
             watcher.mark_seen()
-            return self._follow(stack["StackId"], stack_name, watcher, policy, termination_protection)
+            try:
+                with self._calls.translated():
+                    return self._follow(stack["StackId"], stack_name, watcher, policy, termination_protection)
+            except TimedOut as exc:
+                raise TimedOut(f"{exc}; {self._resume_hint(stack_name)}") from None
+
+    def _execute(self, change_set_id: str) -> None:
+        """ExecuteChangeSet. botocore retries a request whose answer did not come in time; when AWS had accepted the
+        first one, the retry is refused ("... can not be updated", "cannot be executed in its current status")
+        while the change set runs, or the last answer is lost too: the change set's ExecutionStatus then says
+        whether it runs, and an execution that started is ours to follow."""
+        from botocore.exceptions import ClientError, ConnectionError
+
+        try:
+            # RetainExceptOnCreate: a rollback deletes what this run created, Retain or not, so a failed
+            # create leaves no named resource behind to block the next one; existing resources stay.
+            self._cloudformation.execute_change_set(ChangeSetName=change_set_id, RetainExceptOnCreate=True)
+        except (ClientError, ConnectionError):
+            described = self._cloudformation.describe_change_set(ChangeSetName=change_set_id)
+            if described.get("ExecutionStatus") not in EXECUTION_STARTED:
+                raise
+
+    def _resume_hint(self, name: str) -> str:
+        return (
+            f"CloudFormation goes on with {name}; re-attach (and restore the protections) with: "
+            f"cfngen deploy BLUEPRINT --resume --region {self.region} --stack-name {name}"
+        )
 
     def protection_gaps(self, stack_name: str, pkg: Package, *, termination_protection: bool = True) -> list[str]:
         """How the live protections of the stack tree differ from the package's (empty: as they should be)."""
@@ -510,8 +571,6 @@ class Deployer:
         Raises SafetyError (nothing deleted) when the stack is another one than the one listed (re-created
         meanwhile), DeployError when the deletion fails (naming the first resource that failed and why).
         """
-        from botocore.config import Config
-
         with self._calls.translated():
             stack = self._settled(teardown.stack_name)
             if stack is None:
@@ -521,9 +580,7 @@ class Deployer:
                     f"stack {teardown.stack_name} is not the one listed ({teardown.stack_id}); "
                     "it was re-created meanwhile: run destroy again to see what it holds now"
                 )
-            autoscaling = self._calls.client(
-                self._session, "autoscaling", Config(region_name=self.region, retries=aws.retries())
-            )
+            autoscaling = self._client("autoscaling")
             _destroy.release_scale_in_protection(autoscaling, teardown.protected_groups)
             if stack.get("EnableTerminationProtection"):
                 self._cloudformation.update_termination_protection(
@@ -532,7 +589,11 @@ class Deployer:
             watcher = EventWatcher(self._cloudformation, stack["StackId"])
             watcher.mark_seen()
             self._cloudformation.delete_stack(StackName=stack["StackId"])
-            status = self._wait_settled(stack["StackId"], teardown.stack_name, watcher)
+            try:
+                with self._calls.translated():
+                    status = self._wait_settled(stack["StackId"], teardown.stack_name, watcher)
+            except TimedOut as exc:
+                raise TimedOut(f"{exc}; run destroy again to wait for the deletion to finish") from None
         events = tuple(watcher.events)
         if status != "DELETE_COMPLETE":
             raise DeployError(_failure(teardown.stack_name, status, events))
@@ -547,14 +608,8 @@ class Deployer:
                 raise UsageError(f"stack {stack_name} does not exist in {self.region}: nothing to compare")
 
             def wait(check: Any, what: str) -> dict[str, Any]:
-                return poll(
-                    check,
-                    what=what,
-                    timeout_s=self.timeout_s,
-                    interval_s=self.poll_s,
-                    progress=self.progress,
-                    on_timeout=lambda: DeployError(f"{what}: not finished after {self.timeout_s:.0f} s"),
-                )
+                result: dict[str, Any] = self._poll(check, what=what, timed_out=lambda: f"{what}: not finished")
+                return result
 
             return _drift.detect(self._cloudformation, stack, self.region, wait)
 
@@ -574,21 +629,20 @@ class Deployer:
         stack = self._describe(name)
         if not (_status(stack) or "").endswith("_IN_PROGRESS") or _status(stack) == "REVIEW_IN_PROGRESS":
             return stack
+        seen = [_status(stack)]
 
         def check(elapsed: float) -> dict[str, Any] | None:
             current = self._describe(name)
+            seen.append(_status(current))
             return None if (_status(current) or "").endswith("_IN_PROGRESS") else current or {}
 
         return (
-            poll(
+            self._poll(
                 check,
                 what=f"{name} is {_status(stack)}; waiting for it to finish",
-                timeout_s=self.timeout_s,
-                interval_s=self.poll_s,
-                progress=self.progress,
-                on_timeout=lambda: DeployError(
-                    f"stack {name} is still busy ({_status(self._describe(name))}) after {self.timeout_s:.0f} s; "
-                    "wait for the operation to finish (or cancel it), then run again"
+                timed_out=lambda: (
+                    f"stack {name} is still busy ({seen[-1]}); wait for the operation to finish "
+                    "(or cancel it), then run again"
                 ),
             )
             or None
@@ -616,13 +670,8 @@ class Deployer:
             described: dict[str, Any] = self._cloudformation.describe_change_set(ChangeSetName=change_set_id)
             return described if described["Status"] in ("CREATE_COMPLETE", "FAILED") else None
 
-        return poll(
-            check,
-            what="creating the change set",
-            timeout_s=self.timeout_s,
-            interval_s=self.poll_s,
-            progress=self.progress,
-            on_timeout=lambda: DeployError(f"change set {change_set_id} was not ready after {self.timeout_s:.0f} s"),
+        return self._poll(
+            check, what="creating the change set", timed_out=lambda: f"change set {change_set_id} was not ready"
         )
 
     def _wait_settled(self, stack_id: str, name: str, watcher: EventWatcher) -> str:
@@ -636,16 +685,8 @@ class Deployer:
                 self.progress.event(event)
             return status
 
-        return poll(
-            check,
-            what=f"{name}: waiting for CloudFormation",
-            timeout_s=self.timeout_s,
-            interval_s=self.poll_s,
-            progress=self.progress,
-            on_timeout=lambda: DeployError(
-                f"{name} did not settle within {self.timeout_s:.0f} s; the operation goes on in AWS. "
-                f"Re-attach with: cfngen deploy BLUEPRINT --resume --region {self.region} --stack-name {name}"
-            ),
+        return self._poll(
+            check, what=f"{name}: waiting for CloudFormation", timed_out=lambda: f"{name} did not settle in time"
         )
 
     def _planned_change_set(self, plan: Plan) -> dict[str, Any]:
@@ -819,6 +860,7 @@ def _failure(name: str, status: str, events: tuple[StackEvent, ...]) -> str:
 
 __all__ = [
     "ConsoleProgress",
+    "Deadline",
     "Deployer",
     "DriftReport",
     "Interrupted",

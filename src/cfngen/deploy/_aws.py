@@ -9,12 +9,13 @@ the operation, the endpoint and the HTTP status in one message with an exit code
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from cfngen.errors import CfngenError, DeployError, UsageError
+from cfngen.errors import CfngenError, DeployError, TimedOut, UsageError
 
 # botocore's adaptive mode retries throttling and transient errors with back-off; AWS_MAX_ATTEMPTS (attempts in all,
 # as the AWS SDKs count them) overrides.
@@ -48,6 +49,24 @@ def client_limits(timeout_s: float) -> dict[str, Any]:
     }
 
 
+class Deadline:
+    """The end of a command's time budget (--timeout): every wait, poll and AWS call of the command takes what
+    remains, so the command as a whole ends within the budget (plus at most one call's MIN_CALL_TIMEOUT_S)."""
+
+    def __init__(self, budget_s: float, *, started: float | None = None) -> None:
+        """`started`: when the command began, a time.monotonic() value (default: now)."""
+        self.budget_s = budget_s
+        self._ends = (time.monotonic() if started is None else started) + budget_s
+
+    def remaining_s(self) -> float:
+        """Seconds left; zero or less once the budget is used up."""
+        return self._ends - time.monotonic()
+
+    def used_up(self, doing: str) -> TimedOut:
+        """The error for `doing` once the budget is used up."""
+        return TimedOut(f"--timeout of {self.budget_s:g} s used up {doing}")
+
+
 @dataclass
 class Call:
     """One AWS request: which operation, on which endpoint, and the HTTP status of its answer (0: none yet)."""
@@ -62,11 +81,16 @@ class Call:
 
 
 class Calls:
-    """The last request the watched clients made; translated() turns an error raised meanwhile into a CfngenError."""
+    """The last request the watched clients made; translated() turns an error raised meanwhile into a CfngenError.
 
-    def __init__(self) -> None:
+    Given a deadline, no request starts after it, none is retried after it, and each waits for its answer only as
+    long as the deadline leaves (botocore's per-request read timeout; never less than MIN_CALL_TIMEOUT_S).
+    """
+
+    def __init__(self, deadline: Deadline | None = None) -> None:
         self.last = Call()
         self.count = 0
+        self.deadline = deadline
 
     def client(self, session: Any, service: str, config: Any) -> Any:
         """A boto3 client of `session` whose requests are watched; UsageError for an endpoint URL that is no URL."""
@@ -79,8 +103,21 @@ class Calls:
         def started(model: Any, **_: Any) -> None:
             self.last = Call(model.service_model.service_id, model.name, endpoint)
 
-        def sent(**_: Any) -> None:
+        def sent(request: Any, **_: Any) -> None:
+            if self.deadline is not None:
+                remaining = self.deadline.remaining_s()
+                if remaining <= 0:
+                    attempt = int(request.context.get("retries", {}).get("attempt", 1))
+                    earlier = f"attempt {attempt} of {self.last} (the earlier ones got no answer)"
+                    raise self.deadline.used_up(f"before {earlier if attempt > 1 else self.last}")
+                # botocore (1.44 and later) takes a read timeout for one request from the request's context.
+                limit = min(client.meta.config.read_timeout, max(remaining, MIN_CALL_TIMEOUT_S))
+                request.context["read_timeout"] = limit
             self.count += 1  # every HTTP request, retries included (before-call fires once per call)
+
+        def retry_allowed(**_: Any) -> bool | None:
+            # False stops botocore's retries (the first answer that is not None decides); None lets them decide.
+            return False if self.deadline is not None and self.deadline.remaining_s() <= 0 else None
 
         def answered(response_dict: Any, **_: Any) -> None:
             self.last.status = int(response_dict.get("status_code", 0))
@@ -88,6 +125,7 @@ class Calls:
         client.meta.events.register("before-call", started)
         client.meta.events.register("before-parse", answered)
         client.meta.events.register("before-send", sent)
+        client.meta.events.register_first("needs-retry", retry_allowed)
         return client
 
     @contextmanager
@@ -101,7 +139,16 @@ class Calls:
             error = translate(exc, self.last)
             if error is None:
                 raise
+            if self.deadline is not None and self.deadline.remaining_s() <= 0 and _unanswered(exc):
+                raise self.deadline.used_up(f"waiting for {self.last} at {self.last.endpoint}: {exc}") from None
             raise error from None
+
+
+def _unanswered(exc: Exception) -> bool:
+    """True for botocore's errors of a call that got no answer (connection failed, timed out)."""
+    from botocore.exceptions import ConnectionError, HTTPClientError
+
+    return isinstance(exc, (ConnectionError, HTTPClientError))
 
 
 def translate(exc: Exception, call: Call) -> CfngenError | None:

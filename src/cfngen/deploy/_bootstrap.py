@@ -25,6 +25,7 @@ from troposphere.s3 import (
 )
 
 from cfngen.builders import contracts
+from cfngen.builders.base import RETAIN_EXCEPT_ON_CREATE
 from cfngen.builders.iam import policy_document
 from cfngen.synth.suppress import skip_check
 
@@ -68,7 +69,8 @@ def _add_bucket(template: Template) -> Bucket:
                 )
             ]
         ),
-        DeletionPolicy="Retain",
+        # Empty until bootstrap succeeds (cfngen uploads after it), and named after the account and region.
+        DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,
         UpdateReplacePolicy="Retain",
     )
     skip_check(

@@ -70,6 +70,7 @@ def _patches() -> tuple[ModuleType, ...]:
         record_change_set,
         removed_resources,
         resource_handlers,
+        retain_except_on_create,
         rollback,
         ssm_parameter_name,
         stack_deletion,
@@ -118,6 +119,7 @@ def _patches() -> tuple[ModuleType, ...]:
         one_operation_at_a_time,
         nested_parameters,
         drift_detection,
+        retain_except_on_create,
     )
 
 

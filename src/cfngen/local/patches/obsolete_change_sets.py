@@ -44,6 +44,12 @@ def _obsoleting(execute: Callable[..., None]) -> Callable[..., None]:
         for other in backend.change_sets.values():
             if other.stack_id == change_set.stack_id and other is not change_set:
                 other.execution_status = "OBSOLETE"
-        execute(backend, change_set_name, stack_name)
+        # AWS: DescribeChangeSet says EXECUTE_IN_PROGRESS while the change set runs (the execution sets the outcome).
+        change_set.execution_status = "EXECUTE_IN_PROGRESS"
+        try:
+            execute(backend, change_set_name, stack_name)
+        except Exception:  # refused (not executed)
+            change_set.execution_status = "AVAILABLE"
+            raise
 
     return execute_available_only
