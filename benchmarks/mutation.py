@@ -8,7 +8,11 @@ mutant the tests do not fail on "survives". The run happens in a scratch copy of
 (mutmut writes its mutants beside the configuration it reads), so the working tree stays as it is.
 It prints each surviving mutant's diff and, per module, the score: killed / (killed + survived).
 Mutants no test reaches count as survived; mutants that time out count as killed (an infinite
-loop is a failure a user would see). Slow (minutes per module), hence not part of `make test`:
+loop is a failure a user would see); mutants listed in EQUIVALENT (no caller can tell them from the
+module) are shown but not scored. mutmut mutates no decorated function, and a pydantic model's
+cross-field checks are all decorated (validators, properties): the scratch copy therefore moves each
+decorated body into a plain module-level function the decorated one calls (lift_decorated), and
+the mutants are made there. Slow (minutes per module), hence not part of `make test`:
 run it before resolving an issue that touches these modules.
 """
 
@@ -22,7 +26,10 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+
+import libcst as cst
 
 ROOT = Path(__file__).resolve().parent.parent
 # module -> the test files that state its promises (the ones mutmut runs against its mutants).
@@ -47,7 +54,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "src/cfngen/blueprint/_model.py": (
         "tests/test_bad_inputs.py",
-        "tests/test_mutation_kills.py",
+        "tests/test_mutation_kills_model.py",
     ),
     "src/cfngen/blueprint/_preflight.py": (
         "tests/test_preflight.py",
@@ -64,6 +71,8 @@ EQUIVALENT: dict[str, tuple[str, str]] = {}
 def run(module: str, workdir: Path) -> Counter[str]:
     """Run mutmut over `module` in `workdir` (a fresh copy); print the survivors; return the count per status."""
     tests = [test for test in MODULES[module] if (ROOT / test).exists()]
+    source = workdir / module
+    source.write_text(lift_decorated(source.read_text(encoding="utf-8")), encoding="utf-8")
     (workdir / "setup.cfg").write_text(
         (ROOT / "setup.cfg").read_text(encoding="utf-8")
         + "\n[mutmut]\nsource_paths = src\n"
@@ -112,6 +121,78 @@ def run(module: str, workdir: Path) -> Counter[str]:
                 print(f"--- {status}: {name}\n{diff}")
         statuses[status] += 1
     return statuses
+
+
+# Decorators whose function keeps results between calls: a mutant's body behind one could answer from a cache
+# the unmutated run filled, so such functions stay as they are (mutmut leaves every decorated function alone).
+_CACHES = {"cache", "lru_cache", "cached_property"}
+
+
+class _Lift(cst.CSTTransformer):
+    """Moves the body of each decorated function (pydantic validators, properties...) into an undecorated
+    module-level function the decorated one calls, so that mutmut, which mutates no decorated function,
+    mutates the body. The signatures the decorators read stay as they are."""
+
+    def __init__(self) -> None:
+        self.lifted: list[cst.FunctionDef] = []
+        self.classes: list[str] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self.classes.pop()
+        return updated_node
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        names = {_decorator_name(decorator.decorator) for decorator in updated_node.decorators}
+        if (
+            not updated_node.decorators
+            or names in ({"staticmethod"}, {"classmethod"})  # mutmut mutates these itself
+            or names & _CACHES
+            or any(name.value in ("super", "__class__") for name in _names(updated_node.body))
+        ):
+            return updated_node
+        lifted = f"_lifted_{'_'.join([*self.classes, updated_node.name.value])}"
+        self.lifted.append(updated_node.with_changes(name=cst.Name(lifted), decorators=[]))
+        params = updated_node.params
+        arguments = [
+            *(cst.Arg(cst.Name(param.name.value)) for param in (*params.posonly_params, *params.params)),
+            *(
+                [cst.Arg(cst.Name(params.star_arg.name.value), star="*")]
+                if isinstance(params.star_arg, cst.Param)
+                else []
+            ),
+            *(cst.Arg(cst.Name(p.name.value), keyword=cst.Name(p.name.value)) for p in params.kwonly_params),
+            *([cst.Arg(cst.Name(params.star_kwarg.name.value), star="**")] if params.star_kwarg else []),
+        ]
+        call = cst.Return(cst.Call(cst.Name(lifted), arguments))
+        return updated_node.with_changes(body=cst.IndentedBlock([cst.SimpleStatementLine([call])]))
+
+
+def _decorator_name(decorator: cst.BaseExpression) -> str:
+    target = decorator.func if isinstance(decorator, cst.Call) else decorator
+    return target.attr.value if isinstance(target, cst.Attribute) else getattr(target, "value", "")
+
+
+def _names(node: cst.CSTNode) -> Iterator[cst.Name]:
+    if isinstance(node, cst.Name):
+        yield node
+    for child in node.children:
+        yield from _names(child)
+
+
+def lift_decorated(source: str) -> str:
+    """`source` with the body of every decorated function moved into a module-level function (see _Lift)."""
+    module = cst.parse_module(source)
+    body: list[cst.BaseStatement] = []
+    for statement in module.body:
+        # A lifted function goes before the statement it came from: a class body may call it at import time
+        # (a pydantic field whose default is a model instance runs that model's validators).
+        lift = _Lift()
+        changed = statement.visit(lift)
+        body += [*lift.lifted, changed] if isinstance(changed, cst.BaseStatement) else lift.lifted
+    return module.with_changes(body=body).code
 
 
 def _equivalent(name: str, diff: str) -> bool:
