@@ -65,7 +65,49 @@ KILLED = {"killed", "timeout", "caught by type check"}
 # Mutants that change nothing a caller can observe, so no test can kill them: mutant -> (the text its changed
 # line holds, why it is equivalent). A listed mutant whose diff no longer holds that text (its function changed,
 # mutmut numbered the mutants anew) is reported as a survivor again.
-EQUIVALENT: dict[str, tuple[str, str]] = {}
+_BEST_MATCH = "the suggestion is the first, best, close match: how many more get_close_matches returns is unread"
+_NO_SERVICES = "the default of max() over a blueprint's services, which are never empty (min_length=1)"
+EQUIVALENT: dict[str, tuple[str, str]] = {
+    "cfngen.blueprint._model.x__known_region__mutmut_9": ("sorted(known), )", _BEST_MATCH),
+    "cfngen.blueprint._model.x__known_region__mutmut_11": ("sorted(known), n=2)", _BEST_MATCH),
+    "cfngen.blueprint._model.x__lifted_Database__aurora_mysql_class__mutmut_8": ("MEMORY_GIB, )", _BEST_MATCH),
+    "cfngen.blueprint._model.x__lifted_Database__aurora_mysql_class__mutmut_9": ("MEMORY_GIB, n=2)", _BEST_MATCH),
+    "cfngen.blueprint._preflight.x__instance_type_problems__mutmut_13": ("sorted(offered), )", _BEST_MATCH),
+    "cfngen.blueprint._preflight.x__instance_type_problems__mutmut_15": ("sorted(offered), n=2)", _BEST_MATCH),
+    **{
+        f"cfngen.blueprint._model.x__load_balancer_problems__mutmut_{number}": (changed, _NO_SERVICES)
+        for number, changed in ((23, "max(numbers, default=None)"), (25, "max(numbers, )"), (26, "default=1)"))
+    },
+    "cfngen.blueprint._model.x__load_balancer_problems__mutmut_31": (
+        "if pinned >= number)",
+        "no service is on the missing balancer `number`, so > and >= find the same first service beyond it",
+    ),
+    **{
+        f"cfngen.blueprint._model.x__lifted_Database__not_reserved__mutmut_{number}": (
+            changed,
+            "master_username's pattern refuses a name with a dot before this check runs",
+        )
+        for number, changed in (
+            (9, '"XXmysql.sysXX"'),
+            (10, '"MYSQL.SYS"'),
+            (11, '"XXmysql.sessionXX"'),
+            (12, '"MYSQL.SESSION"'),
+            (13, '"XXmysql.infoschemaXX"'),
+            (14, '"MYSQL.INFOSCHEMA"'),
+        )
+    },
+    "cfngen.blueprint._preflight.x_preflight_problems__mutmut_12": (
+        "problems = _trunking_problems(blueprint, instance)",
+        "`problems` is a fresh empty list there: assigning and extending give the same list",
+    ),
+    **{
+        f"cfngen.blueprint._preflight.x__demand__mutmut_{number}": (
+            changed,
+            _NO_SERVICES,
+        )
+        for number, changed in ((7, "max(needs, default=None)"), (9, "max(needs, )"), (10, "max(needs, default=1)"))
+    },
+}
 
 
 def run(module: str, workdir: Path) -> Counter[str]:
@@ -123,15 +165,16 @@ def run(module: str, workdir: Path) -> Counter[str]:
     return statuses
 
 
-# Decorators whose function keeps results between calls: a mutant's body behind one could answer from a cache
-# the unmutated run filled, so such functions stay as they are (mutmut leaves every decorated function alone).
-_CACHES = {"cache", "lru_cache", "cached_property"}
+# Memoising decorators: mutmut runs the tests once unmutated, then forks a process per mutant, so a memo filled
+# by the first run would answer for the mutants. Memoising a pure function changes no result: the scratch copy
+# drops these decorators.
+_CACHES = {"cache", "lru_cache"}
 
 
 class _Lift(cst.CSTTransformer):
     """Moves the body of each decorated function (pydantic validators, properties...) into an undecorated
     module-level function the decorated one calls, so that mutmut, which mutates no decorated function,
-    mutates the body. The signatures the decorators read stay as they are."""
+    mutates the body. The signatures the decorators read stay as they are; memoising decorators go."""
 
     def __init__(self) -> None:
         self.lifted: list[cst.FunctionDef] = []
@@ -145,11 +188,13 @@ class _Lift(cst.CSTTransformer):
         return updated_node
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        updated_node = updated_node.with_changes(
+            decorators=[d for d in updated_node.decorators if _decorator_name(d.decorator) not in _CACHES]
+        )
         names = {_decorator_name(decorator.decorator) for decorator in updated_node.decorators}
         if (
             not updated_node.decorators
             or names in ({"staticmethod"}, {"classmethod"})  # mutmut mutates these itself
-            or names & _CACHES
             or any(name.value in ("super", "__class__") for name in _names(updated_node.body))
         ):
             return updated_node
