@@ -66,6 +66,7 @@ KILLED = {"killed", "timeout", "caught by type check"}
 # line holds, why it is equivalent). A listed mutant whose diff no longer holds that text (its function changed,
 # mutmut numbered the mutants anew) is reported as a survivor again.
 _BEST_MATCH = "the suggestion is the first, best, close match: how many more get_close_matches returns is unread"
+_ROLLBACK = "ROLLBACK's entry says what the lookup's default says: the create rolls back"
 _NO_SERVICES = "the default of max() over a blueprint's services, which are never empty (min_length=1)"
 EQUIVALENT: dict[str, tuple[str, str]] = {
     "cfngen.blueprint._model.x__known_region__mutmut_9": ("sorted(known), )", _BEST_MATCH),
@@ -95,6 +96,31 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (13, '"XXmysql.infoschemaXX"'),
             (14, '"MYSQL.INFOSCHEMA"'),
         )
+    },
+    **{
+        f"cfngen.deploy.plan.xǁPlanǁ_failure_note__mutmut_{number}": (changed, _ROLLBACK)
+        for number, changed in (
+            (13, '"XXROLLBACKXX": "rolls back"'),
+            (14, '"rollback": "rolls back"'),
+            (26, 'or "XXROLLBACKXX", "rolls back"'),
+            (27, 'or "rollback", "rolls back"'),
+        )
+    },
+    "cfngen.deploy.plan.xǁPlanǁload__mutmut_3": (
+        "read_text(encoding=None)",
+        "Python reads UTF-8 by default under a UTF-8 or the C locale (PEP 538, 540): CI's and every supported one",
+    ),
+    "cfngen.deploy.plan.xǁPlanǁload__mutmut_6": ('read_text(encoding="UTF-8")', "codec names are case-blind"),
+    "cfngen.deploy.plan.x__raw_changes__mutmut_1": (
+        'token: str | None = ""',
+        "no token and an empty one both ask for the first page",
+    ),
+    **{
+        f"cfngen.deploy.plan.x_to_change__mutmut_{number}": (
+            changed,
+            "no Replacement and a None one both find no REPLACEMENTS entry",
+        )
+        for number, changed in ((7, 'raw.get("Replacement", None)'), (9, 'raw.get("Replacement", )'))
     },
     "cfngen.blueprint._preflight.x_preflight_problems__mutmut_12": (
         "problems = _trunking_problems(blueprint, instance)",

@@ -176,8 +176,14 @@ def test_the_walk_follows_every_page_and_every_nested_change_set_depth_first(
             ],
         ),
         ("DescribeChangeSet", grandchild): change_set(
-            documented.NETWORK, "inner", grandchild, [change("Add", "Route", "AWS::EC2::Route")]
+            documented.NETWORK, "inner", grandchild, [change("Add", "Route", "AWS::EC2::Route")], token="last"
         ),
+        # Changes is optional in the response: a last page may have none.
+        ("DescribeChangeSet", grandchild + "#last"): {
+            key: value
+            for key, value in change_set(documented.NETWORK, "inner", grandchild, []).items()
+            if key != "Changes"
+        },
     }
     seen: list[tuple[str, str]] = []
 
@@ -204,7 +210,9 @@ def test_the_walk_follows_every_page_and_every_nested_change_set_depth_first(
 def _full_plan(**fields: Any) -> Plan:
     changes = (
         ResourceChange("root", "Database", NESTED_STACK, "modify", causes=("TemplateURL",)),
-        ResourceChange("root/Database", "Cluster", "AWS::RDS::DBCluster", "replace", "true", ("StorageEncrypted",)),
+        ResourceChange(
+            "root/Database", "Cluster", "AWS::RDS::DBCluster", "replace", "true", ("StorageEncrypted", "KmsKeyId")
+        ),
         ResourceChange("root/Database", "Reader1", "AWS::RDS::DBInstance", "remove"),
         ResourceChange("root/Service", "Repo", "AWS::ECR::Repository", "import", physical_id="shop/web"),
         ResourceChange("root/Service", "Logs", "AWS::Logs::LogGroup", "import"),
@@ -240,7 +248,7 @@ def test_the_plan_table_a_reviewer_reads() -> None:
         "stack shop (us-west-2), update",
         "stack          logical id  type                        action   replacement  caused by",
         "root           Database    AWS::CloudFormation::Stack  modify   -            TemplateURL",
-        "root/Database  Cluster     AWS::RDS::DBCluster         replace  true         StorageEncrypted",
+        "root/Database  Cluster     AWS::RDS::DBCluster         replace  true         StorageEncrypted, KmsKeyId",
         "root/Database  Reader1     AWS::RDS::DBInstance        remove   -            -",
         "root/Service   Repo        AWS::ECR::Repository        import   -            -",
         "root/Service   Logs        AWS::Logs::LogGroup         import   -            -",
@@ -309,11 +317,18 @@ def test_what_a_failed_create_does_follows_its_on_failure_setting(on_failure: st
 
 
 def test_a_stack_whose_first_create_failed_is_replaced_and_the_plan_says_so_first() -> None:
-    plan = Plan(stack_name="shop", region="us-east-1", change_set_type="CREATE", replaces_stack="arn:old")
+    plan = Plan(
+        stack_name="shop",
+        region="us-east-1",
+        change_set_type="CREATE",
+        replaces_stack="arn:old",
+        protection_gaps=("termination protection is off",),
+    )
     assert plan.has_changes
-    assert plan.render().splitlines()[-2:] == [
+    assert plan.render().splitlines()[-3:] == [
         "the failed stack arn:old (ROLLBACK_COMPLETE) is deleted at apply, then created anew; its change set is "
         "made and checked then",
+        "protection differs: termination protection is off (deploy restores it)",
         "on failure: the create rolls back; resources created by this run are deleted even with DeletionPolicy "
         "Retain (RetainExceptOnCreate)",
     ]

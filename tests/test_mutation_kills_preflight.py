@@ -205,3 +205,14 @@ def test_an_engine_version_newer_than_the_facts_is_warned_about_by_name() -> Non
         "database.engine_version: 8.0.mysql_aurora.3.99.0 is newer than cfngen's Aurora MySQL facts (as of "
         f"{aws.as_of('aurora_mysql_versions.json')}); whether AWS offers it was not checked"
     ]
+
+
+def test_a_task_of_exactly_what_an_instance_offers_fits() -> None:
+    small = aws.instance_type("t3.small")
+    assert small is not None
+    exact = [_service("web", 1, 1, cpu=small.task_cpu_units, memory=small.task_memory_mib)]
+    assert preflight_problems(_blueprint(_cluster("t3.small", 6), exact)) == []
+    over = [_service("web", 1, 1, cpu=small.task_cpu_units, memory=small.task_memory_mib + 1)]
+    assert [field for field, _ in preflight_problems(_blueprint(_cluster("t3.small", 6), over))] == [
+        ("services", 0, "memory")
+    ]
