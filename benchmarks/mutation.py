@@ -116,12 +116,71 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "no token and an empty one both ask for the first page",
     ),
     **{
-        f"cfngen.deploy.plan.x_to_change__mutmut_{number}": (
-            changed,
-            "no Replacement and a None one both find no REPLACEMENTS entry",
+        f"cfngen.deploy.plan.x_to_change__mutmut_{number}": (changed, "an absent Replacement finds no entry either way")
+        for number, changed in (
+            (7, 'raw.get("Replacement", None)'),
+            (9, 'raw.get("Replacement", )'),
+            (13, 'raw.get("Replacement", "XXXX")'),
         )
-        for number, changed in ((7, 'raw.get("Replacement", None)'), (9, 'raw.get("Replacement", )'))
     },
+    # ACTIONS maps each action CloudFormation documents to its lowercase, which the lookup's fallback gives too.
+    **{
+        f"cfngen.deploy.plan.x_to_change__mutmut_{number}": (changed, "ACTIONS[a] == a.lower() for every entry")
+        for number, changed in (
+            (16, "ACTIONS.get(None, "),
+            (20, "ACTIONS.get(raw.get(None, "),
+            (21, 'ACTIONS.get(raw.get("Action", None), '),
+            (22, 'ACTIONS.get(raw.get(""), '),
+            (23, 'ACTIONS.get(raw.get("Action", ), '),
+            (24, 'ACTIONS.get(raw.get("XXActionXX", ""), '),
+            (25, 'ACTIONS.get(raw.get("action", ""), '),
+            (26, 'ACTIONS.get(raw.get("ACTION", ""), '),
+            (27, 'ACTIONS.get(raw.get("Action", "XXXX"), '),
+        )
+    },
+    **{
+        f"cfngen.deploy.plan.x__drift_row__mutmut_{number}": (
+            changed,
+            "an absent change type finds no entry either way",
+        )
+        for number, changed in (
+            (30, 'target.get("AttributeChangeType", None), '),
+            (32, 'target.get("AttributeChangeType", ), '),
+            (36, 'target.get("AttributeChangeType", "XXXX"), '),
+        )
+    },
+    "cfngen.blueprint._model.x__lifted_Network__cidr_is_a_network__mutmut_5": (
+        "IPv4Network(value, )",
+        "strict=True is IPv4Network's default",
+    ),
+    # The two nearest passing values always lie within 0.3 of the value (tested for every tenth up to 100):
+    # a wider window of candidates, or one without 0.0 or 0.1, suggests the same two.
+    **{
+        f"cfngen.blueprint._model.x__lifted_Deployment__schema_multiple_of_tenth__mutmut_{number}": (
+            changed,
+            "the nearest two passing values lie within the unmutated window",
+        )
+        for number, changed in (
+            (16, "range(round(value * 10) + 4)"),
+            (20, "range(round(value / 10) - 3, "),
+            (22, "range(round(value * 10) - 4, "),
+            (26, "round(value * 11) + 4)"),
+            (27, "round(value * 10) + 5)"),
+            (29, "if step >= 0 and"),
+            (30, "if step > 1 and"),
+        )
+    },
+    **{
+        f"cfngen.blueprint._model.x__lifted_Deployment__options_fit_strategy__mutmut_{number}": (
+            changed,
+            "codedeploy refuses every wait option, so its rollout (15 minutes) never nears CodeBuild's limit",
+        )
+        for number, changed in ((24, 'self.strategy != "XXcodedeployXX"'), (25, 'self.strategy != "CODEDEPLOY"'))
+    },
+    "cfngen.blueprint._model.x__lifted_Deployment_rollout_minutes__mutmut_10": (
+        "int(100 / self.step_percent)",
+        "truncating and flooring agree for every step_percent the schema accepts (tested for each)",
+    ),
     "cfngen.blueprint._preflight.x_preflight_problems__mutmut_12": (
         "problems = _trunking_problems(blueprint, instance)",
         "`problems` is a fresh empty list there: assigning and extending give the same list",

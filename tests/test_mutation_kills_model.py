@@ -301,6 +301,16 @@ def _deployment(**fields: Any) -> dict[str, Any]:
         ({"strategy": "ecs-linear", "step_percent": 30, "step_bake_minutes": 4, "bake_minutes": 1}, 3 * 4 + 1),
         ({"strategy": "ecs-linear", "step_percent": 50.5, "step_bake_minutes": 5, "bake_minutes": 0}, 5),
         ({"strategy": "ecs-linear", "step_percent": 100, "step_bake_minutes": 5, "bake_minutes": 0}, 0),
+        (
+            {
+                "strategy": "ecs-linear",
+                "step_percent": 50,
+                "step_bake_minutes": 2,
+                "wait_minutes": 3,
+                "bake_minutes": 1,
+            },
+            6,
+        ),
         ({"strategy": "ecs-linear", "step_percent": 3, "step_bake_minutes": 2, "bake_minutes": 0}, 33 * 2),
     ],
 )
