@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES: dict[str, tuple[str, ...]] = {
     "src/cfngen/deploy/safety.py": (
         "tests/test_deploy_documented.py",
+        "tests/test_deploy_safety.py",
         "tests/test_review.py",
         "tests/test_mutation_kills.py",
     ),
@@ -181,6 +182,35 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "int(100 / self.step_percent)",
         "truncating and flooring agree for every step_percent the schema accepts (tested for each)",
     ),
+    **{
+        f"cfngen.deploy.safety.x_pipeline_owned__mutmut_{number}": (
+            changed,
+            "every ResourceChange CloudFormation describes has a LogicalResourceId",
+        )
+        for number, changed in (
+            (33, 'change.get("LogicalResourceId", None)'),
+            (35, 'change.get("LogicalResourceId", )'),
+            (39, 'change.get("LogicalResourceId", "XXXX")'),
+        )
+    },
+    **{
+        f"cfngen.deploy.safety.x_stack_policy__mutmut_{number}": (
+            changed,
+            "every root template cfngen makes has Resources",
+        )
+        for number, changed in ((4, 'package.root.get("Resources", None)'), (6, 'package.root.get("Resources", )'))
+    },
+    **{
+        f"cfngen.facts.iam.x_policy_documents__mutmut_{number}": (
+            changed,
+            "every resource of a template has a Type (cfn-lint refuses one without): the default names nothing",
+        )
+        for number, changed in (
+            (12, 'resource.get("Type", None)'),
+            (14, 'resource.get("Type", )'),
+            (18, 'resource.get("Type", "XXXX")'),
+        )
+    },
     "cfngen.blueprint._preflight.x_preflight_problems__mutmut_12": (
         "problems = _trunking_problems(blueprint, instance)",
         "`problems` is a fresh empty list there: assigning and extending give the same list",
