@@ -48,6 +48,27 @@ def test_the_refusal_says_what_each_change_destroys_and_how_to_allow_it() -> Non
     assert violations(plan, ["Database", "DatabaseSecret"])[0].change.logical_id == "Service"
 
 
+@pytest.mark.parametrize(
+    "action, replacement, verb",
+    [
+        ("replace", "true", "replaces"),
+        ("replace", "conditional", "may replace"),
+        ("dynamic", "", "may replace"),
+        ("remove", "", "removes"),
+    ],
+)
+def test_the_refusal_says_whether_the_change_set_surely_or_possibly_destroys(
+    action: str, replacement: str, verb: str
+) -> None:
+    """A Dynamic action or a Conditional replacement is decided only at execution: the refusal says "may".
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html"""
+    change = ResourceChange("root/Store", "Data", "AWS::S3::Bucket", action, replacement)
+    assert [str(violation) for violation in violations([change])] == [
+        f"root/Store/Data (AWS::S3::Bucket): the change set {verb} a stateful resource; if that is intended, run "
+        "again with --allow-replace Data"
+    ]
+
+
 SERVICE = {"Type": "AWS::ECS::Service", "Properties": {"DeploymentController": {"Type": "CODE_DEPLOY"}}}
 
 
