@@ -3,6 +3,7 @@ interrupted runs, --resume, --replace-failed, what a first create does on failur
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -287,14 +288,25 @@ def test_event_polling_reads_only_the_root_when_every_nested_stack_is_settled(
 
 @pytest.fixture()
 def frozen_endpoint() -> Iterator[str]:
-    """A TCP endpoint that accepts connections and never answers."""
+    """A TCP endpoint that accepts connections and never answers. It accepts them for real (and holds them): left
+    in the listen backlog, connections beyond it would fail to connect, another failure than a frozen endpoint's."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
-    server.listen(16)
+    server.listen(64)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):  # the server closed: the test is over
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
     finally:
         server.close()
+        for connection in held:
+            connection.close()
 
 
 def test_a_frozen_endpoint_fails_within_the_timeout_with_a_clear_message(

@@ -17,7 +17,7 @@ from cfngen.builders.contracts import pull_through_cache_prefix
 from cfngen.linting import lint
 from cfngen.report import review
 from tests.conftest import checkov_failures
-from tests.stack_helpers import make_blueprint, resources, statements, the_resource
+from tests.stack_helpers import make_blueprint, resources, statements
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-Ab12Cd"
 
@@ -79,7 +79,7 @@ def test_the_build_pulls_through_the_cache_and_fills_it_only_under_its_prefixes(
         }
     ]
     assert not [s for s in statements(role) if "ecr:CreateRepository" in s["Action"] and s is not filling[0]]
-    project = the_resource(template, "AWS::CodeBuild::Project")["Properties"]
+    project = template.to_dict()["Resources"]["ApiBuildProject"]["Properties"]
     variables = {item["Name"]: item["Value"] for item in project["Environment"]["EnvironmentVariables"]}
     registry = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
     assert variables["BASE_IMAGE_REGISTRY"] == {"Fn::Sub": f"{registry}/unit_pub"}
@@ -88,7 +88,7 @@ def test_the_build_pulls_through_the_cache_and_fills_it_only_under_its_prefixes(
 
 def test_the_build_project_keeps_dockers_layers_on_the_build_host() -> None:
     """LOCAL_DOCKER_LAYER_CACHE, which needs privileged mode: https://docs.aws.amazon.com/codebuild/latest/userguide/build-caching.html"""
-    project = the_resource(_children(make_blueprint())["pipeline-api"], "AWS::CodeBuild::Project")["Properties"]
+    project = _children(make_blueprint())["pipeline-api"].to_dict()["Resources"]["ApiBuildProject"]["Properties"]
     assert project["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE"]}
     assert project["Environment"]["PrivilegedMode"] is True
 
@@ -98,7 +98,7 @@ def test_without_the_cache_there_is_no_rule_no_registry_and_no_right_to_fill_one
     assert "image-cache" not in children
     role = children["pipeline-api"].to_dict()["Resources"]["ApiBuildRole"]
     assert not [s for s in statements(role) if "ecr:CreateRepository" in s["Action"]]
-    project = the_resource(children["pipeline-api"], "AWS::CodeBuild::Project")["Properties"]
+    project = children["pipeline-api"].to_dict()["Resources"]["ApiBuildProject"]["Properties"]
     assert "BASE_IMAGE_REGISTRY" not in {item["Name"] for item in project["Environment"]["EnvironmentVariables"]}
 
 

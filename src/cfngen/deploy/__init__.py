@@ -116,12 +116,17 @@ class Deployer:
         self.progress: Progress = progress or SilentProgress()
 
     def _client(self, service: str) -> Any:
-        """A watched client whose timeouts and retry attempts fit in what the deadline (or timeout_s) leaves."""
+        """A watched client whose attempts together span the whole budget: sized on what is left when the client is
+        made, a call would give up (exit 1) with time left; the deadline itself stops the last attempt (Calls)."""
         from botocore.config import Config
 
         return self._calls.client(
-            self._session, service, Config(region_name=self.region, **aws.client_limits(self._wait_s()))
+            self._session, service, Config(region_name=self.region, **aws.client_limits(self._budget_s()))
         )
+
+    def _budget_s(self) -> float:
+        """The whole time this deployer may take: timeout_s, or the deadline's budget when that is shorter."""
+        return self.timeout_s if self._deadline is None else min(self.timeout_s, self._deadline.budget_s)
 
     def _wait_s(self) -> float:
         """How long the next wait may last: timeout_s, or less when the deadline leaves less."""
@@ -129,7 +134,7 @@ class Deployer:
 
     def _poll(self, check: Callable[[float], T | None], *, what: str, timed_out: Callable[[], str]) -> T:
         """poll() `check` within _wait_s(); TimedOut with the message `timed_out()` gives after that."""
-        budget = self.timeout_s if self._deadline is None else min(self.timeout_s, self._deadline.budget_s)
+        budget = self._budget_s()
         return poll(
             check,
             what=what,
