@@ -256,7 +256,7 @@ def test_a_master_user_name_aurora_reserves_is_refused_in_any_case(name: str) ->
 
 
 def test_the_database_variables_cfngen_sets_are_refused_in_the_environment() -> None:
-    reserved = ["DB_HOST", "DB_NAME", "DB_PASSWORD", "DB_PORT", "DB_USERNAME"]
+    reserved = ["DB_HOST", "DB_NAME", "DB_PORT", "DB_USERNAME"]
     environment = {name: "x" for name in reserved} | {"db_host": "lowercase is another variable", "APP": "1"}
     assert _problems(_one_service(environment=environment)) == [
         ("services.0.environment", f"{', '.join(reserved)} are set by cfngen from the database section")

@@ -150,7 +150,7 @@ def test_the_strategies_set_every_field_of_the_schema() -> None:
     seen: set[str] = set()
     wide: list[bool] = []
 
-    @settings(max_examples=100, database=None)
+    @settings(max_examples=250, database=None)
     @given(blueprints(max_services=3))
     def draw(data: dict[str, Any]) -> None:
         seen.update(_data_paths(data))

@@ -30,11 +30,10 @@ from troposphere import GetAtt, Ref, Template
 from troposphere.awslambda import Code, Environment, Function, LoggingConfig, VPCConfig
 from troposphere.ec2 import SecurityGroup, SecurityGroupRule
 from troposphere.ecs import DeploymentLifecycleHook
-from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import contracts, iam
-from cfngen.builders.base import add_output, add_parameter, owned_name, role_path
+from cfngen.builders.base import add_output, add_parameter, named_log_group, owned_name, role_path
 from cfngen.synth.suppress import skip_check
 
 CODEDEPLOY_HOOK = "AfterAllowTestTraffic"
@@ -141,16 +140,8 @@ def _add_security_group(template: Template, blueprint: Blueprint, service: Servi
 
 
 def _add_log_group(template: Template, blueprint: Blueprint, service: Service) -> None:
-    template.add_resource(
-        LogGroup(
-            f"{_prefix(service)}LogGroup",
-            LogGroupName=f"/aws/lambda/{function_name(blueprint, service)}",
-            RetentionInDays=blueprint.logs.retention_days,
-            KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        )
-    )
+    name = f"/aws/lambda/{function_name(blueprint, service)}"
+    template.add_resource(named_log_group(f"{_prefix(service)}LogGroup", name, blueprint, contracts.LOGS_KMS_KEY_ARN))
 
 
 def _add_role(template: Template, blueprint: Blueprint, service: Service) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from troposphere import AWSObject, Output, Parameter, Tags, Template
+from troposphere import AWSObject, Output, Parameter, Ref, Tags, Template
+from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint
 from cfngen.synth._stack import GENERATED_MARK
@@ -63,3 +64,17 @@ def tagged(resource: Resource, blueprint: Blueprint) -> Resource:
     if blueprint.tags:
         resource.Tags = Tags(**blueprint.tags)
     return resource
+
+
+def named_log_group(logical_id: str, name: str, blueprint: Blueprint, kms_key_parameter: str) -> LogGroup:
+    """The log group `name` of one writer (a build project, a function), in the blueprint's retention and encrypted
+    with the logs key. Its name is fixed, so a failed create must not leave it behind to block the next create, and
+    it holds nothing yet then: RetainExceptOnCreate; kept (Retain) on a deletion or a replacement."""
+    return LogGroup(
+        logical_id,
+        LogGroupName=name,
+        RetentionInDays=blueprint.logs.retention_days,
+        KmsKeyId=Ref(kms_key_parameter),
+        DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,
+        UpdateReplacePolicy="Retain",
+    )

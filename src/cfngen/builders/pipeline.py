@@ -112,7 +112,6 @@ from troposphere.codepipeline import (
     Stages,
 )
 from troposphere.events import Rule, Target
-from troposphere.logs import LogGroup
 from troposphere.s3 import (
     AbortIncompleteMultipartUpload,
     Bucket,
@@ -133,9 +132,9 @@ from cfngen._jinja import render
 from cfngen.blueprint import HOOK_EVENTS, Blueprint, Service
 from cfngen.builders import _test_traffic, contracts, iam, image_cache, taskdef
 from cfngen.builders.base import (
-    RETAIN_EXCEPT_ON_CREATE,
     add_output,
     add_parameter,
+    named_log_group,
     new_template,
     owned_name,
     role_path,
@@ -380,14 +379,7 @@ def _add_build(template: Template, blueprint: Blueprint, service: Service) -> No
     prefix = service.logical_name
     name = physical_name(blueprint, service)
     log_group = template.add_resource(
-        LogGroup(
-            f"{prefix}BuildLogGroup",
-            LogGroupName=f"/aws/codebuild/{name}",
-            RetentionInDays=blueprint.logs.retention_days,
-            KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
-            DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,  # only builds write here, and they rebuild what they log
-            UpdateReplacePolicy="Retain",
-        )
+        named_log_group(f"{prefix}BuildLogGroup", f"/aws/codebuild/{name}", blueprint, contracts.LOGS_KMS_KEY_ARN)
     )
     repository = Ref(contracts.of_service(service, "RepositoryArn"))
     policies = {
@@ -485,14 +477,7 @@ def _add_derive(template: Template, blueprint: Blueprint, service: Service) -> N
     prefix = service.logical_name
     name = f"{physical_name(blueprint, service)}-derive"
     log_group = template.add_resource(
-        LogGroup(
-            f"{prefix}DeriveLogGroup",
-            LogGroupName=f"/aws/codebuild/{name}",
-            RetentionInDays=blueprint.logs.retention_days,
-            KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        )
+        named_log_group(f"{prefix}DeriveLogGroup", f"/aws/codebuild/{name}", blueprint, contracts.LOGS_KMS_KEY_ARN)
     )
     template.add_resource(
         iam.service_role(
@@ -635,14 +620,7 @@ def _add_stack_update(template: Template, blueprint: Blueprint, service: Service
     prefix = service.logical_name
     name = f"{physical_name(blueprint, service)}-deploy"
     log_group = template.add_resource(
-        LogGroup(
-            f"{prefix}DeployLogGroup",
-            LogGroupName=f"/aws/codebuild/{name}",
-            RetentionInDays=blueprint.logs.retention_days,
-            KmsKeyId=Ref("LogsKmsKeyArn"),
-            DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,  # only the deploy project writes here
-            UpdateReplacePolicy="Retain",
-        )
+        named_log_group(f"{prefix}DeployLogGroup", f"/aws/codebuild/{name}", blueprint, contracts.LOGS_KMS_KEY_ARN)
     )
     template.add_resource(
         iam.service_role(

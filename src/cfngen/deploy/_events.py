@@ -169,17 +169,22 @@ def poll(
     MAX_BACKOFF times that; raise on_timeout() after `timeout_s`."""
     started = time.monotonic()
     wait = interval_s
+    elapsed = 0.0
     try:
         while True:
-            elapsed = time.monotonic() - started
             result = check(elapsed)
             if result is not None:
                 return result
+            elapsed = time.monotonic() - started
+            if elapsed < timeout_s:
+                progress.waiting(what, elapsed)
+                time.sleep(min(wait, timeout_s - elapsed))
+                wait = min(wait * BACKOFF, interval_s * MAX_BACKOFF)
+                elapsed = time.monotonic() - started
+            # No check once the time is up: with a command's deadline, its call would be refused unsent, and the
+            # user would read about that call instead of what was being waited for.
             if elapsed >= timeout_s:
                 raise on_timeout()
-            progress.waiting(what, elapsed)
-            time.sleep(min(wait, max(0.0, timeout_s - elapsed)))
-            wait = min(wait * BACKOFF, interval_s * MAX_BACKOFF)
     finally:
         progress.done()
 
