@@ -39,6 +39,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/test_deploy_safety.py",
         "tests/test_review.py",
         "tests/test_mutation_kills.py",
+        "tests/test_strategy_switch.py",
     ),
     "src/cfngen/deploy/_plan.py": (
         "tests/test_deploy_parts.py",
@@ -47,6 +48,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/test_deploy_documented.py",
         "tests/test_mutation_kills.py",
         "tests/test_mutation_kills_plan.py",
+        "tests/test_strategy_switch.py",
+        "tests/test_cluster.py",
     ),
     "src/cfngen/facts/iam.py": (
         "tests/test_least_privilege.py",
@@ -56,6 +59,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "src/cfngen/blueprint/_model.py": (
         "tests/test_bad_inputs.py",
         "tests/test_mutation_kills_model.py",
+        "tests/test_database_users.py",
+        "tests/test_test_traffic.py",
+        "tests/test_image_cache.py",
+        "tests/test_load_balancer.py",
     ),
     "src/cfngen/blueprint/_preflight.py": (
         "tests/test_preflight.py",

@@ -298,12 +298,12 @@ def _add_load_balancer(template: Template, blueprint: Blueprint) -> None:
         # ELB checks that it may write to the bucket when logging is turned on: the policy must exist first.
         balancer.DependsOn = [f"{ACCESS_LOG_BUCKET}Policy"]
     else:
-        skip_check(
-            balancer,
-            "CKV_AWS_91",
+        no_access_logs = (
             "the listeners are TCP, and a Network Load Balancer writes access logs "
-            "only for TLS listeners (listener_protocol: tls turns them on)",
+            "only for TLS listeners (listener_protocol: tls turns them on)"
         )
+        skip_check(balancer, "CKV_AWS_91", no_access_logs)
+        skip_guard_rule(balancer, "ELBV2_ACCESS_LOGGING_RULE", no_access_logs)
     no_deletion_protection = (
         "the balancer holds no data and a deploy re-creates it; deletion "
         "protection would turn every stack teardown into a manual step"
