@@ -340,3 +340,58 @@ def test_every_statement_is_checked_whatever_comes_before_it() -> None:
     }
     (role,) = policy_documents(trust)
     assert [path[-2:] for path, _ in wildcard_findings(role)] == [(1, "Action")]
+
+
+def _service(controller: str | None, resource_type: str = "AWS::ECS::Service") -> dict[str, Any]:
+    properties: dict[str, Any] = {} if controller is None else {"DeploymentController": {"Type": controller}}
+    return {"Type": resource_type, "Properties": properties}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "switch"),
+    [
+        (_service("CODE_DEPLOY"), _service("ECS"), ("CODE_DEPLOY", "ECS")),
+        (_service(None), _service("CODE_DEPLOY"), ("ECS", "CODE_DEPLOY")),  # no controller is ECS's default
+        (_service("ECS"), _service(None), ()),
+        ({"Type": "AWS::ECS::Service"}, _service("EXTERNAL"), ("ECS", "EXTERNAL")),  # no Properties at all
+        (_service("ECS"), _service("ECS"), ()),
+        (None, _service("ECS"), ()),
+        (_service("ECS"), None, ()),
+        (_service("ECS", "AWS::ECS::TaskSet"), _service("CODE_DEPLOY", "AWS::ECS::TaskSet"), ()),
+        (_service("ECS", "AWS::ECS::TaskSet"), _service("CODE_DEPLOY"), ()),  # a type change is a replacement
+    ],
+)
+def test_controller_switch_reads_both_controllers_of_one_ecs_service(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, switch: tuple[str, ...]
+) -> None:
+    from cfngen.deploy._safety import controller_switch
+
+    assert controller_switch(before, after) == switch
+
+
+def test_a_refused_controller_switch_names_the_documented_paths_and_the_way_out() -> None:
+    from cfngen.facts.resource_types import IN_PLACE_CONTROLLER_SWITCHES
+
+    switch = ResourceChange("root/ServiceWeb", "WebService", "AWS::ECS::Service", "modify", "False")
+    refused = ResourceChange(**{**switch.__dict__, "controller_switch": ("ECS", "CODE_DEPLOY")})
+    (problem,) = violations([refused])
+    paths = ", ".join(f"{a} -> {b}" for a, b in IN_PLACE_CONTROLLER_SWITCHES)
+    assert f"no in-place path (only {paths}): the service has to be created anew, its tasks stopped meanwhile: " in (
+        str(problem)
+    )
+    assert "remove it from the blueprint and deploy, then add it back" in str(problem)
+    assert violations([refused], allow_replace=["WebService"]) == []
+
+
+def test_rules_after_a_controller_switch_still_see_every_later_change() -> None:
+    """A switch ends the checks of its own row only: the rows after it are still checked."""
+    switch = ResourceChange(
+        "root/ServiceWeb",
+        "WebService",
+        "AWS::ECS::Service",
+        "modify",
+        "False",
+        controller_switch=("CODE_DEPLOY", "ECS"),
+    )
+    removed = ResourceChange("root/Database", "DatabaseCluster", "AWS::RDS::DBCluster", "remove")
+    assert [problem.change.logical_id for problem in violations([switch, removed])] == ["DatabaseCluster"]

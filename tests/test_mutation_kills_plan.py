@@ -405,3 +405,58 @@ def test_an_unreadable_or_unparsable_plan_file_names_itself(tmp_path: Path) -> N
     garbled.write_text("{not json", encoding="utf-8")
     with pytest.raises(UsageError, match=rf"^{garbled}: not JSON: Expecting property name"):
         Plan.load(garbled)
+
+
+def _rendered_lines(*changes: ResourceChange) -> list[str]:
+    return Plan("s", "us-east-1", "UPDATE", change_set_id="arn:cs", changes=changes).render().splitlines()
+
+
+def test_the_plan_says_which_launch_template_changes_roll_which_groups_instances() -> None:
+    """modify, replace and dynamic on a launch template roll the instances of the group in its stack; an added
+    template rolls nothing; a stack without a group row still names the group generically."""
+    from cfngen.builders.cluster import REFRESH_MIN_HEALTHY_PERCENT
+
+    template = "AWS::EC2::LaunchTemplate"
+    lines = _rendered_lines(
+        ResourceChange("root/Cluster", "ClusterAutoScalingGroup", "AWS::AutoScaling::AutoScalingGroup", "modify"),
+        ResourceChange("root/Cluster", "LaunchTemplate", template, "modify"),
+        ResourceChange("root/Other", "LaunchTemplate", template, "replace", "True"),
+        ResourceChange("root/Third", "LaunchTemplate", template, "dynamic"),
+        ResourceChange("root/New", "LaunchTemplate", template, "add"),
+        ResourceChange("root/Queue", "Queue", "AWS::SQS::Queue", "modify"),
+    )
+    rolls = [line for line in lines if line.startswith("instances roll")]
+    healthy = f"(instance refresh, min healthy {REFRESH_MIN_HEALTHY_PERCENT} %)"
+    assert rolls == [
+        f"instances roll: root/Cluster ClusterAutoScalingGroup {healthy}",
+        f"instances roll: root/Other Auto Scaling group {healthy}",
+        f"instances roll: root/Third Auto Scaling group {healthy}",
+    ]
+
+
+def test_the_plan_names_each_controller_switch_and_its_path() -> None:
+    from cfngen.facts.resource_types import IN_PLACE_CONTROLLER_SWITCHES
+
+    service = "AWS::ECS::Service"
+    lines = _rendered_lines(
+        ResourceChange("root/ServiceApi", "ApiService", service, "modify"),  # no switch: a row before the others
+        ResourceChange("root/ServiceWeb", "WebService", service, "modify", controller_switch=("CODE_DEPLOY", "ECS")),
+        ResourceChange("root/ServiceJob", "JobService", service, "modify", controller_switch=("ECS", "CODE_DEPLOY")),
+    )
+    page = IN_PLACE_CONTROLLER_SWITCHES[("CODE_DEPLOY", "ECS")]
+    assert [line for line in lines if "switches deployment controller" in line] == [
+        f"root/ServiceWeb/WebService switches deployment controller CODE_DEPLOY -> ECS: in place, AWS's documented "
+        f"migration ({page})",
+        "root/ServiceJob/JobService switches deployment controller ECS -> CODE_DEPLOY: no in-place path AWS "
+        "documents: the service has to be created anew (refused without --allow-replace JobService)",
+    ]
+
+
+def test_a_plan_file_keeps_each_controller_switch_and_an_older_file_has_none() -> None:
+    switched = ResourceChange("root/ServiceWeb", "WebService", "AWS::ECS::Service", "modify", "False")
+    plan = Plan("s", "r", "UPDATE", changes=(replace(switched, controller_switch=("CODE_DEPLOY", "ECS")),))
+    again = Plan.from_dict(plan.to_dict())
+    assert again == plan and again.changes[0].controller_switch == ("CODE_DEPLOY", "ECS")
+    older = plan.to_dict()
+    del older["changes"][0]["controller_switch"]
+    assert Plan.from_dict(older).changes[0].controller_switch == ()
