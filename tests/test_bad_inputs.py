@@ -49,6 +49,11 @@ CASES: dict[str, tuple[str, int, str]] = {
         5,
         "services.0.database: is true but the blueprint has no database section",
     ),
+    "proxy_over_limit": (
+        "proxy_over_limit.yaml",
+        5,
+        "database.access: is proxy, which holds at most 100 services with database: true",
+    ),
     "database_access_without_database": (
         "database_access_without_database.yaml",
         7,

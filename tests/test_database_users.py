@@ -19,7 +19,7 @@ import pytest
 from cfngen import review, synthesize
 from cfngen.blueprint import Blueprint, DatabaseGrant
 from cfngen.builders import _database_sql, _database_user_handler, database_users
-from cfngen.builders.database_users import MAX_INLINE_CODE_CHARS, handler_code
+from cfngen.builders.database_users import handler_code
 from tests.stack_helpers import make_blueprint, resources
 
 DATABASE = {"instance_class": "db.r6g.large", "readers": 1}
@@ -273,12 +273,13 @@ def test_the_function_gives_up_before_its_own_timeout(responses: tuple[str, list
 # --- the stack -------------------------------------------------------------------------------------------------
 
 
-def test_the_inline_code_fits_cloudformation_and_uses_the_standard_library_and_boto3_only() -> None:
+def test_the_inline_code_uses_the_standard_library_and_boto3_only() -> None:
+    """Inline code is no longer capped at 4,096 characters: CloudFormation zips it, up to 4 MB (the ZipFile
+    property in cfn-lint's schema of AWS::Lambda::Function says so)."""
     code = handler_code()
-    assert len(code) <= MAX_INLINE_CODE_CHARS
     compile(code, "index.py", "exec")
     imports = {line.split()[1] for line in code.splitlines() if line.startswith(("import ", "from "))}
-    assert imports == {"json", "os", "time", "urllib.request", "typing", "boto3", "botocore.config"}
+    assert imports == {"json", "os", "re", "time", "urllib.request", "typing", "boto3", "botocore.config"}
 
 
 def _blueprint(**service: Any) -> Blueprint:
@@ -292,13 +293,27 @@ def test_the_stack_exists_only_when_a_service_uses_the_database() -> None:
 
 
 def test_the_function_environment_names_what_the_handler_reads() -> None:
-    template = database_users.build(_blueprint(database=True))
-    (function,) = resources(template, "AWS::Lambda::Function").values()
-    variables = set(function["Properties"]["Environment"]["Variables"])
-    assert variables == {"CLUSTER", "TASK_DEFINITION", "SUBNETS", "SECURITY_GROUP", "CONTAINER", "LOG_GROUP"}
-    read = {name for name in variables if re.search(rf"env\[[\"']{name}[\"']\]", handler_code())}
-    assert read == variables
-    assert function["Properties"]["Timeout"] * 1000 > _database_user_handler.MARGIN_MS
+    """Both functions of the stack (database.access: proxy adds the rotation function) get exactly the variables
+    their entry points read."""
+    template = database_users.build(
+        make_blueprint(
+            database={**DATABASE, "access": "proxy"}, services=[{"name": "web", "port": 3000, "database": True}]
+        )
+    )
+    functions = resources(template, "AWS::Lambda::Function")
+    assert set(functions) == {"DatabaseUsersFunction", "DatabaseSecretRotationFunction"}
+    read = set(re.findall(r"environ\[[\"']([A-Z_]+)[\"']\]|env\[[\"']([A-Z_]+)[\"']\]", handler_code()))
+    names = {name for pair in read for name in pair if name}
+    common = {"CLUSTER", "SUBNETS", "SECURITY_GROUP", "CONTAINER", "LOG_GROUP"}
+    assert set(functions["DatabaseUsersFunction"]["Properties"]["Environment"]["Variables"]) == {
+        *common,
+        "TASK_DEFINITION",
+    }
+    assert set(functions["DatabaseSecretRotationFunction"]["Properties"]["Environment"]["Variables"]) == {
+        *common,
+        "ROTATION_FAMILY_PREFIX",
+    }
+    assert names == {*common, "TASK_DEFINITION", "ROTATION_FAMILY_PREFIX"}
 
 
 def test_the_task_reaches_the_database_and_https_only_and_admits_nothing() -> None:

@@ -427,22 +427,38 @@ def test_ecs_exec_gives_only_its_service_the_channels_and_its_own_log_group() ->
     assert "ecs-exec" not in _role_policies("microservices-dev/service-service-b.yaml", "ServiceBTaskRole")
 
 
-def _database_users() -> list[tuple[str, str, str]]:
-    """(template, service logical name, database user) of every Custom::DatabaseUser."""
-    return [
-        (name, logical_id.removesuffix("DatabaseUser"), resource["Properties"]["User"])
-        for name, template in TEMPLATES.items()
-        for logical_id, resource in template.get("Resources", {}).items()
-        if resource["Type"] == "Custom::DatabaseUser"
-    ]
+def _database_users() -> list[tuple[str, str, str, str]]:
+    """(template of the service's task role, service logical name, database user, what the user signs in to) of
+    every Custom::DatabaseUser: in the service's own stack it signs in to the cluster; in the database-users stack
+    (database.access: proxy) to the RDS Proxy."""
+    found = []
+    for name, template in TEMPLATES.items():
+        for logical_id, resource in template.get("Resources", {}).items():
+            if resource["Type"] != "Custom::DatabaseUser":
+                continue
+            prefix = logical_id.removesuffix("DatabaseUser")
+            if name.endswith("/database-users.yaml"):
+                directory = name.rsplit("/", 1)[0]
+                (owner,) = [
+                    other
+                    for other, body in TEMPLATES.items()
+                    if other.startswith(directory + "/") and f"{prefix}TaskRole" in body.get("Resources", {})
+                ]
+                found.append((owner, prefix, resource["Properties"]["User"], "DatabaseProxyResourceId"))
+            else:
+                found.append((name, prefix, resource["Properties"]["User"], "DatabaseClusterResourceId"))
+    return found
 
 
 def test_each_database_service_connects_as_its_own_user_and_nothing_else() -> None:
-    """IAM database authentication: rds-db:connect on dbuser:<cluster resource id>/<its user>, no password.
-    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html"""
+    """IAM database authentication: rds-db:connect on dbuser:<cluster or proxy resource id>/<its user>, no password.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-iam-setup.html"""
     users = _database_users()
-    assert users, "the examples have services that use the database"
-    for name, prefix, user in users:
+    assert {target for *_, target in users} == {"DatabaseClusterResourceId", "DatabaseProxyResourceId"}, (
+        "the examples show both database.access modes"
+    )
+    for name, prefix, user, target in users:
         assert _role_policies(name, f"{prefix}TaskRole")["database-user"] == [
             {
                 "Effect": "Allow",
@@ -450,7 +466,7 @@ def test_each_database_service_connects_as_its_own_user_and_nothing_else() -> No
                 "Resource": [
                     {
                         "Fn::Sub": "arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:"
-                        f"${{DatabaseClusterResourceId}}/{user}"
+                        f"${{{target}}}/{user}"
                     }
                 ],
             }
@@ -461,7 +477,7 @@ def test_each_database_service_connects_as_its_own_user_and_nothing_else() -> No
         for _, statement in policy.statements()
         if "rds-db:connect" in statement.get("Action", [])
     ]
-    assert sorted(connects) == sorted((name, f"{prefix}TaskRole") for name, prefix, _ in users)
+    assert sorted(connects) == sorted((name, f"{prefix}TaskRole") for name, prefix, *_ in users)
 
 
 def test_only_the_database_users_task_reads_the_master_secret() -> None:

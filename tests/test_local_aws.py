@@ -108,7 +108,8 @@ def test_a_type_moto_does_not_model_gets_a_visible_placeholder(aws: LocalAws) ->
     reasons = {event["LogicalResourceId"]: event.get("ResourceStatusReason", "") for event in events}
     assert "does not model AWS::WAFv2::IPSet" in reasons["Provider"]
     groups = boto3.client("logs", region_name="us-west-2").describe_log_groups()["logGroups"]
-    assert [group["logGroupName"] for group in groups] == ["not-emulated:Provider.Arn"]
+    # An ARN attribute is ARN-shaped, so that a template can split it on ':' as on AWS.
+    assert [group["logGroupName"] for group in groups] == ["arn:aws:not-emulated:us-west-2:123456789012:Provider:Arn"]
 
 
 def _group(source: str | None) -> dict[str, Any]:
@@ -1049,7 +1050,10 @@ def test_a_custom_resource_is_a_listed_placeholder_and_its_function_is_created(a
     stack = _create("custom", json.dumps(CUSTOM))
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
-    assert outputs == {"SecretArn": "not-emulated:Users.SecretArn", "Legacy": "not-emulated:Legacy"}
+    assert outputs == {
+        "SecretArn": "arn:aws:not-emulated:us-west-2:123456789012:Users:SecretArn",
+        "Legacy": "not-emulated:Legacy",
+    }
     function = cloudformation().describe_stack_resource(StackName="custom", LogicalResourceId="Function")
     name = function["StackResourceDetail"]["PhysicalResourceId"]
     configuration = boto3.client("lambda", region_name="us-west-2").get_function(FunctionName=name)["Configuration"]

@@ -128,6 +128,22 @@ PARTS: dict[str, tuple[str, Callable[[str], bool]]] = {
         ),
     ),
     "The master secret reaches no service task": ("demo", _no_master_secret_in_services),
+    "RDS Proxy in front of the cluster, IAM to the proxy, a secret per service (database.access: proxy)": (
+        "prod",
+        lambda ex: any(
+            {auth.get("IAMAuth") for auth in proxy.get("Auth", [])} == {"REQUIRED"}
+            and len(proxy.get("Auth", [])) == len(properties(ex, "Custom::DatabaseUser"))
+            for proxy in properties(ex, "AWS::RDS::DBProxy")
+        ),
+    ),
+    "The services' database secrets are rotated": (
+        "prod",
+        lambda ex: (
+            bool(properties(ex, "AWS::SecretsManager::RotationSchedule"))
+            and len(properties(ex, "AWS::SecretsManager::RotationSchedule"))
+            == len(properties(ex, "AWS::SecretsManager::Secret"))
+        ),
+    ),
     "A current Aurora MySQL engine version (the dated table's default)": (
         "demo",
         lambda ex: all(

@@ -196,7 +196,7 @@ def test_environment_holds_the_blueprint_variables_and_the_port() -> None:
 
 def test_placeholder_https_listener_moves_off_a_container_port_of_8443() -> None:
     blueprint = make_blueprint(services=[{"name": "tls", "port": 8443}])
-    variables = environment(blueprint, blueprint.services[0], stack_values(blueprint.services[0]))
+    variables = environment(blueprint, blueprint.services[0], stack_values(blueprint, blueprint.services[0]))
     assert variables["HTTP_PORT"] == "8443" and variables["HTTPS_PORT"] != "8443"
 
 

@@ -328,6 +328,18 @@ class Database(Spec):
     master_username: str = Field("dbadmin", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$", description="Master user name.")
     backup_retention_days: int = Field(7, ge=1, le=35, description="Automated backup retention, days.")
     deletion_protection: bool = Field(True, description="Refuse deletion of the cluster while on.")
+    access: Literal["iam", "proxy"] = Field(
+        "iam",
+        description="How each service signs in as its own database user. iam: straight to the cluster with an IAM "
+        "authentication token (no password exists). proxy: through an RDS Proxy, still with an IAM token; the proxy "
+        "signs in with the service's own secret, which Secrets Manager rotates (secret_rotation_days).",
+    )
+    secret_rotation_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="access: proxy: days between rotations of each service's database password (Secrets Manager).",
+    )
 
     @field_validator("instance_class")
     @classmethod
@@ -867,6 +879,28 @@ def _database_user_problems(
     return []
 
 
+# database.access: proxy keeps, per service that uses the database, a secret, its user, its rotation schedule and
+# its rotation task in the database-users stack (CloudFormation: 500 resources per stack), and one proxy takes at
+# most 200 secrets. https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy.html#rds-proxy.limitations
+PROXY_MAX_DATABASE_SERVICES = 100
+
+
+def _proxy_problems(blueprint: Blueprint) -> list[tuple[tuple[str | int, ...], str]]:
+    """database.access: proxy holds at most PROXY_MAX_DATABASE_SERVICES services that use the database."""
+    if blueprint.database is None or blueprint.database.access != "proxy":
+        return []
+    users = [service for service in blueprint.services if service.database]
+    if len(users) <= PROXY_MAX_DATABASE_SERVICES:
+        return []
+    return [
+        (
+            ("database", "access"),
+            f"is proxy, which holds at most {PROXY_MAX_DATABASE_SERVICES} services with database: true (four "
+            f"resources each in one stack, 200 secrets per proxy); {len(users)} have it: use access: iam",
+        )
+    ]
+
+
 class Blueprint(Spec):
     """A whole platform: network, cluster, load balancer, optional database, services, delivery."""
 
@@ -940,6 +974,7 @@ class Blueprint(Spec):
             [service.load_balancer for service in self.services], self.load_balancer.services_per_load_balancer
         )
         errors += _load_balancer_problems(self.services, numbers, self.load_balancer.services_per_load_balancer)
+        errors += _proxy_problems(self)
         errors += _listener_port_clashes(self.services, numbers)
         errors += self._arn_problems()
         if errors:

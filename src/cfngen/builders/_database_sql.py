@@ -20,6 +20,11 @@ from cfngen.blueprint import DatabaseGrant
 ANY_HOST = "%"
 # Aurora MySQL's plugin for IAM database authentication: the user signs in with a token, never a password.
 IAM_AUTHENTICATION = "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"
+# database.access: proxy: RDS Proxy signs in with the password of the service's secret. The statements carry this
+# marker in its place; the task that runs them replaces it with the secret's password (which ECS hands the task), so
+# no password is ever written into a template, a request or a log. '@' never occurs in a validated name.
+PASSWORD_MARKER = "@@password@@"
+PASSWORD_AUTHENTICATION = f"IDENTIFIED BY '{PASSWORD_MARKER}'"
 
 
 def quote_identifier(name: str) -> str:

@@ -34,6 +34,9 @@ DATABASE_SECURITY_GROUP_ID = "DatabaseSecurityGroupId"
 DATABASE_INSTANCE_IDS = "DatabaseInstanceIds"
 DATABASE_CLUSTER_RESOURCE_ID = "DatabaseClusterResourceId"
 DATABASE_USER_FUNCTION_ARN = "DatabaseUserFunctionArn"
+DATABASE_PROXY_ENDPOINT = "DatabaseProxyEndpoint"
+DATABASE_PROXY_RESOURCE_ID = "DatabaseProxyResourceId"
+DATABASE_PROXY_SECURITY_GROUP_ID = "DatabaseProxySecurityGroupId"
 CLUSTER_NAME = "ClusterName"
 CLUSTER_ARN = "ClusterArn"
 CAPACITY_PROVIDER_NAME = "CapacityProviderName"
@@ -184,6 +187,17 @@ OUTPUTS: tuple[Output, ...] = (
         DATABASE_USER_FUNCTION_ARN,
         "database-users",
         "function behind Custom::DatabaseUser (creates a service's database user)",
+    ),
+    Output(DATABASE_PROXY_ENDPOINT, "database-users", "RDS Proxy endpoint the services connect to (access: proxy)"),
+    Output(
+        DATABASE_PROXY_RESOURCE_ID,
+        "database-users",
+        "proxy resource id (prx-...), in the services' rds-db:connect ARNs (access: proxy)",
+    ),
+    Output(
+        DATABASE_PROXY_SECURITY_GROUP_ID,
+        "database-users",
+        "security group of the proxy (services add their ingress; access: proxy)",
     ),
     Output(CLUSTER_NAME, "cluster", "ECS cluster name"),
     Output(CLUSTER_ARN, "cluster", "ECS cluster ARN"),

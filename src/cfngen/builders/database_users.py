@@ -18,47 +18,39 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-custom-r
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
-from awacs import ecs, logs, secretsmanager
-from awacs import iam as iam_actions
-from awacs.aws import Condition, StringEquals
-from troposphere import GetAtt, Join, Ref, Sub, Template
-from troposphere.awslambda import Code, Environment, Function, LoggingConfig
+from awacs import logs, secretsmanager
+from awacs.aws import Statement
+from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.cloudformation import CustomResource
 from troposphere.ec2 import SecurityGroup, SecurityGroupIngress, SecurityGroupRule
-from troposphere.ecs import ContainerDefinition, LogConfiguration, Secret, TaskDefinition
-from troposphere.ecs import Environment as ContainerEnvironment
 from troposphere.logs import LogGroup
 
 from cfngen.blueprint import Blueprint, Service
-from cfngen.builders import _database_sql, contracts, iam
-from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path, tagged
+from cfngen.builders import _database_sql, _mysql_client, contracts, database_proxy, iam
+from cfngen.builders.base import add_output, add_parameter, new_template, owned_name, role_path
 from cfngen.synth._stack import NestedStack
-from cfngen.synth.suppress import skip_check
 
 STACK = "database-users"
-# The official MySQL image on ECR Public (no Docker Hub rate limit); its 8.4 LTS client speaks to Aurora MySQL 3.
-MYSQL_CLIENT_IMAGE = "public.ecr.aws/docker/library/mysql:8.4"
-CONTAINER = "mysql-client"
-# The statements arrive on stdin; --verbose echoes each one into the task's log, and a failed one ends the
-# client with a non-zero exit code, which the function reports. MYSQL_PWD keeps the password off the command line.
-CLIENT_SCRIPT = (
-    'printf "%s\\n" "$SQL" | mysql --host="$DB_HOST" --port="$DB_PORT" --user="$DB_USER" '
-    "--ssl-mode=REQUIRED --batch --verbose"
+# The statements arrive in $SQL. With access: proxy they carry the password marker, which is replaced by the
+# service's password, read from the task variable the request names (ECS put the secret there). A failed statement
+# ends the client with a non-zero exit code (and its line number), which the function reports. The statements are
+# not echoed: with access: proxy they hold a password.
+CLIENT_SCRIPT = "\n".join(
+    (
+        _mysql_client.CLIENT,
+        'PASSWORD=""',
+        'if [ -n "$PASSWORD_VARIABLE" ]; then',
+        '  PASSWORD="$(printenv "$PASSWORD_VARIABLE")"',
+        "  " + _mysql_client.refuse_unless_alphanumeric("$PASSWORD_VARIABLE", "$PASSWORD"),
+        "fi",
+        f'printf "%s\\n" "$SQL" | sed "s/{_database_sql.PASSWORD_MARKER}/$PASSWORD/g" | client',
+    )
 )
 # Keys of the RDS-managed master secret (ManageMasterUserPassword) -> the task's variables.
 MASTER_SECRET_KEYS = {"DB_USER": "username", "MYSQL_PWD": "password"}
-HANDLER_SOURCE = Path(__file__).with_name("_database_user_handler.py")
-# CloudFormation's limit on inline (ZipFile) function code.
-# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-code.html
-MAX_INLINE_CODE_CHARS = 4096
-FUNCTION_TIMEOUT_S = 900
 # CloudFormation waits this long for the function's answer (instead of the default hour) before failing.
-CUSTOM_RESOURCE_TIMEOUT_S = FUNCTION_TIMEOUT_S + 60
-HTTPS_PORT = 443
-TASK_CPU = "256"
-TASK_MEMORY_MIB = "512"
+CUSTOM_RESOURCE_TIMEOUT_S = _mysql_client.FUNCTION_TIMEOUT_S + 60
 CUSTOM_TYPE = "Custom::DatabaseUser"
 
 
@@ -71,6 +63,9 @@ class DatabaseUser(CustomResource):  # type: ignore[misc]  # troposphere is unty
         "User": (str, True),
         "Statements": ([str], True),
         "DropStatements": ([str], True),
+        # access: proxy: the task variable that holds the user's password, and the secret it comes from.
+        "PasswordVariable": (str, False),
+        "SecretArn": (Ref, False),
     }
 
 
@@ -86,8 +81,14 @@ def stacks(blueprint: Blueprint) -> Iterator[NestedStack]:
 
 
 def build(blueprint: Blueprint) -> Template:
-    """Log group, the MySQL client task (definition, roles, security group) and the function that runs it."""
-    template = new_template(blueprint, "the function and one-off task that create each service's database user")
+    """Log group, the MySQL client task (definition, roles, security group) and the function that runs it; with
+    database.access: proxy also each service's secret and user, their rotation and the proxy (database_proxy)."""
+    proxy = database_proxy.uses_proxy(blueprint)
+    template = new_template(
+        blueprint,
+        "the function and one-off task that create each service's database user"
+        + ("; the services' secrets, their rotation and the RDS Proxy" if proxy else ""),
+    )
     add_parameter(template, contracts.VPC_ID, "AWS::EC2::VPC::Id", "VPC of the one-off task")
     add_parameter(template, contracts.PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Subnets of the task")
     add_parameter(template, contracts.LOGS_KMS_KEY_ARN, "String", "KMS key that encrypts the log group")
@@ -108,13 +109,21 @@ def build(blueprint: Blueprint) -> Template:
         GetAtt("DatabaseUsersFunction", "Arn"),
         f"Service token of {CUSTOM_TYPE}",
     )
+    if proxy:
+        add_parameter(template, contracts.DATABASE_CLUSTER_ID, "String", "Aurora cluster the proxy connects to")
+        users = database_proxy.database_services(blueprint)
+        database_proxy.add_secrets(template, blueprint)
+        for service in users:
+            template.add_resource(database_user(service, GetAtt("DatabaseUsersFunction", "Arn"), proxy=True))
+        database_proxy.add_rotation(template, blueprint, {service.name: database_user_id(service) for service in users})
+        database_proxy.add_proxy(template, blueprint)
     return template
 
 
 def _add_log_group(template: Template, blueprint: Blueprint) -> None:
     template.add_resource(
         LogGroup(
-            "DatabaseUsersLogGroup",
+            _mysql_client.LOG_GROUP,
             RetentionInDays=blueprint.logs.retention_days,
             KmsKeyId=Ref(contracts.LOGS_KMS_KEY_ARN),
             DeletionPolicy="Retain",
@@ -124,23 +133,33 @@ def _add_log_group(template: Template, blueprint: Blueprint) -> None:
 
 
 def _add_task(template: Template, blueprint: Blueprint) -> None:
+    reads: list[Statement] = [iam.allow([secretsmanager.GetSecretValue], [Ref(contracts.DATABASE_SECRET_ARN)])]
+    passwords = {}
+    if database_proxy.uses_proxy(blueprint):
+        # The users' first passwords: ECS puts each service's password into its own variable.
+        reads.append(iam.allow([secretsmanager.GetSecretValue], [database_proxy.SECRETS_OF_THIS_STACK]))
+        passwords = {
+            database_proxy.password_variable(service): database_proxy.secret_key(service, "password")
+            for service in database_proxy.database_services(blueprint)
+        }
     template.add_resource(
         iam.service_role(
             "DatabaseUsersExecutionRole",
             "ecs-tasks.amazonaws.com",
             {
                 "start-the-client": [
-                    iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt("DatabaseUsersLogGroup", "Arn")]),
-                    iam.allow([secretsmanager.GetSecretValue], [Ref(contracts.DATABASE_SECRET_ARN)]),
+                    iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(_mysql_client.LOG_GROUP, "Arn")]),
+                    *reads,
                 ]
             },
             path=role_path(blueprint),
-            description=f"ECS starting the {blueprint.name} database-users task: the master secret, its log group",
+            description=f"ECS starting the {blueprint.name} database-users task: the master secret, its log group"
+            + (", the services' first passwords" if passwords else ""),
         )
     )
     template.add_resource(
         SecurityGroup(
-            "DatabaseUsersSecurityGroup",
+            _mysql_client.SECURITY_GROUP,
             GroupDescription=f"{blueprint.name} database-users task: MySQL to the database, HTTPS out, nothing in",
             VpcId=Ref(contracts.VPC_ID),
             SecurityGroupEgress=[
@@ -153,8 +172,8 @@ def _add_task(template: Template, blueprint: Blueprint) -> None:
                 ),
                 SecurityGroupRule(
                     IpProtocol="tcp",
-                    FromPort=HTTPS_PORT,
-                    ToPort=HTTPS_PORT,
+                    FromPort=_mysql_client.HTTPS_PORT,
+                    ToPort=_mysql_client.HTTPS_PORT,
                     CidrIp="0.0.0.0/0",
                     Description="HTTPS: the image from ECR Public, the secret, the log (NAT or VPC endpoints)",
                 ),
@@ -168,52 +187,24 @@ def _add_task(template: Template, blueprint: Blueprint) -> None:
             IpProtocol="tcp",
             FromPort=Ref(contracts.DATABASE_PORT),
             ToPort=Ref(contracts.DATABASE_PORT),
-            SourceSecurityGroupId=GetAtt("DatabaseUsersSecurityGroup", "GroupId"),
+            SourceSecurityGroupId=GetAtt(_mysql_client.SECURITY_GROUP, "GroupId"),
             Description="MySQL from the database-users task",
         )
     )
     template.add_resource(
-        tagged(
-            TaskDefinition(
-                "DatabaseUsersTaskDefinition",
-                Family=owned_name(blueprint, STACK),
-                NetworkMode="awsvpc",
-                RequiresCompatibilities=["FARGATE"],
-                Cpu=TASK_CPU,
-                Memory=TASK_MEMORY_MIB,
-                ExecutionRoleArn=GetAtt("DatabaseUsersExecutionRole", "Arn"),
-                ContainerDefinitions=[
-                    ContainerDefinition(
-                        Name=CONTAINER,
-                        Image=MYSQL_CLIENT_IMAGE,
-                        Essential=True,
-                        EntryPoint=["sh", "-c"],
-                        Command=[CLIENT_SCRIPT],
-                        User="mysql",
-                        ReadonlyRootFilesystem=True,
-                        Environment=[
-                            ContainerEnvironment(Name="DB_HOST", Value=Ref(contracts.DATABASE_ENDPOINT)),
-                            ContainerEnvironment(Name="DB_PORT", Value=Ref(contracts.DATABASE_PORT)),
-                        ],
-                        Secrets=[
-                            Secret(
-                                Name=name,
-                                ValueFrom=Sub(f"${{{contracts.DATABASE_SECRET_ARN}}}:{key}::"),
-                            )
-                            for name, key in sorted(MASTER_SECRET_KEYS.items())
-                        ],
-                        LogConfiguration=LogConfiguration(
-                            LogDriver="awslogs",
-                            Options={
-                                "awslogs-group": Ref("DatabaseUsersLogGroup"),
-                                "awslogs-region": Ref("AWS::Region"),
-                                "awslogs-stream-prefix": STACK,
-                            },
-                        ),
-                    )
-                ],
-            ),
+        _mysql_client.task_definition(
+            "DatabaseUsersTaskDefinition",
             blueprint,
+            family=owned_name(blueprint, STACK),
+            script=CLIENT_SCRIPT,
+            role="DatabaseUsersExecutionRole",
+            secrets={
+                **{
+                    name: Sub(f"${{{contracts.DATABASE_SECRET_ARN}}}:{key}::")
+                    for name, key in MASTER_SECRET_KEYS.items()
+                },
+                **passwords,
+            },
         )
     )
 
@@ -225,98 +216,70 @@ def _add_function(template: Template, blueprint: Blueprint) -> None:
             "lambda.amazonaws.com",
             {
                 "run-the-client-task": [
-                    iam.allow(
-                        [ecs.RunTask],
-                        [Ref("DatabaseUsersTaskDefinition")],
-                        condition=Condition(StringEquals({"ecs:cluster": Ref(contracts.CLUSTER_ARN)})),
+                    *_mysql_client.run_task_statements(
+                        Ref("DatabaseUsersTaskDefinition"), "DatabaseUsersExecutionRole"
                     ),
-                    iam.allow([ecs.DescribeTasks], [iam.arn("ecs", f"task/${{{contracts.CLUSTER_NAME}}}/*")]),
-                    iam.allow(
-                        [iam_actions.PassRole],
-                        [GetAtt("DatabaseUsersExecutionRole", "Arn")],
-                        condition=Condition(StringEquals({"iam:PassedToService": "ecs-tasks.amazonaws.com"})),
-                    ),
-                    iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt("DatabaseUsersLogGroup", "Arn")]),
+                    iam.allow([logs.CreateLogStream, logs.PutLogEvents], [GetAtt(_mysql_client.LOG_GROUP, "Arn")]),
                 ]
             },
             path=role_path(blueprint),
             description=f"The {blueprint.name} database-users function: start the MySQL client task, watch it",
         )
     )
-    function = Function(
-        "DatabaseUsersFunction",
-        Description=f"{CUSTOM_TYPE} of {blueprint.name}: runs a service's user SQL in a one-off MySQL client task",
-        Runtime="python3.13",
-        Handler="index.handler",
-        Code=Code(ZipFile=handler_code()),
-        Role=GetAtt("DatabaseUsersFunctionRole", "Arn"),
-        Timeout=FUNCTION_TIMEOUT_S,
-        MemorySize=128,
-        LoggingConfig=LoggingConfig(LogGroup=Ref("DatabaseUsersLogGroup")),
-        Environment=Environment(
-            Variables={
-                "CLUSTER": Ref(contracts.CLUSTER_NAME),
-                "TASK_DEFINITION": Ref("DatabaseUsersTaskDefinition"),
-                "SUBNETS": Join(",", Ref(contracts.PRIVATE_SUBNET_IDS)),
-                "SECURITY_GROUP": GetAtt("DatabaseUsersSecurityGroup", "GroupId"),
-                "CONTAINER": CONTAINER,
-                "LOG_GROUP": Ref("DatabaseUsersLogGroup"),
-            }
-        ),
+    template.add_resource(
+        _mysql_client.function(
+            "DatabaseUsersFunction",
+            handler="handler",
+            role="DatabaseUsersFunctionRole",
+            description=f"{CUSTOM_TYPE} of {blueprint.name}: runs a service's user SQL in a one-off MySQL client task",
+            variables={"TASK_DEFINITION": Ref("DatabaseUsersTaskDefinition")},
+            invoker="CloudFormation",
+        )
     )
-    for check, reason in (
-        (
-            "CKV_AWS_115",
-            "runs only when CloudFormation changes a database user; reserving concurrency would "
-            "take it from the account's pool",
-        ),
-        (
-            "CKV_AWS_116",
-            "CloudFormation invokes it and waits for its answer; a failure fails the stack operation, "
-            "so there is nothing for a dead-letter queue to keep",
-        ),
-        (
-            "CKV_AWS_117",
-            "calls the ECS API only and never the database (its task does); outside the VPC it needs "
-            "no endpoint or NAT route of its own",
-        ),
-        (
-            "CKV_AWS_173",
-            "the variables hold names and ids only (cluster, task definition, subnets, security group), no secret",
-        ),
-        (
-            "CKV_AWS_272",
-            "inline code written into the template by cfngen, reviewed with the template; code "
-            "signing applies to uploaded packages",
-        ),
-    ):
-        skip_check(function, check, reason)
-    template.add_resource(function)
 
 
 def handler_code() -> str:
     """The function's inline source (_database_user_handler.py): the standard library and boto3 only."""
-    return HANDLER_SOURCE.read_text(encoding="utf-8")
+    return _mysql_client.handler_code()
 
 
 def database_user_id(service: Service) -> str:
-    """Logical id of the service's Custom::DatabaseUser, in its service stack."""
+    """Logical id of the service's Custom::DatabaseUser (in its service stack; with access: proxy, in this one)."""
     return f"{service.logical_name}DatabaseUser"
 
 
-def database_user(service: Service) -> DatabaseUser:
-    """The service's own database user and grants, for its service stack (removing the service drops the user)."""
+def database_user(service: Service, service_token: object, *, proxy: bool = False) -> DatabaseUser:
+    """The service's own database user and grants (removing the service drops the user). IAM authentication, or
+    with `proxy` the password of the service's secret, which the proxy signs in with."""
+    authentication = _database_sql.PASSWORD_AUTHENTICATION if proxy else _database_sql.IAM_AUTHENTICATION
+    password = (
+        {
+            "PasswordVariable": database_proxy.password_variable(service),
+            "SecretArn": Ref(database_proxy.secret_id(service)),
+        }
+        if proxy
+        else {}
+    )
     return DatabaseUser(
         database_user_id(service),
-        ServiceToken=Ref(contracts.DATABASE_USER_FUNCTION_ARN),
+        ServiceToken=service_token,
         ServiceTimeout=CUSTOM_RESOURCE_TIMEOUT_S,
         User=service.database_user,
-        Statements=_database_sql.user_statements(service.database_user, service.database_grants),
+        Statements=_database_sql.user_statements(
+            service.database_user, service.database_grants, authentication=authentication
+        ),
         DropStatements=_database_sql.drop_statements(service.database_user),
+        **password,
     )
 
 
-def connect_arn(service: Service) -> Sub:
-    """The rds-db:connect resource of the service's user: dbuser:<cluster resource id>/<user>.
-    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html"""
-    return iam.arn("rds-db", f"dbuser:${{{contracts.DATABASE_CLUSTER_RESOURCE_ID}}}/{service.database_user}")
+def connect_arn(service: Service, blueprint: Blueprint) -> Sub:
+    """The rds-db:connect resource of the service's user: dbuser:<cluster or proxy resource id>/<user>.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-proxy-iam-setup.html"""
+    resource_id = (
+        contracts.DATABASE_PROXY_RESOURCE_ID
+        if database_proxy.uses_proxy(blueprint)
+        else contracts.DATABASE_CLUSTER_RESOURCE_ID
+    )
+    return iam.arn("rds-db", f"dbuser:${{{resource_id}}}/{service.database_user}")

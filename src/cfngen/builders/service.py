@@ -57,6 +57,7 @@ from troposphere.logs import LogGroup
 from cfngen.blueprint import Blueprint, Deployment, Service
 from cfngen.builders import _test_traffic, contracts, iam
 from cfngen.builders.base import add_output, add_parameter, new_template, role_path
+from cfngen.builders.database_proxy import uses_proxy
 from cfngen.builders.database_users import connect_arn, database_user, database_user_id
 from cfngen.builders.taskdef import (
     PLACEHOLDER_IMAGE,
@@ -108,7 +109,7 @@ def build(blueprint: Blueprint, service: Service) -> Template:
     if _test_traffic.tests_traffic(blueprint, service):
         _test_traffic.add(template, blueprint, service)
     if service.database:
-        _add_database_access(template, service)
+        _add_database_access(template, blueprint, service)
     template.add_resource(task_definition(blueprint, service))
     _add_service(template, blueprint, service)
     _add_auto_scaling(template, service)
@@ -186,26 +187,45 @@ def _add_parameters(template: Template, blueprint: Blueprint, service: Service) 
     if _test_traffic.tests_traffic(blueprint, service):
         _test_traffic.add_parameters(template, blueprint, service)
     if service.database:
-        add_parameter(template, contracts.DATABASE_ENDPOINT, "String", "Writer endpoint of the database")
-        add_parameter(template, contracts.DATABASE_PORT, "Number", "Port of the database")
+        _add_database_parameters(template, blueprint)
+
+
+def _add_database_parameters(template: Template, blueprint: Blueprint) -> None:
+    add_parameter(template, contracts.DATABASE_PORT, "Number", "Port of the database")
+    if uses_proxy(blueprint):
+        add_parameter(template, contracts.DATABASE_PROXY_ENDPOINT, "String", "Endpoint of the RDS Proxy")
         add_parameter(
             template,
-            contracts.DATABASE_CLUSTER_RESOURCE_ID,
+            contracts.DATABASE_PROXY_RESOURCE_ID,
             "String",
-            "Resource id of the database cluster, in the rds-db:connect ARN of the service's user",
+            "Resource id of the proxy, in the rds-db:connect ARN of the service's user",
         )
         add_parameter(
             template,
-            contracts.DATABASE_USER_FUNCTION_ARN,
-            "String",
-            "Function that creates the service's database user (Custom::DatabaseUser)",
-        )
-        add_parameter(
-            template,
-            contracts.DATABASE_SECURITY_GROUP_ID,
+            contracts.DATABASE_PROXY_SECURITY_GROUP_ID,
             "AWS::EC2::SecurityGroup::Id",
-            "Security group of the database",
+            "Security group of the RDS Proxy",
         )
+        return
+    add_parameter(template, contracts.DATABASE_ENDPOINT, "String", "Writer endpoint of the database")
+    add_parameter(
+        template,
+        contracts.DATABASE_CLUSTER_RESOURCE_ID,
+        "String",
+        "Resource id of the database cluster, in the rds-db:connect ARN of the service's user",
+    )
+    add_parameter(
+        template,
+        contracts.DATABASE_USER_FUNCTION_ARN,
+        "String",
+        "Function that creates the service's database user (Custom::DatabaseUser)",
+    )
+    add_parameter(
+        template,
+        contracts.DATABASE_SECURITY_GROUP_ID,
+        "AWS::EC2::SecurityGroup::Id",
+        "Security group of the database",
+    )
 
 
 def _add_log_group(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -240,8 +260,9 @@ def _add_roles(template: Template, blueprint: Blueprint, service: Service) -> No
     )
     task_policies: dict[str, list[Statement]] = {}
     if service.database:
-        # IAM database authentication: the task signs a token for its own database user, and no other.
-        task_policies["database-user"] = [iam.allow([rds_db.connect], [connect_arn(service)])]
+        # IAM database authentication (to the cluster or the proxy): the task signs a token for its own database
+        # user, and no other.
+        task_policies["database-user"] = [iam.allow([rds_db.connect], [connect_arn(service, blueprint)])]
     if service.exec:
         task_policies["ecs-exec"] = exec_statements(service)
     template.add_resource(
@@ -340,22 +361,26 @@ def _add_task_security_group(template: Template, blueprint: Blueprint, service: 
     )
 
 
-def _add_database_access(template: Template, service: Service) -> None:
-    # The database <-> services cycle, broken here: the database stack owns its security group and opens
-    # nothing, and comes earlier in the stack order; each service that uses the database adds its own rule
-    # to that group. The database never needs to know the services, and removing a service removes its rule.
+def _add_database_access(template: Template, blueprint: Blueprint, service: Service) -> None:
+    # The database <-> services cycle, broken here: the database stack (or, with access: proxy, the database-users
+    # stack that holds the proxy) owns the security group and opens nothing, and comes earlier in the stack order;
+    # each service that uses the database adds its own rule to that group. The database never needs to know the
+    # services, and removing a service removes its rule.
+    proxy = uses_proxy(blueprint)
     template.add_resource(
         SecurityGroupIngress(
             f"{service.logical_name}DatabaseIngress",
-            GroupId=Ref(contracts.DATABASE_SECURITY_GROUP_ID),
+            GroupId=Ref(contracts.DATABASE_PROXY_SECURITY_GROUP_ID if proxy else contracts.DATABASE_SECURITY_GROUP_ID),
             IpProtocol="tcp",
             FromPort=Ref(contracts.DATABASE_PORT),
             ToPort=Ref(contracts.DATABASE_PORT),
             SourceSecurityGroupId=Ref(f"{service.logical_name}TaskSecurityGroup"),
-            Description=f"MySQL from the {service.name} tasks",
+            Description=f"MySQL from the {service.name} tasks" + (", to the RDS Proxy" if proxy else ""),
         )
     )
-    template.add_resource(database_user(service))
+    if not proxy:
+        # With access: proxy the user is made in the database-users stack, with its secret.
+        template.add_resource(database_user(service, Ref(contracts.DATABASE_USER_FUNCTION_ARN)))
 
 
 def _add_service(template: Template, blueprint: Blueprint, service: Service) -> None:
@@ -411,8 +436,9 @@ def _add_service(template: Template, blueprint: Blueprint, service: Service) -> 
             **rollout,
         )
     )
-    if service.database:
-        # No task starts before its database user exists: it could not sign in.
+    if service.database and not uses_proxy(blueprint):
+        # No task starts before its database user exists: it could not sign in. (With access: proxy it is made in
+        # the database-users stack, which comes first.)
         ecs_service.DependsOn = [*getattr(ecs_service, "DependsOn", []), database_user_id(service)]
 
 

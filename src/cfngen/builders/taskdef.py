@@ -36,6 +36,7 @@ from troposphere.ecs import (
 from cfngen.blueprint import Blueprint, Service
 from cfngen.builders import contracts
 from cfngen.builders.base import owned_name, tagged
+from cfngen.builders.database_proxy import uses_proxy
 
 # Listens for HTTP on $HTTP_PORT and answers every path with 200; runs as uid 1000, writes nothing to its
 # filesystem, and its Alpine base has the wget the container health check uses.
@@ -107,12 +108,14 @@ def log_group_id(service: Service) -> str:
     return f"{service.logical_name}LogGroup"
 
 
-def stack_values(service: Service) -> TaskDefinitionValues:
+def stack_values(blueprint: Blueprint, service: Service) -> TaskDefinitionValues:
     """The values inside the service stack: its image parameter, its roles and log group, the database's outputs."""
     database = {}
     if service.database:
         database = {
-            "database_host": Ref(contracts.DATABASE_ENDPOINT),
+            "database_host": Ref(
+                contracts.DATABASE_PROXY_ENDPOINT if uses_proxy(blueprint) else contracts.DATABASE_ENDPOINT
+            ),
             "database_port": Ref(contracts.DATABASE_PORT),
         }
     return TaskDefinitionValues(
@@ -129,7 +132,7 @@ def task_definition(
     blueprint: Blueprint, service: Service, values: TaskDefinitionValues | None = None
 ) -> TaskDefinition:
     """The service's task definition: awsvpc on EC2, one essential container, logs, health check."""
-    values = values or stack_values(service)
+    values = values or stack_values(blueprint, service)
     # Tagged in its own right, not only by the stack: the revisions the pipeline registers from
     # taskdef.json, rendered from this object, carry the tags too.
     return tagged(

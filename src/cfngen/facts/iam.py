@@ -45,6 +45,9 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL: dict[str, str] = {
     # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html
     "cloudformation:DescribeStackDriftDetectionStatus": "takes a detection id and has no resource type; "
     "cfngen drift polls its detections",
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
+    "secretsmanager:GetRandomPassword": "returns a random string and touches no secret: the action has no resource "
+    "type; the rotation function draws the services' new database passwords with it",
     # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html
     "autoscaling:DescribeAutoScalingGroups": "Auto Scaling Describe* calls take no resource type; cfngen destroy "
     "reads the groups whose scale-in protection it lifts",

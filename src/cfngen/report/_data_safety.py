@@ -129,11 +129,16 @@ def _log_group(names: Names, stack: str, properties: dict[str, Any]) -> _Reading
 
 
 def _secret(names: Names, stack: str, properties: dict[str, Any]) -> _Reading:
+    # CloudFormation deletes a secret without a recovery window (ForceDeleteWithoutRecovery); a generated one holds
+    # nothing to keep: a new one is generated and set again.
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
     key = properties.get("KmsKeyId")
+    generated = "GenerateSecretString" in properties
     return _Reading(
         encryption=f"KMS key {names.describe(stack, key)}" if key else "yes (aws/secretsmanager)",
-        backups="7 to 30 days recovery window on delete",
+        backups="none: generated, and generated again when replaced" if generated else "none: deleted at once",
         protection=NOT_APPLICABLE,
+        holds_data=not generated,
     )
 
 

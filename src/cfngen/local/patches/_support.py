@@ -70,10 +70,12 @@ class NotEmulated:
 
     REASON = NOT_EMULATED_REASON  # what its event says
 
-    def __init__(self, logical_id: str, resource_type: str) -> None:
+    def __init__(self, logical_id: str, resource_type: str, region: str = "", account: str = "") -> None:
         self.logical_resource_id = logical_id
         self.cf_resource_type = resource_type
         self.physical_resource_id = f"{NOT_EMULATED}:{logical_id}"
+        self.region = region
+        self.account = account
 
     @classmethod
     def create_from_cloudformation_json(
@@ -81,7 +83,7 @@ class NotEmulated:
     ) -> NotEmulated:
         """Called by moto's template parser, for a type it does not model, instead of a real model."""
         resource_type = kwargs["ResourceType"]
-        resource = cls(kwargs["LogicalId"], resource_type)
+        resource = cls(kwargs["LogicalId"], resource_type, region_name, account_id)
         announce(
             account_id,
             region_name,
@@ -120,8 +122,18 @@ class NotEmulated:
         return True
 
     def get_cfn_attribute(self, attribute: str) -> str:
-        """`not-emulated:<LogicalId>.<Attribute>`."""
-        return f"{self.physical_resource_id}.{attribute}"
+        """The attribute's placeholder value (placeholder_attribute)."""
+        return placeholder_attribute(self.logical_resource_id, attribute, self.region, self.account)
+
+
+def placeholder_attribute(logical_id: str, attribute: str, region: str, account: str) -> str:
+    """`not-emulated:<LogicalId>.<Attribute>`, or for an ARN attribute (its name ends in "Arn") an ARN of AWS's shape,
+    `arn:aws:not-emulated:<region>:<account>:<LogicalId>:<Attribute>`: a template may split an ARN on ':' to take
+    its resource id (AWS::RDS::DBProxy's DBProxyArn is the only way to its prx- id), and that works as on AWS.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html"""
+    if attribute.endswith("Arn"):
+        return f"arn:aws:{NOT_EMULATED}:{region}:{account}:{logical_id}:{attribute}"
+    return f"{NOT_EMULATED}:{logical_id}.{attribute}"
 
 
 class ResourceFailed(Exception):

@@ -3,7 +3,7 @@
 Emulator: ``GetAtt`` of an attribute a model lacks (``TargetGroupName`` of a target group ...) crashes moto
 (HTTP 500). AWS: every documented return value exists
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-targetgroup.html#aws-resource-elasticloadbalancingv2-targetgroup-return-values);
-the emulator gives ``not-emulated:<Id>.<Attribute>`` and says so, as for a whole resource it does not model.
+the emulator gives ``not-emulated:<Id>.<Attribute>`` (ARN-shaped for an ARN attribute) and says so, as for a whole resource it does not model.
 Test: tests/test_local_aws.py::test_a_network_load_balancer_takes_tcp_listeners_and_gives_its_full_names
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cfngen.local.patches import Target
-from cfngen.local.patches._support import ATTRIBUTE_REASON, NOT_EMULATED, announce
+from cfngen.local.patches._support import ATTRIBUTE_REASON, announce, placeholder_attribute
 
 TARGETS = (Target("moto.cloudformation.parsing:clean_json", "9fbe5dedab810616"),)
 
@@ -42,7 +42,9 @@ def _attributes_stand_in(clean_json: Callable[[Any, Any], Any]) -> Callable[[Any
                     reason,
                     once=True,
                 )
-                return f"{NOT_EMULATED}:{logical_id}.{attribute}"
+                return placeholder_attribute(
+                    logical_id, attribute, resources_map._region_name, resources_map._account_id
+                )
         return clean_json(resource_json, resources_map)
 
     return clean
