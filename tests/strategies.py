@@ -19,6 +19,7 @@ from cfngen.blueprint._model import (
     HOOK_EVENTS,
     LOG_RETENTION_DAYS,
     MAX_SERVICES_PER_LOAD_BALANCER,
+    PROXY_MAX_DATABASE_SERVICES,
     RESERVED_DATABASE_USERS,
     SERVICE_NAME_MAX,
     SYSTEM_SCHEMAS,
@@ -268,7 +269,11 @@ def blueprints(
             "master_username": draw(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{15}|dbadmin|app_user", fullmatch=True)),
             "backup_retention_days": draw(st.integers(1, 35)),
             "deletion_protection": draw(st.booleans()),
+            "access": draw(st.sampled_from(["iam", "proxy"])),
+            "secret_rotation_days": draw(st.integers(1, 365)),
         }
+        if sum(bool(service.get("database")) for service in data["services"]) > PROXY_MAX_DATABASE_SERVICES:
+            data["database"]["access"] = "iam"  # the load refuses more (tests/test_bad_inputs.py)
     if draw(st.booleans()):
         data["pipeline"]["source"] = {
             "connection_arn": "arn:aws:codestar-connections:us-east-1:123456789012:connection/abcd-1234",
