@@ -19,7 +19,7 @@ import pytest
 from cfngen import review, synthesize
 from cfngen.blueprint import Blueprint, DatabaseGrant
 from cfngen.builders import _database_sql, _database_user_handler, database_users
-from cfngen.builders.database_users import handler_code
+from cfngen.builders._mysql_client import handler_code
 from tests.stack_helpers import make_blueprint, resources
 
 DATABASE = {"instance_class": "db.r6g.large", "readers": 1}

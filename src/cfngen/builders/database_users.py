@@ -238,11 +238,6 @@ def _add_function(template: Template, blueprint: Blueprint) -> None:
     )
 
 
-def handler_code() -> str:
-    """The function's inline source (_database_user_handler.py): the standard library and boto3 only."""
-    return _mysql_client.handler_code()
-
-
 def database_user_id(service: Service) -> str:
     """Logical id of the service's Custom::DatabaseUser (in its service stack; with access: proxy, in this one)."""
     return f"{service.logical_name}DatabaseUser"
